@@ -1,0 +1,8 @@
+/* cli/commands.h: one entry point per `lethe` subcommand, each in its own cmd_*.c file. */
+#ifndef LETHE_CLI_COMMANDS_H
+#define LETHE_CLI_COMMANDS_H
+
+int cmd_generate(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+
+#endif

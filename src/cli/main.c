@@ -1,0 +1,43 @@
+/* cli/main.c: the `lethe` program: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"generate", cmd_generate, "greedy text generation from a model"},
+    {"tokenize", cmd_tokenize, "text to token ids (or back, with --decode)"},
+};
+static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
+
+static void print_usage(FILE *fp) {
+  fprintf(fp, "lethe %s: make a language model forget chosen content (Low-Rank NPO)\n\n"
+              "usage: lethe COMMAND [options]   (lethe COMMAND --help for its options)\n\ncommands:\n",
+          LETHE_VERSION);
+  for (int i = 0; i < NCOMMANDS; i++) fprintf(fp, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    print_usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("lethe %s\n", LETHE_VERSION);
+    return 0;
+  }
+  for (int i = 0; i < NCOMMANDS; i++)
+    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 2, argv + 2);
+  fprintf(stderr, "lethe: unknown command '%s' (see lethe --help)\n", argv[1]);
+  return 2;
+}
