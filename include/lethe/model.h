@@ -29,14 +29,14 @@ typedef struct {
   int head_dim;              /* head_dim, default dim / n_heads */
   int hidden_dim;            /* intermediate_size */
   int max_seq_len;           /* max_position_embeddings */
-  float norm_eps;            /* OLMo: LayerNorm eps 1e-5; Llama: rms_norm_eps */
-  float rope_theta;
+  double norm_eps;            /* OLMo: LayerNorm eps 1e-5; Llama: rms_norm_eps */
+  double rope_theta;
   lethe_rope_type rope_type; /* rope_scaling */
-  float rope_factor;
-  float rope_low_freq_factor;
-  float rope_high_freq_factor;
+  double rope_factor;
+  double rope_low_freq_factor;
+  double rope_high_freq_factor;
   int rope_original_max_pos;
-  float clip_qkv;            /* OLMo clip_qkv; 0 when unset */
+  double clip_qkv;            /* OLMo clip_qkv; 0 when unset */
   int tie_embeddings;        /* tie_word_embeddings */
   int qkv_bias;              /* q, k, v projections have a bias (qwen2; llama attention_bias) */
   int o_bias;                /* o projection has a bias (llama attention_bias) */

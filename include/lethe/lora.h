@@ -1,0 +1,32 @@
+/* lethe/lora.h: LoRA adapters as users hold them: created for a model, loaded from and saved to
+ * Hugging Face PEFT directories (adapter_config.json + adapter_model.safetensors with PEFT's key
+ * names, e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight), so that
+ * PeftModel.from_pretrained loads what lethe writes and lethe loads what PEFT writes. */
+#ifndef LETHE_LORA_H
+#define LETHE_LORA_H
+
+#include "lethe/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lethe_lora lethe_lora;
+
+/* Loads a PEFT LoRA adapter directory for `model`. An adapter that does not fit the model (layer
+ * count, target, shape, rank) or uses PEFT features lethe does not implement (DoRA, bias,
+ * rank_pattern, modules_to_save, ...) is an error naming the file and the field or tensor. */
+lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lora **out);
+
+/* Writes a PEFT adapter directory atomically. base_model may be NULL. */
+lethe_status lethe_lora_save(const lethe_lora *lora, const char *base_model, const char *dir);
+
+void lethe_lora_free(lethe_lora *lora);
+
+/* Merges W += s B A into the model's weights for every adapted projection. */
+lethe_status lethe_lora_merge(lethe_model *model, const lethe_lora *lora);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* io/io.h: the model formats lethe reads: Hugging Face directories, llama2.c checkpoints, GGUF. */
+#ifndef LETHE_IO_IO_H
+#define LETHE_IO_IO_H
+
+#include "lethe/model.h"
+
+lethe_status lethe_hf_load(const char *dir, lethe_model **out);
+lethe_status lethe_llama2c_load(const char *path, lethe_model **out);
+lethe_status lethe_gguf_load(const char *path, lethe_model **out);
+
+#endif

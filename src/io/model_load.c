@@ -1,0 +1,27 @@
+/* io/model_load.c: lethe_model_load picks the reader from what the path is: a directory is a
+ * Hugging Face model, a file starting with "GGUF" is GGUF, anything else is tried as a llama2.c
+ * checkpoint (whose header is checked against the file size). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "io/io.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+lethe_status lethe_model_load(const char *path, lethe_model **out) {
+  *out = NULL;
+  struct stat st;
+  if (!path || !*path) return lethe_fail(LETHE_ERR_INVALID, "no model path given");
+  if (stat(path, &st) != 0) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return lethe_hf_load(path, out);
+  if (!S_ISREG(st.st_mode)) return lethe_fail(LETHE_ERR_IO, "%s: not a file or directory", path);
+  unsigned char magic[4] = {0};
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  size_t got = fread(magic, 1, 4, fp);
+  fclose(fp);
+  if (got == 4 && !memcmp(magic, "GGUF", 4)) return lethe_gguf_load(path, out);
+  return lethe_llama2c_load(path, out);
+}

@@ -1,0 +1,82 @@
+/* kernels/cpu/classifier.c: the fused classifier. For a chunk of answer rows at a time: logits by
+ * one GEMM, log-softmax, gold log-probs, the objective's per-row coefficients, the logit gradient
+ * written over the logits in place, then dx = G W (and dW += G^T x). The (n, V) logits tensor is
+ * never formed: at most `chunk` rows of it exist at once. */
+#include <math.h>
+
+#include "kernels/cpu/cpu.h"
+
+static void row_lse(const float *z, int V, float *lse_out) {
+  float m = -INFINITY;
+  for (int v = 0; v < V; v++) m = z[v] > m ? z[v] : m;
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int v = 0; v < V; v++) s += expf(z[v] - m);
+  *lse_out = m + (float)log(s);
+}
+
+void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V) {
+  cpu_gemm(0, 1, n, V, d, 1.0f, x, d, w, d, 0.0f, z, V);
+}
+
+void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
+                    const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
+                    float *scratch, int chunk) {
+  const int use_kl = coef && coef->kl && coef->ref_hidden;
+  float *z = scratch;                          /* (chunk, V) logits, then dL/dz */
+  float *zr = scratch + (size_t)chunk * V;     /* (chunk, V) reference logits, when use_kl */
+  for (int r0 = 0; r0 < n; r0 += chunk) {
+    int c = n - r0 < chunk ? n - r0 : chunk;
+    cpu_gemm(0, 1, c, V, d, 1.0f, x + (size_t)r0 * d, d, w, d, 0.0f, z, V);
+    if (use_kl) cpu_gemm(0, 1, c, V, d, 1.0f, coef->ref_hidden + (size_t)r0 * d, d, w, d, 0.0f, zr, V);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < c; i++) {
+      int r = r0 + i;
+      float *zi = z + (size_t)i * V;
+      float li;
+      row_lse(zi, V, &li);
+      int gold = y[r];
+      float lt = gold >= 0 ? zi[gold] - li : 0.0f;
+      l[r] = lt;
+      if (lse) lse[r] = li;
+      float kw = 0.0f, lr = 0.0f;
+      const float *zri = NULL;
+      if (use_kl) {
+        zri = zr + (size_t)i * V;
+        row_lse(zri, V, &lr);
+        kw = coef->kl[r];
+        if (kl_out) {
+          double acc = 0;
+          for (int v = 0; v < V; v++) {
+            float lpr = zri[v] - lr;
+            acc += (double)expf(lpr) * (double)(lpr - (zi[v] - li));
+          }
+          kl_out[r] = (float)acc;
+        }
+      } else if (kl_out) {
+        kl_out[r] = 0.0f;
+      }
+      if (!dx) continue;
+      float a = 0.0f;
+      if (coef) {
+        if (coef->fixed) a += coef->fixed[r];
+        if (coef->sig) {
+          float u = coef->beta * (lt - coef->ref[r]);
+          a += coef->sig[r] / (1.0f + expf(-u));
+        }
+      }
+      if (use_kl && kw != 0.0f) {
+        for (int v = 0; v < V; v++) {
+          float p = expf(zi[v] - li), pr = expf(zri[v] - lr);
+          zi[v] = -a * p + kw * (p - pr);
+        }
+      } else {
+#pragma omp simd
+        for (int v = 0; v < V; v++) zi[v] = -a * expf(zi[v] - li);
+      }
+      if (gold >= 0) zi[gold] += a;
+    }
+    if (dx) cpu_gemm(0, 0, c, d, V, 1.0f, z, V, w, d, 0.0f, dx + (size_t)r0 * d, d);
+    if (dx && dw) cpu_gemm(1, 0, V, d, c, 1.0f, z, V, x + (size_t)r0 * d, d, 1.0f, dw, d);
+  }
+}

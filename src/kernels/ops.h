@@ -1,0 +1,128 @@
+/* kernels/ops.h: the narrow set of operations the model calls, behind one backend interface.
+ * kernels/cpu implements it with OpenBLAS and OpenMP; kernels/cuda implements the same table.
+ * Nothing above kernels/ knows which backend runs.
+ *
+ * Conventions: row-major; a token-major activation (N, C) has row stride C unless a stride is
+ * given; weights are [out, in] as in PyTorch. "acc" means the result is added to the output. */
+#ifndef LETHE_KERNELS_OPS_H
+#define LETHE_KERNELS_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-row coefficients of the fused classifier, shared by every objective (DESIGN.md,
+ * "Objectives"). For an answer row t with gold id y_t and logits z_t:
+ *   l_t   = z_t[y_t] - logsumexp(z_t)                       (gold log-prob)
+ *   a_t   = fixed[t] + sig[t] * sigmoid(beta * (l_t - ref[t]))   (dL/dl_t)
+ *   dL/dz = a_t * (onehot(y_t) - softmax(z_t)) + kl[t] * (softmax(z_t) - p_ref,t)
+ * where p_ref,t = softmax(ref_hidden_t W^T) is only formed when kl != NULL. */
+typedef struct {
+  const float *fixed;      /* (n) or NULL (0) */
+  const float *sig;        /* (n) or NULL (0) */
+  const float *ref;        /* (n) reference gold log-probs, needed when sig != NULL */
+  float beta;
+  const float *kl;         /* (n) full-vocabulary KL weights, or NULL */
+  const float *ref_hidden; /* (n, d) adapter-off final hidden rows, needed when kl != NULL */
+} lethe_head_coef;
+
+typedef struct lethe_ops {
+  const char *name;
+
+  /* C (M, N) = alpha * op(A) op(B) + beta * C; op(A) is (M, K), op(B) is (K, N). */
+  void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+
+  /* x (N, d) = emb[tokens[t]] */
+  void (*embed)(float *x, const float *emb, const int *tokens, int N, int d);
+  /* demb[tokens[t]] += dx (N, d)  (scatter-add, race-free) */
+  void (*embed_backward)(float *demb, const float *dx, const int *tokens, int N, int d, int vocab);
+
+  /* LayerNorm without affine parameters (OLMo): y = (x - mean) * rstd. mean, rstd: (N). */
+  void (*layernorm)(float *y, float *mean, float *rstd, const float *x, int N, int d, float eps);
+  /* dx (N, d) += d(LayerNorm)/dx applied to dy, from y = xhat. */
+  void (*layernorm_backward)(float *dx, const float *dy, const float *y, const float *rstd, int N,
+                             int d);
+  /* RMSNorm with weight w (d): y = x * rstd * w, rstd (N). */
+  void (*rmsnorm)(float *y, float *rstd, const float *x, const float *w, int N, int d, float eps);
+  /* dx (N, d) += d(RMSNorm)/dx applied to dy; dw (d) += sum_t dy * x * rstd (dw may be NULL). */
+  void (*rmsnorm_backward)(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                           const float *rstd, int N, int d);
+
+  /* x[t, c] += b[c] for t < N, c < C, with row stride ldx. */
+  void (*add_bias)(float *x, const float *b, int N, int C, int ldx);
+  /* db (C) += sum_t dy[t, c], row stride ldy. */
+  void (*bias_backward)(float *db, const float *dy, int N, int C, int ldy);
+
+  /* Clamp x[t, 0..C) to [-c, c] in place (row stride ld); mask (N, C) gets 1 where the value
+   * was inside the range (gradient passes), 0 where clamped. */
+  void (*clip)(float *x, uint8_t *mask, int N, int C, int ld, float c);
+  /* dx[t, c] = 0 where mask is 0. */
+  void (*clip_backward)(float *dx, const uint8_t *mask, int N, int C, int ld);
+
+  /* Rotary embedding, rotate-half pairing (i, i + hd/2), in place on `n_heads` heads of hd
+   * values per row (row stride ld). cos/sin: (max_pos, hd/2). inverse != 0 rotates by -angle
+   * (the backward pass). */
+  void (*rope)(float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos,
+               const float *sin, int inverse);
+
+  /* Causal attention over packed sequences: sequence s holds rows [start[s], start[s+1]).
+   * q (N, H*hd) stride ldq, k and v (N, KV*hd) stride ldkv; out (N, H*hd) stride H*hd;
+   * lse (N, H) gets each row's log-sum-exp of scaled scores. window > 0 limits attention to the
+   * last `window` positions. */
+  void (*attention)(float *out, float *lse, const float *q, const float *k, const float *v,
+                    int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
+                    int window);
+  /* Backward of attention: dq (stride ldq), dk, dv (stride ldkv) are overwritten. */
+  void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *out,
+                             const float *lse, const float *q, const float *k, const float *v,
+                             int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
+                             int window);
+  /* Attention of new rows against a KV cache: row t (position pos[t] of cache slot slot[t])
+   * attends to cache positions 0..pos[t] of its slot. kc/vc: (slots, max_pos, KV*hd). */
+  void (*attention_cached)(float *out, const float *q, int ldq, const float *kc, const float *vc,
+                           const int *slot, const int *pos, int N, int max_pos, int H, int KV,
+                           int hd, int window);
+
+  /* h (N, F) = silu(g) * u where gu (N, 2F) holds g in columns [0, F) and u in [F, 2F). */
+  void (*swiglu)(float *h, const float *gu, int N, int F);
+  /* dgu (N, 2F) from dh (N, F). */
+  void (*swiglu_backward)(float *dgu, const float *dh, const float *gu, int N, int F);
+
+  /* y += x (n) */
+  void (*add)(float *y, const float *x, size_t n);
+  /* y = x (n) */
+  void (*copy)(float *y, const float *x, size_t n);
+  /* y = 0 (n) */
+  void (*zero)(float *y, size_t n);
+  /* dst (n, d) = src[rows[i]] */
+  void (*gather_rows)(float *dst, const float *src, const int *rows, int n, int d);
+  /* dst (N, d) = 0, then dst[rows[i]] = src (n, d) */
+  void (*scatter_rows)(float *dst, const float *src, const int *rows, int n, int N, int d);
+  /* Stores rows of k and v (columns [koff, koff + kvdim) and [koff + kvdim, koff + 2 kvdim) of
+   * qkv, row stride ld) into the caches kc, vc (slots, max_pos, kvdim) at (slot[t], pos[t]). */
+  void (*kv_store)(float *kc, float *vc, const float *qkv, int ld, int koff, int kvdim,
+                   const int *slot, const int *pos, int N, int max_pos);
+
+  /* Fused classifier over n answer rows: x (n, d) final hidden rows, w (V, d) the head, y (n)
+   * gold ids. Writes l (n) gold log-probs, lse (n), and, when dx != NULL, the gradient
+   * dx (n, d) = G w where G (n, V) is dL/dz from `coef` (see lethe_head_coef); when dw != NULL
+   * also dw (V, d) += G^T x. kl_out (n, may be NULL) gets sum_v p_ref (log p_ref - log p).
+   * Never holds more than `chunk` rows of logits: scratch holds chunk * V * (1 + (kl != NULL))
+   * floats. */
+  void (*classifier)(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
+                     const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
+                     float *scratch, int chunk);
+
+  /* Logits of n rows: z (n, V) = x (n, d) w^T. */
+  void (*logits)(float *z, const float *x, const float *w, int n, int d, int V);
+
+  /* One Adam(W) step on n parameters: m, v moments; bias corrections b1c = 1 - beta1^t,
+   * b2c = 1 - beta2^t; decoupled weight decay wd (0 = Adam). */
+  void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
+               float beta2, float eps, float wd, float b1c, float b2c);
+} lethe_ops;
+
+/* The CPU backend. */
+const lethe_ops *lethe_cpu_ops(void);
+
+#endif

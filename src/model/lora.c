@@ -1,0 +1,99 @@
+/* model/lora.c: LoRA adapters. For an adapted projection with frozen W [out, in]:
+ * y = W x + s B (A x), A [r, in], B [out, r], s = alpha / r (alpha / sqrt(r) with rsLoRA).
+ * All A and B of an adapter live in one allocation, their gradients in a second one. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {"q_proj", "k_proj", "v_proj", "o_proj",
+                                                   "gate_proj", "up_proj", "down_proj"};
+
+lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
+  *targets = 0;
+  if (!list || !*list) return lethe_fail(LETHE_ERR_INVALID, "empty LoRA target list");
+  if (!strcmp(list, "all")) {
+    *targets = (1u << LETHE_NPROJ) - 1;
+    return LETHE_OK;
+  }
+  const char *p = list;
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    int found = -1;
+    for (int k = 0; k < LETHE_NPROJ; k++) {
+      const char *full = LETHE_PROJ_NAMES[k];
+      size_t short_len = strchr(full, '_') - full;
+      if ((n == strlen(full) && !strncmp(p, full, n)) || (n == short_len && !strncmp(p, full, n))) found = k;
+    }
+    if (found < 0)
+      return lethe_fail(LETHE_ERR_INVALID, "unknown LoRA target '%.*s' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or all)", (int)n, p);
+    *targets |= 1u << found;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  if (!*targets) return lethe_fail(LETHE_ERR_INVALID, "empty LoRA target list");
+  return LETHE_OK;
+}
+
+void lethe_lora_free(lethe_lora *l) {
+  if (!l) return;
+  free(l->params);
+  free(l->grads);
+  free(l);
+}
+
+lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
+                               lethe_lora **out) {
+  *out = NULL;
+  if (lc->rank < 1 || lc->rank > 4096) return lethe_fail(LETHE_ERR_INVALID, "LoRA rank %d must be in [1, 4096]", lc->rank);
+  if (!(lc->alpha > 0) || !isfinite(lc->alpha)) return lethe_fail(LETHE_ERR_INVALID, "LoRA alpha must be positive");
+  if (!lc->targets || lc->targets >= (1u << LETHE_NPROJ)) return lethe_fail(LETHE_ERR_INVALID, "LoRA needs at least one target");
+  lethe_lora *l = calloc(1, sizeof *l);
+  if (!l) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  l->cfg = *lc;
+  l->n_layers = mc->n_layers;
+  l->scale = (float)(lc->rslora ? lc->alpha / sqrt((double)lc->rank) : lc->alpha / lc->rank);
+  int d = mc->dim, q = lethe_qdim(mc), kv = lethe_kvdim(mc), F = mc->hidden_dim;
+  const int in[LETHE_NPROJ] = {d, d, d, q, d, d, F};
+  const int outd[LETHE_NPROJ] = {q, kv, kv, d, F, F, d};
+  size_t total = 0, offA[LETHE_NPROJ], offB[LETHE_NPROJ];
+  for (int p = 0; p < LETHE_NPROJ; p++) {
+    l->in_dim[p] = in[p];
+    l->out_dim[p] = outd[p];
+    if (!(lc->targets & (1u << p))) continue;
+    offA[p] = total;
+    total += (size_t)l->n_layers * lc->rank * in[p];
+    offB[p] = total;
+    total += (size_t)l->n_layers * outd[p] * lc->rank;
+  }
+  l->n_params = total;
+  l->params = calloc(total, sizeof(float));
+  l->grads = calloc(total, sizeof(float));
+  if (!l->params || !l->grads) {
+    lethe_lora_free(l);
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate the LoRA adapter (%zu parameters)", total);
+  }
+  lethe_rng r;
+  lethe_rng_seed(&r, seed);
+  for (int p = 0; p < LETHE_NPROJ; p++) {
+    if (!(lc->targets & (1u << p))) continue;
+    l->A[p] = l->params + offA[p];
+    l->B[p] = l->params + offB[p];
+    size_t nA = (size_t)l->n_layers * lc->rank * in[p];
+    if (lc->init == LETHE_LORA_INIT_XAVIER) {
+      /* torch.nn.init.xavier_normal_: std = sqrt(2 / (fan_in + fan_out)), fan_in = in, fan_out = r */
+      double std = sqrt(2.0 / (double)(in[p] + lc->rank));
+      for (size_t i = 0; i < nA; i++) l->A[p][i] = (float)(std * lethe_rng_normal(&r));
+    } else {
+      /* PEFT's default: kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)) */
+      double bound = 1.0 / sqrt((double)in[p]);
+      for (size_t i = 0; i < nA; i++) l->A[p][i] = (float)(bound * (2.0 * lethe_rng_uniform(&r) - 1.0));
+    }
+  }
+  *out = l;
+  return LETHE_OK;
+}

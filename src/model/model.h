@@ -1,0 +1,233 @@
+/* model/model.h: the library-internal view of a model: parameter layout (one allocation, HF tensor
+ * names), LoRA adapters, the activation workspace (one arena), and forward / backward. */
+#ifndef LETHE_MODEL_INTERNAL_H
+#define LETHE_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/ops.h"
+#include "lethe/model.h"
+
+/* ---- parameters ---------------------------------------------------------------------------- */
+
+typedef struct {
+  char name[96];   /* Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight" */
+  int ndim;        /* 1 or 2 */
+  int64_t shape[2];
+  size_t numel;
+  size_t offset;   /* in floats, into the owner's parameter buffer */
+} lethe_tensor;
+
+typedef struct {
+  float *attn_norm;    /* (d) Llama only */
+  float *wqkv;         /* (qdim + 2 kvdim, d): q_proj, k_proj, v_proj stacked */
+  float *bqkv;         /* (qdim + 2 kvdim) or NULL */
+  float *wo;           /* (d, qdim) */
+  float *bo;           /* (d) or NULL */
+  float *mlp_norm;     /* (d) Llama only */
+  float *wgu;          /* (2F, d): gate_proj, up_proj stacked */
+  float *wdown;        /* (d, F) */
+} lethe_layer_weights;
+
+struct lethe_model {
+  lethe_config cfg;
+  const lethe_ops *ops;
+  float *params;               /* (n_params) every weight, one allocation */
+  size_t n_params;
+  float *grads;                /* (n_params) full-parameter training only, else NULL */
+  lethe_tensor *tensors;       /* (n_tensors) names and places of the weights */
+  int n_tensors;
+  lethe_layer_weights *layers; /* (n_layers) pointers into params */
+  float *embed;                /* (V, d) */
+  float *final_norm;           /* (d) Llama only */
+  float *head;                 /* (V, d): lm_head, or embed when tied */
+  float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
+  int rope_len;
+};
+
+/* Builds the tensor table and allocates zeroed parameters for `cfg` (validated first). */
+lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out);
+/* Finds a tensor by HF name (NULL when absent). */
+const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name);
+/* Extends the RoPE tables to at least `len` positions (done at setup, never inside a step). */
+lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
+/* Allocates the (zeroed) gradient buffer for full-parameter training. */
+lethe_status lethe_model_enable_grads(lethe_model *m);
+
+/* Sizes shared by the model code. */
+static inline int lethe_qdim(const lethe_config *c) { return c->n_heads * c->head_dim; }
+static inline int lethe_kvdim(const lethe_config *c) { return c->n_kv_heads * c->head_dim; }
+static inline int lethe_qkvdim(const lethe_config *c) { return lethe_qdim(c) + 2 * lethe_kvdim(c); }
+
+/* ---- LoRA ---------------------------------------------------------------------------------- */
+
+typedef enum {
+  LETHE_PROJ_Q = 0, LETHE_PROJ_K, LETHE_PROJ_V, LETHE_PROJ_O, LETHE_PROJ_GATE, LETHE_PROJ_UP,
+  LETHE_PROJ_DOWN, LETHE_NPROJ
+} lethe_proj;
+
+extern const char *const LETHE_PROJ_NAMES[LETHE_NPROJ]; /* "q_proj", ... "down_proj" */
+
+typedef enum { LETHE_LORA_INIT_XAVIER = 0, LETHE_LORA_INIT_KAIMING = 1 } lethe_lora_init;
+
+typedef struct {
+  int rank;
+  double alpha;
+  int rslora;          /* scale alpha / sqrt(r) instead of alpha / r */
+  unsigned targets;    /* bit p set: projection p adapted */
+  lethe_lora_init init;
+  double dropout;      /* recorded in adapter_config.json; training supports only 0 */
+} lethe_lora_config;
+
+typedef struct lethe_lora {
+  lethe_lora_config cfg;
+  float scale;                 /* alpha / r or alpha / sqrt(r) */
+  int n_layers;
+  float *params;               /* (n_params) every A and B, one allocation */
+  float *grads;                /* (n_params) */
+  size_t n_params;
+  float *A[LETHE_NPROJ];       /* per projection: layer l's A at A[p] + l * r * in_p, (r, in_p) */
+  float *B[LETHE_NPROJ];       /* layer l's B at B[p] + l * out_p * r, (out_p, r) */
+  int in_dim[LETHE_NPROJ], out_dim[LETHE_NPROJ];
+} lethe_lora;
+
+/* Parses "q_proj,v_proj" (also "q,v" and "all") into a target mask. */
+lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets);
+/* A new adapter: A initialised (xavier-normal or kaiming-uniform) from `seed`, B zero. */
+lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
+                               lethe_lora **out);
+void lethe_lora_free(lethe_lora *l);
+static inline float *lethe_lora_A(const lethe_lora *l, int p, int layer) {
+  return l->A[p] + (size_t)layer * l->cfg.rank * l->in_dim[p];
+}
+static inline float *lethe_lora_B(const lethe_lora *l, int p, int layer) {
+  return l->B[p] + (size_t)layer * l->out_dim[p] * l->cfg.rank;
+}
+/* The same places in the gradient buffer. */
+static inline float *lethe_lora_gA(const lethe_lora *l, int p, int layer) {
+  return l->grads + (lethe_lora_A(l, p, layer) - l->params);
+}
+static inline float *lethe_lora_gB(const lethe_lora *l, int p, int layer) {
+  return l->grads + (lethe_lora_B(l, p, layer) - l->params);
+}
+
+/* ---- a batch: sequences packed end to end (no padding) -------------------------------------- */
+
+typedef struct {
+  int n_seq;
+  int n_tokens;        /* N = start[n_seq] */
+  const int *tokens;   /* (N) input ids */
+  const int *targets;  /* (N) the next token where it is scored, -1 elsewhere (may be NULL) */
+  const int *start;    /* (n_seq + 1) first row of each sequence */
+} lethe_batch;
+
+/* ---- activations ---------------------------------------------------------------------------- */
+
+typedef struct {
+  float *x_in;         /* (N, d) residual entering the block */
+  float *ln1;          /* (N, d) */
+  float *rstd1;        /* (N) */
+  float *qkv;          /* (N, qkvdim): q and k after clip and RoPE, v after clip */
+  uint8_t *clip_mask;  /* (N, qkvdim) when clip_qkv, else NULL */
+  float *att;          /* (N, qdim) attention output before o_proj */
+  float *lse;          /* (N, H) */
+  float *x_mid;        /* (N, d) residual after attention */
+  float *ln2;          /* (N, d) */
+  float *rstd2;        /* (N) */
+  float *gu;           /* (N, 2F) gate and up projections */
+  float *u[LETHE_NPROJ]; /* (N, r) LoRA intermediates x A^T, per adapted projection */
+} lethe_layer_acts;
+
+typedef struct lethe_workspace {
+  int max_tokens, max_seqs, keep;
+  lethe_layer_acts *layers;  /* (n_layers); when !keep all entries share one set of buffers */
+  float *x_final;            /* (N, d) residual after the last block */
+  float *lnf;                /* (N, d) final norm output: the head's input */
+  float *rstdf;              /* (N) */
+  int *pos;                  /* (N) position of each row within its sequence */
+  float *h;                  /* (N, F) SwiGLU output (recomputed in backward) */
+  /* backward */
+  float *dx;                 /* (N, d) gradient of the residual stream */
+  float *dln;                /* (N, d) */
+  float *dqkv;               /* (N, qkvdim) */
+  float *datt;               /* (N, qdim) */
+  float *dgu;                /* (N, 2F) */
+  float *dh;                 /* (N, F) */
+  float *du;                 /* (N, r) */
+  float *dlnf;               /* (N, d) gradient at the head's input */
+  /* classifier over answer rows */
+  int *rows;                 /* (N) rows that carry a target */
+  int *row_target;           /* (N) their gold ids */
+  float *xrows;              /* (N, d) gathered head inputs */
+  float *dxrows;             /* (N, d) */
+  float *ref_rows;           /* (N, d) adapter-off head inputs (full-vocabulary KL) */
+  float *logp;               /* (N) gold log-probs of the gathered rows */
+  float *lse_rows;           /* (N) */
+  float *kl_rows;            /* (N) */
+  float *head_scratch;       /* (chunk, V) x 2 */
+  int head_chunk;
+  int n_rows;                /* rows gathered by the last head pass */
+  void *arena;               /* every buffer above lives in this one allocation */
+  size_t arena_bytes;
+} lethe_workspace;
+
+/* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
+ * sequences. keep != 0 keeps every block's activations (training); keep == 0 shares one set. */
+lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
+                                    int max_seqs, int keep, lethe_workspace **out);
+void lethe_workspace_free(lethe_workspace *ws);
+/* Bytes the arena needs for this model, adapter and sizes (the design's number for memory). */
+size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
+                             int max_seqs, int keep, int head_chunk);
+
+/* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
+lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);
+
+/* Forward through the final norm: ws->lnf holds the head inputs. lora == NULL runs the base model
+ * (the adapter switched off). */
+lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                           const lethe_batch *b);
+
+/* Gathers the rows with targets and runs the fused classifier on them. Fills ws->logp,
+ * ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it also
+ * leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
+ * accumulates the head's weight gradient. coef indexes rows in gathered order. */
+lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b,
+                        const lethe_head_coef *coef, int grad);
+
+/* Backward from ws->dlnf: accumulates LoRA gradients into lora->grads (lora != NULL) and, when
+ * the model has a gradient buffer, every parameter's gradient. Needs a keep != 0 forward of the
+ * same batch with the same lora. */
+lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                            const lethe_batch *b);
+
+/* Mean next-token NLL of a batch's targets with a plain forward + head (no gradients). */
+lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                             const lethe_batch *b, double *nll_sum, int *count);
+
+#endif
+
+/* ---- inference with a KV cache ---------------------------------------------------------------- */
+
+typedef struct {
+  int slots, max_pos, kvdim, n_layers;
+  float *k, *v;        /* (n_layers, slots, max_pos, kvdim) each, one allocation */
+} lethe_kv_cache;
+
+lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos, lethe_kv_cache **out);
+void lethe_kv_cache_free(lethe_kv_cache *c);
+
+/* Forward of N new rows against the cache: row t is token tokens[t] at position pos[t] of cache
+ * slot slot[t]; rows of one slot must be in increasing position order with no gaps after what the
+ * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a keep == 0 workspace
+ * with room for N rows. */
+lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                                  lethe_kv_cache *cache, const int *tokens, const int *slot,
+                                  const int *pos, int N);
+
+/* Maps a PEFT adapter key (base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight) to the
+ * adapter's storage. Errors (not a LoRA key, unknown module, layer out of range, not a target)
+ * name the key. */
+lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj,
+                                  int *layer);

@@ -1,0 +1,148 @@
+/* model/workspace.c: the activation arena. Every buffer a forward and backward pass touches is
+ * carved out of one allocation whose size is computed once from the config, the adapter and the
+ * largest batch; nothing is allocated inside a step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "util/error.h"
+
+typedef struct {
+  char *base; /* NULL while only counting */
+  size_t off;
+} carver;
+
+static void *take(carver *cv, size_t bytes) {
+  size_t at = (cv->off + 63) & ~(size_t)63;
+  cv->off = at + bytes;
+  return cv->base ? cv->base + at : NULL;
+}
+#define TAKE_F(cv, n) ((float *)take(cv, sizeof(float) * (size_t)(n)))
+#define TAKE_I(cv, n) ((int *)take(cv, sizeof(int) * (size_t)(n)))
+
+static int head_chunk_for(const lethe_config *c, int max_tokens) {
+  /* At most ~4M floats (16 MB) of logits per buffer, never fewer than 8 rows. */
+  long chunk = (4L << 20) / c->vocab_size;
+  if (chunk < 8) chunk = 8;
+  if (chunk > max_tokens) chunk = max_tokens;
+  return (int)chunk;
+}
+
+static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int S,
+                  int keep, int chunk, carver *cv) {
+  (void)S;
+  int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
+  int r = lora ? lora->cfg.rank : 0;
+  int sets = keep ? c->n_layers : 1;
+  float *shared_x = keep ? NULL : TAKE_F(cv, (size_t)N * d);
+  for (int l = 0; l < sets; l++) {
+    lethe_layer_acts a;
+    memset(&a, 0, sizeof a);
+    a.x_in = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+    a.ln1 = TAKE_F(cv, (size_t)N * d);
+    a.rstd1 = TAKE_F(cv, N);
+    a.qkv = TAKE_F(cv, (size_t)N * qkv);
+    a.clip_mask = c->clip_qkv > 0 ? (uint8_t *)take(cv, (size_t)N * qkv) : NULL;
+    a.att = TAKE_F(cv, (size_t)N * q);
+    a.lse = TAKE_F(cv, (size_t)N * H);
+    a.x_mid = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+    a.ln2 = TAKE_F(cv, (size_t)N * d);
+    a.rstd2 = TAKE_F(cv, N);
+    a.gu = TAKE_F(cv, (size_t)N * 2 * F);
+    for (int p = 0; p < LETHE_NPROJ; p++)
+      if (lora && (lora->cfg.targets & (1u << p))) a.u[p] = TAKE_F(cv, (size_t)N * r);
+    if (ws) ws->layers[l] = a;
+  }
+  if (ws && !keep)
+    for (int l = 1; l < c->n_layers; l++) ws->layers[l] = ws->layers[0];
+  float *x_final = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+  float *lnf = TAKE_F(cv, (size_t)N * d);
+  float *rstdf = TAKE_F(cv, N);
+  int *pos = TAKE_I(cv, N);
+  float *h = TAKE_F(cv, (size_t)N * F);
+  int *rows = TAKE_I(cv, N), *row_target = TAKE_I(cv, N);
+  float *xrows = TAKE_F(cv, (size_t)N * d);
+  float *logp = TAKE_F(cv, N), *lse_rows = TAKE_F(cv, N), *kl_rows = TAKE_F(cv, N);
+  float *head_scratch = TAKE_F(cv, (size_t)chunk * c->vocab_size * 2);
+  float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL,
+        *dlnf = NULL, *dxrows = NULL, *ref_rows = NULL;
+  if (keep) {
+    dx = TAKE_F(cv, (size_t)N * d);
+    dln = TAKE_F(cv, (size_t)N * d);
+    dqkv = TAKE_F(cv, (size_t)N * qkv);
+    datt = TAKE_F(cv, (size_t)N * q);
+    dgu = TAKE_F(cv, (size_t)N * 2 * F);
+    dh = TAKE_F(cv, (size_t)N * F);
+    du = r ? TAKE_F(cv, (size_t)N * r) : NULL;
+    dlnf = TAKE_F(cv, (size_t)N * d);
+    dxrows = TAKE_F(cv, (size_t)N * d);
+    ref_rows = TAKE_F(cv, (size_t)N * d);
+  }
+  if (!ws) return;
+  ws->x_final = x_final;
+  ws->lnf = lnf;
+  ws->rstdf = rstdf;
+  ws->pos = pos;
+  ws->h = h;
+  ws->rows = rows;
+  ws->row_target = row_target;
+  ws->xrows = xrows;
+  ws->logp = logp;
+  ws->lse_rows = lse_rows;
+  ws->kl_rows = kl_rows;
+  ws->head_scratch = head_scratch;
+  ws->head_chunk = chunk;
+  ws->dx = dx;
+  ws->dln = dln;
+  ws->dqkv = dqkv;
+  ws->datt = datt;
+  ws->dgu = dgu;
+  ws->dh = dh;
+  ws->du = du;
+  ws->dlnf = dlnf;
+  ws->dxrows = dxrows;
+  ws->ref_rows = ref_rows;
+}
+
+size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
+                             int max_seqs, int keep, int head_chunk) {
+  carver cv = {NULL, 0};
+  carve(NULL, c, lora, max_tokens, max_seqs, keep, head_chunk, &cv);
+  return cv.off;
+}
+
+lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
+                                    int max_seqs, int keep, lethe_workspace **out) {
+  *out = NULL;
+  const lethe_config *c = &m->cfg;
+  if (max_tokens < 1 || max_seqs < 1 || max_seqs > max_tokens)
+    return lethe_fail(LETHE_ERR_INVALID, "workspace needs 1 <= sequences (%d) <= tokens (%d)", max_seqs, max_tokens);
+  int max_pos = max_tokens < c->max_seq_len ? max_tokens : c->max_seq_len;
+  LETHE_TRY(lethe_model_rope_reserve(m, max_pos));
+  int chunk = head_chunk_for(c, max_tokens);
+  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, chunk);
+  lethe_workspace *ws = calloc(1, sizeof *ws);
+  if (!ws) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  ws->layers = calloc((size_t)c->n_layers, sizeof *ws->layers);
+  ws->arena = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!ws->layers || !ws->arena) {
+    lethe_workspace_free(ws);
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes of activations (%d tokens)", bytes, max_tokens);
+  }
+  memset(ws->arena, 0, bytes);
+  ws->arena_bytes = bytes;
+  ws->max_tokens = max_tokens;
+  ws->max_seqs = max_seqs;
+  ws->keep = keep;
+  carver cv = {ws->arena, 0};
+  carve(ws, c, lora, max_tokens, max_seqs, keep, chunk, &cv);
+  *out = ws;
+  return LETHE_OK;
+}
+
+void lethe_workspace_free(lethe_workspace *ws) {
+  if (!ws) return;
+  free(ws->arena);
+  free(ws->layers);
+  free(ws);
+}
