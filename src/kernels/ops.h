@@ -117,9 +117,10 @@ typedef struct lethe_ops {
   void (*logits)(float *z, const float *x, const float *w, int n, int d, int V);
 
   /* One Adam(W) step on n parameters: m, v moments; bias corrections b1c = 1 - beta1^t,
-   * b2c = 1 - beta2^t; decoupled weight decay wd (0 = Adam). */
+   * b2c = 1 - beta2^t; weight decay wd added to the gradient (Adam, decoupled == 0) or applied
+   * to the parameters (AdamW, decoupled != 0). */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
-               float beta2, float eps, float wd, float b1c, float b2c);
+               float beta2, float eps, float wd, int decoupled, float b1c, float b2c);
 } lethe_ops;
 
 /* The CPU backend. */

@@ -206,7 +206,6 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
 lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                              const lethe_batch *b, double *nll_sum, int *count);
 
-#endif
 
 /* ---- inference with a KV cache ---------------------------------------------------------------- */
 
@@ -231,3 +230,5 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
  * name the key. */
 lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj,
                                   int *layer);
+
+#endif

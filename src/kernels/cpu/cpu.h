@@ -46,6 +46,6 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
                     float *scratch, int chunk);
 void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V);
 void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
-              float beta2, float eps, float wd, float b1c, float b2c);
+              float beta2, float eps, float wd, int decoupled, float b1c, float b2c);
 
 #endif

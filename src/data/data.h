@@ -1,0 +1,86 @@
+/* data/data.h: training and evaluation data. LUME / SemEval rows ({"id", "input", "output",
+ * "task"}, extra fields ignored) and plain-text documents ({"document"} or {"text"}) read from
+ * JSONL; tokenised with prompt masking (the first len(encode(input)) positions get no loss);
+ * batched as seeded shuffles of the union of forget and retain rows. */
+#ifndef LETHE_DATA_H
+#define LETHE_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lethe/status.h"
+#include "lethe/tokenizer.h"
+
+typedef enum { LETHE_SPLIT_FORGET = 0, LETHE_SPLIT_RETAIN = 1 } lethe_split;
+
+typedef struct {
+  char *id;
+  char *task;
+  char *input;     /* (input_len) bytes, NUL-terminated; may hold NUL bytes */
+  char *output;    /* (output_len) */
+  size_t input_len, output_len;
+  int line;        /* 1-based line in the file */
+} lethe_row;
+
+typedef struct {
+  lethe_row *rows;
+  int n;
+  char *path;
+} lethe_rowset;
+
+/* LUME rows: id (string or integer), input and output (strings) are required, task optional.
+ * An empty file is an error. Errors name the file and line. */
+lethe_status lethe_rows_load(const char *path, lethe_rowset *out);
+/* Documents: each line {"document": ...} or {"text": ...} (id optional); the whole text is the
+ * "output" of a row with an empty input, so every token is scored. */
+lethe_status lethe_docs_load(const char *path, lethe_rowset *out);
+void lethe_rowset_free(lethe_rowset *r);
+
+/* Tokenised sequences of one or two row sets. Sequence i has tokens[offset[i] .. offset[i+1]),
+ * the first n_prompt[i] of them prompt; targets come from lethe_tokset_targets. */
+typedef struct {
+  int n;
+  int *offset;          /* (n + 1) */
+  int *tokens;          /* (offset[n]) */
+  int *n_prompt;        /* (n) */
+  unsigned char *split; /* (n) lethe_split */
+  int *row;             /* (n) index of the row in its row set */
+  int max_len;          /* longest sequence */
+  int n_truncated;      /* rows cut to max_len */
+  int n_skipped;        /* rows with no answer token left (not in the set) */
+  int n_answer_tokens;  /* scored positions over all sequences */
+} lethe_tokset;
+
+/* Tokenises forget (may be NULL) and retain (may be NULL) rows: ids = encode(input + output),
+ * prompt = len(encode(input)) (add_special as Hugging Face's default). Sequences longer than
+ * max_len are cut to max_len (counted). Rows that keep no answer token are skipped (counted). */
+lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
+                                const lethe_rowset *retain, int max_len, lethe_tokset *out);
+void lethe_tokset_free(lethe_tokset *t);
+static inline int lethe_tokset_len(const lethe_tokset *t, int i) { return t->offset[i + 1] - t->offset[i]; }
+/* Number of scored positions of sequence i: positions n_prompt-1 .. len-2 (at least position 0). */
+int lethe_tokset_answer_count(const lethe_tokset *t, int i);
+
+/* A packed batch of sequences: tokens, targets (-1 on prompt positions and the last position),
+ * sequence starts, and which tokset sequence each is. Buffers are sized once for the largest
+ * batch; lethe_batch_pack fills them without allocating. */
+typedef struct {
+  int cap_tokens, cap_seqs;
+  int n_seq, n_tokens;
+  int *tokens;     /* (cap_tokens) */
+  int *targets;    /* (cap_tokens) */
+  int *start;      /* (cap_seqs + 1) */
+  int *seq;        /* (cap_seqs) tokset index of each sequence */
+  int *answer_off; /* (cap_seqs + 1) offset of each sequence's first scored row among the batch's */
+} lethe_packed;
+
+lethe_status lethe_packed_init(lethe_packed *p, int cap_tokens, int cap_seqs);
+void lethe_packed_free(lethe_packed *p);
+/* Packs sequences idx[0..n) of t. */
+lethe_status lethe_packed_fill(lethe_packed *p, const lethe_tokset *t, const int *idx, int n);
+
+/* The order of sequences for an epoch: a permutation of 0..n-1 that depends only on (seed,
+ * epoch), so that a resumed run sees the same batches. */
+void lethe_epoch_order(uint64_t seed, int epoch, int n, int *order);
+
+#endif

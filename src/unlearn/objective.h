@@ -1,0 +1,48 @@
+/* unlearn/objective.h: the unlearning objectives of DESIGN.md as per-row coefficients of the fused
+ * classifier, plus their loss values. l_t = log p_theta(y_t | y_<t) on an answer token, r_t the
+ * same with the adapter off, F / R the forget / retain answer rows of a batch:
+ *   NPO (token level)   (2/beta) mean_F softplus(beta (l_t - r_t))
+ *   NPO (sequence)      (2/beta) mean_s softplus(beta D_s), D_s = sum_{t in s} (l_t - r_t)
+ *   SimNPO              (2/beta) mean_s softplus(beta mean_{t in s} l_t + delta)
+ *   gradient ascent     mean_F l_t
+ *   retain NLL          -mean_R l_t
+ *   KL (gold token)     mean_R exp(r_t) (r_t - l_t)
+ *   KL (full vocab.)    mean_R sum_v p_ref(v) (log p_ref(v) - log p_theta(v))
+ * total = w_forget L_forget + w_retain L_retain + w_kl L_kl; a term with no rows in a batch is 0. */
+#ifndef LETHE_UNLEARN_OBJECTIVE_H
+#define LETHE_UNLEARN_OBJECTIVE_H
+
+#include "kernels/ops.h"
+#include "lethe/unlearn.h"
+
+typedef struct {
+  double total, forget, retain, kl;
+  int n_forget, n_retain;   /* answer rows */
+  int n_forget_seq;
+} lethe_loss_terms;
+
+/* Rows of a batch as the objective sees them (gathered order: sequence by sequence). */
+typedef struct {
+  int n_rows;
+  int n_seq;
+  const int *row_off;           /* (n_seq + 1) first row of each sequence */
+  const unsigned char *split;   /* (n_seq) lethe_split of each sequence */
+  const float *ref;             /* (n_rows) r_t, or NULL when the objective needs none */
+} lethe_obj_rows;
+
+/* Does the objective need reference log-probs r_t / an adapter-off forward per step / two head
+ * passes (sequence-level terms need every l_t before any gradient)? */
+int lethe_obj_needs_ref(const lethe_objective *o);
+int lethe_obj_needs_ref_hidden(const lethe_objective *o);
+int lethe_obj_two_pass(const lethe_objective *o);
+
+/* Fills the classifier coefficients (fixed, sig, kl; each (n_rows)) for one batch, scaled by
+ * `scale` (1 / accumulation steps). logp (n_rows) is needed only for two-pass objectives. */
+void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
+                     float *fixed, float *sig, float *kl, lethe_head_coef *coef);
+
+/* Loss terms from the head's outputs: logp (n_rows) and, for full-vocabulary KL, kl_rows. */
+void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows,
+                    lethe_loss_terms *out);
+
+#endif

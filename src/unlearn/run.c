@@ -1,0 +1,373 @@
+/* unlearn/run.c: `lethe unlearn` and `lethe train` end to end: load the model, tokenizer and data,
+ * build the trainer, run every step with a progress line, a JSONL log and checkpoints, stop
+ * cleanly on a signal or a NaN (keeping the last good checkpoint), and write the results. */
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/data.h"
+#include "lethe/lora.h"
+#include "lethe/tokenizer.h"
+#include "lethe/unlearn.h"
+#include "unlearn/trainer.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
+  memset(o, 0, sizeof *o);
+  o->max_len = 512;
+  o->lora_rank = 5;
+  o->lora_alpha = 5.0;
+  o->lora_targets = "q_proj,v_proj";
+  o->beta1 = 0.9;
+  o->beta2 = 0.999;
+  o->adam_eps = 1e-8;
+  o->schedule = LETHE_SCHED_CONSTANT;
+  o->seed = 42;
+  o->progress = stderr;
+  o->save_dtype = "float32";
+  if (unlearn) {
+    o->method = "npo";
+    lethe_objective_preset("npo", &o->obj);
+    o->epochs = 20;
+    o->batch = 4;
+    o->grad_accum = 1;
+    o->lr = 1e-4;
+  } else {
+    o->method = "sft";
+    memset(&o->obj, 0, sizeof o->obj);
+    o->obj.forget = LETHE_FORGET_NONE;
+    o->obj.w_retain = 1.0;
+    o->obj.beta = 0.5;
+    o->epochs = 10;
+    o->batch = 8;
+    o->grad_accum = 1;
+    o->lr = 1e-3;
+  }
+}
+
+static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsigned targets) {
+  json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:b, s:i, s:i, s:i}",
+                        "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta, "delta",
+                        o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl", o->obj.w_kl, "kl",
+                        (int)o->obj.kl, "batch", o->batch, "grad_accum", o->grad_accum, "lr", o->lr, "weight_decay",
+                        o->weight_decay, "adamw", o->adamw, "beta1", o->beta1, "beta2", o->beta2, "adam_eps", o->adam_eps,
+                        "max_grad_norm", o->max_grad_norm, "schedule", (int)o->schedule, "warmup_steps", o->warmup_steps,
+                        "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
+                        d->n_answer_tokens, "max_len", o->max_len);
+  if (!o->full) {
+    json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
+    json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));
+    json_object_set_new(f, "lora_targets", json_integer(targets));
+    json_object_set_new(f, "rslora", json_boolean(o->rslora));
+  }
+  if (o->schedule != LETHE_SCHED_CONSTANT || o->max_steps) {
+    json_object_set_new(f, "epochs", json_integer(o->epochs));
+    json_object_set_new(f, "max_steps", json_integer(o->max_steps));
+  }
+  char *s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(f);
+  return s;
+}
+
+static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static void fmt_time(double s, char *buf, size_t n) {
+  if (!isfinite(s) || s < 0) s = 0;
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+  else snprintf(buf, n, "%lds", t);
+}
+
+/* Keeps the log lines of steps <= `upto` (a resumed run redoes later ones). */
+static lethe_status trim_log(const char *path, int64_t upto) {
+  char *text;
+  size_t len;
+  if (!lethe_file_exists(path)) return LETHE_OK;
+  LETHE_TRY(lethe_read_file(path, (size_t)1 << 31, &text, &len));
+  lethe_atomic_file f;
+  lethe_status s = lethe_atomic_open(&f, path);
+  if (s) {
+    free(text);
+    return s;
+  }
+  char *line = text;
+  while (line < text + len) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
+    long long step = -1;
+    if (sscanf(line, "{\"step\": %lld", &step) == 1 && step <= upto) {
+      fwrite(line, 1, n, f.fp);
+      fputc('\n', f.fp);
+    }
+    line += n + 1;
+  }
+  free(text);
+  return lethe_atomic_commit(&f);
+}
+
+static lethe_status copy_tokenizer(const char *tok_path, const char *model_path, const char *dst_dir) {
+  char *src = NULL;
+  if (tok_path) src = strdup(tok_path);
+  else if (lethe_is_dir(model_path)) src = lethe_path_join(model_path, "tokenizer.json");
+  if (!src || !lethe_file_exists(src)) {
+    free(src);
+    return LETHE_OK;
+  }
+  size_t n = strlen(src);
+  lethe_status s = LETHE_OK;
+  if (n >= 5 && !strcmp(src + n - 5, ".json")) {
+    char *dst = lethe_path_join(dst_dir, "tokenizer.json");
+    s = lethe_copy_file(src, dst);
+    free(dst);
+    /* tokenizer_config.json beside it carries bos/eos names. */
+    char *slash = strrchr(src, '/');
+    char *cfg = slash ? lethe_path_join((*slash = 0, src), "tokenizer_config.json") : strdup("tokenizer_config.json");
+    if (!s && cfg && lethe_file_exists(cfg)) {
+      char *dcfg = lethe_path_join(dst_dir, "tokenizer_config.json");
+      s = lethe_copy_file(cfg, dcfg);
+      free(dcfg);
+    }
+    free(cfg);
+  }
+  free(src);
+  return s;
+}
+
+typedef struct {
+  lethe_model *m;
+  lethe_tokenizer *tok;
+  lethe_rowset forget, retain;
+  lethe_tokset data;
+  lethe_lora *lora;
+  lethe_trainer *tr;
+  char *fp;
+  FILE *log;
+} run_state;
+
+static void run_free(run_state *r) {
+  if (r->log) fclose(r->log);
+  free(r->fp);
+  lethe_trainer_free(r->tr);
+  lethe_lora_free(r->lora);
+  lethe_tokset_free(&r->data);
+  lethe_rowset_free(&r->forget);
+  lethe_rowset_free(&r->retain);
+  lethe_tokenizer_free(r->tok);
+  lethe_model_free(r->m);
+}
+
+static lethe_status validate(const lethe_train_opts *o) {
+  if (!o->model) return lethe_fail(LETHE_ERR_INVALID, "no model given");
+  if (!o->out) return lethe_fail(LETHE_ERR_INVALID, "no output directory given");
+  if (!o->forget && !o->data) return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
+  if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1) return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
+  if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
+  if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
+  if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
+  if (o->full && o->forget) return lethe_fail(LETHE_ERR_INVALID, "unlearning trains an adapter; --full is for lethe train");
+  return LETHE_OK;
+}
+
+static void say(const lethe_train_opts *o, const char *fmt, ...) LETHE_PRINTF(2, 3);
+static void say(const lethe_train_opts *o, const char *fmt, ...) {
+  if (!o->progress) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(o->progress, fmt, ap);
+  va_end(ap);
+  fflush(o->progress);
+}
+
+lethe_status lethe_train_run(const lethe_train_opts *o) {
+  LETHE_TRY(validate(o));
+  if (o->threads > 0) omp_set_num_threads(o->threads);
+  run_state r;
+  memset(&r, 0, sizeof r);
+  lethe_status s = LETHE_OK;
+  double t0 = now_s();
+  char *log_path = lethe_path_join(o->out, "train_log.jsonl");
+  if ((s = lethe_make_dirs(o->out))) goto done;
+  if ((s = lethe_model_load(o->model, &r.m))) goto done;
+  if (o->tokenizer) s = lethe_tokenizer_load(o->tokenizer, &r.tok);
+  else if (lethe_is_dir(o->model)) {
+    char *p = lethe_path_join(o->model, "tokenizer.json");
+    s = lethe_tokenizer_load(p, &r.tok);
+    free(p);
+  } else s = lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", o->model);
+  if (s) goto done;
+  if (o->forget) {
+    if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
+    if (o->retain && (s = lethe_rows_load(o->retain, &r.retain))) goto done;
+    s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, &r.data);
+  } else {
+    s = o->data_docs ? lethe_docs_load(o->data, &r.retain) : lethe_rows_load(o->data, &r.retain);
+    if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, &r.data);
+  }
+  if (s) goto done;
+  int n_forget = 0;
+  for (int i = 0; i < r.data.n; i++) n_forget += r.data.split[i] == LETHE_SPLIT_FORGET;
+  say(o, "data: %d sequences (%d forget, %d retain), %d answer tokens, longest %d tokens\n", r.data.n, n_forget,
+      r.data.n - n_forget, r.data.n_answer_tokens, r.data.max_len);
+  if (r.data.n_truncated) say(o, "warning: %d rows longer than --max-len %d were cut\n", r.data.n_truncated, o->max_len);
+  if (r.data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r.data.n_skipped);
+  if (o->forget && n_forget == 0) {
+    s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
+    goto done;
+  }
+  if (r.data.max_len > r.m->cfg.max_seq_len) {
+    s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d", r.data.max_len,
+                   r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
+    goto done;
+  }
+  unsigned targets = 0;
+  if (!o->full) {
+    if ((s = lethe_lora_parse_targets(o->lora_targets, &targets))) goto done;
+    lethe_lora_config lc = {.rank = o->lora_rank, .alpha = o->lora_alpha, .rslora = o->rslora, .targets = targets,
+                            .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER, .dropout = 0};
+    if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
+  }
+  double nll_f0 = NAN, nll_r0 = NAN;
+  if (o->forget) {
+    if ((s = lethe_trainer_mean_nll(r.m, NULL, &r.data, LETHE_SPLIT_FORGET, o->batch, &nll_f0))) goto done;
+    if ((s = lethe_trainer_mean_nll(r.m, NULL, &r.data, LETHE_SPLIT_RETAIN, o->batch, &nll_r0))) goto done;
+    say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f0, nll_r0);
+  }
+  lethe_trainer_cfg tc = {.obj = o->obj, .batch = o->batch, .grad_accum = o->grad_accum, .epochs = o->epochs,
+                          .max_steps = o->max_steps, .lr = o->lr, .weight_decay = o->weight_decay, .beta1 = o->beta1,
+                          .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
+                          .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
+                          .no_ref_cache = o->no_ref_cache};
+  double tc0 = now_s();
+  if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
+  if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], now_s() - tc0);
+  r.fp = fingerprint(o, &r.data, targets);
+  double elapsed0 = 0;
+  if (o->resume) {
+    if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    if ((s = trim_log(log_path, r.tr->step))) goto done;
+  }
+  r.log = fopen(log_path, o->resume ? "a" : "w");
+  if (!r.log) {
+    s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
+    goto done;
+  }
+  void (*old_int)(int) = signal(SIGINT, on_signal);
+  void (*old_term)(int) = signal(SIGTERM, on_signal);
+  g_stop = 0;
+  int tty = o->progress && isatty(fileno(o->progress));
+  double train_t0 = now_s(), last_ckpt = now_s();
+  int64_t step0 = r.tr->step;
+  int finished = r.tr->step >= r.tr->total_steps;
+  long report_every = r.tr->total_steps > 200 ? r.tr->total_steps / 100 : 1;
+  while (!finished) {
+    double ts = now_s();
+    lethe_step_stats st;
+    s = lethe_trainer_next(r.tr, &st, &finished);
+    if (s) {
+      if (s == LETHE_ERR_NUMERIC)
+        lethe_fail_context(s, "training stopped; the last good checkpoint (if any) is kept in %s/checkpoint", o->out);
+      break;
+    }
+    double dt = now_s() - ts, el = now_s() - train_t0;
+    double eta = (double)(r.tr->total_steps - r.tr->step) * el / (double)(r.tr->step - step0);
+    fprintf(r.log,
+            "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %.9g, \"retain\": %.9g, \"kl\": %.9g, "
+            "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
+            (long long)r.tr->step, r.tr->epoch + (r.tr->step_in_epoch == 0 ? 0 : 1), st.loss.total, st.loss.forget,
+            st.loss.retain, st.loss.kl, st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
+    fflush(r.log);
+    if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
+      char etab[32];
+      fmt_time(eta, etab, sizeof etab);
+      int ep = r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1;
+      fprintf(o->progress, "%sepoch %d/%d step %lld/%lld | loss %.4f", tty ? "\r" : "", ep, o->epochs,
+              (long long)r.tr->step, (long long)r.tr->total_steps, st.loss.total);
+      if (o->forget) fprintf(o->progress, " (forget %.4f retain %.4f kl %.4f)", st.loss.forget, st.loss.retain, st.loss.kl);
+      fprintf(o->progress, " | |g| %.3g | %.0f tok/s | ETA %s%s", st.grad_norm, st.tokens / (dt > 0 ? dt : 1e-9), etab,
+              tty ? "   " : "\n");
+      fflush(o->progress);
+    }
+    int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
+                    (o->checkpoint_minutes > 0 && now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
+                    (g_stop && !finished);
+    if (want_ckpt && !finished) {
+      if ((s = lethe_checkpoint_save(r.tr, o->out, r.fp, elapsed0 + now_s() - train_t0))) break;
+      last_ckpt = now_s();
+    }
+    if (g_stop && !finished) {
+      s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
+                     (long long)r.tr->step, o->out);
+      break;
+    }
+  }
+  if (tty) fputc('\n', o->progress);
+  signal(SIGINT, old_int);
+  signal(SIGTERM, old_term);
+  if (s) goto done;
+  double train_s = now_s() - train_t0;
+  /* Results. */
+  double nll_f1 = NAN, nll_r1 = NAN;
+  if (o->forget) {
+    if ((s = lethe_trainer_mean_nll(r.m, r.lora, &r.data, LETHE_SPLIT_FORGET, o->batch, &nll_f1))) goto done;
+    if ((s = lethe_trainer_mean_nll(r.m, r.lora, &r.data, LETHE_SPLIT_RETAIN, o->batch, &nll_r1))) goto done;
+    say(o, "after:  forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f1, nll_r1);
+  }
+  if (r.lora) {
+    char *ad = lethe_path_join(o->out, "adapter");
+    s = lethe_lora_save(r.lora, o->model, ad);
+    if (!s) say(o, "adapter: %s\n", ad);
+    free(ad);
+    if (s) goto done;
+  }
+  if (o->full || o->merge) {
+    if (r.lora && (s = lethe_lora_merge(r.m, r.lora))) goto done;
+    char *md = lethe_path_join(o->out, o->full ? "model" : "merged");
+    s = lethe_model_save(r.m, md, o->save_dtype, (size_t)4 << 30);
+    if (!s) s = copy_tokenizer(o->tokenizer, o->model, md);
+    if (!s) say(o, "model: %s\n", md);
+    free(md);
+    if (s) goto done;
+  }
+  json_t *run = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}", "command",
+                          o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
+                          o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats",
+                          "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
+                          "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
+                          (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", now_s() - t0);
+  if (o->forget)
+    json_object_set_new(run, "answer_nll",
+                        json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
+                                  num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
+  char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(run);
+  char *rp = lethe_path_join(o->out, "run.json");
+  s = lethe_write_file_atomic(rp, rj, strlen(rj));
+  free(rp);
+  free(rj);
+done:
+  free(log_path);
+  run_free(&r);
+  return s;
+}

@@ -1,0 +1,287 @@
+/* unlearn/trainer.c: the trainer. Per micro-batch: pack sequences, look up the cached reference
+ * log-probs (adapter off), forward with the adapter, the fused classifier with the objective's
+ * coefficients, backward. Per optimizer step: gradient norm, clipping, schedule, Adam. Every
+ * buffer is sized at creation; a step allocates nothing. */
+#include "unlearn/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+void lethe_trainer_free(lethe_trainer *t) {
+  if (!t) return;
+  lethe_workspace_free(t->ws);
+  lethe_workspace_free(t->ws_ref);
+  lethe_packed_free(&t->pb);
+  free(t->adam_m);
+  free(t->adam_v);
+  free(t->ref_cache);
+  free(t->ref_off);
+  free(t->fixed);
+  free(t->sig);
+  free(t->klw);
+  free(t->ref_rows);
+  free(t->split);
+  free(t->order);
+  free(t);
+}
+
+/* Reference log-probs of every answer token with the adapter off, computed once. */
+static lethe_status build_ref_cache(lethe_trainer *t) {
+  const lethe_tokset *d = t->data;
+  int B = t->cfg.batch;
+  int *idx = malloc(sizeof(int) * (size_t)B);
+  if (!idx) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s = LETHE_OK;
+  for (int first = 0; first < d->n && !s; first += B) {
+    int n = d->n - first < B ? d->n - first : B;
+    for (int k = 0; k < n; k++) idx[k] = first + k;
+    if ((s = lethe_packed_fill(&t->pb, d, idx, n))) break;
+    lethe_batch b = {.n_seq = n, .n_tokens = t->pb.n_tokens, .tokens = t->pb.tokens, .targets = t->pb.targets, .start = t->pb.start};
+    if ((s = lethe_forward(t->m, NULL, t->ws, &b))) break;
+    if ((s = lethe_head(t->m, t->ws, &b, NULL, 0))) break;
+    memcpy(t->ref_cache + t->ref_off[first], t->ws->logp, sizeof(float) * (size_t)t->ws->n_rows);
+  }
+  free(idx);
+  return s;
+}
+
+lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
+                                  const lethe_trainer_cfg *cfg, lethe_trainer **out) {
+  *out = NULL;
+  if (data->n < 1) return lethe_fail(LETHE_ERR_INVALID, "no training sequences");
+  if (cfg->batch < 1 || cfg->grad_accum < 1 || cfg->epochs < 1)
+    return lethe_fail(LETHE_ERR_INVALID, "batch, gradient accumulation and epochs must be at least 1");
+  if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps > 0))
+    return lethe_fail(LETHE_ERR_INVALID, "invalid optimizer settings (lr >= 0, 0 <= betas < 1, eps > 0)");
+  if (data->max_len > m->cfg.max_seq_len)
+    return lethe_fail(LETHE_ERR_INVALID, "sequences of %d tokens exceed the model's context of %d (lower --max-len)", data->max_len,
+                      m->cfg.max_seq_len);
+  lethe_trainer *t = calloc(1, sizeof *t);
+  if (!t) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  t->m = m;
+  t->lora = lora;
+  t->data = data;
+  t->cfg = *cfg;
+  int B = cfg->batch < data->n ? cfg->batch : data->n;
+  t->cfg.batch = B;
+  int cap_tokens = B * data->max_len;
+  lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, 1, &t->ws);
+  if (!s && lethe_obj_needs_ref_hidden(&cfg->obj)) s = lethe_workspace_create(m, NULL, cap_tokens, B, 0, &t->ws_ref);
+  if (!s) s = lethe_packed_init(&t->pb, cap_tokens, B);
+  if (s) {
+    lethe_trainer_free(t);
+    return s;
+  }
+  if (lora) {
+    t->params = lora->params;
+    t->grads = lora->grads;
+    t->n_params = lora->n_params;
+  } else {
+    if ((s = lethe_model_enable_grads(m))) {
+      lethe_trainer_free(t);
+      return s;
+    }
+    t->params = m->params;
+    t->grads = m->grads;
+    t->n_params = m->n_params;
+  }
+  t->adam_m = calloc(t->n_params, sizeof(float));
+  t->adam_v = calloc(t->n_params, sizeof(float));
+  t->ref_off = malloc(sizeof(int) * (size_t)(data->n + 1));
+  t->fixed = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->sig = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->klw = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->ref_rows = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->split = malloc((size_t)B);
+  t->order = malloc(sizeof(int) * (size_t)data->n);
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->ref_rows || !t->split || !t->order) {
+    lethe_trainer_free(t);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
+  }
+  memset(t->grads, 0, sizeof(float) * t->n_params);
+  t->ref_off[0] = 0;
+  for (int i = 0; i < data->n; i++) t->ref_off[i + 1] = t->ref_off[i] + lethe_tokset_answer_count(data, i);
+  t->micro_per_epoch = (data->n + B - 1) / B;
+  t->steps_per_epoch = (t->micro_per_epoch + cfg->grad_accum - 1) / cfg->grad_accum;
+  t->total_steps = (int64_t)t->steps_per_epoch * cfg->epochs;
+  if (cfg->max_steps > 0 && cfg->max_steps < t->total_steps) t->total_steps = cfg->max_steps;
+  t->order_epoch = -1;
+  if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
+    t->ref_cache = malloc(sizeof(float) * (size_t)(t->ref_off[data->n] ? t->ref_off[data->n] : 1));
+    s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
+    if (s) {
+      lethe_trainer_free(t);
+      return s;
+    }
+  }
+  *out = t;
+  return LETHE_OK;
+}
+
+lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
+  LETHE_TRY(lethe_packed_fill(&t->pb, t->data, idx, n));
+  lethe_packed *p = &t->pb;
+  lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
+  const lethe_objective *o = &t->cfg.obj;
+  for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
+  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL};
+  if (lethe_obj_needs_ref(o)) {
+    if (t->ref_cache) {
+      for (int s = 0; s < n; s++)
+        memcpy(t->ref_rows + p->answer_off[s], t->ref_cache + t->ref_off[p->seq[s]],
+               sizeof(float) * (size_t)(p->answer_off[s + 1] - p->answer_off[s]));
+    } else {
+      LETHE_TRY(lethe_forward(t->m, NULL, t->ws, &b));
+      LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
+      memcpy(t->ref_rows, t->ws->logp, sizeof(float) * (size_t)rows.n_rows);
+    }
+    rows.ref = t->ref_rows;
+  }
+  const float *ref_hidden = NULL;
+  if (t->ws_ref) {
+    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, &b));
+    LETHE_TRY(lethe_head(t->m, t->ws_ref, &b, NULL, 0));
+    ref_hidden = t->ws_ref->xrows;
+  }
+  LETHE_TRY(lethe_forward(t->m, t->lora, t->ws, &b));
+  const float *logp = NULL;
+  if (lethe_obj_two_pass(o)) {
+    LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
+    logp = t->ws->logp;
+  }
+  lethe_head_coef coef;
+  lethe_obj_coefs(o, &rows, logp, scale, t->fixed, t->sig, t->klw, &coef);
+  coef.ref_hidden = ref_hidden;
+  LETHE_TRY(lethe_head(t->m, t->ws, &b, &coef, 1));
+  LETHE_TRY(lethe_backward(t->m, t->lora, t->ws, &b));
+  lethe_obj_loss(o, &rows, t->ws->logp, coef.kl ? t->ws->kl_rows : NULL, loss);
+  return LETHE_OK;
+}
+
+double lethe_trainer_lr(const lethe_trainer *t, int64_t step) {
+  double lr = t->cfg.lr;
+  int64_t W = t->cfg.warmup_steps, T = t->total_steps;
+  if (W > 0 && step < W) return lr * (double)step / (double)W;
+  switch (t->cfg.schedule) {
+  case LETHE_SCHED_CONSTANT: return lr;
+  case LETHE_SCHED_LINEAR: return T > W ? lr * fmax(0.0, (double)(T - step) / (double)(T - W)) : lr;
+  case LETHE_SCHED_COSINE: {
+    double prog = T > W ? (double)(step - W) / (double)(T - W) : 0.0;
+    return lr * fmax(0.0, 0.5 * (1.0 + cos(M_PI * prog)));
+  }
+  }
+  return lr;
+}
+
+lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
+  double ss = 0;
+#pragma omp parallel for reduction(+ : ss) schedule(static)
+  for (size_t i = 0; i < t->n_params; i++) ss += (double)t->grads[i] * t->grads[i];
+  double norm = sqrt(ss);
+  st->grad_norm = norm;
+  if (!isfinite(norm)) {
+    memset(t->grads, 0, sizeof(float) * t->n_params);
+    return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1, norm);
+  }
+  if (t->cfg.max_grad_norm > 0) {
+    /* torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1 */
+    double c = t->cfg.max_grad_norm / (norm + 1e-6);
+    if (c < 1.0) {
+      float cf = (float)c;
+#pragma omp parallel for schedule(static)
+      for (size_t i = 0; i < t->n_params; i++) t->grads[i] *= cf;
+    }
+  }
+  double lr = lethe_trainer_lr(t, t->step);
+  st->lr = lr;
+  int64_t k = t->step + 1;
+  float b1c = (float)(1.0 - pow(t->cfg.beta1, (double)k)), b2c = (float)(1.0 - pow(t->cfg.beta2, (double)k));
+  t->m->ops->adam(t->params, t->grads, t->adam_m, t->adam_v, t->n_params, (float)lr, (float)t->cfg.beta1, (float)t->cfg.beta2,
+                  (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
+  memset(t->grads, 0, sizeof(float) * t->n_params);
+  t->step++;
+  return LETHE_OK;
+}
+
+lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *finished) {
+  memset(st, 0, sizeof *st);
+  *finished = 0;
+  if (t->step >= t->total_steps || t->epoch >= t->cfg.epochs) {
+    *finished = 1;
+    return LETHE_OK;
+  }
+  const lethe_tokset *d = t->data;
+  int B = t->cfg.batch, K = t->cfg.grad_accum;
+  if (t->order_epoch != t->epoch) {
+    lethe_epoch_order(t->cfg.seed, t->epoch, d->n, t->order);
+    t->order_epoch = t->epoch;
+  }
+  int mb0 = t->step_in_epoch * K, mb1 = mb0 + K < t->micro_per_epoch ? mb0 + K : t->micro_per_epoch;
+  float scale = 1.0f / (float)(mb1 - mb0);
+  lethe_loss_terms acc;
+  memset(&acc, 0, sizeof acc);
+  for (int mb = mb0; mb < mb1; mb++) {
+    int first = mb * B, n = d->n - first < B ? d->n - first : B;
+    lethe_loss_terms l;
+    LETHE_TRY(lethe_trainer_micro(t, t->order + first, n, scale, &l));
+    acc.total += l.total * scale;
+    acc.forget += l.forget * scale;
+    acc.retain += l.retain * scale;
+    acc.kl += l.kl * scale;
+    acc.n_forget += l.n_forget;
+    acc.n_retain += l.n_retain;
+    acc.n_forget_seq += l.n_forget_seq;
+    st->tokens += t->pb.n_tokens;
+  }
+  st->loss = acc;
+  if (!isfinite(acc.total)) {
+    memset(t->grads, 0, sizeof(float) * t->n_params);
+    return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the loss is not finite (%g)", (long long)t->step + 1, acc.total);
+  }
+  LETHE_TRY(lethe_trainer_update(t, st));
+  if (++t->step_in_epoch >= t->steps_per_epoch) {
+    t->step_in_epoch = 0;
+    t->epoch++;
+  }
+  *finished = t->step >= t->total_steps || t->epoch >= t->cfg.epochs;
+  return LETHE_OK;
+}
+
+lethe_status lethe_trainer_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *data,
+                                    int split, int batch, double *mean) {
+  *mean = NAN;
+  int *idx = malloc(sizeof(int) * (size_t)data->n);
+  int n = 0;
+  for (int i = 0; i < data->n; i++)
+    if (split < 0 || data->split[i] == split) idx[n++] = i;
+  if (n == 0) {
+    free(idx);
+    return LETHE_OK;
+  }
+  if (batch > n) batch = n;
+  lethe_workspace *ws = NULL;
+  lethe_packed pb;
+  memset(&pb, 0, sizeof pb);
+  lethe_status s = lethe_workspace_create(m, lora, batch * data->max_len, batch, 0, &ws);
+  if (!s) s = lethe_packed_init(&pb, batch * data->max_len, batch);
+  double sum = 0;
+  long count = 0;
+  for (int first = 0; first < n && !s; first += batch) {
+    int k = n - first < batch ? n - first : batch;
+    if ((s = lethe_packed_fill(&pb, data, idx + first, k))) break;
+    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
+    double part;
+    int c;
+    if ((s = lethe_batch_nll(m, lora, ws, &b, &part, &c))) break;
+    sum += part;
+    count += c;
+  }
+  if (!s) *mean = count ? sum / (double)count : NAN;
+  lethe_packed_free(&pb);
+  lethe_workspace_free(ws);
+  free(idx);
+  return s;
+}

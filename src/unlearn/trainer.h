@@ -1,0 +1,86 @@
+/* unlearn/trainer.h: the training loop's pieces: one micro-batch (forward, objective, backward),
+ * one optimizer update (clipping, schedule, Adam), the reference cache, checkpoints. */
+#ifndef LETHE_UNLEARN_TRAINER_H
+#define LETHE_UNLEARN_TRAINER_H
+
+#include <stdint.h>
+
+#include "data/data.h"
+#include "lethe/unlearn.h"
+#include "model/model.h"
+#include "unlearn/objective.h"
+
+typedef struct {
+  lethe_objective obj;
+  int batch, grad_accum, epochs, max_steps;
+  double lr, weight_decay, beta1, beta2, eps, max_grad_norm;
+  int adamw;
+  lethe_schedule schedule;
+  int warmup_steps;
+  uint64_t seed;
+  int no_ref_cache;
+} lethe_trainer_cfg;
+
+typedef struct {
+  lethe_loss_terms loss;   /* averaged over the step's micro-batches */
+  double grad_norm;        /* before clipping */
+  double lr;
+  int tokens;              /* tokens forwarded in the step */
+} lethe_step_stats;
+
+typedef struct lethe_trainer {
+  lethe_model *m;
+  lethe_lora *lora;            /* NULL: full-parameter training */
+  const lethe_tokset *data;
+  lethe_trainer_cfg cfg;
+  lethe_workspace *ws;         /* training (keeps activations) */
+  lethe_workspace *ws_ref;     /* adapter-off forward for full-vocabulary KL, or NULL */
+  lethe_packed pb;
+  float *params, *grads;       /* what trains: the adapter's or the model's buffers */
+  size_t n_params;
+  float *adam_m, *adam_v;
+  int64_t step;                /* optimizer steps taken */
+  int epoch, step_in_epoch;    /* where the next step starts */
+  int micro_per_epoch, steps_per_epoch;
+  int64_t total_steps;
+  float *ref_cache;            /* (answer tokens) r_t of every sequence, adapter off */
+  int *ref_off;                /* (n + 1) */
+  float *fixed, *sig, *klw, *ref_rows; /* (max rows) per-batch coefficients */
+  unsigned char *split;        /* (batch) */
+  int *order;                  /* (n) this epoch's order */
+  int order_epoch;
+} lethe_trainer;
+
+/* Sizes everything once (workspaces, Adam state, batch buffers) and computes the reference cache
+ * when the objective needs r_t (unless cfg->no_ref_cache). */
+lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
+                                  const lethe_trainer_cfg *cfg, lethe_trainer **out);
+void lethe_trainer_free(lethe_trainer *t);
+
+/* One micro-batch of sequences idx[0..n): gradients are accumulated with weight `scale`; the
+ * batch's loss terms are returned. */
+lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss);
+/* One optimizer update from the accumulated gradients (norm, clipping, NaN check, Adam), then the
+ * gradients are zeroed. A non-finite gradient norm is LETHE_ERR_NUMERIC and leaves the weights
+ * untouched. */
+lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st);
+/* The next optimizer step of the schedule of epochs: its micro-batches, then the update. Sets
+ * *finished when every epoch (or max_steps) is done. */
+lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *finished);
+/* The learning rate of optimizer step `step` (0-based) as transformers' schedulers give it. */
+double lethe_trainer_lr(const lethe_trainer *t, int64_t step);
+
+/* Mean answer NLL of the sequences of one split (or both: split < 0), with the adapter (lora) or
+ * without (NULL). */
+lethe_status lethe_trainer_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *data,
+                                    int split, int batch, double *mean);
+
+/* Checkpoints: OUT/checkpoint/{state.json, params.safetensors} (weights, Adam moments, position),
+ * written to a temporary directory and renamed into place. fingerprint is a JSON object of the
+ * options a resumed run must share. */
+lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
+                                   double elapsed_s);
+lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json,
+                                   double *elapsed_s);
+
+#endif
