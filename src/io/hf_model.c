@@ -30,7 +30,7 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     const lethe_tensor *mt = lethe_model_find(m, t->name);
     if (!mt) {
       if (ignorable(m, t->name)) continue;
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of a %s model with this config)", path, t->name,
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of a model of type %s with this config)", path, t->name,
                      m->cfg.model_type);
       break;
     }
