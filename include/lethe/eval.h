@@ -210,8 +210,9 @@ void lethe_eval_results_free(lethe_eval_results *r);
  * then one {"regurgitation-score", "knowledge-score"} per task}), "mia_loss_acc" (when MIA),
  * "mmlu_average" (when MMLU), "aggregated-terms", "harmonic-mean-task-aggregate",
  * "aggregate-score" (-1 unless both MIA and MMLU are present) and "mia_final_score" (only when
- * both are). Numbers are written as Python's repr writes them; a missing value (NAN) is written
- * as null where Python would write the non-JSON NaN. */
+ * both are). Numbers are written as Python's repr writes them (and a harmonic mean that a zero
+ * term made 0 as the int 0, as statistics.harmonic_mean returns it); a missing value (NAN) is
+ * written as null where Python would write the non-JSON NaN. */
 lethe_status lethe_eval_results_to_json(const lethe_eval_results *r, char **out, size_t *len);
 /* Writes that JSON to `path` atomically (temporary name, then rename). */
 lethe_status lethe_eval_results_write_json(const lethe_eval_results *r, const char *path);

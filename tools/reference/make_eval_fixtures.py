@@ -580,6 +580,350 @@ def write_misc(rng):
     print("wrote float_repr.jsonl", len(xs), "pandas_na.json")
 
 
+# ------------------------------------------------------------------------------------------
+# ROC AUC (scikit-learn) and the official MIA AUC
+
+
+def official_compute_auc(member_loss, nonmember_loss):
+    """evaluate_generations.py's compute_auc: -loss as the score, members labelled 1,
+    sklearn.metrics.auc over roc_curve."""
+    combined = -1 * np.array(list(member_loss) + list(nonmember_loss))
+    labels = len(member_loss) * [1] + len(nonmember_loss) * [0]
+    fp, tp, _ = roc_curve(labels, combined)
+    return float(sk_auc(fp, tp))
+
+
+def write_auc_cases(rng):
+    """auc_cases.jsonl: {"scores", "labels", "auc"} with auc = sklearn auc(roc_curve) (and
+    "roc_auc_score"), and {"member", "nonmember", "mia_auc"} from the official compute_auc:
+    random, heavily tied, all-equal, tiny and imbalanced cases."""
+    cases = []
+
+    def add(scores, labels):
+        fp, tp, _ = roc_curve(labels, scores)
+        cases.append({"scores": scores, "labels": labels, "auc": float(sk_auc(fp, tp)),
+                      "roc_auc_score": float(roc_auc_score(labels, scores))})
+
+    add([0.1, 0.9], [0, 1])
+    add([0.1, 0.9], [1, 0])
+    add([0.5, 0.5], [1, 0])
+    add([1.0, 2.0, 3.0], [1, 0, 1])
+    add([0.0, -0.0, 0.0, -0.0], [1, 0, 0, 1])
+    add([3.0] * 10, [1, 0] * 5)
+    add([1e-300, 1e300, -1e300, 5e-324], [1, 0, 1, 0])
+    for _ in range(40):
+        n = rng.randrange(2, 400)
+        labels = [rng.randrange(2) for _ in range(n)]
+        labels[0], labels[1] = 0, 1
+        scores = [rng.gauss(0, 1) + 0.5 * l for l in labels]
+        add(scores, labels)
+    for _ in range(40):  # heavily tied
+        n = rng.randrange(2, 400)
+        labels = [rng.randrange(2) for _ in range(n)]
+        labels[0], labels[1] = 0, 1
+        k = rng.choice([1, 2, 3, 5])
+        scores = [float(rng.randrange(k) + l * rng.randrange(2)) for l in labels]
+        add(scores, labels)
+    for _ in range(10):  # imbalanced
+        n = rng.randrange(10, 3000)
+        labels = [0] * n
+        labels[rng.randrange(n)] = 1
+        add([round(rng.random(), 2) for _ in range(n)], labels)
+    for _ in range(10):
+        member = [round(rng.uniform(1.0, 4.0), rng.choice([1, 2, 6])) for _ in range(rng.randrange(1, 200))]
+        nonmember = [round(rng.uniform(1.5, 4.5), rng.choice([1, 2, 6])) for _ in range(rng.randrange(1, 200))]
+        cases.append({"member": member, "nonmember": nonmember,
+                      "mia_auc": official_compute_auc(member, nonmember)})
+    write_jsonl(os.path.join(FIX, "auc_cases.jsonl"), cases)
+    print("wrote auc_cases.jsonl", len(cases))
+
+
+# ------------------------------------------------------------------------------------------
+# The whole scorer: synthetic generations and the official formulas
+
+
+def official_results(rows, member, nonmember, mmlu, literal=False):
+    """evaluate_generations.py's compute_metrics, re-implemented: the rows of each split go
+    through pandas to_csv / read_csv as in the official script (unless literal), ROUGE-L recall of
+    sc rows, strip/lower exact match of qa rows, means per split and per task (sorted), forget
+    terms as 1 - x, statistics.harmonic_mean, the MIA AUC, and statistics.mean of the three.
+    lethe's documented deviations: a missing mean is None (null), left out of the terms; the
+    harmonic mean of no terms is None."""
+    results = {}
+    terms = []
+    per_row = {}
+    for split in ["forget", "retain"]:
+        sub = [r for r in rows if r["split"] == split]
+        df = pd.DataFrame({"id": [r["id"] for r in sub], "task": [r["task"] for r in sub],
+                           "expected_output": [r["expected"] for r in sub],
+                           "model_output": [r["generated"] for r in sub]})
+        if not literal:
+            buf = io.StringIO()
+            df.to_csv(buf, index=False)
+            df = pd.read_csv(io.StringIO(buf.getvalue()))
+        reg, kn = [], []
+        for i in range(len(df)):
+            rid, gt, gen = df.loc[i, "id"], str(df.loc[i, "expected_output"]), str(df.loc[i, "model_output"])
+            r = k = None
+            if rid[:-1].endswith("sc"):
+                r = SCORER.score(gt, gen)["rougeL"].recall
+            elif rid[:-1].endswith("qa"):
+                k = int(gt.strip().lower() == gen.strip().lower())
+            reg.append(r)
+            kn.append(k)
+            per_row[(split, i)] = r if r is not None else k
+
+        def mean(v):
+            v = [x for x in v if x is not None]
+            return math.fsum(v) / len(v) if v else None
+
+        split_res = {"overall-regurgitation-score": mean(reg), "overall-knowledge-score": mean(kn)}
+        tasks = sorted(set(str(t) for t in df["task"]))
+        for t in tasks:
+            idx = [i for i in range(len(df)) if str(df.loc[i, "task"]) == t]
+            split_res[t] = {"regurgitation-score": mean([reg[i] for i in idx]),
+                            "knowledge-score": mean([kn[i] for i in idx])}
+            for v in (split_res[t]["regurgitation-score"], split_res[t]["knowledge-score"]):
+                if v is not None:
+                    terms.append(1 - v if split == "forget" else v)
+        results[split + "-set"] = split_res
+    auc = None
+    if member is not None:
+        auc = official_compute_auc(member, nonmember)
+        results["mia_loss_acc"] = auc
+    if mmlu is not None:
+        results["mmlu_average"] = mmlu
+    results["aggregated-terms"] = terms
+    task_aggregate = statistics.harmonic_mean(terms) if terms else None
+    results["harmonic-mean-task-aggregate"] = task_aggregate
+    results["aggregate-score"] = -1
+    if mmlu is not None and auc is not None:
+        mia_final_score = 1 - abs(auc - 0.5) * 2
+        results["mia_final_score"] = mia_final_score
+        results["aggregate-score"] = statistics.mean([task_aggregate, mmlu, mia_final_score])
+    return results, per_row
+
+
+ANSWERS = ["Paris", "1987", "Dr. Elena Marquez", "blue", "42", "March 3, 1990", "None", "NA",
+           "Yes", "no", "İzmir", "ΟΔΟΣ", "Straße", "555-0199", "elena.marquez@example.com",
+           "the Red River", "\u212aelvin", "N/A", "null"]
+
+
+def qa_generation(rng, ans):
+    r = rng.random()
+    if r < 0.3:
+        return ans
+    if r < 0.45:
+        return " " + ans.upper() + "\n"
+    if r < 0.55:
+        return ans.lower()
+    if r < 0.65:
+        return ""
+    if r < 0.72:
+        return "None"
+    return rng.choice(ANSWERS) + rng.choice(["", ".", " indeed"])
+
+
+def make_case(rng, vocab, tasks, splits_tasks, docs, qa_per_doc, others=True):
+    rows = []
+    for split in ["forget", "retain"]:
+        for task in splits_tasks[split]:
+            for d in range(docs):
+                base = rng.choice(['"%08x-%04x"' % (rng.getrandbits(32), rng.getrandbits(16)),
+                                   "%08x-%04x" % (rng.getrandbits(32), rng.getrandbits(16))])
+                exp = english_text(rng, vocab, rng.randrange(5, 80))
+                gen = rng.choice([exp, perturb(rng, exp, vocab), "", "None",
+                                  english_text(rng, vocab, 20), exp.replace(" ", "\r\n", 3),
+                                  exp + ', "quoted", text'])
+                rows.append({"id": base + "sc1", "task": task, "split": split, "expected": exp,
+                             "generated": gen, "nll": round(rng.uniform(0.5, 4), 6)})
+                if "noqa" in task:
+                    continue
+                for q in range(qa_per_doc(task)):
+                    ans = rng.choice(ANSWERS)
+                    rows.append({"id": base + "qa%d" % q, "task": task, "split": split,
+                                 "expected": ans, "generated": qa_generation(rng, ans),
+                                 "nll": round(rng.uniform(0.5, 4), 6)})
+    if others:
+        extra = [("doc-17x1", "Task1"), ("sc", "Task2"), ("abcsc", "Task1"), ("q\"a\"qa", "Task3"),
+                 ("unicodescé", "Task2"), ("unicodeqa\u00e9", "Task3"), ("x\"sc\"", "Task1")]
+        for rid, task in extra:
+            split = rng.choice(["forget", "retain"])
+            if task not in splits_tasks[split]:
+                continue
+            rows.append({"id": rid, "task": task, "split": split, "expected": "Some answer",
+                         "generated": "some answer"})
+    rng.shuffle(rows)
+    return rows
+
+
+def write_scorer_cases(rng):
+    """scorer/<case>/: rows.jsonl (the per-row JSONL; "ref_score" is the official per-row score,
+    an extra field lethe ignores), member.jsonl / nonmember.jsonl (MIA NLLs), args.json ("mmlu"
+    when given), expected.json (official_results, as json.dumps(indent=4) writes it) and, for
+    "main", expected_literal.json (texts scored as given, without the CSV round trip)."""
+    vocab = HAND_WORDS.split()[:400]
+    t3 = ["Task1", "Task2", "Task3"]
+    qa5 = lambda t: 5 if t == "Task2" else 1
+    specs = {
+        "main": dict(split_tasks={"forget": t3, "retain": t3}, docs=12, mia=(149, 150), mmlu=0.4523),
+        "partial": dict(split_tasks={"forget": t3 + ["Task4noqa"], "retain": ["Task1", "Task2", "Task3noqa"]},
+                        docs=5, mia=None, mmlu=None),
+        "mia_only": dict(split_tasks={"forget": ["Task1"], "retain": ["Task2"]}, docs=6,
+                         mia=(20, 30), mmlu=None),
+        "mmlu_only": dict(split_tasks={"forget": ["Task2"], "retain": ["Task2"]}, docs=4, mia=None,
+                          mmlu=0.25),
+    }
+    for name, sp in specs.items():
+        d = os.path.join(FIX, "scorer", name)
+        os.makedirs(d, exist_ok=True)
+        for f in os.listdir(d):
+            os.remove(os.path.join(d, f))
+        rows = make_case(rng, vocab, t3, sp["split_tasks"], sp["docs"], qa5)
+        member = nonmember = None
+        if sp["mia"]:
+            member = [round(rng.uniform(1.0, 3.2), 3) for _ in range(sp["mia"][0])]
+            nonmember = [round(rng.uniform(1.4, 3.5), 3) for _ in range(sp["mia"][1])]
+            write_jsonl(os.path.join(d, "member.jsonl"),
+                        [{"id": "m%d" % i, "nll": x} for i, x in enumerate(member)])
+            write_jsonl(os.path.join(d, "nonmember.jsonl"),
+                        [{"id": i, "nll": x} for i, x in enumerate(nonmember)])
+        with open(os.path.join(d, "args.json"), "w") as f:
+            json.dump({"mmlu": sp["mmlu"]} if sp["mmlu"] is not None else {}, f)
+        results, per_row = official_results(rows, member, nonmember, sp["mmlu"])
+        # Per-row official scores, in file order.
+        counters = {"forget": 0, "retain": 0}
+        split_rows = {"forget": [r for r in rows if r["split"] == "forget"],
+                      "retain": [r for r in rows if r["split"] == "retain"]}
+        for split in ["forget", "retain"]:
+            for i, r in enumerate(split_rows[split]):
+                r["ref_score"] = per_row[(split, i)]
+        write_jsonl(os.path.join(d, "rows.jsonl"), rows)
+        with open(os.path.join(d, "expected.json"), "w") as f:
+            f.write(json.dumps(results, indent=4))
+        if name == "main":
+            lit, _ = official_results(rows, member, nonmember, sp["mmlu"], literal=True)
+            with open(os.path.join(d, "expected_literal.json"), "w") as f:
+                f.write(json.dumps(lit, indent=4))
+        print("wrote scorer/%s: %d rows, aggregate-score %s" % (name, len(rows), results["aggregate-score"]))
+
+
+# ------------------------------------------------------------------------------------------
+# MMLU prompts (hendrycks evaluate.py / the task's run_mmlu.py)
+
+CHOICES = ["A", "B", "C", "D"]
+
+
+def format_subject(subject):
+    return "".join(" " + entry for entry in subject.split("_"))
+
+
+def format_example(rows, idx, include_answer=True):
+    """rows: list of 6 values as pandas gives them (NaN for NA strings)."""
+    row = rows[idx]
+    prompt = "{}".format(row[0])
+    for j in range(4):
+        prompt += "\n{}. {}".format(CHOICES[j], row[j + 1])
+    prompt += "\nAnswer:"
+    if include_answer:
+        prompt += " {}\n\n".format(row[5])
+    return prompt
+
+
+def gen_prompt(dev_rows, subject, k):
+    prompt = "The following are multiple choice questions (with answers) about {}.\n\n".format(
+        format_subject(subject))
+    for i in range(k):
+        prompt += format_example(dev_rows, i)
+    return prompt
+
+
+def read_rows(path, literal):
+    if literal:
+        import csv
+        with open(path, newline="", encoding="utf-8") as f:
+            return [r for r in csv.reader(f) if r]
+    df = pd.read_csv(path, header=None)
+    return [[df.iloc[i, c] for c in range(df.shape[1])] for i in range(df.shape[0])]
+
+
+def subject_prompts(root, subject, k, literal):
+    dev = read_rows(os.path.join(root, "dev", subject + "_dev.csv"), literal)[:k]
+    test = read_rows(os.path.join(root, "test", subject + "_test.csv"), literal)
+    return len(dev), [gen_prompt(dev, subject, min(k, len(dev))) + format_example(test, i, False)
+                      for i in range(len(test))]
+
+
+MINI = {
+    "toy_subject": {
+        "dev": [["What is 2 + 2?", "3", "4", "5", "22", "B"],
+                ["Which, of these, is \"quoted\"?", "a \"b\"", "c, d", "e\nf", "None", "A"],
+                ["Pick D.", "w", "x", "y", "z", "D"],
+                ["Multi-line\nquestion?", "  spaced  ", "NA", "", "ok", "C"],
+                ["Last dev question", "1", "2", "3", "4", "A"],
+                ["Sixth dev question (not used with k = 5)", "p", "q", "r", "s", "B"]],
+        "test": [["Capital of France?", "Paris", "Rome", "Berlin", "Madrid", "A"],
+                 ["Which is empty?", "nan", "None", "n/a", "x", "B"],
+                 ["Unicode: İstanbul, Straße, 中文?", "α", "β", "γ", "δ", "C"]],
+    },
+    "another_one": {
+        "dev": [["Only one dev question?", "yes", "no", "maybe", "so", "A"]],
+        "test": [["T1", "a", "b", "c", "d", "D"], ["T2", "a", "b", "c", "d", "C"]],
+    },
+}
+
+
+def write_mmlu_fixtures(shared):
+    """mmlu_mini/: a tiny hendrycks-layout directory of our own questions (quoted commas, quotes,
+    newlines, NA strings), and mmlu_mini_prompts.jsonl: {"subject", "index", "k", "literal",
+    "prompt"} built as run_mmlu.py builds them (pandas.read_csv; or the csv module for literal).
+    mmlu_real.txt: for ../shared/data/mmlu, per subject the dev and test counts and FNV-1a 64
+    of all its k = 5 test prompts joined by NUL, read with pandas (column 4) and literally
+    (column 5); the first line holds the totals and the hash of one prompt."""
+    import csv
+    mini = os.path.join(FIX, "mmlu_mini")
+    for sub, parts in MINI.items():
+        for part in ("dev", "test"):
+            os.makedirs(os.path.join(mini, part), exist_ok=True)
+            with open(os.path.join(mini, part, "%s_%s.csv" % (sub, part)), "w", newline="",
+                      encoding="utf-8") as f:
+                csv.writer(f, lineterminator="\n").writerows(parts[part])
+    out = []
+    for sub in sorted(MINI):
+        for literal in (0, 1):
+            for k in (0, 1, 5):
+                n_dev, prompts = subject_prompts(mini, sub, k, literal)
+                for i, pr in enumerate(prompts):
+                    out.append({"subject": sub, "index": i, "k": k, "literal": literal, "prompt": pr})
+    write_jsonl(os.path.join(FIX, "mmlu_mini_prompts.jsonl"), out)
+    print("wrote mmlu_mini/ and mmlu_mini_prompts.jsonl", len(out))
+
+    root = os.path.join(shared, "data", "mmlu")
+    if not os.path.isdir(root):
+        print("skip mmlu_real.txt:", root, "absent")
+        return
+    subjects = sorted(f.split("_test.csv")[0] for f in os.listdir(os.path.join(root, "test"))
+                      if "_test.csv" in f)
+    lines = []
+    tot_dev = tot_test = 0
+    one = None
+    for sub in subjects:
+        hashes = []
+        for literal in (0, 1):
+            n_dev, prompts = subject_prompts(root, sub, 5, literal)
+            hashes.append(fnv64("\0".join(prompts)))
+            if one is None:
+                one = fnv64(prompts[0])
+        n_dev_all = len(read_rows(os.path.join(root, "dev", sub + "_dev.csv"), True))
+        tot_dev += n_dev_all
+        tot_test += len(prompts)
+        lines.append("%s %d %d %016x %016x" % (sub, n_dev_all, len(prompts), hashes[0], hashes[1]))
+    with open(os.path.join(FIX, "mmlu_real.txt"), "w") as f:
+        f.write("# subjects %d dev %d test %d first_prompt %016x\n" % (len(subjects), tot_dev, tot_test, one))
+        f.write("\n".join(lines) + "\n")
+    print("wrote mmlu_real.txt", len(subjects), tot_dev, tot_test)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
@@ -596,6 +940,9 @@ def main():
     write_lume_stems(args.shared)
     write_rouge_pairs(rng)
     write_rouge_codepoints()
+    write_auc_cases(rng)
+    write_scorer_cases(rng)
+    write_mmlu_fixtures(args.shared)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+/* eval/jsonl.c: JSONL walking with file:line messages. */
+#include "eval/jsonl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/fileio.h"
+
+#define LETHE_JSONL_MAX_BYTES ((size_t)1 << 32)
+
+static int blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
+  return 1;
+}
+
+lethe_status lethe_jsonl_each(const char *path, lethe_jsonl_fn fn, void *ctx, size_t *n_objects) {
+  if (n_objects) *n_objects = 0;
+  char *text;
+  size_t len;
+  LETHE_TRY(lethe_read_file(path, LETHE_JSONL_MAX_BYTES, &text, &len));
+  lethe_status st = LETHE_OK;
+  size_t line = 0, count = 0, pos = 0;
+  while (pos < len && st == LETHE_OK) {
+    line++;
+    const char *s = text + pos;
+    const char *nl = memchr(s, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - s) : len - pos;
+    pos += n + (nl ? 1 : 0);
+    if (blank(s, n)) continue;
+    json_error_t err;
+    json_t *obj = json_loadb(s, n, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
+    if (!obj) {
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid JSON: %s (column %d)", path, line,
+                      err.text, err.column);
+      break;
+    }
+    if (!json_is_object(obj)) {
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: expected a JSON object", path, line);
+    } else {
+      count++;
+      st = fn(obj, path, line, ctx);
+    }
+    json_decref(obj);
+  }
+  free(text);
+  if (n_objects) *n_objects = count;
+  return st;
+}
+
+lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line,
+                             const char **s, size_t *len) {
+  const json_t *v = json_object_get(obj, key);
+  if (!v) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"%s\"", path, line, key);
+  if (!json_is_string(v))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string", path, line, key);
+  *s = json_string_value(v);
+  *len = json_string_length(v);
+  return LETHE_OK;
+}
+
+lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line,
+                             double *out, int *present) {
+  const json_t *v = json_object_get(obj, key);
+  *out = NAN;
+  *present = 0;
+  if (!v || json_is_null(v)) return LETHE_OK;
+  if (!json_is_number(v))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a number", path, line, key);
+  *out = json_number_value(v);
+  *present = 1;
+  return LETHE_OK;
+}

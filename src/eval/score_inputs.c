@@ -1,0 +1,73 @@
+/* eval/score_inputs.c: the non-row inputs of --score-only: per-document MIA NLLs (JSONL) and the
+ * MMLU average from run_mmlu.py's metrics.json. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "eval/jsonl.h"
+#include "lethe/eval.h"
+#include "util/error.h"
+
+typedef struct {
+  double *v;
+  size_t n, cap;
+} nll_vec;
+
+static lethe_status read_nll(const json_t *obj, const char *path, size_t line, void *ctx) {
+  nll_vec *vec = ctx;
+  const json_t *id = json_object_get(obj, "id");
+  if (id && !json_is_string(id) && !json_is_integer(id))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"id\" must be a string or an integer",
+                      path, line);
+  double nll;
+  int present;
+  LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));
+  if (!present) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"nll\"", path, line);
+  if (!isfinite(nll))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"nll\" is not finite", path, line);
+  if (vec->n == vec->cap) {
+    size_t cap = vec->cap ? 2 * vec->cap : 256;
+    double *p = realloc(vec->v, cap * sizeof *p);
+    if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s:%zu: out of memory", path, line);
+    vec->v = p;
+    vec->cap = cap;
+  }
+  vec->v[vec->n++] = nll;
+  return LETHE_OK;
+}
+
+lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n) {
+  *nll = NULL;
+  *n = 0;
+  nll_vec vec = {0};
+  lethe_status st = lethe_jsonl_each(path, read_nll, &vec, NULL);
+  if (st == LETHE_OK && vec.n == 0)
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: no NLL records (an MIA file needs one line per "
+                                      "document: {\"id\": ..., \"nll\": number})", path);
+  if (st != LETHE_OK) {
+    free(vec.v);
+    return st;
+  }
+  *nll = vec.v;
+  *n = vec.n;
+  return LETHE_OK;
+}
+
+lethe_status lethe_eval_read_mmlu_metrics(const char *path, double *average_acc) {
+  json_error_t err;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+  if (!root)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%d: %s", path, err.line, err.text);
+  lethe_status st = LETHE_OK;
+  const json_t *v = json_is_object(root) ? json_object_get(root, "average_acc") : NULL;
+  if (!json_is_object(root))
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: expected a JSON object", path);
+  else if (!v)
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: missing field \"average_acc\"", path);
+  else if (!json_is_number(v))
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: field \"average_acc\" must be a number", path);
+  else
+    *average_acc = json_number_value(v);
+  json_decref(root);
+  return st;
+}
