@@ -89,8 +89,9 @@ const char *lethe_split_name(lethe_split s);
  *               null (neither); written by lethe, ignored when read           optional
  *   "nll"       number or null: mean NLL of the expected output given the
  *               input (informational)                                          optional
- * Other fields are ignored. Blank lines are skipped; any other bad line is an error naming
- * the file and the line. */
+ * Other fields are ignored (a key given twice in one object is an error). Blank lines are
+ * skipped; any other bad line (invalid JSON, not an object, a missing field, a wrong type, an
+ * unknown split) is an error naming the file and the line. */
 typedef struct {
   char *id;
   char *task;
@@ -198,8 +199,9 @@ typedef struct {
   size_t n_nonmember;
 } lethe_eval_mia_input;
 
-/* Scores every row (row->kind, row->score) and aggregates. mia and mmlu may be NULL (missing);
- * opt may be NULL (defaults). An empty row set is an error. */
+/* Scores every row (row->kind, row->score) and aggregates. mia and mmlu may be NULL (missing;
+ * then aggregate-score is -1 as in the official script); *mmlu must lie in [0, 1]; opt may be
+ * NULL (defaults). An empty row set is an error. */
 lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt,
                                 const lethe_eval_mia_input *mia, const double *mmlu,
                                 lethe_eval_results *out);
