@@ -21,7 +21,8 @@ portable: deps
 	@cmake --build build-portable -j $(JOBS)
 
 demo: build
-	./$(BUILD)/lethe demo
+	./$(BUILD)/lethe generate --model ../shared/models/stories260K/stories260K.bin \
+	  --tokenizer ../shared/models/stories260K/tok512.bin --prompt "Once upon a time" --max-new 60
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -12,6 +12,9 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"generate", cmd_generate, "greedy text generation from a model"},
+    {"unlearn", cmd_unlearn, "train a LoRA adapter that forgets a forget set (Low-Rank NPO)"},
+    {"train", cmd_train, "supervised training (full-parameter or LoRA) to make a model learn data"},
+    {"data", cmd_data, "make data sets (data bios: synthetic biographies with personal data)"},
     {"tokenize", cmd_tokenize, "text to token ids (or back, with --decode)"},
 };
 static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);

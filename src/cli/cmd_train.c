@@ -1,0 +1,118 @@
+/* cli/cmd_train.c: `lethe unlearn` and `lethe train`: flags -> lethe_train_opts -> lethe_train_run. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "lethe/unlearn.h"
+
+/* Flags both commands share: optimisation, adapter, run control. */
+#define COMMON_FLAGS(o, v)                                                                                                     \
+  {"model", ARG_STR, &(o).model, "model: HF directory, llama2.c .bin or GGUF file", 1, 0, 0, NULL},                          \
+  {"tokenizer", ARG_STR, &(o).tokenizer, "tokenizer.json or llama2.c tokenizer (default: the model's)", 0, 0, 0, NULL},      \
+  {"out", ARG_STR, &(o).out, "output directory (adapter or model, train_log.jsonl, run.json, checkpoint/)", 0, 0, 0, NULL},  \
+  {"resume", ARG_STR, &(o).resume, "continue the run in this directory from its checkpoint", 0, 0, 0, NULL},                 \
+  {"max-len", ARG_INT, &(o).max_len, "tokens per row; longer rows are cut (counted)", 0, 2, 1 << 20, NULL},                 \
+  {"epochs", ARG_INT, &(o).epochs, "passes over the data", 0, 1, 1 << 20, NULL},                                            \
+  {"batch", ARG_INT, &(o).batch, "rows per micro-batch", 0, 1, 1 << 16, NULL},                                              \
+  {"grad-accum", ARG_INT, &(o).grad_accum, "micro-batches per optimizer step", 0, 1, 1 << 16, NULL},                         \
+  {"lr", ARG_FLOAT, &(o).lr, "learning rate", 0, 0, 1e3, NULL},                                                             \
+  {"optimizer", ARG_CHOICE, &(v).optimizer, "Adam (L2 weight decay) or AdamW (decoupled)", 0, 0, 0, "adam|adamw"},            \
+  {"weight-decay", ARG_FLOAT, &(o).weight_decay, "weight decay", 0, 0, 1e3, NULL},                                          \
+  {"adam-beta1", ARG_FLOAT, &(o).beta1, "Adam beta1", 0, 0, 0.999999, NULL},                                                \
+  {"adam-beta2", ARG_FLOAT, &(o).beta2, "Adam beta2", 0, 0, 0.999999999, NULL},                                             \
+  {"adam-eps", ARG_FLOAT, &(o).adam_eps, "Adam epsilon", 0, 1e-30, 1, NULL},                                                \
+  {"max-grad-norm", ARG_FLOAT, &(o).max_grad_norm, "clip the gradient norm (0: off)", 0, 0, 1e30, NULL},                    \
+  {"schedule", ARG_CHOICE, &(v).schedule, "learning-rate schedule", 0, 0, 0, "constant|linear|cosine"},                      \
+  {"warmup-steps", ARG_INT, &(o).warmup_steps, "linear warm-up steps", 0, 0, 1 << 30, NULL},                                 \
+  {"seed", ARG_I64, &(v).seed, "seed for the adapter's init and the data order", 0, 0, 0, NULL},                             \
+  {"max-steps", ARG_INT, &(o).max_steps, "stop after this many optimizer steps (0: all epochs)", 0, 0, 1 << 30, NULL},       \
+  {"lora-rank", ARG_INT, &(o).lora_rank, "LoRA rank r", 0, 1, 4096, NULL},                                                  \
+  {"lora-alpha", ARG_FLOAT, &(o).lora_alpha, "LoRA alpha (scale alpha / r)", 0, 1e-9, 1e9, NULL},                           \
+  {"lora-targets", ARG_STR, &(o).lora_targets, "adapted projections, e.g. q_proj,v_proj or all", 0, 0, 0, NULL},            \
+  {"rslora", ARG_FLAG, &(o).rslora, "scale alpha / sqrt(r) (rank-stabilised LoRA)", 0, 0, 0, NULL},                         \
+  {"lora-init", ARG_CHOICE, &(o).lora_init_kaiming, "init of A: xavier-normal (the paper) or kaiming-uniform (PEFT)", 0, 0, 0, "xavier|kaiming"}, \
+  {"checkpoint-every", ARG_INT, &(o).checkpoint_steps, "checkpoint every N optimizer steps (0: off)", 0, 0, 1 << 30, NULL},  \
+  {"checkpoint-minutes", ARG_FLOAT, &(o).checkpoint_minutes, "checkpoint every M minutes (0: off)", 0, 0, 1e9, NULL},       \
+  {"merge", ARG_FLAG, &(o).merge, "also write the merged model (OUT/merged)", 0, 0, 0, NULL},                               \
+  {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
+  {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL}
+
+typedef struct {
+  int optimizer, schedule, quiet;
+  int64_t seed;
+} extra;
+
+static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
+  o->adamw = v->optimizer == 1;
+  o->schedule = (lethe_schedule)v->schedule;
+  o->seed = (uint64_t)v->seed;
+  if (v->quiet) o->progress = NULL;
+  if (!o->out) o->out = o->resume;
+  if (!o->out) {
+    fprintf(stderr, "lethe %s: missing required option --out (see lethe %s --help)\n", cmd, cmd);
+    return 2;
+  }
+  if (lethe_train_run(o)) return cli_report(cmd);
+  return 0;
+}
+
+int cmd_unlearn(int argc, char **argv) {
+  lethe_train_opts o;
+  lethe_train_opts_default(&o, 1);
+  extra v = {0, 0, 0, (int64_t)o.seed};
+  int method = 0, kl = -1;
+  double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN;
+  int no_cache = 0;
+  const cli_arg defs[] = {
+      COMMON_FLAGS(o, v),
+      {"forget", ARG_STR, &o.forget, "forget rows (JSONL: id, input, output, task)", 1, 0, 0, NULL},
+      {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
+      {"method", ARG_CHOICE, &method, "objective preset (npo = the paper: NPO + retain NLL + KL)", 0, 0, 0, LETHE_METHODS},
+      {"beta", ARG_FLOAT, &beta, "NPO / SimNPO beta (npo: 0.5)", 0, 1e-9, 1e9, NULL},
+      {"delta", ARG_FLOAT, &delta, "SimNPO margin (0)", 0, -1e9, 1e9, NULL},
+      {"forget-weight", ARG_FLOAT, &wf, "weight of the forget loss (1)", 0, -1e9, 1e9, NULL},
+      {"retain-weight", ARG_FLOAT, &wr, "weight of the retain NLL (npo: 1)", 0, -1e9, 1e9, NULL},
+      {"kl-weight", ARG_FLOAT, &wk, "weight of the KL term (npo: 0.5)", 0, -1e9, 1e9, NULL},
+      {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
+      {"no-ref-cache", ARG_FLAG, &no_cache, "recompute reference log-probs each step (slower; the cache is exact)", 0, 0, 0, NULL},
+  };
+  int rc = cli_parse("unlearn",
+                     "Train a LoRA adapter that makes the model forget the forget set (Low-Rank NPO by default;\n"
+                     "paper defaults: beta 0.5, weights 1/1/0.5, Adam lr 1e-4, batch 4, 20 epochs, r 5, alpha 5, q_proj,v_proj).",
+                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  static const char *const names[] = {"npo", "npo-seq", "simnpo", "ga", "gd", "kl"};
+  o.method = names[method];
+  lethe_objective_preset(o.method, &o.obj);
+  if (!isnan(beta)) o.obj.beta = beta;
+  if (!isnan(delta)) o.obj.delta = delta;
+  if (!isnan(wf)) o.obj.w_forget = wf;
+  if (!isnan(wr)) o.obj.w_retain = wr;
+  if (!isnan(wk)) o.obj.w_kl = wk;
+  if (kl >= 0) o.obj.kl = (lethe_kl_kind)kl;
+  o.no_ref_cache = no_cache;
+  return finish("unlearn", &o, &v);
+}
+
+int cmd_train(int argc, char **argv) {
+  lethe_train_opts o;
+  lethe_train_opts_default(&o, 0);
+  extra v = {0, 0, 0, (int64_t)o.seed};
+  int kind = 0;
+  const cli_arg defs[] = {
+      COMMON_FLAGS(o, v),
+      {"data", ARG_STR, &o.data, "data to learn (JSONL rows, or documents with --data-kind docs)", 1, 0, 0, NULL},
+      {"data-kind", ARG_CHOICE, &kind, "rows (loss on answers) or docs (loss on every token)", 0, 0, 0, "rows|docs"},
+      {"full", ARG_FLAG, &o.full, "train every parameter and write OUT/model (default: a LoRA adapter)", 0, 0, 0, NULL},
+      {"save-dtype", ARG_STR, &o.save_dtype, "dtype of the saved model: float32, bfloat16, float16", 0, 0, 0, NULL},
+  };
+  int rc = cli_parse("train",
+                     "Plain supervised training (answer tokens of rows, or every token of documents), full-parameter\n"
+                     "or LoRA: how a model is made to memorise data before unlearning it.",
+                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  o.data_docs = kind == 1;
+  return finish("train", &o, &v);
+}
