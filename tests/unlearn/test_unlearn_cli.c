@@ -1,0 +1,283 @@
+/* tests/unlearn/test_unlearn_cli.c: `lethe train` and `lethe unlearn` end to end on a real model.
+ * stories260K (../shared) is made to memorise a small forget and retain set by full-parameter
+ * training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
+ * while the retain answer NLL stays within 10% of its starting value. A run killed with SIGKILL
+ * mid-way and resumed gives the same adapter, byte for byte, as an uninterrupted one. Bad inputs
+ * (empty forget set, a row without output, too-long rows, invalid JSON, a missing file) get one
+ * clear error or a counted warning. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "util/fileio.h"
+
+static char *M, *TOK, *WORK, *MEM;
+
+static int setup(void **state) {
+  (void)state;
+  M = tu_shared_path("models/stories260K/stories260K.bin");
+  TOK = tu_shared_path("models/stories260K/tok512.bin");
+  WORK = tu_tmp_path("unlearn-cli");
+  lethe_remove_tree(WORK);
+  lethe_make_dirs(WORK);
+  MEM = lethe_path_join(WORK, "memorised");
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  lethe_remove_tree(WORK);
+  free(M);
+  free(TOK);
+  free(WORK);
+  free(MEM);
+  return 0;
+}
+
+static char *fx(const char *name) {
+  char rel[256];
+  snprintf(rel, sizeof rel, "tests/fixtures/unlearn/%s", name);
+  return tu_src_path(rel);
+}
+
+/* Makes stories260K memorise the 12 rows (once per test program). */
+static void memorise(void) {
+  char *model_dir = lethe_path_join(MEM, "model");
+  if (lethe_is_dir(model_dir)) {
+    free(model_dir);
+    return;
+  }
+  char *all = fx("stories_all.jsonl");
+  char *err;
+  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out", MEM,
+                        "--epochs", "4", "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  assert_true(lethe_is_dir(model_dir));
+  free(err);
+  free(all);
+  free(model_dir);
+}
+
+static double nll(json_t *run, const char *key) {
+  return json_real_value(json_object_get(json_object_get(run, "answer_nll"), key));
+}
+
+static void test_npo_forgets_and_keeps(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *model_dir = lethe_path_join(MEM, "model"), *out = lethe_path_join(WORK, "npo");
+  char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
+  char *err;
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r,
+                        "--out", out, "--lr", "7e-4", "--threads", "2", NULL);
+  print_message("%s", err);
+  assert_int_equal(rc, 0);
+  char *rp = lethe_path_join(out, "run.json");
+  json_error_t je;
+  json_t *run = json_load_file(rp, 0, &je);
+  assert_non_null(run);
+  double f0 = nll(run, "forget_before"), f1 = nll(run, "forget_after"), r0 = nll(run, "retain_before"),
+         r1 = nll(run, "retain_after");
+  print_message("forget answer NLL %.4f -> %.4f (x%.2f), retain %.4f -> %.4f (%+.1f%%)\n", f0, f1, f1 / f0, r0, r1,
+                100 * (r1 - r0) / r0);
+  assert_true(f0 > 0.05 && f0 < 1.0); /* memorised, not trivially */
+  assert_true(f1 >= 3.0 * f0);
+  assert_true(r1 <= 1.10 * r0 && r1 >= 0.90 * r0);
+  /* The adapter is a PEFT directory; the log has one line per step (6 steps x 20 epochs / 2). */
+  char *ad = lethe_path_join(out, "adapter/adapter_config.json"), *lg = lethe_path_join(out, "train_log.jsonl");
+  assert_true(lethe_file_exists(ad));
+  char *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(lg, 1 << 20, &text, &len), LETHE_OK);
+  int lines = 0;
+  for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+  assert_int_equal(lines, 60);
+  assert_non_null(strstr(text, "\"grad_norm\""));
+  free(text);
+  json_decref(run);
+  free(ad);
+  free(lg);
+  free(rp);
+  free(err);
+  free(f);
+  free(r);
+  free(out);
+  free(model_dir);
+}
+
+/* Starts lethe in the background; returns its pid. */
+static pid_t spawn(char *const *argv) {
+  const char *bin = getenv("LETHE_BIN");
+  int argc = 0;
+  while (argv[argc]) argc++;
+  char **full = calloc((size_t)argc + 2, sizeof *full);
+  full[0] = (char *)bin;
+  for (int i = 0; i < argc; i++) full[i + 1] = argv[i];
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execv(bin, full);
+    _exit(127);
+  }
+  free(full);
+  return pid;
+}
+
+static int checkpoint_step(const char *out) {
+  char *p = lethe_path_join(out, "checkpoint/state.json");
+  json_error_t je;
+  json_t *s = json_load_file(p, 0, &je);
+  free(p);
+  if (!s) return -1;
+  int step = (int)json_integer_value(json_object_get(s, "step"));
+  json_decref(s);
+  return step;
+}
+
+static void test_sigkill_resume_is_bit_identical(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *model_dir = lethe_path_join(MEM, "model");
+  char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
+  char *a = lethe_path_join(WORK, "uninterrupted"), *b = lethe_path_join(WORK, "killed");
+  char *common[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4",
+                    "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--out", NULL, NULL};
+  int n = (int)(sizeof common / sizeof *common);
+  common[n - 2] = a;
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, common), 0);
+  /* The same run, killed with SIGKILL once a checkpoint past step 20 exists. */
+  common[n - 2] = b;
+  pid_t pid = spawn(common);
+  int killed_at = -1;
+  for (int i = 0; i < 6000; i++) {
+    int st = checkpoint_step(b);
+    if (st >= 20) {
+      kill(pid, SIGKILL);
+      killed_at = st;
+      break;
+    }
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      break;
+    }
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  if (pid > 0) waitpid(pid, NULL, 0);
+  assert_true(killed_at >= 20);
+  char *adapter_b = lethe_path_join(b, "adapter/adapter_model.safetensors");
+  assert_false(lethe_file_exists(adapter_b)); /* it really died before the end */
+  print_message("killed with SIGKILL after the checkpoint of step %d; resuming\n", killed_at);
+  char *resume[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4",
+                    "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--resume", b, NULL};
+  char *err;
+  int rc = tu_run_lethe_argv(NULL, NULL, &err, resume);
+  print_message("%s", strstr(err, "resumed") ? strstr(err, "resumed") : err);
+  assert_int_equal(rc, 0);
+  char *adapter_a = lethe_path_join(a, "adapter/adapter_model.safetensors");
+  lethe_mapped_file ma, mb;
+  assert_int_equal(lethe_map_file(adapter_a, &ma), LETHE_OK);
+  assert_int_equal(lethe_map_file(adapter_b, &mb), LETHE_OK);
+  assert_int_equal(ma.size, mb.size);
+  assert_memory_equal(ma.data, mb.data, ma.size);
+  lethe_unmap_file(&ma);
+  lethe_unmap_file(&mb);
+  /* The resumed log has each step once. */
+  char *lg = lethe_path_join(b, "train_log.jsonl"), *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(lg, 1 << 20, &text, &len), LETHE_OK);
+  int lines = 0;
+  for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+  assert_int_equal(lines, 120);
+  free(text);
+  free(lg);
+  free(err);
+  free(adapter_a);
+  free(adapter_b);
+  free(a);
+  free(b);
+  free(f);
+  free(r);
+  free(model_dir);
+}
+
+static void write_text(const char *path, const char *text) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+/* Runs unlearn with the given forget file; returns the exit code and stderr. */
+static int unlearn_with(const char *forget_text, char **err, const char *extra) {
+  char *fpath = lethe_path_join(WORK, "bad_forget.jsonl"), *out = lethe_path_join(WORK, "bad_out");
+  char *r = fx("stories_retain.jsonl");
+  if (forget_text) write_text(fpath, forget_text);
+  else unlink(fpath);
+  int rc = tu_run_lethe(NULL, NULL, err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", fpath, "--retain", r, "--out", out,
+                        "--epochs", "1", "--max-len", extra ? extra : "512", NULL);
+  free(fpath);
+  free(out);
+  free(r);
+  return rc;
+}
+
+static void test_bad_data(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *err;
+  assert_int_equal(unlearn_with("", &err, NULL), 1);
+  assert_non_null(strstr(err, "no rows"));
+  free(err);
+  assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": \"x\"}\n", &err, NULL), 1);
+  assert_non_null(strstr(err, ":1: missing field \"output\""));
+  free(err);
+  assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": \"x\", \"output\": \"y\"}\n{\"id\": \"b\", \"input\": }\n", &err, NULL), 1);
+  assert_non_null(strstr(err, ":2: invalid JSON"));
+  free(err);
+  assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": 5, \"output\": \"y\"}\n", &err, NULL), 1);
+  assert_non_null(strstr(err, "must be a string"));
+  free(err);
+  assert_int_equal(unlearn_with(NULL, &err, NULL), 1);
+  assert_non_null(strstr(err, "cannot open"));
+  free(err);
+  /* Rows longer than --max-len are cut and counted; the run goes on. */
+  assert_int_equal(unlearn_with("{\"id\": \"q\\\"x\\\"sc1\", \"input\": \"Once upon a time there was a girl\", \"output\": \" who "
+                                "liked to run and jump and play in the sun all day long.\", \"extra\": [1, 2]}\n",
+                                &err, "12"),
+                   0);
+  assert_non_null(strstr(err, "rows longer than --max-len 12 were cut"));
+  free(err);
+  /* A forget set whose only row has no answer token left. */
+  assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": \"Once upon a time there was a girl who\", \"output\": \" ran.\"}\n",
+                                &err, "4"),
+                   1);
+  assert_non_null(strstr(err, "no forget row has an answer token"));
+  free(err);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_npo_forgets_and_keeps),
+      cmocka_unit_test(test_sigkill_resume_is_bit_identical),
+      cmocka_unit_test(test_bad_data),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
