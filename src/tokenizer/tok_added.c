@@ -113,6 +113,7 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
   lethe_status st = LETHE_OK;
   tok_strmap map = {0};      /* content -> id */
   tok_strmap special = {0};  /* contents of special tokens -> 1 */
+  tok_strmap by_id = {0};    /* id (4 bytes) -> index into out->tok */
   size_t nspecial_l = 0, nclassic_l = 0; /* the special list and the classic list, in order */
   int *classic_idx = calloc(n + 1, sizeof *classic_idx), *special_idx = calloc(n + 1, sizeof(int));
   tok_added_token *toks = calloc(n + 1, sizeof *toks); /* the parsed entries */
@@ -121,7 +122,9 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
     st = tok_nomem("added tokens");
     goto done;
   }
-  if ((st = tok_strmap_init(&map, n)) != LETHE_OK || (st = tok_strmap_init(&special, n)) != LETHE_OK)
+  if ((st = tok_strmap_init(&map, n)) != LETHE_OK ||
+      (st = tok_strmap_init(&special, n)) != LETHE_OK ||
+      (st = tok_strmap_init(&by_id, n)) != LETHE_OK)
     goto done;
   int32_t maxadded = -1;
   for (size_t i = 0; i < n; i++) {
@@ -160,18 +163,20 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
       if ((st = tok_strmap_put(&special, content, clen, 1, NULL)) != LETHE_OK) goto done;
       special_idx[nspecial_l++] = (int)i;
     }
-    int dup = 0;
-    for (int k = 0; k < out->ntok; k++)
-      if (same_token(&out->tok[k], t)) dup = 1;
-    if (dup) continue;
+    /* an identical token (content and options) is ignored; one with the same content can only
+     * be the entry of the id that content already has */
     int32_t nid = tok_strmap_get(&map, content, clen);
+    if (nid >= 0) {
+      int32_t k = tok_strmap_get(&by_id, (const char *)&nid, sizeof nid);
+      if (k >= 0 && same_token(&out->tok[k], t)) continue;
+    }
     if (nid < 0) nid = tok_strmap_get(&model->vocab, content, clen);
     if (nid < 0) {
       int32_t vs = (int32_t)model->nvocab;
       if (maxadded < 0) nid = vs;
       else nid = (maxadded >= vs || vs == 0) ? maxadded + 1 : vs;
     }
-    if (nid >= (1 << 30)) {
+    if (nid >= TOK_MAX_ID) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: id out of range", name, where);
       goto done;
     }
@@ -179,9 +184,8 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
     if ((st = tok_strmap_put(&map, content, clen, nid, NULL)) != LETHE_OK) goto done;
     if (nid > maxadded) maxadded = nid;
     /* the id's entry (content and options) is replaced by the latest token given it */
-    int k;
-    for (k = 0; k < out->ntok; k++)
-      if (out->tok[k].id == nid) break;
+    int32_t k = tok_strmap_get(&by_id, (const char *)&nid, sizeof nid);
+    if (k < 0) k = out->ntok;
     tok_added_token copy = *t;
     copy.dec = NULL;
     if (!(copy.content = tok_strndup(t->content, t->len))) {
@@ -193,6 +197,8 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
       out->tok[k] = copy;
     } else {
       out->tok[out->ntok++] = copy;
+      if ((st = tok_strmap_put(&by_id, (const char *)&nid, sizeof nid, k, NULL)) != LETHE_OK)
+        goto done;
     }
     if (tok_strmap_get(&special, content, clen) < 0) classic_idx[nclassic_l++] = (int)i;
   }
@@ -264,6 +270,7 @@ done:
   free(special_idx);
   tok_strmap_free(&map);
   tok_strmap_free(&special);
+  tok_strmap_free(&by_id);
   if (st != LETHE_OK) tok_added_free(out);
   return st;
 }

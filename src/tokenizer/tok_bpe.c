@@ -169,9 +169,9 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
     size_t klen = json_object_iter_key_len(it);
     val = json_object_iter_value(it);
     if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-        json_integer_value(val) >= (1 << 30)) {
+        json_integer_value(val) >= TOK_MAX_ID) {
       st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^30), found %s", name,
+                      "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^24), found %s", name,
                       key, tok_json_type_name(val));
       goto fail;
     }

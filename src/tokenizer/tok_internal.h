@@ -16,6 +16,10 @@
 
 #include "lethe/tokenizer.h"
 
+/* Ids are below 2^24 (16.7 million): far above any vocabulary, low enough that a hostile file
+ * cannot make the id tables huge. */
+#define TOK_MAX_ID (1 << 24)
+
 /* ---- growable buffers (tok_util.c) ---- */
 typedef struct {
   char *p;

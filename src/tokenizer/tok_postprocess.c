@@ -64,7 +64,7 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
   if (!buf) return tok_nomem("post-processor");
   for (size_t i = 0; i < n; i++) {
     json_t *x = json_array_get(ids, i);
-    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= (1 << 30)) {
+    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= TOK_MAX_ID) {
       free(buf);
       return lethe_fail(LETHE_ERR_FORMAT,
                         "%s: post_processor.special_tokens[\"%.*s\"].ids[%zu]: expected an id",
@@ -156,7 +156,7 @@ static lethe_status parse_pair_processing(const json_t *j, const char *name, con
     json_t *v = json_object_get(j, keys[k]);
     json_t *id = json_array_get(v, 1);
     if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_string(json_array_get(v, 0)) ||
-        !json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 30))
+        !json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TOK_MAX_ID)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected [\"token\", id]", name, where,
                         keys[k]);
     ids[k] = (int)json_integer_value(id);

@@ -218,7 +218,7 @@ lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const c
     return tok_nomem(where);
   }
   /* Bounds for pathological patterns: an error rather than a hang. */
-  pcre2_set_match_limit(mctx, 50000000);
+  pcre2_set_match_limit(mctx, 10000000);
   pcre2_set_depth_limit(mctx, 100000);
   pcre2_set_heap_limit(mctx, 256 * 1024); /* KiB */
   re->code = code;
