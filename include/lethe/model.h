@@ -78,6 +78,12 @@ const lethe_config *lethe_model_config(const lethe_model *m);
 lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype,
                               size_t shard_bytes);
 
+/* The tokenizer that goes with a model: `tok_path` when given (tokenizer.json, a llama2.c
+ * tokenizer), else the model directory's tokenizer.json. A model file without tok_path is an
+ * error saying so. */
+struct lethe_tokenizer;
+lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path, struct lethe_tokenizer **out);
+
 #ifdef __cplusplus
 }
 #endif

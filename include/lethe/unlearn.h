@@ -53,6 +53,7 @@ typedef struct {
   const char *out;          /* output directory */
   const char *resume;       /* continue from this run directory's checkpoint */
   int max_len;              /* tokens per sequence (longer rows are cut, counted) */
+  int append_eos;           /* append the end-of-sequence id to each row (train: on, unlearn: off) */
   /* objective */
   lethe_objective obj;
   const char *method;       /* preset name, for the record */

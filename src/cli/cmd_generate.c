@@ -5,7 +5,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/common.h"
 #include "lethe/generate.h"
 #include "lethe/lora.h"
 #include "lethe/model.h"
@@ -32,7 +31,7 @@ int cmd_generate(int argc, char **argv) {
   char *text = NULL;
   int status = 1;
   if (lethe_model_load(model_path, &m)) goto fail;
-  if (cli_load_tokenizer(model_path, tok_path, &tok)) goto fail;
+  if (lethe_model_tokenizer(model_path, tok_path, &tok)) goto fail;
   if (adapter && lethe_lora_load(adapter, m, &lora)) goto fail;
   if (lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n)) goto fail;
   lethe_gen_opts o;

@@ -76,6 +76,7 @@ int cmd_unlearn(int argc, char **argv) {
       {"retain-weight", ARG_FLOAT, &wr, "weight of the retain NLL (npo: 1)", 0, -1e9, 1e9, NULL},
       {"kl-weight", ARG_FLOAT, &wk, "weight of the KL term (npo: 0.5)", 0, -1e9, 1e9, NULL},
       {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
+      {"append-eos", ARG_FLAG, &o.append_eos, "append the end-of-sequence token to every row", 0, 0, 0, NULL},
       {"no-ref-cache", ARG_FLAG, &no_cache, "recompute reference log-probs each step (slower; the cache is exact)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("unlearn",
@@ -100,11 +101,12 @@ int cmd_train(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 0);
   extra v = {0, 0, 0, (int64_t)o.seed};
-  int kind = 0;
+  int kind = 0, no_eos = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
       {"data", ARG_STR, &o.data, "data to learn (JSONL rows, or documents with --data-kind docs)", 1, 0, 0, NULL},
       {"data-kind", ARG_CHOICE, &kind, "rows (loss on answers) or docs (loss on every token)", 0, 0, 0, "rows|docs"},
+      {"no-eos", ARG_FLAG, &no_eos, "do not append the end-of-sequence token to rows (default: appended, so the model learns to stop)", 0, 0, 0, NULL},
       {"full", ARG_FLAG, &o.full, "train every parameter and write OUT/model (default: a LoRA adapter)", 0, 0, 0, NULL},
       {"save-dtype", ARG_STR, &o.save_dtype, "dtype of the saved model: float32, bfloat16, float16", 0, 0, 0, NULL},
   };
@@ -114,5 +116,6 @@ int cmd_train(int argc, char **argv) {
                      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
+  if (no_eos || o.data_docs) o.append_eos = 0;
   return finish("train", &o, &v);
 }

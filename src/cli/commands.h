@@ -7,5 +7,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_unlearn(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

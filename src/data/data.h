@@ -8,10 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lethe/eval.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
 #include "lethe/status.h"
 #include "lethe/tokenizer.h"
-
-typedef enum { LETHE_SPLIT_FORGET = 0, LETHE_SPLIT_RETAIN = 1 } lethe_split;
 
 typedef struct {
   char *id;
@@ -52,10 +51,11 @@ typedef struct {
 } lethe_tokset;
 
 /* Tokenises forget (may be NULL) and retain (may be NULL) rows: ids = encode(input + output),
- * prompt = len(encode(input)) (add_special as Hugging Face's default). Sequences longer than
- * max_len are cut to max_len (counted). Rows that keep no answer token are skipped (counted). */
+ * prompt = len(encode(input)) (add_special as Hugging Face's default), then eos_id appended when
+ * eos_id >= 0 (so that a model trained on the rows learns to stop). Sequences longer than max_len
+ * are cut to max_len (counted). Rows that keep no answer token are skipped (counted). */
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
-                                const lethe_rowset *retain, int max_len, lethe_tokset *out);
+                                const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out);
 void lethe_tokset_free(lethe_tokset *t);
 static inline int lethe_tokset_len(const lethe_tokset *t, int i) { return t->offset[i + 1] - t->offset[i]; }
 /* Number of scored positions of sequence i: positions n_prompt-1 .. len-2 (at least position 0). */

@@ -43,7 +43,7 @@ void lethe_tokset_free(lethe_tokset *t) {
 }
 
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
-                                const lethe_rowset *retain, int max_len, lethe_tokset *out) {
+                                const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out) {
   memset(out, 0, sizeof *out);
   if (max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len %d is too short (at least 2)", max_len);
   const lethe_rowset *sets[2] = {forget, retain};
@@ -55,6 +55,15 @@ lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *
     int which = (forget && k < forget->n) ? 0 : 1;
     int i = which == 0 ? k : k - (forget ? forget->n : 0);
     enc[k].s = encode_row(tok, &sets[which]->rows[i], &enc[k]);
+    if (!enc[k].s && eos_id >= 0) {
+      int *grown = realloc(enc[k].ids, sizeof(int) * (size_t)(enc[k].n + 1));
+      if (grown) {
+        grown[enc[k].n++] = eos_id;
+        enc[k].ids = grown;
+      } else {
+        enc[k].s = LETHE_ERR_NOMEM;
+      }
+    }
   }
   lethe_status s = LETHE_OK;
   for (int k = 0; k < total && !s; k++) {

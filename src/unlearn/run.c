@@ -60,6 +60,7 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
     o->obj.beta = 0.5;
     o->epochs = 10;
     o->batch = 8;
+    o->append_eos = 1;
     o->grad_accum = 1;
     o->lr = 1e-3;
   }
@@ -74,6 +75,7 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
                         "max_grad_norm", o->max_grad_norm, "schedule", (int)o->schedule, "warmup_steps", o->warmup_steps,
                         "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
                         d->n_answer_tokens, "max_len", o->max_len);
+  json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
   if (!o->full) {
     json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
     json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));
@@ -177,6 +179,15 @@ static void run_free(run_state *r) {
   lethe_model_free(r->m);
 }
 
+/* The end-of-sequence id appended to each row when o->append_eos: the model's first eos id, else
+ * the tokenizer's; -1 when neither has one or the option is off. */
+static int eos_for(const lethe_train_opts *o, const lethe_model *m, const lethe_tokenizer *tok) {
+  if (!o->append_eos) return -1;
+  const lethe_config *c = lethe_model_config(m);
+  if (c->n_eos > 0) return c->eos_ids[0];
+  return lethe_tokenizer_eos_id(tok);
+}
+
 static lethe_status validate(const lethe_train_opts *o) {
   if (!o->model) return lethe_fail(LETHE_ERR_INVALID, "no model given");
   if (!o->out) return lethe_fail(LETHE_ERR_INVALID, "no output directory given");
@@ -209,20 +220,14 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   if ((s = lethe_make_dirs(o->out))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
-  if (o->tokenizer) s = lethe_tokenizer_load(o->tokenizer, &r.tok);
-  else if (lethe_is_dir(o->model)) {
-    char *p = lethe_path_join(o->model, "tokenizer.json");
-    s = lethe_tokenizer_load(p, &r.tok);
-    free(p);
-  } else s = lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", o->model);
-  if (s) goto done;
+  if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
   if (o->forget) {
     if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
     if (o->retain && (s = lethe_rows_load(o->retain, &r.retain))) goto done;
-    s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, &r.data);
+    s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   } else {
     s = o->data_docs ? lethe_docs_load(o->data, &r.retain) : lethe_rows_load(o->data, &r.retain);
-    if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, &r.data);
+    if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   }
   if (s) goto done;
   int n_forget = 0;

@@ -1,16 +1,17 @@
-/* cli/common.c: steps several subcommands share. */
-#include "cli/common.h"
-
+/* io/model_tokenizer.c: finding the tokenizer that goes with a model path: an explicit
+ * --tokenizer, else the model directory's tokenizer.json. */
 #include <stdlib.h>
 
+#include "lethe/model.h"
+#include "lethe/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
 
-lethe_status cli_load_tokenizer(const char *model_path, const char *tok_path, lethe_tokenizer **out) {
+lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path, lethe_tokenizer **out) {
   *out = NULL;
   if (tok_path) return lethe_tokenizer_load(tok_path, out);
-  if (!lethe_is_dir(model_path))
-    return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", model_path);
+  if (!model_path || !lethe_is_dir(model_path))
+    return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", model_path ? model_path : "model");
   char *p = lethe_path_join(model_path, "tokenizer.json");
   if (!p) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   lethe_status s = lethe_file_exists(p) ? lethe_tokenizer_load(p, out)

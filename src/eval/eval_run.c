@@ -1,0 +1,397 @@
+/* eval/eval_run.c: the model side of the task's scorer. Greedy generations of the forget and
+ * retain rows (batched, KV cache), the mean answer NLL of each row, per-document NLLs of the MIA
+ * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. */
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/data.h"
+#include "lethe/eval.h"
+#include "lethe/evaluate.h"
+#include "lethe/generate.h"
+#include "lethe/lora.h"
+#include "lethe/tokenizer.h"
+#include "model/model.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+void lethe_eval_opts_default(lethe_eval_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->shots = 5;
+  o->max_new = 256;
+  o->batch = 16;
+  o->progress = stderr;
+  o->table = stdout;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void say(const lethe_eval_opts *o, const char *fmt, ...) LETHE_PRINTF(2, 3);
+static void say(const lethe_eval_opts *o, const char *fmt, ...) {
+  if (!o->progress) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(o->progress, fmt, ap);
+  va_end(ap);
+  fflush(o->progress);
+}
+
+/* Mean answer NLL of every sequence of a tokset (per[i] for sequence i). */
+static lethe_status per_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *per) {
+  if (d->n == 0) return LETHE_OK;
+  if (batch > d->n) batch = d->n;
+  lethe_workspace *ws = NULL;
+  lethe_packed pb;
+  memset(&pb, 0, sizeof pb);
+  lethe_status s = lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws);
+  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
+  int *idx = malloc(sizeof(int) * (size_t)batch);
+  for (int first = 0; first < d->n && !s; first += batch) {
+    int k = d->n - first < batch ? d->n - first : batch;
+    for (int i = 0; i < k; i++) idx[i] = first + i;
+    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
+    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
+    if ((s = lethe_forward(m, lora, ws, &b))) break;
+    if ((s = lethe_head(m, ws, &b, NULL, 0))) break;
+    for (int i = 0; i < k; i++) {
+      double sum = 0;
+      int a = pb.answer_off[i], e = pb.answer_off[i + 1];
+      for (int t = a; t < e; t++) sum -= ws->logp[t];
+      per[first + i] = e > a ? sum / (e - a) : NAN;
+    }
+  }
+  free(idx);
+  lethe_packed_free(&pb);
+  lethe_workspace_free(ws);
+  return s;
+}
+
+/* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
+static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows) {
+  const lethe_config *c = lethe_model_config(m);
+  int n = set->n;
+  int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
+  int **outs = calloc((size_t)n, sizeof *outs), *out_lens = calloc((size_t)n, sizeof *out_lens);
+  double *nll = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  lethe_tokset d;
+  memset(&d, 0, sizeof d);
+  lethe_status s = LETHE_OK;
+  int cut = 0;
+  if (!prompts || !lens || !outs || !out_lens || !nll) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  int room = c->max_seq_len - 1;
+  for (int i = 0; i < n && !s; i++) {
+    s = lethe_tokenizer_encode(tok, set->rows[i].input, set->rows[i].input_len, 1, &prompts[i], &lens[i]);
+    if (s) lethe_fail_context(s, "%s:%d", set->path, set->rows[i].line);
+    else if (lens[i] > room) { /* keep the end of a too-long prompt */
+      memmove(prompts[i], prompts[i] + (lens[i] - room), sizeof(int) * (size_t)room);
+      lens[i] = room;
+      cut++;
+    } else if (lens[i] == 0) {
+      s = lethe_fail(LETHE_ERR_INVALID, "%s:%d: the input encodes to no token (the model needs a prompt)", set->path, set->rows[i].line);
+    }
+  }
+  if (s) goto done;
+  if (cut) say(o, "warning: %d %s prompts were longer than the model's context and were cut to their last %d tokens\n", cut,
+               lethe_split_name(split), room);
+  lethe_gen_opts g;
+  lethe_gen_opts_default(&g);
+  g.max_new = o->max_new;
+  g.max_batch = o->batch;
+  double t0 = now_s();
+  long new_tokens = 0;
+  for (int first = 0; first < n && !s; first += o->batch) {
+    int k = n - first < o->batch ? n - first : o->batch;
+    s = lethe_generate(m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first, out_lens + first);
+    for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
+    say(o, "\r%s: generated %d/%d rows (%.0f new tokens/s)", lethe_split_name(split), first + k, n, new_tokens / (now_s() - t0 + 1e-9));
+  }
+  say(o, "\n");
+  if (s) goto done;
+  /* Answer NLLs (informational): input + output with the prompt masked. */
+  if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
+  for (int i = 0; i < n; i++) nll[i] = NAN;
+  double *per = malloc(sizeof(double) * (size_t)(d.n ? d.n : 1));
+  s = per_seq_nll(m, lora, &d, o->batch, per);
+  for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
+  free(per);
+  for (int i = 0; i < n && !s; i++) {
+    char *text = NULL;
+    size_t len = 0;
+    if ((s = lethe_tokenizer_decode(tok, outs[i], out_lens[i], 1, &text, &len))) break;
+    const lethe_row *r = &set->rows[i];
+    s = lethe_eval_rows_add(rows, r->id, r->task, split, r->output, r->output_len, text, len, nll[i]);
+    free(text);
+  }
+done:
+  for (int i = 0; i < n; i++) {
+    if (prompts) free(prompts[i]);
+    if (outs) free(outs[i]);
+  }
+  free(prompts);
+  free(lens);
+  free(outs);
+  free(out_lens);
+  free(nll);
+  lethe_tokset_free(&d);
+  return s;
+}
+
+/* Mean token NLL of each document of a MIA file (every token scored). */
+static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                            const char *path, double **out, size_t *n_out) {
+  lethe_rowset docs;
+  lethe_tokset d;
+  memset(&d, 0, sizeof d);
+  *out = NULL;
+  *n_out = 0;
+  LETHE_TRY(lethe_docs_load(path, &docs));
+  lethe_status s = lethe_tokset_build(tok, NULL, &docs, lethe_model_config(m)->max_seq_len, -1, &d);
+  if (!s && d.n_skipped) s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
+  if (!s && d.n_truncated) say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
+  double *nll = NULL;
+  if (!s) {
+    nll = malloc(sizeof(double) * (size_t)d.n);
+    s = nll ? per_seq_nll(m, lora, &d, o->batch, nll) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  if (!s) {
+    *out = nll;
+    *n_out = (size_t)d.n;
+  } else {
+    free(nll);
+  }
+  lethe_tokset_free(&d);
+  lethe_rowset_free(&docs);
+  return s;
+}
+
+/* Last token id of encode(text) without special tokens. */
+static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int *id) {
+  int *ids = NULL, n = 0;
+  LETHE_TRY(lethe_tokenizer_encode(tok, text, strlen(text), 0, &ids, &n));
+  if (n < 1) {
+    free(ids);
+    return lethe_fail(LETHE_ERR_INVALID, "MMLU choice '%s' encodes to no token", text);
+  }
+  *id = ids[n - 1];
+  free(ids);
+  return LETHE_OK;
+}
+
+/* MMLU: k-shot prompts (k lowered for prompts that do not fit the context, as hendrycks' script
+ * does), the answer is the choice whose token has the highest next-token logit. */
+static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                             const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
+  const lethe_config *c = lethe_model_config(m);
+  int choices[4];
+  const char *letters[4] = {" A", " B", " C", " D"};
+  for (int i = 0; i < 4; i++) LETHE_TRY(choice_id(tok, letters[i], &choices[i]));
+  int cap = c->max_seq_len < 4096 ? c->max_seq_len : 4096;
+  int seq_cap = 16;
+  lethe_workspace *ws = NULL;
+  lethe_status s = lethe_workspace_create(m, lora, cap > seq_cap ? cap * 2 : seq_cap, seq_cap, 0, &ws);
+  if (s) return s;
+  int tok_cap = ws->max_tokens;
+  int *tokens = malloc(sizeof(int) * (size_t)tok_cap), *start = malloc(sizeof(int) * (size_t)(seq_cap + 1));
+  int *last = malloc(sizeof(int) * (size_t)seq_cap), *gold = malloc(sizeof(int) * (size_t)seq_cap);
+  size_t *subj = malloc(sizeof(size_t) * (size_t)seq_cap);
+  float *lg = malloc(sizeof(float) * (size_t)seq_cap * c->vocab_size);
+  size_t total = 0, done_q = 0;
+  for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
+  double t0 = now_s();
+  int nb = 0, N = 0;
+  start[0] = 0;
+  for (size_t si = 0; si <= set->n_subjects && !s; si++) {
+    size_t nq = si < set->n_subjects ? set->subjects[si].n_test : 1;
+    for (size_t qi = 0; qi < nq && !s; qi++) {
+      int *ids = NULL, n = 0;
+      int flush = si == set->n_subjects;
+      if (!flush) {
+        const lethe_mmlu_subject *sub = &set->subjects[si];
+        for (int k = o->shots;; k--) {
+          char *prompt = NULL;
+          if ((s = lethe_mmlu_prompt(sub, qi, (size_t)k, &prompt))) break;
+          free(ids);
+          ids = NULL;
+          s = lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n);
+          free(prompt);
+          if (s || n <= cap || k == 0) break;
+        }
+        if (!s && n > cap) { /* even zero-shot is too long: keep the end */
+          memmove(ids, ids + (n - cap), sizeof(int) * (size_t)cap);
+          n = cap;
+        }
+        if (s) {
+          free(ids);
+          break;
+        }
+        flush = nb == seq_cap || N + n > tok_cap;
+      }
+      if (flush && nb > 0) {
+        lethe_batch b = {.n_seq = nb, .n_tokens = N, .tokens = tokens, .targets = NULL, .start = start};
+        if ((s = lethe_forward(m, lora, ws, &b))) {
+          free(ids);
+          break;
+        }
+        m->ops->gather_rows(ws->xrows, ws->lnf, last, nb, c->dim);
+        m->ops->logits(lg, ws->xrows, m->head, nb, c->dim, c->vocab_size);
+        for (int i = 0; i < nb; i++) {
+          const float *z = lg + (size_t)i * c->vocab_size;
+          int best = 0;
+          for (int k = 1; k < 4; k++)
+            if (z[choices[k]] > z[choices[best]]) best = k;
+          lethe_mmlu_tally_add(tally, subj[i], best == gold[i]);
+        }
+        done_q += (size_t)nb;
+        say(o, "\rmmlu: %zu/%zu questions (%.1f/s)", done_q, total, done_q / (now_s() - t0 + 1e-9));
+        nb = 0;
+        N = 0;
+      }
+      if (si == set->n_subjects) break;
+      memcpy(tokens + N, ids, sizeof(int) * (size_t)n);
+      N += n;
+      start[++nb] = N;
+      last[nb - 1] = N - 1;
+      gold[nb - 1] = set->subjects[si].test[qi].answer;
+      subj[nb - 1] = si;
+      free(ids);
+    }
+  }
+  say(o, "\n");
+  free(tokens);
+  free(start);
+  free(last);
+  free(gold);
+  free(subj);
+  free(lg);
+  lethe_workspace_free(ws);
+  return s;
+}
+
+typedef struct {
+  lethe_eval_results res;
+  int has_res;
+} eval_out;
+
+/* One full evaluation of (model, lora); writes its files into `dir`. */
+static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                             const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+                             const char *dir, const char *label, eval_out *out) {
+  lethe_eval_rows rows;
+  memset(&rows, 0, sizeof rows);
+  double *mem = NULL, *non = NULL;
+  size_t nm = 0, nn = 0;
+  lethe_mmlu_tally tally;
+  memset(&tally, 0, sizeof tally);
+  char *p = NULL;
+  say(o, "== evaluating %s\n", label);
+  lethe_status s = lethe_make_dirs(dir);
+  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows);
+  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows);
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, &mem, &nm);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, &non, &nn);
+  double mmlu_acc = NAN;
+  if (!s && mmlu) {
+    s = lethe_mmlu_tally_init(&tally, mmlu->n_subjects);
+    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, &tally);
+    if (!s) {
+      mmlu_acc = lethe_mmlu_micro_average(&tally);
+      p = lethe_path_join(dir, "mmlu_metrics.json");
+      s = lethe_mmlu_write_metrics(mmlu, &tally, p);
+      free(p);
+      p = NULL;
+      if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
+    }
+  }
+  if (s) goto done;
+  lethe_eval_mia_input mia = {mem, nm, non, nn};
+  lethe_eval_options eo = {.literal_text = o->literal_text};
+  if (rows.n == 0) {
+    s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
+    goto done;
+  }
+  s = lethe_eval_compute(&rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, &out->res);
+  if (s) goto done;
+  out->has_res = 1;
+  if (out->res.n_unclassified)
+    say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
+  p = lethe_path_join(dir, "evaluation_results.json");
+  s = lethe_eval_results_write_json(&out->res, p);
+  free(p);
+  p = lethe_path_join(dir, "rows.jsonl");
+  if (!s) s = lethe_eval_rows_write_jsonl(&rows, p);
+done:
+  free(p);
+  free(mem);
+  free(non);
+  lethe_mmlu_tally_free(&tally);
+  lethe_eval_rows_free(&rows);
+  return s;
+}
+
+lethe_status lethe_eval_run(const lethe_eval_opts *o) {
+  if (!o->model) return lethe_fail(LETHE_ERR_INVALID, "no model given");
+  if (!o->out) return lethe_fail(LETHE_ERR_INVALID, "no output directory given");
+  if (!o->forget && !o->retain) return lethe_fail(LETHE_ERR_INVALID, "give --forget and/or --retain rows to evaluate");
+  if ((o->mia_members == NULL) != (o->mia_nonmembers == NULL))
+    return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
+  if (o->compare && !o->adapter) return lethe_fail(LETHE_ERR_INVALID, "--compare needs an --adapter");
+  if (o->max_new < 1 || o->batch < 1 || o->shots < 0) return lethe_fail(LETHE_ERR_INVALID, "max-new and batch must be >= 1, shots >= 0");
+  if (o->threads > 0) omp_set_num_threads(o->threads);
+  lethe_model *m = NULL;
+  lethe_lora *lora = NULL;
+  lethe_tokenizer *tok = NULL;
+  lethe_rowset forget, retain;
+  memset(&forget, 0, sizeof forget);
+  memset(&retain, 0, sizeof retain);
+  lethe_mmlu_set mmlu;
+  memset(&mmlu, 0, sizeof mmlu);
+  int has_mmlu = 0;
+  eval_out base, after;
+  memset(&base, 0, sizeof base);
+  memset(&after, 0, sizeof after);
+  char *base_dir = NULL;
+  lethe_status s = lethe_model_load(o->model, &m);
+  if (!s) s = lethe_model_tokenizer(o->model, o->tokenizer, &tok);
+  if (!s && o->adapter) s = lethe_lora_load(o->adapter, m, &lora);
+  if (!s && o->forget) s = lethe_rows_load(o->forget, &forget);
+  if (!s && o->retain) s = lethe_rows_load(o->retain, &retain);
+  if (!s && o->mmlu_dir) {
+    lethe_mmlu_options mo = {.limit = (size_t)(o->mmlu_limit > 0 ? o->mmlu_limit : 0), .literal_text = o->literal_text};
+    s = lethe_mmlu_load(o->mmlu_dir, &mo, &mmlu);
+    has_mmlu = !s;
+  }
+  if (s) goto done;
+  if (o->compare) {
+    base_dir = lethe_path_join(o->out, "base");
+    s = evaluate(o, m, NULL, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL, base_dir,
+                 "the base model", &base);
+    if (s) goto done;
+  }
+  s = evaluate(o, m, lora, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL, o->out,
+               lora ? "the model with the adapter" : "the model", &after);
+  if (s) goto done;
+  if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
+done:
+  if (base.has_res) lethe_eval_results_free(&base.res);
+  if (after.has_res) lethe_eval_results_free(&after.res);
+  free(base_dir);
+  if (has_mmlu) lethe_mmlu_free(&mmlu);
+  lethe_rowset_free(&forget);
+  lethe_rowset_free(&retain);
+  lethe_tokenizer_free(tok);
+  lethe_lora_free(lora);
+  lethe_model_free(m);
+  return s;
+}
