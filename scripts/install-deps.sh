@@ -3,7 +3,8 @@
 # Installs only what is missing; uses sudo when not run as root. Safe to run repeatedly.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev"
+# chromium renders the HTML report in its test (headless).
+PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev chromium"
 # Optional extras: LETHE_DEPS_EXTRA="clang chromium" scripts/install-deps.sh
 PACKAGES="$PACKAGES ${LETHE_DEPS_EXTRA:-}"
 

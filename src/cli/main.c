@@ -15,6 +15,8 @@ static const command COMMANDS[] = {
     {"unlearn", cmd_unlearn, "train a LoRA adapter that forgets a forget set (Low-Rank NPO)"},
     {"train", cmd_train, "supervised training (full-parameter or LoRA) to make a model learn data"},
     {"eval", cmd_eval, "evaluate as SemEval-2025 Task 4 does (forget/retain scores, MIA, MMLU)"},
+    {"report", cmd_report, "one self-contained HTML report of an unlearning run"},
+    {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
     {"data", cmd_data, "make data sets (data bios: synthetic biographies with personal data)"},
     {"tokenize", cmd_tokenize, "text to token ids (or back, with --decode)"},
 };

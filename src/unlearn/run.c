@@ -93,6 +93,11 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
 
 static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+static void fmt_term(char *buf, size_t n, double v, int present) {
+  if (present && isfinite(v)) snprintf(buf, n, "%.9g", v);
+  else snprintf(buf, n, "null");
+}
+
 static void fmt_time(double s, char *buf, size_t n) {
   if (!isfinite(s) || s < 0) s = 0;
   long t = (long)(s + 0.5);
@@ -297,11 +302,16 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     }
     double dt = now_s() - ts, el = now_s() - train_t0;
     double eta = (double)(r.tr->total_steps - r.tr->step) * el / (double)(r.tr->step - step0);
+    /* A term with no rows in the step is logged as null (it is 0 in the loss). */
+    char fb[32], rb[32], kb[32];
+    fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
+    fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
+    fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
     fprintf(r.log,
-            "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %.9g, \"retain\": %.9g, \"kl\": %.9g, "
+            "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
             "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
-            (long long)r.tr->step, r.tr->epoch + (r.tr->step_in_epoch == 0 ? 0 : 1), st.loss.total, st.loss.forget,
-            st.loss.retain, st.loss.kl, st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
+            (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
+            st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
     fflush(r.log);
     if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
       char etab[32];

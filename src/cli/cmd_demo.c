@@ -1,0 +1,281 @@
+/* cli/cmd_demo.c: `lethe demo`: the whole story on a laptop, no download, no GPU. (1) synthetic
+ * biographies with personal data, (2) a small OLMo-architecture model trained from scratch until it
+ * regurgitates them, (3) the task's evaluation, (4) Low-Rank NPO on the forget set (the paper's
+ * recipe: LoRA on q,v; NPO + retain NLL + KL), plus plain gradient ascent for comparison,
+ * (5) evaluation again, (6) a before/after table and the HTML report. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "lethe/data.h"
+#include "lethe/evaluate.h"
+#include "lethe/model.h"
+#include "lethe/report.h"
+#include "lethe/tokenizer.h"
+#include "lethe/unlearn.h"
+#include "util/fileio.h"
+
+typedef struct {
+  int people, forget, holdout;
+  int dim, layers, heads, hidden;
+  int train_epochs, train_batch;
+  double train_lr;
+  int unlearn_epochs;
+  double unlearn_lr;
+  int max_new;
+} demo_size;
+
+static const demo_size FULL = {.people = 16, .forget = 4, .holdout = 8, .dim = 128, .layers = 4, .heads = 4, .hidden = 384,
+                               .train_epochs = 60, .train_batch = 8, .train_lr = 2e-3, .unlearn_epochs = 20, .unlearn_lr = 1e-3,
+                               .max_new = 160};
+static const demo_size QUICK = {.people = 8, .forget = 2, .holdout = 4, .dim = 96, .layers = 3, .heads = 4, .hidden = 256,
+                                .train_epochs = 50, .train_batch = 8, .train_lr = 2e-3, .unlearn_epochs = 20, .unlearn_lr = 1e-3,
+                                .max_new = 160};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
+
+static int fail_stage(const char *what) {
+  fprintf(stderr, "lethe demo: %s failed\n", what);
+  return cli_report("demo");
+}
+
+/* Concatenates two JSONL files. */
+static lethe_status concat(const char *a, const char *b, const char *out) {
+  char *x = NULL, *y = NULL;
+  size_t nx, ny;
+  lethe_status s = lethe_read_file(a, 1 << 30, &x, &nx);
+  if (!s) s = lethe_read_file(b, 1 << 30, &y, &ny);
+  if (!s) {
+    char *both = malloc(nx + ny);
+    memcpy(both, x, nx);
+    memcpy(both + nx, y, ny);
+    s = lethe_write_file_atomic(out, both, nx + ny);
+    free(both);
+  }
+  free(x);
+  free(y);
+  return s;
+}
+
+static lethe_status make_model(const demo_size *z, uint64_t seed, const char *dir) {
+  lethe_config c;
+  memset(&c, 0, sizeof c);
+  c.arch = LETHE_ARCH_OLMO;
+  snprintf(c.model_type, sizeof c.model_type, "olmo");
+  c.vocab_size = 259;
+  c.dim = z->dim;
+  c.n_layers = z->layers;
+  c.n_heads = z->heads;
+  c.n_kv_heads = z->heads;
+  c.head_dim = z->dim / z->heads;
+  c.hidden_dim = z->hidden;
+  c.max_seq_len = 512;
+  c.norm_eps = 1e-5;
+  c.rope_theta = 10000.0;
+  c.clip_qkv = 8.0;
+  c.bos_id = -1;
+  c.eos_ids[0] = 258;
+  c.n_eos = 1;
+  c.pad_id = 256;
+  snprintf(c.dtype, sizeof c.dtype, "float32");
+  lethe_model *m;
+  lethe_status s = lethe_model_create(&c, seed, 0.02f, &m);
+  if (s) return s;
+  s = lethe_model_save(m, dir, "float32", 0);
+  lethe_model_free(m);
+  if (s) return s;
+  char *tj = lethe_tokenizer_builtin_json(), *tp = join(dir, "tokenizer.json");
+  s = lethe_write_file_atomic(tp, tj, strlen(tj));
+  free(tj);
+  free(tp);
+  return s;
+}
+
+static double jnum(json_t *root, const char *a, const char *b) {
+  json_t *v = json_object_get(root, a);
+  if (b) v = json_object_get(v, b);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void print_row(const char *name, json_t *const *r, int n, const char *a, const char *b) {
+  printf("  %-38s", name);
+  for (int i = 0; i < n; i++) {
+    double x = r[i] ? jnum(r[i], a, b) : NAN;
+    if (isnan(x)) printf(" %10s", "-");
+    else printf(" %10.4f", x);
+  }
+  printf("\n");
+}
+
+int cmd_demo(int argc, char **argv) {
+  const char *out = "demo-run";
+  int quick = 0, threads = 0, skip_ga = 0;
+  int64_t seed = 1;
+  const cli_arg defs[] = {
+      {"out", ARG_STR, &out, "output directory (default demo-run)", 0, 0, 0, NULL},
+      {"quick", ARG_FLAG, &quick, "a smaller, faster run (what the tests use)", 0, 0, 0, NULL},
+      {"no-ga", ARG_FLAG, &skip_ga, "skip the gradient-ascent comparison", 0, 0, 0, NULL},
+      {"threads", ARG_INT, &threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},
+      {"seed", ARG_I64, &seed, "seed for the data, the model and the adapters", 0, 0, 0, NULL},
+  };
+  int rc = cli_parse("demo",
+                     "The whole story end to end: a model learns private data, is scored, unlearns it with Low-Rank\n"
+                     "NPO, is scored again, and a report shows what changed. No download, no GPU.",
+                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  const demo_size *z = quick ? &QUICK : &FULL;
+  double t0 = now_s();
+  char *data = join(out, "data"), *init = join(out, "model-init"), *mem = join(out, "memorised"), *memm = join(mem, "model");
+  char *forget = join(data, "forget.jsonl"), *retain = join(data, "retain.jsonl"), *all = join(data, "train.jsonl");
+  char *members = join(data, "mia_members.jsonl"), *nonmembers = join(data, "mia_nonmembers.jsonl");
+  char *ev_base = join(out, "eval-base"), *npo = join(out, "npo"), *ga = join(out, "ga");
+  char *npo_ad = join(npo, "adapter"), *ga_ad = join(ga, "adapter"), *npo_ev = join(npo, "eval"), *ga_ev = join(ga, "eval");
+  int status = 1;
+
+  printf("== lethe demo%s: %d people (%d to forget), a %d-layer OLMo-architecture model (d %d) trained from scratch\n",
+         quick ? " --quick" : "", z->people, z->forget, z->layers, z->dim);
+  printf("\n[1/6] data: synthetic biographies with personal data -> %s\n", data);
+  fflush(stdout);
+  lethe_bios_opts bo = {.n_people = z->people, .n_forget = z->forget, .n_holdout = z->holdout, .seed = (uint64_t)seed};
+  if (lethe_bios_generate(&bo, data) || concat(forget, retain, all)) {
+    status = fail_stage("data");
+    goto done;
+  }
+
+  printf("\n[2/6] train: the model memorises every biography (full-parameter training) -> %s\n", memm);
+  fflush(stdout);
+  if (make_model(z, (uint64_t)seed, init)) {
+    status = fail_stage("model creation");
+    goto done;
+  }
+  lethe_train_opts to;
+  lethe_train_opts_default(&to, 0);
+  to.model = init;
+  to.data = all;
+  to.out = mem;
+  to.full = 1;
+  to.epochs = z->train_epochs;
+  to.batch = z->train_batch;
+  to.lr = z->train_lr;
+  to.schedule = LETHE_SCHED_COSINE;
+  to.warmup_steps = 10;
+  to.seed = (uint64_t)seed;
+  to.threads = threads;
+  to.max_len = 512;
+  if (lethe_train_run(&to)) {
+    status = fail_stage("training");
+    goto done;
+  }
+
+  printf("\n[3/6] evaluate the memorised model (the task's scorer) -> %s\n", ev_base);
+  fflush(stdout);
+  lethe_eval_opts eo;
+  lethe_eval_opts_default(&eo);
+  eo.model = memm;
+  eo.forget = forget;
+  eo.retain = retain;
+  eo.mia_members = members;
+  eo.mia_nonmembers = nonmembers;
+  eo.out = ev_base;
+  eo.max_new = z->max_new;
+  eo.threads = threads;
+  eo.table = NULL;
+  if (lethe_eval_run(&eo)) {
+    status = fail_stage("evaluation");
+    goto done;
+  }
+
+  printf("\n[4/6] unlearn: Low-Rank NPO on the forget set (LoRA r 5 on q,v; NPO + retain NLL + KL) -> %s\n", npo);
+  fflush(stdout);
+  for (int run = 0; run < (skip_ga ? 1 : 2); run++) {
+    lethe_train_opts uo;
+    lethe_train_opts_default(&uo, 1);
+    uo.model = memm;
+    uo.forget = forget;
+    uo.retain = retain;
+    uo.out = run == 0 ? npo : ga;
+    uo.method = run == 0 ? "npo" : "ga";
+    lethe_objective_preset(uo.method, &uo.obj);
+    uo.epochs = z->unlearn_epochs;
+    uo.lr = z->unlearn_lr;
+    uo.seed = (uint64_t)seed;
+    uo.threads = threads;
+    if (run == 1) printf("\n      for comparison: plain gradient ascent (--method ga) -> %s\n", ga);
+    fflush(stdout);
+    if (lethe_train_run(&uo)) {
+      status = fail_stage("unlearning");
+      goto done;
+    }
+  }
+
+  printf("\n[5/6] evaluate again, with the adapters\n");
+  fflush(stdout);
+  for (int run = 0; run < (skip_ga ? 1 : 2); run++) {
+    eo.adapter = run == 0 ? npo_ad : ga_ad;
+    eo.out = run == 0 ? npo_ev : ga_ev;
+    if (lethe_eval_run(&eo)) {
+      status = fail_stage("evaluation");
+      goto done;
+    }
+  }
+
+  printf("\n[6/6] before and after\n\n");
+  json_t *res[3] = {NULL, NULL, NULL};
+  const char *dirs[3] = {ev_base, npo_ev, ga_ev};
+  int ncol = skip_ga ? 2 : 3;
+  for (int i = 0; i < ncol; i++) {
+    char *p = join(dirs[i], "evaluation_results.json");
+    json_error_t je;
+    res[i] = json_load_file(p, 0, &je);
+    free(p);
+  }
+  printf("  %-38s %10s %10s%s\n", "", "memorised", "NPO", skip_ga ? "" : "         GA");
+  print_row("forget regurgitation (ROUGE-L recall)", res, ncol, "forget-set", "overall-regurgitation-score");
+  print_row("forget knowledge (exact match)", res, ncol, "forget-set", "overall-knowledge-score");
+  print_row("retain regurgitation", res, ncol, "retain-set", "overall-regurgitation-score");
+  print_row("retain knowledge", res, ncol, "retain-set", "overall-knowledge-score");
+  print_row("task aggregate (harmonic mean)", res, ncol, "harmonic-mean-task-aggregate", NULL);
+  print_row("MIA AUC", res, ncol, "mia_loss_acc", NULL);
+  for (int i = 0; i < ncol; i++) json_decref(res[i]);
+  lethe_report_opts ro = {.run = npo, .base_eval = ev_base, .eval = npo_ev, .compare_run = skip_ga ? NULL : ga,
+                          .compare_eval = skip_ga ? NULL : ga_ev, .compare_label = "gradient ascent", .train_run = mem};
+  char *report = join(out, "report.html");
+  ro.out = report;
+  if (lethe_report_write(&ro)) {
+    free(report);
+    status = fail_stage("report");
+    goto done;
+  }
+  printf("\nreport: %s\nadapter: %s\ntotal time: %.0f s\n", report, npo_ad, now_s() - t0);
+  free(report);
+  status = 0;
+done:
+  free(data);
+  free(init);
+  free(mem);
+  free(memm);
+  free(forget);
+  free(retain);
+  free(all);
+  free(members);
+  free(nonmembers);
+  free(ev_base);
+  free(npo);
+  free(ga);
+  free(npo_ad);
+  free(ga_ad);
+  free(npo_ev);
+  free(ga_ev);
+  return status;
+}
