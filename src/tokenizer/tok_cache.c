@@ -70,7 +70,9 @@ int tok_cache_get(tok_cache *c, uint64_t h, const char *s, size_t n, tok_ivec *o
     cslot *sl = &sh->slots[i];
     if (!sl->h) break;
     if (sl->h == h && sl->klen == n && !memcmp(sh->arena.p + sl->off, s, n)) {
-      if (tok_ivec_reserve(out, sl->nids) == LETHE_OK) {
+      if (sl->nids == 0) {
+        hit = 1; /* a word whose characters were all dropped */
+      } else if (tok_ivec_reserve(out, sl->nids) == LETHE_OK) {
         memcpy(out->p + out->n, sh->arena.p + sl->off + sl->klen, sl->nids * sizeof(int));
         out->n += sl->nids;
         hit = 1;
