@@ -25,6 +25,18 @@ typedef struct {
   const float *ref_hidden; /* (n, d) adapter-off final hidden rows, needed when kl != NULL */
 } lethe_head_coef;
 
+/* Per-thread scratch for kernels that work in tiles (attention): `threads` slices of
+ * `per_thread` floats. Sized once by the workspace; a kernel never allocates. */
+typedef struct {
+  float *buf;
+  size_t per_thread;
+  int threads;
+} lethe_scratch;
+
+/* Query rows per attention tile; the attention scratch needs 2 * LETHE_ATTN_BLOCK * (longest
+ * sequence) floats per thread. */
+#define LETHE_ATTN_BLOCK 64
+
 typedef struct lethe_ops {
   const char *name;
 
@@ -71,12 +83,12 @@ typedef struct lethe_ops {
    * last `window` positions. */
   void (*attention)(float *out, float *lse, const float *q, const float *k, const float *v,
                     int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                    int window);
+                    int window, const lethe_scratch *scratch);
   /* Backward of attention: dq (stride ldq), dk, dv (stride ldkv) are overwritten. */
   void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *out,
                              const float *lse, const float *q, const float *k, const float *v,
                              int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                             int window);
+                             int window, const lethe_scratch *scratch);
   /* Attention of new rows against a KV cache: row t (position pos[t] of cache slot slot[t])
    * attends to cache positions 0..pos[t] of its slot. kc/vc: (slots, max_pos, KV*hd). */
   void (*attention_cached)(float *out, const float *q, int ldq, const float *kc, const float *vc,

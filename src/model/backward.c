@@ -65,7 +65,8 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
     if (w->bo) o->bias_backward(gradof(m, w->bo), dx, N, d, d);
   }
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv,
-                        a->qkv + q, a->qkv + q + kv, qkv, qkv, b->start, b->n_seq, H, KV, hd, c->sliding_window);
+                        a->qkv + q, a->qkv + q + kv, qkv, qkv, b->start, b->n_seq, H, KV, hd, c->sliding_window,
+                        &ws->attn);
   o->rope(ws->dqkv, N, H, hd, qkv, ws->pos, m->rope_cos, m->rope_sin, 1);
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);

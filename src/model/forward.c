@@ -59,7 +59,7 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
     o->attention_cached(a->att, a->qkv, qkv, kl, vl, ac->slot, pos, N, kc->max_pos, H, KV, hd, c->sliding_window);
   } else {
     o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, H, KV, hd,
-                 c->sliding_window);
+                 c->sliding_window, &ws->attn);
   }
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
   o->gemm(0, 1, N, d, q, 1.0f, a->att, q, w->wo, q, 1.0f, a->x_mid, d);

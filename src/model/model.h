@@ -166,6 +166,7 @@ typedef struct lethe_workspace {
   float *lse_rows;           /* (N) */
   float *kl_rows;            /* (N) */
   float *head_scratch;       /* (chunk, V) x 2 */
+  lethe_scratch attn;        /* per-thread attention tiles */
   int head_chunk;
   int n_rows;                /* rows gathered by the last head pass */
   void *arena;               /* every buffer above lives in this one allocation */
@@ -179,7 +180,7 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
 void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory). */
 size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
-                             int max_seqs, int keep, int head_chunk);
+                             int max_seqs, int keep, int head_chunk, int threads);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);

@@ -1,6 +1,7 @@
 /* model/workspace.c: the activation arena. Every buffer a forward and backward pass touches is
  * carved out of one allocation whose size is computed once from the config, the adapter and the
  * largest batch; nothing is allocated inside a step. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,15 @@ static int head_chunk_for(const lethe_config *c, int max_tokens) {
   return (int)chunk;
 }
 
+/* Floats of attention scratch each thread needs: two tiles of LETHE_ATTN_BLOCK rows against the
+ * longest possible sequence. */
+static size_t attn_per_thread(const lethe_config *c, int N) {
+  int longest = N < c->max_seq_len ? N : c->max_seq_len;
+  return (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest;
+}
+
 static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int S,
-                  int keep, int chunk, carver *cv) {
+                  int keep, int chunk, int threads, carver *cv) {
   (void)S;
   int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
   int r = lora ? lora->cfg.rank : 0;
@@ -64,6 +72,8 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   float *xrows = TAKE_F(cv, (size_t)N * d);
   float *logp = TAKE_F(cv, N), *lse_rows = TAKE_F(cv, N), *kl_rows = TAKE_F(cv, N);
   float *head_scratch = TAKE_F(cv, (size_t)chunk * c->vocab_size * 2);
+  size_t apt = attn_per_thread(c, N);
+  float *attn = TAKE_F(cv, apt * (size_t)threads);
   float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL,
         *dlnf = NULL, *dxrows = NULL, *ref_rows = NULL;
   if (keep) {
@@ -92,6 +102,9 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->kl_rows = kl_rows;
   ws->head_scratch = head_scratch;
   ws->head_chunk = chunk;
+  ws->attn.buf = attn;
+  ws->attn.per_thread = apt;
+  ws->attn.threads = threads;
   ws->dx = dx;
   ws->dln = dln;
   ws->dqkv = dqkv;
@@ -105,9 +118,9 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
 }
 
 size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
-                             int max_seqs, int keep, int head_chunk) {
+                             int max_seqs, int keep, int head_chunk, int threads) {
   carver cv = {NULL, 0};
-  carve(NULL, c, lora, max_tokens, max_seqs, keep, head_chunk, &cv);
+  carve(NULL, c, lora, max_tokens, max_seqs, keep, head_chunk, threads, &cv);
   return cv.off;
 }
 
@@ -120,7 +133,8 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   int max_pos = max_tokens < c->max_seq_len ? max_tokens : c->max_seq_len;
   LETHE_TRY(lethe_model_rope_reserve(m, max_pos));
   int chunk = head_chunk_for(c, max_tokens);
-  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, chunk);
+  int threads = omp_get_max_threads();
+  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, chunk, threads);
   lethe_workspace *ws = calloc(1, sizeof *ws);
   if (!ws) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   ws->layers = calloc((size_t)c->n_layers, sizeof *ws->layers);
@@ -135,7 +149,7 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   ws->max_seqs = max_seqs;
   ws->keep = keep;
   carver cv = {ws->arena, 0};
-  carve(ws, c, lora, max_tokens, max_seqs, keep, chunk, &cv);
+  carve(ws, c, lora, max_tokens, max_seqs, keep, chunk, threads, &cv);
   *out = ws;
   return LETHE_OK;
 }

@@ -5,13 +5,14 @@
 #include <math.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/vmath.h"
 
 static void row_lse(const float *z, int V, float *lse_out) {
   float m = -INFINITY;
   for (int v = 0; v < V; v++) m = z[v] > m ? z[v] : m;
   double s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int v = 0; v < V; v++) s += expf(z[v] - m);
+  for (int v = 0; v < V; v++) s += lethe_expf(z[v] - m);
   *lse_out = m + (float)log(s);
 }
 
@@ -49,7 +50,7 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
           double acc = 0;
           for (int v = 0; v < V; v++) {
             float lpr = zri[v] - lr;
-            acc += (double)expf(lpr) * (double)(lpr - (zi[v] - li));
+            acc += (double)lethe_expf(lpr) * (double)(lpr - (zi[v] - li));
           }
           kl_out[r] = (float)acc;
         }
@@ -67,12 +68,12 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
       }
       if (use_kl && kw != 0.0f) {
         for (int v = 0; v < V; v++) {
-          float p = expf(zi[v] - li), pr = expf(zri[v] - lr);
+          float p = lethe_expf(zi[v] - li), pr = lethe_expf(zri[v] - lr);
           zi[v] = -a * p + kw * (p - pr);
         }
       } else {
 #pragma omp simd
-        for (int v = 0; v < V; v++) zi[v] = -a * expf(zi[v] - li);
+        for (int v = 0; v < V; v++) zi[v] = -a * lethe_expf(zi[v] - li);
       }
       if (gold >= 0) zi[gold] += a;
     }

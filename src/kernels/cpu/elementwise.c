@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/vmath.h"
 
 void cpu_add_bias(float *x, const float *b, int N, int C, int ldx) {
 #pragma omp parallel for if ((size_t)N * C > LETHE_CPU_PAR_MIN)
@@ -60,7 +61,8 @@ void cpu_swiglu(float *h, const float *gu, int N, int F) {
   for (int t = 0; t < N; t++) {
     const float *g = gu + (size_t)t * 2 * F, *u = g + F;
     float *o = h + (size_t)t * F;
-    for (int i = 0; i < F; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+#pragma omp simd
+    for (int i = 0; i < F; i++) o[i] = g[i] / (1.0f + lethe_expf(-g[i])) * u[i];
   }
 }
 
@@ -69,8 +71,9 @@ void cpu_swiglu_backward(float *dgu, const float *dh, const float *gu, int N, in
   for (int t = 0; t < N; t++) {
     const float *g = gu + (size_t)t * 2 * F, *u = g + F, *d = dh + (size_t)t * F;
     float *dg = dgu + (size_t)t * 2 * F, *du = dg + F;
+#pragma omp simd
     for (int i = 0; i < F; i++) {
-      float s = 1.0f / (1.0f + expf(-g[i]));
+      float s = 1.0f / (1.0f + lethe_expf(-g[i]));
       float silu = g[i] * s;
       du[i] = d[i] * silu;
       dg[i] = d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
