@@ -84,25 +84,22 @@ static lethe_status build_map(const lethe_config *c, tlist *l) {
 }
 
 static lethe_status check_shape(const lethe_gguf *g, const lethe_gguf_tensor *t, const tmap *e) {
-  int64_t want0 = e->cols ? e->cols : e->rows, want1 = e->cols ? e->rows : 1;
-  int ok = t->ne[0] == want0 && t->ne[1] == want1 && t->ne[2] == 1 && t->ne[3] == 1;
-  if (!ok) {
-    char got[96], want[64];
-    int k = 0;
-    for (int i = 0; i < t->n_dims; i++)
-      k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", i ? ", " : "", (long long)t->ne[i]);
-    if (e->cols) snprintf(want, sizeof want, "%lld, %lld", (long long)want0, (long long)want1);
-    else snprintf(want, sizeof want, "%lld", (long long)want0);
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)",
-                      g->name, t->name, got, want);
-  }
   if (!lethe_ggml_type_supported(t->type)) {
     const char *tn = lethe_ggml_type_name(t->type);
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
                       "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
                       g->name, t->name, tn ? tn : "?");
   }
-  return LETHE_OK;
+  int64_t want0 = e->cols ? e->cols : e->rows, want1 = e->cols ? e->rows : 1;
+  if (t->ne[0] == want0 && t->ne[1] == want1 && t->ne[2] == 1 && t->ne[3] == 1) return LETHE_OK;
+  char got[96], want[64];
+  int k = 0;
+  for (int i = 0; i < t->n_dims; i++)
+    k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", i ? ", " : "", (long long)t->ne[i]);
+  if (e->cols) snprintf(want, sizeof want, "%lld, %lld", (long long)want0, (long long)want1);
+  else snprintf(want, sizeof want, "%lld", (long long)want0);
+  return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)",
+                    g->name, t->name, got, want);
 }
 
 /* Reads {prefix}.{key} as an int in [lo, hi]. */

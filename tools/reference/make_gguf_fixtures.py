@@ -17,6 +17,9 @@ GGUF reader tests, written with gguf-py (the GGUF library llama.cpp ships) into 
   olmo_mixed.gguf + olmo_mixed_ref.safetensors
       a tiny random OLMo (clip_qkv, tied head) with Q8_0, Q4_0, Q6_K, F16 tensors and a SentencePiece
       style tokenizer given by scores only; reference logits from OlmoForCausalLM.
+  fuzz/corpus/gguf/*.gguf
+      the fuzzer's seeds: small models of both architectures with tokenizers, one tensor of every
+      supported type, and metadata of every value type (nested arrays included).
   tokenize_cases.json
       strings and the ids llama.cpp (llama-cpp-python, vocab_only) gives them with the tokenizers of
       llama_mixed.gguf and olmo_mixed.gguf (written only when llama_cpp is installed).
@@ -346,9 +349,84 @@ def llama_cpp_checks(logits_by_model):
         f.write("\n")
 
 
+def make_fuzz_seeds(rng):
+    out = os.path.join(ROOT, "fuzz", "corpus", "gguf")
+    os.makedirs(out, exist_ok=True)
+    # 1: a tiny llama, F32/F16, byte-level tokenizer
+    V, d, F, nh = 16, 8, 16, 2
+    w = gguf.GGUFWriter(os.path.join(out, "seed_llama_f32.gguf"), "llama")
+    for k, v in (("context_length", 32), ("embedding_length", d), ("block_count", 1), ("feed_forward_length", F)):
+        getattr(w, "add_" + k)(v)
+    w.add_head_count(nh)
+    w.add_head_count_kv(1)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(10000.0)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("smollm")
+    b2u = bytes_to_unicode()
+    toks = [b2u[b] for b in range(97, 97 + 13)] + ["ab", "abc", "<|e|>"]
+    w.add_token_list(toks)
+    w.add_token_types([1] * 15 + [3])
+    w.add_token_merges(["a b", "ab c"])
+    w.add_eos_token_id(15)
+    w.add_tensor("token_embd.weight", rng.normal(size=(V, d)).astype(np.float32))
+    w.add_tensor("output_norm.weight", np.ones(d, np.float32))
+    w.add_tensor("blk.0.attn_norm.weight", np.ones(d, np.float32))
+    w.add_tensor("blk.0.ffn_norm.weight", np.ones(d, np.float32))
+    for n, shape in (("attn_q", (d, d)), ("attn_k", (d // nh, d)), ("attn_v", (d // nh, d)), ("attn_output", (d, d)),
+                     ("ffn_gate", (F, d)), ("ffn_up", (F, d)), ("ffn_down", (d, F))):
+        x = rng.normal(size=shape).astype(np.float32)
+        w.add_tensor(f"blk.0.{n}.weight", x.astype(np.float16) if n.startswith("ffn") else x)
+    finish(w)
+    # 2: a tiny olmo, Q8_0/Q4_0/Q4_1, SentencePiece tokenizer from scores
+    V, d, F = 8, 32, 32
+    w = gguf.GGUFWriter(os.path.join(out, "seed_olmo_q.gguf"), "olmo")
+    for k, v in (("context_length", 32), ("embedding_length", d), ("block_count", 1), ("feed_forward_length", F)):
+        getattr(w, "add_" + k)(v)
+    w.add_head_count(2)
+    w.add_layer_norm_eps(1e-5)
+    w.add_clamp_kqv(2.0)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<unk>", "<s>", "</s>", "<0x41>", "\u2581", "a", "b", "\u2581a"])
+    w.add_token_types([2, 3, 3, 6, 1, 1, 1, 1])
+    w.add_token_scores([0, 0, 0, 0, -3, -4, -5, -1])
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    for n, shape, qt in (("token_embd.weight", (V, d), T.Q8_0), ("blk.0.attn_q.weight", (d, d), T.Q4_0),
+                         ("blk.0.attn_k.weight", (d, d), T.Q4_1), ("blk.0.attn_v.weight", (d, d), T.Q8_0),
+                         ("blk.0.attn_output.weight", (d, d), T.Q4_0), ("blk.0.ffn_gate.weight", (F, d), T.Q4_1),
+                         ("blk.0.ffn_up.weight", (F, d), T.Q8_0), ("blk.0.ffn_down.weight", (d, F), T.Q4_0)):
+        raw, q, _ = encode(rng, qt, rng.normal(size=shape).astype(np.float32))
+        add_tensor(w, n, raw, q)
+    finish(w)
+    # 3: one small tensor of every supported type
+    w = gguf.GGUFWriter(os.path.join(out, "seed_types.gguf"), "none")
+    w.add_uint32("general.alignment", 64)
+    x = rng.normal(size=(1, 256)).astype(np.float32)
+    for qt in (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q4_K, T.Q6_K):
+        if qt == T.BF16:
+            add_tensor(w, "t." + qt.name, quantize(x, qt), qt)
+        else:
+            raw, q, _ = encode(rng, qt, x, scale=0.05 if qt in BLOCK else None)
+            add_tensor(w, "t." + qt.name, raw, q)
+    finish(w)
+    # 4: metadata of every value type, nested arrays included, no tensors
+    w = gguf.GGUFWriter(os.path.join(out, "seed_meta.gguf"), "llama")
+    V = gguf.GGUFValueType
+    for i, (vt, val) in enumerate(((V.UINT8, 200), (V.INT8, -5), (V.UINT16, 60000), (V.INT16, -3000), (V.UINT32, 7),
+                                   (V.INT32, -7), (V.FLOAT32, 1.5), (V.BOOL, True), (V.STRING, "text"),
+                                   (V.UINT64, 1 << 40), (V.INT64, -(1 << 40)), (V.FLOAT64, 2.25))):
+        w.add_key_value(f"k.{i}", val, vt)
+    w.add_key_value("k.arr", [1, 2, 3], V.ARRAY, sub_type=V.INT32)
+    w.add_key_value("k.strs", ["x", "yy", ""], V.ARRAY, sub_type=V.STRING)
+    w.add_key_value("k.nested", [[1, 2], [3]], V.ARRAY, sub_type=V.ARRAY)
+    finish(w)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20250204)
+    make_fuzz_seeds(np.random.default_rng(5))
     make_dequant(rng)
     make_olmo_tiny()
     refs = {"llama_mixed": make_llama_mixed(rng), "olmo_mixed": make_olmo_mixed(rng)}
