@@ -1,6 +1,6 @@
 /* kernels/cpu/vmath.h: an exp that compilers vectorise. glibc only offers vector expf under
  * -ffast-math, which lethe does not use; this one is plain arithmetic (Cody-Waite range reduction
- * and a degree-6 polynomial, within 2 ulp of expf over the range softmax and SiLU use), and it
+ * and a degree-6 polynomial, within 2 ulp of expf on [-87.3, 88]; larger inputs give exp(88)), and it
  * keeps NaN a NaN so that a poisoned value still stops training. */
 #ifndef LETHE_KERNELS_CPU_VMATH_H
 #define LETHE_KERNELS_CPU_VMATH_H
@@ -11,7 +11,7 @@
 static inline float lethe_expf(float x) {
   /* Comparisons leave a NaN untouched. */
   x = x < -87.33654f ? -87.33654f : x;
-  x = x > 88.72283f ? 88.72283f : x;
+  x = x > 88.0f ? 88.0f : x; /* keeps 2^n finite; exp(88) = 1.65e38 */
   const float shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer in the low bits */
   float t = x * 1.44269504088896341f + shift;
   float n = t - shift;
