@@ -83,6 +83,18 @@ static int cmp_global(const void *a, const void *b) {
   return (x->order > y->order) - (x->order < y->order);
 }
 
+/* Appends the pair [a, b] to out; fails (nothing leaked) when either is not valid UTF-8. */
+static int append_pair(json_t *out, const char *a, size_t al, const char *b, size_t bl) {
+  json_t *x = json_stringn(a, al), *y = json_stringn(b, bl);
+  if (!x || !y) {
+    json_decref(x);
+    json_decref(y);
+    return -1;
+  }
+  json_t *pair = json_pack("[o, o]", x, y);
+  return pair ? json_array_append_new(out, pair) : -1;
+}
+
 static size_t utf8_chars(const char *s, size_t n) {
   size_t c = 0;
   for (size_t i = 0; i < n; i++) c += ((uint8_t)s[i] & 0xC0) != 0x80;
@@ -119,9 +131,7 @@ static lethe_status spm_merges(const lethe_tokjson_spec *sp, const vocab_map *vm
   qsort(m, n, sizeof *m, cmp_global);
   lethe_status s = LETHE_OK;
   for (size_t i = 0; i < n && !s; i++) {
-    json_t *pair = json_array();
-    if (!pair || json_array_append_new(pair, json_stringn(sp->tok[m[i].l], sp->len[m[i].l])) ||
-        json_array_append_new(pair, json_stringn(sp->tok[m[i].r], sp->len[m[i].r])) || json_array_append_new(out, pair))
+    if (append_pair(out, sp->tok[m[i].l], sp->len[m[i].l], sp->tok[m[i].r], sp->len[m[i].r]))
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: merge of token %d is not valid UTF-8 text", sp->name, m[i].piece);
   }
   free(m);
@@ -137,9 +147,7 @@ static lethe_status given_merges(const lethe_tokjson_spec *sp, json_t *out) {
     if (n < 3 || k >= n - 1)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: merge %d (\"%.*s\") is not two tokens separated by a space", sp->name, i,
                         (int)(n < 60 ? n : 60), s);
-    json_t *pair = json_array();
-    if (!pair || json_array_append_new(pair, json_stringn(s, k)) || json_array_append_new(pair, json_stringn(s + k + 1, n - k - 1)) ||
-        json_array_append_new(out, pair))
+    if (append_pair(out, s, k, s + k + 1, n - k - 1))
       return lethe_fail(LETHE_ERR_FORMAT, "%s: merge %d is not valid UTF-8 text", sp->name, i);
   }
   return LETHE_OK;
