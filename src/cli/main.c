@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "evaluate as SemEval-2025 Task 4 does (forget/retain scores, MIA, MMLU)"},
     {"report", cmd_report, "one self-contained HTML report of an unlearning run"},
     {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
+    {"bench", cmd_bench, "benchmarks: the unlearning step, sgemm at the model's shapes"},
     {"data", cmd_data, "make data sets (data bios: synthetic biographies with personal data)"},
     {"tokenize", cmd_tokenize, "text to token ids (or back, with --decode)"},
 };

@@ -22,8 +22,9 @@ static void *take(carver *cv, size_t bytes) {
 #define TAKE_I(cv, n) ((int *)take(cv, sizeof(int) * (size_t)(n)))
 
 static int head_chunk_for(const lethe_config *c, int max_tokens) {
-  /* At most ~4M floats (16 MB) of logits per buffer, never fewer than 8 rows. */
-  long chunk = (4L << 20) / c->vocab_size;
+  /* At most ~16M floats (64 MB) of logits per buffer (GEMMs of a few hundred rows run near the
+   * sgemm peak; fewer rows do not), never fewer than 8 rows. */
+  long chunk = (16L << 20) / c->vocab_size;
   if (chunk < 8) chunk = 8;
   if (chunk > max_tokens) chunk = max_tokens;
   return (int)chunk;

@@ -1,0 +1,50 @@
+/* lethe/bench.h: benchmarks behind `lethe bench`: the Low-Rank NPO training step on a random model
+ * of a given config (with its FLOP count, see bench/FLOPS.md), the sgemm rate at that model's
+ * shapes, and generation speed. */
+#ifndef LETHE_BENCH_H
+#define LETHE_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lethe/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  const char *config;   /* HF config.json of the model shape */
+  int batch, seq;       /* sequences per step and tokens per sequence */
+  int steps, warmup;    /* timed steps, untimed steps before them */
+  int threads;
+  uint64_t seed;
+  const char *save;     /* when set: write the random model, adapter and batch here for the peer */
+} lethe_bench_step_opts;
+
+typedef struct {
+  double seconds_per_step, tokens_per_s, gflop_per_step, gflops;
+  double losses[8][4];   /* first steps' (total, forget, retain, kl) */
+  int n_losses;
+  size_t design_bytes;   /* weights + activations + adapter, gradients and Adam state + caches */
+  size_t peak_rss;
+  const char *blas_core; /* the kernel OpenBLAS chose */
+} lethe_bench_step_result;
+
+lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);
+
+/* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq): the best of the shapes
+ * (the peak) and each shape's rate. */
+typedef struct {
+  double peak_gflops;
+  double gflops[8];
+  char names[8][48];
+  int n;
+} lethe_bench_gemm_result;
+
+lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

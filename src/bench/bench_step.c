@@ -1,0 +1,219 @@
+/* bench/bench_step.c: `lethe bench step` and `lethe bench gemm`. The step is the paper's Low-Rank
+ * NPO step (NPO + retain NLL + gold-token KL, LoRA r 5 on q,v, Adam) on a random model of a given
+ * shape and one fixed random batch; its FLOPs are counted as bench/FLOPS.md writes them down. */
+#include <cblas.h>
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "lethe/bench.h"
+#include "lethe/lora.h"
+#include "model/model.h"
+#include "unlearn/trainer.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/rng.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
+static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets) {
+  double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
+  double V = c->vocab_size, hd = c->head_dim, H = c->n_heads;
+  double linear = 2 * N * L * (d * (q + 2 * kv) + q * d + 3 * d * F); /* forward; backward dX costs the same */
+  double causal = (double)T * (T + 1) / 2;
+  double attn = L * B * H * 2 * hd * causal;                          /* one of QK^T, PV, dP, dQ, dK, dV */
+  const double in[LETHE_NPROJ] = {d, d, d, q, d, d, F}, out[LETHE_NPROJ] = {q, kv, kv, d, F, F, d};
+  double lora = 0;
+  for (int p = 0; p < LETHE_NPROJ; p++)
+    if (targets & (1u << p)) lora += 2 * N * L * (in[p] * r + r * out[p]); /* forward: x A^T, u B^T */
+  double head = 2.0 * A * d * V;
+  /* forward: linear + 2 attn + lora + head; backward: linear (dX) + 5 attn (S, dP, dQ, dK, dV) +
+   * 2 lora (dB, du, dA, dx) + head (dX = G W) */
+  return 2 * linear + 7 * attn + 3 * lora + 2 * head;
+}
+
+static lethe_status write_batch(const char *path, const lethe_tokset *d) {
+  json_t *seqs = json_array();
+  for (int i = 0; i < d->n; i++) {
+    json_t *t = json_array();
+    for (int k = d->offset[i]; k < d->offset[i + 1]; k++) json_array_append_new(t, json_integer(d->tokens[k]));
+    json_array_append_new(seqs, json_pack("{s:o, s:i, s:s}", "tokens", t, "n_prompt", d->n_prompt[i], "split",
+                                          d->split[i] == LETHE_SPLIT_FORGET ? "forget" : "retain"));
+  }
+  json_t *root = json_pack("{s:o, s:f, s:f, s:f, s:f, s:f, s:i, s:f}", "sequences", seqs, "beta", 0.5, "w_forget", 1.0,
+                           "w_retain", 1.0, "w_kl", 0.5, "lr", 1e-4, "rank", 5, "alpha", 5.0);
+  char *text = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  lethe_status s = lethe_write_file_atomic(path, text, strlen(text));
+  free(text);
+  return s;
+}
+
+lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
+  memset(r, 0, sizeof *r);
+  if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
+  if (o->threads > 0) {
+    omp_set_num_threads(o->threads);
+    openblas_set_num_threads(o->threads);
+  }
+  r->blas_core = openblas_get_corename();
+  lethe_config c;
+  LETHE_TRY(lethe_config_load(o->config, &c));
+  if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
+  lethe_model *m = NULL;
+  lethe_lora *lora = NULL;
+  lethe_trainer *tr = NULL;
+  lethe_tokset d;
+  memset(&d, 0, sizeof d);
+  lethe_status s = lethe_model_create(&c, o->seed, 0.02f, &m);
+  lethe_lora_config lc = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V), .init = LETHE_LORA_INIT_XAVIER};
+  if (!s) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
+  if (s) goto done;
+  /* The batch: B random sequences of T tokens, a quarter of each is prompt, half are forget rows. */
+  int B = o->batch, T = o->seq;
+  lethe_rng rng;
+  lethe_rng_seed(&rng, o->seed + 2);
+  d.n = B;
+  d.offset = malloc(sizeof(int) * (size_t)(B + 1));
+  d.tokens = malloc(sizeof(int) * (size_t)B * T);
+  d.n_prompt = malloc(sizeof(int) * (size_t)B);
+  d.split = malloc((size_t)B);
+  d.row = calloc((size_t)B, sizeof(int));
+  d.offset[0] = 0;
+  for (int i = 0; i < B; i++) {
+    for (int k = 0; k < T; k++) d.tokens[i * T + k] = (int)lethe_rng_below(&rng, (uint64_t)c.vocab_size);
+    d.offset[i + 1] = (i + 1) * T;
+    d.n_prompt[i] = T / 4;
+    d.split[i] = (unsigned char)(i < (B + 1) / 2 ? LETHE_SPLIT_FORGET : LETHE_SPLIT_RETAIN);
+    d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
+  }
+  d.max_len = T;
+  lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed};
+  lethe_objective_preset("npo", &tc.obj);
+  if ((s = lethe_trainer_create(m, lora, &d, &tc, &tr))) goto done;
+  if (o->save) {
+    char *md = lethe_path_join(o->save, "model"), *ad = lethe_path_join(o->save, "adapter"), *bp = lethe_path_join(o->save, "batch.json");
+    s = lethe_make_dirs(o->save);
+    if (!s) s = lethe_model_save(m, md, "float32", 0);
+    if (!s) s = lethe_lora_save(lora, NULL, ad);
+    if (!s) s = write_batch(bp, &d);
+    free(md);
+    free(ad);
+    free(bp);
+    if (s) goto done;
+  }
+  int *idx = malloc(sizeof(int) * (size_t)B);
+  for (int i = 0; i < B; i++) idx[i] = i;
+  double t0 = 0;
+  for (int k = 0; k < o->warmup + o->steps && !s; k++) {
+    if (k == o->warmup) t0 = now_s();
+    lethe_loss_terms l;
+    lethe_step_stats st;
+    s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
+    if (!s) s = lethe_trainer_update(tr, &st);
+    if (!s && r->n_losses < 8) {
+      r->losses[r->n_losses][0] = l.total;
+      r->losses[r->n_losses][1] = l.forget;
+      r->losses[r->n_losses][2] = l.retain;
+      r->losses[r->n_losses][3] = l.kl;
+      r->n_losses++;
+    }
+  }
+  free(idx);
+  if (s) goto done;
+  double el = now_s() - t0;
+  r->seconds_per_step = el / o->steps;
+  r->tokens_per_s = (double)B * T / r->seconds_per_step;
+  r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
+  r->gflops = r->gflop_per_step / r->seconds_per_step;
+  r->design_bytes = m->n_params * sizeof(float) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
+                    lora->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
+                    (size_t)tr->ref_off[d.n] * sizeof(float) + (size_t)m->rope_len * c.head_dim * sizeof(float);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  r->peak_rss = (size_t)ru.ru_maxrss * 1024;
+done:
+  lethe_trainer_free(tr);
+  lethe_tokset_free(&d);
+  lethe_lora_free(lora);
+  lethe_model_free(m);
+  return s;
+}
+
+static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float *C) {
+  double best = 0;
+  double flop = 2.0 * M * N * K;
+  for (int rep = 0; rep < 3; rep++) {
+    int iters = 0;
+    double t0 = now_s(), t;
+    do {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, ta ? M : K, B,
+                  tb ? K : N, 0.0f, C, N);
+      iters++;
+      t = now_s() - t0;
+    } while (t < 0.25);
+    double g = flop * iters / t * 1e-9;
+    best = g > best ? g : best;
+  }
+  return best;
+}
+
+lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r) {
+  memset(r, 0, sizeof *r);
+  if (threads > 0) {
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+  }
+  lethe_config c;
+  LETHE_TRY(lethe_config_load(config, &c));
+  int d = c.dim, qkv = lethe_qkvdim(&c), F = c.hidden_dim, q = lethe_qdim(&c);
+  int chunk = (int)((16L << 20) / c.vocab_size);
+  if (chunk > rows) chunk = rows;
+  struct {
+    const char *name;
+    int ta, tb, M, N, K;
+  } shapes[] = {
+      {"x W_qkv^T", 0, 1, rows, qkv, d}, {"x W_o^T", 0, 1, rows, d, q},       {"x W_gu^T", 0, 1, rows, 2 * F, d},
+      {"h W_down^T", 0, 1, rows, d, F},  {"dy W_gu (dX)", 0, 0, rows, d, 2 * F}, {"head logits", 0, 1, chunk, c.vocab_size, d},
+      {"head dX = G W", 0, 0, chunk, d, c.vocab_size},
+  };
+  int n = (int)(sizeof shapes / sizeof *shapes);
+  size_t maxa = 0, maxb = 0, maxc = 0;
+  for (int i = 0; i < n; i++) {
+    size_t a = (size_t)shapes[i].M * shapes[i].K, b = (size_t)shapes[i].K * shapes[i].N, cc = (size_t)shapes[i].M * shapes[i].N;
+    maxa = a > maxa ? a : maxa;
+    maxb = b > maxb ? b : maxb;
+    maxc = cc > maxc ? cc : maxc;
+  }
+  float *A = malloc(sizeof(float) * maxa), *B = malloc(sizeof(float) * maxb), *C = malloc(sizeof(float) * maxc);
+  if (!A || !B || !C) {
+    free(A);
+    free(B);
+    free(C);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  lethe_rng rng;
+  lethe_rng_seed(&rng, 1);
+  for (size_t i = 0; i < maxa; i++) A[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
+  for (size_t i = 0; i < maxb; i++) B[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
+  for (int i = 0; i < n; i++) {
+    r->gflops[i] = time_gemm(shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B, C);
+    snprintf(r->names[i], sizeof r->names[i], "%s [%dx%dx%d]", shapes[i].name, shapes[i].M, shapes[i].N, shapes[i].K);
+    if (r->gflops[i] > r->peak_gflops) r->peak_gflops = r->gflops[i];
+  }
+  r->n = n;
+  free(A);
+  free(B);
+  free(C);
+  return LETHE_OK;
+}

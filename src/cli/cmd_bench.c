@@ -1,0 +1,61 @@
+/* cli/cmd_bench.c: `lethe bench step` (the Low-Rank NPO step) and `lethe bench gemm` (sgemm at the
+ * model's shapes). Output is one line of key=value pairs per measurement, for bench/run.sh. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "lethe/bench.h"
+
+static int bench_step(int argc, char **argv) {
+  lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 5, .warmup = 2, .threads = 0, .seed = 1};
+  int64_t seed = 1;
+  const cli_arg defs[] = {
+      {"config", ARG_STR, &o.config, "HF config.json of the model shape", 1, 0, 0, NULL},
+      {"batch", ARG_INT, &o.batch, "sequences per step (4)", 0, 1, 4096, NULL},
+      {"seq", ARG_INT, &o.seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},
+      {"steps", ARG_INT, &o.steps, "timed steps (5)", 0, 1, 100000, NULL},
+      {"warmup", ARG_INT, &o.warmup, "untimed steps first (2)", 0, 0, 100000, NULL},
+      {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
+      {"seed", ARG_I64, &seed, "seed of the random model and batch", 0, 0, 0, NULL},
+      {"save", ARG_STR, &o.save, "write the random model, adapter and batch here (for bench/peer_torch.py)", 0, 0, 0, NULL},
+  };
+  int rc = cli_parse("bench step", "Times the Low-Rank NPO step on a random model of the given shape.", argc, argv, defs,
+                     (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  o.seed = (uint64_t)seed;
+  lethe_bench_step_result r;
+  if (lethe_bench_step(&o, &r)) return cli_report("bench step");
+  printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f\n",
+         r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops, r.peak_rss / 1048576.0,
+         r.design_bytes / 1048576.0);
+  for (int i = 0; i < r.n_losses; i++)
+    printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
+           r.losses[i][3]);
+  return 0;
+}
+
+static int bench_gemm(int argc, char **argv) {
+  const char *config = NULL;
+  int rows = 1024, threads = 0;
+  const cli_arg defs[] = {
+      {"config", ARG_STR, &config, "HF config.json of the model shape", 1, 0, 0, NULL},
+      {"rows", ARG_INT, &rows, "rows of the activations (batch x seq, 1024)", 0, 1, 1 << 24, NULL},
+      {"threads", ARG_INT, &threads, "threads (0: all cores)", 0, 0, 4096, NULL},
+  };
+  int rc = cli_parse("bench gemm", "sgemm GFLOP/s at the shapes of the model's training step.", argc, argv, defs,
+                     (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  lethe_bench_gemm_result r;
+  if (lethe_bench_gemm(config, rows, threads, &r)) return cli_report("bench gemm");
+  for (int i = 0; i < r.n; i++) printf("gemm shape=\"%s\" gflops=%.2f\n", r.names[i], r.gflops[i]);
+  printf("sgemm_peak_gflops=%.2f\n", r.peak_gflops);
+  return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+  if (argc >= 1 && !strcmp(argv[0], "step")) return bench_step(argc - 1, argv + 1);
+  if (argc >= 1 && !strcmp(argv[0], "gemm")) return bench_gemm(argc - 1, argv + 1);
+  fprintf(stderr, "usage: lethe bench step|gemm --config FILE [options] (see lethe bench step --help)\n");
+  return (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) ? 0 : 2;
+}
