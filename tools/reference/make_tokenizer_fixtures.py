@@ -222,7 +222,7 @@ def random_cases(rng, specials, n):
 
 
 def strings_for(tok, rng, n_random):
-    specials = [t.content for t in tok.get_added_tokens_decoder().values()]
+    specials = [t.content for _, t in sorted(tok.get_added_tokens_decoder().items())]
     cases = base_cases()
     for sp in specials[:40]:
         cases += [sp, "a" + sp + "b", " " + sp + " ", sp + sp, "x " + sp + "\n" + sp + " y"]
