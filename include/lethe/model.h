@@ -78,6 +78,12 @@ const lethe_config *lethe_model_config(const lethe_model *m);
 lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype,
                               size_t shard_bytes);
 
+/* lethe_model_save plus copies of `n_files` files (full paths; tokenizer.json, ...) into the new
+ * directory under their own names; the whole directory appears at once or not at all. Missing
+ * files in the list are skipped. */
+lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes,
+                                   const char *const *files, int n_files);
+
 /* The tokenizer that goes with a model: `tok_path` when given (tokenizer.json, a llama2.c
  * tokenizer), else the model directory's tokenizer.json. A model file without tok_path is an
  * error saying so. */

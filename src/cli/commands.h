@@ -11,5 +11,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -215,3 +215,24 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
   free(tmp);
   return s;
 }
+
+lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes,
+                                   const char *const *files, int n_files) {
+  size_t n = strlen(dir) + 32;
+  char *tmp = malloc(n);
+  if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  snprintf(tmp, n, "%s.with.%ld", dir, (long)getpid());
+  lethe_remove_tree(tmp);
+  lethe_status s = lethe_model_save(m, tmp, dtype, shard_bytes);
+  for (int i = 0; i < n_files && !s; i++) {
+    if (!files[i] || !lethe_file_exists(files[i])) continue;
+    const char *base = strrchr(files[i], '/');
+    char *dst = lethe_path_join(tmp, base ? base + 1 : files[i]);
+    s = dst ? lethe_copy_file(files[i], dst) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    free(dst);
+  }
+  if (!s) s = lethe_replace_dir(tmp, dir);
+  if (s) lethe_remove_tree(tmp);
+  free(tmp);
+  return s;
+}

@@ -133,32 +133,24 @@ static lethe_status trim_log(const char *path, int64_t upto) {
   return lethe_atomic_commit(&f);
 }
 
-static lethe_status copy_tokenizer(const char *tok_path, const char *model_path, const char *dst_dir) {
-  char *src = NULL;
-  if (tok_path) src = strdup(tok_path);
-  else if (lethe_is_dir(model_path)) src = lethe_path_join(model_path, "tokenizer.json");
-  if (!src || !lethe_file_exists(src)) {
-    free(src);
-    return LETHE_OK;
+/* The tokenizer files to copy into a saved model directory: the given tokenizer.json (and its
+ * tokenizer_config.json), else the model directory's. */
+static int tokenizer_files(const char *tok_path, const char *model_path, char **files) {
+  char *dir = NULL;
+  int n = 0;
+  if (tok_path) {
+    size_t len = strlen(tok_path);
+    if (len < 5 || strcmp(tok_path + len - 5, ".json") != 0) return 0; /* not a tokenizer.json */
+    files[n++] = strdup(tok_path);
+    const char *slash = strrchr(tok_path, '/');
+    dir = slash ? strndup(tok_path, (size_t)(slash - tok_path)) : strdup(".");
+  } else if (lethe_is_dir(model_path)) {
+    dir = strdup(model_path);
+    files[n++] = lethe_path_join(dir, "tokenizer.json");
   }
-  size_t n = strlen(src);
-  lethe_status s = LETHE_OK;
-  if (n >= 5 && !strcmp(src + n - 5, ".json")) {
-    char *dst = lethe_path_join(dst_dir, "tokenizer.json");
-    s = lethe_copy_file(src, dst);
-    free(dst);
-    /* tokenizer_config.json beside it carries bos/eos names. */
-    char *slash = strrchr(src, '/');
-    char *cfg = slash ? lethe_path_join((*slash = 0, src), "tokenizer_config.json") : strdup("tokenizer_config.json");
-    if (!s && cfg && lethe_file_exists(cfg)) {
-      char *dcfg = lethe_path_join(dst_dir, "tokenizer_config.json");
-      s = lethe_copy_file(cfg, dcfg);
-      free(dcfg);
-    }
-    free(cfg);
-  }
-  free(src);
-  return s;
+  if (dir) files[n++] = lethe_path_join(dir, "tokenizer_config.json");
+  free(dir);
+  return n;
 }
 
 typedef struct {
@@ -359,8 +351,11 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   if (o->full || o->merge) {
     if (r.lora && (s = lethe_lora_merge(r.m, r.lora))) goto done;
     char *md = lethe_path_join(o->out, o->full ? "model" : "merged");
-    s = lethe_model_save(r.m, md, o->save_dtype, (size_t)4 << 30);
-    if (!s) s = copy_tokenizer(o->tokenizer, o->model, md);
+    char *files[2] = {NULL, NULL};
+    int nf = tokenizer_files(o->tokenizer, o->model, files);
+    s = lethe_model_save_with(r.m, md, o->save_dtype, (size_t)4 << 30, (const char *const *)files, nf);
+    free(files[0]);
+    free(files[1]);
     if (!s) say(o, "model: %s\n", md);
     free(md);
     if (s) goto done;
