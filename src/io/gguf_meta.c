@@ -2,6 +2,7 @@
  * accepted in any numeric encoding a writer may have chosen (u32 or u64, f32 or f64), with the
  * range checked; a wrong type is an error naming the key. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,18 @@ const lethe_gguf_tensor *lethe_gguf_find_tensor(const lethe_gguf *g, const char 
   for (size_t i = 0; i < g->n_tensors; i++)
     if (!strcmp(g->tensors[i].name, name)) return &g->tensors[i];
   return NULL;
+}
+
+/* The float32 value as the shortest decimal that reads back to it (1e-5 rather than
+ * 9.99999974737875e-06): the values writers store as float32 were decimals to begin with. */
+static double f32_decimal(float f) {
+  if (!isfinite(f)) return (double)f;
+  char b[32];
+  for (int prec = 1; prec <= 9; prec++) {
+    snprintf(b, sizeof b, "%.*g", prec, (double)f);
+    if (strtof(b, NULL) == f) return strtod(b, NULL);
+  }
+  return (double)f;
 }
 
 static uint64_t rd(const uint8_t *p, int n) {
@@ -64,7 +77,7 @@ static void number_at(lethe_gguf_vtype t, const uint8_t *p, int64_t *iv, double 
     uint32_t u = (uint32_t)rd(p, 4);
     float f;
     memcpy(&f, &u, 4);
-    *dv = f;
+    *dv = f32_decimal(f);
     *is_int = 0;
     break;
   }

@@ -113,6 +113,7 @@ static void check_mixed(const char *name, lethe_arch arch, int tied, double clip
   assert_int_equal(m->cfg.arch, arch);
   assert_int_equal(m->cfg.tie_embeddings, tied);
   assert_true(m->cfg.clip_qkv == clip);
+  assert_true(m->cfg.norm_eps == 1e-5); /* stored as float32, read back as the decimal it was */
   snprintf(rel, sizeof rel, "tests/fixtures/gguf/%s_ref.safetensors", name);
   char *rp = tu_src_path(rel);
   lethe_safetensors st;
