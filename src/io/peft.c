@@ -44,9 +44,10 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   return LETHE_OK;
 }
 
-static lethe_status parse_config(const char *path, const lethe_config *mc, lethe_lora_config *lc) {
+static lethe_status parse_config(const char *text, size_t len, const char *path, const lethe_config *mc,
+                                 lethe_lora_config *lc) {
   json_t *root;
-  LETHE_TRY(lethe_json_load(path, 1 << 20, &root));
+  LETHE_TRY(lethe_json_parse(text, len, path, &root));
   lethe_status s = LETHE_OK;
   memset(lc, 0, sizeof *lc);
   const char *pt = NULL, *bias = NULL;
@@ -131,40 +132,43 @@ done:
   return s;
 }
 
-lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lora **out) {
+lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const char *cfg_name, const uint8_t *st_data,
+                                   size_t st_size, const char *st_name, const lethe_model *model, lethe_lora **out) {
   *out = NULL;
-  char *cfg_path = lethe_path_join(dir, "adapter_config.json");
-  char *w_path = lethe_path_join(dir, "adapter_model.safetensors");
   lethe_lora *l = NULL;
   lethe_safetensors st;
   int st_open = 0;
   unsigned char *seen = NULL;
   lethe_lora_config lc;
-  lethe_status s = parse_config(cfg_path, &model->cfg, &lc);
+  lethe_status s = parse_config(cfg_text, cfg_len, cfg_name, &model->cfg, &lc);
   if (s) goto done;
   if ((s = lethe_lora_create(&model->cfg, &lc, 0, &l))) goto done;
   memset(l->params, 0, sizeof(float) * l->n_params);
-  if ((s = lethe_st_open(w_path, &st))) goto done;
+  if ((s = lethe_st_parse(st_data, st_size, st_name, &st))) goto done;
   st_open = 1;
   seen = calloc((size_t)LETHE_NPROJ * l->n_layers * 2, 1);
+  if (!seen) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    goto done;
+  }
   for (int i = 0; i < st.n && !s; i++) {
     const lethe_st_tensor *t = &st.tensors[i];
     float *dst;
     int is_b, p, lay;
     if ((s = lethe_lora_peft_slot(l, t->name, &dst, &is_b, &p, &lay))) {
-      lethe_fail_context(s, "%s", w_path);
+      lethe_fail_context(s, "%s", st_name);
       break;
     }
     int64_t want0 = is_b ? l->out_dim[p] : l->cfg.rank, want1 = is_b ? l->cfg.rank : l->in_dim[p];
     if (t->ndim != 2 || t->shape[0] != want0 || t->shape[1] != want1) {
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape [%lld, %lld]; this model and r=%d need [%lld, %lld] (an adapter for another model?)",
-                     w_path, t->name, (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL, l->cfg.rank,
+                     st_name, t->name, (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL, l->cfg.rank,
                      (long long)want0, (long long)want1);
       break;
     }
     size_t k = ((size_t)p * l->n_layers + lay) * 2 + is_b;
     if (seen[k]) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' appears twice", w_path, t->name);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' appears twice", st_name, t->name);
       break;
     }
     seen[k] = 1;
@@ -175,16 +179,32 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
     for (int lay = 0; lay < l->n_layers && !s; lay++)
       for (int b = 0; b < 2 && !s; b++)
         if (!seen[((size_t)p * l->n_layers + lay) * 2 + b])
-          s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", w_path, lay,
+          s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name, lay,
                          proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
 done:
   if (st_open) lethe_st_close(&st);
   free(seen);
-  free(cfg_path);
-  free(w_path);
   if (s) lethe_lora_free(l);
   else *out = l;
+  return s;
+}
+
+lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lora **out) {
+  *out = NULL;
+  char *cfg_path = lethe_path_join(dir, "adapter_config.json");
+  char *w_path = lethe_path_join(dir, "adapter_model.safetensors");
+  char *cfg = NULL;
+  size_t cfg_len = 0;
+  lethe_mapped_file mf;
+  memset(&mf, 0, sizeof mf);
+  lethe_status s = lethe_read_file(cfg_path, 1 << 20, &cfg, &cfg_len);
+  if (!s) s = lethe_map_file(w_path, &mf);
+  if (!s) s = lethe_lora_load_parts(cfg, cfg_len, cfg_path, mf.data, mf.size, w_path, model, out);
+  lethe_unmap_file(&mf);
+  free(cfg);
+  free(cfg_path);
+  free(w_path);
   return s;
 }
 

@@ -229,6 +229,10 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
 /* Maps a PEFT adapter key (base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight) to the
  * adapter's storage. Errors (not a LoRA key, unknown module, layer out of range, not a target)
  * name the key. */
+/* lethe_lora_load from memory: the adapter_config.json text and the adapter_model.safetensors
+ * image (used by the loader and its fuzzer). */
+lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const char *cfg_name, const uint8_t *st_data,
+                                   size_t st_size, const char *st_name, const lethe_model *model, struct lethe_lora **out);
 lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj,
                                   int *layer);
 
