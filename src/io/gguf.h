@@ -117,6 +117,10 @@ lethe_status lethe_gguf_tensor_f32(const lethe_gguf *g, const lethe_gguf_tensor 
 
 /* The model a parsed file holds (architectures llama and olmo), weights dequantised to fp32. */
 lethe_status lethe_gguf_model(const lethe_gguf *g, lethe_model **out);
+/* Llama-3 RoPE scaling recovered from the factors of rope_freqs.weight into c (rope_type LLAMA3,
+ * factor, low/high frequency factors, original context), or an error when the factors do not follow
+ * that rule. c's head_dim and rope_theta must be set. */
+lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor *t, lethe_config *c);
 /* The file's tokenizer (tokenizer.ggml.*) as Hugging Face tokenizer.json text (malloc'ed). */
 lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out);
 

@@ -5,6 +5,7 @@
  * exactly the memory layout of a PyTorch [out, in] one. llama.cpp's converter permutes the rows
  * of q_proj and k_proj within each head from Hugging Face's rotate-half pairing (i, i + hd/2) to
  * interleaved pairs (2i, 2i+1), for llama and for olmo alike; the rows are permuted back here.
+ * RoPE scaling: linear from {arch}.rope.scaling.*, Llama 3's from rope_freqs.weight (gguf_rope.c).
  * Every tensor's presence, type and shape is checked before the model is allocated, so a lying
  * header cannot cause a large allocation. */
 #include <stdio.h>
@@ -202,10 +203,14 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
     c->rope_type = LETHE_ROPE_LINEAR;
     c->rope_factor = factor;
   }
-  if (lethe_gguf_find_tensor(g, "rope_freqs.weight")) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: per-frequency RoPE factors (rope_freqs.weight, llama3-style RoPE scaling) are not supported",
-                   g->name);
-    goto done_r;
+  const lethe_gguf_tensor *rf = lethe_gguf_find_tensor(g, "rope_freqs.weight");
+  if (rf) {
+    if (c->rope_type != LETHE_ROPE_DEFAULT) {
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_freqs.weight together with RoPE scaling type '%s' is not supported", g->name,
+                     rtype ? rtype : "linear");
+      goto done_r;
+    }
+    if ((s = lethe_gguf_llama3_rope(g, rf, c))) goto done_r;
   }
   /* vocabulary: the rows of token_embd */
   const lethe_gguf_tensor *te = lethe_gguf_find_tensor(g, "token_embd.weight");
@@ -261,7 +266,7 @@ lethe_status lethe_gguf_model(const lethe_gguf *g, lethe_model **out) {
     else s = check_shape(g, t, &l.t[i]);
   }
   for (size_t i = 0; i < g->n_tensors && !s; i++) {
-    int used = 0;
+    int used = !strcmp(g->tensors[i].name, "rope_freqs.weight"); /* read into the config */
     for (int j = 0; j < l.n && !used; j++) used = !strcmp(g->tensors[i].name, l.t[j].gguf);
     if (!used)
       s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' is not part of a %s model as lethe reads it", g->name,

@@ -530,7 +530,7 @@ static void test_model_level(void **state) {
   expect_model_error(&sp, LETHE_ERR_UNSUPPORTED, "'blk.0.mystery.weight' is not part of a llama model");
   sp = base();
   sp.extra = "rope_freqs.weight";
-  expect_model_error(&sp, LETHE_ERR_UNSUPPORTED, "rope_freqs.weight");
+  expect_model_error(&sp, LETHE_ERR_FORMAT, "'rope_freqs.weight' has 4 entries, the head dimension 4 implies 2");
   sp = base();
   sp.no_block_count = 1;
   expect_model_error(&sp, LETHE_ERR_FORMAT, "'llama.block_count' is missing");

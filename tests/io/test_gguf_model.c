@@ -1,8 +1,9 @@
 /* tests/io/test_gguf_model.c: GGUF models against the same models in Hugging Face form
  * (tools/reference/make_gguf_fixtures.py):
- *  - olmo_tiny_f32.gguf is tests/fixtures/models/olmo_tiny converted with llama.cpp's conventions
- *    (q/k rows permuted to interleaved RoPE pairs): every weight must come back bit-identical to
- *    the safetensors model, the config must agree, and the logits must match PyTorch's.
+ *  - olmo_tiny_f32.gguf and llama_tiny_f32.gguf are tests/fixtures/models/{olmo,llama}_tiny converted
+ *    with llama.cpp's conventions (q/k rows permuted to interleaved RoPE pairs; llama_tiny's Llama 3
+ *    RoPE scaling stored as rope_freqs.weight): every weight must come back bit-identical to the
+ *    safetensors model, the config must agree, and the logits must match PyTorch's.
  *  - llama_mixed.gguf (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K tensors; GQA; untied head) and
  *    olmo_mixed.gguf (Q8_0, Q4_0, Q6_K, F16; clip_qkv; tied head): logits against transformers'
  *    LlamaForCausalLM / OlmoForCausalLM holding the dequantised weights, relative error <= 1e-4. */
@@ -53,13 +54,22 @@ static float *logits_of(const lethe_model *m, const int *tokens, const int *star
   return lg;
 }
 
-static void test_olmo_tiny_same_as_safetensors(void **state) {
-  (void)state;
-  lethe_model *g = load("tests/fixtures/gguf/olmo_tiny_f32.gguf");
-  lethe_model *h = load("tests/fixtures/models/olmo_tiny");
+static void check_tiny(const char *name) {
+  char rel[160];
+  snprintf(rel, sizeof rel, "tests/fixtures/gguf/%s_f32.gguf", name);
+  lethe_model *g = load(rel);
+  snprintf(rel, sizeof rel, "tests/fixtures/models/%s", name);
+  lethe_model *h = load(rel);
   const lethe_config *a = &g->cfg, *b = &h->cfg;
-  assert_int_equal(a->arch, LETHE_ARCH_OLMO);
-  assert_string_equal(a->model_type, "olmo");
+  assert_int_equal(a->arch, b->arch);
+  assert_string_equal(a->model_type, b->model_type);
+  assert_true(a->norm_eps == b->norm_eps);
+  assert_int_equal(a->rope_type, b->rope_type);
+  assert_true(a->rope_factor == b->rope_factor);
+  assert_true(a->rope_low_freq_factor == b->rope_low_freq_factor);
+  assert_true(a->rope_high_freq_factor == b->rope_high_freq_factor);
+  assert_int_equal(a->rope_original_max_pos, b->rope_original_max_pos);
+  assert_int_equal(a->bos_id, b->bos_id);
   assert_int_equal(a->vocab_size, b->vocab_size);
   assert_int_equal(a->dim, b->dim);
   assert_int_equal(a->n_layers, b->n_layers);
@@ -85,8 +95,10 @@ static void test_olmo_tiny_same_as_safetensors(void **state) {
       fail();
     }
   }
-  print_message("olmo_tiny: %d tensors, %zu parameters bit-identical to the safetensors model\n", g->n_tensors, g->n_params);
-  char *pp = tu_src_path("tests/fixtures/models/olmo_tiny/parity.safetensors");
+  print_message("%s: %d tensors, %zu parameters bit-identical to the safetensors model, config the same\n", name, g->n_tensors,
+                g->n_params);
+  snprintf(rel, sizeof rel, "tests/fixtures/models/%s/parity.safetensors", name);
+  char *pp = tu_src_path(rel);
   lethe_safetensors st;
   assert_int_equal(lethe_st_open(pp, &st), LETHE_OK);
   size_t nt, ns, nl;
@@ -94,8 +106,8 @@ static void test_olmo_tiny_same_as_safetensors(void **state) {
   float *want = st_read(&st, "logits_base", 0, &nl);
   float *got = logits_of(g, tokens, start, (int)ns - 1);
   assert_int_equal(nl, nt * (size_t)g->cfg.vocab_size);
-  print_message("olmo_tiny GGUF logits vs PyTorch: relative error %.2e\n", tu_rel_err(got, want, nl));
-  tu_assert_close("olmo_tiny logits", got, want, nl, TOL);
+  print_message("%s GGUF logits vs PyTorch: relative error %.2e\n", name, tu_rel_err(got, want, nl));
+  tu_assert_close(name, got, want, nl, TOL);
   free(got);
   free(want);
   free(tokens);
@@ -104,6 +116,17 @@ static void test_olmo_tiny_same_as_safetensors(void **state) {
   free(pp);
   lethe_model_free(g);
   lethe_model_free(h);
+}
+
+static void test_olmo_tiny_same_as_safetensors(void **state) {
+  (void)state;
+  check_tiny("olmo_tiny");
+}
+
+/* GQA, tied head, rms_norm_eps 1e-6 and Llama 3 RoPE scaling recovered from rope_freqs.weight */
+static void test_llama_tiny_same_as_safetensors(void **state) {
+  (void)state;
+  check_tiny("llama_tiny");
 }
 
 static void check_mixed(const char *name, lethe_arch arch, int tied, double clip) {
@@ -148,6 +171,7 @@ static void test_olmo_mixed(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_olmo_tiny_same_as_safetensors),
+      cmocka_unit_test(test_llama_tiny_same_as_safetensors),
       cmocka_unit_test(test_llama_mixed),
       cmocka_unit_test(test_olmo_mixed),
   };

@@ -6,10 +6,11 @@ GGUF reader tests, written with gguf-py (the GGUF library llama.cpp ships) into 
       one tensor per supported type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K), 2 x 512 values;
       the quantised types hold random blocks (every bit pattern, finite scales) and the reference is
       gguf-py's own dequantize(), as fp32.
-  olmo_tiny_f32.gguf
-      tests/fixtures/models/olmo_tiny converted with convert_hf_to_gguf.py's conventions (olmo
-      architecture, q/k rows permuted for llama.cpp's interleaved RoPE, clamp_kqv, fp32): lethe must
-      read back the very same weights and so the logits of models/olmo_tiny/parity.safetensors.
+  olmo_tiny_f32.gguf, llama_tiny_f32.gguf
+      tests/fixtures/models/olmo_tiny and llama_tiny converted with convert_hf_to_gguf.py's
+      conventions (q/k rows permuted for llama.cpp's interleaved RoPE; olmo: clamp_kqv; llama: GQA,
+      tied head, and Llama 3 RoPE scaling stored as the factors of rope_freqs.weight; fp32): lethe
+      must read back the very same weights and config, and so the logits of parity.safetensors.
   llama_mixed.gguf + llama_mixed_ref.safetensors
       a tiny random Llama (GQA, untied head) whose tensors use F32, F16, BF16, Q8_0, Q4_0, Q4_1 and
       Q4_K, with a GPT-2 style byte-level tokenizer; reference logits come from transformers'
@@ -117,34 +118,69 @@ def make_dequant(rng):
 
 # ---- olmo_tiny (the committed HF fixture) as fp32 GGUF ------------------------------------------------
 
-def make_olmo_tiny():
-    src = os.path.join(ROOT, "tests", "fixtures", "models", "olmo_tiny")
+def llama3_rope_factors(rope, dim):
+    """generate_extra_tensors of convert_hf_to_gguf's LlamaModel, for rope_type llama3."""
+    import math
+    base = rope.get("rope_theta", 10000.0)
+    freqs = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    factor, low, high = rope.get("factor", 8.0), rope.get("low_freq_factor", 1.0), rope.get("high_freq_factor", 4.0)
+    old = rope.get("original_max_position_embeddings", 8192)
+    out = []
+    for freq in freqs:
+        wavelen = 2 * math.pi / freq
+        if wavelen < old / high:
+            out.append(1)
+        elif wavelen > old / low:
+            out.append(factor)
+        else:
+            smooth = (old / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return torch.tensor(out, dtype=torch.float32).numpy()
+
+
+def make_tiny(name):
+    """tests/fixtures/models/NAME as tests/fixtures/gguf/NAME_f32.gguf."""
+    src = os.path.join(ROOT, "tests", "fixtures", "models", name)
     cfg = json.load(open(os.path.join(src, "config.json")))
     sd = {k: v.float().numpy() for k, v in load_file(os.path.join(src, "model.safetensors")).items()}
+    arch = cfg["model_type"]
     nh, nkv = cfg["num_attention_heads"], cfg.get("num_key_value_heads") or cfg["num_attention_heads"]
-    w = gguf.GGUFWriter(os.path.join(OUT, "olmo_tiny_f32.gguf"), "olmo")
+    hd = cfg.get("head_dim") or cfg["hidden_size"] // nh
+    rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+    w = gguf.GGUFWriter(os.path.join(OUT, f"{name}_f32.gguf"), arch)
     w.add_context_length(cfg["max_position_embeddings"])
     w.add_embedding_length(cfg["hidden_size"])
     w.add_block_count(cfg["num_hidden_layers"])
     w.add_feed_forward_length(cfg["intermediate_size"])
     w.add_head_count(nh)
     w.add_head_count_kv(nkv)
-    w.add_rope_freq_base(cfg.get("rope_theta", 10000.0))
-    w.add_layer_norm_eps(1e-5)
-    if cfg.get("clip_qkv") is not None:
-        w.add_clamp_kqv(cfg["clip_qkv"])
+    w.add_rope_freq_base(rope.get("rope_theta", cfg.get("rope_theta", 10000.0)))
+    if arch == "olmo":
+        w.add_layer_norm_eps(1e-5)
+        if cfg.get("clip_qkv") is not None:
+            w.add_clamp_kqv(cfg["clip_qkv"])
+    else:
+        w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+        w.add_rope_dimension_count(hd)
     w.add_file_type(0)
-    if cfg.get("eos_token_id") is not None:
-        w.add_eos_token_id(cfg["eos_token_id"])
-    if cfg.get("pad_token_id") is not None:
-        w.add_pad_token_id(cfg["pad_token_id"])
+    for key, fn in (("bos_token_id", w.add_bos_token_id), ("eos_token_id", w.add_eos_token_id),
+                    ("pad_token_id", w.add_pad_token_id)):
+        if cfg.get(key) is not None:
+            fn(cfg[key])
     names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
              "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-             "mlp.down_proj": "ffn_down"}
+             "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+    if rope.get("rope_type") == "llama3":
+        w.add_tensor("rope_freqs.weight", llama3_rope_factors(rope, hd))
     w.add_tensor("token_embd.weight", sd["model.embed_tokens.weight"])
+    if "model.norm.weight" in sd:
+        w.add_tensor("output_norm.weight", sd["model.norm.weight"])
     for layer in range(cfg["num_hidden_layers"]):
         for hf, gg in names.items():
-            t = sd[f"model.layers.{layer}.{hf}.weight"]
+            key = f"model.layers.{layer}.{hf}.weight"
+            if key not in sd:
+                continue
+            t = sd[key]
             if gg == "attn_q":
                 t = permute(t, nh)
             elif gg == "attn_k":
@@ -428,7 +464,8 @@ def main():
     rng = np.random.default_rng(20250204)
     make_fuzz_seeds(np.random.default_rng(5))
     make_dequant(rng)
-    make_olmo_tiny()
+    make_tiny("olmo_tiny")
+    make_tiny("llama_tiny")
     refs = {"llama_mixed": make_llama_mixed(rng), "olmo_mixed": make_olmo_mixed(rng)}
     llama_cpp_checks(refs)
     for f in sorted(os.listdir(OUT)):
