@@ -134,14 +134,20 @@ static void deq_q6_k(const uint8_t *b, float *y) {
   }
 }
 
+/* Large tensors are split over OpenMP threads (each value depends on its own block only). */
+#define PAR_MIN ((long)1 << 18)
+
 void lethe_ggml_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t n) {
+  long ln = (long)n;
   switch (type) {
   case GGML_F32: memcpy(dst, src, n * sizeof(float)); return;
   case GGML_F16:
-    for (size_t i = 0; i < n; i++) dst[i] = h2f(src + 2 * i);
+#pragma omp parallel for if (ln >= PAR_MIN) schedule(static)
+    for (long i = 0; i < ln; i++) dst[i] = h2f(src + 2 * i);
     return;
   case GGML_BF16:
-    for (size_t i = 0; i < n; i++) dst[i] = lethe_bf16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+#pragma omp parallel for if (ln >= PAR_MIN) schedule(static)
+    for (long i = 0; i < ln; i++) dst[i] = lethe_bf16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
     return;
   default: break;
   }
@@ -153,7 +159,9 @@ void lethe_ggml_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t
                                         : type == GGML_Q6_K ? deq_q6_k
                                                             : NULL;
   if (!f || !bs) return;
-  for (size_t i = 0; i < n / bs; i++) f(src + i * bb, dst + i * bs);
+  long nb = (long)(n / bs);
+#pragma omp parallel for if (ln >= PAR_MIN) schedule(static)
+  for (long i = 0; i < nb; i++) f(src + (size_t)i * bb, dst + (size_t)i * bs);
 }
 
 lethe_status lethe_gguf_tensor_f32(const lethe_gguf *g, const lethe_gguf_tensor *t, float *dst) {
