@@ -44,6 +44,22 @@ typedef struct {
 
 lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);
 
+/* Generation speed: prefill of `batch` prompts of `prompt_len` tokens into a KV cache, then
+ * `new_tokens` greedy decoding steps for all of them. The model comes from `model` (a path) or is
+ * random with the shape of `config`. */
+typedef struct {
+  const char *model, *config;
+  int batch, prompt_len, new_tokens, threads, reps;
+  uint64_t seed;
+} lethe_bench_gen_opts;
+
+typedef struct {
+  double prefill_tokens_per_s, decode_tokens_per_s;
+  const char *blas_core;
+} lethe_bench_gen_result;
+
+lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -53,9 +53,31 @@ static int bench_gemm(int argc, char **argv) {
   return 0;
 }
 
+static int bench_gen(int argc, char **argv) {
+  lethe_bench_gen_opts o = {.batch = 8, .prompt_len = 128, .new_tokens = 128, .threads = 0, .reps = 3, .seed = 1};
+  const cli_arg defs[] = {
+      {"model", ARG_STR, &o.model, "a model to load (HF directory, llama2.c .bin, GGUF)", 0, 0, 0, NULL},
+      {"config", ARG_STR, &o.config, "or the HF config.json of a random model", 0, 0, 0, NULL},
+      {"batch", ARG_INT, &o.batch, "prompts decoded together (8)", 0, 1, 4096, NULL},
+      {"prompt-len", ARG_INT, &o.prompt_len, "tokens per prompt (128)", 0, 1, 1 << 20, NULL},
+      {"new", ARG_INT, &o.new_tokens, "new tokens per prompt (128)", 0, 1, 1 << 20, NULL},
+      {"reps", ARG_INT, &o.reps, "repetitions; the first one warms up (3)", 0, 1, 1000, NULL},
+      {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
+  };
+  int rc = cli_parse("bench gen", "Prompt and generation tokens/s of batched greedy decoding with the KV cache.", argc, argv, defs,
+                     (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  lethe_bench_gen_result r;
+  if (lethe_bench_gen(&o, &r)) return cli_report("bench gen");
+  printf("blas_core=%s prefill_tokens_per_s=%.1f decode_tokens_per_s=%.1f batch=%d prompt_len=%d new=%d\n",
+         r.blas_core ? r.blas_core : "?", r.prefill_tokens_per_s, r.decode_tokens_per_s, o.batch, o.prompt_len, o.new_tokens);
+  return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
+  if (argc >= 1 && !strcmp(argv[0], "gen")) return bench_gen(argc - 1, argv + 1);
   if (argc >= 1 && !strcmp(argv[0], "step")) return bench_step(argc - 1, argv + 1);
   if (argc >= 1 && !strcmp(argv[0], "gemm")) return bench_gemm(argc - 1, argv + 1);
-  fprintf(stderr, "usage: lethe bench step|gemm --config FILE [options] (see lethe bench step --help)\n");
+  fprintf(stderr, "usage: lethe bench step|gemm|gen [options] (see lethe bench step --help)\n");
   return (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) ? 0 : 2;
 }

@@ -15,6 +15,9 @@ typedef struct {
   /* inference: KV cache (NULL in training) */
   lethe_kv_cache *cache;
   const int *slot;
+  /* a prefill of fresh slots (each slot's rows are contiguous and start at position 0): the keys
+   * are exactly the new rows, so the tiled attention of the training path applies */
+  int fresh;
 } attn_ctx;
 
 /* y (N, out; stride ldy) += s * (x A^T) B^T with u (N, r) = x A^T kept for the backward pass. */
@@ -56,7 +59,11 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
     size_t per_layer = (size_t)kc->slots * kc->max_pos * kc->kvdim;
     float *kl = kc->k + (size_t)l * per_layer, *vl = kc->v + (size_t)l * per_layer;
     o->kv_store(kl, vl, a->qkv, qkv, q, kv, ac->slot, pos, N, kc->max_pos);
-    o->attention_cached(a->att, a->qkv, qkv, kl, vl, ac->slot, pos, N, kc->max_pos, H, KV, hd, c->sliding_window);
+    if (ac->fresh)
+      o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, H, KV, hd,
+                   c->sliding_window, &ws->attn);
+    else
+      o->attention_cached(a->att, a->qkv, qkv, kl, vl, ac->slot, pos, N, kc->max_pos, H, KV, hd, c->sliding_window);
   } else {
     o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, H, KV, hd,
                  c->sliding_window, &ws->attn);
@@ -136,7 +143,26 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
     if (slot[t] < 0 || slot[t] >= cache->slots) return lethe_fail(LETHE_ERR_INVALID, "cache slot %d out of range", slot[t]);
     if (pos[t] < 0 || pos[t] >= cache->max_pos || pos[t] >= m->rope_len) return lethe_fail(LETHE_ERR_INVALID, "position %d is beyond the cache (%d)", pos[t], cache->max_pos);
   }
-  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = slot};
+  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = slot, .fresh = 1};
+  /* Fresh prefill: rows grouped by slot, positions 0, 1, 2, ... within each group. */
+  int ns = 0;
+  for (int t = 0; t < N && ac.fresh; t++) {
+    if (pos[t] == 0) {
+      for (int u = 0; u < ns && ac.fresh; u++) ac.fresh = slot[ws->seq_start[u]] != slot[t];
+      ws->seq_start[ns++] = t;
+    } else {
+      ac.fresh = t > 0 && slot[t] == slot[t - 1] && pos[t] == pos[t - 1] + 1;
+    }
+  }
+  if (ac.fresh) {
+    ws->seq_start[ns] = N;
+    ac.start = ws->seq_start;
+    ac.n_seq = ns;
+    int longest = 0;
+    for (int u = 0; u < ns; u++) longest = ws->seq_start[u + 1] - ws->seq_start[u] > longest ? ws->seq_start[u + 1] - ws->seq_start[u] : longest;
+    /* the tiles need scratch for the longest run */
+    ac.fresh = (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest <= ws->attn.per_thread;
+  }
   m->ops->embed(ws->layers[0].x_in, m->embed, tokens, N, c->dim);
   for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, pos, N, &ac);
   final_norm(m, ws, N);

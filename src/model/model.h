@@ -146,6 +146,7 @@ typedef struct lethe_workspace {
   float *lnf;                /* (N, d) final norm output: the head's input */
   float *rstdf;              /* (N) */
   int *pos;                  /* (N) position of each row within its sequence */
+  int *seq_start;            /* (N + 1) sequence starts of a cached prefill run as packed sequences */
   float *h;                  /* (N, F) SwiGLU output (recomputed in backward) */
   /* backward */
   float *dx;                 /* (N, d) gradient of the residual stream */

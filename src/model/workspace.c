@@ -68,6 +68,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   float *lnf = TAKE_F(cv, (size_t)N * d);
   float *rstdf = TAKE_F(cv, N);
   int *pos = TAKE_I(cv, N);
+  int *seq_start = TAKE_I(cv, (size_t)N + 1);
   float *h = TAKE_F(cv, (size_t)N * F);
   int *rows = TAKE_I(cv, N), *row_target = TAKE_I(cv, N);
   float *xrows = TAKE_F(cv, (size_t)N * d);
@@ -94,6 +95,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->lnf = lnf;
   ws->rstdf = rstdf;
   ws->pos = pos;
+  ws->seq_start = seq_start;
   ws->h = h;
   ws->rows = rows;
   ws->row_target = row_target;

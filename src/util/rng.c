@@ -12,6 +12,8 @@ static uint64_t splitmix64(uint64_t *x) {
 
 void lethe_rng_seed(lethe_rng *r, uint64_t seed) {
   uint64_t x = seed;
+  r->has_spare = 0;
+  r->spare = 0;
   for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
@@ -41,9 +43,17 @@ uint64_t lethe_rng_below(lethe_rng *r, uint64_t n) {
 }
 
 double lethe_rng_normal(lethe_rng *r) {
+  /* Box-Muller gives two normals per pair of uniforms: the second is kept for the next call. */
+  if (r->has_spare) {
+    r->has_spare = 0;
+    return r->spare;
+  }
   double u1 = lethe_rng_uniform(r), u2 = lethe_rng_uniform(r);
   if (u1 < 1e-300) u1 = 1e-300;
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  double rad = sqrt(-2.0 * log(u1)), ang = 6.283185307179586 * u2;
+  r->spare = rad * sin(ang);
+  r->has_spare = 1;
+  return rad * cos(ang);
 }
 
 void lethe_rng_shuffle(lethe_rng *r, int *a, int n) {

@@ -7,6 +7,8 @@
 
 typedef struct {
   uint64_t s[4];
+  double spare; /* the second normal of the last Box-Muller pair */
+  int has_spare;
 } lethe_rng;
 
 void lethe_rng_seed(lethe_rng *r, uint64_t seed);

@@ -241,7 +241,7 @@ static void gradcheck_full(lethe_arch arch) {
       if (count != 1) continue;
       for (int col = 0; col < f.m->cfg.dim; col += 5) {
         float *p = f.m->embed + (size_t)f.tokens[t] * f.m->cfg.dim + col;
-        double num = fd(&f, p, 1e-2), an = dx0[(size_t)t * f.m->cfg.dim + col];
+        double num = fd(&f, p, f.m->cfg.clip_qkv > 0 ? 1e-3 : 1e-2), an = dx0[(size_t)t * f.m->cfg.dim + col];
         if (fabs(num - an) > 2e-2 * fabs(an) + 5e-4) {
           print_error("input activation row %d col %d: fd %.6g analytic %.6g\n", t, col, num, an);
           fail();
