@@ -10,6 +10,7 @@ For the fixture models olmo_tiny and llama_tiny (tests/fixtures/models):
 Both go to tests/fixtures/peft/NAME_expected.safetensors; the test checks lethe against them.
 Run: python3 tools/reference/peft_roundtrip.py  (pip: torch, transformers, peft, safetensors)
 """
+import json
 import os
 
 import torch
@@ -48,6 +49,13 @@ def main():
                     p.normal_(0.0, 0.1)
         peft_dir = os.path.join(ROOT, "peft", f"{name}_peft")
         m.save_pretrained(peft_dir)
+        # keep the committed files free of this machine's paths and of PEFT's generated model card
+        cfg_path = os.path.join(peft_dir, "adapter_config.json")
+        cfg = json.load(open(cfg_path))
+        cfg["base_model_name_or_path"] = f"tests/fixtures/models/{name}"
+        json.dump(cfg, open(cfg_path, "w"), indent=2, sort_keys=True)
+        if os.path.exists(os.path.join(peft_dir, "README.md")):
+            os.remove(os.path.join(peft_dir, "README.md"))
         out["logits_peft_adapter"] = logits(m, name)
         save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(ROOT, "peft", f"{name}_expected.safetensors"))
         print(name, {k: tuple(v.shape) for k, v in out.items()})
