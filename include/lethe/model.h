@@ -85,8 +85,8 @@ lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const 
                                    const char *const *files, int n_files);
 
 /* The tokenizer that goes with a model: `tok_path` when given (tokenizer.json, a llama2.c
- * tokenizer), else the model directory's tokenizer.json. A model file without tok_path is an
- * error saying so. */
+ * tokenizer), else the model directory's tokenizer.json, else a GGUF file's own tokenizer. Any
+ * other model file without tok_path is an error saying so. */
 struct lethe_tokenizer;
 lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path, struct lethe_tokenizer **out);
 
