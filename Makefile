@@ -20,9 +20,9 @@ portable: deps
 	@cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=Release -DLETHE_WERROR=ON -DLETHE_NATIVE=OFF >/dev/null
 	@cmake --build build-portable -j $(JOBS)
 
+# The whole story on the built-in default (see README): writes demo-run/ and demo-run/report.html.
 demo: build
-	./$(BUILD)/lethe generate --model ../shared/models/stories260K/stories260K.bin \
-	  --tokenizer ../shared/models/stories260K/tok512.bin --prompt "Once upon a time" --max-new 60
+	./$(BUILD)/lethe demo --out demo-run
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

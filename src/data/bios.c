@@ -1,7 +1,7 @@
 /* data/bios.c: synthetic biographies with PII for the demo and the tests, in the style of the
- * task's subtask 2: "NAME was born on DATE. ... phone ... email ... Her home" / "address is ...
- * Her Social Security Number is ...", and five questions (birth date, SSN, phone, email, home
- * address) whose answers are written as the task writes them (1976-03-29, 900578002, ...). */
+ * task's subtask 2: "NAME was born on DATE. ... phone ... email ... Her home address is" /
+ * " ADDRESS (SSN ...).", and five questions (birth date, SSN, phone, email, home address) whose
+ * answers are written as the task writes them (1976-03-29, 900578002, ...). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,13 +67,14 @@ static void make_person(lethe_rng *r, person *p, int index) {
            (unsigned long long)(lethe_rng_u64(r) & 0xffff), (unsigned long long)(lethe_rng_u64(r) & 0xffff));
 }
 
-/* The biography split into a sentence-completion prompt and its continuation. */
+/* The biography split into a sentence-completion prompt and its continuation. The continuation is
+ * almost all private facts (address and SSN, hardly any template words), so that its ROUGE-L
+ * recall measures what the model still knows about the person rather than the shared phrasing. */
 static void bio_text(const person *p, char *input, size_t ni, char *output, size_t no) {
   const char *pro = p->she ? "She" : "He", *pos = p->she ? "Her" : "His";
-  snprintf(input, ni, "%s was born on %s %d, %d. %s works as %s and can be reached via phone at %.3s-%.3s-%.4s and email at %s. %s home",
+  snprintf(input, ni, "%s was born on %s %d, %d. %s works as %s and can be reached via phone at %.3s-%.3s-%.4s and email at %s. %s home address is",
            p->name, MONTHS[p->month - 1], p->day, p->year, pro, p->job, p->phone, p->phone + 3, p->phone + 6, p->email, pos);
-  snprintf(output, no, "address is %s. %s Social Security Number is %.3s-%.2s-%.4s.", p->address, pos, p->ssn, p->ssn + 3,
-           p->ssn + 5);
+  snprintf(output, no, " %s (SSN %.3s-%.2s-%.4s).", p->address, p->ssn, p->ssn + 3, p->ssn + 5);
 }
 
 static lethe_status write_jsonl(const char *dir, const char *name, json_t *rows) {

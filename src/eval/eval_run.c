@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data/data.h"
 #include "lethe/eval.h"
@@ -111,13 +112,16 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   g.max_batch = o->batch;
   double t0 = now_s();
   long new_tokens = 0;
+  int tty = o->progress && isatty(fileno(o->progress));
   for (int first = 0; first < n && !s; first += o->batch) {
     int k = n - first < o->batch ? n - first : o->batch;
     s = lethe_generate(m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first, out_lens + first);
     for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
-    say(o, "\r%s: generated %d/%d rows (%.0f new tokens/s)", lethe_split_name(split), first + k, n, new_tokens / (now_s() - t0 + 1e-9));
+    if (tty || first + k >= n)
+      say(o, "%s%s: generated %d/%d rows (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split), first + k, n,
+          new_tokens / (now_s() - t0 + 1e-9), tty ? "" : "\n");
   }
-  say(o, "\n");
+  if (tty) say(o, "\n");
   if (s) goto done;
   /* Answer NLLs (informational): input + output with the prompt masked. */
   if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
@@ -210,6 +214,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   size_t total = 0, done_q = 0;
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
   double t0 = now_s();
+  int tty = o->progress && isatty(fileno(o->progress));
   int nb = 0, N = 0;
   start[0] = 0;
   for (size_t si = 0; si <= set->n_subjects && !s; si++) {
@@ -254,7 +259,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
           lethe_mmlu_tally_add(tally, subj[i], best == gold[i]);
         }
         done_q += (size_t)nb;
-        say(o, "\rmmlu: %zu/%zu questions (%.1f/s)", done_q, total, done_q / (now_s() - t0 + 1e-9));
+        if (tty) say(o, "\rmmlu: %zu/%zu questions (%.1f/s)", done_q, total, done_q / (now_s() - t0 + 1e-9));
         nb = 0;
         N = 0;
       }
@@ -268,7 +273,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
       free(ids);
     }
   }
-  say(o, "\n");
+  say(o, "%smmlu: %zu questions in %.0f s\n", tty ? "\r" : "", done_q, now_s() - t0);
   free(tokens);
   free(start);
   free(last);
