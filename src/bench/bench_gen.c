@@ -9,13 +9,8 @@
 #include "lethe/bench.h"
 #include "model/model.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/rng.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_result *r) {
   memset(r, 0, sizeof *r);
@@ -56,12 +51,12 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
         slot[b * P + t] = b;
         pos[b * P + t] = t;
       }
-    double t0 = now_s();
+    double t0 = lethe_now_s();
     if ((s = lethe_forward_cached(m, NULL, ws, kc, tok, slot, pos, B * P))) break;
     for (int b = 0; b < B; b++) last[b] = b * P + P - 1;
     m->ops->gather_rows(ws->xrows, ws->lnf, last, B, c->dim);
     m->ops->logits(lg, ws->xrows, m->head, B, c->dim, c->vocab_size);
-    double t1 = now_s();
+    double t1 = lethe_now_s();
     for (int step = 0; step < M && !s; step++) {
       for (int b = 0; b < B; b++) {
         const float *z = lg + (size_t)b * c->vocab_size;
@@ -76,7 +71,7 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
       m->ops->gather_rows(ws->xrows, ws->lnf, last, B, c->dim);
       m->ops->logits(lg, ws->xrows, m->head, B, c->dim, c->vocab_size);
     }
-    double t2 = now_s();
+    double t2 = lethe_now_s();
     if (rep > 0 || o->reps == 1) { /* the first repetition warms up when there are several */
       tp += t1 - t0;
       td += t2 - t1;

@@ -19,12 +19,6 @@
 #include "util/fileio.h"
 #include "util/rng.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
 static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets) {
   double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
@@ -116,7 +110,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   for (int i = 0; i < B; i++) idx[i] = i;
   double t0 = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {
-    if (k == o->warmup) t0 = now_s();
+    if (k == o->warmup) t0 = lethe_now_s();
     lethe_loss_terms l;
     lethe_step_stats st;
     s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
@@ -131,7 +125,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   free(idx);
   if (s) goto done;
-  double el = now_s() - t0;
+  double el = lethe_now_s() - t0;
   r->seconds_per_step = el / o->steps;
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
   r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
@@ -155,12 +149,12 @@ static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, con
   double flop = 2.0 * M * N * K;
   for (int rep = 0; rep < 3; rep++) {
     int iters = 0;
-    double t0 = now_s(), t;
+    double t0 = lethe_now_s(), t;
     do {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, ta ? M : K, B,
                   tb ? K : N, 0.0f, C, N);
       iters++;
-      t = now_s() - t0;
+      t = lethe_now_s() - t0;
     } while (t < 0.25);
     double g = flop * iters / t * 1e-9;
     best = g > best ? g : best;

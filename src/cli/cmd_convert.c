@@ -12,60 +12,12 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "io/io.h"
+#include "lethe/convert.h"
 #include "lethe/model.h"
 #include "lethe/tokenizer.h"
-#include "util/error.h"
-#include "util/fileio.h"
+#include "lethe/util.h"
 
 static const char *CMD = "convert";
-
-/* What a path is, from its first bytes. */
-typedef enum { SRC_DIR, SRC_GGUF, SRC_JSON, SRC_OTHER } src_kind;
-
-static lethe_status kind_of(const char *path, src_kind *k) {
-  if (lethe_is_dir(path)) {
-    *k = SRC_DIR;
-    return LETHE_OK;
-  }
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  unsigned char b[4] = {0};
-  size_t n = fread(b, 1, 4, fp), i = 0;
-  fclose(fp);
-  while (i < n && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
-  if (n == 4 && !memcmp(b, "GGUF", 4)) *k = SRC_GGUF;
-  else if (i < n && b[i] == '{') *k = SRC_JSON;
-  else *k = SRC_OTHER;
-  return LETHE_OK;
-}
-
-/* The tokenizer.json text for the output, or NULL (*why says why there is none). */
-static lethe_status tokenizer_json(const char *model, src_kind mk, const char *tok, char **json, const char **why) {
-  *json = NULL;
-  *why = NULL;
-  const char *src = tok ? tok : model;
-  src_kind k = mk;
-  if (tok) LETHE_TRY(kind_of(tok, &k));
-  if (k == SRC_GGUF) return lethe_gguf_tokenizer_json(src, json);
-  if (k == SRC_JSON || k == SRC_DIR) {
-    char *p = k == SRC_DIR ? lethe_path_join(src, "tokenizer.json") : strdup(src);
-    if (!p) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-    if (k == SRC_DIR && !lethe_file_exists(p)) {
-      free(p);
-      if (tok) return lethe_fail(LETHE_ERR_IO, "%s: no tokenizer.json in this directory", tok);
-      *why = "the model directory has no tokenizer.json";
-      return LETHE_OK;
-    }
-    size_t n;
-    lethe_status s = lethe_read_file(p, (size_t)1 << 30, json, &n);
-    free(p);
-    return s;
-  }
-  if (tok) return lethe_llama2c_tokenizer_json(tok, json);
-  *why = "a llama2.c checkpoint carries no tokenizer (give its tokenizer with --tokenizer, e.g. tok512.bin)";
-  return LETHE_OK;
-}
 
 int cmd_convert(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *tok = NULL;
@@ -100,8 +52,6 @@ int cmd_convert(int argc, char **argv) {
       return 1;
     }
   }
-  src_kind mk;
-  if (kind_of(model, &mk)) return cli_report(CMD);
   lethe_model *m = NULL;
   if (lethe_model_load(model, &m)) return cli_report(CMD);
 
@@ -109,8 +59,9 @@ int cmd_convert(int argc, char **argv) {
   char *json = NULL;
   const char *why = NULL;
   if (!no_tok) {
-    lethe_status s = tokenizer_json(model, mk, tok, &json, &why);
-    if (s && !tok && mk == SRC_GGUF) {
+    int model_is_gguf = 0;
+    lethe_status s = lethe_tokenizer_json_for(model, tok, &json, &why, &model_is_gguf);
+    if (s && !tok && model_is_gguf) {
       /* a GGUF file without (usable) tokenizer metadata: say so, and go on without one */
       fprintf(stderr, "lethe %s: note: no tokenizer.json written: %s\n", CMD, lethe_last_error());
       s = LETHE_OK;
@@ -122,10 +73,10 @@ int cmd_convert(int argc, char **argv) {
     if (json) {
       lethe_tokenizer *t = NULL;
       if (lethe_tokenizer_load_json(json, strlen(json), tok ? tok : model, &t)) {
-        lethe_fail_context(LETHE_ERR_FORMAT, "the tokenizer does not load");
+        fprintf(stderr, "lethe %s: the tokenizer does not load: %s\n", CMD, lethe_last_error());
         free(json);
         lethe_model_free(m);
-        return cli_report(CMD);
+        return 1;
       }
       int tv = lethe_tokenizer_vocab_size(t);
       lethe_tokenizer_free(t);
@@ -153,7 +104,7 @@ int cmd_convert(int argc, char **argv) {
   lethe_status s = lethe_model_save(m, tmp, DTYPES[dtype], 0);
   if (!s && json) {
     char *p = lethe_path_join(tmp, "tokenizer.json");
-    s = p ? lethe_write_file_atomic(p, json, strlen(json)) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    s = p ? lethe_write_file_atomic(p, json, strlen(json)) : LETHE_ERR_NOMEM;
     free(p);
   }
   if (!s) s = lethe_replace_dir(tmp, out);

@@ -18,7 +18,7 @@
 #include "lethe/report.h"
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
-#include "util/fileio.h"
+#include "lethe/util.h"
 
 typedef struct {
   int people, forget, holdout;
@@ -39,12 +39,6 @@ static const demo_size FULL = {.people = 12, .forget = 3, .holdout = 6, .dim = 1
 static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 96, .layers = 3, .heads = 4, .hidden = 288,
                                 .train_epochs = 80, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 20, .unlearn_lr = 3e-3,
                                 .max_new = 96};
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
 
@@ -162,7 +156,7 @@ int cmd_demo(int argc, char **argv) {
   }
   zz.hidden = zz.dim * 3;
   const demo_size *z = &zz;
-  double t0 = now_s();
+  double t0 = lethe_now_s();
   char *data = join(out, "data"), *init = join(out, "model-init"), *mem = join(out, "memorised"), *memm = join(mem, "model");
   char *forget = join(data, "forget.jsonl"), *retain = join(data, "retain.jsonl"), *all = join(data, "train.jsonl");
   char *members = join(data, "mia_members.jsonl"), *nonmembers = join(data, "mia_nonmembers.jsonl");
@@ -284,7 +278,7 @@ int cmd_demo(int argc, char **argv) {
     status = fail_stage("report");
     goto done;
   }
-  printf("\nreport: %s\nadapter: %s\ntotal time: %.0f s\n", report, npo_ad, now_s() - t0);
+  printf("\nreport: %s\nadapter: %s\ntotal time: %.0f s\n", report, npo_ad, lethe_now_s() - t0);
   free(report);
   status = 0;
 done:

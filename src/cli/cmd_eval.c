@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
-#include "util/fileio.h"
+#include "lethe/util.h"
 
 static int score_only(const char *rows, const char *member, const char *nonmember, double mmlu, const char *mmlu_metrics,
                       int literal, const char *out) {

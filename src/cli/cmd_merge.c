@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "lethe/lora.h"
 #include "lethe/model.h"
-#include "util/fileio.h"
+#include "lethe/util.h"
 
 /* The largest model-*.safetensors shard of a sharded base (0 when not sharded). */
 static size_t base_shard_bytes(const char *dir) {

@@ -5,7 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "lethe/report.h"
-#include "util/fileio.h"
+#include "lethe/util.h"
 
 int cmd_report(int argc, char **argv) {
   lethe_report_opts o = {0};

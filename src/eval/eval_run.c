@@ -29,12 +29,6 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
   o->table = stdout;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void say(const lethe_eval_opts *o, const char *fmt, ...) LETHE_PRINTF(2, 3);
 static void say(const lethe_eval_opts *o, const char *fmt, ...) {
   if (!o->progress) return;
@@ -110,7 +104,7 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   lethe_gen_opts_default(&g);
   g.max_new = o->max_new;
   g.max_batch = o->batch;
-  double t0 = now_s();
+  double t0 = lethe_now_s();
   long new_tokens = 0;
   int tty = o->progress && isatty(fileno(o->progress));
   for (int first = 0; first < n && !s; first += o->batch) {
@@ -119,7 +113,7 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
     for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
     if (tty || first + k >= n)
       say(o, "%s%s: generated %d/%d rows (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split), first + k, n,
-          new_tokens / (now_s() - t0 + 1e-9), tty ? "" : "\n");
+          new_tokens / (lethe_now_s() - t0 + 1e-9), tty ? "" : "\n");
   }
   if (tty) say(o, "\n");
   if (s) goto done;
@@ -213,7 +207,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   float *lg = malloc(sizeof(float) * (size_t)seq_cap * c->vocab_size);
   size_t total = 0, done_q = 0;
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
-  double t0 = now_s();
+  double t0 = lethe_now_s();
   int tty = o->progress && isatty(fileno(o->progress));
   int nb = 0, N = 0;
   start[0] = 0;
@@ -259,7 +253,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
           lethe_mmlu_tally_add(tally, subj[i], best == gold[i]);
         }
         done_q += (size_t)nb;
-        if (tty) say(o, "\rmmlu: %zu/%zu questions (%.1f/s)", done_q, total, done_q / (now_s() - t0 + 1e-9));
+        if (tty) say(o, "\rmmlu: %zu/%zu questions (%.1f/s)", done_q, total, done_q / (lethe_now_s() - t0 + 1e-9));
         nb = 0;
         N = 0;
       }
@@ -273,7 +267,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
       free(ids);
     }
   }
-  say(o, "%smmlu: %zu questions in %.0f s\n", tty ? "\r" : "", done_q, now_s() - t0);
+  say(o, "%smmlu: %zu questions in %.0f s\n", tty ? "\r" : "", done_q, lethe_now_s() - t0);
   free(tokens);
   free(start);
   free(last);

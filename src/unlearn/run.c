@@ -26,12 +26,6 @@ static void on_signal(int sig) {
   g_stop = 1;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   memset(o, 0, sizeof *o);
   o->max_len = 512;
@@ -213,7 +207,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   run_state r;
   memset(&r, 0, sizeof r);
   lethe_status s = LETHE_OK;
-  double t0 = now_s();
+  double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   if ((s = lethe_make_dirs(o->out))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
@@ -260,9 +254,9 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
                           .no_ref_cache = o->no_ref_cache};
-  double tc0 = now_s();
+  double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
-  if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], now_s() - tc0);
+  if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
   r.fp = fingerprint(o, &r.data, targets);
   double elapsed0 = 0;
   if (o->resume) {
@@ -279,12 +273,12 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   void (*old_term)(int) = signal(SIGTERM, on_signal);
   g_stop = 0;
   int tty = o->progress && isatty(fileno(o->progress));
-  double train_t0 = now_s(), last_ckpt = now_s();
+  double train_t0 = lethe_now_s(), last_ckpt = lethe_now_s();
   int64_t step0 = r.tr->step;
   int finished = r.tr->step >= r.tr->total_steps;
   long report_every = r.tr->total_steps > 200 ? r.tr->total_steps / 100 : 1;
   while (!finished) {
-    double ts = now_s();
+    double ts = lethe_now_s();
     lethe_step_stats st;
     s = lethe_trainer_next(r.tr, &st, &finished);
     if (s) {
@@ -292,7 +286,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
         lethe_fail_context(s, "training stopped; the last good checkpoint (if any) is kept in %s/checkpoint", o->out);
       break;
     }
-    double dt = now_s() - ts, el = now_s() - train_t0;
+    double dt = lethe_now_s() - ts, el = lethe_now_s() - train_t0;
     double eta = (double)(r.tr->total_steps - r.tr->step) * el / (double)(r.tr->step - step0);
     /* A term with no rows in the step is logged as null (it is 0 in the loss). */
     char fb[32], rb[32], kb[32];
@@ -317,11 +311,11 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
       fflush(o->progress);
     }
     int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
-                    (o->checkpoint_minutes > 0 && now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
+                    (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
                     (g_stop && !finished);
     if (want_ckpt && !finished) {
-      if ((s = lethe_checkpoint_save(r.tr, o->out, r.fp, elapsed0 + now_s() - train_t0))) break;
-      last_ckpt = now_s();
+      if ((s = lethe_checkpoint_save(r.tr, o->out, r.fp, elapsed0 + lethe_now_s() - train_t0))) break;
+      last_ckpt = lethe_now_s();
     }
     if (g_stop && !finished) {
       s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
@@ -333,7 +327,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   signal(SIGINT, old_int);
   signal(SIGTERM, old_term);
   if (s) goto done;
-  double train_s = now_s() - train_t0;
+  double train_s = lethe_now_s() - train_t0;
   /* Results. */
   double nll_f1 = NAN, nll_r1 = NAN;
   if (o->forget) {
@@ -365,7 +359,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats",
                           "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
                           "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
-                          (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", now_s() - t0);
+                          (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", lethe_now_s() - t0);
   if (o->forget)
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -230,4 +231,10 @@ char *lethe_path_join(const char *dir, const char *name) {
   if (a && dir[a - 1] != '/') p[k++] = '/';
   memcpy(p + k, name, b + 1);
   return p;
+}
+
+double lethe_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

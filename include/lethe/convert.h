@@ -1,0 +1,28 @@
+/* lethe/convert.h: tokenizers carried over into Hugging Face tokenizer.json text, for model
+ * conversion (`lethe convert`): from a GGUF file's metadata, from a llama2.c tokenizer file, or
+ * whichever applies to a model and an optional tokenizer path. */
+#ifndef LETHE_CONVERT_H
+#define LETHE_CONVERT_H
+
+#include "lethe/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* tokenizer.json text (malloc'ed) equivalent to a GGUF file's tokenizer.ggml.* metadata. */
+lethe_status lethe_gguf_tokenizer_json(const char *gguf_path, char **json_out);
+/* tokenizer.json text (malloc'ed) for a llama2.c tokenizer (.bin), encoding as llama2.c's
+ * encode() does where BPE merges can express it. */
+lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_out);
+/* The tokenizer.json text to write beside a converted model: from `tok` when given (a
+ * tokenizer.json, a directory holding one, a GGUF file, or a llama2.c tokenizer), else the model's
+ * own (GGUF metadata, a directory's tokenizer.json). *json is NULL with *why saying why when the
+ * model carries none (a llama2.c checkpoint). *model_is_gguf (may be NULL) tells whether the model
+ * is a GGUF file. */
+lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why, int *model_is_gguf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
