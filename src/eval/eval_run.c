@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "eval/seq_nll.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
 #include "lethe/generate.h"
@@ -39,33 +40,14 @@ static void say(const lethe_eval_opts *o, const char *fmt, ...) {
   fflush(o->progress);
 }
 
-/* Mean answer NLL of every sequence of a tokset (per[i] for sequence i). */
+/* Mean answer NLL of every sequence of a tokset (per[i] for sequence i; NAN without answers). */
 static lethe_status per_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *per) {
   if (d->n == 0) return LETHE_OK;
-  if (batch > d->n) batch = d->n;
-  lethe_workspace *ws = NULL;
-  lethe_packed pb;
-  memset(&pb, 0, sizeof pb);
-  lethe_status s = lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws);
-  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
-  int *idx = malloc(sizeof(int) * (size_t)batch);
-  for (int first = 0; first < d->n && !s; first += batch) {
-    int k = d->n - first < batch ? d->n - first : batch;
-    for (int i = 0; i < k; i++) idx[i] = first + i;
-    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
-    if ((s = lethe_forward(m, lora, ws, &b))) break;
-    if ((s = lethe_head(m, ws, &b, NULL, 0))) break;
-    for (int i = 0; i < k; i++) {
-      double sum = 0;
-      int a = pb.answer_off[i], e = pb.answer_off[i + 1];
-      for (int t = a; t < e; t++) sum -= ws->logp[t];
-      per[first + i] = e > a ? sum / (e - a) : NAN;
-    }
-  }
-  free(idx);
-  lethe_packed_free(&pb);
-  lethe_workspace_free(ws);
+  int *count = malloc(sizeof(int) * (size_t)d->n);
+  if (!count) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s = lethe_seq_nll(m, lora, d, batch, per, count);
+  for (int i = 0; i < d->n && !s; i++) per[i] = count[i] > 0 ? per[i] / count[i] : NAN;
+  free(count);
   return s;
 }
 

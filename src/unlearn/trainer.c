@@ -249,39 +249,3 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
   *finished = t->step >= t->total_steps || t->epoch >= t->cfg.epochs;
   return LETHE_OK;
 }
-
-lethe_status lethe_trainer_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *data,
-                                    int split, int batch, double *mean) {
-  *mean = NAN;
-  int *idx = malloc(sizeof(int) * (size_t)data->n);
-  int n = 0;
-  for (int i = 0; i < data->n; i++)
-    if (split < 0 || data->split[i] == split) idx[n++] = i;
-  if (n == 0) {
-    free(idx);
-    return LETHE_OK;
-  }
-  if (batch > n) batch = n;
-  lethe_workspace *ws = NULL;
-  lethe_packed pb;
-  memset(&pb, 0, sizeof pb);
-  lethe_status s = lethe_workspace_create(m, lora, batch * data->max_len, batch, 0, &ws);
-  if (!s) s = lethe_packed_init(&pb, batch * data->max_len, batch);
-  double sum = 0;
-  long count = 0;
-  for (int first = 0; first < n && !s; first += batch) {
-    int k = n - first < batch ? n - first : batch;
-    if ((s = lethe_packed_fill(&pb, data, idx + first, k))) break;
-    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
-    double part;
-    int c;
-    if ((s = lethe_batch_nll(m, lora, ws, &b, &part, &c))) break;
-    sum += part;
-    count += c;
-  }
-  if (!s) *mean = count ? sum / (double)count : NAN;
-  lethe_packed_free(&pb);
-  lethe_workspace_free(ws);
-  free(idx);
-  return s;
-}

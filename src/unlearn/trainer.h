@@ -70,11 +70,6 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
 /* The learning rate of optimizer step `step` (0-based) as transformers' schedulers give it. */
 double lethe_trainer_lr(const lethe_trainer *t, int64_t step);
 
-/* Mean answer NLL of the sequences of one split (or both: split < 0), with the adapter (lora) or
- * without (NULL). */
-lethe_status lethe_trainer_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *data,
-                                    int split, int batch, double *mean);
-
 /* Checkpoints: OUT/checkpoint/{state.json, params.safetensors} (weights, Adam moments, position),
  * written to a temporary directory and renamed into place. fingerprint is a JSON object of the
  * options a resumed run must share. */

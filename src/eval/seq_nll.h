@@ -1,0 +1,19 @@
+/* eval/seq_nll.h: the answer NLL of every sequence of a tokenised set (forward and head only,
+ * batched), and means over a split: what `lethe eval` reports per row and `lethe unlearn` before and
+ * after training. */
+#ifndef LETHE_EVAL_SEQ_NLL_H
+#define LETHE_EVAL_SEQ_NLL_H
+
+#include "data/data.h"
+#include "model/model.h"
+
+/* sum[i] (summed NLL of sequence i's answer tokens) and count[i] (their number), for every
+ * sequence of `d`, `batch` sequences at a time. lora may be NULL (the base model). */
+lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum,
+                           int *count);
+
+/* Mean answer NLL over the sequences of one split (split < 0: all); NAN when there are none. */
+lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int split, int batch,
+                                  double *mean);
+
+#endif
