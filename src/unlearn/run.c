@@ -258,6 +258,9 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
+  /* LETHE_FAULT_NAN_STEP=N (tests only) poisons step N's gradient, to exercise the NaN stop. */
+  const char *fault = getenv("LETHE_FAULT_NAN_STEP");
+  if (fault) r.tr->fault_nan_step = atoll(fault);
   r.fp = fingerprint(o, &r.data, targets);
   double elapsed0 = 0;
   if (o->resume) {
@@ -283,8 +286,12 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     lethe_step_stats st;
     s = lethe_trainer_next(r.tr, &st, &finished);
     if (s) {
-      if (s == LETHE_ERR_NUMERIC)
-        lethe_fail_context(s, "training stopped; the last good checkpoint (if any) is kept in %s/checkpoint", o->out);
+      if (s == LETHE_ERR_NUMERIC) {
+        char *ck = lethe_path_join(o->out, "checkpoint");
+        if (ck && lethe_is_dir(ck)) lethe_fail_context(s, "training stopped; the last good checkpoint is kept in %s", ck);
+        else lethe_fail_context(s, "training stopped before any checkpoint was written");
+        free(ck);
+      }
       break;
     }
     double dt = lethe_now_s() - ts, el = lethe_now_s() - train_t0;

@@ -237,6 +237,7 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     st->tokens += t->pb.n_tokens;
   }
   st->loss = acc;
+  if (t->fault_nan_step == t->step + 1) t->grads[0] = NAN; /* fault injection for the tests */
   if (!isfinite(acc.total)) {
     memset(t->grads, 0, sizeof(float) * t->n_params);
     return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the loss is not finite (%g)", (long long)t->step + 1, acc.total);

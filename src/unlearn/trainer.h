@@ -49,6 +49,7 @@ typedef struct lethe_trainer {
   unsigned char *split;        /* (batch) */
   int *order;                  /* (n) this epoch's order */
   int order_epoch;
+  int64_t fault_nan_step;      /* testing: poison the gradient of this (1-based) step; 0: never */
 } lethe_trainer;
 
 /* Sizes everything once (workspaces, Adam state, batch buffers) and computes the reference cache

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lethe/lora.h"
+#include "model/model.h"
 #include "testutil.h"
 #include "util/fileio.h"
 
@@ -202,10 +204,79 @@ static void test_model_eval_and_bad_inputs(void **state) {
   free(tok);
 }
 
+/* MMLU through a real model (a small slice of ../shared/data/mmlu), and --compare of the base
+ * model with an adapter: both evaluations are written and the table shows both columns. */
+static void test_mmlu_and_compare(void **state) {
+  (void)state;
+  char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin"),
+       *mmlu = tu_shared_path("data/mmlu");
+  TU_REQUIRE_SHARED(model, "models/stories260K");
+  TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
+  TU_REQUIRE_SHARED(mmlu, "data/mmlu");
+  char *dir = tu_tmp_path("evalmmlu");
+  lethe_remove_tree(dir);
+  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *rows = lethe_path_join(dir, "rows.jsonl"), *out = lethe_path_join(dir, "out"), *ad = lethe_path_join(dir, "adapter");
+  write_text(rows, "{\"id\": \"a1sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a girl.\", \"task\": \"T\"}\n"
+                   "{\"id\": \"a1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"T\"}\n");
+  /* An adapter for stories260K: q_proj and v_proj, random. */
+  lethe_model *m;
+  assert_int_equal(lethe_model_load(model, &m), LETHE_OK);
+  lethe_lora_config lc = {.rank = 2, .alpha = 4, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
+  lethe_lora *l;
+  assert_int_equal(lethe_lora_create(&m->cfg, &lc, 3, &l), LETHE_OK);
+  for (size_t i = 0; i < l->n_params; i++)
+    if (l->params[i] == 0.0f) l->params[i] = 0.05f;
+  assert_int_equal(lethe_lora_save(l, model, ad), LETHE_OK);
+  lethe_lora_free(l);
+  lethe_model_free(m);
+  char *outs, *err;
+  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--adapter", ad, "--compare", "--forget",
+                        rows, "--retain", rows, "--mmlu", mmlu, "--limit", "2", "--shots", "1", "--out", out, "--max-new", "16", NULL);
+  if (rc) print_error("%s\n", err);
+  assert_int_equal(rc, 0);
+  print_message("%s", outs);
+  assert_non_null(strstr(outs, "before"));
+  assert_non_null(strstr(outs, "after"));
+  const char *files[] = {"evaluation_results.json", "rows.jsonl", "mmlu_metrics.json", "base/evaluation_results.json",
+                         "base/mmlu_metrics.json"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char *p = lethe_path_join(out, files[i]);
+    assert_true(lethe_file_exists(p));
+    free(p);
+  }
+  char *mp = lethe_path_join(out, "mmlu_metrics.json");
+  json_error_t je;
+  json_t *mj = json_load_file(mp, 0, &je);
+  assert_non_null(mj);
+  double acc = json_number_value(json_object_get(mj, "average_acc"));
+  assert_true(acc >= 0 && acc <= 1);
+  assert_int_equal(json_object_size(json_object_get(mj, "subject_acc")), 57);
+  json_decref(mj);
+  char *rp = lethe_path_join(out, "evaluation_results.json");
+  json_t *r = json_load_file(rp, 0, &je);
+  assert_true(fabs(json_number_value(json_object_get(r, "mmlu_average")) - acc) < 1e-12);
+  json_decref(r);
+  assert_non_null(strstr(err, "mmlu: 114 questions"));
+  free(rp);
+  free(mp);
+  free(outs);
+  free(err);
+  lethe_remove_tree(dir);
+  free(rows);
+  free(out);
+  free(ad);
+  free(dir);
+  free(model);
+  free(tok);
+  free(mmlu);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_score_only_matches_official),
       cmocka_unit_test(test_model_eval_and_bad_inputs),
+      cmocka_unit_test(test_mmlu_and_compare),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

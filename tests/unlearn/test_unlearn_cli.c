@@ -273,11 +273,43 @@ static void test_bad_data(void **state) {
   free(err);
 }
 
+/* A NaN in the middle of a run (injected into step 5's gradient) stops it with a clear message;
+ * the checkpoint of step 4 stays, and a resume without the fault finishes the run. */
+static void test_nan_keeps_last_checkpoint(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "nan");
+  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--epochs", "3",
+                  "--checkpoint-every", "2", "--threads", "2", NULL};
+  setenv("LETHE_FAULT_NAN_STEP", "5", 1);
+  char *err;
+  int rc = tu_run_lethe_argv(NULL, NULL, &err, argv);
+  unsetenv("LETHE_FAULT_NAN_STEP");
+  print_message("exit %d: %s", rc, strstr(err, "lethe unlearn:") ? strstr(err, "lethe unlearn:") : err);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "step 5: the gradient is not finite"));
+  assert_non_null(strstr(err, "the last good checkpoint is kept in"));
+  assert_int_equal(checkpoint_step(out), 4);
+  char *ad = lethe_path_join(out, "adapter");
+  assert_false(lethe_is_dir(ad)); /* no output from a failed run */
+  free(err);
+  char *resume[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--resume", out, "--epochs", "3",
+                    "--checkpoint-every", "2", "--threads", "2", NULL};
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, resume), 0);
+  assert_true(lethe_is_dir(ad));
+  free(ad);
+  free(f);
+  free(r);
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npo_forgets_and_keeps),
       cmocka_unit_test(test_sigkill_resume_is_bit_identical),
       cmocka_unit_test(test_bad_data),
+      cmocka_unit_test(test_nan_keeps_last_checkpoint),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
