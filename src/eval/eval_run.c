@@ -19,6 +19,7 @@
 #include "lethe/tokenizer.h"
 #include "model/model.h"
 #include "util/error.h"
+#include "util/say.h"
 #include "util/fileio.h"
 
 void lethe_eval_opts_default(lethe_eval_opts *o) {
@@ -30,15 +31,7 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
   o->table = stdout;
 }
 
-static void say(const lethe_eval_opts *o, const char *fmt, ...) LETHE_PRINTF(2, 3);
-static void say(const lethe_eval_opts *o, const char *fmt, ...) {
-  if (!o->progress) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vfprintf(o->progress, fmt, ap);
-  va_end(ap);
-  fflush(o->progress);
-}
+#define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
 /* Mean answer NLL of every sequence of a tokset (per[i] for sequence i; NAN without answers). */
 static lethe_status per_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *per) {

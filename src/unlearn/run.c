@@ -19,6 +19,7 @@
 #include "lethe/unlearn.h"
 #include "unlearn/trainer.h"
 #include "util/error.h"
+#include "util/say.h"
 #include "util/fileio.h"
 
 static volatile sig_atomic_t g_stop = 0;
@@ -192,15 +193,7 @@ static lethe_status validate(const lethe_train_opts *o) {
   return LETHE_OK;
 }
 
-static void say(const lethe_train_opts *o, const char *fmt, ...) LETHE_PRINTF(2, 3);
-static void say(const lethe_train_opts *o, const char *fmt, ...) {
-  if (!o->progress) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vfprintf(o->progress, fmt, ap);
-  va_end(ap);
-  fflush(o->progress);
-}
+#define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
 lethe_status lethe_train_run(const lethe_train_opts *o) {
   LETHE_TRY(validate(o));
