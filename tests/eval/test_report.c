@@ -61,7 +61,7 @@ static void test_report_renders(void **state) {
   char *png = lethe_path_join(dir, "report.png"), *errlog = lethe_path_join(dir, "chromium.log");
   char cmd[4096];
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --no-first-run --enable-logging=stderr --v=0 "
+           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --enable-logging=stderr --v=0 "
            "--user-data-dir=%s.profile --dump-dom 'file://%s' 2>%s",
            browser, errlog, out, errlog);
   char *dom = run_capture(cmd);
@@ -86,7 +86,7 @@ static void test_report_renders(void **state) {
       fail();
     }
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=%s.profile "
+           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir=%s.profile "
            "--window-size=1200,2400 --screenshot=%s 'file://%s' >/dev/null 2>&1",
            browser, errlog, png, out);
   assert_int_equal(system(cmd), 0);
