@@ -54,8 +54,7 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
     double t0 = lethe_now_s();
     if ((s = lethe_forward_cached(m, NULL, ws, kc, tok, slot, pos, B * P))) break;
     for (int b = 0; b < B; b++) last[b] = b * P + P - 1;
-    m->ops->gather_rows(ws->xrows, ws->lnf, last, B, c->dim);
-    m->ops->logits(lg, ws->xrows, m->head, B, c->dim, c->vocab_size);
+    if ((s = lethe_logits_rows(m, ws, last, B, lg))) break;
     double t1 = lethe_now_s();
     for (int step = 0; step < M && !s; step++) {
       for (int b = 0; b < B; b++) {
@@ -68,8 +67,7 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
         last[b] = b;
       }
       if ((s = lethe_forward_cached(m, NULL, ws, kc, tok, slot, pos, B))) break;
-      m->ops->gather_rows(ws->xrows, ws->lnf, last, B, c->dim);
-      m->ops->logits(lg, ws->xrows, m->head, B, c->dim, c->vocab_size);
+      if ((s = lethe_logits_rows(m, ws, last, B, lg))) break;
     }
     double t2 = lethe_now_s();
     if (rep > 0 || o->reps == 1) { /* the first repetition warms up when there are several */

@@ -218,8 +218,10 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
           free(ids);
           break;
         }
-        m->ops->gather_rows(ws->xrows, ws->lnf, last, nb, c->dim);
-        m->ops->logits(lg, ws->xrows, m->head, nb, c->dim, c->vocab_size);
+        if ((s = lethe_logits_rows(m, ws, last, nb, lg))) {
+          free(ids);
+          break;
+        }
         for (int i = 0; i < nb; i++) {
           const float *z = lg + (size_t)i * c->vocab_size;
           int best = 0;

@@ -33,7 +33,7 @@ static int is_stop(const lethe_gen_opts *o, const lethe_config *c, int tok) {
 static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int *const *prompts, const int *lens, int first,
                               int nb, const lethe_gen_opts *o, int **out, int *out_lens) {
   const lethe_config *c = &m->cfg;
-  int V = c->vocab_size, d = c->dim;
+  int V = c->vocab_size;
   int max_len = 0, total = 0;
   for (int i = 0; i < nb; i++) {
     int L = lens[first + i];
@@ -111,8 +111,7 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
       if ((s = lethe_forward_cached(m, lora, ws, cache, tok, slot, pos, N))) goto done;
     }
     if (step == max_new) break;
-    m->ops->gather_rows(ws->xrows, ws->lnf, last, active, d);
-    m->ops->logits(lg, ws->xrows, m->head, active, d, V);
+    if ((s = lethe_logits_rows(m, ws, last, active, lg))) goto done;
     int k = 0;
     for (int i = 0; i < nb; i++) {
       if (done[i]) continue;

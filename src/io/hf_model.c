@@ -148,6 +148,8 @@ static lethe_status write_shard(const lethe_model *m, const char *path, int firs
 }
 
 lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes) {
+  /* The host copy is a cache of the compute copy: refresh it (a no-op on the CPU). */
+  lethe_model_sync_host((lethe_model *)m);
   int dt = lethe_dtype_parse(dtype ? dtype : "float32");
   if (dt != LETHE_DT_F32 && dt != LETHE_DT_BF16 && dt != LETHE_DT_F16)
     return lethe_fail(LETHE_ERR_INVALID, "cannot save a model in dtype '%s' (float32, bfloat16, float16)", dtype);

@@ -40,7 +40,7 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   *is_b = ab[0] == 'B';
   *proj = p;
   *layer = lay;
-  *dst = *is_b ? lethe_lora_B(l, p, lay) : lethe_lora_A(l, p, lay);
+  *dst = lethe_lora_host_of(l, *is_b ? lethe_lora_B(l, p, lay) : lethe_lora_A(l, p, lay));
   return LETHE_OK;
 }
 
@@ -209,6 +209,7 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
 }
 
 lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const char *dir) {
+  lethe_lora_sync_host((lethe_lora *)l); /* the host copy caches the backend's */
   size_t tl = strlen(dir) + 32;
   char *tmp = malloc(tl);
   if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -251,7 +252,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
         e[n].ndim = 2;
         e[n].shape[0] = b ? l->out_dim[k] : l->cfg.rank;
         e[n].shape[1] = b ? l->cfg.rank : l->in_dim[k];
-        e[n].src = b ? lethe_lora_B(l, k, lay) : lethe_lora_A(l, k, lay);
+        e[n].src = lethe_lora_host_of(l, b ? lethe_lora_B(l, k, lay) : lethe_lora_A(l, k, lay));
         n++;
       }
     }

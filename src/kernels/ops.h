@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Per-row coefficients of the fused classifier, shared by every objective (DESIGN.md,
+/* Every pointer given to an operation is backend memory (from alloc), except where a comment
+ * says host. Per-row coefficients of the fused classifier, shared by every objective (DESIGN.md,
  * "Objectives"). For an answer row t with gold id y_t and logits z_t:
  *   l_t   = z_t[y_t] - logsumexp(z_t)                       (gold log-prob)
  *   a_t   = fixed[t] + sig[t] * sigmoid(beta * (l_t - ref[t]))   (dL/dl_t)
@@ -39,6 +40,20 @@ typedef struct {
 
 typedef struct lethe_ops {
   const char *name;
+  /* 1 when the backend computes on host memory (the CPU): its buffers are host pointers and
+   * upload/download are plain copies. */
+  int host_visible;
+
+  /* Memory of the backend: zeroed allocations, and copies between host and backend memory. */
+  void *(*alloc)(size_t bytes);
+  void (*release)(void *p);
+  void (*upload)(void *dst, const void *host_src, size_t bytes);
+  void (*download)(void *host_dst, const void *src, size_t bytes);
+
+  /* sum of x[i]^2 (n), returned to the host in double */
+  double (*sumsq)(const float *x, size_t n);
+  /* x *= a (n) */
+  void (*scale)(float *x, size_t n, float a);
 
   /* C (M, N) = alpha * op(A) op(B) + beta * C; op(A) is (M, K), op(B) is (K, N). */
   void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,

@@ -7,7 +7,7 @@
 static inline int adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
 
 static inline float *gradof(const lethe_model *m, const float *w) {
-  return (m->grads && w) ? m->grads + (w - m->params) : NULL;
+  return (m->grads && w) ? m->grads + (w - m->dparams) : NULL;
 }
 
 /* Backward of y += s (x A^T) B^T: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A. */
@@ -65,10 +65,10 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
     if (w->bo) o->bias_backward(gradof(m, w->bo), dx, N, d, d);
   }
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv,
-                        a->qkv + q, a->qkv + q + kv, qkv, qkv, b->start, b->n_seq, H, KV, hd, c->sliding_window,
+                        a->qkv + q, a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, H, KV, hd, c->sliding_window,
                         &ws->attn);
-  o->rope(ws->dqkv, N, H, hd, qkv, ws->pos, m->rope_cos, m->rope_sin, 1);
-  o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->pos, m->rope_cos, m->rope_sin, 1);
+  o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
+  o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
   o->gemm(0, 0, N, d, qkv, 1.0f, ws->dqkv, qkv, w->wqkv, d, 0.0f, ws->dln, d);
   if (adapted(lora, LETHE_PROJ_Q))
@@ -92,6 +92,6 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   m->ops->zero(ws->dx, (size_t)N * c->dim);
   norm_backward(m, ws->dx, ws->dlnf, ws->x_final, ws->lnf, m->final_norm, ws->rstdf, N);
   for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, lora, ws, l, b);
-  if (m->grads) m->ops->embed_backward(gradof(m, m->embed), ws->dx, b->tokens, N, c->dim, c->vocab_size);
+  if (m->grads) m->ops->embed_backward(gradof(m, m->embed), ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
   return LETHE_OK;
 }

@@ -121,11 +121,15 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
   int N = b->n_tokens;
   for (int s = 0; s < b->n_seq; s++)
     for (int t = b->start[s]; t < b->start[s + 1]; t++) ws->pos[t] = t - b->start[s];
-  attn_ctx ac = {.start = b->start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
-  m->ops->embed(ws->layers[0].x_in, m->embed, b->tokens, N, c->dim);
+  const lethe_ops *o = m->ops;
+  o->upload(ws->d_tokens, b->tokens, sizeof(int) * (size_t)N);
+  o->upload(ws->d_pos, ws->pos, sizeof(int) * (size_t)N);
+  o->upload(ws->d_start, b->start, sizeof(int) * (size_t)(b->n_seq + 1));
+  attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
+  o->embed(ws->layers[0].x_in, m->embed, ws->d_tokens, N, c->dim);
   for (int l = 0; l < c->n_layers; l++) {
     float *xout = l + 1 < c->n_layers ? ws->layers[l + 1].x_in : ws->x_final;
-    block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->pos, N, &ac);
+    block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->d_pos, N, &ac);
   }
   final_norm(m, ws, N);
   return LETHE_OK;
@@ -143,7 +147,8 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
     if (slot[t] < 0 || slot[t] >= cache->slots) return lethe_fail(LETHE_ERR_INVALID, "cache slot %d out of range", slot[t]);
     if (pos[t] < 0 || pos[t] >= cache->max_pos || pos[t] >= m->rope_len) return lethe_fail(LETHE_ERR_INVALID, "position %d is beyond the cache (%d)", pos[t], cache->max_pos);
   }
-  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = slot, .fresh = 1};
+  const lethe_ops *o = m->ops;
+  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = ws->d_slot, .fresh = 1};
   /* Fresh prefill: rows grouped by slot, positions 0, 1, 2, ... within each group. */
   int ns = 0;
   for (int t = 0; t < N && ac.fresh; t++) {
@@ -156,15 +161,19 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
   }
   if (ac.fresh) {
     ws->seq_start[ns] = N;
-    ac.start = ws->seq_start;
+    o->upload(ws->d_start, ws->seq_start, sizeof(int) * (size_t)(ns + 1));
+    ac.start = ws->d_start;
     ac.n_seq = ns;
     int longest = 0;
     for (int u = 0; u < ns; u++) longest = ws->seq_start[u + 1] - ws->seq_start[u] > longest ? ws->seq_start[u + 1] - ws->seq_start[u] : longest;
     /* the tiles need scratch for the longest run */
     ac.fresh = (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest <= ws->attn.per_thread;
   }
-  m->ops->embed(ws->layers[0].x_in, m->embed, tokens, N, c->dim);
-  for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, pos, N, &ac);
+  o->upload(ws->d_tokens, tokens, sizeof(int) * (size_t)N);
+  o->upload(ws->d_slot, slot, sizeof(int) * (size_t)N);
+  o->upload(ws->d_pos, pos, sizeof(int) * (size_t)N);
+  o->embed(ws->layers[0].x_in, m->embed, ws->d_tokens, N, c->dim);
+  for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, ws->d_pos, N, &ac);
   final_norm(m, ws, N);
   return LETHE_OK;
 }
@@ -180,7 +189,8 @@ lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos,
   c->kvdim = lethe_kvdim(&m->cfg);
   c->n_layers = m->cfg.n_layers;
   size_t n = (size_t)c->n_layers * slots * max_pos * c->kvdim;
-  c->k = malloc(sizeof(float) * n * 2);
+  c->ops = m->ops;
+  c->k = m->ops->alloc(sizeof(float) * n * 2);
   if (!c->k) {
     free(c);
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate a KV cache of %zu bytes", sizeof(float) * n * 2);
@@ -192,6 +202,6 @@ lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos,
 
 void lethe_kv_cache_free(lethe_kv_cache *c) {
   if (!c) return;
-  free(c->k);
+  if (c->k) c->ops->release(c->k);
   free(c);
 }

@@ -1,6 +1,7 @@
 /* model/head.c: the classifier over the rows that carry a target. Rows are gathered (prompt
  * positions never reach the head), the fused classifier computes gold log-probs and, for training,
- * the gradient at the head's input, which is scattered back to its rows. */
+ * the gradient at the head's input, which is scattered back to its rows. Index arrays and
+ * coefficients are built on the host and uploaded; the per-row results come back to the host. */
 #include "model/model.h"
 #include "util/error.h"
 
@@ -21,11 +22,41 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   if (grad) o->zero(ws->dlnf, (size_t)b->n_tokens * c->dim);
   if (n == 0) return LETHE_OK;
   if (coef && coef->kl && !coef->ref_hidden) return lethe_fail(LETHE_ERR_INVALID, "full-vocabulary KL needs reference hidden rows");
-  o->gather_rows(ws->xrows, ws->lnf, ws->rows, n, c->dim);
-  float *dw = (grad && m->grads) ? m->grads + (m->head - m->params) : NULL;
-  o->classifier(ws->logp, ws->lse_rows, ws->kl_rows, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head,
-                ws->row_target, n, c->dim, c->vocab_size, coef, ws->head_scratch, ws->head_chunk);
-  if (grad) o->scatter_rows(ws->dlnf, ws->dxrows, ws->rows, n, b->n_tokens, c->dim);
+  size_t nb = sizeof(float) * (size_t)n;
+  o->upload(ws->d_rows, ws->rows, sizeof(int) * (size_t)n);
+  o->upload(ws->d_row_target, ws->row_target, sizeof(int) * (size_t)n);
+  /* The coefficients on the backend. */
+  lethe_head_coef dc, *dcp = NULL;
+  if (coef) {
+    dc = *coef;
+    if (coef->fixed) o->upload(ws->d_fixed, coef->fixed, nb), dc.fixed = ws->d_fixed;
+    if (coef->sig) o->upload(ws->d_sig, coef->sig, nb), dc.sig = ws->d_sig;
+    if (coef->ref) o->upload(ws->d_ref, coef->ref, nb), dc.ref = ws->d_ref;
+    if (coef->kl) o->upload(ws->d_klw, coef->kl, nb), dc.kl = ws->d_klw;
+    dcp = &dc;
+  }
+  o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
+  float *dw = (grad && m->grads) ? m->grads + (m->head - m->dparams) : NULL;
+  o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
+                c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+  o->download(ws->logp, ws->d_logp, nb);
+  o->download(ws->lse_rows, ws->d_lse, nb);
+  o->download(ws->kl_rows, ws->d_kl, nb);
+  if (grad) o->scatter_rows(ws->dlnf, ws->dxrows, ws->d_rows, n, b->n_tokens, c->dim);
+  return LETHE_OK;
+}
+
+lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits) {
+  const lethe_config *c = &m->cfg;
+  const lethe_ops *o = m->ops;
+  if (n > ws->max_tokens) return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", n, ws->max_tokens);
+  for (int r0 = 0; r0 < n; r0 += ws->head_chunk) {
+    int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
+    o->upload(ws->d_rows, rows + r0, sizeof(int) * (size_t)k);
+    o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, k, c->dim);
+    o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
+    o->download(logits + (size_t)r0 * c->vocab_size, ws->head_scratch, sizeof(float) * (size_t)k * c->vocab_size);
+  }
   return LETHE_OK;
 }
 

@@ -41,9 +41,42 @@ lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
 
 void lethe_lora_free(lethe_lora *l) {
   if (!l) return;
-  free(l->params);
-  free(l->grads);
+  if (l->host != l->params) {
+    free(l->host);
+    if (l->params) l->ops->release(l->params);
+    if (l->grads) l->ops->release(l->grads);
+  } else {
+    free(l->params);
+    free(l->grads);
+  }
   free(l);
+}
+
+void lethe_lora_sync_host(lethe_lora *l) {
+  if (l->host != l->params) l->ops->download(l->host, l->params, sizeof(float) * l->n_params);
+}
+
+lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops) {
+  if (ops == l->ops || ops->host_visible) return LETHE_OK;
+  if (l->host != l->params) return lethe_fail(LETHE_ERR_INVALID, "the adapter is already on the %s backend", l->ops->name);
+  size_t bytes = sizeof(float) * l->n_params;
+  float *p = ops->alloc(bytes), *g = ops->alloc(bytes);
+  if (!p || !g) {
+    if (p) ops->release(p);
+    if (g) ops->release(g);
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate the adapter on the %s backend", ops->name);
+  }
+  ops->upload(p, l->params, bytes);
+  for (int k = 0; k < LETHE_NPROJ; k++) {
+    if (l->A[k]) l->A[k] = p + (l->A[k] - l->params);
+    if (l->B[k]) l->B[k] = p + (l->B[k] - l->params);
+  }
+  free(l->grads);
+  l->host = l->params;
+  l->params = p;
+  l->grads = g;
+  l->ops = ops;
+  return LETHE_OK;
 }
 
 lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
@@ -71,8 +104,10 @@ lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *
     total += (size_t)l->n_layers * outd[p] * lc->rank;
   }
   l->n_params = total;
-  l->params = calloc(total, sizeof(float));
-  l->grads = calloc(total, sizeof(float));
+  l->ops = lethe_cpu_ops();
+  l->params = calloc(total ? total : 1, sizeof(float));
+  l->grads = calloc(total ? total : 1, sizeof(float));
+  l->host = l->params;
   if (!l->params || !l->grads) {
     lethe_lora_free(l);
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate the LoRA adapter (%zu parameters)", total);

@@ -33,12 +33,13 @@ typedef struct {
 struct lethe_model {
   lethe_config cfg;
   const lethe_ops *ops;
-  float *params;               /* (n_params) every weight, one allocation */
+  float *params;               /* (n_params) every weight, one host allocation (loading, saving) */
+  float *dparams;              /* (n_params) the copy the backend computes on (== params on the CPU) */
   size_t n_params;
-  float *grads;                /* (n_params) full-parameter training only, else NULL */
+  float *grads;                /* (n_params, backend memory) full-parameter training only, else NULL */
   lethe_tensor *tensors;       /* (n_tensors) names and places of the weights */
   int n_tensors;
-  lethe_layer_weights *layers; /* (n_layers) pointers into params */
+  lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
   float *embed;                /* (V, d) */
   float *final_norm;           /* (d) Llama only */
   float *head;                 /* (V, d): lm_head, or embed when tied */
@@ -54,6 +55,11 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name);
 lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
 /* Allocates the (zeroed) gradient buffer for full-parameter training. */
 lethe_status lethe_model_enable_grads(lethe_model *m);
+/* Moves the model's compute copy to another backend (before gradients are enabled). */
+lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops);
+/* Brings the host copy up to date with the compute copy (after full-parameter training on a
+ * device backend); a no-op on the CPU. */
+void lethe_model_sync_host(lethe_model *m);
 
 /* Sizes shared by the model code. */
 static inline int lethe_qdim(const lethe_config *c) { return c->n_heads * c->head_dim; }
@@ -84,8 +90,10 @@ typedef struct lethe_lora {
   lethe_lora_config cfg;
   float scale;                 /* alpha / r or alpha / sqrt(r) */
   int n_layers;
-  float *params;               /* (n_params) every A and B, one allocation */
-  float *grads;                /* (n_params) */
+  const lethe_ops *ops;        /* the backend params and grads live on */
+  float *params;               /* (n_params) every A and B, one allocation (backend memory) */
+  float *grads;                /* (n_params, backend memory) */
+  float *host;                 /* (n_params) host copy for loading and saving (== params on the CPU) */
   size_t n_params;
   float *A[LETHE_NPROJ];       /* per projection: layer l's A at A[p] + l * r * in_p, (r, in_p) */
   float *B[LETHE_NPROJ];       /* layer l's B at B[p] + l * out_p * r, (out_p, r) */
@@ -98,6 +106,13 @@ lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets);
 lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
                                lethe_lora **out);
 void lethe_lora_free(lethe_lora *l);
+/* Moves params and grads to another backend (the host copy stays). */
+lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops);
+/* Refreshes the host copy from the backend (a no-op on the CPU). */
+void lethe_lora_sync_host(lethe_lora *l);
+/* The host copy of a place in params. */
+static inline float *lethe_lora_host_of(const lethe_lora *l, const float *p) { return l->host + (p - l->params); }
+
 static inline float *lethe_lora_A(const lethe_lora *l, int p, int layer) {
   return l->A[p] + (size_t)layer * l->cfg.rank * l->in_dim[p];
 }
@@ -141,12 +156,11 @@ typedef struct {
 
 typedef struct lethe_workspace {
   int max_tokens, max_seqs, keep;
+  const lethe_ops *ops;      /* the backend the arena lives on */
   lethe_layer_acts *layers;  /* (n_layers); when !keep all entries share one set of buffers */
   float *x_final;            /* (N, d) residual after the last block */
   float *lnf;                /* (N, d) final norm output: the head's input */
   float *rstdf;              /* (N) */
-  int *pos;                  /* (N) position of each row within its sequence */
-  int *seq_start;            /* (N + 1) sequence starts of a cached prefill run as packed sequences */
   float *h;                  /* (N, F) SwiGLU output (recomputed in backward) */
   /* backward */
   float *dx;                 /* (N, d) gradient of the residual stream */
@@ -158,20 +172,29 @@ typedef struct lethe_workspace {
   float *du;                 /* (N, r) */
   float *dlnf;               /* (N, d) gradient at the head's input */
   /* classifier over answer rows */
-  int *rows;                 /* (N) rows that carry a target */
-  int *row_target;           /* (N) their gold ids */
   float *xrows;              /* (N, d) gathered head inputs */
   float *dxrows;             /* (N, d) */
-  float *ref_rows;           /* (N, d) adapter-off head inputs (full-vocabulary KL) */
-  float *logp;               /* (N) gold log-probs of the gathered rows */
-  float *lse_rows;           /* (N) */
-  float *kl_rows;            /* (N) */
   float *head_scratch;       /* (chunk, V) x 2 */
   lethe_scratch attn;        /* per-thread attention tiles */
   int head_chunk;
+  /* index arrays and per-row values on the backend (uploaded from / downloaded to the host
+   * arrays below) */
+  int *d_tokens, *d_pos, *d_slot, *d_rows, *d_row_target; /* (N) */
+  int *d_start;              /* (N + 1) */
+  float *d_logp, *d_lse, *d_kl;                          /* (N) */
+  float *d_fixed, *d_sig, *d_ref, *d_klw;                 /* (N) classifier coefficients */
+  /* host arrays */
+  int *pos;                  /* (N) position of each row within its sequence */
+  int *seq_start;            /* (N + 1) sequence starts of a cached prefill run as packed sequences */
+  int *rows;                 /* (N) rows that carry a target */
+  int *row_target;           /* (N) their gold ids */
+  float *logp;               /* (N) gold log-probs of the gathered rows */
+  float *lse_rows;           /* (N) */
+  float *kl_rows;            /* (N) */
   int n_rows;                /* rows gathered by the last head pass */
-  void *arena;               /* every buffer above lives in this one allocation */
+  void *arena;               /* every backend buffer above lives in this one allocation */
   size_t arena_bytes;
+  void *host;                /* every host array above lives in this one allocation */
 } lethe_workspace;
 
 /* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
@@ -191,10 +214,11 @@ lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, 
 lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                            const lethe_batch *b);
 
-/* Gathers the rows with targets and runs the fused classifier on them. Fills ws->logp,
- * ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it also
- * leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
- * accumulates the head's weight gradient. coef indexes rows in gathered order. */
+/* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays
+ * ws->logp, ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it
+ * also leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
+ * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig,
+ * ref and kl arrays are host arrays (uploaded here), ref_hidden is backend memory. */
 lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b,
                         const lethe_head_coef *coef, int grad);
 
@@ -203,6 +227,9 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
  * same batch with the same lora. */
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                             const lethe_batch *b);
+
+/* Logits of n rows of ws->lnf (host row indices) into a host array (n, V), chunk by chunk. */
+lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits);
 
 /* Mean next-token NLL of a batch's targets with a plain forward + head (no gradients). */
 lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
@@ -213,7 +240,8 @@ lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe
 
 typedef struct {
   int slots, max_pos, kvdim, n_layers;
-  float *k, *v;        /* (n_layers, slots, max_pos, kvdim) each, one allocation */
+  const lethe_ops *ops;
+  float *k, *v;        /* (n_layers, slots, max_pos, kvdim) each, one backend allocation */
 } lethe_kv_cache;
 
 lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos, lethe_kv_cache **out);

@@ -37,12 +37,13 @@ static int add(table *tb, const char *name, int64_t d0, int64_t d1) {
 }
 
 static void free_model_arrays(lethe_model *m) {
+  if (m->dparams && m->dparams != m->params) m->ops->release(m->dparams);
   free(m->params);
-  free(m->grads);
+  if (m->grads) m->ops->release(m->grads);
   free(m->tensors);
   free(m->layers);
-  free(m->rope_cos);
-  free(m->rope_sin);
+  if (m->rope_cos) m->ops->release(m->rope_cos);
+  if (m->rope_sin) m->ops->release(m->rope_sin);
 }
 
 void lethe_model_free(lethe_model *m) {
@@ -61,7 +62,28 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name) {
 
 static float *ptr(lethe_model *m, const char *name) {
   const lethe_tensor *t = lethe_model_find(m, name);
-  return t ? m->params + t->offset : NULL;
+  return t ? m->dparams + t->offset : NULL;
+}
+
+/* Points the per-layer weight pointers into the compute copy of the parameters. */
+static void bind(lethe_model *m) {
+  char nm[96];
+  for (int l = 0; l < m->cfg.n_layers; l++) {
+    lethe_layer_weights *w = &m->layers[l];
+#define P(suffix) (snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix), ptr(m, nm))
+    w->attn_norm = P("input_layernorm.weight");
+    w->wqkv = P("self_attn.q_proj.weight");
+    w->bqkv = P("self_attn.q_proj.bias");
+    w->wo = P("self_attn.o_proj.weight");
+    w->bo = P("self_attn.o_proj.bias");
+    w->mlp_norm = P("post_attention_layernorm.weight");
+    w->wgu = P("mlp.gate_proj.weight");
+    w->wdown = P("mlp.down_proj.weight");
+#undef P
+  }
+  m->embed = ptr(m, "model.embed_tokens.weight");
+  m->final_norm = ptr(m, "model.norm.weight");
+  m->head = m->cfg.tie_embeddings ? m->embed : ptr(m, "lm_head.weight");
 }
 
 lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
@@ -118,22 +140,8 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model's parameters", bytes);
   }
   memset(m->params, 0, m->n_params * sizeof(float));
-  for (int l = 0; l < c->n_layers; l++) {
-    lethe_layer_weights *w = &m->layers[l];
-#define P(suffix) (snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix), ptr(m, nm))
-    w->attn_norm = P("input_layernorm.weight");
-    w->wqkv = P("self_attn.q_proj.weight");
-    w->bqkv = P("self_attn.q_proj.bias");
-    w->wo = P("self_attn.o_proj.weight");
-    w->bo = P("self_attn.o_proj.bias");
-    w->mlp_norm = P("post_attention_layernorm.weight");
-    w->wgu = P("mlp.gate_proj.weight");
-    w->wdown = P("mlp.down_proj.weight");
-#undef P
-  }
-  m->embed = ptr(m, "model.embed_tokens.weight");
-  m->final_norm = ptr(m, "model.norm.weight");
-  m->head = c->tie_embeddings ? m->embed : ptr(m, "lm_head.weight");
+  m->dparams = m->params; /* the CPU computes on the host copy itself */
+  bind(m);
   lethe_status s = lethe_model_rope_reserve(m, c->max_seq_len < 4096 ? c->max_seq_len : 4096);
   if (s) {
     lethe_model_free(m);
@@ -145,9 +153,8 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
 
 lethe_status lethe_model_enable_grads(lethe_model *m) {
   if (m->grads) return LETHE_OK;
-  m->grads = aligned_alloc(64, ((m->n_params * sizeof(float)) + 63) / 64 * 64);
+  m->grads = m->ops->alloc(m->n_params * sizeof(float));
   if (!m->grads) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for gradients", m->n_params * sizeof(float));
-  memset(m->grads, 0, m->n_params * sizeof(float));
   return LETHE_OK;
 }
 
@@ -198,10 +205,23 @@ lethe_status lethe_model_rope_reserve(lethe_model *m, int len) {
       sn[(size_t)p * half + i] = (float)sin((double)angle);
     }
   free(inv);
-  free(m->rope_cos);
-  free(m->rope_sin);
-  m->rope_cos = cs;
-  m->rope_sin = sn;
+  size_t bytes = sizeof(float) * (size_t)len * half;
+  float *dcs = m->ops->alloc(bytes), *dsn = m->ops->alloc(bytes);
+  if (!dcs || !dsn) {
+    if (dcs) m->ops->release(dcs);
+    if (dsn) m->ops->release(dsn);
+    free(cs);
+    free(sn);
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate RoPE tables for %d positions", len);
+  }
+  m->ops->upload(dcs, cs, bytes);
+  m->ops->upload(dsn, sn, bytes);
+  free(cs);
+  free(sn);
+  if (m->rope_cos) m->ops->release(m->rope_cos);
+  if (m->rope_sin) m->ops->release(m->rope_sin);
+  m->rope_cos = dcs;
+  m->rope_sin = dsn;
   m->rope_len = len;
   return LETHE_OK;
 }
@@ -218,4 +238,28 @@ lethe_status lethe_model_create(const lethe_config *cfg, uint64_t seed, float in
     for (size_t k = 0; k < t->numel; k++) p[k] = is_norm ? 1.0f : (float)(init_std * lethe_rng_normal(&r));
   }
   return LETHE_OK;
+}
+
+lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) {
+  if (ops == m->ops) return LETHE_OK;
+  if (m->grads) return lethe_fail(LETHE_ERR_INVALID, "move the model to its backend before enabling gradients");
+  lethe_model_sync_host(m);
+  size_t bytes = m->n_params * sizeof(float);
+  float *d = ops->host_visible ? m->params : ops->alloc(bytes);
+  if (!d) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", bytes, ops->name);
+  if (d != m->params) ops->upload(d, m->params, bytes);
+  if (m->dparams != m->params) m->ops->release(m->dparams);
+  if (m->rope_cos) m->ops->release(m->rope_cos);
+  if (m->rope_sin) m->ops->release(m->rope_sin);
+  m->rope_cos = m->rope_sin = NULL;
+  int len = m->rope_len;
+  m->rope_len = 0;
+  m->ops = ops;
+  m->dparams = d;
+  bind(m);
+  return lethe_model_rope_reserve(m, len);
+}
+
+void lethe_model_sync_host(lethe_model *m) {
+  if (m->dparams != m->params) m->ops->download(m->params, m->dparams, m->n_params * sizeof(float));
 }

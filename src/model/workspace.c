@@ -67,17 +67,17 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   float *x_final = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
   float *lnf = TAKE_F(cv, (size_t)N * d);
   float *rstdf = TAKE_F(cv, N);
-  int *pos = TAKE_I(cv, N);
-  int *seq_start = TAKE_I(cv, (size_t)N + 1);
   float *h = TAKE_F(cv, (size_t)N * F);
-  int *rows = TAKE_I(cv, N), *row_target = TAKE_I(cv, N);
   float *xrows = TAKE_F(cv, (size_t)N * d);
-  float *logp = TAKE_F(cv, N), *lse_rows = TAKE_F(cv, N), *kl_rows = TAKE_F(cv, N);
   float *head_scratch = TAKE_F(cv, (size_t)chunk * c->vocab_size * 2);
   size_t apt = attn_per_thread(c, N);
   float *attn = TAKE_F(cv, apt * (size_t)threads);
-  float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL,
-        *dlnf = NULL, *dxrows = NULL, *ref_rows = NULL;
+  int *d_tokens = TAKE_I(cv, N), *d_pos = TAKE_I(cv, N), *d_slot = TAKE_I(cv, N), *d_rows = TAKE_I(cv, N),
+      *d_row_target = TAKE_I(cv, N), *d_start = TAKE_I(cv, (size_t)N + 1);
+  float *d_logp = TAKE_F(cv, N), *d_lse = TAKE_F(cv, N), *d_kl = TAKE_F(cv, N);
+  float *d_fixed = TAKE_F(cv, N), *d_sig = TAKE_F(cv, N), *d_ref = TAKE_F(cv, N), *d_klw = TAKE_F(cv, N);
+  float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL, *dlnf = NULL,
+        *dxrows = NULL;
   if (keep) {
     dx = TAKE_F(cv, (size_t)N * d);
     dln = TAKE_F(cv, (size_t)N * d);
@@ -88,26 +88,31 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
     du = r ? TAKE_F(cv, (size_t)N * r) : NULL;
     dlnf = TAKE_F(cv, (size_t)N * d);
     dxrows = TAKE_F(cv, (size_t)N * d);
-    ref_rows = TAKE_F(cv, (size_t)N * d);
   }
   if (!ws) return;
   ws->x_final = x_final;
   ws->lnf = lnf;
   ws->rstdf = rstdf;
-  ws->pos = pos;
-  ws->seq_start = seq_start;
   ws->h = h;
-  ws->rows = rows;
-  ws->row_target = row_target;
   ws->xrows = xrows;
-  ws->logp = logp;
-  ws->lse_rows = lse_rows;
-  ws->kl_rows = kl_rows;
   ws->head_scratch = head_scratch;
   ws->head_chunk = chunk;
   ws->attn.buf = attn;
   ws->attn.per_thread = apt;
   ws->attn.threads = threads;
+  ws->d_tokens = d_tokens;
+  ws->d_pos = d_pos;
+  ws->d_slot = d_slot;
+  ws->d_rows = d_rows;
+  ws->d_row_target = d_row_target;
+  ws->d_start = d_start;
+  ws->d_logp = d_logp;
+  ws->d_lse = d_lse;
+  ws->d_kl = d_kl;
+  ws->d_fixed = d_fixed;
+  ws->d_sig = d_sig;
+  ws->d_ref = d_ref;
+  ws->d_klw = d_klw;
   ws->dx = dx;
   ws->dln = dln;
   ws->dqkv = dqkv;
@@ -117,7 +122,20 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->du = du;
   ws->dlnf = dlnf;
   ws->dxrows = dxrows;
-  ws->ref_rows = ref_rows;
+}
+
+/* The host side: index arrays built on the host and per-row values read back. */
+static void carve_host(lethe_workspace *ws, int N, carver *cv) {
+  int *pos = TAKE_I(cv, N), *seq_start = TAKE_I(cv, (size_t)N + 1), *rows = TAKE_I(cv, N), *row_target = TAKE_I(cv, N);
+  float *logp = TAKE_F(cv, N), *lse = TAKE_F(cv, N), *kl = TAKE_F(cv, N);
+  if (!ws) return;
+  ws->pos = pos;
+  ws->seq_start = seq_start;
+  ws->rows = rows;
+  ws->row_target = row_target;
+  ws->logp = logp;
+  ws->lse_rows = lse;
+  ws->kl_rows = kl;
 }
 
 size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
@@ -138,28 +156,34 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   int chunk = head_chunk_for(c, max_tokens);
   int threads = omp_get_max_threads();
   size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, chunk, threads);
+  carver hc = {NULL, 0};
+  carve_host(NULL, max_tokens, &hc);
   lethe_workspace *ws = calloc(1, sizeof *ws);
   if (!ws) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  ws->ops = m->ops;
   ws->layers = calloc((size_t)c->n_layers, sizeof *ws->layers);
-  ws->arena = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!ws->layers || !ws->arena) {
+  ws->arena = m->ops->alloc(bytes);
+  ws->host = calloc(1, hc.off + 64);
+  if (!ws->layers || !ws->arena || !ws->host) {
     lethe_workspace_free(ws);
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes of activations (%d tokens)", bytes, max_tokens);
   }
-  memset(ws->arena, 0, bytes);
   ws->arena_bytes = bytes;
   ws->max_tokens = max_tokens;
   ws->max_seqs = max_seqs;
   ws->keep = keep;
   carver cv = {ws->arena, 0};
   carve(ws, c, lora, max_tokens, max_seqs, keep, chunk, threads, &cv);
+  carver hv = {ws->host, 0};
+  carve_host(ws, max_tokens, &hv);
   *out = ws;
   return LETHE_OK;
 }
 
 void lethe_workspace_free(lethe_workspace *ws) {
   if (!ws) return;
-  free(ws->arena);
+  if (ws->arena) ws->ops->release(ws->arena);
+  free(ws->host);
   free(ws->layers);
   free(ws);
 }

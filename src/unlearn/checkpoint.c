@@ -27,12 +27,26 @@ lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, cons
   lethe_remove_tree(tmp);
   lethe_status s = lethe_make_dirs(tmp);
   char *p = NULL, *text = NULL;
+  float *host = NULL;
   json_t *state = NULL;
   if (s) goto done;
+  /* The weights and moments, brought to the host (copies on a device backend). */
+  const lethe_ops *o = t->m->ops;
+  size_t nb = sizeof(float) * t->n_params;
+  host = o->host_visible ? NULL : malloc(3 * nb);
+  if (!o->host_visible && !host) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory for a checkpoint");
+    goto done;
+  }
+  const float *src[3] = {t->params, t->adam_m, t->adam_v};
+  for (int i = 0; host && i < 3; i++) {
+    o->download(host + i * t->n_params, src[i], nb);
+    src[i] = host + i * t->n_params;
+  }
   lethe_st_entry e[3] = {
-      {.name = "params", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = t->params},
-      {.name = "adam_m", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = t->adam_m},
-      {.name = "adam_v", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = t->adam_v},
+      {.name = "params", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = src[0]},
+      {.name = "adam_m", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = src[1]},
+      {.name = "adam_v", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)t->n_params}, .src = src[2]},
   };
   p = lethe_path_join(tmp, "params.safetensors");
   if ((s = lethe_st_write(p, e, 3, NULL))) goto done;
@@ -48,6 +62,7 @@ lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, cons
   s = lethe_replace_dir(tmp, final_dir);
 done:
   if (s) lethe_remove_tree(tmp);
+  free(host);
   json_decref(state);
   free(text);
   free(p);
@@ -105,17 +120,22 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
   st_open = 1;
   const char *names[3] = {"params", "adam_m", "adam_v"};
   float *dst[3] = {t->params, t->adam_m, t->adam_v};
+  const lethe_ops *o = t->m->ops;
+  float *host = o->host_visible ? NULL : malloc(sizeof(float) * t->n_params);
+  if (!o->host_visible && !host) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory reading a checkpoint");
   for (int i = 0; i < 3 && !s; i++) {
     const lethe_st_tensor *x = lethe_st_find(&st, names[i]);
     if (!x) s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing tensor '%s'", pp, names[i]);
-    else s = lethe_st_to_f32(&st, x, dst[i], t->n_params);
+    else s = lethe_st_to_f32(&st, x, host ? host : dst[i], t->n_params);
+    if (!s && host) o->upload(dst[i], host, sizeof(float) * t->n_params);
   }
+  free(host);
   if (s) goto done;
   t->step = step;
   t->epoch = (int)epoch;
   t->step_in_epoch = (int)sie;
   t->order_epoch = -1;
-  memset(t->grads, 0, sizeof(float) * t->n_params);
+  o->zero(t->grads, t->n_params);
   if (elapsed_s) *elapsed_s = el;
 done:
   if (st_open) lethe_st_close(&st);

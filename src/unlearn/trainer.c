@@ -15,8 +15,8 @@ void lethe_trainer_free(lethe_trainer *t) {
   lethe_workspace_free(t->ws);
   lethe_workspace_free(t->ws_ref);
   lethe_packed_free(&t->pb);
-  free(t->adam_m);
-  free(t->adam_v);
+  if (t->adam_m) t->m->ops->release(t->adam_m);
+  if (t->adam_v) t->m->ops->release(t->adam_v);
   free(t->ref_cache);
   free(t->ref_off);
   free(t->fixed);
@@ -84,12 +84,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
       lethe_trainer_free(t);
       return s;
     }
-    t->params = m->params;
+    t->params = m->dparams;
     t->grads = m->grads;
     t->n_params = m->n_params;
   }
-  t->adam_m = calloc(t->n_params, sizeof(float));
-  t->adam_v = calloc(t->n_params, sizeof(float));
+  t->adam_m = m->ops->alloc(t->n_params * sizeof(float));
+  t->adam_v = m->ops->alloc(t->n_params * sizeof(float));
   t->ref_off = malloc(sizeof(int) * (size_t)(data->n + 1));
   t->fixed = malloc(sizeof(float) * (size_t)cap_tokens);
   t->sig = malloc(sizeof(float) * (size_t)cap_tokens);
@@ -101,7 +101,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
-  memset(t->grads, 0, sizeof(float) * t->n_params);
+  m->ops->zero(t->grads, t->n_params);
   t->ref_off[0] = 0;
   for (int i = 0; i < data->n; i++) t->ref_off[i + 1] = t->ref_off[i] + lethe_tokset_answer_count(data, i);
   t->micro_per_epoch = (data->n + B - 1) / B;
@@ -177,31 +177,25 @@ double lethe_trainer_lr(const lethe_trainer *t, int64_t step) {
 }
 
 lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
-  double ss = 0;
-#pragma omp parallel for reduction(+ : ss) schedule(static)
-  for (size_t i = 0; i < t->n_params; i++) ss += (double)t->grads[i] * t->grads[i];
-  double norm = sqrt(ss);
+  const lethe_ops *o = t->m->ops;
+  double norm = sqrt(o->sumsq(t->grads, t->n_params));
   st->grad_norm = norm;
   if (!isfinite(norm)) {
-    memset(t->grads, 0, sizeof(float) * t->n_params);
+    o->zero(t->grads, t->n_params);
     return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1, norm);
   }
   if (t->cfg.max_grad_norm > 0) {
     /* torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1 */
     double c = t->cfg.max_grad_norm / (norm + 1e-6);
-    if (c < 1.0) {
-      float cf = (float)c;
-#pragma omp parallel for schedule(static)
-      for (size_t i = 0; i < t->n_params; i++) t->grads[i] *= cf;
-    }
+    if (c < 1.0) o->scale(t->grads, t->n_params, (float)c);
   }
   double lr = lethe_trainer_lr(t, t->step);
   st->lr = lr;
   int64_t k = t->step + 1;
   float b1c = (float)(1.0 - pow(t->cfg.beta1, (double)k)), b2c = (float)(1.0 - pow(t->cfg.beta2, (double)k));
-  t->m->ops->adam(t->params, t->grads, t->adam_m, t->adam_v, t->n_params, (float)lr, (float)t->cfg.beta1, (float)t->cfg.beta2,
-                  (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
-  memset(t->grads, 0, sizeof(float) * t->n_params);
+  o->adam(t->params, t->grads, t->adam_m, t->adam_v, t->n_params, (float)lr, (float)t->cfg.beta1, (float)t->cfg.beta2,
+          (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
+  o->zero(t->grads, t->n_params);
   t->step++;
   return LETHE_OK;
 }
@@ -237,9 +231,12 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     st->tokens += t->pb.n_tokens;
   }
   st->loss = acc;
-  if (t->fault_nan_step == t->step + 1) t->grads[0] = NAN; /* fault injection for the tests */
+  if (t->fault_nan_step == t->step + 1) { /* fault injection for the tests */
+    const float nan = NAN;
+    t->m->ops->upload(t->grads, &nan, sizeof nan);
+  }
   if (!isfinite(acc.total)) {
-    memset(t->grads, 0, sizeof(float) * t->n_params);
+    t->m->ops->zero(t->grads, t->n_params);
     return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the loss is not finite (%g)", (long long)t->step + 1, acc.total);
   }
   LETHE_TRY(lethe_trainer_update(t, st));

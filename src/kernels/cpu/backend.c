@@ -3,6 +3,13 @@
 
 static const lethe_ops CPU_OPS = {
     .name = "cpu",
+    .host_visible = 1,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .sumsq = cpu_sumsq,
+    .scale = cpu_scale,
     .gemm = cpu_gemm,
     .embed = cpu_embed,
     .embed_backward = cpu_embed_backward,

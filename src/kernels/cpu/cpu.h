@@ -7,6 +7,12 @@
 /* Loops with fewer than this many elements run on one thread (a parallel region costs more). */
 #define LETHE_CPU_PAR_MIN 16384
 
+void *cpu_alloc(size_t bytes);
+void cpu_release(void *p);
+void cpu_upload(void *dst, const void *src, size_t bytes);
+void cpu_download(void *dst, const void *src, size_t bytes);
+double cpu_sumsq(const float *x, size_t n);
+void cpu_scale(float *x, size_t n, float a);
 void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 void cpu_embed(float *x, const float *emb, const int *tokens, int N, int d);

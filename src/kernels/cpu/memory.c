@@ -1,7 +1,38 @@
-/* kernels/cpu/memory.c: data movement: copies, zeroing, row gather/scatter, KV-cache stores. */
+/* kernels/cpu/memory.c: memory and data movement: allocation, host copies, copies, zeroing,
+ * row gather/scatter, KV-cache stores, sums of squares, scaling. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
+
+void *cpu_alloc(size_t bytes) {
+  size_t n = (bytes + 63) / 64 * 64;
+  void *p = aligned_alloc(64, n ? n : 64);
+  if (p) memset(p, 0, n ? n : 64);
+  return p;
+}
+
+void cpu_release(void *p) { free(p); }
+
+void cpu_upload(void *dst, const void *src, size_t bytes) {
+  if (dst != src && bytes) memcpy(dst, src, bytes);
+}
+
+void cpu_download(void *dst, const void *src, size_t bytes) {
+  if (dst != src && bytes) memcpy(dst, src, bytes);
+}
+
+double cpu_sumsq(const float *x, size_t n) {
+  double ss = 0;
+#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > LETHE_CPU_PAR_MIN)
+  for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+  return ss;
+}
+
+void cpu_scale(float *x, size_t n, float a) {
+#pragma omp parallel for simd if (n > LETHE_CPU_PAR_MIN)
+  for (size_t i = 0; i < n; i++) x[i] *= a;
+}
 
 void cpu_copy(float *y, const float *x, size_t n) {
   if (y != x) memcpy(y, x, sizeof(float) * n);
