@@ -20,6 +20,8 @@ typedef struct {
   int threads;
   uint64_t seed;
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
+  const char *device;   /* "cpu" (default) or "cuda" */
+  int recompute;        /* activation recomputation per block */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -28,6 +30,8 @@ typedef struct {
   int n_losses;
   size_t design_bytes;   /* weights + activations + adapter, gradients and Adam state + caches */
   size_t peak_rss;
+  size_t device_bytes;   /* device memory in use after the timed steps (0 on the CPU) */
+  int recompute;
   const char *blas_core; /* the kernel OpenBLAS chose */
 } lethe_bench_step_result;
 
@@ -50,6 +54,7 @@ lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_b
 typedef struct {
   const char *model, *config;
   int batch, prompt_len, new_tokens, threads, reps;
+  const char *device;
   uint64_t seed;
 } lethe_bench_gen_opts;
 

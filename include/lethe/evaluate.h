@@ -28,6 +28,7 @@ typedef struct {
   int batch;                  /* prompts generated together (16) */
   int compare;                /* evaluate the base model and the adapter, side by side */
   int threads;                /* 0: OpenMP's default */
+  const char *device;         /* "cpu" (default) or "cuda" */
   int literal_text;           /* score texts as given instead of after the official CSV round trip */
   FILE *progress;             /* progress lines (NULL: silent) */
   FILE *table;                /* the results table (NULL: not printed) */

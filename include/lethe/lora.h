@@ -23,6 +23,9 @@ lethe_status lethe_lora_save(const lethe_lora *lora, const char *base_model, con
 
 void lethe_lora_free(lethe_lora *lora);
 
+/* Puts the adapter on the model's device (after lethe_model_to_device). */
+lethe_status lethe_lora_to_device(lethe_lora *lora, const lethe_model *model);
+
 /* Merges W += s B A into the model's weights for every adapted projection. */
 lethe_status lethe_lora_merge(lethe_model *model, const lethe_lora *lora);
 

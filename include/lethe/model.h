@@ -78,6 +78,10 @@ const lethe_config *lethe_model_config(const lethe_model *m);
 lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype,
                               size_t shard_bytes);
 
+/* Moves the model to a compute device: "cpu" (where every model starts) or "cuda" (in a build with
+ * CUDA and a GPU present). Errors say why a device is unavailable. */
+lethe_status lethe_model_to_device(lethe_model *m, const char *device);
+
 /* lethe_model_save plus copies of `n_files` files (full paths; tokenizer.json, ...) into the new
  * directory under their own names; the whole directory appears at once or not at all. Missing
  * files in the list are skipped. */

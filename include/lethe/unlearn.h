@@ -82,8 +82,11 @@ typedef struct {
   int checkpoint_steps;     /* checkpoint every N optimizer steps (0: off) */
   double checkpoint_minutes;/* and every M minutes (0: off) */
   int no_ref_cache;         /* recompute reference log-probs every step (a check of the cache) */
+  int recompute;            /* activation recomputation: keep only each block's input, redo the block
+                               in the backward pass (about 1/3 more compute, far less memory) */
   int merge;                /* also write the merged model */
   int threads;              /* 0: OpenMP's default */
+  const char *device;       /* "cpu" (default) or "cuda" */
   FILE *progress;           /* progress lines (NULL: silent) */
   const char *save_dtype;   /* full training: dtype of the saved model ("float32") */
 } lethe_train_opts;

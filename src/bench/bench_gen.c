@@ -30,6 +30,13 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
     LETHE_TRY(lethe_config_load(o->config, &c));
     LETHE_TRY(lethe_model_create(&c, o->seed, 0.02f, &m));
   }
+  if (o->device) {
+    lethe_status ds = lethe_model_to_device(m, o->device);
+    if (ds) {
+      lethe_model_free(m);
+      return ds;
+    }
+  }
   const lethe_config *c = &m->cfg;
   int B = o->batch, P = o->prompt_len, M = o->new_tokens, len = P + M;
   lethe_workspace *ws = NULL;

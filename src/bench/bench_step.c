@@ -53,6 +53,29 @@ static lethe_status write_batch(const char *path, const lethe_tokset *d) {
   return s;
 }
 
+/* A random model of config c (weights N(0, 0.02^2), norms 1), drawn in parallel: chunks of 2^20
+ * values each from a stream seeded by (seed, tensor, chunk), so a 7B shape takes seconds and the
+ * model does not depend on the thread count. (lethe_model_create draws one sequential stream.) */
+static lethe_status random_model(const lethe_config *c, uint64_t seed, lethe_model **out) {
+  LETHE_TRY(lethe_model_alloc(c, out));
+  lethe_model *m = *out;
+  enum { CHUNK = 1 << 20 };
+  for (int i = 0; i < m->n_tensors; i++) {
+    const lethe_tensor *t = &m->tensors[i];
+    float *p = m->params + t->offset;
+    int is_norm = strstr(t->name, "norm.weight") != NULL;
+    long chunks = (long)((t->numel + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long k = 0; k < chunks; k++) {
+      size_t lo = (size_t)k * CHUNK, hi = lo + CHUNK < t->numel ? lo + CHUNK : t->numel;
+      lethe_rng r;
+      lethe_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ (0xBF58476D1CE4E5B9ull * (uint64_t)(k + 1)));
+      for (size_t j = lo; j < hi; j++) p[j] = is_norm ? 1.0f : (float)(0.02 * lethe_rng_normal(&r));
+    }
+  }
+  return LETHE_OK;
+}
+
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
@@ -69,9 +92,11 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_trainer *tr = NULL;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
-  lethe_status s = lethe_model_create(&c, o->seed, 0.02f, &m);
+  lethe_status s = random_model(&c, o->seed, &m);
   lethe_lora_config lc = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V), .init = LETHE_LORA_INIT_XAVIER};
+  if (!s && o->device) s = lethe_model_to_device(m, o->device);
   if (!s) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
+  if (!s) s = lethe_lora_to_device(lora, m);
   if (s) goto done;
   /* The batch: B random sequences of T tokens, a quarter of each is prompt, half are forget rows. */
   int B = o->batch, T = o->seq;
@@ -92,7 +117,8 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
   }
   d.max_len = T;
-  lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed};
+  lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed,
+                          .recompute = o->recompute};
   lethe_objective_preset("npo", &tc.obj);
   if ((s = lethe_trainer_create(m, lora, &d, &tc, &tr))) goto done;
   if (o->save) {
@@ -136,6 +162,9 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   r->peak_rss = (size_t)ru.ru_maxrss * 1024;
+  /* nothing is allocated inside a step, so the memory in use after the steps is their peak */
+  r->device_bytes = m->ops->mem_in_use();
+  r->recompute = o->recompute;
 done:
   lethe_trainer_free(tr);
   lethe_tokset_free(&d);

@@ -11,7 +11,7 @@
 #include "lethe/tokenizer.h"
 
 int cmd_generate(int argc, char **argv) {
-  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL;
+  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL, *device = NULL;
   int max_new = 256, no_cache = 0;
   const cli_arg defs[] = {
       {"model", ARG_STR, &model_path, "model: HF directory, llama2.c .bin or GGUF file", 1, 0, 0, NULL},
@@ -19,6 +19,7 @@ int cmd_generate(int argc, char **argv) {
       {"adapter", ARG_STR, &adapter, "PEFT LoRA adapter directory to apply", 0, 0, 0, NULL},
       {"prompt", ARG_STR, &prompt, "text to continue", 1, 0, 0, NULL},
       {"max-new", ARG_INT, &max_new, "at most this many new tokens (default 256)", 0, 0, 1 << 20, NULL},
+      {"device", ARG_STR, &device, "compute device: cpu (default) or cuda", 0, 0, 0, NULL},
       {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("generate", "Greedy decoding: prints the prompt and its continuation.", argc, argv, defs,
@@ -31,8 +32,10 @@ int cmd_generate(int argc, char **argv) {
   char *text = NULL;
   int status = 1;
   if (lethe_model_load(model_path, &m)) goto fail;
+  if (device && lethe_model_to_device(m, device)) goto fail;
   if (lethe_model_tokenizer(model_path, tok_path, &tok)) goto fail;
   if (adapter && lethe_lora_load(adapter, m, &lora)) goto fail;
+  if (lora && lethe_lora_to_device(lora, m)) goto fail;
   if (lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n)) goto fail;
   lethe_gen_opts o;
   lethe_gen_opts_default(&o);

@@ -36,7 +36,9 @@
   {"checkpoint-every", ARG_INT, &(o).checkpoint_steps, "checkpoint every N optimizer steps (0: off)", 0, 0, 1 << 30, NULL},  \
   {"checkpoint-minutes", ARG_FLOAT, &(o).checkpoint_minutes, "checkpoint every M minutes (0: off)", 0, 0, 1e9, NULL},       \
   {"merge", ARG_FLAG, &(o).merge, "also write the merged model (OUT/merged)", 0, 0, 0, NULL},                               \
+  {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass (less memory)", 0, 0, 0, NULL}, \
   {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
+  {"device", ARG_STR, &(o).device, "compute device: cpu (default) or cuda", 0, 0, 0, NULL},                                 \
   {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL}
 
 typedef struct {

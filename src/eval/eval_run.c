@@ -339,8 +339,10 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   memset(&after, 0, sizeof after);
   char *base_dir = NULL;
   lethe_status s = lethe_model_load(o->model, &m);
+  if (!s && o->device) s = lethe_model_to_device(m, o->device);
   if (!s) s = lethe_model_tokenizer(o->model, o->tokenizer, &tok);
   if (!s && o->adapter) s = lethe_lora_load(o->adapter, m, &lora);
+  if (!s && lora) s = lethe_lora_to_device(lora, m);
   if (!s && o->forget) s = lethe_rows_load(o->forget, &forget);
   if (!s && o->retain) s = lethe_rows_load(o->retain, &retain);
   if (!s && o->mmlu_dir) {

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lethe/status.h"
+
 /* Every pointer given to an operation is backend memory (from alloc), except where a comment
  * says host. Per-row coefficients of the fused classifier, shared by every objective (DESIGN.md,
  * "Objectives"). For an answer row t with gold id y_t and logits z_t:
@@ -49,6 +51,10 @@ typedef struct lethe_ops {
   void (*release)(void *p);
   void (*upload)(void *dst, const void *host_src, size_t bytes);
   void (*download)(void *host_dst, const void *src, size_t bytes);
+
+  /* The first failure the backend met since the last call (kernel launches report errors
+   * asynchronously), as a status with a message; LETHE_OK when none. */
+  lethe_status (*check)(void);
 
   /* sum of x[i]^2 (n), returned to the host in double */
   double (*sumsq)(const float *x, size_t n);
@@ -92,18 +98,19 @@ typedef struct lethe_ops {
   void (*rope)(float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos,
                const float *sin, int inverse);
 
-  /* Causal attention over packed sequences: sequence s holds rows [start[s], start[s+1]).
+  /* Causal attention over packed sequences: sequence s holds rows [start[s], start[s+1]), N =
+   * start[n_seq] rows in all (given so that a device backend need not read start back).
    * q (N, H*hd) stride ldq, k and v (N, KV*hd) stride ldkv; out (N, H*hd) stride H*hd;
    * lse (N, H) gets each row's log-sum-exp of scaled scores. window > 0 limits attention to the
    * last `window` positions. */
   void (*attention)(float *out, float *lse, const float *q, const float *k, const float *v,
-                    int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                    int window, const lethe_scratch *scratch);
+                    int ldq, int ldkv, const int *start, int n_seq, int N, int H, int KV,
+                    int hd, int window, const lethe_scratch *scratch);
   /* Backward of attention: dq (stride ldq), dk, dv (stride ldkv) are overwritten. */
   void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *out,
                              const float *lse, const float *q, const float *k, const float *v,
-                             int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                             int window, const lethe_scratch *scratch);
+                             int ldq, int ldkv, const int *start, int n_seq, int N, int H, int KV,
+                             int hd, int window, const lethe_scratch *scratch);
   /* Attention of new rows against a KV cache: row t (position pos[t] of cache slot slot[t])
    * attends to cache positions 0..pos[t] of its slot. kc/vc: (slots, max_pos, KV*hd). */
   void (*attention_cached)(float *out, const float *q, int ldq, const float *kc, const float *vc,
@@ -148,9 +155,16 @@ typedef struct lethe_ops {
    * to the parameters (AdamW, decoupled != 0). */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
                float beta2, float eps, float wd, int decoupled, float b1c, float b2c);
+
+  /* Bytes of device memory in use now (CUDA: total - free as the driver reports it, the context
+   * included); 0 for a backend on host memory (its memory is the process's RSS). */
+  size_t (*mem_in_use)(void);
 } lethe_ops;
 
 /* The CPU backend. */
 const lethe_ops *lethe_cpu_ops(void);
+/* A backend by name: "cpu", or "cuda" in a build with CUDA (see LETHE_CUDA). Unknown or
+ * unavailable names are an error saying why. */
+lethe_status lethe_backend(const char *name, const lethe_ops **out);
 
 #endif

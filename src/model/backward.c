@@ -40,6 +40,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim;
   int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
   float *dx = ws->dx;
+  if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
   o->swiglu(ws->h, a->gu, N, F);
@@ -65,7 +66,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
     if (w->bo) o->bias_backward(gradof(m, w->bo), dx, N, d, d);
   }
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv,
-                        a->qkv + q, a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, H, KV, hd, c->sliding_window,
+                        a->qkv + q, a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window,
                         &ws->attn);
   o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
@@ -86,12 +87,12 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
 
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                             const lethe_batch *b) {
-  if (!ws->keep) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   const lethe_config *c = &m->cfg;
   int N = b->n_tokens;
   m->ops->zero(ws->dx, (size_t)N * c->dim);
   norm_backward(m, ws->dx, ws->dlnf, ws->x_final, ws->lnf, m->final_norm, ws->rstdf, N);
   for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, lora, ws, l, b);
   if (m->grads) m->ops->embed_backward(gradof(m, m->embed), ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
-  return LETHE_OK;
+  return m->ops->check();
 }

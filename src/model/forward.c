@@ -60,12 +60,12 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
     float *kl = kc->k + (size_t)l * per_layer, *vl = kc->v + (size_t)l * per_layer;
     o->kv_store(kl, vl, a->qkv, qkv, q, kv, ac->slot, pos, N, kc->max_pos);
     if (ac->fresh)
-      o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, H, KV, hd,
+      o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, N, H, KV, hd,
                    c->sliding_window, &ws->attn);
     else
       o->attention_cached(a->att, a->qkv, qkv, kl, vl, ac->slot, pos, N, kc->max_pos, H, KV, hd, c->sliding_window);
   } else {
-    o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, H, KV, hd,
+    o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, N, H, KV, hd,
                  c->sliding_window, &ws->attn);
   }
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
@@ -132,14 +132,22 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
     block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->d_pos, N, &ac);
   }
   final_norm(m, ws, N);
-  return LETHE_OK;
+  return m->ops->check();
+}
+
+void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
+                           const lethe_batch *b) {
+  /* d_pos and d_start still hold the batch; the block's output is not needed again, so it goes to
+   * dln, which the backward pass overwrites before reading. */
+  attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
+  block_forward(m, lora, ws, l, &ws->layers[l], ws->dln, ws->d_pos, b->n_tokens, &ac);
 }
 
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                                   lethe_kv_cache *cache, const int *tokens, const int *slot,
                                   const int *pos, int N) {
   const lethe_config *c = &m->cfg;
-  if (ws->keep) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
+  if (ws->keep != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
   if (N < 1 || N > ws->max_tokens) return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", N, ws->max_tokens);
   LETHE_TRY(check_lora(m, lora, ws));
   for (int t = 0; t < N; t++) {
@@ -175,7 +183,7 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
   o->embed(ws->layers[0].x_in, m->embed, ws->d_tokens, N, c->dim);
   for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, ws->d_pos, N, &ac);
   final_norm(m, ws, N);
-  return LETHE_OK;
+  return m->ops->check();
 }
 
 lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos, lethe_kv_cache **out) {

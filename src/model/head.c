@@ -10,7 +10,7 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
-  if (grad && !ws->keep) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
+  if (grad && ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
   int n = 0;
   for (int t = 0; t < b->n_tokens; t++)
     if (b->targets[t] >= 0) {
@@ -43,7 +43,7 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   o->download(ws->lse_rows, ws->d_lse, nb);
   o->download(ws->kl_rows, ws->d_kl, nb);
   if (grad) o->scatter_rows(ws->dlnf, ws->dxrows, ws->d_rows, n, b->n_tokens, c->dim);
-  return LETHE_OK;
+  return o->check();
 }
 
 lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits) {
@@ -57,7 +57,7 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
     o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
     o->download(logits + (size_t)r0 * c->vocab_size, ws->head_scratch, sizeof(float) * (size_t)k * c->vocab_size);
   }
-  return LETHE_OK;
+  return o->check();
 }
 
 lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,

@@ -132,3 +132,5 @@ lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *
   *out = l;
   return LETHE_OK;
 }
+
+lethe_status lethe_lora_to_device(lethe_lora *l, const lethe_model *m) { return lethe_lora_use_backend(l, m->ops); }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernels/ops.h"
+#include "lethe/lora.h"
 #include "lethe/model.h"
 
 /* ---- parameters ---------------------------------------------------------------------------- */
@@ -155,9 +156,10 @@ typedef struct {
 } lethe_layer_acts;
 
 typedef struct lethe_workspace {
-  int max_tokens, max_seqs, keep;
+  int max_tokens, max_seqs, keep; /* keep: LETHE_WS_* */
   const lethe_ops *ops;      /* the backend the arena lives on */
-  lethe_layer_acts *layers;  /* (n_layers); when !keep all entries share one set of buffers */
+  lethe_layer_acts *layers;  /* (n_layers); LETHE_WS_INFER: all entries share one set of buffers;
+                                LETHE_WS_RECOMPUTE: all but x_in */
   float *x_final;            /* (N, d) residual after the last block */
   float *lnf;                /* (N, d) final norm output: the head's input */
   float *rstdf;              /* (N) */
@@ -197,8 +199,16 @@ typedef struct lethe_workspace {
   void *host;                /* every host array above lives in this one allocation */
 } lethe_workspace;
 
+/* What a workspace keeps between the forward and the backward pass (its `keep`). */
+enum {
+  LETHE_WS_INFER = 0,     /* forward only: every block shares one set of buffers */
+  LETHE_WS_TRAIN = 1,     /* every block's activations kept for the backward pass */
+  LETHE_WS_RECOMPUTE = 2  /* only each block's input kept; the backward pass recomputes the block's
+                             activations into one shared set (one more forward, far less memory) */
+};
+
 /* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
- * sequences. keep != 0 keeps every block's activations (training); keep == 0 shares one set. */
+ * sequences; keep is one of LETHE_WS_*. */
 lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
                                     int max_seqs, int keep, lethe_workspace **out);
 void lethe_workspace_free(lethe_workspace *ws);
@@ -212,6 +222,10 @@ lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, 
 /* Forward through the final norm: ws->lnf holds the head inputs. lora == NULL runs the base model
  * (the adapter switched off). */
 lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                           const lethe_batch *b);
+/* Recomputes block l's activations from its kept input for the batch of the last lethe_forward
+ * (a LETHE_WS_RECOMPUTE workspace, called by the backward pass). */
+void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
                            const lethe_batch *b);
 
 /* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays

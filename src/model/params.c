@@ -263,3 +263,9 @@ lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) {
 void lethe_model_sync_host(lethe_model *m) {
   if (m->dparams != m->params) m->ops->download(m->params, m->dparams, m->n_params * sizeof(float));
 }
+
+lethe_status lethe_model_to_device(lethe_model *m, const char *device) {
+  const lethe_ops *ops;
+  LETHE_TRY(lethe_backend(device, &ops));
+  return lethe_model_use_backend(m, ops);
+}

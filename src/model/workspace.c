@@ -42,12 +42,14 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   (void)S;
   int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
   int r = lora ? lora->cfg.rank : 0;
-  int sets = keep ? c->n_layers : 1;
+  int full = keep == LETHE_WS_TRAIN, recompute = keep == LETHE_WS_RECOMPUTE;
+  int sets = full ? c->n_layers : 1;
   float *shared_x = keep ? NULL : TAKE_F(cv, (size_t)N * d);
+  float *x_ins = recompute ? TAKE_F(cv, (size_t)c->n_layers * N * d) : NULL; /* (L, N, d) block inputs */
   for (int l = 0; l < sets; l++) {
     lethe_layer_acts a;
     memset(&a, 0, sizeof a);
-    a.x_in = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+    a.x_in = full ? TAKE_F(cv, (size_t)N * d) : shared_x;
     a.ln1 = TAKE_F(cv, (size_t)N * d);
     a.rstd1 = TAKE_F(cv, N);
     a.qkv = TAKE_F(cv, (size_t)N * qkv);
@@ -62,8 +64,10 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
       if (lora && (lora->cfg.targets & (1u << p))) a.u[p] = TAKE_F(cv, (size_t)N * r);
     if (ws) ws->layers[l] = a;
   }
-  if (ws && !keep)
+  if (ws && !full)
     for (int l = 1; l < c->n_layers; l++) ws->layers[l] = ws->layers[0];
+  if (ws && recompute)
+    for (int l = 0; l < c->n_layers; l++) ws->layers[l].x_in = x_ins + (size_t)l * N * d;
   float *x_final = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
   float *lnf = TAKE_F(cv, (size_t)N * d);
   float *rstdf = TAKE_F(cv, N);
@@ -149,6 +153,7 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
                                     int max_seqs, int keep, lethe_workspace **out) {
   *out = NULL;
   const lethe_config *c = &m->cfg;
+  if (keep < LETHE_WS_INFER || keep > LETHE_WS_RECOMPUTE) return lethe_fail(LETHE_ERR_INVALID, "unknown workspace kind %d", keep);
   if (max_tokens < 1 || max_seqs < 1 || max_seqs > max_tokens)
     return lethe_fail(LETHE_ERR_INVALID, "workspace needs 1 <= sequences (%d) <= tokens (%d)", max_seqs, max_tokens);
   int max_pos = max_tokens < c->max_seq_len ? max_tokens : c->max_seq_len;

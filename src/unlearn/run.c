@@ -205,6 +205,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   if ((s = lethe_make_dirs(o->out))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
+  if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
   if (o->forget) {
     if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
@@ -236,6 +237,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     lethe_lora_config lc = {.rank = o->lora_rank, .alpha = o->lora_alpha, .rslora = o->rslora, .targets = targets,
                             .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER, .dropout = 0};
     if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
+    if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget) {
@@ -247,7 +249,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .max_steps = o->max_steps, .lr = o->lr, .weight_decay = o->weight_decay, .beta1 = o->beta1,
                           .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
-                          .no_ref_cache = o->no_ref_cache};
+                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute};
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);

@@ -68,7 +68,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   int B = cfg->batch < data->n ? cfg->batch : data->n;
   t->cfg.batch = B;
   int cap_tokens = B * data->max_len;
-  lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, 1, &t->ws);
+  lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
   if (!s && lethe_obj_needs_ref_hidden(&cfg->obj)) s = lethe_workspace_create(m, NULL, cap_tokens, B, 0, &t->ws_ref);
   if (!s) s = lethe_packed_init(&t->pb, cap_tokens, B);
   if (s) {
@@ -197,7 +197,7 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
           (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
   o->zero(t->grads, t->n_params);
   t->step++;
-  return LETHE_OK;
+  return o->check();
 }
 
 lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *finished) {

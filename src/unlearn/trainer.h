@@ -19,6 +19,7 @@ typedef struct {
   int warmup_steps;
   uint64_t seed;
   int no_ref_cache;
+  int recompute;     /* recompute each block's activations in the backward pass (less memory) */
 } lethe_trainer_cfg;
 
 typedef struct {

@@ -30,9 +30,9 @@ static int run(char **out, char **err, const char *a1, const char *a2, const cha
     char *e_ = NULL;                                                                               \
     int rc_ = run(NULL, &e_, "--help", NULL, NULL, NULL, NULL, NULL, NULL, NULL);                  \
     if (rc_ != 0) {                                                                                \
-      print_message("SKIP: this lethe program has no convert command yet (rc %d: %s)\n", rc_, e_ ? e_ : ""); \
+      print_message("lethe convert --help failed (rc %d: %s)\n", rc_, e_ ? e_ : "");            \
       free(e_);                                                                                    \
-      skip();                                                                                      \
+      fail();                                                                                      \
     }                                                                                              \
     free(e_);                                                                                      \
   } while (0)

@@ -299,10 +299,10 @@ static void check_attention(int window) {
   int threads = omp_get_max_threads();
   lethe_scratch sc = {.per_thread = (size_t)2 * LETHE_ATTN_BLOCK * 150, .threads = threads};
   sc.buf = malloc(sizeof(float) * sc.per_thread * threads);
-  cpu_attention(out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window, &sc);
+  cpu_attention(out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, &sc);
   close_d("attention out", out, ow, (size_t)N * H * hd, 1e-5);
   close_d("attention lse", lse, lw, (size_t)N * H, 1e-6);
-  cpu_attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window, &sc);
+  cpu_attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, &sc);
   /* Compare the head columns only (the padding of ldq / ldkv is not written). */
   int cols[3] = {H * hd, KV * hd, KV * hd}, lds[3] = {ldq, ldkv, ldkv};
   const float *got[3] = {dq, dk, dv};

@@ -2,7 +2,7 @@
  * models of tools/reference/make_fixtures.py: logits, loss and the gradient of every parameter
  * (full training) and of every LoRA factor, relative error <= 1e-4 in fp32. The two sequences of
  * a fixture are packed into one batch here while PyTorch ran them one by one, so packing is
- * checked too. */
+ * checked too. Every check runs twice: all activations kept, and per-block recomputation. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +73,18 @@ static void close_fixture(parity *p) {
 }
 
 /* Runs forward, all-row logits, mean NLL loss and (optionally) backward; checks logits + loss. */
-static void run_and_check(parity *p, lethe_lora *lora, const char *logits_name, const char *loss_name, int backward) {
+static void run_and_check(parity *p, lethe_lora *lora, const char *logits_name, const char *loss_name, int backward,
+                          int keep) {
   lethe_workspace *ws;
-  assert_int_equal(lethe_workspace_create(p->m, lora, p->N, p->S, 1, &ws), LETHE_OK);
+  assert_int_equal(lethe_workspace_create(p->m, lora, p->N, p->S, keep, &ws), LETHE_OK);
+  if (keep == LETHE_WS_RECOMPUTE) {
+    /* recomputation keeps less: one input per block instead of every activation */
+    lethe_workspace *full;
+    assert_int_equal(lethe_workspace_create(p->m, lora, p->N, p->S, LETHE_WS_TRAIN, &full), LETHE_OK);
+    print_message("activation arena: %zu bytes with recomputation, %zu without\n", ws->arena_bytes, full->arena_bytes);
+    assert_true(ws->arena_bytes < full->arena_bytes);
+    lethe_workspace_free(full);
+  }
   assert_int_equal(lethe_forward(p->m, lora, ws, &p->b), LETHE_OK);
   int V = p->m->cfg.vocab_size;
   float *logits = malloc(sizeof(float) * (size_t)p->N * V);
@@ -107,11 +116,11 @@ static void run_and_check(parity *p, lethe_lora *lora, const char *logits_name, 
   lethe_workspace_free(ws);
 }
 
-static void check_base(const char *name) {
+static void check_base(const char *name, int keep) {
   parity p;
   open_fixture(&p, name);
   assert_int_equal(lethe_model_enable_grads(p.m), LETHE_OK);
-  run_and_check(&p, NULL, "logits_base", "loss_base", 1);
+  run_and_check(&p, NULL, "logits_base", "loss_base", 1, keep);
   double worst = 0;
   for (int i = 0; i < p.m->n_tensors; i++) {
     const lethe_tensor *t = &p.m->tensors[i];
@@ -129,7 +138,7 @@ static void check_base(const char *name) {
   close_fixture(&p);
 }
 
-static void check_lora(const char *name) {
+static void check_lora(const char *name, int keep) {
   parity p;
   open_fixture(&p, name);
   char rel[256];
@@ -162,7 +171,7 @@ static void check_lora(const char *name) {
     loaded++;
   }
   assert_int_equal(loaded, 2 * p.m->cfg.n_layers * __builtin_popcount(lc.targets));
-  run_and_check(&p, lora, "logits_lora", "loss_lora", 1);
+  run_and_check(&p, lora, "logits_lora", "loss_lora", 1, keep);
   double worst = 0;
   for (int k = 0; k < p.st.n; k++) {
     const char *key = p.st.tensors[k].name;
@@ -182,17 +191,25 @@ static void check_lora(const char *name) {
   close_fixture(&p);
 }
 
-static void test_olmo_base(void **s) { (void)s; check_base("olmo_tiny"); }
-static void test_llama_base(void **s) { (void)s; check_base("llama_tiny"); }
-static void test_qwen2_base(void **s) { (void)s; check_base("qwen2_tiny"); }
-static void test_olmo_lora(void **s) { (void)s; check_lora("olmo_tiny"); }
-static void test_llama_lora(void **s) { (void)s; check_lora("llama_tiny"); }
-static void test_qwen2_lora(void **s) { (void)s; check_lora("qwen2_tiny"); }
+/* Every check runs with all activations kept and with per-block recomputation: both must match
+ * PyTorch's gradients. */
+#define PAIR(fn, check, name)                                                                      \
+  static void fn(void **s) { (void)s; check(name, LETHE_WS_TRAIN); }                               \
+  static void fn##_recompute(void **s) { (void)s; check(name, LETHE_WS_RECOMPUTE); }
+PAIR(test_olmo_base, check_base, "olmo_tiny")
+PAIR(test_llama_base, check_base, "llama_tiny")
+PAIR(test_qwen2_base, check_base, "qwen2_tiny")
+PAIR(test_olmo_lora, check_lora, "olmo_tiny")
+PAIR(test_llama_lora, check_lora, "llama_tiny")
+PAIR(test_qwen2_lora, check_lora, "qwen2_tiny")
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_olmo_base), cmocka_unit_test(test_llama_base), cmocka_unit_test(test_qwen2_base),
       cmocka_unit_test(test_olmo_lora), cmocka_unit_test(test_llama_lora), cmocka_unit_test(test_qwen2_lora),
+      cmocka_unit_test(test_olmo_base_recompute), cmocka_unit_test(test_llama_base_recompute),
+      cmocka_unit_test(test_qwen2_base_recompute), cmocka_unit_test(test_olmo_lora_recompute),
+      cmocka_unit_test(test_llama_lora_recompute), cmocka_unit_test(test_qwen2_lora_recompute),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@ static inline void axpyf(float *y, float a, const float *x, int n) {
 static inline int key_begin(int i, int window) { return (window > 0 && i - window + 1 > 0) ? i - window + 1 : 0; }
 
 void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq,
-                   int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
+                   int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd, int window,
                    const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
@@ -74,7 +74,7 @@ void cpu_attention(float *out, float *lse, const float *q, const float *k, const
 
 void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
                             const float *lse, const float *q, const float *k, const float *v,
-                            int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
+                            int ldq, int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd,
                             int window, const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);

@@ -1,9 +1,13 @@
 /* kernels/cpu/backend.c: the CPU backend's operation table. */
 #include "kernels/cpu/cpu.h"
 
+static lethe_status cpu_check(void) { return LETHE_OK; }
+static size_t cpu_mem_in_use(void) { return 0; }
+
 static const lethe_ops CPU_OPS = {
     .name = "cpu",
     .host_visible = 1,
+    .check = cpu_check,
     .alloc = cpu_alloc,
     .release = cpu_release,
     .upload = cpu_upload,
@@ -36,6 +40,7 @@ static const lethe_ops CPU_OPS = {
     .classifier = cpu_classifier,
     .logits = cpu_logits,
     .adam = cpu_adam,
+    .mem_in_use = cpu_mem_in_use,
 };
 
 const lethe_ops *lethe_cpu_ops(void) { return &CPU_OPS; }

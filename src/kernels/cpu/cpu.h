@@ -30,11 +30,11 @@ void cpu_clip_backward(float *dx, const uint8_t *mask, int N, int C, int ld);
 void cpu_rope(float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos,
               const float *sin, int inverse);
 void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq,
-                   int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
+                   int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd, int window,
                    const lethe_scratch *scratch);
 void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
                             const float *lse, const float *q, const float *k, const float *v,
-                            int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
+                            int ldq, int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd,
                             int window, const lethe_scratch *scratch);
 void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, const float *vc,
                           const int *slot, const int *pos, int N, int max_pos, int H, int KV, int hd,

@@ -1,0 +1,262 @@
+/* tests/kernels/test_backend_parity.c: a device backend against the CPU backend, op by op on random
+ * inputs and end to end on the fixture models (Low-Rank NPO steps, the adapter, answer NLLs, greedy
+ * decoding with and without the KV cache, a checkpoint written from backend memory and resumed with
+ * per-block activation recomputation). Two ctest entries run it:
+ *   test_backend_parity        "cpu-shadow": the CPU kernels behind a table that says its memory is
+ *                              not the host's, so every upload, download and host copy the model,
+ *                              LoRA, trainer and checkpoint code make for a GPU is exercised here;
+ *   test_backend_parity_cuda   the CUDA backend; exit code 77 (ctest: Skipped) without a GPU.
+ * Tolerance: fp32 with different summation orders, relative error <= 1e-4 (adapter 2e-4). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu.h"
+#include "model/model.h"
+#include "testutil.h"
+#include "eval/seq_nll.h"
+#include "lethe/generate.h"
+#include "unlearn/trainer.h"
+#include "util/rng.h"
+
+static const lethe_ops *G;
+static lethe_rng R;
+static lethe_ops SHADOW;
+
+static int setup(void **state) {
+  (void)state;
+  lethe_rng_seed(&R, 4242);
+  return 0;
+}
+
+static float *rnd(size_t n, float scale) {
+  float *x = malloc(sizeof(float) * (n ? n : 1));
+  for (size_t i = 0; i < n; i++) x[i] = (float)(scale * (2 * lethe_rng_uniform(&R) - 1));
+  return x;
+}
+static void *up(const void *h, size_t bytes) {
+  void *d = G->alloc(bytes);
+  G->upload(d, h, bytes);
+  return d;
+}
+static float *down(const float *d, size_t n) {
+  float *h = malloc(sizeof(float) * n);
+  G->download(h, d, sizeof(float) * n);
+  return h;
+}
+static void same(const char *what, const float *dev, const float *host, size_t n, double tol) {
+  float *h = down(dev, n);
+  assert_int_equal(G->check(), LETHE_OK);
+  tu_assert_close(what, h, host, n, tol);
+  print_message("%-28s rel. err %.2e\n", what, tu_rel_err(h, host, n));
+  free(h);
+}
+
+static void test_ops(void **state) {
+  (void)state;
+  /* GEMM, all four transpositions */
+  int M = 67, N = 45, K = 129;
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      float *A = rnd((size_t)M * K, 1), *B = rnd((size_t)K * N, 1), *C = rnd((size_t)M * N, 1);
+      float *dA = up(A, sizeof(float) * M * K), *dB = up(B, sizeof(float) * K * N), *dC = up(C, sizeof(float) * M * N);
+      cpu_gemm(ta, tb, M, N, K, 0.7f, A, ta ? M : K, B, tb ? K : N, 0.3f, C, N);
+      G->gemm(ta, tb, M, N, K, 0.7f, dA, ta ? M : K, dB, tb ? K : N, 0.3f, dC, N);
+      same("gemm", dC, C, (size_t)M * N, 1e-5);
+      G->release(dA), G->release(dB), G->release(dC), free(A), free(B), free(C);
+    }
+  /* norms */
+  int R_ = 13, d = 200;
+  float *x = rnd((size_t)R_ * d, 2), *w = rnd(d, 1), *dy = rnd((size_t)R_ * d, 1);
+  float *y = malloc(sizeof(float) * R_ * d), rstd[13], *dx = calloc((size_t)R_ * d, sizeof(float)), dw[200] = {0};
+  float *gx = up(x, sizeof(float) * R_ * d), *gw = up(w, sizeof(float) * d), *gdy = up(dy, sizeof(float) * R_ * d);
+  float *gy = G->alloc(sizeof(float) * R_ * d), *gr = G->alloc(sizeof(float) * R_), *gdx = G->alloc(sizeof(float) * R_ * d),
+        *gdw = G->alloc(sizeof(float) * d);
+  cpu_layernorm(y, NULL, rstd, x, R_, d, 1e-5f);
+  G->layernorm(gy, NULL, gr, gx, R_, d, 1e-5f);
+  same("layernorm", gy, y, (size_t)R_ * d, 1e-5);
+  cpu_layernorm_backward(dx, dy, y, rstd, R_, d);
+  G->layernorm_backward(gdx, gdy, gy, gr, R_, d);
+  same("layernorm_backward", gdx, dx, (size_t)R_ * d, 1e-5);
+  memset(dx, 0, sizeof(float) * R_ * d);
+  G->zero(gdx, (size_t)R_ * d);
+  cpu_rmsnorm(y, rstd, x, w, R_, d, 1e-6f);
+  G->rmsnorm(gy, gr, gx, gw, R_, d, 1e-6f);
+  same("rmsnorm", gy, y, (size_t)R_ * d, 1e-5);
+  cpu_rmsnorm_backward(dx, dw, dy, x, w, rstd, R_, d);
+  G->rmsnorm_backward(gdx, gdw, gdy, gx, gw, gr, R_, d);
+  same("rmsnorm_backward dx", gdx, dx, (size_t)R_ * d, 1e-5);
+  same("rmsnorm_backward dw", gdw, dw, (size_t)d, 1e-5);
+  /* SwiGLU, clip, rope, Adam, sums of squares */
+  int F = d / 2;
+  float *h = malloc(sizeof(float) * R_ * F), *gh = G->alloc(sizeof(float) * R_ * F);
+  cpu_swiglu(h, x, R_, F);
+  G->swiglu(gh, gx, R_, F);
+  same("swiglu", gh, h, (size_t)R_ * F, 1e-5);
+  cpu_swiglu_backward(dx, dy, x, R_, F);
+  G->swiglu_backward(gdx, gdy, gx, R_, F);
+  same("swiglu_backward", gdx, dx, (size_t)R_ * 2 * F, 1e-5);
+  double ss = cpu_sumsq(x, (size_t)R_ * d), gs = G->sumsq(gx, (size_t)R_ * d);
+  assert_true(fabs(ss - gs) <= 1e-5 * ss);
+  float *m = rnd((size_t)R_ * d, 0.1f), *v = rnd((size_t)R_ * d, 0.1f);
+  for (int i = 0; i < R_ * d; i++) v[i] = fabsf(v[i]);
+  float *gm = up(m, sizeof(float) * R_ * d), *gv = up(v, sizeof(float) * R_ * d);
+  cpu_adam(x, dy, m, v, (size_t)R_ * d, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 1, 0.271f, 0.003f);
+  G->adam(gx, gdy, gm, gv, (size_t)R_ * d, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 1, 0.271f, 0.003f);
+  same("adam", gx, x, (size_t)R_ * d, 1e-6);
+  G->release(gx), G->release(gw), G->release(gdy), G->release(gy), G->release(gr), G->release(gdx), G->release(gdw),
+      G->release(gh), G->release(gm), G->release(gv);
+  free(x), free(w), free(dy), free(y), free(dx), free(h), free(m), free(v);
+}
+
+/* The whole model: CPU and device give the same logits, loss terms and LoRA after NPO steps. */
+static void test_model_step(void **state) {
+  (void)state;
+  const char *names[2] = {"olmo_tiny", "qwen2_tiny"};
+  for (int k = 0; k < 2; k++) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "tests/fixtures/models/%s", names[k]);
+    char *p = tu_src_path(rel);
+    lethe_model *mc, *mg;
+    assert_int_equal(lethe_model_load(p, &mc), LETHE_OK);
+    assert_int_equal(lethe_model_load(p, &mg), LETHE_OK);
+    assert_int_equal(lethe_model_use_backend(mg, G), LETHE_OK);
+    lethe_tokset d;
+    memset(&d, 0, sizeof d);
+    d.n = 8;
+    d.offset = malloc(sizeof(int) * 9);
+    d.tokens = malloc(sizeof(int) * 8 * 100);
+    d.n_prompt = malloc(sizeof(int) * 8);
+    d.split = malloc(8);
+    d.row = calloc(8, sizeof(int));
+    d.offset[0] = 0;
+    for (int i = 0; i < 8; i++) {
+      int len = 40 + 3 * i; /* up to 61 of the fixtures' 64 positions; a batch packs ~200 rows */
+      for (int t = 0; t < len; t++) d.tokens[d.offset[i] + t] = 3 + (int)lethe_rng_below(&R, 90);
+      d.offset[i + 1] = d.offset[i] + len;
+      d.n_prompt[i] = 1 + i % 4;
+      d.split[i] = (unsigned char)(i % 2);
+      d.max_len = len > d.max_len ? len : d.max_len;
+      d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
+    }
+    lethe_trainer_cfg c;
+    memset(&c, 0, sizeof c);
+    c.obj.forget = LETHE_FORGET_NPO;
+    c.obj.beta = 0.5;
+    c.obj.w_forget = c.obj.w_retain = 1;
+    c.obj.w_kl = 0.5;
+    c.batch = 4;
+    c.grad_accum = 1;
+    c.epochs = 2; /* step 3 (after the resume) is a real step of epoch 2 */
+    c.lr = 1e-2;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    lethe_lora_config lc = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
+    lethe_lora *lcpu, *lgpu;
+    assert_int_equal(lethe_lora_create(&mc->cfg, &lc, 3, &lcpu), LETHE_OK);
+    assert_int_equal(lethe_lora_create(&mg->cfg, &lc, 3, &lgpu), LETHE_OK);
+    assert_int_equal(lethe_lora_use_backend(lgpu, G), LETHE_OK);
+    lethe_trainer *tc, *tg;
+    if (lethe_trainer_create(mc, lcpu, &d, &c, &tc) != LETHE_OK) fail_msg("%s", lethe_last_error());
+    assert_int_equal(lethe_trainer_create(mg, lgpu, &d, &c, &tg), LETHE_OK);
+    for (int step = 0; step < 2; step++) {
+      lethe_step_stats a, b;
+      int fa, fb;
+      assert_int_equal(lethe_trainer_next(tc, &a, &fa), LETHE_OK);
+      assert_int_equal(lethe_trainer_next(tg, &b, &fb), LETHE_OK);
+      print_message("%s step %d: loss cpu %.7f device %.7f\n", names[k], step + 1, a.loss.total, b.loss.total);
+      assert_true(fabs(a.loss.total - b.loss.total) <= 1e-4 * fabs(a.loss.total));
+    }
+    lethe_lora_sync_host(lgpu);
+    tu_assert_close("adapter after two steps", lgpu->host, lcpu->params, lcpu->n_params, 2e-4);
+    /* Evaluation paths with the trained adapter: per-sequence answer NLL, and greedy decoding with
+     * the KV cache (batched prompts of different lengths) and without it. */
+    double sc[8], sg[8];
+    int cc[8], cg[8];
+    assert_int_equal(lethe_seq_nll(mc, lcpu, &d, 3, sc, cc), LETHE_OK);
+    assert_int_equal(lethe_seq_nll(mg, lgpu, &d, 3, sg, cg), LETHE_OK);
+    for (int i = 0; i < 8; i++) {
+      assert_int_equal(cc[i], cg[i]);
+      assert_true(cc[i] > 0);
+      assert_true(fabs(sc[i] - sg[i]) <= 1e-4 * fabs(sc[i]));
+    }
+    const int *prompts[3] = {d.tokens + d.offset[0], d.tokens + d.offset[3], d.tokens + d.offset[5]};
+    int plen[3] = {5, 11, 2};
+    lethe_gen_opts go;
+    lethe_gen_opts_default(&go);
+    go.max_new = 12;
+    int none = -1;
+    go.stop_ids = &none; /* no stop id: every prompt gets all 12 tokens */
+    go.n_stop = 1;
+    for (int nc = 0; nc < 2; nc++) {
+      go.no_cache = nc;
+      int *oc[3], *og[3], lc_[3], lg_[3];
+      assert_int_equal(lethe_generate(mc, lcpu, prompts, plen, 3, &go, oc, lc_), LETHE_OK);
+      assert_int_equal(lethe_generate(mg, lgpu, prompts, plen, 3, &go, og, lg_), LETHE_OK);
+      for (int i = 0; i < 3; i++) {
+        assert_int_equal(lc_[i], 12);
+        assert_int_equal(lg_[i], lc_[i]);
+        assert_memory_equal(oc[i], og[i], sizeof(int) * 12);
+        free(oc[i]), free(og[i]);
+      }
+    }
+    /* A checkpoint written from backend memory resumes, on the backend, the same run as the CPU. */
+    char *ck = tu_tmp_path(k ? "backend_parity_ck1" : "backend_parity_ck0");
+    assert_int_equal(lethe_checkpoint_save(tg, ck, "{}", 1.0), LETHE_OK);
+    lethe_lora *lres;
+    lethe_trainer *tr;
+    assert_int_equal(lethe_lora_create(&mg->cfg, &lc, 99, &lres), LETHE_OK);
+    assert_int_equal(lethe_lora_use_backend(lres, G), LETHE_OK);
+    lethe_trainer_cfg crec = c;
+    crec.recompute = 1; /* the resumed run recomputes activations per block: same numbers */
+    assert_int_equal(lethe_trainer_create(mg, lres, &d, &crec, &tr), LETHE_OK);
+    assert_int_equal(tr->ws->keep, LETHE_WS_RECOMPUTE);
+    double el = 0;
+    assert_int_equal(lethe_checkpoint_load(tr, ck, "{}", &el), LETHE_OK);
+    lethe_step_stats a3, b3;
+    int f3a, f3b;
+    assert_int_equal(lethe_trainer_next(tc, &a3, &f3a), LETHE_OK);
+    assert_int_equal(lethe_trainer_next(tr, &b3, &f3b), LETHE_OK);
+    print_message("%s step 3 after resume: loss cpu %.7f device %.7f\n", names[k], a3.loss.total, b3.loss.total);
+    assert_true(fabs(a3.loss.total - b3.loss.total) <= 1e-4 * fabs(a3.loss.total));
+    assert_int_equal(f3a, f3b);
+    assert_false(f3a);
+    assert_true(a3.loss.total != 0.0);
+    lethe_lora_sync_host(lres);
+    tu_assert_close("adapter after resume", lres->host, lcpu->params, lcpu->n_params, 2e-4);
+    lethe_trainer_free(tr);
+    lethe_lora_free(lres);
+    free(ck);
+    lethe_trainer_free(tc);
+    lethe_trainer_free(tg);
+    lethe_lora_free(lcpu);
+    lethe_lora_free(lgpu);
+    lethe_tokset_free(&d);
+    lethe_model_free(mc);
+    lethe_model_free(mg);
+    free(p);
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *name = argc > 1 ? argv[1] : "cpu-shadow";
+  if (!strcmp(name, "cpu-shadow")) {
+    SHADOW = *lethe_cpu_ops();
+    SHADOW.name = "cpu-shadow";
+    SHADOW.host_visible = 0;
+    G = &SHADOW;
+  } else if (lethe_backend(name, &G) != LETHE_OK) {
+    /* ctest reports 77 as Skipped (SKIP_RETURN_CODE): a machine without a GPU never shows this
+     * check as passed. */
+    printf("SKIP: backend '%s' unavailable here: %s\n", name, lethe_last_error());
+    return 77;
+  }
+  printf("backend under test: %s\n", G->name);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ops),
+      cmocka_unit_test(test_model_step),
+  };
+  return cmocka_run_group_tests(tests, setup, NULL);
+}
