@@ -32,10 +32,24 @@ typedef struct {
   size_t peak_rss;
   size_t device_bytes;   /* device memory in use after the timed steps (0 on the CPU) */
   int recompute;
+  int weights_bf16;      /* the block projections were stored in bf16 */
   const char *blas_core; /* the kernel OpenBLAS chose */
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);
+
+/* The memory plan of that step, computed from the config alone (nothing allocated, no device
+ * needed): what lethe bench step allocates on o->device, part by part. */
+typedef struct {
+  size_t weights;        /* the backend copy of the model (bf16 projections on cuda) */
+  size_t activations;    /* the workspace arena(s) */
+  size_t adapter;        /* LoRA weights, gradients and two Adam moments, fp32 */
+  size_t other;          /* reference log-prob cache, RoPE tables */
+  size_t total;
+  size_t n_params;
+  int weights_bf16, recompute;
+} lethe_bench_plan_result;
+lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r);
 
 /* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq): the best of the shapes
  * (the peak) and each shape's rate. */

@@ -79,7 +79,9 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
                               size_t shard_bytes);
 
 /* Moves the model to a compute device: "cpu" (where every model starts) or "cuda" (in a build with
- * CUDA and a GPU present). Errors say why a device is unavailable. */
+ * CUDA and a GPU present). On "cuda" the frozen block projections are stored in bf16 (products on
+ * the tensor cores, sums in fp32); "cuda:fp32" keeps every weight in fp32 (needed for full-parameter
+ * training, and the exact mode). Errors say why a device is unavailable. */
 lethe_status lethe_model_to_device(lethe_model *m, const char *device);
 
 /* lethe_model_save plus copies of `n_files` files (full paths; tokenizer.json, ...) into the new

@@ -76,6 +76,42 @@ static lethe_status random_model(const lethe_config *c, uint64_t seed, lethe_mod
   return LETHE_OK;
 }
 
+/* The adapter of the benchmark: the paper's r 5, alpha 5 on q and v, xavier-normal A. */
+static const lethe_lora_config BENCH_LORA = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V),
+                                             .init = LETHE_LORA_INIT_XAVIER};
+
+lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r) {
+  memset(r, 0, sizeof *r);
+  if (o->batch < 1 || o->seq < 2) return lethe_fail(LETHE_ERR_INVALID, "the plan needs batch >= 1, seq >= 2");
+  if (o->threads > 0) omp_set_num_threads(o->threads); /* the attention scratch is per thread */
+  lethe_config c;
+  LETHE_TRY(lethe_config_load(o->config, &c));
+  if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
+  char name[32];
+  int bf16 = 0;
+  if (o->device) LETHE_TRY(lethe_device_parse(o->device, name, &bf16));
+  size_t total, proj;
+  LETHE_TRY(lethe_config_count_params(&c, &total, &proj));
+  lethe_lora *lora;
+  LETHE_TRY(lethe_lora_create(&c, &BENCH_LORA, 1, &lora));
+  int B = o->batch, T = o->seq, N = B * T;
+  lethe_objective obj;
+  lethe_objective_preset("npo", &obj);
+  r->n_params = total;
+  r->weights_bf16 = bf16;
+  r->recompute = o->recompute;
+  r->weights = bf16 ? proj * sizeof(uint16_t) + (total - proj) * sizeof(float) : total * sizeof(float);
+  r->activations = lethe_workspace_plan(&c, lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
+                   (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
+  r->adapter = lora->n_params * sizeof(float) * 4;
+  int rope = c.max_seq_len < 4096 ? c.max_seq_len : 4096, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
+  if (max_pos > rope) rope = max_pos;
+  r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
+  r->total = r->weights + r->activations + r->adapter + r->other;
+  lethe_lora_free(lora);
+  return LETHE_OK;
+}
+
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
@@ -93,7 +129,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_tokset d;
   memset(&d, 0, sizeof d);
   lethe_status s = random_model(&c, o->seed, &m);
-  lethe_lora_config lc = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V), .init = LETHE_LORA_INIT_XAVIER};
+  lethe_lora_config lc = BENCH_LORA;
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
   if (!s) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
   if (!s) s = lethe_lora_to_device(lora, m);
@@ -156,7 +192,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
   r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
   r->gflops = r->gflop_per_step / r->seconds_per_step;
-  r->design_bytes = m->n_params * sizeof(float) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
+  r->design_bytes = lethe_model_device_bytes(m) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
                     lora->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
                     (size_t)tr->ref_off[d.n] * sizeof(float) + (size_t)m->rope_len * c.head_dim * sizeof(float);
   struct rusage ru;
@@ -165,6 +201,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   /* nothing is allocated inside a step, so the memory in use after the steps is their peak */
   r->device_bytes = m->ops->mem_in_use();
   r->recompute = o->recompute;
+  r->weights_bf16 = m->wbf16;
 done:
   lethe_trainer_free(tr);
   lethe_tokset_free(&d);

@@ -1,5 +1,5 @@
-/* cli/cmd_bench.c: `lethe bench step` (the Low-Rank NPO step) and `lethe bench gemm` (sgemm at the
- * model's shapes). Output is one line of key=value pairs per measurement, for bench/run.sh. */
+/* cli/cmd_bench.c: `lethe bench step` (the Low-Rank NPO step), `lethe bench plan` (its memory, from
+ * the config alone), `lethe bench gemm` (sgemm at the model's shapes) and `lethe bench gen`. Output is one line of key=value pairs per measurement, for bench/run.sh. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +18,7 @@ static int bench_step(int argc, char **argv) {
       {"warmup", ARG_INT, &o.warmup, "untimed steps first (2)", 0, 0, 100000, NULL},
       {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
       {"seed", ARG_I64, &seed, "seed of the random model and batch", 0, 0, 0, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default) or cuda", 0, 0, 0, NULL},
+      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
       {"recompute", ARG_FLAG, &o.recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},
       {"save", ARG_STR, &o.save, "write the random model, adapter and batch here (for bench/peer_torch.py)", 0, 0, 0, NULL},
   };
@@ -29,12 +29,34 @@ static int bench_step(int argc, char **argv) {
   lethe_bench_step_result r;
   if (lethe_bench_step(&o, &r)) return cli_report("bench step");
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f "
-         "device_mem_mb=%.1f recompute=%d\n",
+         "device_mem_mb=%.1f recompute=%d weights=%s\n",
          r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops, r.peak_rss / 1048576.0,
-         r.design_bytes / 1048576.0, r.device_bytes / 1048576.0, r.recompute);
+         r.design_bytes / 1048576.0, r.device_bytes / 1048576.0, r.recompute,
+         r.weights_bf16 ? "bf16" : "fp32");
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
            r.losses[i][3]);
+  return 0;
+}
+
+static int bench_plan(int argc, char **argv) {
+  lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 1, .threads = 0};
+  const cli_arg defs[] = {
+      {"config", ARG_STR, &o.config, "HF config.json of the model shape", 1, 0, 0, NULL},
+      {"batch", ARG_INT, &o.batch, "sequences per step (4)", 0, 1, 4096, NULL},
+      {"seq", ARG_INT, &o.seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},
+      {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
+      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"recompute", ARG_FLAG, &o.recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},
+  };
+  int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), from the config alone.", argc,
+                     argv, defs, (int)(sizeof defs / sizeof *defs));
+  if (rc) return rc == 1 ? 0 : rc;
+  lethe_bench_plan_result r;
+  if (lethe_bench_plan(&o, &r)) return cli_report("bench plan");
+  printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f other_mb=%.2f total_mb=%.1f\n",
+         r.n_params, r.weights_bf16 ? "bf16" : "fp32", r.recompute, r.weights / 1048576.0, r.activations / 1048576.0,
+         r.adapter / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
   return 0;
 }
 
@@ -66,7 +88,7 @@ static int bench_gen(int argc, char **argv) {
       {"new", ARG_INT, &o.new_tokens, "new tokens per prompt (128)", 0, 1, 1 << 20, NULL},
       {"reps", ARG_INT, &o.reps, "repetitions; the first one warms up (3)", 0, 1, 1000, NULL},
       {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default) or cuda", 0, 0, 0, NULL},
+      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
   };
   int rc = cli_parse("bench gen", "Prompt and generation tokens/s of batched greedy decoding with the KV cache.", argc, argv, defs,
                      (int)(sizeof defs / sizeof *defs));
@@ -82,6 +104,7 @@ int cmd_bench(int argc, char **argv) {
   if (argc >= 1 && !strcmp(argv[0], "gen")) return bench_gen(argc - 1, argv + 1);
   if (argc >= 1 && !strcmp(argv[0], "step")) return bench_step(argc - 1, argv + 1);
   if (argc >= 1 && !strcmp(argv[0], "gemm")) return bench_gemm(argc - 1, argv + 1);
-  fprintf(stderr, "usage: lethe bench step|gemm|gen [options] (see lethe bench step --help)\n");
+  if (argc >= 1 && !strcmp(argv[0], "plan")) return bench_plan(argc - 1, argv + 1);
+  fprintf(stderr, "usage: lethe bench step|plan|gemm|gen [options] (see lethe bench step --help)\n");
   return (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) ? 0 : 2;
 }

@@ -273,6 +273,19 @@ done:
 lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
   const lethe_config *c = &m->cfg;
   if (l->n_layers != c->n_layers) return lethe_fail(LETHE_ERR_INVALID, "adapter has %d layers, the model %d", l->n_layers, c->n_layers);
+  if (m->wbf16) {
+    /* bf16 weights on the backend: merge into the exact fp32 host copy, then upload it again */
+    lethe_lora_sync_host((lethe_lora *)l);
+    const lethe_ops *cpu = lethe_cpu_ops();
+    for (int lay = 0; lay < c->n_layers; lay++)
+      for (int p = 0; p < LETHE_NPROJ; p++) {
+        if (!(l->cfg.targets & (1u << p))) continue;
+        cpu->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale, lethe_lora_host_of(l, lethe_lora_B(l, p, lay)),
+                  l->cfg.rank, lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), l->in_dim[p], 1.0f,
+                  lethe_model_host_proj(m, lay, p), l->in_dim[p]);
+      }
+    return lethe_model_refresh_device(m);
+  }
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim;
   for (int lay = 0; lay < c->n_layers; lay++) {
     lethe_layer_weights *w = &m->layers[lay];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bf16.h"
 #include "util/error.h"
 
 static const struct {
@@ -29,20 +30,9 @@ int lethe_dtype_parse(const char *s) {
   return -1;
 }
 
-float lethe_bf16_to_f32(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
+float lethe_bf16_to_f32(uint16_t h) { return lethe_bf16_f32(h); }
 
-uint16_t lethe_f32_to_bf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (uint16_t)(u >> 16);
-}
+uint16_t lethe_f32_to_bf16(float f) { return lethe_f32_bf16(f); }
 
 float lethe_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, u;

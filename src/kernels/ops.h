@@ -159,6 +159,17 @@ typedef struct lethe_ops {
   /* Bytes of device memory in use now (CUDA: total - free as the driver reports it, the context
    * included); 0 for a backend on host memory (its memory is the process's RSS). */
   size_t (*mem_in_use)(void);
+
+  /* Frozen weights stored in bf16 (uint16_t: the upper half of an fp32, see util/bf16.h):
+   * C (M, N) = alpha * bf16(A) op(W) + beta * C, A (M, K) fp32 rounded to bf16 (nearest even),
+   * op(W) = W^T for W (N, K) when trans_w, else W (K, N); products exact, sums in fp32. */
+  void (*gemm_bf16w)(int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                     const uint16_t *W, int ldw, float beta, float *C, int ldc);
+  /* dst (n, bf16, backend memory) = bf16(host_src (n, fp32, host)) */
+  void (*upload_bf16)(uint16_t *dst, const float *host_src, size_t n);
+  /* Makes room for gemm_bf16w's bf16 copy of A up to n values, so that no step allocates; called
+   * when a workspace is made. */
+  lethe_status (*reserve_bf16)(size_t n);
 } lethe_ops;
 
 /* The CPU backend. */

@@ -44,12 +44,12 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
   o->swiglu(ws->h, a->gu, N, F);
-  o->gemm(0, 0, N, F, d, 1.0f, dx, d, w->wdown, F, 0.0f, ws->dh, F);
+  lethe_wgemm(o, 0, N, F, d, 1.0f, dx, d, w->wdown, w->wdown16, F, 0.0f, ws->dh, F);
   if (adapted(lora, LETHE_PROJ_DOWN))
     lora_backward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, dx, d, a->u[LETHE_PROJ_DOWN], ws->du, ws->dh, F, N);
   if (m->grads) o->gemm(1, 0, d, F, N, 1.0f, dx, d, ws->h, F, 1.0f, gradof(m, w->wdown), F);
   o->swiglu_backward(ws->dgu, ws->dh, a->gu, N, F);
-  o->gemm(0, 0, N, d, 2 * F, 1.0f, ws->dgu, 2 * F, w->wgu, d, 0.0f, ws->dln, d);
+  lethe_wgemm(o, 0, N, d, 2 * F, 1.0f, ws->dgu, 2 * F, w->wgu, w->wgu16, d, 0.0f, ws->dln, d);
   if (adapted(lora, LETHE_PROJ_GATE))
     lora_backward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, ws->dgu, 2 * F, a->u[LETHE_PROJ_GATE], ws->du, ws->dln, d, N);
   if (adapted(lora, LETHE_PROJ_UP))
@@ -58,7 +58,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   norm_backward(m, dx, ws->dln, a->x_mid, a->ln2, w->mlp_norm, a->rstd2, N);
 
   /* attention: x_mid = x_in + o(att) */
-  o->gemm(0, 0, N, q, d, 1.0f, dx, d, w->wo, q, 0.0f, ws->datt, q);
+  lethe_wgemm(o, 0, N, q, d, 1.0f, dx, d, w->wo, w->wo16, q, 0.0f, ws->datt, q);
   if (adapted(lora, LETHE_PROJ_O))
     lora_backward(o, lora, LETHE_PROJ_O, l, a->att, q, dx, d, a->u[LETHE_PROJ_O], ws->du, ws->datt, q, N);
   if (m->grads) {
@@ -71,7 +71,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
-  o->gemm(0, 0, N, d, qkv, 1.0f, ws->dqkv, qkv, w->wqkv, d, 0.0f, ws->dln, d);
+  lethe_wgemm(o, 0, N, d, qkv, 1.0f, ws->dqkv, qkv, w->wqkv, w->wqkv16, d, 0.0f, ws->dln, d);
   if (adapted(lora, LETHE_PROJ_Q))
     lora_backward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, ws->dqkv, qkv, a->u[LETHE_PROJ_Q], ws->du, ws->dln, d, N);
   if (adapted(lora, LETHE_PROJ_K))

@@ -46,7 +46,7 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
 
   norm_forward(m, a->ln1, a->rstd1, a->x_in, w->attn_norm, N);
-  o->gemm(0, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, d, 0.0f, a->qkv, qkv);
+  lethe_wgemm(o, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, w->wqkv16, d, 0.0f, a->qkv, qkv);
   if (w->bqkv) o->add_bias(a->qkv, w->bqkv, N, qkv, qkv);
   if (adapted(lora, LETHE_PROJ_Q)) lora_forward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
   if (adapted(lora, LETHE_PROJ_K)) lora_forward(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
@@ -69,17 +69,17 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
                  c->sliding_window, &ws->attn);
   }
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
-  o->gemm(0, 1, N, d, q, 1.0f, a->att, q, w->wo, q, 1.0f, a->x_mid, d);
+  lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 1.0f, a->x_mid, d);
   if (w->bo) o->add_bias(a->x_mid, w->bo, N, d, d);
   if (adapted(lora, LETHE_PROJ_O)) lora_forward(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
 
   norm_forward(m, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, N);
-  o->gemm(0, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, d, 0.0f, a->gu, 2 * F);
+  lethe_wgemm(o, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, w->wgu16, d, 0.0f, a->gu, 2 * F);
   if (adapted(lora, LETHE_PROJ_GATE)) lora_forward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
   if (adapted(lora, LETHE_PROJ_UP)) lora_forward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
   o->swiglu(ws->h, a->gu, N, F);
   o->copy(xout, a->x_mid, (size_t)N * d);
-  o->gemm(0, 1, N, d, F, 1.0f, ws->h, F, w->wdown, F, 1.0f, xout, d);
+  lethe_wgemm(o, 1, N, d, F, 1.0f, ws->h, F, w->wdown, w->wdown16, F, 1.0f, xout, d);
   if (adapted(lora, LETHE_PROJ_DOWN)) lora_forward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
 }
 

@@ -17,7 +17,9 @@ typedef struct {
   int ndim;        /* 1 or 2 */
   int64_t shape[2];
   size_t numel;
-  size_t offset;   /* in floats, into the owner's parameter buffer */
+  size_t offset;   /* in floats, into the owner's parameter buffer (the host copy) */
+  size_t doff;     /* in elements, into the backend copy: dparams (fp32) or dw16 (when bf16) */
+  int bf16;        /* 1: the backend copy of this weight is bf16 */
 } lethe_tensor;
 
 typedef struct {
@@ -29,14 +31,19 @@ typedef struct {
   float *mlp_norm;     /* (d) Llama only */
   float *wgu;          /* (2F, d): gate_proj, up_proj stacked */
   float *wdown;        /* (d, F) */
+  /* the same four weights when the backend stores them in bf16 (then the float pointers are NULL) */
+  const uint16_t *wqkv16, *wo16, *wgu16, *wdown16;
 } lethe_layer_weights;
 
 struct lethe_model {
   lethe_config cfg;
   const lethe_ops *ops;
   float *params;               /* (n_params) every weight, one host allocation (loading, saving) */
-  float *dparams;              /* (n_params) the copy the backend computes on (== params on the CPU) */
-  size_t n_params;
+  float *dparams;              /* (n_dparams) the fp32 copy the backend computes on (== params on
+                                  the CPU with fp32 weights) */
+  uint16_t *dw16;              /* (n_dw16) the block projections in bf16, when wbf16 */
+  int wbf16;                   /* 1: block projection weights are stored in bf16 on the backend */
+  size_t n_params, n_dparams, n_dw16;
   float *grads;                /* (n_params, backend memory) full-parameter training only, else NULL */
   lethe_tensor *tensors;       /* (n_tensors) names and places of the weights */
   int n_tensors;
@@ -48,6 +55,9 @@ struct lethe_model {
   int rope_len;
 };
 
+/* Parameters of a config without allocating them: all, and those of the block projections (what
+ * bf16 storage applies to). */
+lethe_status lethe_config_count_params(const lethe_config *c, size_t *total, size_t *projections);
 /* Builds the tensor table and allocates zeroed parameters for `cfg` (validated first). */
 lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out);
 /* Finds a tensor by HF name (NULL when absent). */
@@ -56,8 +66,22 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name);
 lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
 /* Allocates the (zeroed) gradient buffer for full-parameter training. */
 lethe_status lethe_model_enable_grads(lethe_model *m);
-/* Moves the model's compute copy to another backend (before gradients are enabled). */
+/* Moves the model's compute copy to another backend (before gradients are enabled), with fp32
+ * weights. */
 lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops);
+/* The same, choosing the storage of the block projections (q, k, v, o, gate, up, down): bf16 != 0
+ * stores them in bf16 (the backend needs gemm_bf16w; embeddings, head, norms and biases stay fp32;
+ * the host copy stays fp32 and is what gets saved). Full-parameter training needs fp32. */
+lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, int bf16);
+/* Splits a device string ("cpu", "cuda", "cuda:fp32", "cuda:bf16") into the backend name and the
+ * storage of the projections. */
+lethe_status lethe_device_parse(const char *device, char name[32], int *bf16);
+/* Uploads the host copy again (after it changed, e.g. a merge into a bf16 model). */
+lethe_status lethe_model_refresh_device(lethe_model *m);
+/* The host copy of projection p (LETHE_PROJ_*) of a layer, (out_p, in_p). */
+float *lethe_model_host_proj(lethe_model *m, int layer, int p);
+/* Bytes of the backend copy (weights only). */
+size_t lethe_model_device_bytes(const lethe_model *m);
 /* Brings the host copy up to date with the compute copy (after full-parameter training on a
  * device backend); a no-op on the CPU. */
 void lethe_model_sync_host(lethe_model *m);
@@ -66,6 +90,14 @@ void lethe_model_sync_host(lethe_model *m);
 static inline int lethe_qdim(const lethe_config *c) { return c->n_heads * c->head_dim; }
 static inline int lethe_kvdim(const lethe_config *c) { return c->n_kv_heads * c->head_dim; }
 static inline int lethe_qkvdim(const lethe_config *c) { return lethe_qdim(c) + 2 * lethe_kvdim(c); }
+
+/* C (M, N) = alpha * A op(W) + beta * C for a frozen weight stored in fp32 (w) or bf16 (w16);
+ * op(W) = W^T for W (N, K) when trans_w, else W (K, N). */
+static inline void lethe_wgemm(const lethe_ops *o, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                               const float *w, const uint16_t *w16, int ldw, float beta, float *C, int ldc) {
+  if (w16) o->gemm_bf16w(trans_w, M, N, K, alpha, A, lda, w16, ldw, beta, C, ldc);
+  else o->gemm(0, trans_w, M, N, K, alpha, A, lda, w, ldw, beta, C, ldc);
+}
 
 /* ---- LoRA ---------------------------------------------------------------------------------- */
 
@@ -215,6 +247,8 @@ void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory). */
 size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
                              int max_seqs, int keep, int head_chunk, int threads);
+/* The arena lethe_workspace_create would allocate (its head chunk, this process's threads). */
+size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);

@@ -32,12 +32,14 @@ static int add(table *tb, const char *name, int64_t d0, int64_t d1) {
   t->shape[1] = d1 > 0 ? d1 : 0;
   t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
   t->offset = tb->off;
+  t->doff = tb->off;
   tb->off += t->numel;
   return 0;
 }
 
 static void free_model_arrays(lethe_model *m) {
   if (m->dparams && m->dparams != m->params) m->ops->release(m->dparams);
+  if (m->dw16) m->ops->release(m->dw16);
   free(m->params);
   if (m->grads) m->ops->release(m->grads);
   free(m->tensors);
@@ -62,7 +64,12 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name) {
 
 static float *ptr(lethe_model *m, const char *name) {
   const lethe_tensor *t = lethe_model_find(m, name);
-  return t ? m->dparams + t->offset : NULL;
+  return t && !t->bf16 ? m->dparams + t->doff : NULL;
+}
+
+static const uint16_t *ptr16(lethe_model *m, const char *name) {
+  const lethe_tensor *t = lethe_model_find(m, name);
+  return t && t->bf16 ? m->dw16 + t->doff : NULL;
 }
 
 /* Points the per-layer weight pointers into the compute copy of the parameters. */
@@ -80,16 +87,21 @@ static void bind(lethe_model *m) {
     w->wgu = P("mlp.gate_proj.weight");
     w->wdown = P("mlp.down_proj.weight");
 #undef P
+#define P16(suffix) (snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix), ptr16(m, nm))
+    w->wqkv16 = P16("self_attn.q_proj.weight");
+    w->wo16 = P16("self_attn.o_proj.weight");
+    w->wgu16 = P16("mlp.gate_proj.weight");
+    w->wdown16 = P16("mlp.down_proj.weight");
+#undef P16
   }
   m->embed = ptr(m, "model.embed_tokens.weight");
   m->final_norm = ptr(m, "model.norm.weight");
   m->head = m->cfg.tie_embeddings ? m->embed : ptr(m, "lm_head.weight");
 }
 
-lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
-  *out = NULL;
-  LETHE_TRY(lethe_config_validate(cfg, "model config"));
-  const lethe_config *c = cfg;
+/* The tensor table of a (validated) config, in HF names and the host layout; nonzero when out of
+ * memory. */
+static int build_table(const lethe_config *c, table *out) {
   int64_t d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim;
   table tb = {0};
   char nm[96];
@@ -120,7 +132,31 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
   bad |= add(&tb, "model.embed_tokens.weight", c->vocab_size, d);
   if (c->arch == LETHE_ARCH_LLAMA) bad |= add(&tb, "model.norm.weight", d, 0);
   if (!c->tie_embeddings) bad |= add(&tb, "lm_head.weight", c->vocab_size, d);
+  *out = tb;
+  return bad;
+}
 
+static int is_projection(const char *name);
+
+lethe_status lethe_config_count_params(const lethe_config *c, size_t *total, size_t *projections) {
+  LETHE_TRY(lethe_config_validate(c, "model config"));
+  table tb;
+  int bad = build_table(c, &tb);
+  size_t proj = 0;
+  for (int i = 0; i < tb.n && !bad; i++)
+    if (is_projection(tb.t[i].name)) proj += tb.t[i].numel;
+  *total = tb.off;
+  if (projections) *projections = proj;
+  free(tb.t);
+  return bad ? lethe_fail(LETHE_ERR_NOMEM, "out of memory building the tensor table") : LETHE_OK;
+}
+
+lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
+  *out = NULL;
+  LETHE_TRY(lethe_config_validate(cfg, "model config"));
+  const lethe_config *c = cfg;
+  table tb;
+  int bad = build_table(c, &tb);
   lethe_model *m = calloc(1, sizeof *m);
   if (bad || !m) {
     free(tb.t);
@@ -132,6 +168,7 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
   m->tensors = tb.t;
   m->n_tensors = tb.n;
   m->n_params = tb.off;
+  m->n_dparams = tb.off;
   m->params = aligned_alloc(64, ((m->n_params * sizeof(float)) + 63) / 64 * 64);
   m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
   if (!m->params || !m->layers) {
@@ -153,6 +190,8 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
 
 lethe_status lethe_model_enable_grads(lethe_model *m) {
   if (m->grads) return LETHE_OK;
+  if (m->wbf16)
+    return lethe_fail(LETHE_ERR_INVALID, "full-parameter training needs fp32 weights (use --device cuda:fp32)");
   m->grads = m->ops->alloc(m->n_params * sizeof(float));
   if (!m->grads) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for gradients", m->n_params * sizeof(float));
   return LETHE_OK;
@@ -240,32 +279,123 @@ lethe_status lethe_model_create(const lethe_config *cfg, uint64_t seed, float in
   return LETHE_OK;
 }
 
-lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) {
-  if (ops == m->ops) return LETHE_OK;
+/* The block projections: what bf16 storage applies to. */
+static int is_projection(const char *name) { return strstr(name, "_proj.weight") != NULL; }
+
+/* Places every tensor in the backend copy: one fp32 buffer in the host layout, or with bf16
+ * projections two compact buffers, each tensor after the previous one of its kind (so q, k, v and
+ * gate, up stay stacked). */
+static void plan_layout(lethe_model *m, int bf16) {
+  size_t n32 = 0, n16 = 0;
+  for (int i = 0; i < m->n_tensors; i++) {
+    lethe_tensor *t = &m->tensors[i];
+    t->bf16 = bf16 && is_projection(t->name);
+    if (!bf16) t->doff = t->offset;
+    else if (t->bf16) t->doff = n16, n16 += t->numel;
+    else t->doff = n32, n32 += t->numel;
+  }
+  m->n_dparams = bf16 ? n32 : m->n_params;
+  m->n_dw16 = n16;
+}
+
+static void upload_all(lethe_model *m) {
+  const lethe_ops *o = m->ops;
+  if (!m->wbf16) {
+    if (m->dparams != m->params) o->upload(m->dparams, m->params, m->n_params * sizeof(float));
+    return;
+  }
+  for (int i = 0; i < m->n_tensors; i++) {
+    const lethe_tensor *t = &m->tensors[i];
+    if (t->bf16) o->upload_bf16(m->dw16 + t->doff, m->params + t->offset, t->numel);
+    else o->upload(m->dparams + t->doff, m->params + t->offset, t->numel * sizeof(float));
+  }
+}
+
+lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, int bf16) {
+  bf16 = bf16 != 0;
+  if (ops == m->ops && bf16 == m->wbf16) return LETHE_OK;
   if (m->grads) return lethe_fail(LETHE_ERR_INVALID, "move the model to its backend before enabling gradients");
+  if (bf16 && (!ops->gemm_bf16w || !ops->upload_bf16))
+    return lethe_fail(LETHE_ERR_INVALID, "the %s backend cannot store weights in bf16", ops->name);
   lethe_model_sync_host(m);
-  size_t bytes = m->n_params * sizeof(float);
-  float *d = ops->host_visible ? m->params : ops->alloc(bytes);
-  if (!d) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", bytes, ops->name);
-  if (d != m->params) ops->upload(d, m->params, bytes);
+  /* release the old backend copy first: a GPU may not hold two */
   if (m->dparams != m->params) m->ops->release(m->dparams);
+  if (m->dw16) m->ops->release(m->dw16);
+  m->dparams = NULL;
+  m->dw16 = NULL;
   if (m->rope_cos) m->ops->release(m->rope_cos);
   if (m->rope_sin) m->ops->release(m->rope_sin);
   m->rope_cos = m->rope_sin = NULL;
   int len = m->rope_len;
   m->rope_len = 0;
+  plan_layout(m, bf16);
   m->ops = ops;
-  m->dparams = d;
+  m->wbf16 = bf16;
+  size_t b32 = m->n_dparams * sizeof(float), b16 = m->n_dw16 * sizeof(uint16_t);
+  m->dparams = (ops->host_visible && !bf16) ? m->params : ops->alloc(b32);
+  if (bf16) m->dw16 = ops->alloc(b16);
+  if (!m->dparams || (bf16 && !m->dw16)) {
+    /* fall back to the host: the model stays usable on the CPU */
+    if (m->dparams && m->dparams != m->params) ops->release(m->dparams);
+    if (m->dw16) ops->release(m->dw16);
+    m->dw16 = NULL;
+    m->ops = lethe_cpu_ops();
+    m->wbf16 = 0;
+    plan_layout(m, 0);
+    m->dparams = m->params;
+    bind(m);
+    LETHE_TRY(lethe_model_rope_reserve(m, len));
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", b32 + b16, ops->name);
+  }
+  upload_all(m);
   bind(m);
   return lethe_model_rope_reserve(m, len);
 }
 
+lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) { return lethe_model_use_backend_ex(m, ops, 0); }
+
+lethe_status lethe_model_refresh_device(lethe_model *m) {
+  upload_all(m);
+  return m->ops->check();
+}
+
+float *lethe_model_host_proj(lethe_model *m, int layer, int p) {
+  char nm[96];
+  snprintf(nm, sizeof nm, "model.layers.%d.%s.%s.weight", layer, p <= LETHE_PROJ_O ? "self_attn" : "mlp", LETHE_PROJ_NAMES[p]);
+  const lethe_tensor *t = lethe_model_find(m, nm);
+  return t ? m->params + t->offset : NULL;
+}
+
+size_t lethe_model_device_bytes(const lethe_model *m) {
+  return m->n_dparams * sizeof(float) + m->n_dw16 * sizeof(uint16_t);
+}
+
 void lethe_model_sync_host(lethe_model *m) {
-  if (m->dparams != m->params) m->ops->download(m->params, m->dparams, m->n_params * sizeof(float));
+  /* with bf16 weights the host copy is the exact one (no training changes the base then) */
+  if (!m->wbf16 && m->dparams != m->params) m->ops->download(m->params, m->dparams, m->n_params * sizeof(float));
+}
+
+lethe_status lethe_device_parse(const char *device, char name[32], int *bf16) {
+  /* "NAME" or "NAME:fp32" / "cuda:bf16"; CUDA stores the projections in bf16 unless told fp32 */
+  const char *colon = strchr(device, ':');
+  size_t n = colon ? (size_t)(colon - device) : strlen(device);
+  if (n == 0 || n >= 32) return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cuda, cuda:fp32)", device);
+  memcpy(name, device, n);
+  name[n] = 0;
+  *bf16 = !strcmp(name, "cuda");
+  if (colon) {
+    if (!strcmp(colon + 1, "fp32")) *bf16 = 0;
+    else if (!strcmp(colon + 1, "bf16") && !strcmp(name, "cuda")) *bf16 = 1;
+    else return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cuda, cuda:fp32)", device);
+  }
+  return LETHE_OK;
 }
 
 lethe_status lethe_model_to_device(lethe_model *m, const char *device) {
+  char name[32];
+  int bf16 = 0;
+  LETHE_TRY(lethe_device_parse(device, name, &bf16));
   const lethe_ops *ops;
-  LETHE_TRY(lethe_backend(device, &ops));
-  return lethe_model_use_backend(m, ops);
+  LETHE_TRY(lethe_backend(name, &ops));
+  return lethe_model_use_backend_ex(m, ops, bf16);
 }

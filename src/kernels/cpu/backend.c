@@ -41,6 +41,9 @@ static const lethe_ops CPU_OPS = {
     .logits = cpu_logits,
     .adam = cpu_adam,
     .mem_in_use = cpu_mem_in_use,
+    .gemm_bf16w = cpu_gemm_bf16w,
+    .upload_bf16 = cpu_upload_bf16,
+    .reserve_bf16 = cpu_reserve_bf16,
 };
 
 const lethe_ops *lethe_cpu_ops(void) { return &CPU_OPS; }

@@ -52,6 +52,10 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
                     const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
                     float *scratch, int chunk);
 void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V);
+void cpu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                    int ldw, float beta, float *C, int ldc);
+void cpu_upload_bf16(uint16_t *dst, const float *src, size_t n);
+lethe_status cpu_reserve_bf16(size_t n);
 void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
               float beta2, float eps, float wd, int decoupled, float b1c, float b2c);
 

@@ -1,6 +1,7 @@
 /* kernels/cuda/cuda_backend.cu: the CUDA backend's table, its memory (cudaMalloc, synchronous
- * copies on the default stream) and its sticky error. Storage is fp32 in this first, correct
- * version; GEMMs go through cuBLAS (cuda_gemm.cu), the rest through the kernels of this folder. */
+ * copies on the default stream) and its sticky error. Frozen block weights are stored in bf16 (or
+ * fp32 on request, see lethe_model_use_backend_ex); activations, the adapter and its optimizer state
+ * are fp32. GEMMs go through cuBLAS (cuda_gemm.cu), the rest through the kernels of this folder. */
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +89,9 @@ static const lethe_ops CUDA_OPS = {
     /* .logits = */ cu_logits,
     /* .adam = */ cu_adam,
     /* .mem_in_use = */ cu_mem_in_use,
+    /* .gemm_bf16w = */ cu_gemm_bf16w,
+    /* .upload_bf16 = */ cu_upload_bf16,
+    /* .reserve_bf16 = */ cu_reserve_bf16,
 };
 
 extern "C" const lethe_ops *lethe_cuda_ops(void) { return &CUDA_OPS; }

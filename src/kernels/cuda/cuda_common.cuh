@@ -99,6 +99,10 @@ void cu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, f
              int decoupled, float b1c, float b2c);
 double cu_sumsq(const float *x, size_t n);
 void cu_scale(float *x, size_t n, float a);
+void cu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W, int ldw, float beta,
+                   float *C, int ldc);
+void cu_upload_bf16(uint16_t *dst, const float *src, size_t n);
+lethe_status cu_reserve_bf16(size_t n);
 }
 
 #endif
