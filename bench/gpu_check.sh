@@ -4,8 +4,9 @@
 #   1. builds lethe with the CUDA backend into build-gpu/ (Release, sm_90). When the system lacks
 #      lethe's libraries, it unpacks the Debian packages carried in .gpudeps/ (bench/gpu_deps.sh
 #      downloads them on a machine with apt) into /tmp/lethe-deps and builds against those;
-#   2. the CUDA tests: test_backend_parity on the CUDA backend with fp32 and with bf16 weights
-#      (the fixture models against the CPU backend); a skip (no usable GPU) counts as a failure here;
+#   2. the CUDA tests: test_backend_parity on the CUDA backend with fp32 and with bf16 weights, and
+#      with the plain attention kernels instead of the cuBLAS attention (the fixture models against
+#      the CPU backend); a skip (no usable GPU) counts as a failure here;
 #   3. parity with transformers' bf16 numbers on a random OLMo-1B-0724-shaped model: lethe bench step
 #      --device cuda --save writes the model, adapter and batch, bench/gpu_peer.py --dir runs
 #      transformers + PEFT on them in bf16; the loss terms of steps 1 and 3 must agree within bf16
@@ -90,10 +91,12 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 
 # ---- 2. CUDA tests ----------------------------------------------------------------------------
 stamp "2. CUDA tests (fixture models against the CPU backend)"
-for mode in fp32 bf16; do
-  LETHE_SOURCE_DIR=$ROOT LETHE_TMP=$W build-gpu/tests/test_backend_parity cuda $mode
+# attention through cuBLAS (the default) and through the plain kernels (LETHE_CUDA_ATTENTION=plain)
+for mode in "fp32 gemm" "bf16 gemm" "fp32 plain"; do
+  set -- $mode
+  LETHE_CUDA_ATTENTION=$2 LETHE_SOURCE_DIR=$ROOT LETHE_TMP=$W build-gpu/tests/test_backend_parity cuda $1
   rc=$?
-  [ $rc -eq 0 ] || fail "test_backend_parity cuda $mode (exit $rc)"
+  [ $rc -eq 0 ] || fail "test_backend_parity cuda $1, attention $2 (exit $rc)"
 done
 
 # ---- 3 and 4. the step on OLMo shapes ---------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "kernels/attn_gemm.h"
 #include "lethe/bench.h"
 #include "lethe/lora.h"
 #include "model/model.h"
@@ -87,7 +88,7 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
   if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
-  char name[32];
+  char name[32] = "cpu";
   int bf16 = 0;
   if (o->device) LETHE_TRY(lethe_device_parse(o->device, name, &bf16));
   size_t total, proj;
@@ -107,6 +108,14 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   int rope = c.max_seq_len < 4096 ? c.max_seq_len : 4096, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
+  if (!strcmp(name, "cuda")) {
+    /* the CUDA backend's own scratch: attention scores (cuda_attn_gemm.cu) and the bf16 copy of a
+     * GEMM's activation operand */
+    size_t att = lethe_attn_gemm_scratch(max_pos, c.n_kv_heads, LETHE_ATTN_GEMM_CAP);
+    r->other += sizeof(float) * (att < LETHE_ATTN_GEMM_CAP ? att : LETHE_ATTN_GEMM_CAP);
+    int K = lethe_qkvdim(&c) > 2 * c.hidden_dim ? lethe_qkvdim(&c) : 2 * c.hidden_dim;
+    if (bf16) r->other += sizeof(uint16_t) * (size_t)N * (K > c.dim ? K : c.dim);
+  }
   r->total = r->weights + r->activations + r->adapter + r->other;
   lethe_lora_free(lora);
   return LETHE_OK;

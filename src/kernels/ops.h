@@ -170,6 +170,9 @@ typedef struct lethe_ops {
   /* Makes room for gemm_bf16w's bf16 copy of A up to n values, so that no step allocates; called
    * when a workspace is made. */
   lethe_status (*reserve_bf16)(size_t n);
+  /* Makes room for the backend's own attention scratch, if it keeps one, for sequences of up to
+   * `longest` rows with `kv_heads` kv heads; called when a workspace is made. */
+  lethe_status (*reserve_attention)(int longest, int kv_heads);
 } lethe_ops;
 
 /* The CPU backend. */

@@ -178,6 +178,11 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes of activations (%d tokens)", bytes, max_tokens);
   }
   ws->arena_bytes = bytes;
+  lethe_status rs = m->ops->reserve_attention(max_pos, c->n_kv_heads);
+  if (rs) {
+    lethe_workspace_free(ws);
+    return rs;
+  }
   if (m->wbf16) {
     /* the largest activation operand of a bf16 weight GEMM: (N, max(d, q, qkv, 2F)) */
     int d = c->dim, K = lethe_qkvdim(c);

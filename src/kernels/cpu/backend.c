@@ -3,6 +3,10 @@
 
 static lethe_status cpu_check(void) { return LETHE_OK; }
 static size_t cpu_mem_in_use(void) { return 0; }
+static lethe_status cpu_reserve_attention(int longest, int kv_heads) {
+  (void)longest, (void)kv_heads; /* the CPU's attention tiles live in the workspace */
+  return LETHE_OK;
+}
 
 static const lethe_ops CPU_OPS = {
     .name = "cpu",
@@ -44,6 +48,7 @@ static const lethe_ops CPU_OPS = {
     .gemm_bf16w = cpu_gemm_bf16w,
     .upload_bf16 = cpu_upload_bf16,
     .reserve_bf16 = cpu_reserve_bf16,
+    .reserve_attention = cpu_reserve_attention,
 };
 
 const lethe_ops *lethe_cpu_ops(void) { return &CPU_OPS; }

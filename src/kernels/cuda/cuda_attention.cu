@@ -3,7 +3,8 @@
  * one: a block per (row, head) with the row's scores in shared memory; the backward recomputes the
  * probabilities from the forward's log-sum-exp, a block per (query row, head) for dQ and per
  * (key row, kv head) for dK and dV, so that nothing is written twice and no atomics are needed.
- * A fused, tiled kernel is the next step (see the notes of the CUDA issue). */
+ * Training batches normally take the cuBLAS path of cuda_attn_gemm.cu instead; these kernels serve
+ * the KV cache, sequences too long for its scratch, and LETHE_CUDA_ATTENTION=plain (a check). */
 #include <math.h>
 
 #include "kernels/cuda/cuda_common.cuh"
@@ -78,6 +79,7 @@ static int smem_ok(size_t bytes) {
 extern "C" void cu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
                              const int *start, int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch) {
   if (N <= 0) return;
+  if (cu_attention_gemm(out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window)) return;
   size_t smem = sizeof(float) * (size_t)longest_of(scratch);
   if (!smem_ok(smem)) return;
   k_attention<<<dim3(N, H), T, smem>>>(out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window);
@@ -157,6 +159,7 @@ extern "C" void cu_attention_backward(float *dq, float *dk, float *dv, const flo
                                       const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
                                       int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch) {
   if (N <= 0) return;
+  if (cu_attention_gemm_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window)) return;
   size_t smem = sizeof(float) * (size_t)longest_of(scratch);
   if (!smem_ok(2 * smem)) return;
   k_attention_dq<<<dim3(N, H), T, smem>>>(dq, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window);

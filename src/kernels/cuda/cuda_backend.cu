@@ -92,6 +92,7 @@ static const lethe_ops CUDA_OPS = {
     /* .gemm_bf16w = */ cu_gemm_bf16w,
     /* .upload_bf16 = */ cu_upload_bf16,
     /* .reserve_bf16 = */ cu_reserve_bf16,
+    /* .reserve_attention = */ cu_reserve_attention,
 };
 
 extern "C" const lethe_ops *lethe_cuda_ops(void) { return &CUDA_OPS; }

@@ -103,6 +103,13 @@ void cu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A
                    float *C, int ldc);
 void cu_upload_bf16(uint16_t *dst, const float *src, size_t n);
 lethe_status cu_reserve_bf16(size_t n);
+lethe_status cu_reserve_attention(int longest, int kv_heads);
+/* attention through cuBLAS (cuda_attn_gemm.cu); 0 when the call must take the plain kernels */
+int cu_attention_gemm(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
+                      int n_seq, int H, int KV, int hd, int window);
+int cu_attention_gemm_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                               const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start, int n_seq,
+                               int H, int KV, int hd, int window);
 }
 
 #endif

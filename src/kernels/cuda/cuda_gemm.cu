@@ -12,7 +12,12 @@ extern "C" {
 #include "util/error.h"
 }
 
-static cublasHandle_t handle(void) {
+cublasHandle_t lethe_cu_blas_fp32(void);
+
+static cublasHandle_t handle(void) { return lethe_cu_blas_fp32(); }
+
+/* The pedantic fp32 handle, shared with the attention products (cuda_attn_gemm.cu). */
+cublasHandle_t lethe_cu_blas_fp32(void) {
   static cublasHandle_t h;
   static int made;
   if (!made) {
