@@ -19,11 +19,12 @@ import os
 import time
 
 import torch
-import torch.nn.functional as F
 import transformers
 import peft
 from transformers import AutoConfig, AutoModelForCausalLM
 from peft import LoraConfig, PeftModel, get_peft_model
+
+from npo_loss import gold_logp, npo_terms
 
 
 def load_saved(d, dev):
@@ -89,19 +90,11 @@ def main():
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=batch["lr"])
 
-    def gold_logp(logits):
-        return torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, gold[..., None]).squeeze(-1)
-
     def step():
         with torch.no_grad(), model.disable_adapter():
-            ref = gold_logp(model(input_ids=ids).logits)
-        lp = gold_logp(model(input_ids=ids).logits)
-        fm = mask & forget[:, None]
-        rm = mask & ~forget[:, None]
-        lf = (2 / beta) * F.softplus(beta * (lp[fm] - ref[fm])).mean()
-        lr_ = -lp[rm].mean()
-        lk = (torch.exp(ref[rm]) * (ref[rm] - lp[rm])).mean()
-        loss = wf * lf + wr * lr_ + wk * lk
+            ref = gold_logp(model(input_ids=ids).logits, gold)
+        lp = gold_logp(model(input_ids=ids).logits, gold)
+        loss, lf, lr_, lk = npo_terms(lp, ref, mask, forget, beta, wf, wr, wk)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

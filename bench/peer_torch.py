@@ -16,9 +16,10 @@ import resource
 import time
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
+
+from npo_loss import gold_logp, npo_terms
 
 
 class LoRALinear(torch.nn.Module):
@@ -74,23 +75,15 @@ def main():
     gold = ids[:, 1:]
     beta, wf, wr, wk = batch["beta"], batch["w_forget"], batch["w_retain"], batch["w_kl"]
 
-    def gold_logp(logits):
-        return torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, gold[..., None]).squeeze(-1)
-
     def step():
         for m in loras:
             m.enabled = False
         with torch.no_grad():
-            ref = gold_logp(model(input_ids=ids).logits)
+            ref = gold_logp(model(input_ids=ids).logits, gold)
         for m in loras:
             m.enabled = True
-        lp = gold_logp(model(input_ids=ids).logits)
-        fm = mask & forget[:, None]
-        rm = mask & ~forget[:, None]
-        lf = (2 / beta) * F.softplus(beta * (lp[fm] - ref[fm])).mean()
-        lr_ = -lp[rm].mean()
-        lk = (torch.exp(ref[rm]) * (ref[rm] - lp[rm])).mean()
-        loss = wf * lf + wr * lr_ + wk * lk
+        lp = gold_logp(model(input_ids=ids).logits, gold)
+        loss, lf, lr_, lk = npo_terms(lp, ref, mask, forget, beta, wf, wr, wk)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

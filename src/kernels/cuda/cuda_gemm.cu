@@ -12,24 +12,28 @@ extern "C" {
 #include "util/error.h"
 }
 
-cublasHandle_t lethe_cu_blas_fp32(void);
-
-static cublasHandle_t handle(void) { return lethe_cu_blas_fp32(); }
+/* A cuBLAS handle made on first use with the given math mode (NULL, with the error recorded, when
+ * it cannot be made). */
+static cublasHandle_t lazy_handle(cublasHandle_t *h, int *made, cublasMath_t mode) {
+  if (!*made) {
+    if (cublasCreate(h) != CUBLAS_STATUS_SUCCESS) {
+      lethe_cuda_fail("cublasCreate", "cannot create a cuBLAS handle");
+      return NULL;
+    }
+    cublasSetMathMode(*h, mode);
+    *made = 1;
+  }
+  return *h;
+}
 
 /* The pedantic fp32 handle, shared with the attention products (cuda_attn_gemm.cu). */
 cublasHandle_t lethe_cu_blas_fp32(void) {
   static cublasHandle_t h;
   static int made;
-  if (!made) {
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) {
-      lethe_cuda_fail("cublasCreate", "cannot create a cuBLAS handle");
-      return NULL;
-    }
-    cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH);
-    made = 1;
-  }
-  return h;
+  return lazy_handle(&h, &made, CUBLAS_PEDANTIC_MATH);
 }
+
+static cublasHandle_t handle(void) { return lethe_cu_blas_fp32(); }
 
 extern "C" void cu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                         float beta, float *C, int ldc) {
@@ -64,14 +68,7 @@ extern "C" void cu_logits(float *z, const float *x, const float *w, int n, int d
 static cublasHandle_t handle16(void) {
   static cublasHandle_t h;
   static int made;
-  if (!made) {
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) {
-      lethe_cuda_fail("cublasCreate", "cannot create a cuBLAS handle");
-      return NULL;
-    }
-    made = 1;
-  }
-  return h;
+  return lazy_handle(&h, &made, CUBLAS_DEFAULT_MATH);
 }
 
 static __nv_bfloat16 *g_a16;   /* (g_a16_n) bf16 copy of a GEMM's activation operand */
