@@ -18,7 +18,8 @@
 # Output: the log and the table in $OUT (or ./gpu-out). Exit status non-zero if a check fails.
 # Usage: bench/gpu_check.sh        (about 5 to 8 minutes)
 #        bench/gpu_check.sh --build-only   step 1 alone (works without a GPU: a check of the build);
-#        LETHE_GPU_DEPS=carried forces the libraries from .gpudeps even where the system has them.
+#        LETHE_GPU_DEPS=carried forces the libraries from .gpudeps even where the system has them;
+#        COMMIT=abc1234 names the commit in the table where the copy has no .git.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,7 +27,7 @@ OUTDIR=${OUT:-$ROOT/gpu-out}
 mkdir -p "$OUTDIR"
 exec > >(tee "$OUTDIR/gpu_check.log") 2>&1
 T0=$(date +%s)
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 stamp() { echo "== [$(($(date +%s) - T0)) s] $*"; }
 FAILED=""
 fail() { echo "FAIL: $*"; FAILED="$FAILED; $*"; }
@@ -78,7 +79,7 @@ if [ "${LETHE_GPU_DEPS:-}" = carried ] || ! have_deps; then
                -DOPENBLAS_INCLUDE="$R/usr/include/x86_64-linux-gnu/openblas-openmp")
   echo "libraries from .gpudeps unpacked into $R"
 fi
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DLETHE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "${CMAKE_EXTRA[@]}" >"$OUTDIR/cmake.log" 2>&1 ||
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DLETHE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 ${CMAKE_EXTRA[@]+"${CMAKE_EXTRA[@]}"} >"$OUTDIR/cmake.log" 2>&1 ||
   { tail -30 "$OUTDIR/cmake.log"; echo "cmake failed"; exit 1; }
 cmake --build build-gpu -j"$(nproc)" >"$OUTDIR/build.log" 2>&1 || { grep -E "error|Error" "$OUTDIR/build.log" | head -30; echo "build failed"; exit 1; }
 if [ $BUILD_ONLY -eq 1 ]; then
