@@ -2,7 +2,8 @@
  * stories260K (../shared) is made to memorise a small forget and retain set by full-parameter
  * training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
  * while the retain answer NLL stays within 10% of its starting value. A run killed with SIGKILL
- * mid-way and resumed gives the same adapter, byte for byte, as an uninterrupted one. Bad inputs
+ * mid-way and resumed (with --recompute) gives the same adapter, byte for byte, as an
+ * uninterrupted one (without it). Bad inputs
  * (empty forget set, a row without output, too-long rows, invalid JSON, a missing file) get one
  * clear error or a counted warning. */
 #include <errno.h>
@@ -184,8 +185,9 @@ static void test_sigkill_resume_is_bit_identical(void **state) {
   char *adapter_b = lethe_path_join(b, "adapter/adapter_model.safetensors");
   assert_false(lethe_file_exists(adapter_b)); /* it really died before the end */
   print_message("killed with SIGKILL after the checkpoint of step %d; resuming\n", killed_at);
+  /* resumed with activation recomputation: the same numbers, so still the same bytes */
   char *resume[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4",
-                    "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--resume", b, NULL};
+                    "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--recompute", "--resume", b, NULL};
   char *err;
   int rc = tu_run_lethe_argv(NULL, NULL, &err, resume);
   print_message("%s", strstr(err, "resumed") ? strstr(err, "resumed") : err);
