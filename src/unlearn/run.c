@@ -363,6 +363,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
                           "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
                           (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", lethe_now_s() - t0);
+  /* how it ran; not in the resume fingerprint: recomputation gives the same numbers, and a run may
+   * continue on another device (which changes only the rounding) */
+  json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
+  json_object_set_new(run, "recompute", json_boolean(o->recompute));
   if (o->forget)
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
