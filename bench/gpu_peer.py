@@ -16,7 +16,6 @@ Prints, in lethe's key=value format: tokens_per_s, seconds_per_step, peak_gpu_mb
 import argparse
 import json
 import os
-import time
 
 import torch
 import transformers
@@ -24,7 +23,7 @@ import peft
 from transformers import AutoConfig, AutoModelForCausalLM
 from peft import LoraConfig, PeftModel, get_peft_model
 
-from npo_loss import gold_logp, npo_terms
+from npo_loss import gold_logp, npo_step, print_losses, timed_steps
 
 
 def load_saved(d, dev):
@@ -94,33 +93,16 @@ def main():
         with torch.no_grad(), model.disable_adapter():
             ref = gold_logp(model(input_ids=ids).logits, gold)
         lp = gold_logp(model(input_ids=ids).logits, gold)
-        loss, lf, lr_, lk = npo_terms(lp, ref, mask, forget, beta, wf, wr, wk)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return [loss.item(), lf.item(), lr_.item(), lk.item()]
+        return npo_step(opt, lp, ref, mask, forget, beta, wf, wr, wk)
 
-    def sync():
-        if gpu:
-            torch.cuda.synchronize()
-
-    losses = []
     if gpu:
         torch.cuda.reset_peak_memory_stats()
-    t0 = None
-    for k in range(a.warmup + a.steps):
-        if k == a.warmup:
-            sync()
-            t0 = time.perf_counter()
-        losses.append(step())
-    sync()
-    el = time.perf_counter() - t0
+    losses, el = timed_steps(step, a.warmup, a.steps, torch.cuda.synchronize if gpu else (lambda: None))
     toks = ids.numel() * a.steps / el
     peak = torch.cuda.max_memory_allocated() / 1048576 if gpu else 0.0
     print(f"peer=transformers-{transformers.__version__}+peft-{peft.__version__}+torch-{torch.__version__} dtype=bf16 "
           f"tokens_per_s={toks:.1f} seconds_per_step={el / a.steps:.4f} peak_gpu_mb={peak:.1f}")
-    for i, l in enumerate(losses[:8]):
-        print(f"loss step={i + 1} total={l[0]:.7f} forget={l[1]:.7f} retain={l[2]:.7f} kl={l[3]:.7f}")
+    print_losses(losses)
 
 
 if __name__ == "__main__":

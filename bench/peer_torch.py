@@ -13,13 +13,12 @@ import argparse
 import json
 import os
 import resource
-import time
 
 import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from npo_loss import gold_logp, npo_terms
+from npo_loss import gold_logp, npo_step, print_losses, timed_steps
 
 
 class LoRALinear(torch.nn.Module):
@@ -83,24 +82,13 @@ def main():
         for m in loras:
             m.enabled = True
         lp = gold_logp(model(input_ids=ids).logits, gold)
-        loss, lf, lr_, lk = npo_terms(lp, ref, mask, forget, beta, wf, wr, wk)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return [loss.item(), lf.item(), lr_.item(), lk.item()]
+        return npo_step(opt, lp, ref, mask, forget, beta, wf, wr, wk)
 
-    losses = []
-    t0 = None
-    for k in range(a.warmup + a.steps):
-        if k == a.warmup:
-            t0 = time.perf_counter()
-        losses.append(step())
-    el = time.perf_counter() - t0
+    losses, el = timed_steps(step, a.warmup, a.steps)
     toks = ids.numel() * a.steps / el
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peer=torch-{torch.__version__} threads={a.threads} tokens_per_s={toks:.1f} seconds_per_step={el / a.steps:.4f} peak_rss_mb={rss:.1f}")
-    for i, l in enumerate(losses[:8]):
-        print(f"loss step={i + 1} total={l[0]:.7f} forget={l[1]:.7f} retain={l[2]:.7f} kl={l[3]:.7f}")
+    print_losses(losses)
 
 
 if __name__ == "__main__":
