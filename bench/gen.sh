@@ -39,9 +39,4 @@ res=bench/RESULTS.md
   cat "$table"
   echo "<!-- gen-bench:end -->"
 } >"$work/section.md"
-awk -v sec="$work/section.md" '
-  /<!-- gen-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; done = 1; next }
-  /<!-- gen-bench:end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }' "$res" >"$work/res.md"
-cp "$work/res.md" "$res"
+bench/results_section.sh gen-bench "$work/section.md" "$res"

@@ -57,7 +57,6 @@ echo
 cat "$table"
 # Replace the step-benchmark section of bench/RESULTS.md.
 res=bench/RESULTS.md
-[ -f "$res" ] || printf '# Measured speed\n' >"$res"
 {
   echo "<!-- step-bench:begin -->"
   echo "## The Low-Rank NPO step on the CPU (bench/run.sh)"
@@ -70,10 +69,5 @@ res=bench/RESULTS.md
   cat "$table"
   echo "<!-- step-bench:end -->"
 } >"$work/section.md"
-awk -v sec="$work/section.md" '
-  /<!-- step-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; done = 1; next }
-  /<!-- step-bench:end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }' "$res" >"$work/res.md"
-cp "$work/res.md" "$res"
+bench/results_section.sh step-bench "$work/section.md" "$res"
 echo "wrote $res"
