@@ -105,16 +105,14 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->activations = lethe_workspace_plan(&c, lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
   r->adapter = lora->n_params * sizeof(float) * 4;
-  int rope = c.max_seq_len < 4096 ? c.max_seq_len : 4096, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
+  int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
   if (!strcmp(name, "cuda")) {
     /* the CUDA backend's own scratch: attention scores (cuda_attn_gemm.cu) and the bf16 copy of a
      * GEMM's activation operand */
-    size_t att = lethe_attn_gemm_scratch(max_pos, c.n_kv_heads, LETHE_ATTN_GEMM_CAP);
-    r->other += sizeof(float) * (att < LETHE_ATTN_GEMM_CAP ? att : LETHE_ATTN_GEMM_CAP);
-    int K = lethe_qkvdim(&c) > 2 * c.hidden_dim ? lethe_qkvdim(&c) : 2 * c.hidden_dim;
-    if (bf16) r->other += sizeof(uint16_t) * (size_t)N * (K > c.dim ? K : c.dim);
+    r->other += sizeof(float) * lethe_attn_gemm_reserve(max_pos, c.n_kv_heads);
+    if (bf16) r->other += sizeof(uint16_t) * lethe_workspace_bf16_operand(&c, N);
   }
   r->total = r->weights + r->activations + r->adapter + r->other;
   lethe_lora_free(lora);

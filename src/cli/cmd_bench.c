@@ -1,5 +1,6 @@
 /* cli/cmd_bench.c: `lethe bench step` (the Low-Rank NPO step), `lethe bench plan` (its memory, from
- * the config alone), `lethe bench gemm` (sgemm at the model's shapes) and `lethe bench gen`. Output is one line of key=value pairs per measurement, for bench/run.sh. */
+ * the config alone), `lethe bench gemm` (sgemm at the model's shapes) and `lethe bench gen`. Output
+ * is one line of key=value pairs per measurement, for bench/run.sh. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,19 +8,23 @@
 #include "cli/commands.h"
 #include "lethe/bench.h"
 
+/* The shape and placement flags `bench step` and `bench plan` share. */
+#define STEP_SHAPE_FLAGS(o)                                                                                                \
+  {"config", ARG_STR, &(o).config, "HF config.json of the model shape", 1, 0, 0, NULL},                                  \
+  {"batch", ARG_INT, &(o).batch, "sequences per step (4)", 0, 1, 4096, NULL},                                             \
+  {"seq", ARG_INT, &(o).seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},                                           \
+  {"threads", ARG_INT, &(o).threads, "threads (0: all cores)", 0, 0, 4096, NULL},                                         \
+  {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},    \
+  {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL}
+
 static int bench_step(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 5, .warmup = 2, .threads = 0, .seed = 1};
   int64_t seed = 1;
   const cli_arg defs[] = {
-      {"config", ARG_STR, &o.config, "HF config.json of the model shape", 1, 0, 0, NULL},
-      {"batch", ARG_INT, &o.batch, "sequences per step (4)", 0, 1, 4096, NULL},
-      {"seq", ARG_INT, &o.seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},
+      STEP_SHAPE_FLAGS(o),
       {"steps", ARG_INT, &o.steps, "timed steps (5)", 0, 1, 100000, NULL},
       {"warmup", ARG_INT, &o.warmup, "untimed steps first (2)", 0, 0, 100000, NULL},
-      {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
       {"seed", ARG_I64, &seed, "seed of the random model and batch", 0, 0, 0, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
-      {"recompute", ARG_FLAG, &o.recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},
       {"save", ARG_STR, &o.save, "write the random model, adapter and batch here (for bench/peer_torch.py)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("bench step", "Times the Low-Rank NPO step on a random model of the given shape.", argc, argv, defs,
@@ -41,14 +46,7 @@ static int bench_step(int argc, char **argv) {
 
 static int bench_plan(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 1, .threads = 0};
-  const cli_arg defs[] = {
-      {"config", ARG_STR, &o.config, "HF config.json of the model shape", 1, 0, 0, NULL},
-      {"batch", ARG_INT, &o.batch, "sequences per step (4)", 0, 1, 4096, NULL},
-      {"seq", ARG_INT, &o.seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},
-      {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
-      {"recompute", ARG_FLAG, &o.recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},
-  };
+  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o)};
   int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), from the config alone.", argc,
                      argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;

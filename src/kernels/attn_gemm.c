@@ -12,6 +12,11 @@ size_t lethe_attn_gemm_scratch(int longest, int kv_heads, size_t cap) {
   return 2 * per * chunk;
 }
 
+size_t lethe_attn_gemm_reserve(int longest, int kv_heads) {
+  size_t n = lethe_attn_gemm_scratch(longest, kv_heads, LETHE_ATTN_GEMM_CAP);
+  return n < LETHE_ATTN_GEMM_CAP ? n : LETHE_ATTN_GEMM_CAP;
+}
+
 /* kv heads per batch that fit in the scratch for sequences of L rows (0: none) */
 static int chunk_for(int L, int KV, size_t scratch_floats) {
   size_t per = (size_t)L * (size_t)L, c = scratch_floats / (2 * per);

@@ -45,6 +45,11 @@ typedef struct {
  * smaller. Returns the floats it will use. */
 size_t lethe_attn_gemm_scratch(int longest, int kv_heads, size_t cap);
 
+/* What a backend reserves for sequences of up to `longest` rows: the plan's scratch, at most
+ * LETHE_ATTN_GEMM_CAP floats (a sequence whose two score matrices do not fit then needs another
+ * attention). */
+size_t lethe_attn_gemm_reserve(int longest, int kv_heads);
+
 /* Forward. Host: start (n_seq + 1). Backend memory: out (N, H*hd), lse (N, H), q (ld ldq), k, v
  * (ld ldkv), scratch (scratch_floats). */
 void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *lse, const float *q, const float *k,

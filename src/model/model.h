@@ -58,6 +58,9 @@ struct lethe_model {
 /* Parameters of a config without allocating them: all, and those of the block projections (what
  * bf16 storage applies to). */
 lethe_status lethe_config_count_params(const lethe_config *c, size_t *total, size_t *projections);
+/* RoPE positions a model prepares when it is made (a workspace adds what it needs). */
+#define LETHE_ROPE_INITIAL 4096
+
 /* Builds the tensor table and allocates zeroed parameters for `cfg` (validated first). */
 lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out);
 /* Finds a tensor by HF name (NULL when absent). */
@@ -247,6 +250,9 @@ void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory). */
 size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
                              int max_seqs, int keep, int head_chunk, int threads);
+/* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
+ * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
+size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
 /* The arena lethe_workspace_create would allocate (its head chunk, this process's threads). */
 size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep);
 

@@ -179,7 +179,7 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
   memset(m->params, 0, m->n_params * sizeof(float));
   m->dparams = m->params; /* the CPU computes on the host copy itself */
   bind(m);
-  lethe_status s = lethe_model_rope_reserve(m, c->max_seq_len < 4096 ? c->max_seq_len : 4096);
+  lethe_status s = lethe_model_rope_reserve(m, c->max_seq_len < LETHE_ROPE_INITIAL ? c->max_seq_len : LETHE_ROPE_INITIAL);
   if (s) {
     lethe_model_free(m);
     return s;

@@ -149,6 +149,15 @@ size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int 
   return cv.off;
 }
 
+size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens) {
+  /* (N, K) with K the widest input of a projection, forward or backward: d, qkv (dq, dk, dv into
+   * the stacked weight) or 2F (d gate, d up) */
+  int K = lethe_qkvdim(c);
+  if (2 * c->hidden_dim > K) K = 2 * c->hidden_dim;
+  if (c->dim > K) K = c->dim;
+  return (size_t)max_tokens * K;
+}
+
 size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep) {
   return lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
@@ -178,21 +187,12 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes of activations (%d tokens)", bytes, max_tokens);
   }
   ws->arena_bytes = bytes;
+  /* the backend's own scratch, made now so that no step allocates */
   lethe_status rs = m->ops->reserve_attention(max_pos, c->n_kv_heads);
+  if (!rs && m->wbf16) rs = m->ops->reserve_bf16(lethe_workspace_bf16_operand(c, max_tokens));
   if (rs) {
     lethe_workspace_free(ws);
     return rs;
-  }
-  if (m->wbf16) {
-    /* the largest activation operand of a bf16 weight GEMM: (N, max(d, q, qkv, 2F)) */
-    int d = c->dim, K = lethe_qkvdim(c);
-    if (2 * c->hidden_dim > K) K = 2 * c->hidden_dim;
-    if (d > K) K = d;
-    lethe_status s = m->ops->reserve_bf16((size_t)max_tokens * K);
-    if (s) {
-      lethe_workspace_free(ws);
-      return s;
-    }
   }
   ws->max_tokens = max_tokens;
   ws->max_seqs = max_seqs;

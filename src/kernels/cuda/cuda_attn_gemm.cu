@@ -1,8 +1,9 @@
 /* kernels/cuda/cuda_attn_gemm.cu: attention on the GPU as batched cuBLAS products (the plan of
  * kernels/attn_gemm.c, proven on the CPU by tests/kernels/test_attn_gemm.c) plus this file's three
  * row kernels: masked softmax, probabilities from the log-sum-exp, and dS = P (dP - D). Scores live
- * in a scratch of the backend reserved when a workspace is made (at most ATTN_CAP floats); a call
- * whose longest sequence does not fit there falls back to the plain kernels of cuda_attention.cu. */
+ * in a scratch of the backend reserved when a workspace is made (at most LETHE_ATTN_GEMM_CAP
+ * floats); a call whose longest sequence does not fit there falls back to the plain kernels of
+ * cuda_attention.cu. */
 #include <cublas_v2.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,23 +18,14 @@ extern "C" {
 
 cublasHandle_t lethe_cu_blas_fp32(void); /* cuda_gemm.cu */
 
-#define ATTN_CAP LETHE_ATTN_GEMM_CAP
-#define RT 256                       /* threads per row kernel */
+#define RT 256 /* threads per row kernel */
 
-static float *g_scratch;  /* (g_floats) */
-static size_t g_floats;
+static void *g_scratch; /* scores and probabilities */
+static size_t g_bytes;
 
 extern "C" lethe_status cu_reserve_attention(int longest, int kv_heads) {
-  size_t n = lethe_attn_gemm_scratch(longest, kv_heads, ATTN_CAP);
-  if (n > ATTN_CAP) n = ATTN_CAP; /* longer sequences take the plain kernels */
-  if (n <= g_floats) return LETHE_OK;
-  if (g_scratch) cudaFree(g_scratch);
-  g_scratch = NULL;
-  g_floats = 0;
-  if (cudaMalloc(&g_scratch, sizeof(float) * n) != cudaSuccess)
-    return lethe_fail(LETHE_ERR_NOMEM, "CUDA: cannot allocate %zu bytes of attention scratch", sizeof(float) * n);
-  g_floats = n;
-  return LETHE_OK;
+  /* longer sequences than the cap allows take the plain kernels */
+  return lethe_cuda_reserve(&g_scratch, &g_bytes, sizeof(float) * lethe_attn_gemm_reserve(longest, kv_heads), "attention scratch");
 }
 
 __device__ static inline bool kept(int i, int j, int window) { return j <= i && (window <= 0 || j > i - window); }
@@ -124,7 +116,7 @@ static int *plan_starts(const int *start, int n_seq) {
   }
   for (int s = 0; s < n_seq; s++) {
     size_t L = (size_t)(h[s + 1] - h[s]);
-    if (2 * L * L > g_floats) {
+    if (2 * L * L > g_bytes / sizeof(float)) {
       free(h);
       return NULL;
     }
@@ -136,7 +128,8 @@ extern "C" int cu_attention_gemm(float *out, float *lse, const float *q, const f
                                  const int *start, int n_seq, int H, int KV, int hd, int window) {
   int *h = plan_starts(start, n_seq);
   if (!h) return 0;
-  lethe_attn_gemm_forward(&PLAN, out, lse, q, k, v, ldq, ldkv, h, n_seq, H, KV, hd, window, g_scratch, g_floats);
+  lethe_attn_gemm_forward(&PLAN, out, lse, q, k, v, ldq, ldkv, h, n_seq, H, KV, hd, window, (float *)g_scratch,
+                          g_bytes / sizeof(float));
   free(h);
   return 1;
 }
@@ -146,8 +139,8 @@ extern "C" int cu_attention_gemm_backward(float *dq, float *dk, float *dv, const
                                           int n_seq, int H, int KV, int hd, int window) {
   int *h = plan_starts(start, n_seq);
   if (!h) return 0;
-  lethe_attn_gemm_backward(&PLAN, dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, h, n_seq, H, KV, hd, window, g_scratch,
-                           g_floats);
+  lethe_attn_gemm_backward(&PLAN, dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, h, n_seq, H, KV, hd, window,
+                           (float *)g_scratch, g_bytes / sizeof(float));
   free(h);
   return 1;
 }

@@ -28,6 +28,16 @@ static lethe_status cu_check(void) {
   return lethe_fail(LETHE_ERR_DEVICE, "CUDA: %s", g_err);
 }
 
+lethe_status lethe_cuda_reserve(void **buf, size_t *have, size_t bytes, const char *what) {
+  if (bytes <= *have) return LETHE_OK;
+  if (*buf) cudaFree(*buf);
+  *buf = NULL;
+  *have = 0;
+  if (cudaMalloc(buf, bytes) != cudaSuccess) return lethe_fail(LETHE_ERR_NOMEM, "CUDA: cannot allocate %zu bytes of %s", bytes, what);
+  *have = bytes;
+  return LETHE_OK;
+}
+
 static void *cu_alloc(size_t bytes) {
   void *p = NULL;
   size_t n = bytes ? bytes : 4;

@@ -12,6 +12,10 @@ extern "C" {
 #include "kernels/ops.h"
 }
 
+/* Grows a scratch buffer of the backend to at least `bytes` (*have: its size now); nothing happens
+ * when it is large enough. */
+lethe_status lethe_cuda_reserve(void **buf, size_t *have, size_t bytes, const char *what);
+
 /* Records the first failure (file:line: call: message); later ones are dropped until check(). */
 void lethe_cuda_fail(const char *where, const char *what);
 #define LETHE_CUDA_STR2(x) #x

@@ -71,18 +71,11 @@ static cublasHandle_t handle16(void) {
   return lazy_handle(&h, &made, CUBLAS_DEFAULT_MATH);
 }
 
-static __nv_bfloat16 *g_a16;   /* (g_a16_n) bf16 copy of a GEMM's activation operand */
-static size_t g_a16_n;
+static void *g_a16;      /* bf16 copy of a GEMM's activation operand */
+static size_t g_a16_bytes;
 
 extern "C" lethe_status cu_reserve_bf16(size_t n) {
-  if (n <= g_a16_n) return LETHE_OK;
-  if (g_a16) cudaFree(g_a16);
-  g_a16 = NULL;
-  g_a16_n = 0;
-  if (cudaMalloc(&g_a16, sizeof(__nv_bfloat16) * n) != cudaSuccess)
-    return lethe_fail(LETHE_ERR_NOMEM, "CUDA: cannot allocate %zu bytes of bf16 scratch", sizeof(__nv_bfloat16) * n);
-  g_a16_n = n;
-  return LETHE_OK;
+  return lethe_cuda_reserve(&g_a16, &g_a16_bytes, sizeof(__nv_bfloat16) * n, "bf16 scratch");
 }
 
 /* dst (M, K) contiguous = bf16(src (M, K; row stride lda)) */
@@ -104,15 +97,16 @@ extern "C" void cu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, con
   cublasHandle_t h = handle16();
   if (!h) return;
   size_t n = (size_t)M * K;
-  if (n > g_a16_n && cu_reserve_bf16(n) != LETHE_OK) {
+  if (cu_reserve_bf16(n) != LETHE_OK) { /* reserved with the workspace; grows only for a larger one */
     lethe_cuda_fail("gemm_bf16w", "cannot allocate the bf16 scratch");
     return;
   }
-  round_rows_bf16<<<blocks_for(n, 256), 256>>>(g_a16, A, M, K, lda);
+  __nv_bfloat16 *a16 = (__nv_bfloat16 *)g_a16;
+  round_rows_bf16<<<blocks_for(n, 256), 256>>>(a16, A, M, K, lda);
   CK_LAUNCH();
   /* row-major C = A op(W) is column-major C^T = op(W)^T A^T */
   cublasStatus_t st = cublasGemmEx(h, trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &alpha, W, CUDA_R_16BF, ldw,
-                                   g_a16, CUDA_R_16BF, K, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                                   a16, CUDA_R_16BF, K, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
   if (st != CUBLAS_STATUS_SUCCESS) lethe_cuda_fail("cublasGemmEx (bf16)", "failed");
 }
 
