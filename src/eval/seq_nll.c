@@ -38,22 +38,23 @@ lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_t
   return s;
 }
 
-lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int split, int batch,
-                                  double *mean) {
-  *mean = NAN;
+lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
+                                  double mean[LETHE_SPLIT_COUNT]) {
+  for (int k = 0; k < LETHE_SPLIT_COUNT; k++) mean[k] = NAN;
   if (d->n == 0) return LETHE_OK;
   double *sum = malloc(sizeof(double) * (size_t)d->n);
   int *count = malloc(sizeof(int) * (size_t)d->n);
   lethe_status s = sum && count ? lethe_seq_nll(m, lora, d, batch, sum, count) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   if (!s) {
-    double total = 0;
-    long n = 0;
+    double total[LETHE_SPLIT_COUNT] = {0};
+    long n[LETHE_SPLIT_COUNT] = {0};
     for (int i = 0; i < d->n; i++)
-      if (split < 0 || d->split[i] == split) {
-        total += sum[i];
-        n += count[i];
+      if (d->split[i] < LETHE_SPLIT_COUNT) {
+        total[d->split[i]] += sum[i];
+        n[d->split[i]] += count[i];
       }
-    if (n > 0) *mean = total / (double)n;
+    for (int k = 0; k < LETHE_SPLIT_COUNT; k++)
+      if (n[k] > 0) mean[k] = total[k] / (double)n[k];
   }
   free(sum);
   free(count);

@@ -12,8 +12,9 @@
 lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum,
                            int *count);
 
-/* Mean answer NLL over the sequences of one split (split < 0: all); NAN when there are none. */
-lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int split, int batch,
-                                  double *mean);
+/* Mean answer NLL over the sequences of each split, from one pass over the set: mean[s] for split s
+ * (LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN); NAN for a split without answer tokens. */
+lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
+                                  double mean[LETHE_SPLIT_COUNT]);
 
 #endif

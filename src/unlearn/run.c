@@ -241,8 +241,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   }
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget) {
-    if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, LETHE_SPLIT_FORGET, o->batch, &nll_f0))) goto done;
-    if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, LETHE_SPLIT_RETAIN, o->batch, &nll_r0))) goto done;
+    double mean[LETHE_SPLIT_COUNT];
+    if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, o->batch, mean))) goto done;
+    nll_f0 = mean[LETHE_SPLIT_FORGET];
+    nll_r0 = mean[LETHE_SPLIT_RETAIN];
     say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f0, nll_r0);
   }
   lethe_trainer_cfg tc = {.obj = o->obj, .batch = o->batch, .grad_accum = o->grad_accum, .epochs = o->epochs,
@@ -334,8 +336,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   /* Results. */
   double nll_f1 = NAN, nll_r1 = NAN;
   if (o->forget) {
-    if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, LETHE_SPLIT_FORGET, o->batch, &nll_f1))) goto done;
-    if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, LETHE_SPLIT_RETAIN, o->batch, &nll_r1))) goto done;
+    double mean[LETHE_SPLIT_COUNT];
+    if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, o->batch, mean))) goto done;
+    nll_f1 = mean[LETHE_SPLIT_FORGET];
+    nll_r1 = mean[LETHE_SPLIT_RETAIN];
     say(o, "after:  forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f1, nll_r1);
   }
   if (r.lora) {
