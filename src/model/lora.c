@@ -56,10 +56,33 @@ void lethe_lora_sync_host(lethe_lora *l) {
   if (l->host != l->params) l->ops->download(l->host, l->params, sizeof(float) * l->n_params);
 }
 
+/* Points A and B, which point into `from`, into `to` at the same offsets. */
+static void rebase(lethe_lora *l, const float *from, float *to) {
+  for (int k = 0; k < LETHE_NPROJ; k++) {
+    if (l->A[k]) l->A[k] = to + (l->A[k] - from);
+    if (l->B[k]) l->B[k] = to + (l->B[k] - from);
+  }
+}
+
 lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops) {
-  if (ops == l->ops || ops->host_visible) return LETHE_OK;
-  if (l->host != l->params) return lethe_fail(LETHE_ERR_INVALID, "the adapter is already on the %s backend", l->ops->name);
+  if (ops == l->ops) return LETHE_OK;
   size_t bytes = sizeof(float) * l->n_params;
+  if (l->host != l->params) {
+    /* on a device: back to the host copy first (gradients are per-step scratch, zeroed) */
+    float *g = calloc(l->n_params ? l->n_params : 1, sizeof(float));
+    if (!g) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate the adapter's gradients");
+    lethe_lora_sync_host(l);
+    rebase(l, l->params, l->host);
+    l->ops->release(l->params);
+    l->ops->release(l->grads);
+    l->params = l->host;
+    l->grads = g;
+    l->ops = lethe_cpu_ops();
+  }
+  if (ops->host_visible) {
+    l->ops = ops;
+    return LETHE_OK;
+  }
   float *p = ops->alloc(bytes), *g = ops->alloc(bytes);
   if (!p || !g) {
     if (p) ops->release(p);
@@ -67,10 +90,7 @@ lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops) {
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate the adapter on the %s backend", ops->name);
   }
   ops->upload(p, l->params, bytes);
-  for (int k = 0; k < LETHE_NPROJ; k++) {
-    if (l->A[k]) l->A[k] = p + (l->A[k] - l->params);
-    if (l->B[k]) l->B[k] = p + (l->B[k] - l->params);
-  }
+  rebase(l, l->params, p);
   free(l->grads);
   l->host = l->params;
   l->params = p;

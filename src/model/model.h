@@ -142,7 +142,7 @@ lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets);
 lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
                                lethe_lora **out);
 void lethe_lora_free(lethe_lora *l);
-/* Moves params and grads to another backend (the host copy stays). */
+/* Moves params and grads to another backend, or back to the host one (the host copy stays). */
 lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops);
 /* Refreshes the host copy from the backend (a no-op on the CPU). */
 void lethe_lora_sync_host(lethe_lora *l);

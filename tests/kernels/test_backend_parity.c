@@ -316,6 +316,14 @@ static void test_model_step(void **state) {
     free(ck);
     lethe_trainer_free(tc);
     lethe_trainer_free(tg);
+    /* an adapter on the backend comes back to the CPU with its trained values: on the CPU model
+     * it scores the answers as the CPU's own adapter did after the same two steps (sc) */
+    assert_int_equal(lethe_lora_use_backend(lgpu, lethe_cpu_ops()), LETHE_OK);
+    assert_ptr_equal(lgpu->params, lgpu->host);
+    double sb[8];
+    int cb[8];
+    assert_int_equal(lethe_seq_nll(mc, lgpu, &d, 3, sb, cb), LETHE_OK);
+    for (int i = 0; i < 8; i++) assert_true(fabs(sb[i] - sc[i]) <= tol * fabs(sc[i]));
     lethe_lora_free(lcpu);
     lethe_lora_free(lgpu);
     lethe_tokset_free(&d);
