@@ -8,6 +8,8 @@
 lethe_status lethe_hf_load(const char *dir, lethe_model **out);
 lethe_status lethe_llama2c_load(const char *path, lethe_model **out);
 lethe_status lethe_gguf_load(const char *path, lethe_model **out);
+/* 1 when `path` is a file that starts with GGUF's magic, else 0 (also when it cannot be read). */
+int lethe_file_is_gguf(const char *path);
 
 
 #endif

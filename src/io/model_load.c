@@ -10,6 +10,14 @@
 #include "util/error.h"
 #include "util/fileio.h"
 
+int lethe_file_is_gguf(const char *path) {
+  unsigned char magic[4] = {0};
+  FILE *fp = fopen(path, "rb");
+  size_t got = fp ? fread(magic, 1, 4, fp) : 0;
+  if (fp) fclose(fp);
+  return got == 4 && !memcmp(magic, "GGUF", 4);
+}
+
 lethe_status lethe_model_load(const char *path, lethe_model **out) {
   *out = NULL;
   struct stat st;
@@ -17,11 +25,8 @@ lethe_status lethe_model_load(const char *path, lethe_model **out) {
   if (stat(path, &st) != 0) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(st.st_mode)) return lethe_hf_load(path, out);
   if (!S_ISREG(st.st_mode)) return lethe_fail(LETHE_ERR_IO, "%s: not a file or directory", path);
-  unsigned char magic[4] = {0};
   FILE *fp = fopen(path, "rb");
   if (!fp) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  size_t got = fread(magic, 1, 4, fp);
   fclose(fp);
-  if (got == 4 && !memcmp(magic, "GGUF", 4)) return lethe_gguf_load(path, out);
-  return lethe_llama2c_load(path, out);
+  return lethe_file_is_gguf(path) ? lethe_gguf_load(path, out) : lethe_llama2c_load(path, out);
 }

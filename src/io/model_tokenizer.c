@@ -1,7 +1,6 @@
 /* io/model_tokenizer.c: finding the tokenizer that goes with a model path: an explicit
  * --tokenizer, else the model directory's tokenizer.json, else the tokenizer a GGUF file carries
  * in its metadata. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,18 +14,12 @@
 lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path, lethe_tokenizer **out) {
   *out = NULL;
   if (tok_path) return lethe_tokenizer_load(tok_path, out);
-  if (model_path && lethe_file_exists(model_path)) {
-    unsigned char magic[4] = {0};
-    FILE *fp = fopen(model_path, "rb");
-    size_t got = fp ? fread(magic, 1, 4, fp) : 0;
-    if (fp) fclose(fp);
-    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
-      char *json = NULL;
-      LETHE_TRY(lethe_gguf_tokenizer_json(model_path, &json));
-      lethe_status s = lethe_tokenizer_load_json(json, strlen(json), model_path, out);
-      free(json);
-      return s;
-    }
+  if (model_path && lethe_file_exists(model_path) && lethe_file_is_gguf(model_path)) {
+    char *json = NULL;
+    LETHE_TRY(lethe_gguf_tokenizer_json(model_path, &json));
+    lethe_status s = lethe_tokenizer_load_json(json, strlen(json), model_path, out);
+    free(json);
+    return s;
   }
   if (!model_path || !lethe_is_dir(model_path))
     return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", model_path ? model_path : "model");
