@@ -22,7 +22,7 @@
 
 typedef struct {
   int people, forget, holdout;
-  int dim, layers, heads, hidden;
+  int dim, layers, heads; /* the MLP is 3 x dim wide */
   int train_epochs, train_batch;
   double train_lr;
   int unlearn_epochs;
@@ -33,10 +33,10 @@ typedef struct {
 /* Sizes chosen so that the story is clear and quick on 2 cores: the model memorises every row
  * (regurgitation 1.0) and Low-Rank NPO then removes the forget people while keeping the others.
  * The tiny from-scratch model needs a larger learning rate than the paper's 1e-4 for OLMo. */
-static const demo_size FULL = {.people = 12, .forget = 3, .holdout = 6, .dim = 128, .layers = 4, .heads = 4, .hidden = 384,
+static const demo_size FULL = {.people = 12, .forget = 3, .holdout = 6, .dim = 128, .layers = 4, .heads = 4,
                                .train_epochs = 100, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 20, .unlearn_lr = 2e-3,
                                .max_new = 96};
-static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 96, .layers = 3, .heads = 4, .hidden = 288,
+static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 96, .layers = 3, .heads = 4,
                                 .train_epochs = 80, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 20, .unlearn_lr = 3e-3,
                                 .max_new = 96};
 
@@ -76,7 +76,7 @@ static lethe_status make_model(const demo_size *z, uint64_t seed, const char *di
   c.n_heads = z->heads;
   c.n_kv_heads = z->heads;
   c.head_dim = z->dim / z->heads;
-  c.hidden_dim = z->hidden;
+  c.hidden_dim = 3 * z->dim;
   c.max_seq_len = 512;
   c.norm_eps = 1e-5;
   c.rope_theta = 10000.0;
@@ -154,7 +154,6 @@ int cmd_demo(int argc, char **argv) {
     fprintf(stderr, "lethe demo: --forget-people must be smaller than --people\n");
     return 2;
   }
-  zz.hidden = zz.dim * 3;
   const demo_size *z = &zz;
   double t0 = lethe_now_s();
   char *data = join(out, "data"), *init = join(out, "model-init"), *mem = join(out, "memorised"), *memm = join(mem, "model");
