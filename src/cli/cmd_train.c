@@ -30,7 +30,7 @@
   {"max-steps", ARG_INT, &(o).max_steps, "stop after this many optimizer steps (0: all epochs)", 0, 0, 1 << 30, NULL},       \
   {"lora-rank", ARG_INT, &(o).lora_rank, "LoRA rank r", 0, 1, 4096, NULL},                                                  \
   {"lora-alpha", ARG_FLOAT, &(o).lora_alpha, "LoRA alpha (scale alpha / r)", 0, 1e-9, 1e9, NULL},                           \
-  {"lora-targets", ARG_STR, &(o).lora_targets, "adapted projections, e.g. q_proj,v_proj or all", 0, 0, 0, NULL},            \
+  {"lora-targets", ARG_STR, &(o).lora_targets, "adapted modules as PEFT names them: q_proj,v_proj, suffixes (self_attn.q_proj), full names (model.layers.0.mlp.down_proj), q,k,v,o,gate,up,down, or all-linear", 0, 0, 0, NULL},            \
   {"rslora", ARG_FLAG, &(o).rslora, "scale alpha / sqrt(r) (rank-stabilised LoRA)", 0, 0, 0, NULL},                         \
   {"lora-init", ARG_CHOICE, &(o).lora_init_kaiming, "init of A: xavier-normal (the paper) or kaiming-uniform (PEFT)", 0, 0, 0, "xavier|kaiming"}, \
   {"checkpoint-every", ARG_INT, &(o).checkpoint_steps, "checkpoint every N optimizer steps (0: off)", 0, 0, 1 << 30, NULL},  \

@@ -35,8 +35,8 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   if (p < 0) return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts an unknown module %s.%s", key, group, pname);
   if (lay < 0 || lay >= l->n_layers)
     return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %d; the model has %d layers", key, lay, l->n_layers);
-  if (!(l->cfg.targets & (1u << p)))
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s, which is not in target_modules", key, pname);
+  if (!(l->layer_targets[lay] & (1u << p)))
+    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s of layer %d, which target_modules does not select", key, pname, lay);
   *is_b = ab[0] == 'B';
   *proj = p;
   *layer = lay;
@@ -44,16 +44,56 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   return LETHE_OK;
 }
 
+/* A JSON string or list of strings (field `key`) as a spec's (regex | names, n). */
+static lethe_status str_or_list(const json_t *root, const char *key, const char *path, const char **one,
+                                const char ***list, int *n) {
+  const json_t *v = json_object_get(root, key);
+  *one = NULL;
+  *list = NULL;
+  *n = 0;
+  if (!v || json_is_null(v)) return LETHE_OK;
+  if (json_is_string(v)) {
+    *one = json_string_value(v);
+    return LETHE_OK;
+  }
+  if (!json_is_array(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s must be a string or a list of strings", path, key);
+  *list = calloc(json_array_size(v) + 1, sizeof **list);
+  if (!*list) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  size_t i;
+  const json_t *e;
+  json_array_foreach(v, i, e) {
+    if (!json_is_string(e)) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s[%zu] is not a string", path, key, i);
+    (*list)[(*n)++] = json_string_value(e);
+  }
+  return LETHE_OK;
+}
+
+/* 1 when a JSON value is PEFT's "not used": null, false, an empty object, list or string. */
+static int unused(const json_t *v) {
+  return !v || json_is_null(v) || json_is_false(v) || (json_is_object(v) && json_object_size(v) == 0) ||
+         (json_is_array(v) && json_array_size(v) == 0) || (json_is_string(v) && !*json_string_value(v));
+}
+
+/* Fields that change nothing once an adapter is trained (identity, initialisation, runtime), and
+ * the fields parse_config reads itself. Every other field must be unused (see `unused`). */
+static const char *const IGNORED_FIELDS[] = {
+    "peft_type", "task_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision", "inference_mode",
+    "r", "lora_alpha", "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "use_rslora", "bias",
+    "lora_dropout", "init_lora_weights", "loftq_config", "eva_config", "corda_config", "lora_ga_config", "megatron_core",
+    "qalora_group_size", "runtime_config", "ensure_weight_tying"};
+
 static lethe_status parse_config(const char *text, size_t len, const char *path, const lethe_config *mc,
-                                 lethe_lora_config *lc) {
+                                 lethe_lora_config *lc, unsigned *layer_targets) {
   json_t *root;
   LETHE_TRY(lethe_json_parse(text, len, path, &root));
   lethe_status s = LETHE_OK;
   memset(lc, 0, sizeof *lc);
-  const char *pt = NULL, *bias = NULL;
+  const char *pt = NULL, *bias = NULL, *task = NULL;
+  const char **names = NULL, **excl = NULL, **lpat = NULL;
+  long *lsel = NULL;
   int64_t r = 0;
   double alpha = 0;
-  const json_t *tm = json_object_get(root, "target_modules");
+  lethe_lora_target_spec spec = {.n_layers_sel = -1};
   if (!json_is_object(root)) {
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: not a JSON object", path);
     goto done;
@@ -62,6 +102,24 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
   if (strcmp(pt, "LORA") != 0) {
     s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: peft_type '%s' is not supported (LORA is)", path, pt);
     goto done;
+  }
+  if ((s = lethe_json_str(root, "task_type", 0, path, &task))) goto done;
+  if (task && strcmp(task, "CAUSAL_LM") != 0) {
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: task_type '%s' is not supported (CAUSAL_LM is)", path, task);
+    goto done;
+  }
+  const char *key;
+  json_t *val;
+  json_object_foreach(root, key, val) {
+    int ignored = 0;
+    for (size_t i = 0; i < sizeof IGNORED_FIELDS / sizeof *IGNORED_FIELDS; i++) ignored |= !strcmp(key, IGNORED_FIELDS[i]);
+    if (!ignored && !unused(val)) {
+      char *v = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s = %.60s is not supported by lethe (it implements plain LoRA; the field must be absent, null, false or empty)",
+                     path, key, v ? v : "?");
+      free(v);
+      goto done;
+    }
   }
   if ((s = lethe_json_int(root, "r", 1, 1, 4096, path, &r, NULL))) goto done;
   if ((s = lethe_json_num(root, "lora_alpha", 1, path, &alpha, NULL))) goto done;
@@ -78,56 +136,51 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
     s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: bias '%s' is not supported (none is)", path, bias);
     goto done;
   }
-  static const char *const must_be_false[] = {"fan_in_fan_out", "use_dora", "lora_bias", "use_qalora"};
-  for (size_t i = 0; i < sizeof must_be_false / sizeof *must_be_false; i++) {
-    int v = 0;
-    if ((s = lethe_json_bool(root, must_be_false[i], path, &v))) goto done;
-    if (v) {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s true is not supported", path, must_be_false[i]);
-      goto done;
-    }
-  }
-  static const char *const must_be_empty[] = {"rank_pattern", "alpha_pattern", "modules_to_save", "layers_to_transform",
-                                              "layer_replication", "trainable_token_indices", "target_parameters"};
-  for (size_t i = 0; i < sizeof must_be_empty / sizeof *must_be_empty; i++) {
-    const json_t *v = json_object_get(root, must_be_empty[i]);
-    if (v && !json_is_null(v) && !((json_is_object(v) && json_object_size(v) == 0) || (json_is_array(v) && json_array_size(v) == 0))) {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s is not supported", path, must_be_empty[i]);
-      goto done;
-    }
-  }
-  if (json_is_string(tm)) {
-    if (!strcmp(json_string_value(tm), "all-linear")) lc->targets = (1u << LETHE_NPROJ) - 1;
-    else {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: target_modules as a regular expression ('%s') is not supported; list the modules", path,
-                     json_string_value(tm));
-      goto done;
-    }
-  } else if (json_is_array(tm) && json_array_size(tm) > 0) {
-    size_t i;
-    const json_t *e;
-    json_array_foreach(tm, i, e) {
-      if (!json_is_string(e)) {
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules[%zu] is not a string", path, i);
-        goto done;
-      }
-      unsigned t = 0;
-      const char *name = json_string_value(e);
-      for (int p = 0; p < LETHE_NPROJ; p++)
-        if (!strcmp(name, LETHE_PROJ_NAMES[p])) t = 1u << p;
-      if (!t) {
-        s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: target module '%s' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj",
-                       path, name);
-        goto done;
-      }
-      lc->targets |= t;
-    }
-  } else {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules must be a non-empty list", path);
+  if ((s = str_or_list(root, "target_modules", path, &spec.regex, &names, &spec.n_names))) goto done;
+  spec.names = names;
+  if (!spec.regex && !spec.n_names) {
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules must be a string or a non-empty list", path);
     goto done;
   }
-  (void)mc;
+  if ((s = str_or_list(root, "exclude_modules", path, &spec.exclude_regex, &excl, &spec.n_exclude))) goto done;
+  spec.exclude = excl;
+  const char *one_pat = NULL;
+  if ((s = str_or_list(root, "layers_pattern", path, &one_pat, &lpat, &spec.n_layers_pattern))) goto done;
+  if (one_pat && *one_pat) {
+    spec.layers_pattern = &one_pat;
+    spec.n_layers_pattern = 1;
+  } else {
+    spec.layers_pattern = lpat;
+  }
+  const json_t *lt = json_object_get(root, "layers_to_transform");
+  if (json_is_integer(lt) || (json_is_array(lt) && json_array_size(lt) > 0)) {
+    size_t n = json_is_integer(lt) ? 1 : json_array_size(lt);
+    lsel = calloc(n, sizeof *lsel);
+    if (!lsel) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+      const json_t *e = json_is_integer(lt) ? lt : json_array_get(lt, i);
+      if (!json_is_integer(e)) {
+        s = lethe_fail(LETHE_ERR_FORMAT, "%s: layers_to_transform must be an integer or a list of integers", path);
+        goto done;
+      }
+      lsel[i] = (long)json_integer_value(e);
+    }
+    spec.layers_sel = lsel;
+    spec.n_layers_sel = (int)n;
+  } else if (lt && !json_is_null(lt) && !json_is_array(lt)) {
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: layers_to_transform must be an integer or a list of integers", path);
+    goto done;
+  }
+  if ((s = lethe_lora_resolve_targets(mc, &spec, path, layer_targets))) goto done;
+  lc->layer_targets = layer_targets;
 done:
+  free(names);
+  free(excl);
+  free(lpat);
+  free(lsel);
   json_decref(root);
   return s;
 }
@@ -140,7 +193,9 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
   int st_open = 0;
   unsigned char *seen = NULL;
   lethe_lora_config lc;
-  lethe_status s = parse_config(cfg_text, cfg_len, cfg_name, &model->cfg, &lc);
+  unsigned *layer_targets = calloc((size_t)model->cfg.n_layers, sizeof *layer_targets);
+  if (!layer_targets) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s = parse_config(cfg_text, cfg_len, cfg_name, &model->cfg, &lc, layer_targets);
   if (s) goto done;
   if ((s = lethe_lora_create(&model->cfg, &lc, 0, &l))) goto done;
   memset(l->params, 0, sizeof(float) * l->n_params);
@@ -178,13 +233,14 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
     if (!(l->cfg.targets & (1u << p))) continue;
     for (int lay = 0; lay < l->n_layers && !s; lay++)
       for (int b = 0; b < 2 && !s; b++)
-        if (!seen[((size_t)p * l->n_layers + lay) * 2 + b])
+        if ((l->layer_targets[lay] & (1u << p)) && !seen[((size_t)p * l->n_layers + lay) * 2 + b])
           s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name, lay,
                          proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
 done:
   if (st_open) lethe_st_close(&st);
   free(seen);
+  free(layer_targets);
   if (s) lethe_lora_free(l);
   else *out = l;
   return s;
@@ -221,14 +277,26 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
   lethe_st_entry *e = NULL;
   char (*names)[128] = NULL;
   if (s) goto done;
+  /* target_modules: the projection names when every layer adapts the same ones, else the full
+   * module names (as PEFT writes them for all-linear or a layer subset) */
   json_t *targets = json_array();
-  for (int k = 0; k < LETHE_NPROJ; k++)
-    if (l->cfg.targets & (1u << k)) json_array_append_new(targets, json_string(LETHE_PROJ_NAMES[k]));
+  char *desc = lethe_lora_targets_describe(l->layer_targets, l->n_layers);
+  if (!desc) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    json_decref(targets);
+    goto done;
+  }
+  for (char *tok = strtok(desc, ","); tok; tok = strtok(NULL, ",")) json_array_append_new(targets, json_string(tok));
+  free(desc);
+  /* a local base model is recorded by its absolute path, so that the adapter resolves elsewhere */
+  char *abs_base = base_model ? realpath(base_model, NULL) : NULL;
+  if (abs_base) base_model = abs_base;
   cfg = json_pack("{s:s, s:s, s:s?, s:i, s:f, s:o, s:f, s:s, s:b, s:b, s:b, s:b, s:n, s:n, s:{}, s:{}, s:b}", "peft_type", "LORA",
                   "task_type", "CAUSAL_LM", "base_model_name_or_path", base_model, "r", l->cfg.rank, "lora_alpha",
                   l->cfg.alpha, "target_modules", targets, "lora_dropout", l->cfg.dropout, "bias", "none", "use_rslora",
                   l->cfg.rslora, "fan_in_fan_out", 0, "inference_mode", 1, "init_lora_weights", 1, "modules_to_save",
                   "layers_to_transform", "rank_pattern", "alpha_pattern", "use_dora", 0);
+  free(abs_base);
   text = json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   p = lethe_path_join(tmp, "adapter_config.json");
   if ((s = lethe_write_file_atomic(p, text, strlen(text)))) goto done;
@@ -243,7 +311,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
   }
   for (int lay = 0; lay < l->n_layers; lay++)
     for (int k = 0; k < LETHE_NPROJ; k++) {
-      if (!(l->cfg.targets & (1u << k))) continue;
+      if (!(l->layer_targets[lay] & (1u << k))) continue;
       for (int b = 0; b < 2; b++) {
         snprintf(names[n], sizeof names[n], "base_model.model.model.layers.%d.%s.%s.lora_%c.weight", lay, proj_group(k),
                  LETHE_PROJ_NAMES[k], b ? 'B' : 'A');
@@ -279,7 +347,7 @@ lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
     const lethe_ops *cpu = lethe_cpu_ops();
     for (int lay = 0; lay < c->n_layers; lay++)
       for (int p = 0; p < LETHE_NPROJ; p++) {
-        if (!(l->cfg.targets & (1u << p))) continue;
+        if (!(l->layer_targets[lay] & (1u << p))) continue;
         cpu->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale, lethe_lora_host_of(l, lethe_lora_B(l, p, lay)),
                   l->cfg.rank, lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), l->in_dim[p], 1.0f,
                   lethe_model_host_proj(m, lay, p), l->in_dim[p]);
@@ -292,7 +360,7 @@ lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
     float *W[LETHE_NPROJ] = {w->wqkv, w->wqkv + (size_t)q * d, w->wqkv + (size_t)(q + kv) * d, w->wo, w->wgu,
                              w->wgu + (size_t)F * d, w->wdown};
     for (int p = 0; p < LETHE_NPROJ; p++) {
-      if (!(l->cfg.targets & (1u << p))) continue;
+      if (!(l->layer_targets[lay] & (1u << p))) continue;
       /* W (out, in) += s * B (out, r) A (r, in) */
       m->ops->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale, lethe_lora_B(l, p, lay), l->cfg.rank,
                    lethe_lora_A(l, p, lay), l->in_dim[p], 1.0f, W[p], l->in_dim[p]);

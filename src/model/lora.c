@@ -15,7 +15,7 @@ const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {"q_proj", "k_proj", "v_proj",
 lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
   *targets = 0;
   if (!list || !*list) return lethe_fail(LETHE_ERR_INVALID, "empty LoRA target list");
-  if (!strcmp(list, "all")) {
+  if (!strcmp(list, "all") || !strcmp(list, "all-linear")) {
     *targets = (1u << LETHE_NPROJ) - 1;
     return LETHE_OK;
   }
@@ -49,6 +49,7 @@ void lethe_lora_free(lethe_lora *l) {
     free(l->params);
     free(l->grads);
   }
+  free(l->layer_targets);
   free(l);
 }
 
@@ -104,10 +105,24 @@ lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *
   *out = NULL;
   if (lc->rank < 1 || lc->rank > 4096) return lethe_fail(LETHE_ERR_INVALID, "LoRA rank %d must be in [1, 4096]", lc->rank);
   if (!(lc->alpha > 0) || !isfinite(lc->alpha)) return lethe_fail(LETHE_ERR_INVALID, "LoRA alpha must be positive");
-  if (!lc->targets || lc->targets >= (1u << LETHE_NPROJ)) return lethe_fail(LETHE_ERR_INVALID, "LoRA needs at least one target");
+  unsigned targets = lc->targets;
+  if (lc->layer_targets) {
+    targets = 0;
+    for (int i = 0; i < mc->n_layers; i++) targets |= lc->layer_targets[i];
+  }
+  if (!targets || targets >= (1u << LETHE_NPROJ)) return lethe_fail(LETHE_ERR_INVALID, "LoRA needs at least one target");
   lethe_lora *l = calloc(1, sizeof *l);
   if (!l) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   l->cfg = *lc;
+  l->cfg.targets = targets;
+  l->layer_targets = malloc(sizeof(unsigned) * (size_t)mc->n_layers);
+  if (!l->layer_targets) {
+    free(l);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < mc->n_layers; i++) l->layer_targets[i] = lc->layer_targets ? lc->layer_targets[i] : targets;
+  l->cfg.layer_targets = l->layer_targets;
+  lc = &l->cfg;
   l->n_layers = mc->n_layers;
   l->scale = (float)(lc->rslora ? lc->alpha / sqrt((double)lc->rank) : lc->alpha / lc->rank);
   int d = mc->dim, q = lethe_qdim(mc), kv = lethe_kvdim(mc), F = mc->hidden_dim;
@@ -148,6 +163,9 @@ lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *
       double bound = 1.0 / sqrt((double)in[p]);
       for (size_t i = 0; i < nA; i++) l->A[p][i] = (float)(bound * (2.0 * lethe_rng_uniform(&r) - 1.0));
     }
+    /* a layer that does not adapt p: A = 0 (B is 0), a fixed point of training */
+    for (int lay = 0; lay < l->n_layers; lay++)
+      if (!(l->layer_targets[lay] & (1u << p))) memset(l->A[p] + (size_t)lay * lc->rank * in[p], 0, sizeof(float) * (size_t)lc->rank * in[p]);
   }
   *out = l;
   return LETHE_OK;

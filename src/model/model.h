@@ -117,7 +117,8 @@ typedef struct {
   int rank;
   double alpha;
   int rslora;          /* scale alpha / sqrt(r) instead of alpha / r */
-  unsigned targets;    /* bit p set: projection p adapted */
+  unsigned targets;    /* bit p set: projection p adapted (in some layer) */
+  const unsigned *layer_targets; /* (n_layers) projections adapted in each layer; NULL: targets in all */
   lethe_lora_init init;
   double dropout;      /* recorded in adapter_config.json; training supports only 0 */
 } lethe_lora_config;
@@ -134,7 +135,37 @@ typedef struct lethe_lora {
   float *A[LETHE_NPROJ];       /* per projection: layer l's A at A[p] + l * r * in_p, (r, in_p) */
   float *B[LETHE_NPROJ];       /* layer l's B at B[p] + l * out_p * r, (out_p, r) */
   int in_dim[LETHE_NPROJ], out_dim[LETHE_NPROJ];
+  unsigned *layer_targets;     /* (n_layers) bit p set: layer's projection p adapted. A projection in
+                                  cfg.targets but not in a layer's set has A = B = 0 there: it adds
+                                  nothing, and gradient steps (zero gradients) keep it zero */
 } lethe_lora;
+
+/* target_modules and its companions from adapter_config.json (or --lora-targets), as PEFT reads
+ * them; see model/lora_targets.c. */
+typedef struct {
+  const char *regex;                 /* target_modules as a string (re.fullmatch; "all-linear"), or NULL */
+  const char *const *names;          /* target_modules as a list: full names or "."-suffixes */
+  int n_names;
+  const char *exclude_regex;         /* exclude_modules as a string, or NULL */
+  const char *const *exclude;        /* exclude_modules as a list */
+  int n_exclude;
+  const long *layers_sel;            /* layers_to_transform */
+  int n_layers_sel;                  /* -1: not given */
+  const char *const *layers_pattern; /* layers_pattern */
+  int n_layers_pattern;
+} lethe_lora_target_spec;
+
+/* Fills layer_targets (n_layers) with the projections the spec selects in each layer, as PEFT
+ * would; where names the file or flag in messages. */
+lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora_target_spec *t, const char *where,
+                                        unsigned *layer_targets);
+/* --lora-targets: "all" / "all-linear", or a comma list of PEFT names or suffixes (q/k/v/o/gate/up/
+ * down abbreviate the projections). */
+lethe_status lethe_lora_targets_from_list(const char *list, const lethe_config *mc, unsigned *layer_targets);
+/* "q_proj,v_proj" when every layer has the same set, else the full module names; malloc'ed. */
+char *lethe_lora_targets_describe(const unsigned *layer_targets, int n_layers);
+/* "model.layers.L.self_attn.q_proj" etc. */
+void lethe_lora_module_name(int layer, int proj, char *buf, size_t n);
 
 /* Parses "q_proj,v_proj" (also "q,v" and "all") into a target mask. */
 lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets);

@@ -62,7 +62,7 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   }
 }
 
-static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsigned targets) {
+static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets) {
   json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:b, s:i, s:i, s:i}",
                         "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta, "delta",
                         o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl", o->obj.w_kl, "kl",
@@ -75,7 +75,13 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
   if (!o->full) {
     json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
     json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));
-    json_object_set_new(f, "lora_targets", json_integer(targets));
+    /* the adapted modules by name: q_proj,... or PEFT's full module names when layers differ */
+    json_t *names = json_array();
+    char *t = targets ? strdup(targets) : NULL, *save = NULL;
+    for (char *tok = t ? strtok_r(t, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
+      json_array_append_new(names, json_string(tok));
+    free(t);
+    json_object_set_new(f, "lora_targets", names);
     json_object_set_new(f, "rslora", json_boolean(o->rslora));
   }
   if (o->schedule != LETHE_SCHED_CONSTANT || o->max_steps) {
@@ -203,6 +209,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   lethe_status s = LETHE_OK;
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
+  char *targets = NULL; /* the adapted modules' names, for run.json */
   if ((s = lethe_make_dirs(o->out))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
@@ -231,12 +238,19 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                    r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
     goto done;
   }
-  unsigned targets = 0;
   if (!o->full) {
-    if ((s = lethe_lora_parse_targets(o->lora_targets, &targets))) goto done;
-    lethe_lora_config lc = {.rank = o->lora_rank, .alpha = o->lora_alpha, .rslora = o->rslora, .targets = targets,
+    unsigned *lt = calloc((size_t)r.m->cfg.n_layers, sizeof *lt);
+    if (!lt) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    if (!(s = lethe_lora_targets_from_list(o->lora_targets, &r.m->cfg, lt)) && !(targets = lethe_lora_targets_describe(lt, r.m->cfg.n_layers)))
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    lethe_lora_config lc = {.rank = o->lora_rank, .alpha = o->lora_alpha, .rslora = o->rslora, .layer_targets = lt,
                             .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER, .dropout = 0};
-    if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
+    if (!s) s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora);
+    free(lt);
+    if (s) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
   double nll_f0 = NAN, nll_r0 = NAN;
@@ -259,6 +273,8 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   const char *fault = getenv("LETHE_FAULT_NAN_STEP");
   if (fault) r.tr->fault_nan_step = atoll(fault);
   r.fp = fingerprint(o, &r.data, targets);
+  free(targets);
+  targets = NULL;
   double elapsed0 = 0;
   if (o->resume) {
     if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
@@ -383,6 +399,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   free(rj);
 done:
   free(log_path);
+  free(targets);
   run_free(&r);
   return s;
 }

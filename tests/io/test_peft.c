@@ -5,8 +5,12 @@
  * - An adapter written by PEFT (tests/fixtures/peft/NAME_peft) loads in lethe with PEFT's logits.
  * - Saving a loaded adapter reproduces the file PEFT-compatible, byte for byte.
  * - lethe merge: the merged model's logits equal base + adapter (rel. err <= 1e-5).
+ * - target_modules as PEFT resolves it (tests/fixtures/peft/targets_CASE, made with PEFT by
+ *   tools/reference/peft_targets.py): all-linear saved as full module names, '.'-suffixes with
+ *   exclude_modules, layers_to_transform + layers_pattern, a regular expression, all-linear less
+ *   an exclude regex: each loads with PEFT's logits, and saved again by lethe loads the same.
  * - Adapters that do not fit (another model's shapes, a wrong rank, a non-target tensor, DoRA,
- *   a regex target list, a missing tensor) are clear errors. */
+ *   aLoRA, rank_pattern, a target lethe does not adapt, a missing tensor) are clear errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,13 +214,35 @@ static void test_bad_adapters(void **state) {
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 5, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
   expect_load_error(olmo, dir, "r=5");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"]}");
-  expect_load_error(olmo, dir, "not in target_modules");
+  expect_load_error(olmo, dir, "which target_modules does not select");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\", \"k_proj\"]}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "use_dora");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \".*proj\"}");
-  expect_load_error(olmo, dir, "regular expression");
+  expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \"(q_proj\"}");
+  expect_load_error(olmo, dir, "not a regular expression");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+                  "\"alora_invocation_tokens\": [5, 6]}");
+  expect_load_error(olmo, dir, "alora_invocation_tokens");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+                  "\"rank_pattern\": {\"q_proj\": 2}}");
+  expect_load_error(olmo, dir, "rank_pattern");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+                  "\"modules_to_save\": [\"lm_head\"]}");
+  expect_load_error(olmo, dir, "modules_to_save");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+                  "\"some_future_field\": 3}");
+  expect_load_error(olmo, dir, "some_future_field");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
+  expect_load_error(olmo, dir, "selects module 'lm_head'");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"proj\"]}");
+  expect_load_error(olmo, dir, "selects no module");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"], \"layers_to_transform\": \"x\"}");
+  expect_load_error(olmo, dir, "layers_to_transform");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", 3]}");
+  expect_load_error(olmo, dir, "target_modules[1] is not a string");
   write_text(cfg, "{\"peft_type\": \"PREFIX_TUNING\"}");
   expect_load_error(olmo, dir, "PREFIX_TUNING");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\"], \"bias\": \"all\"}");
@@ -236,11 +262,106 @@ static void test_bad_adapters(void **state) {
   lethe_model_free(llama);
 }
 
+/* PEFT's own resolution of target_modules: each case loads with the logits PEFT gives. */
+static void target_case(const char *cas, const char *name) {
+  lethe_model *m = model(name);
+  char rel[256];
+  snprintf(rel, sizeof rel, "peft/targets_%s", cas);
+  char *dir = fx(rel);
+  lethe_lora *l;
+  if (lethe_lora_load(dir, m, &l)) print_error("%s\n", lethe_last_error());
+  assert_int_equal(lethe_lora_load(dir, m, &l), LETHE_OK);
+  size_t n, nw;
+  float *z = logits_of(m, l, name, &n), *want;
+  char *p = fx("peft/targets_expected.safetensors");
+  lethe_safetensors st;
+  assert_int_equal(lethe_st_open(p, &st), LETHE_OK);
+  const lethe_st_tensor *t = lethe_st_find(&st, cas);
+  assert_non_null(t);
+  nw = t->numel;
+  want = malloc(sizeof(float) * nw);
+  assert_int_equal(lethe_st_to_f32(&st, t, want, nw), LETHE_OK);
+  lethe_st_close(&st);
+  assert_int_equal(n, nw);
+  tu_assert_close("lethe logits with PEFT's adapter", z, want, n, 1e-4);
+  char *desc = lethe_lora_targets_describe(l->layer_targets, l->n_layers);
+  print_message("%s (%s): %s; relative error %.2e\n", cas, name, desc, tu_rel_err(z, want, n));
+  free(desc);
+  /* saved by lethe (full names where layers differ) and loaded again: the same logits */
+  char *tmp = tu_tmp_path("peft-targets");
+  assert_int_equal(lethe_lora_save(l, NULL, tmp), LETHE_OK);
+  lethe_lora *again;
+  assert_int_equal(lethe_lora_load(tmp, m, &again), LETHE_OK);
+  float *z2 = logits_of(m, again, name, &n);
+  assert_memory_equal(z, z2, sizeof(float) * n);
+  assert_memory_equal(l->layer_targets, again->layer_targets, sizeof(unsigned) * (size_t)l->n_layers);
+  lethe_remove_tree(tmp);
+  free(tmp);
+  free(z2);
+  lethe_lora_free(again);
+  free(z);
+  free(want);
+  free(p);
+  free(dir);
+  lethe_lora_free(l);
+  lethe_model_free(m);
+}
+
+static void test_targets_all_linear(void **s) {
+  (void)s;
+  target_case("all_linear", "olmo_tiny");
+}
+static void test_targets_suffix_exclude(void **s) {
+  (void)s;
+  target_case("suffix_excl", "llama_tiny");
+}
+static void test_targets_layers(void **s) {
+  (void)s;
+  target_case("layers", "qwen2_tiny");
+}
+static void test_targets_regex(void **s) {
+  (void)s;
+  target_case("regex", "llama_tiny");
+}
+static void test_targets_exclude_regex(void **s) {
+  (void)s;
+  target_case("excl_regex", "qwen2_tiny");
+}
+
+/* --lora-targets names as PEFT resolves them, on the 2-layer OLMo fixture. */
+static void test_target_list(void **state) {
+  (void)state;
+  lethe_model *m = model("olmo_tiny");
+  unsigned lt[2];
+  const unsigned all = (1u << LETHE_NPROJ) - 1, qv = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V);
+  assert_int_equal(lethe_lora_targets_from_list("all-linear", &m->cfg, lt), LETHE_OK);
+  assert_true(lt[0] == all && lt[1] == all);
+  assert_int_equal(lethe_lora_targets_from_list("q,self_attn.v_proj", &m->cfg, lt), LETHE_OK);
+  assert_true(lt[0] == qv && lt[1] == qv);
+  assert_int_equal(lethe_lora_targets_from_list("model.layers.1.mlp.down_proj,q_proj", &m->cfg, lt), LETHE_OK);
+  assert_true(lt[0] == 1u << LETHE_PROJ_Q && lt[1] == ((1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_DOWN)));
+  char *d = lethe_lora_targets_describe(lt, 2);
+  assert_string_equal(d, "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj,model.layers.1.mlp.down_proj");
+  free(d);
+  assert_int_not_equal(lethe_lora_targets_from_list("mlp.q_proj", &m->cfg, lt), LETHE_OK);
+  assert_non_null(strstr(lethe_last_error(), "selects no module"));
+  assert_int_not_equal(lethe_lora_targets_from_list("embed_tokens", &m->cfg, lt), LETHE_OK);
+  assert_non_null(strstr(lethe_last_error(), "model.embed_tokens"));
+  assert_int_not_equal(lethe_lora_targets_from_list("", &m->cfg, lt), LETHE_OK);
+  lethe_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_olmo),
       cmocka_unit_test(test_llama),
       cmocka_unit_test(test_bad_adapters),
+      cmocka_unit_test(test_targets_all_linear),
+      cmocka_unit_test(test_targets_suffix_exclude),
+      cmocka_unit_test(test_targets_layers),
+      cmocka_unit_test(test_targets_regex),
+      cmocka_unit_test(test_targets_exclude_regex),
+      cmocka_unit_test(test_target_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

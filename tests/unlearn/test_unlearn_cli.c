@@ -95,6 +95,11 @@ static void test_npo_forgets_and_keeps(void **state) {
   assert_true(f0 > 0.05 && f0 < 1.0); /* memorised, not trivially */
   assert_true(f1 >= 3.0 * f0);
   assert_true(r1 <= 1.10 * r0 && r1 >= 0.90 * r0);
+  /* run.json names the adapted modules (the default q_proj,v_proj) */
+  const json_t *lt = json_object_get(json_object_get(run, "options"), "lora_targets");
+  assert_true(json_is_array(lt) && json_array_size(lt) == 2);
+  assert_string_equal(json_string_value(json_array_get(lt, 0)), "q_proj");
+  assert_string_equal(json_string_value(json_array_get(lt, 1)), "v_proj");
   /* The adapter is a PEFT directory; the log has one line per step (6 steps x 20 epochs / 2). */
   char *ad = lethe_path_join(out, "adapter/adapter_config.json"), *lg = lethe_path_join(out, "train_log.jsonl");
   assert_true(lethe_file_exists(ad));
