@@ -1,10 +1,12 @@
-/* eval/generate.c: greedy decoding. Prompts are prefilled together into a KV cache (one slot
+/* eval/generate.c: greedy decoding or sampling. Prompts are prefilled together into a KV cache (one slot
  * each), then every step decodes one token for each unfinished prompt in one forward pass. */
 #include "lethe/generate.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/sample.h"
 #include "model/model.h"
 #include "util/error.h"
 
@@ -49,7 +51,9 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
   lethe_workspace *ws = NULL;
   lethe_kv_cache *cache = NULL;
   int *tok = NULL, *slot = NULL, *pos = NULL, *last = NULL, *cur_len = NULL, *done = NULL, *start = NULL;
-  float *lg = NULL;
+  float *lg = NULL, *probs = NULL;
+  int *order = NULL;
+  lethe_rng *rng = NULL;
   lethe_status s = lethe_model_rope_reserve(m, max_pos);
   if (!s) s = lethe_workspace_create(m, lora, rows_cap, o->no_cache ? nb : (nb > 1 ? nb : 1), 0, &ws);
   if (!s && !o->no_cache) s = lethe_kv_cache_create(m, nb, max_pos, &cache);
@@ -62,11 +66,21 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
   done = calloc((size_t)nb, sizeof(int));
   start = malloc(sizeof(int) * (size_t)(nb + 1));
   lg = malloc(sizeof(float) * (size_t)nb * V);
+  int nomem = 0;
+  if (o->sample) {
+    probs = malloc(sizeof(float) * (size_t)V);
+    order = malloc(sizeof(int) * (size_t)V);
+    rng = malloc(sizeof *rng * (size_t)nb);
+    nomem |= !probs || !order || !rng;
+    for (int i = 0; rng && i < nb; i++) lethe_rng_seed(rng + i, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)(first + i) + 1);
+  }
   for (int i = 0; i < nb; i++) {
     out[first + i] = malloc(sizeof(int) * (size_t)(max_new > 0 ? max_new : 1));
     out_lens[first + i] = 0;
+    nomem |= !out[first + i];
+    if (o->logprobs) nomem |= !(o->logprobs[first + i] = malloc(sizeof(float) * (size_t)(max_new > 0 ? max_new : 1)));
   }
-  if (!tok || !slot || !pos || !last || !cur_len || !done || !start || !lg) {
+  if (nomem || !tok || !slot || !pos || !last || !cur_len || !done || !start || !lg) {
     s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     goto done;
   }
@@ -115,12 +129,25 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
     int k = 0;
     for (int i = 0; i < nb; i++) {
       if (done[i]) continue;
-      int next = argmax(lg + (size_t)k * V, V);
+      const float *z = lg + (size_t)k * V;
+      int next;
+      if (o->sample) {
+        lethe_sample_probs(z, V, &o->sampler, probs, order);
+        next = lethe_sample_draw(probs, V, rng + i);
+      } else {
+        next = argmax(z, V);
+      }
       k++;
       int plen = lens[first + i] + out_lens[first + i];
       if (is_stop(o, c, next)) {
         done[i] = 1;
         continue;
+      }
+      if (o->logprobs) {
+        double mx = z[0], sum = 0;
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < V; v++) sum += exp((double)z[v] - mx);
+        o->logprobs[first + i][out_lens[first + i]] = (float)((double)z[next] - mx - log(sum));
       }
       out[first + i][out_lens[first + i]++] = next;
       if (out_lens[first + i] >= max_new || plen + 1 >= max_pos) done[i] = 1;
@@ -135,6 +162,9 @@ done:
   free(done);
   free(start);
   free(lg);
+  free(probs);
+  free(order);
+  free(rng);
   lethe_kv_cache_free(cache);
   lethe_workspace_free(ws);
   return s;
@@ -148,9 +178,13 @@ lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, con
     o = &def;
   }
   if (o->max_new < 0) return lethe_fail(LETHE_ERR_INVALID, "max_new must be >= 0");
+  if (o->sample && !(o->sampler.temperature > 0)) return lethe_fail(LETHE_ERR_INVALID, "temperature must be positive");
+  if (o->sample && !(o->sampler.top_p >= 0 && o->sampler.top_p <= 1)) return lethe_fail(LETHE_ERR_INVALID, "top-p must be in [0, 1]");
+  if (o->sample && o->sampler.top_k < 0) return lethe_fail(LETHE_ERR_INVALID, "top-k must be >= 0");
   for (int i = 0; i < n; i++) {
     out[i] = NULL;
     out_lens[i] = 0;
+    if (o->logprobs) o->logprobs[i] = NULL;
   }
   int bs = o->max_batch > 0 ? o->max_batch : 16;
   for (int first = 0; first < n; first += bs) {
@@ -162,6 +196,10 @@ lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, con
         free(out[i]);
         out[i] = NULL;
         out_lens[i] = 0;
+        if (o->logprobs) {
+          free(o->logprobs[i]);
+          o->logprobs[i] = NULL;
+        }
       }
       return s;
     }
