@@ -11,7 +11,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
-    {"generate", cmd_generate, "greedy text generation from a model"},
+    {"generate", cmd_generate, "text generation from a model: greedy or sampled, plain or chat"},
     {"unlearn", cmd_unlearn, "train a LoRA adapter that forgets a forget set (Low-Rank NPO)"},
     {"train", cmd_train, "supervised training (full-parameter or LoRA) to make a model learn data"},
     {"eval", cmd_eval, "evaluate as SemEval-2025 Task 4 does (forget/retain scores, MIA, MMLU)"},
@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
     {"bench", cmd_bench, "benchmarks: the unlearning step, sgemm at the model's shapes"},
     {"data", cmd_data, "make data sets (data bios: synthetic biographies with personal data)"},
+    {"score", cmd_score, "per-token log-probabilities of rows or documents, as JSONL"},
     {"tokenize", cmd_tokenize, "text to token ids (or back, with --decode)"},
 };
 static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
