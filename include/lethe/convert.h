@@ -22,6 +22,11 @@ lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_
  * is a GGUF file. */
 lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why, int *model_is_gguf);
 
+/* A note (malloc'ed) on what converting the GGUF file loses, or NULL when nothing is known to be
+ * lost (also for a path that is not a GGUF file): a Mistral model (by general.name) stored without
+ * its sliding window. */
+lethe_status lethe_gguf_conversion_note(const char *gguf_path, char **note);
+
 #ifdef __cplusplus
 }
 #endif

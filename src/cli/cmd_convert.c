@@ -54,6 +54,16 @@ int cmd_convert(int argc, char **argv) {
   }
   lethe_model *m = NULL;
   if (lethe_model_load(model, &m)) return cli_report(CMD);
+  if (!lethe_is_dir(model)) {
+    /* what the GGUF file could not carry over from the model it was made from */
+    char *note = NULL;
+    if (lethe_gguf_conversion_note(model, &note)) {
+      lethe_model_free(m);
+      return cli_report(CMD);
+    }
+    if (note) fprintf(stderr, "lethe %s: warning: %s\n", CMD, note);
+    free(note);
+  }
 
   /* the tokenizer first: a bad one stops the conversion before anything is written */
   char *json = NULL;

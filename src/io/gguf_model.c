@@ -236,6 +236,9 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if (eos >= 0) c->eos_ids[c->n_eos++] = eos;
   if (eot >= 0 && eot != eos) c->eos_ids[c->n_eos++] = eot;
   snprintf(c->dtype, sizeof c->dtype, "float32");
+  /* a sliding window, where the writer stored one (llama.cpp does for some architectures) */
+  if ((s = arch_int(g, arch, "attention.sliding_window", 0, 0, 1 << 24, &c->sliding_window, NULL))) goto done_r;
+  if (c->sliding_window && !strcmp(arch, "llama")) snprintf(c->model_type, sizeof c->model_type, "mistral");
   s = lethe_config_validate(c, g->name);
 done_r:
   free(rtype);
