@@ -255,6 +255,16 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
   lethe_mapped_file mf;
   memset(&mf, 0, sizeof mf);
   lethe_status s = lethe_read_file(cfg_path, 1 << 20, &cfg, &cfg_len);
+  if (!s && !lethe_file_exists(w_path)) {
+    char *bin = lethe_path_join(dir, "adapter_model.bin");
+    if (bin && lethe_file_exists(bin))
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                     "%s: lethe reads adapter_model.safetensors only; adapter_model.bin is a pickle, which cannot be read "
+                     "safely (unpickling runs code). Convert it where you trust it: PeftModel.from_pretrained(model, dir)"
+                     ".save_pretrained(dir, safe_serialization=True)",
+                     bin);
+    free(bin);
+  }
   if (!s) s = lethe_map_file(w_path, &mf);
   if (!s) s = lethe_lora_load_parts(cfg, cfg_len, cfg_path, mf.data, mf.size, w_path, model, out);
   lethe_unmap_file(&mf);

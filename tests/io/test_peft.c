@@ -174,6 +174,33 @@ static void roundtrip(const char *name) {
   lethe_model_free(m);
 }
 
+/* base_model_name_or_path: a local path is written absolute (it resolves from anywhere); a Hub
+ * id, which is no local path, as given. */
+static void test_base_model_path(void **state) {
+  (void)state;
+  lethe_model *m = model("olmo_tiny");
+  lethe_lora *l = make_lethe_adapter(m);
+  char *tmp = tu_tmp_path("peft-base");
+  const char *given[] = {".", "org/some-model"};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(lethe_lora_save(l, given[i], tmp), LETHE_OK);
+    char *p = lethe_path_join(tmp, "adapter_config.json"), *text;
+    size_t len;
+    assert_int_equal(lethe_read_file(p, 1 << 20, &text, &len), LETHE_OK);
+    char cwd[4096], want[4200];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(want, sizeof want, "\"base_model_name_or_path\": \"%s\"", i == 0 ? cwd : given[i]);
+    if (!strstr(text, want)) print_error("%s lacks %s\n", text, want);
+    assert_non_null(strstr(text, want));
+    free(text);
+    free(p);
+  }
+  lethe_remove_tree(tmp);
+  free(tmp);
+  lethe_lora_free(l);
+  lethe_model_free(m);
+}
+
 static void test_olmo(void **s) { (void)s; roundtrip("olmo_tiny"); }
 static void test_llama(void **s) { (void)s; roundtrip("llama_tiny"); }
 
@@ -252,6 +279,12 @@ static void test_bad_adapters(void **state) {
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
   unlink(w);
   expect_load_error(olmo, dir, "cannot open");
+  /* a pickled adapter: said so, with the way out */
+  char *bin = lethe_path_join(dir, "adapter_model.bin");
+  write_text(bin, "\x80\x02pickle");
+  expect_load_error(olmo, dir, "adapter_model.bin is a pickle");
+  unlink(bin);
+  free(bin);
   lethe_remove_tree(dir);
   free(src_w);
   free(cfg);
@@ -356,6 +389,7 @@ int main(void) {
       cmocka_unit_test(test_olmo),
       cmocka_unit_test(test_llama),
       cmocka_unit_test(test_bad_adapters),
+      cmocka_unit_test(test_base_model_path),
       cmocka_unit_test(test_targets_all_linear),
       cmocka_unit_test(test_targets_suffix_exclude),
       cmocka_unit_test(test_targets_layers),
