@@ -361,6 +361,63 @@ static void test_targets_exclude_regex(void **s) {
   target_case("excl_regex", "qwen2_tiny");
 }
 
+/* An adapter lethe makes for some layers only (--lora-targets model.layers.1.self_attn.q_proj,v) is
+ * written with PEFT's full module names and loads in PEFT with lethe's logits
+ * (tests/fixtures/peft/targets_lethe_partial, written by this test with LETHE_WRITE_FIXTURES=1;
+ * PEFT's logits from tools/reference/peft_targets.py). */
+static void test_lethe_partial_in_peft(void **state) {
+  (void)state;
+  lethe_model *m = model("llama_tiny");
+  char *dir = fx("peft/targets_lethe_partial");
+  unsigned lt[2];
+  assert_int_equal(lethe_lora_targets_from_list("model.layers.1.self_attn.q_proj,v", &m->cfg, lt), LETHE_OK);
+  assert_true(lt[0] == 1u << LETHE_PROJ_V && lt[1] == ((1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)));
+  lethe_lora_config lc = {.rank = 3, .alpha = 6, .layer_targets = lt, .init = LETHE_LORA_INIT_KAIMING};
+  lethe_lora *l;
+  assert_int_equal(lethe_lora_create(&m->cfg, &lc, 5, &l), LETHE_OK);
+  /* B random where adapted; layer 0's q_proj stays A = B = 0 */
+  lethe_rng r;
+  lethe_rng_seed(&r, 6);
+  for (int lay = 0; lay < 2; lay++)
+    for (int p = 0; p < LETHE_NPROJ; p++) {
+      if (!(lt[lay] & (1u << p))) continue;
+      float *B = lethe_lora_B(l, p, lay);
+      for (int i = 0; i < l->out_dim[p] * l->cfg.rank; i++) B[i] = (float)(0.2 * lethe_rng_normal(&r));
+    }
+  const float *A0 = lethe_lora_A(l, LETHE_PROJ_Q, 0);
+  for (int i = 0; i < l->cfg.rank * l->in_dim[LETHE_PROJ_Q]; i++) assert_true(A0[i] == 0.0f);
+  if (getenv("LETHE_WRITE_FIXTURES")) {
+    assert_int_equal(lethe_lora_save(l, NULL, dir), LETHE_OK);
+    print_message("wrote %s\n", dir);
+  }
+  size_t n, nw;
+  float *z = logits_of(m, l, "llama_tiny", &n);
+  lethe_lora *back;
+  assert_int_equal(lethe_lora_load(dir, m, &back), LETHE_OK);
+  float *zb = logits_of(m, back, "llama_tiny", &n);
+  assert_memory_equal(z, zb, sizeof(float) * n);
+  char *p = fx("peft/targets_expected.safetensors");
+  lethe_safetensors st;
+  assert_int_equal(lethe_st_open(p, &st), LETHE_OK);
+  const lethe_st_tensor *t = lethe_st_find(&st, "lethe_partial");
+  assert_non_null(t);
+  nw = t->numel;
+  float *want = malloc(sizeof(float) * nw);
+  assert_int_equal(lethe_st_to_f32(&st, t, want, nw), LETHE_OK);
+  lethe_st_close(&st);
+  assert_int_equal(n, nw);
+  tu_assert_close("PEFT logits with lethe's partial adapter", z, want, n, 1e-4);
+  print_message("lethe's adapter for some layers, in PEFT: relative error %.2e\n", tu_rel_err(z, want, n));
+  free(want);
+  free(p);
+  free(z);
+  free(zb);
+  lethe_lora_free(back);
+  lethe_lora_free(l);
+  free(dir);
+  lethe_model_free(m);
+}
+
 /* --lora-targets names as PEFT resolves them, on the 2-layer OLMo fixture. */
 static void test_target_list(void **state) {
   (void)state;
@@ -396,6 +453,7 @@ int main(void) {
       cmocka_unit_test(test_targets_regex),
       cmocka_unit_test(test_targets_exclude_regex),
       cmocka_unit_test(test_target_list),
+      cmocka_unit_test(test_lethe_partial_in_peft),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,9 @@ as tensor CASE in tests/fixtures/peft/targets_expected.safetensors:
   layers       qwen2_tiny, ["q_proj", "up_proj"], layers_to_transform=[1], layers_pattern="layers"
   regex        llama_tiny, r".*\\.layers\\.0\\.(self_attn\\.k|mlp\\.gate)_proj"
   excl_regex   qwen2_tiny, "all-linear" less exclude_modules=r".*mlp\\..*"
+and the logits PEFT gives with the adapter lethe wrote for some layers only
+(tests/fixtures/peft/targets_lethe_partial, written by `LETHE_WRITE_FIXTURES=1 build/tests/test_peft`)
+as tensor lethe_partial.
 Run: /work/venv/bin/python tools/reference/peft_targets.py  (pip: torch, transformers, peft, safetensors)
 """
 import json
@@ -67,6 +70,8 @@ def main():
         # what PEFT loads back from the directory is what the test compares with
         out[case] = logits(PeftModel.from_pretrained(load_base(name), d), name)
         print(case, name, cfg["target_modules"], sorted(load_file(os.path.join(d, "adapter_model.safetensors")).keys())[:3])
+    out["lethe_partial"] = logits(PeftModel.from_pretrained(load_base("llama_tiny"),
+                                                            os.path.join(ROOT, "peft", "targets_lethe_partial")), "llama_tiny")
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(ROOT, "peft", "targets_expected.safetensors"))
 
 
