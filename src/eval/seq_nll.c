@@ -5,36 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/seq_logprobs.h"
 #include "util/error.h"
 
 lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum,
                            int *count) {
   if (d->n == 0) return LETHE_OK;
-  if (batch > d->n) batch = d->n;
-  if (batch < 1) batch = 1;
-  lethe_workspace *ws = NULL;
-  lethe_packed pb;
-  memset(&pb, 0, sizeof pb);
-  int *idx = malloc(sizeof(int) * (size_t)batch);
-  lethe_status s = idx ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
-  for (int first = 0; first < d->n && !s; first += batch) {
-    int k = d->n - first < batch ? d->n - first : batch;
-    for (int i = 0; i < k; i++) idx[i] = first + i;
-    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
-    if ((s = lethe_forward(m, lora, ws, &b))) break;
-    if ((s = lethe_head(m, ws, &b, NULL, 0))) break;
-    for (int i = 0; i < k; i++) {
-      double acc = 0;
-      for (int t = pb.answer_off[i]; t < pb.answer_off[i + 1]; t++) acc -= ws->logp[t];
-      sum[first + i] = acc;
-      count[first + i] = pb.answer_off[i + 1] - pb.answer_off[i];
-    }
+  /* the per-token log-probs (one batching loop, in seq_logprobs.c), summed per sequence */
+  float *lp = malloc(sizeof(float) * (size_t)(d->n_answer_tokens + 1));
+  int *ids = malloc(sizeof(int) * (size_t)(d->n_answer_tokens + 1));
+  lethe_status s = lp && ids ? lethe_seq_logprobs(m, lora, d, batch, lp, ids) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  size_t at = 0;
+  for (int i = 0; i < d->n && !s; i++) {
+    double acc = 0;
+    int n = lethe_tokset_answer_count(d, i);
+    for (int k = 0; k < n; k++) acc -= lp[at++];
+    sum[i] = acc;
+    count[i] = n;
   }
-  free(idx);
-  lethe_packed_free(&pb);
-  lethe_workspace_free(ws);
+  free(lp);
+  free(ids);
   return s;
 }
 

@@ -346,6 +346,19 @@ static void test_chat_errors(void **state) {
   lethe_remove_tree(dir);
   free(p);
   free(dir);
+  /* the CLI: --chat on a model whose tokenizer has no tokenizer_config.json beside it */
+  char *model = tu_src_path("tests/fixtures/models/llama_tiny"), *tok = tu_src_path("tests/fixtures/score/tokenizer.json"), *o, *err;
+  int rc = tu_run_lethe(NULL, &o, &err, "generate", "--model", model, "--tokenizer", tok, "--chat", "--prompt", "hi", NULL);
+  print_message("%s", err);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(err, "tokenizer_config.json"));
+  assert_int_equal(o[0], 0);
+  free(o);
+  free(err);
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", model, "--chat", "--prompt-ids", "1", NULL), 2);
+  free(err);
+  free(tok);
+  free(model);
 }
 
 int main(void) {

@@ -22,7 +22,8 @@ import os
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForCausalLM
+
+from peft_roundtrip import load_base, logits  # the same base models and fixture batch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures")
 CASES = {
@@ -33,18 +34,6 @@ CASES = {
     "regex": ("llama_tiny", dict(target_modules=r".*\.layers\.0\.(self_attn\.k|mlp\.gate)_proj")),
     "excl_regex": ("qwen2_tiny", dict(target_modules="all-linear", exclude_modules=r".*mlp\..*")),
 }
-
-
-def load_base(name):
-    return AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "models", name), dtype=torch.float32,
-                                                attn_implementation="eager").eval()
-
-
-def logits(model, name):
-    p = load_file(os.path.join(ROOT, "models", name, "parity.safetensors"))
-    toks, start = p["tokens"].long(), p["start"].tolist()
-    with torch.no_grad():
-        return torch.cat([model(input_ids=toks[a:b][None]).logits[0] for a, b in zip(start[:-1], start[1:])]).float()
 
 
 def main():
