@@ -26,7 +26,8 @@ typedef struct {
 } lethe_chat_template;
 
 /* Reads chat_template, bos_token and eos_token from tokenizer_config.json in `dir` (a model or
- * tokenizer directory; a file path means its directory). */
+ * tokenizer directory; a file path means its directory), or from a GGUF file's metadata
+ * (tokenizer.chat_template, the BOS / EOS tokens). */
 lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t);
 /* The same from the template text (name for messages). */
 lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const char *eos, const char *name,

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "io/io.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -111,6 +113,16 @@ static const char *token_text(const json_t *root, const char *key) {
 
 lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
   memset(t, 0, sizeof *t);
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && lethe_file_is_gguf(dir)) {
+    char *tmpl, *bos, *eos;
+    LETHE_TRY(lethe_gguf_chat_template(dir, &tmpl, &bos, &eos));
+    lethe_status s = lethe_chat_template_parse(tmpl, bos, eos, dir, t);
+    free(tmpl);
+    free(bos);
+    free(eos);
+    return s;
+  }
   char *d = NULL;
   if (lethe_is_dir(dir)) d = strdup(dir);
   else {

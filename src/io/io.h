@@ -10,6 +10,9 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out);
 lethe_status lethe_gguf_load(const char *path, lethe_model **out);
 /* 1 when `path` is a file that starts with GGUF's magic, else 0 (also when it cannot be read). */
 int lethe_file_is_gguf(const char *path);
+/* A GGUF file's tokenizer.chat_template and the text of its BOS / EOS tokens (NULL when unset),
+ * malloc'ed; no template is an error naming the file. */
+lethe_status lethe_gguf_chat_template(const char *path, char **tmpl, char **bos, char **eos);
 
 
 #endif

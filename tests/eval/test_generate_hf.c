@@ -7,6 +7,8 @@
  *   stops, and takes its max_new_tokens as the default;
  * - --chat's templates give apply_chat_template's text and ids for ChatML, Llama 3, Mistral and
  *   Llama-2;
+ * - --chat on a real instruct model's GGUF (SmolLM2-135M-Instruct, its tokenizer.chat_template;
+ *   skipped without it) answers and stops at its end-of-turn token;
  * - bad generation_config.json, --prompt-ids and chat templates are one clear error each. */
 #include <jansson.h>
 #include <math.h>
@@ -361,11 +363,39 @@ static void test_chat_errors(void **state) {
   free(model);
 }
 
+static void test_chat_gguf_smollm2(void **state) {
+  (void)state;
+  const char *home = getenv("HOME");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+  if (!lethe_file_exists(path)) {
+    print_message("SKIP: %s absent (scripts/fetch-smollm2.sh)\n", path);
+    skip();
+  }
+  char *out, *err;
+  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", path, "--chat", "--prompt", "What is the capital of France?",
+                        "--max-new", "30", "--ids", NULL);
+  print_message("%s%s", out, err);
+  assert_int_equal(rc, 0);
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  /* the template's default system turn, then the user's, then the assistant header */
+  const json_t *p = json_object_get(j, "prompt_ids");
+  assert_int_equal(json_integer_value(json_array_get(p, 0)), 1); /* <|im_start|> */
+  assert_int_equal(json_integer_value(json_array_get(p, json_array_size(p) - 1)), 198);
+  assert_true(json_array_size(json_object_get(j, "ids")) < 30); /* stopped at <|im_end|> */
+  assert_string_equal(json_string_value(json_object_get(j, "text")), "The capital of France is Paris.");
+  json_decref(j);
+  free(out);
+  free(err);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sampling_distribution), cmocka_unit_test(test_seeded_sampling), cmocka_unit_test(test_eos_list),
       cmocka_unit_test(test_bad_prompt_ids),        cmocka_unit_test(test_chat_chatml),     cmocka_unit_test(test_chat_llama3),
       cmocka_unit_test(test_chat_mistral),          cmocka_unit_test(test_chat_llama2),     cmocka_unit_test(test_chat_errors),
+      cmocka_unit_test(test_chat_gguf_smollm2),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
