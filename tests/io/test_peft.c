@@ -8,7 +8,8 @@
  * - target_modules as PEFT resolves it (tests/fixtures/peft/targets_CASE, made with PEFT by
  *   tools/reference/peft_targets.py): all-linear saved as full module names, '.'-suffixes with
  *   exclude_modules, layers_to_transform + layers_pattern, a regular expression, all-linear less
- *   an exclude regex: each loads with PEFT's logits, and saved again by lethe loads the same.
+ *   an exclude regex: each loads with PEFT's logits, merges to the same logits, and saved again
+ *   by lethe loads the same.
  * - Adapters that do not fit (another model's shapes, a wrong rank, a non-target tensor, DoRA,
  *   aLoRA, rank_pattern, a target lethe does not adapt, a missing tensor) are clear errors. */
 #include <stdio.h>
@@ -320,6 +321,13 @@ static void target_case(const char *cas, const char *name) {
   char *desc = lethe_lora_targets_describe(l->layer_targets, l->n_layers);
   print_message("%s (%s): %s; relative error %.2e\n", cas, name, desc, tu_rel_err(z, want, n));
   free(desc);
+  /* merged into the weights (only the adapted layers' projections change): the same logits */
+  lethe_model *mm = model(name);
+  assert_int_equal(lethe_lora_merge(mm, l), LETHE_OK);
+  float *zm = logits_of(mm, NULL, name, &n);
+  tu_assert_close("merged logits", zm, z, n, 1e-5);
+  free(zm);
+  lethe_model_free(mm);
   /* saved by lethe (full names where layers differ) and loaded again: the same logits */
   char *tmp = tu_tmp_path("peft-targets");
   assert_int_equal(lethe_lora_save(l, NULL, tmp), LETHE_OK);
