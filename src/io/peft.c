@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "io/io.h"
@@ -120,6 +121,27 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
       free(v);
       goto done;
     }
+  }
+  /* initialisations that PEFT runs again on loading, changing the base weights (PiSSA, OLoRA,
+   * CorDA, LoftQ, LoRA-GA): PEFT's model is then not W + s B A. Those that set A and B only
+   * (true, gaussian, orthogonal, eva, mica) are overwritten by the saved weights. */
+  const json_t *init = json_object_get(root, "init_lora_weights");
+  if (json_is_string(init)) {
+    const char *v = json_string_value(init);
+    static const char *const harmless[] = {"gaussian", "orthogonal", "eva", "mica"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof harmless / sizeof *harmless; i++) ok |= !strcasecmp(v, harmless[i]);
+    if (!ok) {
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                     "%s: init_lora_weights '%.40s' is not supported: PEFT applies it again on loading and changes the base "
+                     "weights; save the adapter converted to plain LoRA (save_pretrained(..., "
+                     "path_initial_model_for_weight_conversion=...))",
+                     path, v);
+      goto done;
+    }
+  } else if (init && !json_is_boolean(init) && !json_is_null(init)) {
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: init_lora_weights must be a boolean or a string", path);
+    goto done;
   }
   if ((s = lethe_json_int(root, "r", 1, 1, 4096, path, &r, NULL))) goto done;
   if ((s = lethe_json_num(root, "lora_alpha", 1, path, &alpha, NULL))) goto done;

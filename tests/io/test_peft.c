@@ -263,6 +263,9 @@ static void test_bad_adapters(void **state) {
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"some_future_field\": 3}");
   expect_load_error(olmo, dir, "some_future_field");
+  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+                  "\"init_lora_weights\": \"pissa_niter_4\"}");
+  expect_load_error(olmo, dir, "init_lora_weights 'pissa_niter_4'");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
   expect_load_error(olmo, dir, "selects module 'lm_head'");
   write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"proj\"]}");
