@@ -269,8 +269,9 @@ static void chat_family(const char *name) {
   lethe_tokenizer *tok;
   assert_int_equal(lethe_tokenizer_load(tokp, &tok), LETHE_OK);
   lethe_chat_template t;
-  if (lethe_chat_template_load(cfgp, &t)) print_error("%s\n", lethe_last_error());
-  assert_int_equal(lethe_chat_template_load(cfgp, &t), LETHE_OK);
+  lethe_status ls = lethe_chat_template_load(cfgp, &t);
+  if (ls) print_error("%s\n", lethe_last_error());
+  assert_int_equal(ls, LETHE_OK);
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(fx, "cases"), i, c) {

@@ -306,8 +306,9 @@ static void target_case(const char *cas, const char *name) {
   snprintf(rel, sizeof rel, "peft/targets_%s", cas);
   char *dir = fx(rel);
   lethe_lora *l;
-  if (lethe_lora_load(dir, m, &l)) print_error("%s\n", lethe_last_error());
-  assert_int_equal(lethe_lora_load(dir, m, &l), LETHE_OK);
+  lethe_status ls = lethe_lora_load(dir, m, &l);
+  if (ls) print_error("%s\n", lethe_last_error());
+  assert_int_equal(ls, LETHE_OK);
   size_t n, nw;
   float *z = logits_of(m, l, name, &n), *want;
   char *p = fx("peft/targets_expected.safetensors");
