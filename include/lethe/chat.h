@@ -23,6 +23,7 @@ typedef struct {
   char *bos, *eos;          /* bos_token, eos_token of tokenizer_config.json ("" when unset) */
   char *default_system;     /* ChatML: the system message the template adds when none is given, or NULL */
   int guarded_gen_prompt;   /* the template adds the assistant header only with add_generation_prompt */
+  int eos_space;            /* Mistral: a space follows each answer's eos (an early v0.1 revision) */
 } lethe_chat_template;
 
 /* Reads chat_template, bos_token and eos_token from tokenizer_config.json in `dir` (a model or

@@ -86,7 +86,11 @@ lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const 
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a Llama 3.1+ chat_template (dated system header, tools) is not rendered by lethe; only the Llama 3 one is", name);
   if ((t->family == LETHE_CHAT_MISTRAL || t->family == LETHE_CHAT_LLAMA2) && (strstr(tmpl, "[AVAILABLE_TOOLS]") || strstr(tmpl, "[SYSTEM_PROMPT]")))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a Mistral v0.3+ chat_template (tools, system prompt) is not rendered by lethe; only the v0.1/v0.2 one is", name);
+  if (t->family == LETHE_CHAT_CHATML && strstr(tmpl, "<think>"))
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a ChatML chat_template with reasoning (<think>) handling (Qwen3-style) is not rendered by lethe", name);
   t->guarded_gen_prompt = strstr(tmpl, "add_generation_prompt") != NULL;
+  /* an early Mistral-7B-Instruct-v0.1 revision put a space after each answer's eos */
+  t->eos_space = t->family == LETHE_CHAT_MISTRAL && strstr(tmpl, "eos_token + ' '") != NULL;
   t->bos = strdup(bos ? bos : "");
   t->eos = strdup(eos ? eos : "");
   if (t->family == LETHE_CHAT_CHATML) t->default_system = default_system(tmpl);
@@ -223,6 +227,7 @@ lethe_status lethe_chat_render(const lethe_chat_template *t, const lethe_chat_ms
         } else {
           puts_(&b, msgs[i].content);
           puts_(&b, t->eos);
+          if (t->eos_space) puts_(&b, " ");
         }
       } else {
         sbuf c = {0};

@@ -325,6 +325,15 @@ static void test_chat_errors(void **state) {
   assert_non_null(strstr(lethe_last_error(), "x.json: chat_template is of no family"));
   assert_int_not_equal(lethe_chat_template_parse("<|start_header_id|>system Cutting Knowledge Date", "", "", "y.json", &t), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "Llama 3.1"));
+  assert_int_not_equal(lethe_chat_template_parse("<|im_start|>{% if enable_thinking %}<think>", "", "", "q.json", &t), LETHE_OK);
+  assert_non_null(strstr(lethe_last_error(), "<think>"));
+  assert_int_equal(lethe_chat_template_parse("[INST] ... {{ message['content'] + eos_token + ' ' }}", "<s>", "</s>", "m.json", &t), LETHE_OK);
+  lethe_chat_msg turns[3] = {{"user", "a"}, {"assistant", "b"}, {"user", "c"}};
+  char *r;
+  assert_int_equal(lethe_chat_render(&t, turns, 3, 1, &r), LETHE_OK);
+  assert_string_equal(r, "<s>[INST] a [/INST]b</s> [INST] c [/INST]");
+  free(r);
+  lethe_chat_template_free(&t);
   assert_int_equal(lethe_chat_template_parse("[INST]", "<s>", "</s>", "m.json", &t), LETHE_OK);
   lethe_chat_msg two_users[2] = {{"user", "a"}, {"user", "b"}};
   char *out;
