@@ -124,6 +124,9 @@ int cmd_generate(int argc, char **argv) {
     o.n_stop = gc.n_eos;
   }
   o.sample = sample;
+  if (gc.do_sample == 1 && !sample)
+    fprintf(stderr, "lethe %s: note: generation_config.json has do_sample true, as transformers would sample; lethe decodes "
+                    "greedily unless --sample is given\n", CMD);
   o.sampler.temperature = !isnan(temperature) ? temperature : !isnan(gc.temperature) ? gc.temperature : 1.0;
   o.sampler.top_k = top_k >= 0 ? top_k : gc.top_k >= 0 ? gc.top_k : 50;
   o.sampler.top_p = !isnan(top_p) ? top_p : !isnan(gc.top_p) ? gc.top_p : 1.0;
