@@ -79,6 +79,14 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   lethe_gen_opts_default(&g);
   g.max_new = o->max_new;
   g.max_batch = o->batch;
+  /* generation stops where transformers' would: generation_config.json's eos ids (e.g. Llama 3
+   * instruct's end-of-turn), when the model directory has them */
+  lethe_gen_config gc;
+  if ((s = lethe_gen_config_load(o->model, &gc))) goto done;
+  if (gc.n_eos) {
+    g.stop_ids = gc.eos_ids;
+    g.n_stop = gc.n_eos;
+  }
   double t0 = lethe_now_s();
   long new_tokens = 0;
   int tty = o->progress && isatty(fileno(o->progress));

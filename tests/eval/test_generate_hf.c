@@ -4,7 +4,7 @@
  *   equals transformers' processed softmax, and draws follow it;
  * - sampling with a seed is reproducible, independent of batching, and another seed differs;
  * - greedy generation stops on generation_config.json's eos_token_id list where model.generate
- *   stops, and takes its max_new_tokens as the default;
+ *   stops, and takes its max_new_tokens as the default; so do lethe eval's generations;
  * - --chat's templates give apply_chat_template's text and ids for ChatML, Llama 3, Mistral and
  *   Llama-2;
  * - --chat on a real instruct model's GGUF (SmolLM2-135M-Instruct, its tokenizer.chat_template;
@@ -239,6 +239,62 @@ static void test_eos_list(void **state) {
   json_decref(fx);
 }
 
+/* lethe eval's generations stop at generation_config.json's eos ids too: with the first token the
+ * model generates for a row as the eos, that row's generation is empty. */
+static void test_eval_stops_at_eos(void **state) {
+  (void)state;
+  char *src = tu_src_path("tests/fixtures/models/llama_tiny"), *dir = tu_tmp_path("evaleos"), *out = tu_tmp_path("evaleos-out");
+  char *tok = tu_src_path("tests/fixtures/score/tokenizer.json"), *rows = tu_src_path("tests/fixtures/score/rows.jsonl");
+  lethe_remove_tree(dir);
+  lethe_remove_tree(out);
+  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  const char *files[] = {"config.json", "model.safetensors"};
+  for (int i = 0; i < 2; i++) {
+    char *a = lethe_path_join(src, files[i]), *b = lethe_path_join(dir, files[i]);
+    assert_int_equal(lethe_copy_file(a, b), LETHE_OK);
+    free(a);
+    free(b);
+  }
+  char *o, *err;
+  assert_int_equal(tu_run_lethe(NULL, &o, &err, "generate", "--model", dir, "--tokenizer", tok, "--prompt", "Who wrote the letter?",
+                                "--max-new", "4", "--ids", NULL), 0);
+  json_t *j = json_loads(o, 0, NULL);
+  assert_non_null(j);
+  json_int_t first = json_integer_value(json_array_get(json_object_get(j, "ids"), 0));
+  json_decref(j);
+  free(o);
+  free(err);
+  char gc[64];
+  snprintf(gc, sizeof gc, "{\"eos_token_id\": [%lld]}", (long long)first);
+  char *gp = lethe_path_join(dir, "generation_config.json");
+  assert_int_equal(lethe_write_file_atomic(gp, gc, strlen(gc)), LETHE_OK);
+  int rc = tu_run_lethe(NULL, &o, &err, "eval", "--model", dir, "--tokenizer", tok, "--forget", rows, "--out", out, "--max-new", "8",
+                        "--quiet", NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  free(o);
+  free(err);
+  char *rp = lethe_path_join(out, "rows.jsonl"), *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(rp, 1 << 20, &text, &len), LETHE_OK);
+  json_t *row = json_loadb(text, (size_t)(strchr(text, '\n') - text), 0, NULL);
+  assert_non_null(row);
+  print_message("eos %s: row a1 generated '%s'\n", gc, json_string_value(json_object_get(row, "generated")));
+  assert_string_equal(json_string_value(json_object_get(row, "id")), "a1");
+  assert_string_equal(json_string_value(json_object_get(row, "generated")), "");
+  json_decref(row);
+  free(text);
+  free(rp);
+  free(gp);
+  lethe_remove_tree(dir);
+  lethe_remove_tree(out);
+  free(dir);
+  free(out);
+  free(src);
+  free(tok);
+  free(rows);
+}
+
 static void test_bad_prompt_ids(void **state) {
   (void)state;
   char *model = tu_src_path("tests/fixtures/models/llama_tiny");
@@ -405,7 +461,7 @@ int main(void) {
       cmocka_unit_test(test_sampling_distribution), cmocka_unit_test(test_seeded_sampling), cmocka_unit_test(test_eos_list),
       cmocka_unit_test(test_bad_prompt_ids),        cmocka_unit_test(test_chat_chatml),     cmocka_unit_test(test_chat_llama3),
       cmocka_unit_test(test_chat_mistral),          cmocka_unit_test(test_chat_llama2),     cmocka_unit_test(test_chat_errors),
-      cmocka_unit_test(test_chat_gguf_smollm2),
+      cmocka_unit_test(test_chat_gguf_smollm2),     cmocka_unit_test(test_eval_stops_at_eos),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 """tools/reference/make_score_fixtures.py: transformers' per-token log-probabilities for `lethe score`.
 
 Writes tests/fixtures/score/:
-  tokenizer.json   a small BPE (Metaspace, 90 ids) that fits models/llama_tiny's vocabulary of 96
+  tokenizer.json   a small BPE (Metaspace, 96 ids) that fits models/llama_tiny's vocabulary of 96
   rows.jsonl       LUME-style rows {id, input, output}; docs.jsonl documents {document}
   expected.json    per row, as transformers computes them on llama_tiny (fp32, eager) alone and with
                    the PEFT adapter tests/fixtures/peft/llama_tiny_peft: the ids of input+output,
@@ -36,7 +36,7 @@ def main():
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     text = [r["input"] + r["output"] for r in ROWS] + [d["document"] for d in DOCS]
-    tok.train_from_iterator(text * 3, trainers.BpeTrainer(vocab_size=90, special_tokens=["<unk>"]))
+    tok.train_from_iterator(text * 3, trainers.BpeTrainer(vocab_size=96, special_tokens=["<unk>"]))
     tok.save(os.path.join(D, "tokenizer.json"))
     with open(os.path.join(D, "rows.jsonl"), "w") as f:
         for r in ROWS:
