@@ -38,7 +38,11 @@ static pcre2_code *compile(const char *pattern, const char *where, const char *f
 static int re_match(pcre2_code *re, const char *s, int full, long *group) {
   pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
   if (!md) return 0;
-  int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, PCRE2_ANCHORED | (full ? PCRE2_ENDANCHORED : 0), md, NULL);
+  /* a bound on backtracking: a pathological pattern fails to match instead of running for minutes */
+  pcre2_match_context *mc = pcre2_match_context_create(NULL);
+  if (mc) pcre2_set_match_limit(mc, 1000000);
+  int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, PCRE2_ANCHORED | (full ? PCRE2_ENDANCHORED : 0), md, mc);
+  pcre2_match_context_free(mc);
   if (rc > 1 && group) {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     *group = ov[2] == PCRE2_UNSET ? -1 : strtol(s + ov[2], NULL, 10);
