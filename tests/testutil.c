@@ -153,3 +153,26 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed) {
   lethe_rng_seed(&r, seed);
   for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)lethe_rng_uniform(&r);
 }
+
+json_t *tu_load_json(const char *rel) {
+  char *p = tu_src_path(rel);
+  json_error_t e;
+  json_t *j = json_load_file(p, 0, &e);
+  if (!j) print_error("%s: %s\n", p, e.text);
+  assert_non_null(j);
+  free(p);
+  return j;
+}
+
+char *tu_smollm2_path(void) {
+  const char *env = getenv("LETHE_SMOLLM2");
+  char buf[4096];
+  if (env && *env) snprintf(buf, sizeof buf, "%s", env);
+  else {
+    const char *cache = getenv("LETHE_CACHE"), *home = getenv("HOME");
+    if (cache && *cache) snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
+    else snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+  }
+  struct stat st;
+  return stat(buf, &st) == 0 ? strdup(buf) : NULL;
+}

@@ -10,6 +10,14 @@
 // cmocka needs the four headers above first.
 #include <cmocka.h>
 
+#include <jansson.h>
+
+/* A JSON file of the repository (tu_src_path(rel)), parsed; fails the test when it does not load. */
+json_t *tu_load_json(const char *rel);
+/* The SmolLM2-135M-Instruct Q4_1 GGUF (LETHE_SMOLLM2, else LETHE_CACHE or ~/.cache/lethe under
+ * smollm2/; fetched by scripts/fetch-smollm2.sh), malloc'ed, or NULL when absent. */
+char *tu_smollm2_path(void);
+
 /* Repository root (LETHE_SOURCE_DIR) joined with `rel`; malloc'ed. */
 char *tu_src_path(const char *rel);
 /* ../shared joined with `rel` (malloc'ed), or NULL when ../shared or the file is absent. */

@@ -24,15 +24,6 @@
 #include "testutil.h"
 #include "util/fileio.h"
 
-static json_t *load_json(const char *rel) {
-  char *p = tu_src_path(rel);
-  json_error_t e;
-  json_t *j = json_load_file(p, 0, &e);
-  if (!j) print_error("%s: %s\n", p, e.text);
-  assert_non_null(j);
-  free(p);
-  return j;
-}
 
 static float *floats(const json_t *a, int *n) {
   *n = (int)json_array_size(a);
@@ -43,7 +34,7 @@ static float *floats(const json_t *a, int *n) {
 
 static void test_sampling_distribution(void **state) {
   (void)state;
-  json_t *j = load_json("tests/fixtures/generate/sampling.json");
+  json_t *j = tu_load_json("tests/fixtures/generate/sampling.json");
   int V;
   float *z = floats(json_object_get(j, "logits"), &V);
   float *p = malloc(sizeof(float) * V);
@@ -176,7 +167,7 @@ static json_t *gen_ids(const char *model, const char *prompt, int *rc) {
 
 static void test_eos_list(void **state) {
   (void)state;
-  json_t *fx = load_json("tests/fixtures/generate/eos.json");
+  json_t *fx = tu_load_json("tests/fixtures/generate/eos.json");
   const json_t *pr = json_object_get(fx, "prompt"), *want = json_object_get(fx, "transformers"), *free_run = json_object_get(fx, "free");
   char *prompt = ids_csv(pr, json_array_size(pr));
   char *src = tu_src_path("tests/fixtures/models/llama_tiny"), *dir = tu_tmp_path("eosmodel");
@@ -315,7 +306,7 @@ static void test_bad_prompt_ids(void **state) {
 static void chat_family(const char *name) {
   char rel[128];
   snprintf(rel, sizeof rel, "tests/fixtures/chat/%s.json", name);
-  json_t *fx = load_json(rel);
+  json_t *fx = tu_load_json(rel);
   const char *tokrel = json_string_value(json_object_get(fx, "tokenizer")), *cfgrel = json_string_value(json_object_get(fx, "config"));
   char *tokp = !strncmp(tokrel, "../shared/", 10) ? tu_shared_path(tokrel + 10) : tu_src_path(tokrel);
   char *cfgp = !strncmp(cfgrel, "../shared/", 10) ? tu_shared_path(cfgrel + 10) : tu_src_path(cfgrel);
@@ -431,11 +422,9 @@ static void test_chat_errors(void **state) {
 
 static void test_chat_gguf_smollm2(void **state) {
   (void)state;
-  const char *home = getenv("HOME");
-  char path[4096];
-  snprintf(path, sizeof path, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
-  if (!lethe_file_exists(path)) {
-    print_message("SKIP: %s absent (scripts/fetch-smollm2.sh)\n", path);
+  char *path = tu_smollm2_path();
+  if (!path) {
+    print_message("SKIP: SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)\n");
     skip();
   }
   char *out, *err;
@@ -454,6 +443,7 @@ static void test_chat_gguf_smollm2(void **state) {
   json_decref(j);
   free(out);
   free(err);
+  free(path);
 }
 
 int main(void) {
