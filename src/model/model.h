@@ -219,7 +219,8 @@ typedef struct lethe_workspace {
   int *d_tokens, *d_pos, *d_slot, *d_rows, *d_row_target; /* (N) */
   int *d_start;              /* (N + 1) */
   float *d_logp, *d_lse, *d_kl;                          /* (N) */
-  float *d_fixed, *d_sig, *d_ref, *d_klw;                 /* (N) classifier coefficients */
+  float *d_fixed, *d_sig, *d_ref, *d_klw, *d_pw;          /* (N) classifier coefficients */
+  int *d_tgt;                                             /* (N) target kinds (LETHE_TGT_*) */
   /* host arrays */
   int *pos;                  /* (N) position of each row within its sequence */
   int *seq_start;            /* (N + 1) sequence starts of a cached prefill run as packed sequences */
@@ -271,8 +272,8 @@ void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_w
 /* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays
  * ws->logp, ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it
  * also leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
- * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig,
- * ref and kl arrays are host arrays (uploaded here), ref_hidden is backend memory. */
+ * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig, ref, pw,
+ * kl and tgt arrays are host arrays (uploaded here), ref_hidden is backend memory. */
 lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b,
                         const lethe_head_coef *coef, int grad);
 

@@ -8,6 +8,11 @@
  *   retain NLL          -mean_R l_t
  *   KL (gold token)     mean_R exp(r_t) (r_t - l_t)
  *   KL (full vocab.)    mean_R sum_v p_ref(v) (log p_ref(v) - log p_theta(v))
+ *   WGA                 mean_F sg(p_t^beta) l_t                     (p_t = exp(l_t))
+ *   SatImp              mean_F sg(p_t^b1 (1 - p_t)^b2) l_t
+ *   UNDIAL              mean_F CE(softmax(z_ref,t - beta onehot(y_t)), softmax(z_t))
+ *   CE-U                mean_F' CE(softmax(sg(z_t) without y_t), softmax(z_t)), F' = F less the
+ *                       first skip_first answer tokens of each row
  * total = w_forget L_forget + w_retain L_retain + w_kl L_kl; a term with no rows in a batch is 0. */
 #ifndef LETHE_UNLEARN_OBJECTIVE_H
 #define LETHE_UNLEARN_OBJECTIVE_H
@@ -30,18 +35,26 @@ typedef struct {
   const float *ref;             /* (n_rows) r_t, or NULL when the objective needs none */
 } lethe_obj_rows;
 
-/* Does the objective need reference log-probs r_t / an adapter-off forward per step / two head
- * passes (sequence-level terms need every l_t before any gradient)? */
+/* Does the objective need reference log-probs r_t / an adapter-off forward per step (the
+ * reference's full distribution: full-vocabulary KL, UNDIAL) / two head passes (sequence-level
+ * terms need every l_t before any gradient)? */
 int lethe_obj_needs_ref(const lethe_objective *o);
 int lethe_obj_needs_ref_hidden(const lethe_objective *o);
 int lethe_obj_two_pass(const lethe_objective *o);
 
-/* Fills the classifier coefficients (fixed, sig, kl; each (n_rows)) for one batch, scaled by
- * `scale` (1 / accumulation steps). logp (n_rows) is needed only for two-pass objectives. */
-void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
-                     float *fixed, float *sig, float *kl, lethe_head_coef *coef);
+/* Host buffers of the per-row coefficients, each (max rows). */
+typedef struct {
+  float *fixed, *sig, *kl, *pw;
+  int *tgt;
+} lethe_obj_bufs;
 
-/* Loss terms from the head's outputs: logp (n_rows) and, for full-vocabulary KL, kl_rows. */
+/* Fills the classifier coefficients for one batch, scaled by `scale` (1 / accumulation steps).
+ * logp (n_rows) is needed only for two-pass objectives. coef->ref_hidden is left NULL. */
+void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
+                     const lethe_obj_bufs *buf, lethe_head_coef *coef);
+
+/* Loss terms from the head's outputs: logp (n_rows) and, when the head formed target
+ * distributions (full-vocabulary KL, UNDIAL, CE-U), kl_rows (n_rows). */
 void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows,
                     lethe_loss_terms *out);
 

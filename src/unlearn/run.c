@@ -72,6 +72,11 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
                         "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
                         d->n_answer_tokens, "max_len", o->max_len);
   json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
+  if (o->obj.forget == LETHE_FORGET_SATIMP) {
+    json_object_set_new(f, "sat_beta1", json_real(o->obj.sat_beta1));
+    json_object_set_new(f, "sat_beta2", json_real(o->obj.sat_beta2));
+  }
+  if (o->obj.forget == LETHE_FORGET_CEU) json_object_set_new(f, "skip_first", json_integer(o->obj.skip_first));
   if (!o->full) {
     json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
     json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));

@@ -22,6 +22,8 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t->fixed);
   free(t->sig);
   free(t->klw);
+  free(t->pw);
+  free(t->tgt);
   free(t->ref_rows);
   free(t->split);
   free(t->order);
@@ -94,10 +96,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->fixed = malloc(sizeof(float) * (size_t)cap_tokens);
   t->sig = malloc(sizeof(float) * (size_t)cap_tokens);
   t->klw = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->pw = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->tgt = malloc(sizeof(int) * (size_t)cap_tokens);
   t->ref_rows = malloc(sizeof(float) * (size_t)cap_tokens);
   t->split = malloc((size_t)B);
   t->order = malloc(sizeof(int) * (size_t)data->n);
-  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->ref_rows || !t->split || !t->order) {
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order) {
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
@@ -153,7 +157,8 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
     logp = t->ws->logp;
   }
   lethe_head_coef coef;
-  lethe_obj_coefs(o, &rows, logp, scale, t->fixed, t->sig, t->klw, &coef);
+  lethe_obj_bufs bufs = {.fixed = t->fixed, .sig = t->sig, .kl = t->klw, .pw = t->pw, .tgt = t->tgt};
+  lethe_obj_coefs(o, &rows, logp, scale, &bufs, &coef);
   coef.ref_hidden = ref_hidden;
   LETHE_TRY(lethe_head(t->m, t->ws, &b, &coef, 1));
   LETHE_TRY(lethe_backward(t->m, t->lora, t->ws, &b));

@@ -46,7 +46,8 @@ typedef struct lethe_trainer {
   int64_t total_steps;
   float *ref_cache;            /* (answer tokens) r_t of every sequence, adapter off */
   int *ref_off;                /* (n + 1) */
-  float *fixed, *sig, *klw, *ref_rows; /* (max rows) per-batch coefficients */
+  float *fixed, *sig, *klw, *pw, *ref_rows; /* (max rows) per-batch coefficients */
+  int *tgt;                    /* (max rows) target kinds of the classifier (LETHE_TGT_*) */
   unsigned char *split;        /* (batch) */
   int *order;                  /* (n) this epoch's order */
   int order_epoch;

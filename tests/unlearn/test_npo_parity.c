@@ -1,6 +1,7 @@
 /* tests/unlearn/test_npo_parity.c: lethe's unlearning step against the PyTorch reference of
  * tools/reference/npo_reference.py: three optimizer steps of NPO + retain NLL + KL (the paper's
- * recipe; sequence-level NPO, full-vocabulary KL, SimNPO and gradient difference too) on the tiny
+ * recipe; sequence-level NPO, full-vocabulary KL, SimNPO, gradient difference, and open-unlearning's
+ * WGA, SatImp, UNDIAL (alone and with a full-vocabulary retain KL) and CE-U too) on the tiny
  * OLMo fixture with a hand-made LoRA on q_proj and v_proj. Every loss term of every step and the
  * adapter after every step must match: |got - want| <= 1e-4 |want| + 1e-6 for loss terms,
  * relative error <= 1e-4 for each LoRA tensor. */
@@ -97,7 +98,18 @@ static void run_variant(const char *name) {
   tc.obj.forget = !strcmp(forget, "npo") ? LETHE_FORGET_NPO
                   : !strcmp(forget, "npo_seq") ? LETHE_FORGET_NPO_SEQ
                   : !strcmp(forget, "simnpo") ? LETHE_FORGET_SIMNPO
+                  : !strcmp(forget, "wga") ? LETHE_FORGET_WGA
+                  : !strcmp(forget, "satimp") ? LETHE_FORGET_SATIMP
+                  : !strcmp(forget, "undial") ? LETHE_FORGET_UNDIAL
+                  : !strcmp(forget, "ceu") ? LETHE_FORGET_CEU
                                                : LETHE_FORGET_GA;
+  /* SatImp's exponents and CE-U's skipped tokens (absent from the older fixtures: the presets') */
+  lethe_objective preset;
+  lethe_objective_preset("satimp", &preset);
+  const json_t *x;
+  tc.obj.sat_beta1 = (x = json_object_get(cfgj, "sat_beta1")) ? json_number_value(x) : preset.sat_beta1;
+  tc.obj.sat_beta2 = (x = json_object_get(cfgj, "sat_beta2")) ? json_number_value(x) : preset.sat_beta2;
+  tc.obj.skip_first = (x = json_object_get(cfgj, "skip_first")) ? (int)json_integer_value(x) : preset.skip_first;
   tc.obj.beta = json_number_value(json_object_get(cfgj, "beta"));
   tc.obj.delta = json_number_value(json_object_get(cfgj, "delta"));
   tc.obj.w_forget = json_number_value(json_object_get(cfgj, "w_forget"));
@@ -110,7 +122,7 @@ static void run_variant(const char *name) {
   tc.lr = json_number_value(json_object_get(cfgj, "lr"));
   tc.beta1 = 0.9;
   tc.beta2 = 0.999;
-  tc.eps = 1e-8;
+  tc.eps = (x = json_object_get(cfgj, "adam_eps")) ? json_number_value(x) : 1e-8;
   tc.seed = 1;
 
   lethe_lora_config lc = {.rank = 5, .alpha = 5.0, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
@@ -166,11 +178,18 @@ static void test_npo_seq(void **s) { (void)s; run_variant("npo_seq"); }
 static void test_npo_fullkl(void **s) { (void)s; run_variant("npo_fullkl"); }
 static void test_simnpo(void **s) { (void)s; run_variant("simnpo"); }
 static void test_gd(void **s) { (void)s; run_variant("gd"); }
+static void test_wga(void **s) { (void)s; run_variant("wga"); }
+static void test_satimp(void **s) { (void)s; run_variant("satimp"); }
+static void test_undial(void **s) { (void)s; run_variant("undial"); }
+static void test_undial_fullkl(void **s) { (void)s; run_variant("undial_fullkl"); }
+static void test_ceu(void **s) { (void)s; run_variant("ceu"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npo),         cmocka_unit_test(test_npo_lr), cmocka_unit_test(test_npo_seq),
       cmocka_unit_test(test_npo_fullkl), cmocka_unit_test(test_simnpo), cmocka_unit_test(test_gd),
+      cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
+      cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
