@@ -41,7 +41,7 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
     dcp = &dc;
   }
   o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
-  float *dw = (grad && m->grads) ? m->grads + (m->head - m->dparams) : NULL;
+  float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
   o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
                 c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   o->download(ws->logp, ws->d_logp, nb);

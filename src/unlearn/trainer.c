@@ -15,6 +15,7 @@ void lethe_trainer_free(lethe_trainer *t) {
   lethe_workspace_free(t->ws);
   lethe_workspace_free(t->ws_ref);
   lethe_packed_free(&t->pb);
+  if (t->m->grad_spans && t->params) t->m->ops->release(t->params);
   if (t->adam_m) t->m->ops->release(t->adam_m);
   if (t->adam_v) t->m->ops->release(t->adam_v);
   free(t->ref_cache);
@@ -82,13 +83,30 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->grads = lora->grads;
     t->n_params = lora->n_params;
   } else {
-    if ((s = lethe_model_enable_grads(m))) {
+    if (lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache)) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training has no frozen reference for this objective "
+                                               "(full-vocabulary KL, UNDIAL, or --no-ref-cache): train a LoRA adapter");
+    }
+    s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
+                           : lethe_model_enable_grads(m);
+    if (s) {
       lethe_trainer_free(t);
       return s;
     }
-    t->params = m->dparams;
     t->grads = m->grads;
-    t->n_params = m->n_params;
+    t->n_params = m->n_grads;
+    if (m->grad_spans) {
+      t->params = m->ops->alloc(t->n_params * sizeof(float));
+      if (!t->params) {
+        lethe_trainer_free(t);
+        return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the trained tensors (%zu parameters)", t->n_params);
+      }
+      for (int i = 0; i < m->n_grad_spans; i++)
+        m->ops->copy(t->params + m->grad_spans[i].goff, m->dparams + m->grad_spans[i].off, m->grad_spans[i].len);
+    } else {
+      t->params = m->dparams;
+    }
   }
   t->adam_m = m->ops->alloc(t->n_params * sizeof(float));
   t->adam_v = m->ops->alloc(t->n_params * sizeof(float));
@@ -125,7 +143,16 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   return LETHE_OK;
 }
 
+/* A trained subset: the compact params into the model's tensors. */
+static void scatter_params(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
+  t->synced_step = t->step;
+}
+
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
+  if (!t->lora && t->m->grad_spans && t->synced_step != t->step) scatter_params(t); /* e.g. after a checkpoint load */
   LETHE_TRY(lethe_packed_fill(&t->pb, t->data, idx, n));
   lethe_packed *p = &t->pb;
   lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
@@ -202,6 +229,7 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
           (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
   o->zero(t->grads, t->n_params);
   t->step++;
+  if (!t->lora && t->m->grad_spans) scatter_params(t);
   return o->check();
 }
 

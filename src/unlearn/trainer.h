@@ -20,6 +20,10 @@ typedef struct {
   uint64_t seed;
   int no_ref_cache;
   int recompute;     /* recompute each block's activations in the backward pass (less memory) */
+  /* full-parameter training (lora == NULL) of a subset: layers [train_lo, train_hi], the
+   * LETHE_TRAIN_* modules of each; train_modules 0 trains every parameter */
+  int train_lo, train_hi;
+  unsigned train_modules;
 } lethe_trainer_cfg;
 
 typedef struct {
@@ -37,7 +41,10 @@ typedef struct lethe_trainer {
   lethe_workspace *ws;         /* training (keeps activations) */
   lethe_workspace *ws_ref;     /* adapter-off forward for full-vocabulary KL, or NULL */
   lethe_packed pb;
-  float *params, *grads;       /* what trains: the adapter's or the model's buffers */
+  float *params, *grads;       /* what trains: the adapter's or the model's buffers; a subset of the
+                                  model trains in a compact copy (n_params) scattered into the model
+                                  after every update */
+  int64_t synced_step;         /* subset: the step whose params the model holds */
   size_t n_params;
   float *adam_m, *adam_v;
   int64_t step;                /* optimizer steps taken */
