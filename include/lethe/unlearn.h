@@ -41,7 +41,15 @@ typedef struct {
   double sat_beta1; /* SatImp weight exponents: p^b1 (1 - p)^b2 (5, 1) */
   double sat_beta2;
   int skip_first;   /* CE-U: the first N answer tokens of each forget row are not trained (1) */
+  int adaptive_retain; /* gd-adaptive (SHA256): the retain weight follows the retain loss (see
+                          unlearn/objective.h) */
 } lethe_objective;
+
+/* The order of the training data. shuffle: every row once per epoch, reshuffled each epoch (seeded).
+ * sequential (AILS-NTUA's data chunking): the forget rows in their order, in chunks of forget_chunk;
+ * each forget row followed by retain_per_forget retain rows taken cyclically in their order; every
+ * chunk is trained for all epochs before the next one. Both are deterministic and resumable. */
+typedef enum { LETHE_DATA_SHUFFLE = 0, LETHE_DATA_SEQUENTIAL = 1 } lethe_data_schedule;
 
 /* One table of methods: the CLI's --method choices, `lethe unlearn --help`, the presets and the
  * objective code all read it. lr and epochs are the authors' (0: lethe's defaults, 1e-4 and 20). */
@@ -52,6 +60,12 @@ typedef struct {
   int epochs;
   const char *formula;  /* the loss, one line */
   const char *source;   /* paper / code it follows */
+  /* what trains (NULL layers: a LoRA adapter): full parameters of these layers ("A-B", "-N": the
+   * last N) and modules ("mlp", "attn", "all") */
+  const char *train_layers, *train_modules;
+  lethe_data_schedule schedule_data;
+  int forget_chunk, retain_per_forget;
+  int batch;            /* 0: lethe's default (4) */
 } lethe_method;
 
 /* Every method, in table order (*n of them). */
@@ -80,6 +94,12 @@ typedef struct {
   const char *method;       /* preset name, for the record */
   /* adapter */
   int full;                 /* train every parameter instead of an adapter (train only) */
+  const char *train_layers; /* full-parameter training of a subset (unlearn --train full): layers
+                               "A-B", "-N" (the last N) or "all"; NULL: every parameter */
+  const char *train_modules;/* "mlp", "attn" or "all" (with train_layers) */
+  lethe_data_schedule schedule_data;
+  int forget_chunk;         /* sequential: forget rows per chunk (32) */
+  int retain_per_forget;    /* sequential: retain rows after each forget row (7) */
   int lora_rank;            /* 5 */
   double lora_alpha;        /* 5 */
   const char *lora_targets; /* "q_proj,v_proj" */

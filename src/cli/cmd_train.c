@@ -75,7 +75,7 @@ static const char *method_choices(void) {
 
 /* The command's summary with one paragraph per method of the table (formula, source). */
 static const char *unlearn_summary(void) {
-  static char buf[8192];
+  static char buf[12288];
   int n;
   const lethe_method *ms = lethe_methods(&n);
   size_t len = (size_t)snprintf(buf, sizeof buf,
@@ -85,7 +85,7 @@ static const char *unlearn_summary(void) {
                                 "Methods (--method; every coefficient is a flag; lr/epochs are the authors' unless given):");
   for (int i = 0; i < n && len < sizeof buf; i++) {
     char hp[64] = "";
-    if (ms[i].lr > 0) snprintf(hp, sizeof hp, " [lr %g, %d epochs]", ms[i].lr, ms[i].epochs);
+    if (ms[i].lr > 0) snprintf(hp, sizeof hp, " [lr %g, %d epochs%s]", ms[i].lr, ms[i].epochs, "");
     len += (size_t)snprintf(buf + len, sizeof buf - len, "\n  %-8s %s%s\n           %s", ms[i].name, ms[i].formula, hp,
                             ms[i].source);
   }
@@ -99,9 +99,11 @@ int cmd_unlearn(int argc, char **argv) {
   int kl = -1, skip_first = -1;
   const char *method = "npo";
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN, b1 = NAN, b2 = NAN;
-  int no_cache = 0;
+  int no_cache = 0, train = -1, sched = -1, chunk = 0, rpf = -1;
+  const char *layers = NULL, *modules = NULL;
   o.lr = NAN; /* the method's unless given */
   o.epochs = 0;
+  o.batch = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
       {"forget", ARG_STR, &o.forget, "forget rows (JSONL: id, input, output, task)", 1, 0, 0, NULL},
@@ -118,6 +120,12 @@ int cmd_unlearn(int argc, char **argv) {
       {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
       {"append-eos", ARG_FLAG, &o.append_eos, "append the end-of-sequence token to every row", 0, 0, 0, NULL},
       {"no-ref-cache", ARG_FLAG, &no_cache, "recompute reference log-probs each step (slower; the cache is exact)", 0, 0, 0, NULL},
+      {"train", ARG_CHOICE, &train, "what trains: a LoRA adapter, or full parameters (of --train-layers; writes OUT/model)", 0, 0, 0, "lora|full"},
+      {"train-layers", ARG_STR, &layers, "full training: layers A-B, A, -N (the last N) or all (sugd: -8, gd-adaptive: 0-5)", 0, 0, 0, NULL},
+      {"train-modules", ARG_STR, &modules, "full training: mlp (gate, up, down), attn (q, k, v, o) or all (with the norms)", 0, 0, 0, NULL},
+      {"schedule-data", ARG_CHOICE, &sched, "data order: shuffled each epoch, or sequential forget chunks (sugd)", 0, 0, 0, "shuffle|sequential"},
+      {"forget-chunk", ARG_INT, &chunk, "sequential: forget rows per chunk, each trained for all epochs in turn (32)", 0, 1, 1 << 30, NULL},
+      {"retain-per-forget", ARG_INT, &rpf, "sequential: retain rows after each forget row, cyclic (7)", 0, 0, 1 << 16, NULL},
   };
   enum { ND = sizeof defs / sizeof *defs };
   cli_arg d2[ND];
@@ -139,6 +147,20 @@ int cmd_unlearn(int argc, char **argv) {
   o.obj = me->obj;
   if (isnan(o.lr)) o.lr = me->lr > 0 ? me->lr : 1e-4;
   if (o.epochs == 0) o.epochs = me->epochs > 0 ? me->epochs : 20;
+  if (o.batch == 0) o.batch = me->batch > 0 ? me->batch : 4;
+  /* what trains: the method's unless --train says otherwise */
+  o.full = train >= 0 ? train == 1 : me->train_layers != NULL;
+  if (o.full) {
+    o.train_layers = layers ? layers : me->train_layers;
+    o.train_modules = modules ? modules : (me->train_modules ? me->train_modules : "all");
+    if (!o.train_layers && modules) o.train_layers = "all";
+  } else if (layers || modules) {
+    fprintf(stderr, "lethe unlearn: --train-layers and --train-modules select full-parameter training (--train full)\n");
+    return 2;
+  }
+  o.schedule_data = sched >= 0 ? (lethe_data_schedule)sched : me->schedule_data;
+  o.forget_chunk = chunk > 0 ? chunk : (me->forget_chunk > 0 ? me->forget_chunk : 32);
+  o.retain_per_forget = rpf >= 0 ? rpf : (me->forget_chunk > 0 ? me->retain_per_forget : 7);
   if (!isnan(beta)) o.obj.beta = beta;
   if (!isnan(delta)) o.obj.delta = delta;
   if (!isnan(b1)) o.obj.sat_beta1 = b1;

@@ -85,7 +85,7 @@ enum { LETHE_TRAIN_ATTN = 1, LETHE_TRAIN_MLP = 2, LETHE_TRAIN_NORMS = 4, LETHE_T
 /* Allocates gradients for the selected tensors only (n_grads floats); lethe_model_grad_of gives
  * NULL for every other weight, and the backward pass stops at layer lo. */
 lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, unsigned modules);
-/* Parses "A-B" (also "A", "-N": the last N layers, "all") into a layer range of an n-layer model. */
+/* Parses "A-B" (also "A", "-N": the last N layers (all when there are fewer), "all") into a layer range of an n-layer model. */
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi);
 /* The gradient of weight w (a pointer into dparams), or NULL when w does not train. */
 static inline float *lethe_model_grad_of(const struct lethe_model *m, const float *w) {

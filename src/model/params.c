@@ -266,8 +266,8 @@ lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, i
     *hi = n_layers - 1;
     return LETHE_OK;
   }
-  if (sscanf(spec, "-%d%n", &a, &used) == 1 && spec[used] == 0 && a >= 1 && a <= n_layers) {
-    *lo = n_layers - a;
+  if (sscanf(spec, "-%d%n", &a, &used) == 1 && spec[used] == 0 && a >= 1) {
+    *lo = a < n_layers ? n_layers - a : 0; /* the last N: all of them when the model has fewer */
     *hi = n_layers - 1;
     return LETHE_OK;
   }

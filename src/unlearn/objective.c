@@ -26,7 +26,35 @@ int lethe_obj_needs_ref_hidden(const lethe_objective *o) {
 }
 
 int lethe_obj_two_pass(const lethe_objective *o) {
-  return o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO);
+  return (o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO)) || o->adaptive_retain;
+}
+
+void lethe_obj_retain_nll(const lethe_obj_rows *r, const float *logp, double *nll, int *n_seq) {
+  double s = 0;
+  int rows = 0;
+  *n_seq = 0;
+  for (int q = 0; q < r->n_seq; q++) {
+    if (r->split[q] == LETHE_SPLIT_FORGET) continue;
+    int a = r->row_off[q], b = r->row_off[q + 1];
+    for (int t = a; t < b; t++) s -= logp[t];
+    rows += b - a;
+    *n_seq += 1;
+  }
+  *nll = rows ? s / rows : 0.0;
+  if (!rows) *n_seq = 0;
+}
+
+double lethe_obj_adaptive_mult(int epoch, double nll, int n_seq, double *sum, double *count) {
+  if (n_seq <= 0) return 1.2;
+  if (epoch == 0) {
+    *sum += nll;
+    *count += n_seq;
+    return 1.2;
+  }
+  double avg = *count > 0 ? *sum / *count : 0.0;
+  if (!(nll > avg)) return 1.2;
+  double m = round((0.3 * pow(6.0, nll - avg) + 0.8) * 10.0) / 10.0;
+  return m < 1.2 ? 1.2 : (m > 2.3 ? 2.3 : m);
 }
 
 /* First trained row of a forget sequence [a, b): CE-U skips the first skip_first answer tokens. */
@@ -96,7 +124,7 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
       }
     } else {
       for (int t = a; t < b; t++) {
-        double f = -o->w_retain / nR;
+        double f = -o->w_retain * r->retain_mult / nR;
         sig[t] = kl[t] = pw[t] = 0;
         tgt[t] = full_kl ? LETHE_TGT_REF : LETHE_TGT_SELF;
         if (o->w_kl != 0) {
@@ -188,5 +216,5 @@ void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const flo
   out->forget = forget;
   out->retain = retain;
   out->kl = kl;
-  out->total = o->w_forget * forget + o->w_retain * retain + o->w_kl * kl;
+  out->total = o->w_forget * forget + o->w_retain * r->retain_mult * retain + o->w_kl * kl;
 }

@@ -13,7 +13,11 @@
  *   UNDIAL              mean_F CE(softmax(z_ref,t - beta onehot(y_t)), softmax(z_t))
  *   CE-U                mean_F' CE(softmax(sg(z_t) without y_t), softmax(z_t)), F' = F less the
  *                       first skip_first answer tokens of each row
- * total = w_forget L_forget + w_retain L_retain + w_kl L_kl; a term with no rows in a batch is 0. */
+ * total = w_forget L_forget + m w_retain L_retain + w_kl L_kl; a term with no rows in a batch is 0.
+ * m is 1 except for adaptive_retain (gd-adaptive, SHA256 at SemEval-2025 Task 4): m = 1.2 in the
+ * first epoch, whose mean retain loss per retain row avg_1 it records; later, for a batch whose
+ * retain NLL L_r exceeds avg_1, m = clamp(round(0.3 * 6^(L_r - avg_1) + 0.8, 1 decimal), 1.2, 2.3),
+ * else 1.2 (m is a constant of the step: no gradient flows through it). */
 #ifndef LETHE_UNLEARN_OBJECTIVE_H
 #define LETHE_UNLEARN_OBJECTIVE_H
 
@@ -33,7 +37,15 @@ typedef struct {
   const int *row_off;           /* (n_seq + 1) first row of each sequence */
   const unsigned char *split;   /* (n_seq) lethe_split of each sequence */
   const float *ref;             /* (n_rows) r_t, or NULL when the objective needs none */
+  double retain_mult;           /* m (1 unless adaptive_retain) */
 } lethe_obj_rows;
+
+/* adaptive_retain: the retain NLL of a batch (its retain rows' mean -l_t, from a first head pass)
+ * and its retain sequences; 0 sequences: no retain rows. */
+void lethe_obj_retain_nll(const lethe_obj_rows *r, const float *logp, double *nll, int *n_seq);
+/* m for a batch: epoch 0 accumulates (sum, count) of the batch NLLs and retain sequences and gives
+ * 1.2; a later epoch compares with sum / count. */
+double lethe_obj_adaptive_mult(int epoch, double nll, int n_seq, double *sum, double *count);
 
 /* Does the objective need reference log-probs r_t / an adapter-off forward per step (the
  * reference's full distribution: full-vocabulary KL, UNDIAL) / two head passes (sequence-level

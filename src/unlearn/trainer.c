@@ -28,6 +28,8 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t->ref_rows);
   free(t->split);
   free(t->order);
+  free(t->fidx);
+  free(t->ridx);
   free(t);
 }
 
@@ -49,6 +51,34 @@ static lethe_status build_ref_cache(lethe_trainer *t) {
   }
   free(idx);
   return s;
+}
+
+/* Sequences in epoch e of the schedule (and, with order != NULL, their order). */
+static int epoch_order(const lethe_trainer *t, int e, int *order) {
+  const lethe_trainer_cfg *c = &t->cfg;
+  if (c->schedule_data != LETHE_DATA_SEQUENTIAL) {
+    if (order) lethe_epoch_order(c->seed, e, t->data->n, order);
+    return t->data->n;
+  }
+  int E = c->epochs, N = c->forget_chunk, K = t->n_ridx > 0 ? c->retain_per_forget : 0;
+  int chunk = e / E, rep = e % E;
+  int first = chunk * N, fc = t->n_fidx - first < N ? t->n_fidx - first : N;
+  if (order) {
+    /* retain rows continue cyclically from what earlier epochs took */
+    int64_t cur = ((int64_t)E * chunk * N + (int64_t)rep * fc) * K;
+    int k = 0;
+    for (int j = 0; j < fc; j++) {
+      order[k++] = t->fidx[first + j];
+      for (int q = 0; q < K; q++) order[k++] = t->ridx[(cur++) % t->n_ridx];
+    }
+  }
+  return fc * (1 + K);
+}
+
+static int epoch_steps(const lethe_trainer *t, int e) {
+  int L = epoch_order(t, e, NULL), B = t->cfg.batch;
+  int micro = (L + B - 1) / B;
+  return (micro + t->cfg.grad_accum - 1) / t->cfg.grad_accum;
 }
 
 lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
@@ -118,17 +148,37 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->tgt = malloc(sizeof(int) * (size_t)cap_tokens);
   t->ref_rows = malloc(sizeof(float) * (size_t)cap_tokens);
   t->split = malloc((size_t)B);
-  t->order = malloc(sizeof(int) * (size_t)data->n);
-  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order) {
+  t->fidx = malloc(sizeof(int) * (size_t)data->n);
+  t->ridx = malloc(sizeof(int) * (size_t)data->n);
+  for (int i = 0; t->fidx && t->ridx && i < data->n; i++) {
+    if (data->split[i] == LETHE_SPLIT_FORGET) t->fidx[t->n_fidx++] = i;
+    else t->ridx[t->n_ridx++] = i;
+  }
+  t->n_order = data->n;
+  t->n_epochs = cfg->epochs;
+  if (cfg->schedule_data == LETHE_DATA_SEQUENTIAL) {
+    if (cfg->forget_chunk < 1 || cfg->retain_per_forget < 0 || t->n_fidx == 0) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_INVALID, "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
+    }
+    int chunks = (t->n_fidx + cfg->forget_chunk - 1) / cfg->forget_chunk;
+    t->n_epochs = chunks * cfg->epochs;
+    int per = (t->n_fidx < cfg->forget_chunk ? t->n_fidx : cfg->forget_chunk);
+    t->n_order = per * (1 + (t->n_ridx > 0 ? cfg->retain_per_forget : 0));
+  }
+  t->order = malloc(sizeof(int) * (size_t)(t->n_order > 0 ? t->n_order : 1));
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order || !t->fidx || !t->ridx) {
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
   m->ops->zero(t->grads, t->n_params);
   t->ref_off[0] = 0;
   for (int i = 0; i < data->n; i++) t->ref_off[i + 1] = t->ref_off[i] + lethe_tokset_answer_count(data, i);
-  t->micro_per_epoch = (data->n + B - 1) / B;
+  t->micro_per_epoch = (t->n_order + B - 1) / B;
   t->steps_per_epoch = (t->micro_per_epoch + cfg->grad_accum - 1) / cfg->grad_accum;
-  t->total_steps = (int64_t)t->steps_per_epoch * cfg->epochs;
+  t->total_steps = 0;
+  for (int e = 0; e < t->n_epochs; e++) t->total_steps += epoch_steps(t, e);
+  t->cfg.epochs = t->n_epochs; /* the schedule's epochs from here on (checkpoint positions too) */
   if (cfg->max_steps > 0 && cfg->max_steps < t->total_steps) t->total_steps = cfg->max_steps;
   t->order_epoch = -1;
   if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
@@ -158,7 +208,8 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
   const lethe_objective *o = &t->cfg.obj;
   for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
-  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL};
+  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL,
+                         .retain_mult = 1.0};
   if (lethe_obj_needs_ref(o)) {
     if (t->ref_cache) {
       for (int s = 0; s < n; s++)
@@ -182,6 +233,12 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   if (lethe_obj_two_pass(o)) {
     LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
     logp = t->ws->logp;
+    if (o->adaptive_retain) {
+      double nll;
+      int ns;
+      lethe_obj_retain_nll(&rows, logp, &nll, &ns);
+      rows.retain_mult = lethe_obj_adaptive_mult(t->epoch, nll, ns, &t->adapt_sum, &t->adapt_count);
+    }
   }
   lethe_head_coef coef;
   lethe_obj_bufs bufs = {.fixed = t->fixed, .sig = t->sig, .kl = t->klw, .pw = t->pw, .tgt = t->tgt};
@@ -240,18 +297,19 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     *finished = 1;
     return LETHE_OK;
   }
-  const lethe_tokset *d = t->data;
   int B = t->cfg.batch, K = t->cfg.grad_accum;
+  int L = epoch_order(t, t->epoch, NULL);
   if (t->order_epoch != t->epoch) {
-    lethe_epoch_order(t->cfg.seed, t->epoch, d->n, t->order);
+    epoch_order(t, t->epoch, t->order);
     t->order_epoch = t->epoch;
   }
-  int mb0 = t->step_in_epoch * K, mb1 = mb0 + K < t->micro_per_epoch ? mb0 + K : t->micro_per_epoch;
+  int micro = (L + B - 1) / B, steps = (micro + K - 1) / K;
+  int mb0 = t->step_in_epoch * K, mb1 = mb0 + K < micro ? mb0 + K : micro;
   float scale = 1.0f / (float)(mb1 - mb0);
   lethe_loss_terms acc;
   memset(&acc, 0, sizeof acc);
   for (int mb = mb0; mb < mb1; mb++) {
-    int first = mb * B, n = d->n - first < B ? d->n - first : B;
+    int first = mb * B, n = L - first < B ? L - first : B;
     lethe_loss_terms l;
     LETHE_TRY(lethe_trainer_micro(t, t->order + first, n, scale, &l));
     acc.total += l.total * scale;
@@ -273,7 +331,7 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the loss is not finite (%g)", (long long)t->step + 1, acc.total);
   }
   LETHE_TRY(lethe_trainer_update(t, st));
-  if (++t->step_in_epoch >= t->steps_per_epoch) {
+  if (++t->step_in_epoch >= steps) {
     t->step_in_epoch = 0;
     t->epoch++;
   }

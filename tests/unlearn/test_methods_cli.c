@@ -40,12 +40,18 @@ static void test_every_method_runs(void **state) {
   char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   int n;
   const lethe_method *ms = lethe_methods(&n);
-  assert_true(n >= 10);
+  assert_true(n >= 12);
   for (int i = 0; i < n; i++) {
     char *out = lethe_path_join(WORK, ms[i].name), *err;
-    int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out",
-                          out, "--method", ms[i].name, "--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4",
-                          "--threads", "2", "--quiet", NULL);
+    /* full-parameter methods: layers that exist in stories260K (5 layers), the method's modules */
+    const char *layers = ms[i].train_layers ? "2-4" : "all";
+    int rc = ms[i].train_layers
+                 ? tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out",
+                                out, "--method", ms[i].name, "--lr", "1e-3", "--epochs", "2", "--train-layers", layers,
+                                "--threads", "2", "--quiet", NULL)
+                 : tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out",
+                                out, "--method", ms[i].name, "--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4",
+                                "--threads", "2", "--quiet", NULL);
     if (rc) print_error("%s: %s", ms[i].name, err);
     assert_int_equal(rc, 0);
     char *rp = lethe_path_join(out, "run.json");
@@ -58,6 +64,10 @@ static void test_every_method_runs(void **state) {
     print_message("%-8s forget answer NLL %.4f -> %.4f\n", ms[i].name, f0, f1);
     assert_true(isfinite(f0) && isfinite(f1));
     assert_true(f1 > f0);
+    /* full-parameter methods write the model; LoRA ones the adapter */
+    char *res = lethe_path_join(out, ms[i].train_layers ? "model/config.json" : "adapter/adapter_config.json");
+    assert_true(lethe_file_exists(res));
+    free(res);
     json_decref(run);
     free(rp);
     free(err);

@@ -1,7 +1,9 @@
 /* tests/unlearn/test_npo_parity.c: lethe's unlearning step against the PyTorch reference of
  * tools/reference/npo_reference.py: three optimizer steps of NPO + retain NLL + KL (the paper's
  * recipe; sequence-level NPO, full-vocabulary KL, SimNPO, gradient difference, and open-unlearning's
- * WGA, SatImp, UNDIAL (alone and with a full-vocabulary retain KL) and CE-U too) on the tiny
+ * WGA, SatImp, UNDIAL (alone and with a full-vocabulary retain KL) and CE-U too, and full-parameter
+ * training of a subset: SUGD's loss on the last layer, SHA256's adaptive retain weight on layer 1's
+ * MLP) on the tiny
  * OLMo fixture with a hand-made LoRA on q_proj and v_proj. Every loss term of every step and the
  * adapter after every step must match: |got - want| <= 1e-4 |want| + 1e-6 for loss terms,
  * relative error <= 1e-4 for each LoRA tensor. */
@@ -46,6 +48,33 @@ static int adapter_tensors(lethe_safetensors *st, lethe_lora *lora, const char *
       tu_assert_close(label, dst, want, n, 1e-4);
       free(want);
     }
+    count++;
+  }
+  return count;
+}
+
+/* Full-parameter variants: copies every "PREFIX.model.*" tensor into the model (load) or compares
+ * the model's with it. */
+static int model_tensors(lethe_safetensors *st, lethe_model *m, const char *prefix, int compare, const char *what) {
+  size_t pl = strlen(prefix);
+  int count = 0;
+  for (int k = 0; k < st->n; k++) {
+    const char *key = st->tensors[k].name;
+    if (strncmp(key, prefix, pl) != 0 || key[pl] != '.' || strncmp(key + pl + 1, "model.", 6) != 0) continue;
+    const lethe_tensor *t = lethe_model_find(m, key + pl + 1);
+    assert_non_null(t);
+    size_t n = st->tensors[k].numel;
+    assert_int_equal(n, t->numel);
+    float *want = malloc(sizeof(float) * n);
+    assert_int_equal(lethe_st_to_f32(st, &st->tensors[k], want, n), LETHE_OK);
+    if (!compare) {
+      tu_assert_close(key, m->params + t->offset, want, n, 0); /* the fixture starts from the model's weights */
+    } else {
+      char label[256];
+      snprintf(label, sizeof label, "%s %s", what, key);
+      tu_assert_close(label, m->params + t->offset, want, n, 1e-4);
+    }
+    free(want);
     count++;
   }
   return count;
@@ -125,10 +154,23 @@ static void run_variant(const char *name) {
   tc.eps = (x = json_object_get(cfgj, "adam_eps")) ? json_number_value(x) : 1e-8;
   tc.seed = 1;
 
-  lethe_lora_config lc = {.rank = 5, .alpha = 5.0, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
-  lethe_lora *lora;
-  assert_int_equal(lethe_lora_create(&m->cfg, &lc, 3, &lora), LETHE_OK);
-  assert_int_equal(adapter_tensors(&st, lora, "init", 0, "init"), 4 * m->cfg.n_layers);
+  /* full-parameter training of a subset instead of the adapter */
+  const char *layers = json_string_value(json_object_get(cfgj, "train_layers"));
+  const json_t *epochs_of_step = json_object_get(cfgj, "step_epochs");
+  tc.obj.adaptive_retain = json_integer_value(json_object_get(cfgj, "adaptive_retain")) != 0;
+  lethe_lora *lora = NULL;
+  int n_trained = 0;
+  if (layers) {
+    const char *mods = json_string_value(json_object_get(cfgj, "train_modules"));
+    assert_int_equal(lethe_train_layers_parse(layers, m->cfg.n_layers, &tc.train_lo, &tc.train_hi), LETHE_OK);
+    tc.train_modules = !strcmp(mods, "mlp") ? LETHE_TRAIN_MLP : !strcmp(mods, "attn") ? LETHE_TRAIN_ATTN : LETHE_TRAIN_LAYER;
+    n_trained = model_tensors(&st, m, "init", 0, "init");
+    assert_true(n_trained > 0);
+  } else {
+    lethe_lora_config lc = {.rank = 5, .alpha = 5.0, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
+    assert_int_equal(lethe_lora_create(&m->cfg, &lc, 3, &lora), LETHE_OK);
+    assert_int_equal(adapter_tensors(&st, lora, "init", 0, "init"), 4 * m->cfg.n_layers);
+  }
   lethe_trainer *tr;
   lethe_status s = lethe_trainer_create(m, lora, &d, &tc, &tr);
   if (s) print_error("%s\n", lethe_last_error());
@@ -136,6 +178,7 @@ static void run_variant(const char *name) {
   for (int k = 0; k < nb / 4; k++) {
     lethe_loss_terms loss;
     lethe_step_stats stats;
+    if (epochs_of_step) tr->epoch = (int)json_integer_value(json_array_get(epochs_of_step, (size_t)k));
     assert_int_equal(lethe_trainer_micro(tr, batches + 4 * k, 4, 1.0f, &loss), LETHE_OK);
     assert_int_equal(lethe_trainer_update(tr, &stats), LETHE_OK);
     char key[64], what[96];
@@ -157,7 +200,8 @@ static void run_variant(const char *name) {
     }
     snprintf(key, sizeof key, "step%d", k + 1);
     snprintf(what, sizeof what, "%s after step %d:", name, k + 1);
-    assert_int_equal(adapter_tensors(&st, lora, key, 1, what), 4 * m->cfg.n_layers);
+    if (lora) assert_int_equal(adapter_tensors(&st, lora, key, 1, what), 4 * m->cfg.n_layers);
+    else assert_int_equal(model_tensors(&st, m, key, 1, what), n_trained);
   }
   lethe_trainer_free(tr);
   lethe_lora_free(lora);
@@ -183,13 +227,16 @@ static void test_satimp(void **s) { (void)s; run_variant("satimp"); }
 static void test_undial(void **s) { (void)s; run_variant("undial"); }
 static void test_undial_fullkl(void **s) { (void)s; run_variant("undial_fullkl"); }
 static void test_ceu(void **s) { (void)s; run_variant("ceu"); }
+static void test_sugd_full(void **s) { (void)s; run_variant("sugd_full"); }
+static void test_gd_adaptive_full(void **s) { (void)s; run_variant("gd_adaptive_full"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npo),         cmocka_unit_test(test_npo_lr), cmocka_unit_test(test_npo_seq),
       cmocka_unit_test(test_npo_fullkl), cmocka_unit_test(test_simnpo), cmocka_unit_test(test_gd),
       cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
-      cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu),
+      cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu), cmocka_unit_test(test_sugd_full),
+      cmocka_unit_test(test_gd_adaptive_full),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,11 @@ VARIANTS = {
     "undial": ("undial", 10.0, 0.0, 1.0, 0.0, 0.0, "gold", 1e-2),
     "undial_fullkl": ("undial", 3.0, 0.0, 1.0, 1.0, 0.5, "full", 1e-2),
     "ceu": ("ceu", 0.5, 0.0, 1.0, 1.0, 0.0, "gold", 1e-2),
+    # Full-parameter training of a subset (no adapter): SUGD's loss on every tensor of the last
+    # layer, and SHA256's adaptive gradient difference on layer 1's MLP (steps 2 and 3 are in its
+    # second epoch, where the retain weight adapts).
+    "sugd_full": ("ga", 0.5, 0.0, 1.0, 0.5, 0.0, "gold", 1e-3),
+    "gd_adaptive_full": ("ga", 0.5, 0.0, 1.0, 1.0, 0.0, "gold", 1e-3),
 }
 EXTRA0 = {"sat_beta1": 5.0, "sat_beta2": 1.0, "skip_first": 1, "adam_eps": 1e-8}
 # The fixture model's p is about 1/V, so SatImp's p^5 would make its term vanish: the fixture uses
@@ -53,7 +58,38 @@ EXTRA0 = {"sat_beta1": 5.0, "sat_beta2": 1.0, "skip_first": 1, "adam_eps": 1e-8}
 # lr g / (|g| + eps) is steepest there, and fp32 rounding of g (1e-8 absolute, in torch as in lethe)
 # moves those entries by more than 1e-4 of the tensor: their fixtures use eps 1e-3, where the step
 # is smooth in g and the comparison checks the gradient itself.
-EXTRA_BY = {"satimp": {"sat_beta1": 1.0, "sat_beta2": 2.0}, "wga": {"adam_eps": 1e-3}, "undial": {"adam_eps": 1e-3}}
+EXTRA_BY = {"satimp": {"sat_beta1": 1.0, "sat_beta2": 2.0}, "wga": {"adam_eps": 1e-3}, "undial": {"adam_eps": 1e-3},
+            "sugd_full": {"train_layers": "1-1", "train_modules": "all"},
+            "gd_adaptive_full": {"train_layers": "1-1", "train_modules": "mlp", "adaptive_retain": 1,
+                                 "step_epochs": [0, 1, 1]}}
+
+
+def selected(model, layers, modules):
+    """The trained tensors of a subset, by HF name (attn: self_attn projections, mlp: the MLP, all)."""
+    lo, hi = (int(x) for x in layers.split("-"))
+    out = {}
+    for name, p in model.named_parameters():
+        parts = name.split(".")
+        if len(parts) < 4 or parts[1] != "layers" or not lo <= int(parts[2]) <= hi:
+            continue
+        group = "norms" if "norm" in name else ("attn" if parts[3] == "self_attn" else ("mlp" if parts[3] == "mlp" else ""))
+        if modules == "all" or group == modules:
+            out[name] = p
+    return out
+
+
+def adaptive_mult(epoch, nll, n_seq, state):
+    """SHA256's retain multiplier (LAB-FLAIR/Constrained-Unlearning-for-LLM, AscentPlusDescentTrainer)."""
+    if n_seq == 0:
+        return 1.2
+    if epoch == 0:
+        state[0] += nll
+        state[1] += n_seq
+        return 1.2
+    avg = state[0] / state[1] if state[1] else 0.0
+    if nll > avg:
+        return min(max(round(0.3 * 6 ** (nll - avg) + 0.8, 1), 1.2), 2.3)
+    return 1.2
 # Step 1: two forget and two retain rows; step 2: three forget, one retain; step 3: retain only
 # (a term with no rows in a batch is 0).
 BATCHES = [[0, 4, 1, 5], [2, 0, 6, 3], [5, 6, 7, 4]]
@@ -116,8 +152,13 @@ def main():
         model = OlmoForCausalLM.from_pretrained(MODEL, attn_implementation="eager", dtype=torch.float32).eval()
         for p in model.parameters():
             p.requires_grad_(False)
-        loras = attach(model)
-        params = [t for m in loras.values() for t in (m.A, m.B)]
+        full = "train_layers" in EXTRA
+        loras = {} if full else attach(model)
+        trained = selected(model, EXTRA["train_layers"], EXTRA["train_modules"]) if full else {}
+        for p in trained.values():
+            p.requires_grad_(True)
+        params = list(trained.values()) if full else [t for m in loras.values() for t in (m.A, m.B)]
+        adapt_state = [0.0, 0]
         opt = torch.optim.Adam(params, lr=lr, eps=EXTRA["adam_eps"])
         # The reference: the same network with the adapter off, computed once.
         set_enabled(loras, False)
@@ -139,6 +180,8 @@ def main():
         for key, m in loras.items():
             out[f"init.{key}.lora_A.weight"] = m.A.detach().clone()
             out[f"init.{key}.lora_B.weight"] = m.B.detach().clone()
+        for key, p in trained.items():
+            out[f"init.{key}"] = p.detach().clone()
         for k, batch in enumerate(BATCHES, start=1):
             opt.zero_grad()
             f_terms, f_seq, r_nll, r_kl = [], [], [], []
@@ -191,13 +234,18 @@ def main():
                 lf = (2 / beta) * torch.stack(f_seq).mean() if f_seq else zero
             lr_ = torch.cat(r_nll).mean() if r_nll else zero
             lk = torch.cat(r_kl).mean() if r_kl else zero
-            total = wf * lf + wr * lr_ + wk * lk
+            mult = 1.0
+            if EXTRA.get("adaptive_retain"):
+                mult = adaptive_mult(EXTRA["step_epochs"][k - 1], lr_.item(), len(r_nll), adapt_state)
+            total = wf * lf + wr * mult * lr_ + wk * lk
             total.backward()
             opt.step()
             out[f"step{k}.loss"] = torch.tensor([total.item(), lf.item(), lr_.item(), lk.item()], dtype=torch.float32)
             for key, m in loras.items():
                 out[f"step{k}.{key}.lora_A.weight"] = m.A.detach().clone()
                 out[f"step{k}.{key}.lora_B.weight"] = m.B.detach().clone()
+            for key, p in trained.items():
+                out[f"step{k}.{key}"] = p.detach().clone()
             print(f"{name} step {k}: total {total.item():.6f} forget {lf.item():.6f} retain {lr_.item():.6f} kl {lk.item():.6f}")
         save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(OUT, f"{name}.safetensors"))
         with open(os.path.join(OUT, f"{name}.json"), "w") as f:
