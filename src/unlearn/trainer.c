@@ -60,7 +60,7 @@ static int epoch_order(const lethe_trainer *t, int e, int *order) {
     if (order) lethe_epoch_order(c->seed, e, t->data->n, order);
     return t->data->n;
   }
-  int E = c->epochs, N = c->forget_chunk, K = t->n_ridx > 0 ? c->retain_per_forget : 0;
+  int E = t->chunk_epochs, N = c->forget_chunk, K = t->n_ridx > 0 ? c->retain_per_forget : 0;
   int chunk = e / E, rep = e % E;
   int first = chunk * N, fc = t->n_fidx - first < N ? t->n_fidx - first : N;
   if (order) {
@@ -156,6 +156,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   }
   t->n_order = data->n;
   t->n_epochs = cfg->epochs;
+  t->chunk_epochs = cfg->epochs;
   if (cfg->schedule_data == LETHE_DATA_SEQUENTIAL) {
     if (cfg->forget_chunk < 1 || cfg->retain_per_forget < 0 || t->n_fidx == 0) {
       lethe_trainer_free(t);

@@ -53,6 +53,7 @@ typedef struct lethe_trainer {
   int epoch, step_in_epoch;    /* where the next step starts; with the sequential schedule an
                                   "epoch" is one pass over one chunk (chunk epoch / epochs) */
   int n_epochs;                /* epochs of the schedule: cfg.epochs, or chunks x cfg.epochs */
+  int chunk_epochs;            /* sequential: the epochs of each chunk (the configured epochs) */
   int micro_per_epoch, steps_per_epoch; /* the largest epoch's */
   int *fidx, *ridx;            /* sequential: the forget and the retain sequences, in data order */
   int n_fidx, n_ridx;

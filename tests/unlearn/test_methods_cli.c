@@ -1,6 +1,6 @@
 /* tests/unlearn/test_methods_cli.c: every method of the method table runs from `lethe unlearn
  * --method NAME` (stories260K from ../shared, a few steps), records its name in run.json and
- * raises the forget answer NLL; `--help` lists every method with its formula and source; an
+ * raises the forget answer NLL; the full-parameter methods resume byte-identically; `--help` lists every method with its formula and source; an
  * unknown method is one clear usage error naming the choices. */
 #include <jansson.h>
 #include <math.h>
@@ -77,6 +77,66 @@ static void test_every_method_runs(void **state) {
   free(r);
 }
 
+/* Whole files equal, byte for byte. */
+static int same_file(const char *a, const char *b) {
+  char *x, *y;
+  size_t nx, ny;
+  if (lethe_read_file(a, (size_t)1 << 30, &x, &nx)) return 0;
+  if (lethe_read_file(b, (size_t)1 << 30, &y, &ny)) {
+    free(x);
+    return 0;
+  }
+  int same = nx == ny && memcmp(x, y, nx) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+/* The full-parameter methods stop at a poisoned step (the NaN guard keeps the last checkpoint)
+ * and resume: the model equals an uninterrupted run's byte for byte (the sequential order and the
+ * adaptive retain weight's first-epoch record are restored with the weights and Adam's moments). */
+static void test_full_methods_resume_exactly(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  const char *methods[] = {"sugd", "gd-adaptive"};
+  /* sugd: 48 steps an epoch (batch 1, 6 forget rows each with 7 retain rows); gd-adaptive: 3 an
+   * epoch, stopped in the second one, whose retain weight needs the first one's record */
+  const char *fault_step[] = {"61", "5"}, *every[] = {"5", "2"};
+  for (int i = 0; i < 2; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s-once", methods[i]);
+    char *once = lethe_path_join(WORK, name);
+    snprintf(name, sizeof name, "%s-resumed", methods[i]);
+    char *twice = lethe_path_join(WORK, name);
+    char *a1[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", once, "--method",
+                  (char *)methods[i], "--train-layers", "3-4", "--epochs", "2", "--lr", "1e-3", "--checkpoint-every", (char *)every[i],
+                  "--threads", "2", "--quiet", NULL};
+    assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
+    a1[10] = twice;
+    setenv("LETHE_FAULT_NAN_STEP", fault_step[i], 1);
+    char *err;
+    int rc = tu_run_lethe_argv(NULL, NULL, &err, a1);
+    unsetenv("LETHE_FAULT_NAN_STEP");
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "the last good checkpoint is kept in"));
+    free(err);
+    a1[9] = "--resume";
+    assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
+    char *ma = lethe_path_join(once, "model/model.safetensors"), *mb = lethe_path_join(twice, "model/model.safetensors");
+    assert_true(lethe_file_exists(ma));
+    if (!same_file(ma, mb)) print_error("%s: the resumed model differs from the uninterrupted one\n", methods[i]);
+    assert_true(same_file(ma, mb));
+    free(ma);
+    free(mb);
+    free(once);
+    free(twice);
+  }
+  free(f);
+  free(r);
+}
+
 static void test_help_and_bad_method(void **state) {
   (void)state;
   char *out, *err;
@@ -100,6 +160,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_help_and_bad_method),
       cmocka_unit_test(test_every_method_runs),
+      cmocka_unit_test(test_full_methods_resume_exactly),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -87,6 +87,26 @@ static void check_close(const char *what, double got, double want) {
   }
 }
 
+/* The data, exactly as the fixture lays it out. */
+static void load_data(lethe_safetensors *st, lethe_tokset *d) {
+  memset(d, 0, sizeof *d);
+  int n_off, n_split;
+  d->tokens = ints(st, "tokens", NULL);
+  d->offset = ints(st, "offset", &n_off);
+  d->n_prompt = ints(st, "n_prompt", NULL);
+  int *split = ints(st, "split", &n_split);
+  d->n = n_off - 1;
+  d->split = malloc((size_t)d->n);
+  d->row = calloc((size_t)d->n, sizeof(int));
+  for (int i = 0; i < d->n; i++) {
+    d->split[i] = (unsigned char)split[i];
+    int len = lethe_tokset_len(d, i);
+    if (len > d->max_len) d->max_len = len;
+    d->n_answer_tokens += lethe_tokset_answer_count(d, i);
+  }
+  free(split);
+}
+
 static void run_variant(const char *name) {
   char rel[256];
   snprintf(rel, sizeof rel, "tests/fixtures/npo/%s.json", name);
@@ -101,23 +121,8 @@ static void run_variant(const char *name) {
   lethe_model *m;
   assert_int_equal(lethe_model_load(mp, &m), LETHE_OK);
 
-  /* The data, exactly as the fixture lays it out. */
   lethe_tokset d;
-  memset(&d, 0, sizeof d);
-  int n_off, n_split;
-  d.tokens = ints(&st, "tokens", NULL);
-  d.offset = ints(&st, "offset", &n_off);
-  d.n_prompt = ints(&st, "n_prompt", NULL);
-  int *split = ints(&st, "split", &n_split);
-  d.n = n_off - 1;
-  d.split = malloc((size_t)d.n);
-  d.row = calloc((size_t)d.n, sizeof(int));
-  for (int i = 0; i < d.n; i++) {
-    d.split[i] = (unsigned char)split[i];
-    int len = lethe_tokset_len(&d, i);
-    if (len > d.max_len) d.max_len = len;
-    d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
-  }
+  load_data(&st, &d);
   int nb;
   int *batches = ints(&st, "batches", &nb);
 
@@ -206,12 +211,64 @@ static void run_variant(const char *name) {
   lethe_trainer_free(tr);
   lethe_lora_free(lora);
   free(batches);
-  free(split);
   lethe_tokset_free(&d);
   lethe_model_free(m);
   lethe_st_close(&st);
   json_decref(cfgj);
   free(jp);
+  free(sp);
+  free(mp);
+}
+
+/* The sequential schedule (SUGD's data order): 4 forget rows (0-3) in chunks of 3, each followed by
+ * 2 retain rows (4-7) taken cyclically, every chunk trained for both epochs before the next; one
+ * row per step. The order is a function of the position only, so a resumed run sees the same. */
+static void test_sequential_order(void **state) {
+  (void)state;
+  char *sp = tu_src_path("tests/fixtures/npo/gd.safetensors"), *mp = tu_src_path("tests/fixtures/models/olmo_tiny");
+  lethe_safetensors st;
+  assert_int_equal(lethe_st_open(sp, &st), LETHE_OK);
+  lethe_model *m;
+  assert_int_equal(lethe_model_load(mp, &m), LETHE_OK);
+  lethe_tokset d;
+  load_data(&st, &d);
+  lethe_trainer_cfg tc;
+  memset(&tc, 0, sizeof tc);
+  lethe_objective_preset("gd", &tc.obj);
+  tc.batch = 1;
+  tc.grad_accum = 1;
+  tc.epochs = 2;
+  tc.lr = 1e-3;
+  tc.beta1 = 0.9;
+  tc.beta2 = 0.999;
+  tc.eps = 1e-8;
+  tc.schedule_data = LETHE_DATA_SEQUENTIAL;
+  tc.forget_chunk = 3;
+  tc.retain_per_forget = 2;
+  lethe_lora_config lc = {.rank = 2, .alpha = 2.0, .targets = 1u << LETHE_PROJ_Q};
+  lethe_lora *lora;
+  assert_int_equal(lethe_lora_create(&m->cfg, &lc, 3, &lora), LETHE_OK);
+  lethe_trainer *tr;
+  assert_int_equal(lethe_trainer_create(m, lora, &d, &tc, &tr), LETHE_OK);
+  static const int want[] = {0, 4, 5, 1, 6, 7, 2, 4, 5, /* chunk 0, epoch 1 */
+                             0, 6, 7, 1, 4, 5, 2, 6, 7, /* chunk 0, epoch 2 */
+                             3, 4, 5,                   /* chunk 1, epoch 1 */
+                             3, 6, 7};                  /* chunk 1, epoch 2 */
+  const int n = (int)(sizeof want / sizeof *want);
+  assert_int_equal(tr->total_steps, n);
+  for (int k = 0; k < n; k++) {
+    lethe_step_stats stt;
+    int finished;
+    assert_int_equal(lethe_trainer_next(tr, &stt, &finished), LETHE_OK);
+    if (tr->pb.seq[0] != want[k]) print_error("step %d trained sequence %d, want %d\n", k + 1, tr->pb.seq[0], want[k]);
+    assert_int_equal(tr->pb.seq[0], want[k]);
+    assert_int_equal(finished, k == n - 1);
+  }
+  lethe_trainer_free(tr);
+  lethe_lora_free(lora);
+  lethe_tokset_free(&d);
+  lethe_model_free(m);
+  lethe_st_close(&st);
   free(sp);
   free(mp);
 }
@@ -236,7 +293,7 @@ int main(void) {
       cmocka_unit_test(test_npo_fullkl), cmocka_unit_test(test_simnpo), cmocka_unit_test(test_gd),
       cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
       cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu), cmocka_unit_test(test_sugd_full),
-      cmocka_unit_test(test_gd_adaptive_full),
+      cmocka_unit_test(test_gd_adaptive_full), cmocka_unit_test(test_sequential_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
