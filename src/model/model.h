@@ -85,6 +85,10 @@ enum { LETHE_TRAIN_ATTN = 1, LETHE_TRAIN_MLP = 2, LETHE_TRAIN_NORMS = 4, LETHE_T
 /* Allocates gradients for the selected tensors only (n_grads floats); lethe_model_grad_of gives
  * NULL for every other weight, and the backward pass stops at layer lo. */
 lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, unsigned modules);
+/* Floats of the tensors such a subset selects, from the config alone. */
+lethe_status lethe_config_count_selected(const lethe_config *c, int lo, int hi, unsigned modules, size_t *n);
+/* "mlp", "attn", "all" (or NULL) -> LETHE_TRAIN_* (0: none of them). */
+unsigned lethe_train_modules_parse(const char *s);
 /* Parses "A-B" (also "A", "-N": the last N layers (all when there are fewer), "all") into a layer range of an n-layer model. */
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi);
 /* The gradient of weight w (a pointer into dparams), or NULL when w does not train. */

@@ -208,6 +208,24 @@ static unsigned tensor_group(const char *rest) {
   return 0;
 }
 
+/* Is tensor `name` in layers [lo, hi] and one of the modules? */
+static int tensor_selected(const char *name, int lo, int hi, unsigned modules) {
+  int layer, used = 0;
+  if (sscanf(name, "model.layers.%d.%n", &layer, &used) != 1 || used == 0) return 0;
+  return layer >= lo && layer <= hi && (tensor_group(name + used) & modules);
+}
+
+lethe_status lethe_config_count_selected(const lethe_config *c, int lo, int hi, unsigned modules, size_t *n) {
+  LETHE_TRY(lethe_config_validate(c, "model config"));
+  table tb;
+  int bad = build_table(c, &tb);
+  *n = 0;
+  for (int i = 0; i < tb.n && !bad; i++)
+    if (tensor_selected(tb.t[i].name, lo, hi, modules)) *n += tb.t[i].numel;
+  free(tb.t);
+  return bad ? lethe_fail(LETHE_ERR_NOMEM, "out of memory building the tensor table") : LETHE_OK;
+}
+
 static int span_cmp(const void *a, const void *b) {
   size_t x = ((const lethe_grad_span *)a)->off, y = ((const lethe_grad_span *)b)->off;
   return x < y ? -1 : x > y;
@@ -225,9 +243,7 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
   int n = 0;
   for (int i = 0; i < m->n_tensors; i++) {
     const lethe_tensor *t = &m->tensors[i];
-    int layer, used = 0;
-    if (sscanf(t->name, "model.layers.%d.%n", &layer, &used) != 1 || used == 0) continue;
-    if (layer < lo || layer > hi || !(tensor_group(t->name + used) & modules)) continue;
+    if (!tensor_selected(t->name, lo, hi, modules)) continue;
     sp[n++] = (lethe_grad_span){.off = t->doff, .len = t->numel};
   }
   if (n == 0) {
@@ -257,6 +273,10 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
   m->n_grads = total;
   m->grad_lo_layer = lo;
   return LETHE_OK;
+}
+
+unsigned lethe_train_modules_parse(const char *s) {
+  return !s || !strcmp(s, "all") ? LETHE_TRAIN_LAYER : !strcmp(s, "mlp") ? LETHE_TRAIN_MLP : !strcmp(s, "attn") ? LETHE_TRAIN_ATTN : 0;
 }
 
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi) {

@@ -271,8 +271,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .retain_per_forget = o->retain_per_forget};
   if (o->full && o->train_layers) {
     const char *mods = o->train_modules ? o->train_modules : "all";
-    tc.train_modules = !strcmp(mods, "mlp") ? LETHE_TRAIN_MLP : !strcmp(mods, "attn") ? LETHE_TRAIN_ATTN
-                       : !strcmp(mods, "all") ? LETHE_TRAIN_LAYER : 0;
+    tc.train_modules = lethe_train_modules_parse(mods);
     if (!tc.train_modules) {
       s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", mods);
       goto done;

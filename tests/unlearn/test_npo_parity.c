@@ -168,7 +168,7 @@ static void run_variant(const char *name) {
   if (layers) {
     const char *mods = json_string_value(json_object_get(cfgj, "train_modules"));
     assert_int_equal(lethe_train_layers_parse(layers, m->cfg.n_layers, &tc.train_lo, &tc.train_hi), LETHE_OK);
-    tc.train_modules = !strcmp(mods, "mlp") ? LETHE_TRAIN_MLP : !strcmp(mods, "attn") ? LETHE_TRAIN_ATTN : LETHE_TRAIN_LAYER;
+    tc.train_modules = lethe_train_modules_parse(mods);
     n_trained = model_tensors(&st, m, "init", 0, "init");
     assert_true(n_trained > 0);
   } else {
