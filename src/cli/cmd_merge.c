@@ -56,7 +56,7 @@ static int parse_weights(const char *text, int n, double *w) {
 
 int cmd_merge(int argc, char **argv) {
   const char *model = NULL, *adapter = NULL, *out = NULL, *dtype = NULL, *weights = NULL;
-  int combine = -1;
+  int combine = -1, as_adapter = 0;
   double density = 1.0;
   const cli_arg defs[] = {
       {"model", ARG_STR, &model, "base model: HF directory (or llama2.c / GGUF file)", 1, 0, 0, NULL},
@@ -68,6 +68,8 @@ int cmd_merge(int argc, char **argv) {
        "elect the sign by summed weighted mass, average the agreeing entries)", 0, 0, 0, "linear|ties"},
       {"density", ARG_FLOAT, &density, "ties: fraction of each delta's entries kept (1; ZJUKLAB: 0.8)", 0, 1e-9, 1, NULL},
       {"weights", ARG_STR, &weights, "weights of the adapters, w1,w2,... (default: all 1)", 0, 0, 0, NULL},
+      {"as-adapter", ARG_INT, &as_adapter, "write a rank-R PEFT adapter of the combined delta instead (truncated SVD per tensor; "
+       "the approximation error is reported)", 0, 1, 1 << 20, NULL},
   };
   /* every --adapter, in order (the parser keeps the last) */
   const char *adapters[MAX_ADAPTERS];
@@ -94,7 +96,7 @@ int cmd_merge(int argc, char **argv) {
     fprintf(stderr, "lethe merge: option --weights: '%s' is not %d comma-separated numbers (one per --adapter)\n", weights, na);
     return 2;
   }
-  if (combine < 0 && na > 1) combine = LETHE_COMBINE_LINEAR;
+  if (combine < 0 && (na > 1 || as_adapter)) combine = LETHE_COMBINE_LINEAR;
   lethe_model *m = NULL;
   lethe_lora *loras[MAX_ADAPTERS] = {0};
   int status = 1;
@@ -107,6 +109,21 @@ int cmd_merge(int argc, char **argv) {
       status = cli_report("merge");
       goto done;
     }
+  if (as_adapter) {
+    lethe_lora *res = NULL;
+    double emax = 0, eall = 0;
+    if (lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)loras, w, na, (lethe_combine)combine, density, as_adapter, &res,
+                                      &emax, &eall) ||
+        lethe_lora_save(res, model, out))
+      status = cli_report("merge");
+    else {
+      printf("%s: rank-%d adapter of %d adapters (%s); relative error ||D - BA|| / ||D||: %.3g overall, %.3g worst tensor\n", out,
+             as_adapter, na, combine == LETHE_COMBINE_TIES ? "ties" : "linear", eall, emax);
+      status = 0;
+    }
+    lethe_lora_free(res);
+    goto done;
+  }
   if (combine >= 0 ? lethe_lora_combine(m, (const lethe_lora *const *)loras, w, na, (lethe_combine)combine, density)
                    : lethe_lora_merge(m, loras[0])) {
     status = cli_report("merge");

@@ -2,8 +2,10 @@
  * `lethe merge --adapter A --adapter B --combine linear|ties`) against the NumPy implementation of
  * tools/reference/ties_reference.py: the two committed tiny-OLMo adapters, a weighted linear sum and
  * TIES at densities 0.8 (ZJUKLAB's, weights 1, 1) and 0.3 (weights 1, 0.5). Every adapted projection
- * must match to relative error 1e-5. Bad --weights / --density are one clear usage error. */
+ * must match to relative error 1e-5; --as-adapter's truncated SVD reports NumPy's errors (1e-4) and is
+ * exact at full rank. Bad --weights / --density are one clear usage error. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,64 @@ static void test_library(void **state) {
   json_decref(j);
 }
 
+/* --as-adapter: the rank-R adapter's errors equal NumPy's SVD tail; at full rank (linear, 3 + 4)
+ * the adapter merged into the base gives the linear fixture. */
+static void test_as_adapter(void **state) {
+  (void)state;
+  json_t *j = cases();
+  char *mp = tu_src_path("tests/fixtures/models/olmo_tiny");
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(j, "svd"), i, c) {
+    const char *name = json_string_value(json_object_get(c, "case"));
+    int rank = (int)json_integer_value(json_object_get(c, "rank"));
+    const json_t *cs = json_object_get(json_object_get(j, "cases"), name);
+    lethe_model *m;
+    assert_int_equal(lethe_model_load(mp, &m), LETHE_OK);
+    lethe_lora *ad[2], *res;
+    double w[2];
+    for (int k = 0; k < 2; k++) {
+      char *ap = tu_src_path(json_string_value(json_array_get(json_object_get(j, "adapters"), (size_t)k)));
+      assert_int_equal(lethe_lora_load(ap, m, &ad[k]), LETHE_OK);
+      free(ap);
+      w[k] = json_number_value(json_array_get(json_object_get(cs, "weights"), (size_t)k));
+    }
+    int ties = !strcmp(json_string_value(json_object_get(cs, "combine")), "ties");
+    double emax, eall;
+    assert_int_equal(lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)ad, w, 2,
+                                                   ties ? LETHE_COMBINE_TIES : LETHE_COMBINE_LINEAR,
+                                                   json_number_value(json_object_get(cs, "density")), rank, &res, &emax, &eall),
+                     LETHE_OK);
+    double want_all = json_number_value(json_object_get(c, "err_all")), want_max = json_number_value(json_object_get(c, "err_max"));
+    print_message("%s rank %d: error %.6g (NumPy %.6g), worst %.6g (%.6g)\n", name, rank, eall, want_all, emax, want_max);
+    if (want_all > 1e-3) {
+      assert_true(fabs(eall - want_all) <= 1e-4 * want_all);
+      assert_true(fabs(emax - want_max) <= 1e-4 * want_max);
+    } else {
+      /* exact rank: both are rounding, and the adapter is the combination itself */
+      assert_true(eall < 1e-5 && emax < 1e-5);
+      assert_int_equal(lethe_lora_merge(m, res), LETHE_OK);
+      char rel[128];
+      snprintf(rel, sizeof rel, "tests/fixtures/merge/%s.safetensors", name);
+      char *fp = tu_src_path(rel);
+      lethe_safetensors st;
+      assert_int_equal(lethe_st_open(fp, &st), LETHE_OK);
+      assert_int_equal(compare("as-adapter", &st, m, NULL), 4 * m->cfg.n_layers);
+      lethe_st_close(&st);
+      free(fp);
+    }
+    assert_int_not_equal(lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)ad, w, 2, LETHE_COMBINE_LINEAR, 1, 0, &res,
+                                                       &emax, &eall),
+                         LETHE_OK);
+    lethe_lora_free(res);
+    lethe_lora_free(ad[0]);
+    lethe_lora_free(ad[1]);
+    lethe_model_free(m);
+  }
+  free(mp);
+  json_decref(j);
+}
+
 static void test_cli(void **state) {
   (void)state;
   char *mp = tu_src_path("tests/fixtures/models/olmo_tiny"), *a = tu_src_path("tests/fixtures/peft/olmo_tiny_lethe"),
@@ -133,6 +193,6 @@ static void test_cli(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_library), cmocka_unit_test(test_cli)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_library), cmocka_unit_test(test_as_adapter), cmocka_unit_test(test_cli)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

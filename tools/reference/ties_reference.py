@@ -9,7 +9,8 @@ base weights, tensor by tensor, with each delta D_i = (alpha_i / r_i) B_i A_i:
           elect sign(sum_i w_i T_i) per entry, W + sum_{i agrees} w_i T_i / sum_{i agrees} w_i
           (an entry agrees when T_i != 0 has the elected sign; 0 where none agrees).
 Writes tests/fixtures/merge/CASE.safetensors (the expected weights of every adapted projection,
-HF names) and tests/fixtures/merge/cases.json.
+HF names) and tests/fixtures/merge/cases.json (with the relative errors of rank-R truncated SVDs of
+combined deltas, for --as-adapter).
 Run: python3 tools/reference/ties_reference.py  (pip: numpy, safetensors)
 """
 import json
@@ -81,7 +82,17 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     for name, case in CASES.items():
         save_file(combine(base, deltas, case), os.path.join(outdir, f"{name}.safetensors"))
-    json.dump({"adapters": ADAPTERS, "cases": CASES}, open(os.path.join(outdir, "cases.json"), "w"), indent=1)
+    # --as-adapter: the relative Frobenius error of a rank-R truncated SVD of each combined delta
+    svd = []
+    for name, rank in (("ties_d08_w1_1", 4), ("linear_w1_07", 7), ("linear_w1_07", 2)):
+        merged = combine(base, deltas, CASES[name])
+        tail = total = worst = 0.0
+        for t in merged:
+            sv = np.linalg.svd((merged[t].astype(np.float64) - base[t].astype(np.float64)), compute_uv=False)
+            e2, a2 = float((sv[rank:] ** 2).sum()), float((sv ** 2).sum())
+            tail, total, worst = tail + e2, total + a2, max(worst, (e2 / a2) ** 0.5 if a2 else 0.0)
+        svd.append({"case": name, "rank": rank, "err_all": (tail / total) ** 0.5, "err_max": worst})
+    json.dump({"adapters": ADAPTERS, "cases": CASES, "svd": svd}, open(os.path.join(outdir, "cases.json"), "w"), indent=1)
 
 
 if __name__ == "__main__":
