@@ -156,11 +156,49 @@ static void test_help_and_bad_method(void **state) {
   free(err);
 }
 
+/* Bad selections of what trains: one clear error each, no output. */
+static void test_bad_train_flags(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  char *out = lethe_path_join(WORK, "bad-train");
+  struct {
+    const char *flag, *value, *extra, *want;
+    int rc;
+  } bad[] = {
+      {"--train-layers", "9-12", "--train=full", "the model has layers 0-4", 1},
+      {"--train-layers", "3-x", "--train=full", "expected A-B", 1},
+      {"--train-layers", "4-2", "--train=full", "the model has layers 0-4", 1},
+      {"--train-modules", "ffn", "--train=full", "expected mlp, attn or all", 1},
+      {"--train-layers", "1-2", "--train=lora", "select full-parameter training", 2},
+      {"--forget-chunk", "0", "--schedule-data=sequential", "--forget-chunk", 2},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char *err;
+    lethe_remove_tree(out);
+    int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out,
+                          "--epochs", "1", bad[i].extra, bad[i].flag, bad[i].value, "--quiet", NULL);
+    if (rc != bad[i].rc || !strstr(err, bad[i].want)) print_error("%s %s: exit %d: %s\n", bad[i].flag, bad[i].value, rc, err);
+    assert_int_equal(rc, bad[i].rc);
+    assert_non_null(strstr(err, bad[i].want));
+    char *model = lethe_path_join(out, "model");
+    assert_false(lethe_is_dir(model));
+    free(model);
+    free(err);
+  }
+  lethe_remove_tree(out);
+  free(out);
+  free(f);
+  free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_help_and_bad_method),
       cmocka_unit_test(test_every_method_runs),
       cmocka_unit_test(test_full_methods_resume_exactly),
+      cmocka_unit_test(test_bad_train_flags),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
