@@ -15,7 +15,7 @@ void lethe_trainer_free(lethe_trainer *t) {
   lethe_workspace_free(t->ws);
   lethe_workspace_free(t->ws_ref);
   lethe_packed_free(&t->pb);
-  if (t->m->grad_spans && t->params) t->m->ops->release(t->params);
+  if (!t->lora && t->m->grad_spans && t->params) t->m->ops->release(t->params);
   if (t->adam_m) t->m->ops->release(t->adam_m);
   if (t->adam_v) t->m->ops->release(t->adam_v);
   free(t->ref_cache);
