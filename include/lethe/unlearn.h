@@ -25,7 +25,9 @@ typedef enum {
   LETHE_FORGET_WGA = 5,     /* weighted gradient ascent: mean_F sg(p_t^beta) l_t */
   LETHE_FORGET_SATIMP = 6,  /* mean_F sg(p_t^b1 (1 - p_t)^b2) l_t */
   LETHE_FORGET_UNDIAL = 7,  /* mean_F CE(softmax(z_ref - beta onehot(y)), softmax(z)) */
-  LETHE_FORGET_CEU = 8      /* mean_F CE(softmax(sg(z) with the gold logit removed), softmax(z)) */
+  LETHE_FORGET_CEU = 8,     /* mean_F CE(softmax(sg(z) with the gold logit removed), softmax(z)) */
+  LETHE_FORGET_RMU = 9      /* mean_seq mean_t mean_d (h_l - c u)^2 on the forget answer tokens, and
+                               w_retain times the same against the reference's h_l on retain rows */
 } lethe_forget_loss;
 
 typedef enum { LETHE_KL_GOLD = 0, LETHE_KL_FULL = 1 } lethe_kl_kind;
@@ -43,6 +45,8 @@ typedef struct {
   int skip_first;   /* CE-U: the first N answer tokens of each forget row are not trained (1) */
   int adaptive_retain; /* gd-adaptive (SHA256): the retain weight follows the retain loss (see
                           unlearn/objective.h) */
+  int rmu_layer;       /* RMU: the layer whose output h_l is steered (7) */
+  double rmu_coeff;    /* RMU: the steering coefficient c (|c u| = c; 300) */
 } lethe_objective;
 
 /* The order of the training data. shuffle: every row once per epoch, reshuffled each epoch (seeded).

@@ -99,7 +99,8 @@ int cmd_unlearn(int argc, char **argv) {
   int kl = -1, skip_first = -1;
   const char *method = "npo";
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN, b1 = NAN, b2 = NAN;
-  int no_cache = 0, train = -1, sched = -1, chunk = 0, rpf = -1;
+  int no_cache = 0, train = -1, sched = -1, chunk = 0, rpf = -1, rmu_layer = -1;
+  double rmu_coeff = NAN;
   const char *layers = NULL, *modules = NULL;
   o.lr = NAN; /* the method's unless given */
   o.epochs = 0;
@@ -114,8 +115,10 @@ int cmd_unlearn(int argc, char **argv) {
       {"satimp-beta1", ARG_FLOAT, &b1, "SatImp weight p^b1 (1-p)^b2: b1 (5)", 0, 0, 1e3, NULL},
       {"satimp-beta2", ARG_FLOAT, &b2, "SatImp b2 (1)", 0, 0, 1e3, NULL},
       {"ceu-skip-first", ARG_INT, &skip_first, "CE-U: answer tokens of each forget row left untrained (1)", 0, 0, 1 << 20, NULL},
+      {"rmu-layer", ARG_INT, &rmu_layer, "RMU: the layer whose output is steered (7)", 0, 0, 1 << 16, NULL},
+      {"rmu-coeff", ARG_FLOAT, &rmu_coeff, "RMU: the steering coefficient c (300)", 0, 0, 1e9, NULL},
       {"forget-weight", ARG_FLOAT, &wf, "weight of the forget loss (1; satimp 0.1)", 0, -1e9, 1e9, NULL},
-      {"retain-weight", ARG_FLOAT, &wr, "weight of the retain NLL (npo: 1)", 0, -1e9, 1e9, NULL},
+      {"retain-weight", ARG_FLOAT, &wr, "weight of the retain term (npo: 1; rmu: 1000)", 0, -1e9, 1e9, NULL},
       {"kl-weight", ARG_FLOAT, &wk, "weight of the KL term (npo: 0.5)", 0, -1e9, 1e9, NULL},
       {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
       {"append-eos", ARG_FLAG, &o.append_eos, "append the end-of-sequence token to every row", 0, 0, 0, NULL},
@@ -166,6 +169,8 @@ int cmd_unlearn(int argc, char **argv) {
   if (!isnan(b1)) o.obj.sat_beta1 = b1;
   if (!isnan(b2)) o.obj.sat_beta2 = b2;
   if (skip_first >= 0) o.obj.skip_first = skip_first;
+  if (rmu_layer >= 0) o.obj.rmu_layer = rmu_layer;
+  if (!isnan(rmu_coeff)) o.obj.rmu_coeff = rmu_coeff;
   if (!isnan(wf)) o.obj.w_forget = wf;
   if (!isnan(wr)) o.obj.w_retain = wr;
   if (!isnan(wk)) o.obj.w_kl = wk;

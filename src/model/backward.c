@@ -99,3 +99,14 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   if (ge) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
   return m->ops->check();
 }
+
+lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b,
+                                       int layer) {
+  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (layer < 0 || layer >= m->cfg.n_layers) return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
+  int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
+  for (int l = layer; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
+  float *ge = gradof(m, m->embed);
+  if (ge && lo == 0) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, b->n_tokens, m->cfg.dim, m->cfg.vocab_size);
+  return m->ops->check();
+}

@@ -315,6 +315,16 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                             const lethe_batch *b);
 
+/* Backward from a gradient at the output of block `layer` (the residual stream after it), which the
+ * caller leaves in ws->dx (N, d): blocks layer .. 0 only (representation losses such as RMU). */
+lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b,
+                                       int layer);
+/* The residual stream after block `layer` of the last lethe_forward (N, d): kept by a training
+ * workspace (the next block's input, or the last block's output). */
+static inline const float *lethe_ws_layer_output(const struct lethe_model *m, const lethe_workspace *ws, int layer) {
+  return layer + 1 < m->cfg.n_layers ? ws->layers[layer + 1].x_in : ws->x_final;
+}
+
 /* Logits of n rows of ws->lnf (host row indices) into a host array (n, V), chunk by chunk. */
 lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits);
 

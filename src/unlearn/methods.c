@@ -8,7 +8,8 @@
 /* forget loss, beta, forget / retain / KL weights, KL kind; SatImp's exponents 5, 1 and CE-U's one
  * skipped token are the same for every row of the table (they matter only to their method). */
 #define OBJ(kind, b, wf, wr, wk, klk) \
-  {.forget = (kind), .beta = (b), .w_forget = (wf), .w_retain = (wr), .w_kl = (wk), .kl = (klk), .sat_beta1 = 5.0, .sat_beta2 = 1.0, .skip_first = 1}
+  {.forget = (kind), .beta = (b), .w_forget = (wf), .w_retain = (wr), .w_kl = (wk), .kl = (klk), .sat_beta1 = 5.0, .sat_beta2 = 1.0, .skip_first = 1, \
+   .rmu_layer = 7, .rmu_coeff = 300}
 /* name, objective, lr, epochs, formula, source: a LoRA method with lethe's data order */
 #define M(n, o, lr_, ep, f, src) {.name = (n), .obj = o, .lr = (lr_), .epochs = (ep), .formula = (f), .source = (src)}
 
@@ -40,6 +41,9 @@ static const lethe_method METHODS[] = {
     M("ce-u", OBJ(LETHE_FORGET_CEU, 0.5, 1, 0, 0, LETHE_KL_GOLD), 0, 0,
      "mean_F CE(softmax(sg(z) without the gold logit), softmax(z)); the first answer token skipped",
      "Yang 2025, CE-U: Cross Entropy Unlearning (arXiv 2503.01224; open-unlearning CEU)"),
+    M("rmu", OBJ(LETHE_FORGET_RMU, 0.5, 1, 1000, 0, LETHE_KL_GOLD), 0, 0,
+      "mean_F (h_l - c u)^2 + 1000 mean_R (h_l - h_l,ref)^2 at layer l (7), |u| = 1 random, c 300 (answer tokens, mean per row)",
+      "Li et al. 2024, WMDP / RMU (arXiv 2403.03218; open-unlearning RMU)"),
     /* full-parameter methods of the SemEval-2025 Task 4 winners */
     {.name = "sugd", .obj = OBJ(LETHE_FORGET_GA, 0.5, 1, 0.5, 0, LETHE_KL_GOLD), .lr = 1e-5, .epochs = 7,
      .formula = "mean_F l + 0.5 retain NLL, batch 1, the last 8 layers' full parameters, sequential chunks of 32 forget rows "
@@ -47,7 +51,8 @@ static const lethe_method METHODS[] = {
      .source = "Premptis et al., AILS-NTUA at SemEval-2025 Task 4 (1st; arXiv 2503.02443)", .train_layers = "-8",
      .train_modules = "all", .schedule_data = LETHE_DATA_SEQUENTIAL, .forget_chunk = 32, .retain_per_forget = 7, .batch = 1},
     {.name = "gd-adaptive", .obj = {.forget = LETHE_FORGET_GA, .beta = 0.5, .w_forget = 1, .w_retain = 1, .kl = LETHE_KL_GOLD,
-                                    .sat_beta1 = 5.0, .sat_beta2 = 1.0, .skip_first = 1, .adaptive_retain = 1},
+                                    .sat_beta1 = 5.0, .sat_beta2 = 1.0, .skip_first = 1, .adaptive_retain = 1,
+                                    .rmu_layer = 7, .rmu_coeff = 300},
      .lr = 1.5e-5, .epochs = 8,
      .formula = "mean_F l + a NLL_retain, a = 1.2, after epoch 1 clamp(round(0.3 6^(NLL_r - avg_1) + 0.8, 1), 1.2, 2.3) "
                 "while NLL_r > avg_1 (epoch 1's mean); MLPs of layers 0-5, full parameters",

@@ -22,7 +22,8 @@ int lethe_obj_needs_ref(const lethe_objective *o) {
 }
 
 int lethe_obj_needs_ref_hidden(const lethe_objective *o) {
-  return (o->w_kl != 0 && o->kl == LETHE_KL_FULL) || (o->w_forget != 0 && o->forget == LETHE_FORGET_UNDIAL);
+  return (o->w_kl != 0 && o->kl == LETHE_KL_FULL) || (o->w_forget != 0 && o->forget == LETHE_FORGET_UNDIAL) ||
+         (o->forget == LETHE_FORGET_RMU && o->w_retain != 0);
 }
 
 int lethe_obj_two_pass(const lethe_objective *o) {
@@ -119,7 +120,8 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
         case LETHE_FORGET_CEU:
           if (t >= t0) kl[t] = (float)(scale * o->w_forget / nFt);
           break;
-        case LETHE_FORGET_NONE: break;
+        case LETHE_FORGET_NONE:
+        case LETHE_FORGET_RMU: break;
         }
       }
     } else {
@@ -203,7 +205,8 @@ void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const flo
       case LETHE_FORGET_CEU:
         for (int t = first_trained(o, a, b); kl_rows && t < b; t++) forget += (double)kl_rows[t] / nFt;
         break;
-      case LETHE_FORGET_NONE: break;
+      case LETHE_FORGET_NONE:
+      case LETHE_FORGET_RMU: break;
       }
     } else {
       for (int t = a; t < b; t++) {

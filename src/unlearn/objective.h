@@ -13,6 +13,8 @@
  *   UNDIAL              mean_F CE(softmax(z_ref,t - beta onehot(y_t)), softmax(z_t))
  *   CE-U                mean_F' CE(softmax(sg(z_t) without y_t), softmax(z_t)), F' = F less the
  *                       first skip_first answer tokens of each row
+ *   RMU                 not through the classifier: the trainer's own step (unlearn/trainer.c) on
+ *                       the residual stream after layer rmu_layer
  * total = w_forget L_forget + m w_retain L_retain + w_kl L_kl; a term with no rows in a batch is 0.
  * m is 1 except for adaptive_retain (gd-adaptive, SHA256 at SemEval-2025 Task 4): m = 1.2 in the
  * first epoch, whose mean retain loss per retain row avg_1 it records; later, for a batch whose

@@ -78,6 +78,10 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
   }
   if (o->obj.forget == LETHE_FORGET_CEU) json_object_set_new(f, "skip_first", json_integer(o->obj.skip_first));
   if (o->obj.adaptive_retain) json_object_set_new(f, "adaptive_retain", json_true());
+  if (o->obj.forget == LETHE_FORGET_RMU) {
+    json_object_set_new(f, "rmu_layer", json_integer(o->obj.rmu_layer));
+    json_object_set_new(f, "rmu_coeff", json_real(o->obj.rmu_coeff));
+  }
   if (o->full && o->train_layers) {
     json_object_set_new(f, "train_layers", json_string(o->train_layers));
     json_object_set_new(f, "train_modules", json_string(o->train_modules ? o->train_modules : "all"));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/rng.h"
 
 void lethe_trainer_free(lethe_trainer *t) {
   if (!t) return;
@@ -30,6 +31,10 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t->order);
   free(t->fidx);
   free(t->ridx);
+  free(t->rmu_u);
+  free(t->rmu_h);
+  free(t->rmu_href);
+  free(t->rmu_dh);
   free(t);
 }
 
@@ -102,7 +107,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->cfg.batch = B;
   int cap_tokens = B * data->max_len;
   lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
-  if (!s && lethe_obj_needs_ref_hidden(&cfg->obj)) s = lethe_workspace_create(m, NULL, cap_tokens, B, 0, &t->ws_ref);
+  int rmu = cfg->obj.forget == LETHE_FORGET_RMU;
+  if (rmu && (cfg->obj.rmu_layer < 0 || cfg->obj.rmu_layer >= m->cfg.n_layers))
+    s = lethe_fail(LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer, m->cfg.n_layers - 1);
+  /* RMU reads the reference's layer output, which only a training workspace keeps */
+  if (!s && lethe_obj_needs_ref_hidden(&cfg->obj))
+    s = lethe_workspace_create(m, NULL, cap_tokens, B, rmu ? LETHE_WS_TRAIN : LETHE_WS_INFER, &t->ws_ref);
   if (!s) s = lethe_packed_init(&t->pb, cap_tokens, B);
   if (s) {
     lethe_trainer_free(t);
@@ -148,6 +158,25 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->tgt = malloc(sizeof(int) * (size_t)cap_tokens);
   t->ref_rows = malloc(sizeof(float) * (size_t)cap_tokens);
   t->split = malloc((size_t)B);
+  if (rmu) {
+    int d = m->cfg.dim;
+    t->rmu_u = malloc(sizeof(float) * (size_t)d);
+    t->rmu_h = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    t->rmu_href = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    t->rmu_dh = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    if (!t->rmu_u || !t->rmu_h || !t->rmu_href || !t->rmu_dh) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_NOMEM, "out of memory for RMU's hidden states");
+    }
+    lethe_rng r;
+    lethe_rng_seed(&r, cfg->seed ^ 0x524d55u); /* "RMU" */
+    double nrm = 0;
+    for (int j = 0; j < d; j++) {
+      t->rmu_u[j] = (float)lethe_rng_uniform(&r);
+      nrm += (double)t->rmu_u[j] * t->rmu_u[j];
+    }
+    for (int j = 0; j < d; j++) t->rmu_u[j] = (float)(t->rmu_u[j] / sqrt(nrm) * cfg->obj.rmu_coeff);
+  }
   t->fidx = malloc(sizeof(int) * (size_t)data->n);
   t->ridx = malloc(sizeof(int) * (size_t)data->n);
   for (int i = 0; t->fidx && t->ridx && i < data->n; i++) {
@@ -194,6 +223,61 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   return LETHE_OK;
 }
 
+/* RMU (Li et al. 2024, as open-unlearning computes it): per sequence the mean over its answer
+ * tokens of mean_d (h_l - target)^2, target c u on forget rows and the reference's h_l on retain
+ * rows; each split's mean over its sequences; the gradient enters at layer l's output. */
+static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, float scale, lethe_loss_terms *loss) {
+  const lethe_objective *o = &t->cfg.obj;
+  const lethe_packed *p = &t->pb;
+  const lethe_ops *ops = t->m->ops;
+  int d = t->m->cfg.dim, N = b->n_tokens, L = o->rmu_layer;
+  size_t nb = sizeof(float) * (size_t)N * d;
+  LETHE_TRY(lethe_forward(t->m, t->lora, t->ws, b));
+  ops->download(t->rmu_h, lethe_ws_layer_output(t->m, t->ws, L), nb);
+  int nF = 0, nR = 0, posF = 0, posR = 0;
+  for (int s = 0; s < n; s++) {
+    int np = t->data->n_prompt[p->seq[s]], first = p->start[s] + (np > 1 ? np : 1), cnt = p->start[s + 1] - first;
+    if (cnt <= 0) continue;
+    if (t->split[s] == LETHE_SPLIT_FORGET) nF++, posF += cnt;
+    else nR++, posR += cnt;
+  }
+  if (nR > 0 && t->ws_ref) {
+    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, b));
+    ops->download(t->rmu_href, lethe_ws_layer_output(t->m, t->ws_ref, L), nb);
+  }
+  memset(t->rmu_dh, 0, nb);
+  double forget = 0, retain = 0;
+  for (int s = 0; s < n; s++) {
+    int np = t->data->n_prompt[p->seq[s]], first = p->start[s] + (np > 1 ? np : 1), cnt = p->start[s + 1] - first;
+    if (cnt <= 0) continue;
+    int is_f = t->split[s] == LETHE_SPLIT_FORGET;
+    if (!is_f && !t->ws_ref) continue; /* no retain term */
+    double w = is_f ? o->w_forget / nF : o->w_retain / nR, seq = 0;
+    for (int r = first; r < first + cnt; r++) {
+      const float *h = t->rmu_h + (size_t)r * d, *tg = is_f ? t->rmu_u : t->rmu_href + (size_t)r * d;
+      float *g = t->rmu_dh + (size_t)r * d;
+      for (int j = 0; j < d; j++) {
+        double e = (double)h[j] - tg[j];
+        seq += e * e;
+        g[j] = (float)(scale * w * 2.0 * e / ((double)d * cnt));
+      }
+    }
+    seq /= (double)d * cnt;
+    if (is_f) forget += seq / nF;
+    else retain += seq / nR;
+  }
+  ops->upload(t->ws->dx, t->rmu_dh, nb);
+  LETHE_TRY(lethe_backward_from_layer(t->m, t->lora, t->ws, b, L));
+  memset(loss, 0, sizeof *loss);
+  loss->forget = forget;
+  loss->retain = retain;
+  loss->total = o->w_forget * forget + (t->ws_ref ? o->w_retain * retain : 0);
+  loss->n_forget = posF;
+  loss->n_retain = posR;
+  loss->n_forget_seq = nF;
+  return LETHE_OK;
+}
+
 /* A trained subset: the compact params into the model's tensors. */
 static void scatter_params(lethe_trainer *t) {
   const lethe_model *m = t->m;
@@ -209,6 +293,7 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
   const lethe_objective *o = &t->cfg.obj;
   for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
+  if (o->forget == LETHE_FORGET_RMU) return rmu_micro(t, &b, n, scale, loss);
   lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL,
                          .retain_mult = 1.0};
   if (lethe_obj_needs_ref(o)) {

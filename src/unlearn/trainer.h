@@ -58,6 +58,8 @@ typedef struct lethe_trainer {
   int *fidx, *ridx;            /* sequential: the forget and the retain sequences, in data order */
   int n_fidx, n_ridx;
   double adapt_sum, adapt_count; /* adaptive_retain: the first epoch's retain NLLs and sequences */
+  float *rmu_u;                /* (d) RMU: c u, u uniform in [0, 1)^d from the seed, normalised */
+  float *rmu_h, *rmu_href, *rmu_dh; /* (max rows, d) host copies of h_l, the reference's, dL/dh_l */
   int64_t total_steps;
   float *ref_cache;            /* (answer tokens) r_t of every sequence, adapter off */
   int *ref_off;                /* (n + 1) */

@@ -342,14 +342,14 @@ static void test_model_step(void **state) {
 }
 
 /* The newer objectives' classifier terms (probability weights, target distributions with and
- * without the reference) and full-parameter training of a subset, on the backend against the CPU:
- * two steps each, loss and trained weights. */
+ * without the reference), RMU's layer-output step and full-parameter training of a subset, on the
+ * backend against the CPU: four steps each, loss and trained weights. */
 static void test_objectives_step(void **state) {
   (void)state;
   if (BF16) skip(); /* the projections train in fp32 here; bf16 storage is test_model_step's */
-  const char *methods[] = {"wga", "satimp", "undial", "ce-u", "gd-adaptive"};
+  const char *methods[] = {"wga", "satimp", "undial", "ce-u", "rmu", "gd-adaptive"};
   char *p = tu_src_path("tests/fixtures/models/olmo_tiny");
-  for (int k = 0; k < 5; k++) {
+  for (int k = 0; k < 6; k++) {
     lethe_model *mc, *mg;
     assert_int_equal(lethe_model_load(p, &mc), LETHE_OK);
     assert_int_equal(lethe_model_load(p, &mg), LETHE_OK);
@@ -364,6 +364,11 @@ static void test_objectives_step(void **state) {
       c.obj.w_retain = 1;
       c.obj.w_kl = 0.5;
       c.obj.kl = LETHE_KL_FULL;
+    }
+    if (c.obj.forget == LETHE_FORGET_RMU) { /* layer 0 of the 2, the reference's layer output downloaded */
+      c.obj.rmu_layer = 0;
+      c.obj.rmu_coeff = 4;
+      c.obj.w_retain = 10;
     }
     c.batch = 4;
     c.grad_accum = 1;

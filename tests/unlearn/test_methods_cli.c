@@ -40,18 +40,26 @@ static void test_every_method_runs(void **state) {
   char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   int n;
   const lethe_method *ms = lethe_methods(&n);
-  assert_true(n >= 12);
+  assert_true(n >= 13);
   for (int i = 0; i < n; i++) {
     char *out = lethe_path_join(WORK, ms[i].name), *err;
     /* full-parameter methods: layers that exist in stories260K (5 layers), the method's modules */
     const char *layers = ms[i].train_layers ? "2-4" : "all";
-    int rc = ms[i].train_layers
-                 ? tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out",
-                                out, "--method", ms[i].name, "--lr", "1e-3", "--epochs", "2", "--train-layers", layers,
-                                "--threads", "2", "--quiet", NULL)
-                 : tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out",
-                                out, "--method", ms[i].name, "--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4",
-                                "--threads", "2", "--quiet", NULL);
+    char *argv[40] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--method",
+                      (char *)ms[i].name, "--threads", "2", "--quiet"};
+    int k = 16;
+#define ADD(...)                                                        \
+  do {                                                                  \
+    const char *more[] = {__VA_ARGS__};                                 \
+    for (size_t q = 0; q < sizeof more / sizeof *more; q++) argv[k++] = (char *)more[q]; \
+  } while (0)
+    if (ms[i].train_layers) ADD("--lr", "1e-3", "--epochs", "2", "--train-layers", layers);
+    else ADD("--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4");
+    /* RMU on a middle layer of the 5, steered to a point of this model's scale */
+    if (ms[i].obj.forget == LETHE_FORGET_RMU) ADD("--rmu-layer", "2", "--rmu-coeff", "20", "--retain-weight", "1");
+#undef ADD
+    argv[k] = NULL;
+    int rc = tu_run_lethe_argv(NULL, NULL, &err, argv);
     if (rc) print_error("%s: %s", ms[i].name, err);
     assert_int_equal(rc, 0);
     char *rp = lethe_path_join(out, "run.json");

@@ -3,7 +3,7 @@
  * recipe; sequence-level NPO, full-vocabulary KL, SimNPO, gradient difference, and open-unlearning's
  * WGA, SatImp, UNDIAL (alone and with a full-vocabulary retain KL) and CE-U too, and full-parameter
  * training of a subset: SUGD's loss on the last layer, SHA256's adaptive retain weight on layer 1's
- * MLP) on the tiny
+ * MLP; RMU on layer 0's output) on the tiny
  * OLMo fixture with a hand-made LoRA on q_proj and v_proj. Every loss term of every step and the
  * adapter after every step must match: |got - want| <= 1e-4 |want| + 1e-6 for loss terms,
  * relative error <= 1e-4 for each LoRA tensor. */
@@ -136,6 +136,7 @@ static void run_variant(const char *name) {
                   : !strcmp(forget, "satimp") ? LETHE_FORGET_SATIMP
                   : !strcmp(forget, "undial") ? LETHE_FORGET_UNDIAL
                   : !strcmp(forget, "ceu") ? LETHE_FORGET_CEU
+                  : !strcmp(forget, "rmu") ? LETHE_FORGET_RMU
                                                : LETHE_FORGET_GA;
   /* SatImp's exponents and CE-U's skipped tokens (absent from the older fixtures: the presets') */
   lethe_objective preset;
@@ -144,6 +145,8 @@ static void run_variant(const char *name) {
   tc.obj.sat_beta1 = (x = json_object_get(cfgj, "sat_beta1")) ? json_number_value(x) : preset.sat_beta1;
   tc.obj.sat_beta2 = (x = json_object_get(cfgj, "sat_beta2")) ? json_number_value(x) : preset.sat_beta2;
   tc.obj.skip_first = (x = json_object_get(cfgj, "skip_first")) ? (int)json_integer_value(x) : preset.skip_first;
+  tc.obj.rmu_layer = (int)json_integer_value(json_object_get(cfgj, "rmu_layer"));
+  tc.obj.rmu_coeff = json_number_value(json_object_get(cfgj, "rmu_coeff"));
   tc.obj.beta = json_number_value(json_object_get(cfgj, "beta"));
   tc.obj.delta = json_number_value(json_object_get(cfgj, "delta"));
   tc.obj.w_forget = json_number_value(json_object_get(cfgj, "w_forget"));
@@ -180,6 +183,13 @@ static void run_variant(const char *name) {
   lethe_status s = lethe_trainer_create(m, lora, &d, &tc, &tr);
   if (s) print_error("%s\n", lethe_last_error());
   assert_int_equal(s, LETHE_OK);
+  /* RMU: the reference's random direction (c u), so that both steer to the same point */
+  const lethe_st_tensor *ut = lethe_st_find(&st, "rmu_u");
+  if (ut) {
+    assert_int_equal(tc.obj.forget, LETHE_FORGET_RMU);
+    assert_int_equal(ut->numel, m->cfg.dim);
+    assert_int_equal(lethe_st_to_f32(&st, ut, tr->rmu_u, ut->numel), LETHE_OK);
+  }
   for (int k = 0; k < nb / 4; k++) {
     lethe_loss_terms loss;
     lethe_step_stats stats;
@@ -285,6 +295,7 @@ static void test_undial(void **s) { (void)s; run_variant("undial"); }
 static void test_undial_fullkl(void **s) { (void)s; run_variant("undial_fullkl"); }
 static void test_ceu(void **s) { (void)s; run_variant("ceu"); }
 static void test_sugd_full(void **s) { (void)s; run_variant("sugd_full"); }
+static void test_rmu(void **s) { (void)s; run_variant("rmu"); }
 static void test_gd_adaptive_full(void **s) { (void)s; run_variant("gd_adaptive_full"); }
 
 int main(void) {
@@ -293,7 +304,7 @@ int main(void) {
       cmocka_unit_test(test_npo_fullkl), cmocka_unit_test(test_simnpo), cmocka_unit_test(test_gd),
       cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
       cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu), cmocka_unit_test(test_sugd_full),
-      cmocka_unit_test(test_gd_adaptive_full), cmocka_unit_test(test_sequential_order),
+      cmocka_unit_test(test_gd_adaptive_full), cmocka_unit_test(test_sequential_order), cmocka_unit_test(test_rmu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

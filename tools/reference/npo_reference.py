@@ -48,6 +48,8 @@ VARIANTS = {
     # Full-parameter training of a subset (no adapter): SUGD's loss on every tensor of the last
     # layer, and SHA256's adaptive gradient difference on layer 1's MLP (steps 2 and 3 are in its
     # second epoch, where the retain weight adapts).
+    # RMU on layer 0's output (open-unlearning's loss; c and the retain weight sized for this model)
+    "rmu": ("rmu", 0.5, 0.0, 1.0, 10.0, 0.0, "gold", 1e-2),
     "sugd_full": ("ga", 0.5, 0.0, 1.0, 0.5, 0.0, "gold", 1e-3),
     "gd_adaptive_full": ("ga", 0.5, 0.0, 1.0, 1.0, 0.0, "gold", 1e-3),
 }
@@ -59,6 +61,7 @@ EXTRA0 = {"sat_beta1": 5.0, "sat_beta2": 1.0, "skip_first": 1, "adam_eps": 1e-8}
 # moves those entries by more than 1e-4 of the tensor: their fixtures use eps 1e-3, where the step
 # is smooth in g and the comparison checks the gradient itself.
 EXTRA_BY = {"satimp": {"sat_beta1": 1.0, "sat_beta2": 2.0}, "wga": {"adam_eps": 1e-3}, "undial": {"adam_eps": 1e-3},
+            "rmu": {"rmu_layer": 0, "rmu_coeff": 4.0, "adam_eps": 1e-3},
             "sugd_full": {"train_layers": "1-1", "train_modules": "all"},
             "gd_adaptive_full": {"train_layers": "1-1", "train_modules": "mlp", "adaptive_retain": 1,
                                  "step_epochs": [0, 1, 1]}}
@@ -169,6 +172,15 @@ def main():
                 z = seq_logits(model, s)[rows]
                 ref_logits.append(z)
                 ref_lp.append(torch.log_softmax(z, -1).gather(1, gold[:, None]).squeeze(1))
+        rmu_ref, rmu_u = [], None
+        if forget == "rmu":
+            L = EXTRA["rmu_layer"]
+            with torch.no_grad():
+                for s_ in seqs:
+                    rmu_ref.append(model(input_ids=s_[None], output_hidden_states=True).hidden_states[L + 1][0].float())
+            g = torch.Generator().manual_seed(11)
+            u = torch.rand(model.config.hidden_size, generator=g)
+            rmu_u = u / torch.norm(u) * EXTRA["rmu_coeff"]
         set_enabled(loras, True)
         out = {
             "tokens": torch.cat(seqs).to(torch.int32),
@@ -182,11 +194,21 @@ def main():
             out[f"init.{key}.lora_B.weight"] = m.B.detach().clone()
         for key, p in trained.items():
             out[f"init.{key}"] = p.detach().clone()
+        if rmu_u is not None:
+            out["rmu_u"] = rmu_u.clone()
         for k, batch in enumerate(BATCHES, start=1):
             opt.zero_grad()
             f_terms, f_seq, r_nll, r_kl = [], [], [], []
             for i in batch:
                 s, p = seqs[i], prompts[i]
+                if forget == "rmu":
+                    # open-unlearning RMU: mask = labels != -100 (the answer tokens p .. n-1); per
+                    # sequence mean over them of mean_d (h - target)^2
+                    h = model(input_ids=s[None], output_hidden_states=True).hidden_states[EXTRA["rmu_layer"] + 1][0]
+                    tgt = rmu_u.expand_as(h[p:]) if SPLIT[i] == 0 else rmu_ref[i][p:]
+                    term = ((h[p:] - tgt) ** 2).mean(-1).mean()
+                    (f_seq if SPLIT[i] == 0 else r_nll).append(term.reshape(1))
+                    continue
                 rows, gold = answer(s, p)
                 z = seq_logits(model, s)[rows]
                 lp_all = torch.log_softmax(z, -1)
@@ -226,7 +248,9 @@ def main():
                         lpr = torch.log_softmax(ref_logits[i], -1)
                         r_kl.append((lpr.exp() * (lpr - lp_all)).sum(-1))
             zero = torch.zeros(())
-            if forget in ("npo",):
+            if forget == "rmu":
+                lf = torch.cat(f_seq).mean() if f_seq else zero
+            elif forget in ("npo",):
                 lf = (2 / beta) * torch.cat(f_terms).mean() if f_terms else zero
             elif forget in ("ga", "wga", "satimp", "undial", "ceu"):
                 lf = torch.cat(f_terms).mean() if f_terms else zero
