@@ -36,15 +36,21 @@ static size_t base_shard_bytes(const char *dir) {
 
 int cmd_merge(int argc, char **argv) {
   const char *model = NULL, *adapter = NULL, *out = NULL, *dtype = NULL;
+  int force = 0;
   const cli_arg defs[] = {
       {"model", ARG_STR, &model, "base model: HF directory (or llama2.c / GGUF file)", 1, 0, 0, NULL},
       {"adapter", ARG_STR, &adapter, "PEFT LoRA adapter directory", 1, 0, 0, NULL},
       {"out", ARG_STR, &out, "the merged HF model directory", 1, 0, 0, NULL},
       {"dtype", ARG_STR, &dtype, "weights dtype: float32, bfloat16, float16 (default: the base's)", 0, 0, 0, NULL},
+      {"force", ARG_FLAG, &force, "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("merge", "Merges a LoRA adapter into the base weights (W + s B A) and writes a complete HF model directory.",
                      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
+  /* never over an input, nor over what lethe did not write (checked before the work) */
+  const char *inputs[] = {model, adapter};
+  if (lethe_out_apart(out, "--out", inputs, 2) || (force ? lethe_out_clear(out) : lethe_out_check(out, "model")))
+    return cli_report("merge");
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   int status = 1;

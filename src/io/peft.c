@@ -182,6 +182,7 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
           s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name, lay,
                          proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
+  if (!s) s = lethe_lora_check_finite(l, st_name);
 done:
   if (st_open) lethe_st_close(&st);
   free(seen);
@@ -210,12 +211,11 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
 
 lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const char *dir) {
   lethe_lora_sync_host((lethe_lora *)l); /* the host copy caches the backend's */
-  size_t tl = strlen(dir) + 32;
-  char *tmp = malloc(tl);
-  if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  snprintf(tmp, tl, "%s.tmp.%ld", dir, (long)getpid());
-  lethe_remove_tree(tmp);
-  lethe_status s = lethe_make_dirs(tmp);
+  LETHE_TRY(lethe_out_check(dir, "adapter"));
+  LETHE_TRY(lethe_lora_check_finite(l, dir));
+  char *tmp;
+  LETHE_TRY(lethe_dir_begin(dir, &tmp));
+  lethe_status s = LETHE_OK;
   json_t *cfg = NULL;
   char *text = NULL, *p = NULL;
   lethe_st_entry *e = NULL;
@@ -258,7 +258,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
     }
   p = lethe_path_join(tmp, "adapter_model.safetensors");
   if ((s = lethe_st_write(p, e, n, "{\"format\": \"pt\"}"))) goto done;
-  s = lethe_replace_dir(tmp, dir);
+  s = lethe_dir_publish(tmp, dir, "adapter");
 done:
   if (s) lethe_remove_tree(tmp);
   json_decref(cfg);

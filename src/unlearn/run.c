@@ -203,7 +203,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   lethe_status s = LETHE_OK;
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
-  if ((s = lethe_make_dirs(o->out))) goto done;
+  if ((s = lethe_run_dir_open(o))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
@@ -259,10 +259,15 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   const char *fault = getenv("LETHE_FAULT_NAN_STEP");
   if (fault) r.tr->fault_nan_step = atoll(fault);
   r.fp = fingerprint(o, &r.data, targets);
+  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
+    goto done;
   double elapsed0 = 0;
   if (o->resume) {
-    if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
-    say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    int found = 0;
+    if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
+    if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
     if ((s = trim_log(log_path, r.tr->step))) goto done;
   }
   r.log = fopen(log_path, o->resume ? "a" : "w");
@@ -381,6 +386,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   s = lethe_write_file_atomic(rp, rj, strlen(rj));
   free(rp);
   free(rj);
+  if (!s) lethe_run_dir_finish(o->out);
 done:
   free(log_path);
   run_free(&r);
