@@ -291,10 +291,21 @@ lethe_status lethe_run_dir_open(const lethe_train_opts *o) {
   if (lstat(out, &st) == 0) {
     char kind[32];
     int ours = S_ISDIR(st.st_mode) && lethe_dir_kind(out, kind, sizeof kind) && !strcmp(kind, "run");
-    if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(out))) LETHE_TRY(lethe_out_check(out, "run"));
+    if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(out))) {
+      if (S_ISLNK(st.st_mode)) return lethe_out_check(out, "run");
+      return lethe_fail(LETHE_ERR_INVALID,
+                        "%s exists and is not a run lethe wrote (no %s marker naming a run): lethe does not write into a "
+                        "directory or file it did not make; choose a new --out",
+                        out, LETHE_OUTPUT_MARKER);
+    }
   }
   LETHE_TRY(lethe_make_dirs(out));
-  if (resume) lethe_remove_temporaries(out);
+  if (resume) {
+    /* the complete checkpoint a killed run left is recovered first; every other temporary is stale */
+    int found;
+    LETHE_TRY(lethe_checkpoint_recover(o->resume, &found));
+    lethe_remove_temporaries(out);
+  }
   return lethe_dir_mark(out, "run");
 }
 
