@@ -22,9 +22,13 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   const char *k = key;
   const char *prefix = "base_model.model.";
   if (!strncmp(k, prefix, strlen(prefix))) k += strlen(prefix);
-  int lay = -1, used = 0;
+  long long lay = -1;
+  int used = 0;
   char group[16], pname[16], ab[4], tail[24];
-  if (sscanf(k, "model.layers.%d.%15[a-z_].%15[a-z_].lora_%1[AB]%n", &lay, group, pname, ab, &used) != 4)
+  /* the layer read as digits into a 64-bit value: "layers.99999999999" is that number, not a wrapped int */
+  const char *lp = !strncmp(k, "model.layers.", 13) ? k + 13 : NULL;
+  if (lp && (*lp < '0' || *lp > '9' || strspn(lp, "0123456789") > 18)) lp = NULL;
+  if (!lp || sscanf(k, "model.layers.%lld.%15[a-z_].%15[a-z_].lora_%1[AB]%n", &lay, group, pname, ab, &used) != 4)
     return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is not a LoRA weight of a decoder layer", key);
   snprintf(tail, sizeof tail, "%s", k + used);
   if (strcmp(tail, ".weight") != 0 && strcmp(tail, ".default.weight") != 0)
@@ -34,12 +38,12 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
     if (!strcmp(pname, LETHE_PROJ_NAMES[i]) && !strcmp(group, proj_group(i))) p = i;
   if (p < 0) return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts an unknown module %s.%s", key, group, pname);
   if (lay < 0 || lay >= l->n_layers)
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %d; the model has %d layers", key, lay, l->n_layers);
+    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay, l->n_layers);
   if (!(l->cfg.targets & (1u << p)))
     return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s, which is not in target_modules", key, pname);
   *is_b = ab[0] == 'B';
   *proj = p;
-  *layer = lay;
+  *layer = (int)lay;
   *dst = lethe_lora_host_of(l, *is_b ? lethe_lora_B(l, p, lay) : lethe_lora_A(l, p, lay));
   return LETHE_OK;
 }
