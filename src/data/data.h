@@ -33,6 +33,8 @@ lethe_status lethe_rows_load(const char *path, lethe_rowset *out);
 /* Documents: each line {"document": ...} or {"text": ...} (id optional); the whole text is the
  * "output" of a row with an empty input, so every token is scored. */
 lethe_status lethe_docs_load(const char *path, lethe_rowset *out);
+/* Rows (docs = 0) or documents (docs = 1) with a bound on a JSONL line's bytes (0: the default). */
+lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, lethe_rowset *out);
 void lethe_rowset_free(lethe_rowset *r);
 
 /* Tokenised sequences of one or two row sets. Sequence i has tokens[offset[i] .. offset[i+1]),

@@ -208,11 +208,11 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
   if (o->forget) {
-    if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
-    if (o->retain && (s = lethe_rows_load(o->retain, &r.retain))) goto done;
+    if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
+    if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
     s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   } else {
-    s = o->data_docs ? lethe_docs_load(o->data, &r.retain) : lethe_rows_load(o->data, &r.retain);
+    s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r.retain);
     if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   }
   if (s) goto done;
@@ -239,6 +239,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
+  if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
+      (s = lethe_train_memory_check(r.m, r.lora, &r.data, o->batch, o->recompute, lethe_obj_needs_ref_hidden(&o->obj),
+                                    lethe_machine_memory_bytes())))
+    goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];

@@ -90,6 +90,12 @@ lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, c
  * for lethe temporaries); anything else (a user's directory, a file, a link) is refused. Marked
  * with .lethe-output; stale temporaries are removed on resume. */
 lethe_status lethe_run_dir_open(const lethe_train_opts *o);
+/* The machine's physical memory in bytes (0 when unknown). */
+size_t lethe_machine_memory_bytes(void);
+/* Refuses, before any allocation, a step whose memory plan (weights, activations of the batch,
+ * trained parameters with gradient and Adam moments) exceeds `machine_bytes`, naming both. */
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, int recompute,
+                                      int needs_ref, size_t machine_bytes);
 /* After a successful run: removes every temporary left in the run directory. */
 void lethe_run_dir_finish(const char *out);
 
