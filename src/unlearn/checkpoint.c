@@ -264,17 +264,6 @@ done:
 
 /* ---- the run directory ---- */
 
-static int only_temporaries(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  int ok = 1;
-  struct dirent *e;
-  while (ok && (e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !lethe_is_temp_name(e->d_name)) ok = 0;
-  closedir(d);
-  return ok;
-}
-
 lethe_status lethe_run_dir_open(const lethe_train_opts *o) {
   const char *out = o->out;
   int resume = o->resume != NULL;
@@ -287,26 +276,14 @@ lethe_status lethe_run_dir_open(const lethe_train_opts *o) {
     free(p);
     if (s) return s;
   }
-  struct stat st;
-  if (lstat(out, &st) == 0) {
-    char kind[32];
-    int ours = S_ISDIR(st.st_mode) && lethe_dir_kind(out, kind, sizeof kind) && !strcmp(kind, "run");
-    if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(out))) {
-      if (S_ISLNK(st.st_mode)) return lethe_out_check(out, "run");
-      return lethe_fail(LETHE_ERR_INVALID,
-                        "%s exists and is not a run lethe wrote (no %s marker naming a run): lethe does not write into a "
-                        "directory or file it did not make; choose a new --out",
-                        out, LETHE_OUTPUT_MARKER);
-    }
-  }
-  LETHE_TRY(lethe_make_dirs(out));
+  LETHE_TRY(lethe_out_dir_prepare(out, "run"));
   if (resume) {
     /* the complete checkpoint a killed run left is recovered first; every other temporary is stale */
     int found;
     LETHE_TRY(lethe_checkpoint_recover(o->resume, &found));
     lethe_remove_temporaries(out);
   }
-  return lethe_dir_mark(out, "run");
+  return LETHE_OK;
 }
 
 void lethe_run_dir_finish(const char *out) { lethe_remove_temporaries(out); }

@@ -506,3 +506,31 @@ lethe_status lethe_out_apart(const char *out, const char *what, const char *cons
   }
   return LETHE_OK;
 }
+
+static int only_temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int ok = 1;
+  struct dirent *e;
+  while (ok && (e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !lethe_is_temp_name(e->d_name)) ok = 0;
+  closedir(d);
+  return ok;
+}
+
+lethe_status lethe_out_dir_prepare(const char *dir, const char *kind) {
+  struct stat st;
+  if (lstat(dir, &st) == 0) {
+    char have[64];
+    int ours = S_ISDIR(st.st_mode) && lethe_dir_kind(dir, have, sizeof have) && !strcmp(have, kind);
+    if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(dir))) {
+      if (S_ISLNK(st.st_mode)) return lethe_out_check(dir, kind);
+      return lethe_fail(LETHE_ERR_INVALID,
+                        "%s exists and is not a%s %s lethe wrote (no %s marker naming one): lethe does not write into a "
+                        "directory or file it did not make; choose a new --out",
+                        dir, strchr("aeiou", kind[0]) ? "n" : "", kind, LETHE_OUTPUT_MARKER);
+    }
+  }
+  LETHE_TRY(lethe_make_dirs(dir));
+  return lethe_dir_mark(dir, kind);
+}

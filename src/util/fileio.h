@@ -52,6 +52,11 @@ int lethe_dir_kind(const char *dir, char *kind, size_t n);
 /* Writes DIR/.lethe-output naming `kind`. */
 lethe_status lethe_dir_mark(const char *dir, const char *kind);
 
+/* An output directory lethe writes files into (a run, an evaluation): created, or reused when it
+ * is lethe's own of this kind or empty but for lethe temporaries; a user's directory, a file or a
+ * link is refused. Marked with .lethe-output naming `kind`. */
+lethe_status lethe_out_dir_prepare(const char *dir, const char *kind);
+
 /* Absolute path with links resolved as far as it exists (the rest joined lexically); malloc'ed. */
 char *lethe_path_canon(const char *path);
 /* 1 when the two paths name the same place or one lies inside the other. */
