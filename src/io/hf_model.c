@@ -37,9 +37,13 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     int same = t->ndim == mt->ndim;
     for (int k = 0; same && k < t->ndim; k++) same = t->shape[k] == mt->shape[k];
     if (!same) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape [%lld%s%lld] in the file, [%lld, %lld] expected from config.json", path,
-                     t->name, (long long)t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL,
-                     (long long)mt->shape[0], (long long)mt->shape[1]);
+      char got[160], want[64];
+      int k = snprintf(got, sizeof got, "[");
+      for (int d = 0; d < t->ndim && k < (int)sizeof got - 24; d++) k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+      snprintf(got + k, sizeof got - (size_t)k, "]");
+      if (mt->ndim > 1) snprintf(want, sizeof want, "[%lld, %lld]", (long long)mt->shape[0], (long long)mt->shape[1]);
+      else snprintf(want, sizeof want, "[%lld]", (long long)mt->shape[0]);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, %s expected from config.json", path, t->name, got, want);
       break;
     }
     size_t idx = (size_t)(mt - m->tensors);
