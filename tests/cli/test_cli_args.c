@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "util/fileio.h"
 
 static void test_unknown_command(void **state) {
   (void)state;
@@ -79,6 +80,14 @@ static void test_values_and_ranges(void **state) {
   assert_int_equal(rc, 2);
   assert_non_null(strstr(err, "'12x' is not an integer"));
   free(err);
+  /* demo's --dim rule is the one the model needs, checked before anything is written */
+  char *out = tu_tmp_path("demo_dim");
+  rc = tu_run_lethe(NULL, NULL, &err, "demo", "--dim", "12", "--out", out, NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "--dim 12 must be a multiple of 8"));
+  assert_false(lethe_is_dir(out));
+  free(err);
+  free(out);
 }
 
 int main(void) {
