@@ -119,7 +119,7 @@ lethe_status lethe_atomic_open(lethe_atomic_file *f, const char *path) {
   snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
   f->fp = fopen(f->tmp_path, "wb");
   if (!f->fp) {
-    lethe_status s = lethe_fail(LETHE_ERR_IO, "%s: cannot create: %s", f->tmp_path, strerror(errno));
+    lethe_status s = lethe_fail(LETHE_ERR_IO, "%s: cannot create (as the temporary %s): %s", path, f->tmp_path, strerror(errno));
     free(f->tmp_path);
     free(f->path);
     memset(f, 0, sizeof *f);
