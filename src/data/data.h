@@ -59,6 +59,8 @@ typedef struct {
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
                                 const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out);
 void lethe_tokset_free(lethe_tokset *t);
+/* The first token id of the set outside [0, vocab): its sequence in *seq; -1 when all are inside. */
+int lethe_tokset_first_outside(const lethe_tokset *t, int vocab, int *seq);
 static inline int lethe_tokset_len(const lethe_tokset *t, int i) { return t->offset[i + 1] - t->offset[i]; }
 /* Number of scored positions of sequence i: positions n_prompt-1 .. len-2 (at least position 0). */
 int lethe_tokset_answer_count(const lethe_tokset *t, int i);

@@ -226,6 +226,14 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
     goto done;
   }
+  int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r.data, r.m->cfg.vocab_size, &bad_seq);
+  if (bad_id >= 0) {
+    const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
+    s = lethe_fail(LETHE_ERR_INVALID, "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): is it the model's tokenizer?",
+                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id, o->model,
+                   r.m->cfg.vocab_size);
+    goto done;
+  }
   if (r.data.max_len > r.m->cfg.max_seq_len) {
     s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d", r.data.max_len,
                    r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);

@@ -2,7 +2,8 @@
  *  - a 1-D tensor of the wrong length is shown as [16], not run together with a stray 0;
  *  - eos_token_id 2^31 is reported as 2147483648 (it was truncated through int);
  *  - an adapter tensor of dtype I32 names the adapter file;
- *  - a llama2.c header whose vocab is INT_MIN is refused (its negation was undefined behaviour). */
+ *  - a llama2.c header whose vocab is INT_MIN is refused (its negation was undefined behaviour);
+ *  - a tokenizer that is not the model's: the row, the tokenizer and the model are named. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,12 +136,39 @@ static void test_llama2c_vocab_int_min(void **state) {
   free(p);
 }
 
+/* A tokenizer that is not the model's: the first id outside the vocabulary names the data row,
+ * the tokenizer and the model (it said only "token id 31373 is outside the vocabulary (512)"). */
+static void test_foreign_tokenizer(void **state) {
+  (void)state;
+  char *m = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("tokenizers/gpt2/tokenizer.json");
+  if (!m || !tok) {
+    free(m);
+    free(tok);
+    TU_REQUIRE_SHARED(NULL, "models/stories260K and tokenizers/gpt2");
+  }
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *out = lethe_path_join(WORK, "foreign"), *err;
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out, "--quiet", NULL);
+  assert_int_equal(rc, 1);
+  print_message("%s", err);
+  char want[1024];
+  snprintf(want, sizeof want, "%s, row 1: the tokenizer %s gives token id", f, tok);
+  assert_non_null(strstr(err, want));
+  snprintf(want, sizeof want, "outside the vocabulary of the model %s (512 ids)", m);
+  assert_non_null(strstr(err, want));
+  free(err);
+  free(out);
+  free(f);
+  free(m);
+  free(tok);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_d_shape),
       cmocka_unit_test(test_eos_beyond_int),
       cmocka_unit_test(test_adapter_dtype_names_file),
       cmocka_unit_test(test_llama2c_vocab_int_min),
+      cmocka_unit_test(test_foreign_tokenizer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
