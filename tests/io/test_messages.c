@@ -3,7 +3,8 @@
  *  - eos_token_id 2^31 is reported as 2147483648 (it was truncated through int);
  *  - an adapter tensor of dtype I32 names the adapter file;
  *  - a llama2.c header whose vocab is INT_MIN is refused (its negation was undefined behaviour);
- *  - a tokenizer that is not the model's: the row, the tokenizer and the model are named. */
+ *  - a tokenizer that is not the model's: the row, the tokenizer and the model are named;
+ *  - invalid UTF-8 in an MMLU CSV names that file and line. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "io/io.h"
 #include "io/safetensors.h"
+#include "lethe/eval.h"
 #include "lethe/lora.h"
 #include "model/model.h"
 #include "testutil.h"
@@ -162,6 +164,42 @@ static void test_foreign_tokenizer(void **state) {
   free(tok);
 }
 
+/* Invalid UTF-8 in an MMLU CSV is that file's fault, with its line (it was blamed on tokenizer.json). */
+static void test_mmlu_bad_utf8(void **state) {
+  (void)state;
+  char *src = tu_src_path("tests/fixtures/eval/mmlu_mini"), *dir = lethe_path_join(WORK, "mmlu");
+  const char *files[] = {"dev/another_one_dev.csv", "dev/toy_subject_dev.csv", "test/another_one_test.csv", "test/toy_subject_test.csv"};
+  char *d1 = lethe_path_join(dir, "dev"), *d2 = lethe_path_join(dir, "test");
+  assert_int_equal(lethe_make_dirs(d1), LETHE_OK);
+  assert_int_equal(lethe_make_dirs(d2), LETHE_OK);
+  for (int i = 0; i < 4; i++) {
+    char *a = lethe_path_join(src, files[i]), *b = lethe_path_join(dir, files[i]);
+    assert_int_equal(lethe_copy_file(a, b), LETHE_OK);
+    free(a);
+    free(b);
+  }
+  char *bad = lethe_path_join(dir, "test/toy_subject_test.csv"), *text;
+  size_t n;
+  assert_int_equal(lethe_read_file(bad, 1 << 20, &text, &n), LETHE_OK);
+  char *nl = memchr(text, '\n', n);
+  assert_non_null(nl);
+  nl[1] = (char)0xff; /* the first byte of line 2 */
+  assert_int_equal(lethe_write_file_atomic(bad, text, n), LETHE_OK);
+  lethe_mmlu_options opt = {0, 0};
+  lethe_mmlu_set set;
+  assert_int_not_equal(lethe_mmlu_load(dir, &opt, &set), LETHE_OK);
+  print_message("%s\n", lethe_last_error());
+  char want[512];
+  snprintf(want, sizeof want, "%s:2: invalid UTF-8 at byte offset %zu (byte 0xff)", bad, (size_t)(nl + 1 - text));
+  assert_non_null(strstr(lethe_last_error(), want));
+  free(text);
+  free(bad);
+  free(d1);
+  free(d2);
+  free(dir);
+  free(src);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_d_shape),
@@ -169,6 +207,7 @@ int main(void) {
       cmocka_unit_test(test_adapter_dtype_names_file),
       cmocka_unit_test(test_llama2c_vocab_int_min),
       cmocka_unit_test(test_foreign_tokenizer),
+      cmocka_unit_test(test_mmlu_bad_utf8),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
