@@ -20,9 +20,7 @@ static char *WORK, *MODEL, *ADAPTER;
 
 static int setup(void **state) {
   (void)state;
-  WORK = tu_tmp_path("outputs");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("outputs");
   MODEL = tu_src_path("tests/fixtures/models/olmo_tiny");
   ADAPTER = tu_src_path("tests/fixtures/peft/olmo_tiny_peft");
   return 0;
@@ -39,13 +37,6 @@ static int teardown(void **state) {
 
 static char *w(const char *name) { return lethe_path_join(WORK, name); }
 
-static void write_text(const char *path, const char *text) {
-  FILE *fp = fopen(path, "wb");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-}
-
 static void assert_text(const char *path, const char *text) {
   char *got;
   size_t n;
@@ -60,8 +51,8 @@ static char *user_dir(const char *name) {
   lethe_remove_tree(d);
   assert_int_equal(lethe_make_dirs(d), LETHE_OK);
   char *a = lethe_path_join(d, "notes.txt"), *b = lethe_path_join(d, "config.json");
-  write_text(a, "my notes\n");
-  write_text(b, "{\"mine\": true}\n");
+  tu_write_text(a, "my notes\n");
+  tu_write_text(b, "{\"mine\": true}\n");
   free(a);
   free(b);
   return d;
@@ -91,7 +82,7 @@ static void test_merge_into_user_dir(void **state) {
   assert_user_dir_intact(d);
   /* a file given as --out is refused and kept */
   char *f = w("user_file");
-  write_text(f, "precious\n");
+  tu_write_text(f, "precious\n");
   assert_int_equal(merge(f, 0, &err), 1);
   assert_non_null(strstr(err, "is a file"));
   free(err);

@@ -16,9 +16,7 @@ static char *WORK;
 
 static int setup(void **state) {
   (void)state;
-  WORK = tu_tmp_path("publish");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("publish");
   return 0;
 }
 
@@ -27,13 +25,6 @@ static int teardown(void **state) {
   lethe_remove_tree(WORK);
   free(WORK);
   return 0;
-}
-
-static void write_text(const char *path, const char *text) {
-  FILE *fp = fopen(path, "wb");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
 }
 
 static void test_eval_all_or_nothing(void **state) {
@@ -61,7 +52,7 @@ static void test_eval_all_or_nothing(void **state) {
   /* an eval --out that is a user's directory is refused and left alone */
   char *user = lethe_path_join(WORK, "user"), *notes = lethe_path_join(WORK, "user/rows.jsonl");
   assert_int_equal(lethe_make_dirs(user), LETHE_OK);
-  write_text(notes, "mine\n");
+  tu_write_text(notes, "mine\n");
   argv[8] = user;
   assert_int_equal(tu_run_lethe_argv(NULL, NULL, &err, argv), 1);
   assert_non_null(strstr(err, "is not an eval lethe wrote"));
@@ -94,7 +85,7 @@ static char *run_with(const char *name, const char *file, const char *text) {
     free(b);
   }
   char *p = lethe_path_join(run, file);
-  write_text(p, text);
+  tu_write_text(p, text);
   free(p);
   free(ev);
   free(src);

@@ -20,9 +20,7 @@ static char *WORK;
 
 static int setup(void **state) {
   (void)state;
-  WORK = tu_tmp_path("finite");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("finite");
   return 0;
 }
 

@@ -40,13 +40,19 @@ static int teardown(void **state) {
 static int run_shimmed(char **argv, long kill_at, const char *count_file) {
   char k[32];
   snprintf(k, sizeof k, "%ld", kill_at);
+  const char *asan = getenv("ASAN_OPTIONS");
+  char *saved = asan ? strdup(asan) : NULL, opts[1024];
+  /* a sanitized lethe with the (uninstrumented) shim preloaded before the ASan runtime */
+  snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0", saved ? saved : "", saved ? ":" : "");
   setenv("LD_PRELOAD", SHIM, 1);
-  setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0", 1);
+  setenv("ASAN_OPTIONS", opts, 1);
   setenv("LETHE_KILL_AT", k, 1);
   if (count_file) setenv("LETHE_KILL_COUNT_FILE", count_file, 1);
   int rc = tu_run_lethe_argv(NULL, NULL, NULL, argv);
   unsetenv("LD_PRELOAD");
-  unsetenv("ASAN_OPTIONS");
+  if (saved) setenv("ASAN_OPTIONS", saved, 1);
+  else unsetenv("ASAN_OPTIONS");
+  free(saved);
   unsetenv("LETHE_KILL_AT");
   unsetenv("LETHE_KILL_COUNT_FILE");
   return rc;
