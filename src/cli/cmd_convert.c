@@ -46,7 +46,7 @@ int cmd_convert(int argc, char **argv) {
   /* never replace what lethe did not write (a file, a home directory, a link), nor an input */
   const char *inputs[] = {model, tok};
   if (lethe_out_apart(out, "--out", inputs, 2)) return cli_report(CMD);
-  if (force ? lethe_out_clear(out) : lethe_out_check(out, "model")) return cli_report(CMD);
+  if (!force && lethe_out_check(out, "model")) return cli_report(CMD);
   lethe_model *m = NULL;
   if (lethe_model_load(model, &m)) return cli_report(CMD);
 
@@ -97,6 +97,7 @@ int cmd_convert(int argc, char **argv) {
     s = p ? lethe_write_file_atomic(p, json, strlen(json)) : LETHE_ERR_NOMEM;
     free(p);
   }
+  if (!s && force) s = lethe_out_clear(out); /* only now that the new one is complete */
   if (!s) s = lethe_dir_publish(tmp, out, "model");
   if (s) {
     lethe_remove_tree(tmp);

@@ -49,8 +49,7 @@ int cmd_merge(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   /* never over an input, nor over what lethe did not write (checked before the work) */
   const char *inputs[] = {model, adapter};
-  if (lethe_out_apart(out, "--out", inputs, 2) || (force ? lethe_out_clear(out) : lethe_out_check(out, "model")))
-    return cli_report("merge");
+  if (lethe_out_apart(out, "--out", inputs, 2) || (!force && lethe_out_check(out, "model"))) return cli_report("merge");
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   int status = 1;
@@ -68,7 +67,9 @@ int cmd_merge(int argc, char **argv) {
   if (lethe_is_dir(model))
     for (int i = 0; i < NN; i++) files[nf++] = lethe_path_join(model, names[i]);
   size_t shard = lethe_is_dir(model) ? base_shard_bytes(model) : 0;
-  if (lethe_model_save_with(m, out, dt, shard, (const char *const *)files, nf)) status = cli_report("merge");
+  /* --force: what was there goes only once the merge itself succeeded (a link itself, never its target) */
+  if ((force && lethe_out_clear(out)) || lethe_model_save_with(m, out, dt, shard, (const char *const *)files, nf))
+    status = cli_report("merge");
   else {
     printf("%s: merged %s into %s (%s%s)\n", out, adapter, model, dt, shard ? ", sharded like the base" : "");
     status = 0;
