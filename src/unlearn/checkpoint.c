@@ -256,8 +256,13 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: \"adaptive_retain\" must be an array of two numbers", sp);
       goto done;
     }
-    t->adapt_sum = json_number_value(json_array_get(ar, 0));
-    t->adapt_count = json_number_value(json_array_get(ar, 1));
+    double sum = json_number_value(json_array_get(ar, 0)), count = json_number_value(json_array_get(ar, 1));
+    if (!isfinite(sum) || !isfinite(count) || count < 0 || count > 1e15) {
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: \"adaptive_retain\" [%g, %g] is out of range (a finite sum, a count in [0, 1e15])", sp, sum, count);
+      goto done;
+    }
+    t->adapt_sum = sum;
+    t->adapt_count = count;
   }
   t->step = step;
   t->epoch = (int)epoch;
