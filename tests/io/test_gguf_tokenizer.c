@@ -15,15 +15,6 @@
 #include "lethe/tokenizer.h"
 #include "testutil.h"
 
-static json_t *load_json(const char *rel) {
-  char *p = tu_src_path(rel);
-  json_error_t e;
-  json_t *j = json_load_file(p, 0, &e);
-  if (!j) print_error("%s: %s\n", p, e.text);
-  assert_non_null(j);
-  free(p);
-  return j;
-}
 
 static lethe_tokenizer *tok_from_json(char *json, const char *name) {
   lethe_tokenizer *t = NULL;
@@ -72,7 +63,7 @@ static void check_gguf(const char *name) {
   if (s) print_error("%s\n", lethe_last_error());
   assert_int_equal(s, LETHE_OK);
   lethe_tokenizer *t = tok_from_json(json, p);
-  json_t *all = load_json("tests/fixtures/gguf/tokenize_cases.json");
+  json_t *all = tu_load_json("tests/fixtures/gguf/tokenize_cases.json");
   json_t *cases = json_object_get(all, name);
   assert_non_null(cases);
   int nk, bad = run_cases(t, cases, NULL, &nk);
@@ -106,7 +97,7 @@ static void test_llama2c_tok512(void **state) {
   assert_int_equal(lethe_tokenizer_vocab_size(t), 512);
   assert_int_equal(lethe_tokenizer_bos_id(t), 1);
   assert_int_equal(lethe_tokenizer_eos_id(t), 2);
-  json_t *all = load_json("tests/fixtures/gguf/llama2c_tok512_encode.json");
+  json_t *all = tu_load_json("tests/fixtures/gguf/llama2c_tok512_encode.json");
   json_t *cases = json_object_get(all, "cases");
   static const char *const KNOWN_DIFF[] = {"\xe2\x96\x81" "already" "\xe2\x96\x81" "a" "\xe2\x96\x81" "metaspace", "<s>",
                                            "</s>", "<unk>", NULL};

@@ -205,12 +205,6 @@ static void test_base_model_path(void **state) {
 static void test_olmo(void **s) { (void)s; roundtrip("olmo_tiny"); }
 static void test_llama(void **s) { (void)s; roundtrip("llama_tiny"); }
 
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static void expect_load_error(lethe_model *m, const char *dir, const char *needle) {
   lethe_lora *l = NULL;
@@ -239,53 +233,53 @@ static void test_bad_adapters(void **state) {
   char *cfg = lethe_path_join(dir, "adapter_config.json"), *w = lethe_path_join(dir, "adapter_model.safetensors");
   char *src_w = lethe_path_join(peft, "adapter_model.safetensors");
   assert_int_equal(lethe_copy_file(src_w, w), LETHE_OK);
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 5, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 5, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
   expect_load_error(olmo, dir, "r=5");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "which target_modules does not select");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\", \"k_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\", \"k_proj\"]}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "use_dora");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \".*proj\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \".*proj\"}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \"(q_proj\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \"(q_proj\"}");
   expect_load_error(olmo, dir, "not a regular expression");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"alora_invocation_tokens\": [5, 6]}");
   expect_load_error(olmo, dir, "alora_invocation_tokens");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"rank_pattern\": {\"q_proj\": 2}}");
   expect_load_error(olmo, dir, "rank_pattern");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"modules_to_save\": [\"lm_head\"]}");
   expect_load_error(olmo, dir, "modules_to_save");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"some_future_field\": 3}");
   expect_load_error(olmo, dir, "some_future_field");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
                   "\"init_lora_weights\": \"pissa_niter_4\"}");
   expect_load_error(olmo, dir, "init_lora_weights 'pissa_niter_4'");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
   expect_load_error(olmo, dir, "selects module 'lm_head'");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"proj\"]}");
   expect_load_error(olmo, dir, "selects no module");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"], \"layers_to_transform\": \"x\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"], \"layers_to_transform\": \"x\"}");
   expect_load_error(olmo, dir, "layers_to_transform");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", 3]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", 3]}");
   expect_load_error(olmo, dir, "target_modules[1] is not a string");
-  write_text(cfg, "{\"peft_type\": \"PREFIX_TUNING\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"PREFIX_TUNING\"}");
   expect_load_error(olmo, dir, "PREFIX_TUNING");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\"], \"bias\": \"all\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\"], \"bias\": \"all\"}");
   expect_load_error(olmo, dir, "bias 'all'");
-  write_text(cfg, "not json");
+  tu_write_text(cfg, "not json");
   expect_load_error(olmo, dir, "invalid JSON");
-  write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
   unlink(w);
   expect_load_error(olmo, dir, "cannot open");
   /* a pickled adapter: said so, with the way out */
   char *bin = lethe_path_join(dir, "adapter_model.bin");
-  write_text(bin, "\x80\x02pickle");
+  tu_write_text(bin, "\x80\x02pickle");
   expect_load_error(olmo, dir, "adapter_model.bin is a pickle");
   unlink(bin);
   free(bin);
