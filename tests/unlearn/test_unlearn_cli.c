@@ -1,6 +1,7 @@
-/* tests/unlearn/test_unlearn_cli.c: `lethe train` and `lethe unlearn` end to end on a real model.
- * stories260K (../shared) is made to memorise a small forget and retain set by full-parameter
- * training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
+/* tests/unlearn/test_unlearn_cli.c: `lethe train` and `lethe unlearn` end to end, on committed files
+ * only (so these cases never skip): a small from-scratch Llama-architecture model with the built-in
+ * byte tokenizer (tests/fixtures/unlearn/tiny_llama, made by tools/reference/make_unlearn_model.c)
+ * is made to memorise a small forget and retain set by full-parameter training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
  * while the retain answer NLL stays within 10% of its starting value. A run killed with SIGKILL
  * mid-way and resumed (with --recompute) gives the same adapter, byte for byte, as an
  * uninterrupted one (without it). Bad inputs
@@ -24,8 +25,8 @@ static char *M, *TOK, *WORK, *MEM;
 
 static int setup(void **state) {
   (void)state;
-  M = tu_shared_path("models/stories260K/stories260K.bin");
-  TOK = tu_shared_path("models/stories260K/tok512.bin");
+  M = tu_src_path("tests/fixtures/unlearn/tiny_llama");
+  TOK = tu_src_path("tests/fixtures/unlearn/tiny_llama/tokenizer.json");
   WORK = tu_tmp_path("unlearn-cli");
   lethe_remove_tree(WORK);
   lethe_make_dirs(WORK);
@@ -49,7 +50,8 @@ static char *fx(const char *name) {
   return tu_src_path(rel);
 }
 
-/* Makes stories260K memorise the 12 rows (once per test program). */
+/* Makes the tiny model memorise the 12 rows (once per test program): 44 epochs bring the answer NLL
+ * to about 0.1, memorised but not trivially. */
 static void memorise(void) {
   char *model_dir = lethe_path_join(MEM, "model");
   if (lethe_is_dir(model_dir)) {
@@ -59,7 +61,7 @@ static void memorise(void) {
   char *all = fx("stories_all.jsonl");
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out", MEM,
-                        "--epochs", "4", "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
+                        "--epochs", "44", "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   assert_true(lethe_is_dir(model_dir));
@@ -74,8 +76,6 @@ static double nll(json_t *run, const char *key) {
 
 static void test_npo_forgets_and_keeps(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   memorise();
   char *model_dir = lethe_path_join(MEM, "model"), *out = lethe_path_join(WORK, "npo");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
@@ -150,8 +150,6 @@ static int checkpoint_step(const char *out) {
 
 static void test_sigkill_resume_is_bit_identical(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   memorise();
   char *model_dir = lethe_path_join(MEM, "model");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
@@ -242,8 +240,6 @@ static int unlearn_with(const char *forget_text, char **err, const char *extra) 
 
 static void test_bad_data(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *err;
   assert_int_equal(unlearn_with("", &err, NULL), 1);
   assert_non_null(strstr(err, "no rows"));
@@ -263,9 +259,9 @@ static void test_bad_data(void **state) {
   /* Rows longer than --max-len are cut and counted; the run goes on. */
   assert_int_equal(unlearn_with("{\"id\": \"q\\\"x\\\"sc1\", \"input\": \"Once upon a time there was a girl\", \"output\": \" who "
                                 "liked to run and jump and play in the sun all day long.\", \"extra\": [1, 2]}\n",
-                                &err, "12"),
+                                &err, "40"),
                    0);
-  assert_non_null(strstr(err, "rows longer than --max-len 12 were cut"));
+  assert_non_null(strstr(err, "rows longer than --max-len 40 were cut")); /* 40 bytes: the input and a bit */
   free(err);
   /* A forget set whose only row has no answer token left. */
   assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": \"Once upon a time there was a girl who\", \"output\": \" ran.\"}\n",
@@ -279,8 +275,6 @@ static void test_bad_data(void **state) {
  * the checkpoint of step 4 stays, and a resume without the fault finishes the run. */
 static void test_nan_keeps_last_checkpoint(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "nan");
   char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--epochs", "3",
                   "--checkpoint-every", "2", "--threads", "2", NULL};
