@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-LETHE_DEPS_EXTRA="clang libclang-rt-14-dev" scripts/install-deps.sh
+scripts/install-deps.sh --dev
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLETHE_FUZZ=ON -DLETHE_TESTS=OFF -DLETHE_NATIVE=OFF -DLETHE_CUDA=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)"
 names="$*"

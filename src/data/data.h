@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lethe/eval.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
+#include "lethe/split.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
 #include "lethe/status.h"
 #include "lethe/tokenizer.h"
 

@@ -16,7 +16,7 @@
 lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
                                    double elapsed_s) {
   char *final_dir = lethe_path_join(dir, "checkpoint");
-  size_t n = strlen(final_dir) + 32;
+  size_t n = final_dir ? strlen(final_dir) + 32 : 1;
   char *tmp = malloc(n);
   if (!final_dir || !tmp) {
     free(final_dir);

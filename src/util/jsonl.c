@@ -1,5 +1,5 @@
 /* eval/jsonl.c: JSONL walking with file:line messages. */
-#include "eval/jsonl.h"
+#include "util/jsonl.h"
 
 #include <math.h>
 #include <stdlib.h>
