@@ -60,13 +60,3 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
   return o->check();
 }
 
-lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                             const lethe_batch *b, double *nll_sum, int *count) {
-  LETHE_TRY(lethe_forward(m, lora, ws, b));
-  LETHE_TRY(lethe_head(m, ws, b, NULL, 0));
-  double s = 0;
-  for (int i = 0; i < ws->n_rows; i++) s -= ws->logp[i];
-  *nll_sum = s;
-  *count = ws->n_rows;
-  return LETHE_OK;
-}

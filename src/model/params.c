@@ -352,7 +352,6 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
   return lethe_model_rope_reserve(m, len);
 }
 
-lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) { return lethe_model_use_backend_ex(m, ops, 0); }
 
 lethe_status lethe_model_refresh_device(lethe_model *m) {
   upload_all(m);

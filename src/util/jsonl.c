@@ -1,4 +1,4 @@
-/* eval/jsonl.c: JSONL walking with file:line messages. */
+/* util/jsonl.c: JSONL walking with file:line messages. */
 #include "util/jsonl.h"
 
 #include <math.h>
