@@ -52,12 +52,17 @@ typedef struct {
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r);
 
 /* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq): the best of the shapes
- * (the peak) and each shape's rate. */
+ * (the peak) and each shape's rate; beside each, the CPU backend's product with the weight stored in
+ * bf16 (bf16_*, timed right after the sgemm of the same shape); bf16_engine says whether that ran on
+ * the AVX512_BF16 engine (1) or the plain loops (0). */
 typedef struct {
   double peak_gflops;
   double gflops[8];
   char names[8][48];
   int n;
+  double bf16_peak_gflops;
+  double bf16_gflops[8];
+  int bf16_engine;
 } lethe_bench_gemm_result;
 
 lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);

@@ -235,6 +235,25 @@ static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, con
   return best;
 }
 
+/* The same product with the weight B stored in bf16 (trans_w = tb), through the CPU backend. */
+static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const uint16_t *B, float *C) {
+  const lethe_ops *o = lethe_cpu_ops();
+  double best = 0;
+  double flop = 2.0 * M * N * K;
+  for (int rep = 0; rep < 3; rep++) {
+    int iters = 0;
+    double t0 = lethe_now_s(), t;
+    do {
+      o->gemm_bf16w(tb, M, N, K, 1.0f, A, K, B, tb ? K : N, 0.0f, C, N);
+      iters++;
+      t = lethe_now_s() - t0;
+    } while (t < 0.25);
+    double g = flop * iters / t * 1e-9;
+    best = g > best ? g : best;
+  }
+  return best;
+}
+
 lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r) {
   memset(r, 0, sizeof *r);
   if (threads > 0) {
@@ -273,12 +292,23 @@ lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_b
   lethe_rng_seed(&rng, 1);
   for (size_t i = 0; i < maxa; i++) A[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
   for (size_t i = 0; i < maxb; i++) B[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
+  uint16_t *B16 = malloc(sizeof(uint16_t) * maxb);
+  lethe_status s = B16 ? lethe_cpu_ops()->reserve_bf16(maxa) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (s) {
+    free(A), free(B), free(C), free(B16);
+    return s;
+  }
+  lethe_cpu_ops()->upload_bf16(B16, B, maxb);
+  r->bf16_engine = lethe_cpu_bf16_engine();
   for (int i = 0; i < n; i++) {
     r->gflops[i] = time_gemm(shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B, C);
+    r->bf16_gflops[i] = time_gemm_bf16(shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B16, C);
+    if (r->bf16_gflops[i] > r->bf16_peak_gflops) r->bf16_peak_gflops = r->bf16_gflops[i];
     snprintf(r->names[i], sizeof r->names[i], "%s [%dx%dx%d]", shapes[i].name, shapes[i].M, shapes[i].N, shapes[i].K);
     if (r->gflops[i] > r->peak_gflops) r->peak_gflops = r->gflops[i];
   }
   r->n = n;
+  free(B16);
   free(A);
   free(B);
   free(C);

@@ -71,8 +71,10 @@ static int bench_gemm(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gemm_result r;
   if (lethe_bench_gemm(config, rows, threads, &r)) return cli_report("bench gemm");
-  for (int i = 0; i < r.n; i++) printf("gemm shape=\"%s\" gflops=%.2f\n", r.names[i], r.gflops[i]);
+  for (int i = 0; i < r.n; i++)
+    printf("gemm shape=\"%s\" gflops=%.2f bf16_gflops=%.2f\n", r.names[i], r.gflops[i], r.bf16_gflops[i]);
   printf("sgemm_peak_gflops=%.2f\n", r.peak_gflops);
+  printf("bf16_peak_gflops=%.2f bf16_engine=%s\n", r.bf16_peak_gflops, r.bf16_engine ? "avx512_bf16" : "plain-loops");
   return 0;
 }
 

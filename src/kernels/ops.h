@@ -177,6 +177,9 @@ typedef struct lethe_ops {
 
 /* The CPU backend. */
 const lethe_ops *lethe_cpu_ops(void);
+/* 1 when this CPU runs the CPU backend's bf16-weight products on AVX512_BF16 (kernels/cpu/gemm_bf16.c),
+ * 0 when they fall back to exact plain loops. */
+int lethe_cpu_bf16_engine(void);
 /* A backend by name: "cpu", or "cuda" in a build with CUDA (see LETHE_CUDA). Unknown or
  * unavailable names are an error saying why. */
 lethe_status lethe_backend(const char *name, const lethe_ops **out);

@@ -52,3 +52,5 @@ static const lethe_ops CPU_OPS = {
 };
 
 const lethe_ops *lethe_cpu_ops(void) { return &CPU_OPS; }
+
+int lethe_cpu_bf16_engine(void) { return cpu_bf16_native(); }
