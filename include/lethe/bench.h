@@ -22,6 +22,7 @@ typedef struct {
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
   const char *device;   /* "cpu" (default) or "cuda" */
   int recompute;        /* activation recomputation per block */
+  int profile;          /* time the step's parts (CPU only; adds a timer call per operation) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -34,6 +35,11 @@ typedef struct {
   int recompute;
   int weights_bf16;      /* the block projections were stored in bf16 */
   const char *blas_core; /* the kernel OpenBLAS chose */
+  double cpu_seconds_per_step; /* process CPU time (all threads) per timed step: less load-sensitive */
+  int bf16_engine;       /* bf16 products ran on AVX512_BF16 */
+  int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
+  const char *part_names[12];
+  double part_wall[12], part_cpu[12];
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/profile_ops.h"
 #include "kernels/attn_gemm.h"
 #include "lethe/bench.h"
 #include "lethe/lora.h"
@@ -101,6 +102,8 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->n_params = total;
   r->weights_bf16 = bf16;
   r->recompute = o->recompute;
+  /* the CPU (bf16 classifier) stores the head, or the tied embedding, in bf16 as well */
+  if (bf16 && !strcmp(name, "cpu")) proj += (size_t)c.vocab_size * c.dim;
   r->weights = bf16 ? proj * sizeof(uint16_t) + (total - proj) * sizeof(float) : total * sizeof(float);
   r->activations = lethe_workspace_plan(&c, lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
@@ -138,6 +141,10 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_status s = random_model(&c, o->seed, &m);
   lethe_lora_config lc = BENCH_LORA;
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
+  if (!s && o->profile) {
+    if (m->ops != lethe_cpu_ops()) s = lethe_fail(LETHE_ERR_UNSUPPORTED, "--profile times the CPU backend only");
+    else s = lethe_model_use_backend_ex(m, lethe_profile_ops(m->ops), m->wbf16);
+  }
   if (!s) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
   if (!s) s = lethe_lora_to_device(lora, m);
   if (s) goto done;
@@ -177,9 +184,13 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   int *idx = malloc(sizeof(int) * (size_t)B);
   for (int i = 0; i < B; i++) idx[i] = i;
-  double t0 = 0;
+  double t0 = 0, c0 = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {
-    if (k == o->warmup) t0 = lethe_now_s();
+    if (k == o->warmup) {
+      t0 = lethe_now_s();
+      c0 = lethe_process_cpu_s();
+      if (o->profile) lethe_profile_reset();
+    }
     lethe_loss_terms l;
     lethe_step_stats st;
     s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
@@ -196,6 +207,18 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   if (s) goto done;
   double el = lethe_now_s() - t0;
   r->seconds_per_step = el / o->steps;
+  r->cpu_seconds_per_step = (lethe_process_cpu_s() - c0) / o->steps;
+  r->bf16_engine = m->wbf16 && m->ops->host_visible && lethe_cpu_bf16_engine();
+  if (o->profile) {
+    double w[LETHE_PART_N], cp[LETHE_PART_N];
+    lethe_profile_read(w, cp);
+    r->n_parts = LETHE_PART_N;
+    for (int i = 0; i < LETHE_PART_N; i++) {
+      r->part_names[i] = LETHE_PART_NAMES[i];
+      r->part_wall[i] = w[i] / o->steps;
+      r->part_cpu[i] = cp[i] / o->steps;
+    }
+  }
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
   r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
   r->gflops = r->gflop_per_step / r->seconds_per_step;

@@ -38,7 +38,7 @@
   {"merge", ARG_FLAG, &(o).merge, "also write the merged model (OUT/merged)", 0, 0, 0, NULL},                               \
   {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass (less memory)", 0, 0, 0, NULL}, \
   {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
-  {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
+  {"device", ARG_STR, &(o).device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
   {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL}
 
 typedef struct {

@@ -52,6 +52,10 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
                     const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
                     float *scratch, int chunk);
 void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V);
+void cpu_classifier_bf16w(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
+                          const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
+void cpu_logits_bf16w(float *z, const float *x, const uint16_t *w16, int n, int d, int V);
+void cpu_embed_bf16(float *x, const uint16_t *emb16, const int *tokens, int N, int d);
 void cpu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
                     int ldw, float beta, float *C, int ldc);
 void cpu_upload_bf16(uint16_t *dst, const float *src, size_t n);
