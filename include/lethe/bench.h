@@ -39,7 +39,7 @@ typedef struct {
   int bf16_engine;       /* bf16 products ran on AVX512_BF16 */
   int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
   const char *part_names[12];
-  double part_wall[12], part_cpu[12];
+  double part_wall[12], part_cpu[12], part_gflop[12]; /* part_gflop: useful work (bench/FLOPS.md) */
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);
@@ -57,7 +57,8 @@ typedef struct {
 } lethe_bench_plan_result;
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r);
 
-/* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq): the best of the shapes
+/* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq), per thread's CPU second
+ * times the threads (so that other jobs on the machine do not lower it): the best of the shapes
  * (the peak) and each shape's rate; beside each, the CPU backend's product with the weight stored in
  * bf16 (bf16_*, timed right after the sgemm of the same shape); bf16_engine says whether that ran on
  * the AVX512_BF16 engine (1) or the plain loops (0). */

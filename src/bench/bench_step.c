@@ -22,7 +22,7 @@
 #include "util/rng.h"
 
 /* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
-static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets) {
+static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets, double part[LETHE_PART_N]) {
   double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
   double V = c->vocab_size, hd = c->head_dim, H = c->n_heads;
   double linear = 2 * N * L * (d * (q + 2 * kv) + q * d + 3 * d * F); /* forward; backward dX costs the same */
@@ -35,6 +35,13 @@ static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsi
   double head = 2.0 * A * d * V;
   /* forward: linear + 2 attn + lora + head; backward: linear (dX) + 5 attn (S, dP, dQ, dK, dV) +
    * 2 lora (dB, du, dA, dx) + head (dX = G W) */
+  if (part) {
+    for (int i = 0; i < LETHE_PART_N; i++) part[i] = 0;
+    part[LETHE_PART_GEMM] = 2 * linear;
+    part[LETHE_PART_ATTN] = 7 * attn;
+    part[LETHE_PART_LORA] = 3 * lora;
+    part[LETHE_PART_CLASSIFIER] = 2 * head;
+  }
   return 2 * linear + 7 * attn + 3 * lora + 2 * head;
 }
 
@@ -220,7 +227,9 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     }
   }
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
-  r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
+  double pf[LETHE_PART_N];
+  r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets, pf) * 1e-9;
+  for (int i = 0; i < r->n_parts; i++) r->part_gflop[i] = pf[i] * 1e-9;
   r->gflops = r->gflop_per_step / r->seconds_per_step;
   r->design_bytes = lethe_model_device_bytes(m) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
                     lora->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
@@ -240,19 +249,23 @@ done:
   return s;
 }
 
+/* Seconds of the threads' CPU time since c0, per thread: what a product costs on a machine shared
+ * with other jobs, which stretch the wall clock but not this. */
+static double cpu_time_rate(double c0) { return (lethe_process_cpu_s() - c0) / omp_get_max_threads(); }
+
 static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float *C) {
   double best = 0;
   double flop = 2.0 * M * N * K;
   for (int rep = 0; rep < 3; rep++) {
     int iters = 0;
-    double t0 = lethe_now_s(), t;
+    double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, ta ? M : K, B,
                   tb ? K : N, 0.0f, C, N);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);
-    double g = flop * iters / t * 1e-9;
+    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
     best = g > best ? g : best;
   }
   return best;
@@ -265,13 +278,13 @@ static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const 
   double flop = 2.0 * M * N * K;
   for (int rep = 0; rep < 3; rep++) {
     int iters = 0;
-    double t0 = lethe_now_s(), t;
+    double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
       o->gemm_bf16w(tb, M, N, K, 1.0f, A, K, B, tb ? K : N, 0.0f, C, N);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);
-    double g = flop * iters / t * 1e-9;
+    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
     best = g > best ? g : best;
   }
   return best;

@@ -1,8 +1,9 @@
 /* bench/profile_ops.c: a backend that runs another (the CPU's) and times its operations by part of
  * the step, for `lethe bench step --profile`: wall seconds and process CPU seconds (every thread's),
  * the second being what a loaded machine distorts least. A frozen-weight product is one through
- * gemm_bf16w, or an fp32 gemm with no side smaller than 64; a LoRA product is an fp32 gemm with a
- * side of at most 64 (the rank). Attention runs its own GEMMs inside the attention operations. */
+ * gemm_bf16w, or any other fp32 gemm; a LoRA product is an fp32 gemm whose N or K (or M, when A is
+ * transposed: dA = du^T x) is at most 64, the rank (so models with a hidden size of 64 or less are
+ * not told apart). Attention runs its own GEMMs inside the attention operations. */
 #include <string.h>
 #include <time.h>
 
@@ -32,7 +33,7 @@ static double cpu_now(void) {
 
 static void p_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                    float beta, float *C, int ldc) {
-  int lora = M <= 64 || N <= 64 || K <= 64;
+  int lora = N <= 64 || K <= 64 || (ta && M <= 64); /* the rank is N, K, or M of dA = du^T x */
   TIMED(lora ? LETHE_PART_LORA : LETHE_PART_GEMM, BASE->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
 }
 static void p_gemm_bf16w(int tw, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W, int ldw,

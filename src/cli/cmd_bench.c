@@ -41,7 +41,8 @@ static int bench_step(int argc, char **argv) {
          r.weights_bf16 ? "bf16" : "fp32", !r.weights_bf16 ? "none" : r.bf16_engine ? "avx512_bf16" : "plain-loops",
          r.cpu_seconds_per_step);
   for (int i = 0; i < r.n_parts; i++)
-    printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f\n", r.part_names[i], r.part_wall[i], r.part_cpu[i]);
+    printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f gflop=%.3f\n", r.part_names[i], r.part_wall[i],
+           r.part_cpu[i], r.part_gflop[i]);
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
            r.losses[i][3]);
