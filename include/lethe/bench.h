@@ -23,6 +23,9 @@ typedef struct {
   const char *device;   /* "cpu" (default) or "cuda" */
   int recompute;        /* activation recomputation per block */
   int profile;          /* time the step's parts (CPU only; adds a timer call per operation) */
+  const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
+                                "-N"), */
+  const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -49,7 +52,8 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
 typedef struct {
   size_t weights;        /* the backend copy of the model (bf16 projections on cuda) */
   size_t activations;    /* the workspace arena(s) */
-  size_t adapter;        /* LoRA weights, gradients and two Adam moments, fp32 */
+  size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
+                            gradients and two Adam moments, fp32 */
   size_t other;          /* reference log-prob cache, RoPE tables */
   size_t total;
   size_t n_params;
