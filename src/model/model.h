@@ -54,7 +54,10 @@ struct lethe_model {
   lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
   float *embed;                /* (V, d) */
   float *final_norm;           /* (d) Llama only */
-  float *head;                 /* (V, d): lm_head, or embed when tied */
+  float *head;                 /* (V, d): lm_head, or embed when tied; NULL when head16 */
+  const uint16_t *head16;      /* (V, d) the head in bf16 (in dw16): bf16 weights on a backend with
+                                  classifier_bf16w; else NULL */
+  const uint16_t *embed16;     /* (V, d) the embedding in bf16 when it is the (tied) bf16 head */
   float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
   int rope_len;
 };
@@ -103,7 +106,8 @@ static inline float *lethe_model_grad_of(const struct lethe_model *m, const floa
 }
 /* Moves the model's compute copy to another backend (before gradients are enabled), choosing the
  * storage of the block projections (q, k, v, o, gate, up, down): bf16 == 0 keeps fp32, bf16 != 0
- * stores them in bf16 (the backend needs gemm_bf16w; embeddings, head, norms and biases stay fp32;
+ * stores them in bf16 (the backend needs gemm_bf16w; so does the head, and the embedding when tied,
+ * on a backend with classifier_bf16w (the CPU); norms and biases stay fp32;
  * the host copy stays fp32 and is what gets saved). Full-parameter training needs fp32. */
 lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, int bf16);
 /* Splits a device string ("cpu", "cuda", "cuda:fp32", "cuda:bf16") into the backend name and the

@@ -193,7 +193,12 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   ws->arena_bytes = bytes;
   /* the backend's own scratch, made now so that no step allocates */
   lethe_status rs = m->ops->reserve_attention(max_pos, c->n_kv_heads);
-  if (!rs && m->wbf16) rs = m->ops->reserve_bf16(lethe_workspace_bf16_operand(c, max_tokens));
+  if (!rs && m->wbf16) {
+    size_t n = lethe_workspace_bf16_operand(c, max_tokens);
+    /* a bf16 head's dX = G W rounds G (chunk, V) */
+    if (m->head16 && (size_t)chunk * c->vocab_size > n) n = (size_t)chunk * c->vocab_size;
+    rs = m->ops->reserve_bf16(n);
+  }
   if (rs) {
     lethe_workspace_free(ws);
     return rs;
