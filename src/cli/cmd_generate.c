@@ -67,7 +67,7 @@ int cmd_generate(int argc, char **argv) {
       {"seed", ARG_I64, &seed, "sampling seed (default 0); the same seed gives the same tokens", 0, 0, 0, NULL},
       {"ids", ARG_FLAG, &want_ids, "print one JSON object: prompt_ids, ids (the new tokens), text", 0, 0, 0, NULL},
       {"logprobs", ARG_FLAG, &want_lp, "as --ids, with logprobs: each new token's log-probability under the model", 0, 0, 0, NULL},
-      {"device", ARG_STR, &device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"device", ARG_STR, &device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
       {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0, NULL},
   };
   int rc = cli_parse(CMD, "Greedy decoding or sampling: prints the prompt and its continuation.", argc, argv, defs,

@@ -104,7 +104,7 @@ static int jsonl(const lethe_tokenizer *t, const char *in, size_t len, int dec, 
         }
       }
       if (!rc) {
-        memcpy(out + n, s, sl);
+        memcpy(out + n, s, sl + 1); /* with its NUL, which the newline replaces */
         n += sl;
         out[n++] = '\n';
       }

@@ -22,15 +22,38 @@
 
 #define NEAR_TIE 0.5
 
+static char g_looked_at[4096]; /* where gguf_path looked last, for the skip message */
 
-#define REQUIRE_SMOLLM2(p)                                                                            \
+static char *gguf_path(void) {
+  const char *env = getenv("LETHE_SMOLLM2");
+  char buf[4096];
+  if (env && *env) snprintf(buf, sizeof buf, "%s", env);
+  else {
+    const char *cache = getenv("LETHE_CACHE"), *home = getenv("HOME");
+    if (cache && *cache) snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
+    else snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+  }
+  snprintf(g_looked_at, sizeof g_looked_at, "%s", buf);
+  struct stat st;
+  return stat(buf, &st) == 0 ? strdup(buf) : NULL;
+}
+
+#define REQUIRE_SMOLLM2(p)                                                                         \
   do {                                                                                             \
-    if (!(p)) {                                                                                    \
-      print_message("SKIP: SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)\n"); \
-      skip();                                                                                      \
-    }                                                                                              \
+    if (!(p))                                                                                      \
+      tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found at %s (run scripts/fetch-smollm2.sh, "  \
+                   "or set LETHE_SMOLLM2)", g_looked_at);                                          \
   } while (0)
 
+static json_t *load_json(const char *rel) {
+  char *p = tu_src_path(rel);
+  json_error_t e;
+  json_t *j = json_load_file(p, 0, &e);
+  if (!j) print_error("%s: %s\n", p, e.text);
+  assert_non_null(j);
+  free(p);
+  return j;
+}
 
 static lethe_tokenizer *gguf_tokenizer(const char *path) {
   char *json = NULL;
@@ -54,10 +77,10 @@ static int *ids_of(const json_t *a, int *n) {
 
 static void test_tokenizer(void **state) {
   (void)state;
-  char *path = tu_smollm2_path();
+  char *path = gguf_path();
   REQUIRE_SMOLLM2(path);
   lethe_tokenizer *t = gguf_tokenizer(path);
-  json_t *all = tu_load_json("tests/fixtures/gguf/smollm2_tokenize.json");
+  json_t *all = load_json("tests/fixtures/gguf/smollm2_tokenize.json");
   json_t *cases = json_object_get(all, "cases"), *c;
   size_t i;
   int bad = 0;
@@ -90,14 +113,14 @@ static int common_prefix(const int *a, int na, const int *b, int nb) {
 
 static void test_greedy(void **state) {
   (void)state;
-  char *path = tu_smollm2_path();
+  char *path = gguf_path();
   REQUIRE_SMOLLM2(path);
   lethe_model *m = NULL;
   lethe_status s = lethe_model_load(path, &m);
   if (s) print_error("%s\n", lethe_last_error());
   assert_int_equal(s, LETHE_OK);
   lethe_tokenizer *t = gguf_tokenizer(path);
-  json_t *all = tu_load_json("tests/fixtures/gguf/smollm2_greedy.json");
+  json_t *all = load_json("tests/fixtures/gguf/smollm2_greedy.json");
   json_t *runs = json_object_get(all, "runs"), *r;
   int max_new = (int)json_integer_value(json_object_get(all, "max_new"));
   size_t i;
@@ -152,5 +175,5 @@ int main(void) {
       cmocka_unit_test(test_tokenizer),
       cmocka_unit_test(test_greedy),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }
