@@ -423,10 +423,7 @@ static void test_chat_errors(void **state) {
 static void test_chat_gguf_smollm2(void **state) {
   (void)state;
   char *path = tu_smollm2_path();
-  if (!path) {
-    print_message("SKIP: SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)\n");
-    skip();
-  }
+  if (!path) tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)");
   char *out, *err;
   int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", path, "--chat", "--prompt", "What is the capital of France?",
                         "--max-new", "30", "--ids", NULL);
@@ -453,5 +450,5 @@ int main(void) {
       cmocka_unit_test(test_chat_mistral),          cmocka_unit_test(test_chat_llama2),     cmocka_unit_test(test_chat_errors),
       cmocka_unit_test(test_chat_gguf_smollm2),     cmocka_unit_test(test_eval_stops_at_eos),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }
