@@ -4,7 +4,7 @@
 set -eu
 
 # chromium renders the HTML report in its test (headless).
-PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev chromium unzip"
+PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev zlib1g-dev libzstd-dev libsnappy-dev chromium unzip"
 # Optional extras: LETHE_DEPS_EXTRA="clang chromium" scripts/install-deps.sh
 PACKAGES="$PACKAGES ${LETHE_DEPS_EXTRA:-}"
 

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "lethe/data.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
 #include "lethe/util.h"
@@ -43,15 +44,18 @@ int cmd_eval(int argc, char **argv) {
   lethe_eval_opts_default(&o);
   int quiet = 0, so = 0;
   const char *rows = NULL, *member_nll = NULL, *nonmember_nll = NULL, *mmlu_metrics = NULL;
+  const char *data_dir = NULL, *data_split = "train";
   double mmlu_avg = NAN;
   const cli_arg defs[] = {
       {"model", ARG_STR, &o.model, "model: HF directory, llama2.c .bin or GGUF file", 0, 0, 0, NULL},
       {"adapter", ARG_STR, &o.adapter, "PEFT LoRA adapter directory", 0, 0, 0, NULL},
       {"tokenizer", ARG_STR, &o.tokenizer, "tokenizer (default: the model directory's tokenizer.json)", 0, 0, 0, NULL},
-      {"forget", ARG_STR, &o.forget, "forget rows (JSONL: id, input, output, task)", 0, 0, 0, NULL},
-      {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
-      {"mia-members", ARG_STR, &o.mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},
-      {"mia-nonmembers", ARG_STR, &o.mia_nonmembers, "MIA non-member documents (JSONL)", 0, 0, 0, NULL},
+      {"forget", ARG_STR, &o.forget, "forget rows (JSONL or Parquet: id, input, output, task)", 0, 0, 0, NULL},
+      {"retain", ARG_STR, &o.retain, "retain rows (JSONL or Parquet)", 0, 0, 0, NULL},
+      {"mia-members", ARG_STR, &o.mia_members, "MIA member documents (JSONL or Parquet: id, document)", 0, 0, 0, NULL},
+      {"mia-nonmembers", ARG_STR, &o.mia_nonmembers, "MIA non-member documents (JSONL or Parquet)", 0, 0, 0, NULL},
+      {"data-dir", ARG_STR, &data_dir, "directory laid out as the task's data (forget_train-*.parquet, ..., mia/)", 0, 0, 0, NULL},
+      {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"mmlu", ARG_STR, &o.mmlu_dir, "MMLU directory (hendrycks CSVs: dev/, test/)", 0, 0, 0, NULL},
       {"shots", ARG_INT, &o.shots, "MMLU examples per prompt (5)", 0, 0, 64, NULL},
       {"limit", ARG_INT, &o.mmlu_limit, "MMLU questions per subject (0: all)", 0, 0, 1 << 30, NULL},
@@ -87,6 +91,20 @@ int cmd_eval(int argc, char **argv) {
     return 2;
   }
   if (quiet) o.progress = NULL;
-  if (lethe_eval_run(&o)) return cli_report("eval");
-  return 0;
+  lethe_data_files files = {0};
+  if (data_dir) {
+    if (lethe_data_dir_find(data_dir, data_split, &files)) return cli_report("eval");
+    if (!o.forget) o.forget = files.forget;
+    if (!o.retain) o.retain = files.retain;
+    if (!o.mia_members && !o.mia_nonmembers) {
+      o.mia_members = files.mia_members;
+      o.mia_nonmembers = files.mia_nonmembers;
+    }
+    if (o.progress)
+      fprintf(o.progress, "data: forget %s, retain %s, MIA %s / %s\n", o.forget ? o.forget : "-", o.retain ? o.retain : "-",
+              o.mia_members ? o.mia_members : "-", o.mia_nonmembers ? o.mia_nonmembers : "-");
+  }
+  rc = lethe_eval_run(&o) ? cli_report("eval") : 0;
+  lethe_data_files_free(&files);
+  return rc;
 }
