@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "eval/attacks.h"
+#include "eval/official.h"
 #include "eval/seq_nll.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
@@ -33,20 +35,9 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
 
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
-/* Mean answer NLL of every sequence of a tokset (per[i] for sequence i; NAN without answers). */
-static lethe_status per_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *per) {
-  if (d->n == 0) return LETHE_OK;
-  int *count = malloc(sizeof(int) * (size_t)d->n);
-  if (!count) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  lethe_status s = lethe_seq_nll(m, lora, d, batch, per, count);
-  for (int i = 0; i < d->n && !s; i++) per[i] = count[i] > 0 ? per[i] / count[i] : NAN;
-  free(count);
-  return s;
-}
-
 /* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
 static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows) {
+                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows, lethe_attack_results *atk) {
   const lethe_config *c = lethe_model_config(m);
   int n = set->n;
   int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
@@ -95,10 +86,14 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   /* Answer NLLs (informational): input + output with the prompt masked. */
   if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
   for (int i = 0; i < n; i++) nll[i] = NAN;
-  double *per = malloc(sizeof(double) * (size_t)(d.n ? d.n : 1));
-  s = per_seq_nll(m, lora, &d, o->batch, per);
+  size_t dn = (size_t)(d.n ? d.n : 1);
+  double *per = malloc(sizeof(double) * dn), *em = malloc(sizeof(double) * dn), *es = malloc(sizeof(double) * dn);
+  s = per && em && es ? lethe_seq_nll_mem(m, lora, &d, o->batch, per, em, es) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
+  if (!s) lethe_attack_mem_means(atk, split, em, es, d.n);
   free(per);
+  free(em);
+  free(es);
   for (int i = 0; i < n && !s; i++) {
     char *text = NULL;
     size_t len = 0;
@@ -123,7 +118,8 @@ done:
 
 /* Mean token NLL of each document of a MIA file (every token scored). */
 static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                            const char *path, double **out, size_t *n_out) {
+                            const char *path, int member, double **out, size_t *n_out, lethe_doc_scores *sc,
+                            lethe_mia_out *mo) {
   lethe_rowset docs;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
@@ -134,10 +130,13 @@ static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const leth
   if (!s && d.n_skipped) s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
   if (!s && d.n_truncated) say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
   double *nll = NULL;
+  if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, sc);
   if (!s) {
     nll = malloc(sizeof(double) * (size_t)d.n);
-    s = nll ? per_seq_nll(m, lora, &d, o->batch, nll) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    if (!nll) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < d.n && !s; i++) nll[i] = sc->score[LETHE_ATK_LOSS][i];
   }
+  if (!s) lethe_mia_out_add(mo, member, &docs, &d, sc);
   if (!s) {
     *out = nll;
     *n_out = (size_t)d.n;
@@ -258,6 +257,7 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
 typedef struct {
   lethe_eval_results res;
   int has_res;
+  lethe_attack_results atk;
 } eval_out;
 
 /* One full evaluation of (model, lora); writes its files into `dir`. */
@@ -271,12 +271,19 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   lethe_mmlu_tally tally;
   memset(&tally, 0, sizeof tally);
   char *p = NULL;
+  lethe_doc_scores sc_mem, sc_non;
+  memset(&sc_mem, 0, sizeof sc_mem);
+  memset(&sc_non, 0, sizeof sc_non);
+  lethe_mia_out mo;
+  memset(&mo, 0, sizeof mo);
+  lethe_attack_results_init(&out->atk, o->mink_k > 0 ? o->mink_k : 0.2);
   say(o, "== evaluating %s\n", label);
   lethe_status s = lethe_make_dirs(dir);
-  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows);
-  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows);
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, &mem, &nm);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, &non, &nn);
+  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows, &out->atk);
+  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows, &out->atk);
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &sc_mem, &mo);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, &non, &nn, &sc_non, &mo);
+  if (!s && mem && non) s = lethe_attack_aucs(&sc_mem, &sc_non, &out->atk);
   double mmlu_acc = NAN;
   if (!s && mmlu) {
     s = lethe_mmlu_tally_init(&tally, mmlu->n_subjects);
@@ -307,7 +314,17 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   free(p);
   p = lethe_path_join(dir, "rows.jsonl");
   if (!s) s = lethe_eval_rows_write_jsonl(&rows, p);
+  free(p);
+  p = lethe_path_join(dir, "mia_attacks.json");
+  if (!s) s = lethe_attack_results_write_json(&out->atk, p);
+  free(p);
+  p = lethe_path_join(dir, "mia.jsonl");
+  if (!s && mem && non) s = lethe_sbuf_write_file(&mo.jsonl, p);
+  if (!s && o->layout_official) s = lethe_eval_write_official(dir, &rows, forget, retain, &out->res, &mo);
 done:
+  lethe_doc_scores_free(&sc_mem);
+  lethe_doc_scores_free(&sc_non);
+  lethe_mia_out_free(&mo);
   free(p);
   free(mem);
   free(non);
@@ -361,6 +378,8 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
                lora ? "the model with the adapter" : "the model", &after);
   if (s) goto done;
   if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
+  if (o->table) lethe_attack_print(o->table, base.has_res ? &base.atk : NULL, &after.atk);
+  if (after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371) lethe_eval_print_mmlu_warning(o->table ? o->table : stdout);
 done:
   if (base.has_res) lethe_eval_results_free(&base.res);
   if (after.has_res) lethe_eval_results_free(&after.res);
