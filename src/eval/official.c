@@ -17,7 +17,9 @@ void lethe_mia_out_free(lethe_mia_out *mo) {
 
 void lethe_csv_field(lethe_sbuf *b, const char *s, size_t n) {
   int quote = 0;
-  for (size_t i = 0; i < n && !quote; i++) quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  /* Python's csv (QUOTE_MINIMAL, lineterminator "\n" as pandas passes on Linux) quotes a field with
+   * the delimiter, the quote character or a character of the line terminator: not '\r' (3.11). */
+  for (size_t i = 0; i < n && !quote; i++) quote = s[i] == ',' || s[i] == '"' || s[i] == '\n';
   if (!quote) {
     lethe_sbuf_put(b, s, n);
     return;
