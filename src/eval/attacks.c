@@ -9,6 +9,7 @@
 
 #include "eval/pyjson.h"
 #include "lethe/eval.h"
+#include "lethe/util.h"
 #include "util/error.h"
 
 #ifdef LETHE_WITH_ZLIB
@@ -230,4 +231,43 @@ void lethe_attack_mem_means(lethe_attack_results *r, int split, const double *em
   if (split < 0 || split > 1) return;
   r->exact_mem[split] = c ? a / c : NAN;
   r->extraction[split] = c ? b / c : NAN;
+}
+
+void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *names, int n) {
+  lethe_attack_results r[8];
+  const char *nm[8];
+  int k = 0;
+  for (int i = 0; i < n && k < 8; i++) {
+    if (!dirs[i]) continue;
+    char *p = lethe_path_join(dirs[i], "mia_attacks.json");
+    if (p && lethe_file_exists(p) && lethe_attack_results_read_json(p, &r[k]) == LETHE_OK) nm[k++] = names[i];
+    free(p);
+  }
+  if (k == 0) return;
+  fprintf(h, "<section id=\"mia-attacks\"><h2>Membership inference and memorisation</h2>\n<p>AUC of each attack "
+             "(0.5: members look like non-members; Min-K%% k = %g), exact memorisation and extraction strength per "
+             "split.</p>\n<table id=\"mia-table\"><tr><th>metric</th>", r[k - 1].k);
+  for (int i = 0; i < k; i++) fprintf(h, "<th>%s</th>", nm[i]);
+  fputs("</tr>\n", h);
+  for (int a = 0; a < LETHE_ATK_COUNT + 4; a++) {
+    const char *label[4] = {"exact memorisation (forget)", "exact memorisation (retain)", "extraction strength (forget)",
+                            "extraction strength (retain)"};
+    int any = 0;
+    double v[8];
+    for (int i = 0; i < k; i++) {
+      v[i] = a < LETHE_ATK_COUNT ? r[i].auc[a]
+             : a - LETHE_ATK_COUNT < 2 ? r[i].exact_mem[a - LETHE_ATK_COUNT]
+                                       : r[i].extraction[a - LETHE_ATK_COUNT - 2];
+      any |= !isnan(v[i]);
+    }
+    if (!any) continue;
+    fprintf(h, "<tr><td>%s%s</td>", a < LETHE_ATK_COUNT ? "MIA AUC " : "",
+            a < LETHE_ATK_COUNT ? lethe_attack_name((lethe_attack)a) : label[a - LETHE_ATK_COUNT]);
+    for (int i = 0; i < k; i++) {
+      if (isnan(v[i])) fputs("<td>-</td>", h);
+      else fprintf(h, "<td>%.4f</td>", v[i]);
+    }
+    fputs("</tr>\n", h);
+  }
+  fputs("</table></section>\n", h);
 }

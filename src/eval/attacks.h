@@ -86,6 +86,9 @@ lethe_status lethe_attack_aucs(const lethe_doc_scores *member, const lethe_doc_s
 lethe_status lethe_attack_results_write_json(const lethe_attack_results *r, const char *path);
 /* A table of the AUCs and the memorisation metrics (before may be NULL). */
 void lethe_attack_print(FILE *fp, const lethe_attack_results *before, const lethe_attack_results *after);
+/* The report's section: a table of DIR/mia_attacks.json of each evaluation directory (NULL
+ * entries and directories without the file are left out; nothing when none has it). */
+void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *names, int n);
 /* Reads it back (what the report shows). */
 lethe_status lethe_attack_results_read_json(const char *path, lethe_attack_results *r);
 

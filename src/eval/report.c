@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/attacks.h"
 #include "lethe/eval.h"
 #include "lethe/report.h"
 #include "util/error.h"
@@ -389,6 +390,10 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
     fputs("<p class=\"note\">No evaluation results were given (run lethe eval).</p>\n", h);
   }
   fputs("</section>\n", h);
+  {
+    const char *adirs[3] = {o->base_eval, o->eval, o->compare_eval};
+    lethe_attack_html(h, adirs, names, 3);
+  }
 
   /* Training curves. */
   fputs("<section id=\"training\"><h2>Training</h2>\n", h);

@@ -11,6 +11,9 @@
 
 #include "eval/attacks.h"
 #include "eval/official.h"
+#include "eval/seq_nll.h"
+#include "lethe/model.h"
+#include "lethe/tokenizer.h"
 #include "testutil.h"
 
 static void close_to(const char *what, int i, double got, double want, double tol) {
@@ -165,8 +168,53 @@ static void test_csv_and_one_line_json(void **state) {
   lethe_sbuf_free(&b);
 }
 
+/* The chunked classifier pass on a real model: its log p(target) equal the fused classifier's (which
+ * has its PyTorch parity test), for any batch size; LOSS is the per-document NLL eval reports. */
+static void test_model_pass_matches_classifier(void **state) {
+  (void)state;
+  char *mp = tu_shared_path("models/stories260K/stories260K.bin"), *tp = tu_shared_path("models/stories260K/tok512.bin");
+  TU_REQUIRE_SHARED(mp, "models/stories260K");
+  TU_REQUIRE_SHARED(tp, "models/stories260K/tok512.bin");
+  lethe_model *m = NULL;
+  lethe_tokenizer *tok = NULL;
+  assert_int_equal(lethe_model_load(mp, &m), LETHE_OK);
+  assert_int_equal(lethe_model_tokenizer(mp, tp, &tok), LETHE_OK);
+  char *dp = tu_src_path("tests/fixtures/parquet/docs.jsonl");
+  lethe_rowset docs;
+  assert_int_equal(lethe_docs_load(dp, &docs), LETHE_OK);
+  lethe_tokset d;
+  assert_int_equal(lethe_tokset_build(tok, NULL, &docs, lethe_model_config(m)->max_seq_len, -1, &d), LETHE_OK);
+  double *sum = malloc(sizeof(double) * d.n);
+  int *cnt = malloc(sizeof(int) * d.n);
+  assert_int_equal(lethe_seq_nll(m, NULL, &d, 4, sum, cnt), LETHE_OK);
+  lethe_tok_stats a, b;
+  assert_int_equal(lethe_tok_stats_compute(m, NULL, &d, 1, &a), LETHE_OK);
+  assert_int_equal(lethe_tok_stats_compute(m, NULL, &d, 5, &b), LETHE_OK);
+  for (int i = 0; i < d.n; i++) {
+    int n = a.off[i + 1] - a.off[i];
+    assert_int_equal(n, cnt[i]);
+    close_to("loss vs the classifier", i, lethe_score_loss(a.logp + a.off[i], n), sum[i] / cnt[i], 1e-5);
+    for (int t = a.off[i]; t < a.off[i + 1]; t++) {
+      close_to("log p, batch 1 vs 5", i, a.logp[t], b.logp[t], 1e-5);
+      close_to("var, batch 1 vs 5", i, a.var[t], b.var[t], 1e-4); /* fp32 GEMM blocking differs by batch */
+      assert_true(a.var[t] >= 0 && a.mu[t] <= 0);
+    }
+  }
+  lethe_tok_stats_free(&a);
+  lethe_tok_stats_free(&b);
+  free(sum);
+  free(cnt);
+  lethe_tokset_free(&d);
+  lethe_rowset_free(&docs);
+  free(dp);
+  lethe_tokenizer_free(tok);
+  lethe_model_free(m);
+  free(mp);
+  free(tp);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_model_pass_matches_classifier),cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
                                      cmocka_unit_test(test_csv_and_one_line_json)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
