@@ -12,6 +12,7 @@
 
 #include "data/data.h"
 #include "eval/attacks.h"
+#include "eval/mmlu_prompt.h"
 #include "eval/official.h"
 #include "eval/seq_nll.h"
 #include "lethe/eval.h"
@@ -161,8 +162,9 @@ static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int 
   return LETHE_OK;
 }
 
-/* MMLU: k-shot prompts (k lowered for prompts that do not fit the context, as hendrycks' script
- * does), the answer is the choice whose token has the highest next-token logit. */
+/* MMLU as open-instruct's run_eval.py: k-shot prompts (k lowered while a prompt is longer than 2048
+ * tokens; one still longer than the model's context keeps its end), the answer is the choice
+ * whose token has the highest next-token logit (= probability), micro-averaged. */
 static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
                              const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
   const lethe_config *c = lethe_model_config(m);
@@ -192,15 +194,8 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
       int flush = si == set->n_subjects;
       if (!flush) {
         const lethe_mmlu_subject *sub = &set->subjects[si];
-        for (int k = o->shots;; k--) {
-          char *prompt = NULL;
-          if ((s = lethe_mmlu_prompt(sub, qi, (size_t)k, &prompt))) break;
-          free(ids);
-          ids = NULL;
-          s = lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n);
-          free(prompt);
-          if (s || n <= cap || k == 0) break;
-        }
+        int k_used;
+        s = lethe_mmlu_encode(tok, sub, qi, o->shots, LETHE_MMLU_TOKEN_LIMIT, &ids, &n, &k_used);
         if (!s && n > cap) { /* even zero-shot is too long: keep the end */
           memmove(ids, ids + (n - cap), sizeof(int) * (size_t)cap);
           n = cap;
