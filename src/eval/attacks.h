@@ -1,7 +1,7 @@
 /* eval/attacks.h: the membership-inference attacks and memorisation metrics unlearning papers
  * report, with open-unlearning's definitions (every score signed so that higher = less likely a
  * member, as theirs): LOSS (mean token NLL), ZLib (LOSS / zlib-compressed length of the text in
- * bytes), Min-K% (minus the mean of the lowest k% token log-probs), Min-K%++ (the same over
+ * bytes; the document's text as given, where open-unlearning decodes the scored tokens), Min-K% (minus the mean of the lowest k% token log-probs), Min-K%++ (the same over
  * (log p(x_t) - mu_t) / sigma_t, mu and sigma^2 of log p over the vocabulary under p, sigma^2
  * clamped at 1e-6), Reference (LOSS minus the adapter-off model's LOSS); exact memorisation (the
  * fraction of answer tokens the model predicts greedily under teacher forcing) and extraction
