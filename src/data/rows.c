@@ -151,7 +151,7 @@ static lethe_status pq_rows(const char *path, const uint8_t *data, size_t n, int
   return s;
 }
 
-static lethe_status load(const char *path, int docs, lethe_rowset *out) {
+static lethe_status load(const char *path, int docs, size_t max_line, lethe_rowset *out) {
   memset(out, 0, sizeof *out);
   load_ctx c = {out, 0, docs};
   char *text;
@@ -159,7 +159,7 @@ static lethe_status load(const char *path, int docs, lethe_rowset *out) {
   LETHE_TRY(lethe_read_file(path, ROWS_MAX_BYTES, &text, &len));
   lethe_status s = lethe_is_parquet((const uint8_t *)text, len)
                        ? pq_rows(path, (const uint8_t *)text, len, docs, out)
-                       : lethe_jsonl_each_buf(text, len, path, on_object, &c, NULL);
+                       : lethe_jsonl_each_buf(text, len, path, max_line, on_object, &c, NULL);
   free(text);
   if (!s && out->n == 0) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no rows (the file is empty)", path);
   if (!s) {
@@ -170,8 +170,11 @@ static lethe_status load(const char *path, int docs, lethe_rowset *out) {
   return s;
 }
 
-lethe_status lethe_rows_load(const char *path, lethe_rowset *out) { return load(path, 0, out); }
-lethe_status lethe_docs_load(const char *path, lethe_rowset *out) { return load(path, 1, out); }
+lethe_status lethe_rows_load(const char *path, lethe_rowset *out) { return load(path, 0, 0, out); }
+lethe_status lethe_docs_load(const char *path, lethe_rowset *out) { return load(path, 1, 0, out); }
+lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, lethe_rowset *out) {
+  return load(path, docs, max_line, out);
+}
 
 void lethe_rowset_free(lethe_rowset *r) {
   for (int i = 0; i < r->n; i++) {

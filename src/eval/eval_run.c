@@ -273,7 +273,13 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   memset(&mo, 0, sizeof mo);
   lethe_attack_results_init(&out->atk, o->mink_k > 0 ? o->mink_k : 0.2);
   say(o, "== evaluating %s\n", label);
-  lethe_status s = lethe_make_dirs(dir);
+  /* all or nothing: a previous result goes first, and evaluation_results.json is written last, only
+   * when every other output was */
+  lethe_status s = lethe_out_dir_prepare(dir, "eval");
+  p = lethe_path_join(dir, "evaluation_results.json");
+  if (!s && p) unlink(p);
+  free(p);
+  p = NULL;
   if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows, &out->atk);
   if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows, &out->atk);
   if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &sc_mem, &mo);
@@ -304,11 +310,8 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   out->has_res = 1;
   if (out->res.n_unclassified)
     say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
-  p = lethe_path_join(dir, "evaluation_results.json");
-  s = lethe_eval_results_write_json(&out->res, p);
-  free(p);
   p = lethe_path_join(dir, "rows.jsonl");
-  if (!s) s = lethe_eval_rows_write_jsonl(&rows, p);
+  s = lethe_eval_rows_write_jsonl(&rows, p);
   free(p);
   p = lethe_path_join(dir, "mia_attacks.json");
   if (!s) s = lethe_attack_results_write_json(&out->atk, p);
@@ -316,6 +319,9 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   p = lethe_path_join(dir, "mia.jsonl");
   if (!s && mem && non) s = lethe_sbuf_write_file(&mo.jsonl, p);
   if (!s && o->layout_official) s = lethe_eval_write_official(dir, &rows, forget, retain, &out->res, &mo);
+  free(p);
+  p = lethe_path_join(dir, "evaluation_results.json");
+  if (!s) s = lethe_eval_results_write_json(&out->res, p);
 done:
   lethe_doc_scores_free(&sc_mem);
   lethe_doc_scores_free(&sc_non);
@@ -362,6 +368,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
     s = lethe_mmlu_load(o->mmlu_dir, &mo, &mmlu);
     has_mmlu = !s;
   }
+  if (!s) s = lethe_out_dir_prepare(o->out, "eval"); /* before OUT/base is made inside it */
   if (s) goto done;
   if (o->compare) {
     base_dir = lethe_path_join(o->out, "base");

@@ -72,6 +72,25 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
                         "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
                         d->n_answer_tokens, "max_len", o->max_len);
   json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
+  if (o->obj.forget == LETHE_FORGET_SATIMP) {
+    json_object_set_new(f, "sat_beta1", json_real(o->obj.sat_beta1));
+    json_object_set_new(f, "sat_beta2", json_real(o->obj.sat_beta2));
+  }
+  if (o->obj.forget == LETHE_FORGET_CEU) json_object_set_new(f, "skip_first", json_integer(o->obj.skip_first));
+  if (o->obj.adaptive_retain) json_object_set_new(f, "adaptive_retain", json_true());
+  if (o->obj.forget == LETHE_FORGET_RMU) {
+    json_object_set_new(f, "rmu_layer", json_integer(o->obj.rmu_layer));
+    json_object_set_new(f, "rmu_coeff", json_real(o->obj.rmu_coeff));
+  }
+  if (o->full && o->train_layers) {
+    json_object_set_new(f, "train_layers", json_string(o->train_layers));
+    json_object_set_new(f, "train_modules", json_string(o->train_modules ? o->train_modules : "all"));
+  }
+  if (o->schedule_data == LETHE_DATA_SEQUENTIAL) {
+    json_object_set_new(f, "schedule_data", json_string("sequential"));
+    json_object_set_new(f, "forget_chunk", json_integer(o->forget_chunk));
+    json_object_set_new(f, "retain_per_forget", json_integer(o->retain_per_forget));
+  }
   if (!o->full) {
     json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
     json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));
@@ -189,7 +208,7 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
-  if (o->full && o->forget) return lethe_fail(LETHE_ERR_INVALID, "unlearning trains an adapter; --full is for lethe train");
+  if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
   return LETHE_OK;
 }
 
@@ -203,16 +222,16 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   lethe_status s = LETHE_OK;
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
-  if ((s = lethe_make_dirs(o->out))) goto done;
+  if ((s = lethe_run_dir_open(o))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
   if (o->forget) {
-    if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
-    if (o->retain && (s = lethe_rows_load(o->retain, &r.retain))) goto done;
+    if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
+    if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
     s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   } else {
-    s = o->data_docs ? lethe_docs_load(o->data, &r.retain) : lethe_rows_load(o->data, &r.retain);
+    s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r.retain);
     if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   }
   if (s) goto done;
@@ -224,6 +243,14 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   if (r.data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r.data.n_skipped);
   if (o->forget && n_forget == 0) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
+    goto done;
+  }
+  int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r.data, r.m->cfg.vocab_size, &bad_seq);
+  if (bad_id >= 0) {
+    const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
+    s = lethe_fail(LETHE_ERR_INVALID, "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): is it the model's tokenizer?",
+                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id, o->model,
+                   r.m->cfg.vocab_size);
     goto done;
   }
   if (r.data.max_len > r.m->cfg.max_seq_len) {
@@ -239,6 +266,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
+  if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
+      (s = lethe_train_memory_check(r.m, r.lora, &r.data, o->batch, o->recompute, lethe_obj_needs_ref_hidden(&o->obj),
+                                    lethe_machine_memory_bytes())))
+    goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];
@@ -251,7 +282,19 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .max_steps = o->max_steps, .lr = o->lr, .weight_decay = o->weight_decay, .beta1 = o->beta1,
                           .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
-                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute};
+                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute,
+                          .schedule_data = o->schedule_data, .forget_chunk = o->forget_chunk,
+                          .retain_per_forget = o->retain_per_forget};
+  if (o->full && o->train_layers) {
+    const char *mods = o->train_modules ? o->train_modules : "all";
+    tc.train_modules = lethe_train_modules_parse(mods);
+    if (!tc.train_modules) {
+      s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", mods);
+      goto done;
+    }
+    if ((s = lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
+    say(o, "training the full parameters of layers %d-%d (%s)\n", tc.train_lo, tc.train_hi, mods);
+  }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
@@ -259,10 +302,15 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   const char *fault = getenv("LETHE_FAULT_NAN_STEP");
   if (fault) r.tr->fault_nan_step = atoll(fault);
   r.fp = fingerprint(o, &r.data, targets);
+  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
+    goto done;
   double elapsed0 = 0;
   if (o->resume) {
-    if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
-    say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    int found = 0;
+    if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
+    if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
     if ((s = trim_log(log_path, r.tr->step))) goto done;
   }
   r.log = fopen(log_path, o->resume ? "a" : "w");
@@ -381,6 +429,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   s = lethe_write_file_atomic(rp, rj, strlen(rj));
   free(rp);
   free(rj);
+  if (!s) lethe_run_dir_finish(o->out);
 done:
   free(log_path);
   run_free(&r);

@@ -20,6 +20,12 @@ typedef struct {
   uint64_t seed;
   int no_ref_cache;
   int recompute;     /* recompute each block's activations in the backward pass (less memory) */
+  /* full-parameter training (lora == NULL) of a subset: layers [train_lo, train_hi], the
+   * LETHE_TRAIN_* modules of each; train_modules 0 trains every parameter */
+  int train_lo, train_hi;
+  unsigned train_modules;
+  lethe_data_schedule schedule_data;
+  int forget_chunk, retain_per_forget; /* sequential */
 } lethe_trainer_cfg;
 
 typedef struct {
@@ -37,18 +43,31 @@ typedef struct lethe_trainer {
   lethe_workspace *ws;         /* training (keeps activations) */
   lethe_workspace *ws_ref;     /* adapter-off forward for full-vocabulary KL, or NULL */
   lethe_packed pb;
-  float *params, *grads;       /* what trains: the adapter's or the model's buffers */
+  float *params, *grads;       /* what trains: the adapter's or the model's buffers; a subset of the
+                                  model trains in a compact copy (n_params) scattered into the model
+                                  after every update */
+  int64_t synced_step;         /* subset: the step whose params the model holds */
   size_t n_params;
   float *adam_m, *adam_v;
   int64_t step;                /* optimizer steps taken */
-  int epoch, step_in_epoch;    /* where the next step starts */
-  int micro_per_epoch, steps_per_epoch;
+  int epoch, step_in_epoch;    /* where the next step starts; with the sequential schedule an
+                                  "epoch" is one pass over one chunk (chunk epoch / epochs) */
+  int n_epochs;                /* epochs of the schedule: cfg.epochs, or chunks x cfg.epochs */
+  int chunk_epochs;            /* sequential: the epochs of each chunk (the configured epochs) */
+  int micro_per_epoch, steps_per_epoch; /* the largest epoch's */
+  int *fidx, *ridx;            /* sequential: the forget and the retain sequences, in data order */
+  int n_fidx, n_ridx;
+  double adapt_sum, adapt_count; /* adaptive_retain: the first epoch's retain NLLs and sequences */
+  float *rmu_u;                /* (d) RMU: c u, u uniform in [0, 1)^d from the seed, normalised */
+  float *rmu_h, *rmu_href, *rmu_dh; /* (max rows, d) host copies of h_l, the reference's, dL/dh_l */
   int64_t total_steps;
   float *ref_cache;            /* (answer tokens) r_t of every sequence, adapter off */
   int *ref_off;                /* (n + 1) */
-  float *fixed, *sig, *klw, *ref_rows; /* (max rows) per-batch coefficients */
+  float *fixed, *sig, *klw, *pw, *ref_rows; /* (max rows) per-batch coefficients */
+  int *tgt;                    /* (max rows) target kinds of the classifier (LETHE_TGT_*) */
   unsigned char *split;        /* (batch) */
-  int *order;                  /* (n) this epoch's order */
+  int *order;                  /* (n_order) this epoch's order */
+  int n_order;
   int order_epoch;
   int64_t fault_nan_step;      /* testing: poison the gradient of this (1-based) step; 0: never */
 } lethe_trainer;
@@ -73,11 +92,30 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
 double lethe_trainer_lr(const lethe_trainer *t, int64_t step);
 
 /* Checkpoints: OUT/checkpoint/{state.json, params.safetensors} (weights, Adam moments, position),
- * written to a temporary directory and renamed into place. fingerprint is a JSON object of the
- * options a resumed run must share. */
+ * written to a temporary directory and published by lethe_dir_publish. fingerprint is a JSON
+ * object of the options a resumed run must share. Load recovers the complete checkpoint a run
+ * killed mid-publish left, removes stale temporaries and range-checks every field. */
 lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
                                    double elapsed_s);
 lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json,
                                    double *elapsed_s);
+/* Makes DIR/checkpoint the complete checkpoint a run left (see above); *found = 0 when none. */
+lethe_status lethe_checkpoint_recover(const char *dir, int *found);
+/* Adds to the fingerprint *fp (replaced) the content hashes of the model, tokenizer and data files
+ * (NULL ones skipped) and the thread count, which the results depend on. */
+lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer, const char *forget,
+                                                 const char *retain, const char *data, int threads);
+/* A run's output directory: created, or reused when it is lethe's own run directory (or empty but
+ * for lethe temporaries); anything else (a user's directory, a file, a link) is refused. Marked
+ * with .lethe-output; stale temporaries are removed on resume. */
+lethe_status lethe_run_dir_open(const lethe_train_opts *o);
+/* The machine's physical memory in bytes (0 when unknown). */
+size_t lethe_machine_memory_bytes(void);
+/* Refuses, before any allocation, a step whose memory plan (weights, activations of the batch,
+ * trained parameters with gradient and Adam moments) exceeds `machine_bytes`, naming both. */
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, int recompute,
+                                      int needs_ref, size_t machine_bytes);
+/* After a successful run: removes every temporary left in the run directory. */
+void lethe_run_dir_finish(const char *out);
 
 #endif
