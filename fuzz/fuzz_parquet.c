@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "io/parquet.h"
+#include "data/parquet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lethe_pq_table t;

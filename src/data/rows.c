@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "data/data.h"
-#include "eval/jsonl.h"
-#include "io/parquet.h"
+#include "util/jsonl.h"
+#include "data/parquet.h"
 #include "lethe/util.h"
 #include "util/error.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "data/data.h"
-#include "io/parquet.h"
+#include "data/parquet.h"
 #include "lethe/util.h"
 #include "testutil.h"
 

@@ -1,10 +1,10 @@
-/* io/parquet_thrift.c: Parquet's footer (FileMetaData) and page headers in Thrift's compact
+/* data/parquet_thrift.c: Parquet's footer (FileMetaData) and page headers in Thrift's compact
  * protocol, read field by field: the fields lethe needs are kept, every other one is skipped by
  * its wire type. Every read is bounds-checked; nesting is limited. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/parquet.h"
+#include "data/parquet.h"
 #include "util/error.h"
 
 enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6,

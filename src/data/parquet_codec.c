@@ -1,10 +1,10 @@
-/* io/parquet_codec.c: page decompression through the codec libraries (Snappy, zlib for GZIP,
+/* data/parquet_codec.c: page decompression through the codec libraries (Snappy, zlib for GZIP,
  * zstd); each is optional at build time (LETHE_WITH_SNAPPY / _ZLIB / _ZSTD), a page in a codec
  * that was not built in is an error that says so. */
 #include <stdio.h>
 #include <string.h>
 
-#include "io/parquet.h"
+#include "data/parquet.h"
 #include "util/error.h"
 
 #ifdef LETHE_WITH_SNAPPY

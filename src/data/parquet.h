@@ -1,12 +1,12 @@
-/* io/parquet.h: a reader for the Parquet files Hugging Face datasets publish: flat schemas whose
+/* data/parquet.h: a reader for the Parquet files Hugging Face datasets publish: flat schemas whose
  * columns are strings (BYTE_ARRAY) or integers (INT32, INT64), required or optional; PLAIN and
  * dictionary (PLAIN_DICTIONARY / RLE_DICTIONARY, RLE/bit-packed hybrid indices) encodings; data
  * pages v1 and v2; UNCOMPRESSED, SNAPPY, GZIP and ZSTD pages. The footer is Thrift's compact
  * protocol (parquet_thrift.c). The whole table is decoded into memory. Columns of other physical
  * types are listed but not decoded (LETHE_PQ_OTHER); nested schemas are rejected. Every error
  * names the file and the place (column, row group, page). */
-#ifndef LETHE_IO_PARQUET_H
-#define LETHE_IO_PARQUET_H
+#ifndef LETHE_DATA_PARQUET_H
+#define LETHE_DATA_PARQUET_H
 
 #include <stddef.h>
 #include <stdint.h>

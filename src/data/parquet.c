@@ -1,7 +1,7 @@
-/* io/parquet.c: a whole Parquet file into per-column arrays: the file's frame (magic, footer),
+/* data/parquet.c: a whole Parquet file into per-column arrays: the file's frame (magic, footer),
  * the flat schema, then every column chunk page by page (dictionary page, data pages v1/v2,
  * definition levels, PLAIN and dictionary-index values). See parquet.h for the subset. */
-#include "io/parquet.h"
+#include "data/parquet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
