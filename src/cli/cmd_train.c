@@ -39,17 +39,31 @@
   {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass (less memory)", 0, 0, 0, NULL}, \
   {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
   {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
-  {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL}
+  {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                                  \
+  {"eval-every", ARG_INT, &(o).eval_every, "evaluate (the scores of lethe eval) every K epochs, and before step 1", 0, 1, 1 << 20, NULL}, \
+  {"eval-every-steps", ARG_INT, &(o).eval_every_steps, "or every K optimizer steps", 0, 1, 1 << 30, NULL},                \
+  {"eval-forget", ARG_STR, &(o).eval_forget, "forget rows to evaluate (default: the training forget rows)", 0, 0, 0, NULL}, \
+  {"eval-retain", ARG_STR, &(o).eval_retain, "retain rows to evaluate (default: the training retain rows / data)", 0, 0, 0, NULL}, \
+  {"mia-members", ARG_STR, &(o).mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},               \
+  {"mia-nonmembers", ARG_STR, &(o).mia_nonmembers, "MIA non-member documents", 0, 0, 0, NULL},                            \
+  {"mmlu", ARG_STR, &(o).mmlu_dir, "MMLU directory (hendrycks CSVs) evaluated too", 0, 0, 0, NULL},                       \
+  {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject (the first ones; 0: all)", 0, 0, 1 << 30, NULL},   \
+  {"eval-max-new", ARG_INT, &(o).eval_max_new, "new tokens per evaluation generation (default 256)", 0, 1, 1 << 20, NULL}, \
+  {"eval-batch", ARG_INT, &(o).eval_batch, "prompts generated together in an evaluation (default 16)", 0, 1, 1 << 16, NULL}, \
+  {"select", ARG_CHOICE, &(v).select, "the run's result: the best evaluation's (default when evaluating) or the last", 0, 0, 0, "best|last"}, \
+  {"early-stop", ARG_INT, &(o).early_stop, "stop after N evaluations without improvement (0: never)", 0, 0, 1 << 20, NULL}
 
 typedef struct {
   int optimizer, schedule, quiet;
   int64_t seed;
+  int select; /* -1: not given */
 } extra;
 
 static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
+  o->select = v->select < 0 ? LETHE_SELECT_AUTO : v->select == 0 ? LETHE_SELECT_BEST : LETHE_SELECT_LAST;
   if (v->quiet) o->progress = NULL;
   if (!o->out) o->out = o->resume;
   if (!o->out) {
@@ -63,7 +77,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
 int cmd_unlearn(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
-  extra v = {0, 0, 0, (int64_t)o.seed};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1};
   int method = 0, kl = -1;
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN;
   int no_cache = 0;
@@ -102,7 +116,7 @@ int cmd_unlearn(int argc, char **argv) {
 int cmd_train(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 0);
-  extra v = {0, 0, 0, (int64_t)o.seed};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1};
   int kind = 0, no_eos = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),

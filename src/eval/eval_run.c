@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "eval/eval_scores.h"
 #include "eval/seq_nll.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
@@ -260,46 +261,57 @@ typedef struct {
   int has_res;
 } eval_out;
 
+lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                               const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+                               lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res) {
+  memset(rows, 0, sizeof *rows);
+  memset(tally, 0, sizeof *tally);
+  double *mem = NULL, *non = NULL;
+  size_t nm = 0, nn = 0;
+  lethe_status s = LETHE_OK;
+  if (forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows);
+  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows);
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, &mem, &nm);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, &non, &nn);
+  double mmlu_acc = NAN;
+  if (!s && mmlu) {
+    s = lethe_mmlu_tally_init(tally, mmlu->n_subjects);
+    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, tally);
+    if (!s) mmlu_acc = lethe_mmlu_micro_average(tally);
+  }
+  if (!s && rows->n == 0) s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
+  lethe_eval_mia_input mia = {mem, nm, non, nn};
+  lethe_eval_options eo = {.literal_text = o->literal_text};
+  if (!s) s = lethe_eval_compute(rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, res);
+  free(mem);
+  free(non);
+  if (s) {
+    lethe_mmlu_tally_free(tally);
+    lethe_eval_rows_free(rows);
+  }
+  return s;
+}
+
 /* One full evaluation of (model, lora); writes its files into `dir`. */
 static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
                              const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
                              const char *dir, const char *label, eval_out *out) {
   lethe_eval_rows rows;
-  memset(&rows, 0, sizeof rows);
-  double *mem = NULL, *non = NULL;
-  size_t nm = 0, nn = 0;
   lethe_mmlu_tally tally;
-  memset(&tally, 0, sizeof tally);
   char *p = NULL;
   say(o, "== evaluating %s\n", label);
   lethe_status s = lethe_make_dirs(dir);
-  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows);
-  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows);
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, &mem, &nm);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, &non, &nn);
-  double mmlu_acc = NAN;
-  if (!s && mmlu) {
-    s = lethe_mmlu_tally_init(&tally, mmlu->n_subjects);
-    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, &tally);
-    if (!s) {
-      mmlu_acc = lethe_mmlu_micro_average(&tally);
-      p = lethe_path_join(dir, "mmlu_metrics.json");
-      s = lethe_mmlu_write_metrics(mmlu, &tally, p);
-      free(p);
-      p = NULL;
-      if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
-    }
-  }
-  if (s) goto done;
-  lethe_eval_mia_input mia = {mem, nm, non, nn};
-  lethe_eval_options eo = {.literal_text = o->literal_text};
-  if (rows.n == 0) {
-    s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
-    goto done;
-  }
-  s = lethe_eval_compute(&rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, &out->res);
-  if (s) goto done;
+  if (s) return s;
+  if ((s = lethe_eval_scores(o, m, lora, tok, forget, retain, mmlu, &rows, &tally, &out->res))) return s;
   out->has_res = 1;
+  if (mmlu) {
+    p = lethe_path_join(dir, "mmlu_metrics.json");
+    s = lethe_mmlu_write_metrics(mmlu, &tally, p);
+    free(p);
+    p = NULL;
+    if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
+  }
+  if (s) goto done;
   if (out->res.n_unclassified)
     say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
   p = lethe_path_join(dir, "evaluation_results.json");
@@ -309,8 +321,6 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (!s) s = lethe_eval_rows_write_jsonl(&rows, p);
 done:
   free(p);
-  free(mem);
-  free(non);
   lethe_mmlu_tally_free(&tally);
   lethe_eval_rows_free(&rows);
   return s;
