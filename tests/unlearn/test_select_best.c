@@ -1,0 +1,260 @@
+/* tests/unlearn/test_select_best.c: evaluation while unlearning and best-checkpoint selection on a
+ * real model. stories260K (../shared) memorises synthetic people of this test's own (lethe data
+ * bios, seed 7: 8 people, 2 to forget, 4 never seen), then Low-Rank NPO at a learning rate that
+ * over-forgets (1e-2, 12 epochs: by the end the forget documents look less likely than unseen
+ * ones) is evaluated after every epoch. --select best returns the best final score evaluated (>=
+ * every evaluated epoch, including a separate fixed-5-epoch run, which is the same trajectory) and
+ * more than the last epoch's; `lethe eval` of the chosen adapter gives exactly the score the run
+ * logged; a run stopped mid-way (a NaN step keeps the last checkpoint) and resumed gives the same
+ * adapters byte for byte. Bad evaluation options fail before any training, with no output. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "util/fileio.h"
+
+static char *M, *TOK, *WORK, *DATA, *MEMM;
+static char *F, *R, *MM, *MN;
+
+static int setup(void **state) {
+  (void)state;
+  M = tu_shared_path("models/stories260K/stories260K.bin");
+  TOK = tu_shared_path("models/stories260K/tok512.bin");
+  WORK = tu_tmp_path("select-best");
+  lethe_remove_tree(WORK);
+  lethe_make_dirs(WORK);
+  DATA = lethe_path_join(WORK, "data");
+  MEMM = lethe_path_join(WORK, "memorised/model");
+  F = lethe_path_join(DATA, "forget.jsonl");
+  R = lethe_path_join(DATA, "retain.jsonl");
+  MM = lethe_path_join(DATA, "mia_members.jsonl");
+  MN = lethe_path_join(DATA, "mia_nonmembers.jsonl");
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  lethe_remove_tree(WORK);
+  char *p[] = {M, TOK, WORK, DATA, MEMM, F, R, MM, MN};
+  for (size_t i = 0; i < sizeof p / sizeof *p; i++) free(p[i]);
+  return 0;
+}
+
+/* The people, and stories260K made to memorise them (once per program). */
+static void memorise(void) {
+  if (lethe_is_dir(MEMM)) return;
+  char *err = NULL;
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "data", "bios", "--out", DATA, "--n", "8", "--forget", "2", "--holdout", "4",
+                                "--seed", "7", NULL),
+                   0);
+  free(err);
+  char *all = lethe_path_join(DATA, "all.jsonl"), *a, *b;
+  size_t na, nb;
+  assert_int_equal(lethe_read_file(F, 1 << 20, &a, &na), LETHE_OK);
+  assert_int_equal(lethe_read_file(R, 1 << 20, &b, &nb), LETHE_OK);
+  FILE *fp = fopen(all, "wb");
+  fwrite(a, 1, na, fp);
+  fwrite(b, 1, nb, fp);
+  fclose(fp);
+  free(a);
+  free(b);
+  char *mem = lethe_path_join(WORK, "memorised");
+  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out", mem,
+                        "--epochs", "40", "--lr", "3e-3", "--batch", "4", "--schedule", "cosine", "--warmup-steps", "10",
+                        "--threads", "1", "--quiet", NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  free(err);
+  free(all);
+  free(mem);
+}
+
+/* Unlearning with evaluation after every epoch; extra arguments (NULL-terminated, up to 8). */
+static int unlearn(const char *out, const char *epochs, char **err, const char *x0, const char *x1, const char *x2,
+                   const char *x3) {
+  char *argv[40] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+                    "--mia-nonmembers", MN, "--eval-every", "1", "--eval-max-new", "64", "--lr", "1e-2", "--epochs",
+                    (char *)epochs, "--threads", "1", "--out", (char *)out};
+  int n = 25;
+  const char *x[] = {x0, x1, x2, x3};
+  for (int i = 0; i < 4 && x[i]; i++) argv[n++] = (char *)x[i];
+  argv[n] = NULL;
+  return tu_run_lethe_argv(NULL, NULL, err, argv);
+}
+
+static json_t *load(const char *dir, const char *name) {
+  char *p = lethe_path_join(dir, name);
+  json_error_t je;
+  json_t *j = json_load_file(p, 0, &je);
+  if (!j) print_error("%s: %s\n", p, je.text);
+  free(p);
+  assert_non_null(j);
+  return j;
+}
+
+static double num(json_t *o, const char *a, const char *b) {
+  json_t *v = json_object_get(o, a);
+  if (b) v = json_object_get(v, b);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* `lethe eval` of an adapter, with the run's settings: its final score as the run computes it. */
+static double eval_final(const char *adapter, const char *out) {
+  char *err = NULL;
+  int rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", MEMM, "--tokenizer", TOK, "--adapter", adapter, "--forget", F,
+                        "--retain", R, "--mia-members", MM, "--mia-nonmembers", MN, "--max-new", "64", "--threads", "1",
+                        "--out", out, NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  free(err);
+  json_t *r = load(out, "evaluation_results.json");
+  double auc = num(r, "mia_loss_acc", NULL);
+  double v = (num(r, "harmonic-mean-task-aggregate", NULL) + (1 - 2 * fabs(auc - 0.5))) / 2;
+  json_decref(r);
+  return v;
+}
+
+static void same_file(const char *a, const char *b) {
+  lethe_mapped_file ma, mb;
+  assert_int_equal(lethe_map_file(a, &ma), LETHE_OK);
+  assert_int_equal(lethe_map_file(b, &mb), LETHE_OK);
+  assert_int_equal(ma.size, mb.size);
+  assert_memory_equal(ma.data, mb.data, ma.size);
+  lethe_unmap_file(&ma);
+  lethe_unmap_file(&mb);
+}
+
+static void test_select_best_and_resume(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *a = lethe_path_join(WORK, "a"), *err = NULL;
+  int rc = unlearn(a, "12", &err, NULL, NULL, NULL, NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  free(err);
+  json_t *run = load(a, "run.json"), *ev = json_object_get(run, "evaluation");
+  assert_string_equal(json_string_value(json_object_get(ev, "select")), "best");
+  double chosen = num(ev, "chosen", "final"), last = num(ev, "last", "final");
+  double chosen_mia = num(ev, "chosen", "mia_score"), last_mia = num(ev, "last", "mia_score");
+  int chosen_step = (int)num(ev, "chosen", "step");
+  /* every evaluation, in order: before training and after each of the 12 epochs */
+  char *lp = lethe_path_join(a, "eval_log.jsonl"), *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(lp, 1 << 20, &text, &len), LETHE_OK);
+  int n = 0;
+  double best = -1, at5 = NAN;
+  int best_step = -1;
+  for (char *line = text; line < text + len; n++) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    json_error_t je;
+    json_t *o = json_loadb(line, (size_t)(nl - line), 0, &je);
+    assert_non_null(o);
+    double f = num(o, "final", NULL);
+    assert_int_equal((int)num(o, "epoch", NULL), n);
+    if (f > best) best = f, best_step = (int)num(o, "step", NULL);
+    if (n == 5) at5 = f;
+    json_decref(o);
+    line = nl + 1;
+  }
+  free(text);
+  free(lp);
+  print_message("chosen: step %d, final %.4f (MIA score %.3f); last epoch: final %.4f (MIA score %.3f)\n", chosen_step, chosen,
+                chosen_mia, last, last_mia);
+  assert_int_equal(n, 13);
+  /* the best evaluated (the log holds 9 digits), the earliest of ties */
+  assert_true(chosen >= best - 1e-8 && fabs(chosen - best) < 1e-8 && chosen_step == best_step);
+  assert_true(chosen > last);          /* the last epoch over-forgets ... */
+  assert_true(last_mia < chosen_mia);  /* ... the forget documents now stand out as unlikely */
+  /* the chosen adapter is the one that scored so, and the last one is kept */
+  char *ad = lethe_path_join(a, "adapter"), *adl = lethe_path_join(a, "adapter-last");
+  char *e1 = lethe_path_join(WORK, "eval-chosen"), *e2 = lethe_path_join(WORK, "eval-last");
+  double got = eval_final(ad, e1), got_last = eval_final(adl, e2);
+  print_message("lethe eval: chosen adapter %.6f, last adapter %.6f\n", got, got_last);
+  assert_true(fabs(got - chosen) < 1e-6);
+  assert_true(fabs(got_last - last) < 1e-6);
+  /* a fixed 5-epoch run is the same trajectory; best-selection beats or ties it */
+  char *c = lethe_path_join(WORK, "fixed5");
+  assert_int_equal(unlearn(c, "5", NULL, "--select", "last", NULL, NULL), 0);
+  json_t *r5 = load(c, "run.json");
+  double fixed5 = num(json_object_get(r5, "evaluation"), "chosen", "final");
+  print_message("fixed 5 epochs: final %.4f (epoch 5 of the long run: %.4f)\n", fixed5, at5);
+  assert_true(fabs(fixed5 - at5) < 1e-9);
+  assert_true(chosen >= fixed5);
+  json_decref(r5);
+  /* stopped by a NaN at step 117 (checkpoints every 5 steps: resumes from 115, after the best
+   * evaluation at an earlier step), then resumed: the same adapters, byte for byte */
+  char *b = lethe_path_join(WORK, "b");
+  setenv("LETHE_FAULT_NAN_STEP", "117", 1);
+  rc = unlearn(b, "12", &err, "--checkpoint-every", "5", NULL, NULL);
+  unsetenv("LETHE_FAULT_NAN_STEP");
+  assert_int_not_equal(rc, 0);
+  free(err);
+  char *adb = lethe_path_join(b, "adapter/adapter_model.safetensors");
+  assert_false(lethe_file_exists(adb));
+  rc = unlearn(b, "12", &err, "--checkpoint-every", "5", "--resume", b);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(err, "resumed"));
+  free(err);
+  char *ada = lethe_path_join(a, "adapter/adapter_model.safetensors");
+  char *adla = lethe_path_join(a, "adapter-last/adapter_model.safetensors"), *adlb = lethe_path_join(b, "adapter-last/adapter_model.safetensors");
+  same_file(ada, adb);
+  same_file(adla, adlb);
+  json_t *runb = load(b, "run.json");
+  assert_true(num(json_object_get(runb, "evaluation"), "chosen", "final") == chosen);
+  json_decref(runb);
+  json_decref(run);
+  char *fr[] = {a, ad, adl, e1, e2, c, b, adb, ada, adla, adlb};
+  for (size_t i = 0; i < sizeof fr / sizeof *fr; i++) free(fr[i]);
+}
+
+/* A bad evaluation option: non-zero exit, one message naming the problem, nothing written. */
+static void bad(const char *want, const char *x0, const char *x1, const char *x2, const char *x3) {
+  char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
+  lethe_remove_tree(out);
+  int rc = unlearn(out, "1", &err, x0, x1, x2, x3);
+  if (!err || !strstr(err, want)) print_error("expected '%s' in: %s\n", want, err ? err : "(none)");
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, want));
+  assert_null(strstr(err, "epoch 1/")); /* no training started */
+  assert_false(lethe_is_dir(out));
+  free(err);
+  free(out);
+}
+
+static void test_bad_eval_options(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *empty = lethe_path_join(WORK, "empty.jsonl"), *missing = lethe_path_join(WORK, "missing.jsonl");
+  FILE *fp = fopen(empty, "wb");
+  fclose(fp);
+  bad("missing.jsonl", "--eval-forget", missing, NULL, NULL);
+  bad("empty.jsonl", "--eval-retain", empty, NULL, NULL);
+  bad("empty.jsonl", "--mia-nonmembers", empty, NULL, NULL);
+  bad("--eval-every", "--eval-every", "0", NULL, NULL);
+  bad("not both", "--eval-every-steps", "3", NULL, NULL);
+  bad("best", "--early-stop", "2", "--select", "last");
+  char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
+  /* --select best with nothing to evaluate on (no --eval-every) */
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out,
+                        "--select", "best", NULL);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, "--select best needs something to evaluate"));
+  assert_false(lethe_is_dir(out));
+  free(err);
+  free(out);
+  free(empty);
+  free(missing);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_bad_eval_options)};
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
