@@ -73,6 +73,7 @@ typedef struct {
   int batch;                /* 4 */
   int grad_accum;           /* 1 */
   double lr;                /* 1e-4 */
+  int lr_auto;              /* --lr auto: a short search over log-spaced rates first (needs evaluation) */
   double weight_decay;      /* 0 */
   int adamw;                /* decoupled weight decay */
   double beta1, beta2, adam_eps;

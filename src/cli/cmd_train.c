@@ -1,6 +1,7 @@
 /* cli/cmd_train.c: `lethe unlearn` and `lethe train`: flags -> lethe_train_opts -> lethe_train_run. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
@@ -17,7 +18,7 @@
   {"epochs", ARG_INT, &(o).epochs, "passes over the data", 0, 1, 1 << 20, NULL},                                            \
   {"batch", ARG_INT, &(o).batch, "rows per micro-batch", 0, 1, 1 << 16, NULL},                                              \
   {"grad-accum", ARG_INT, &(o).grad_accum, "micro-batches per optimizer step", 0, 1, 1 << 16, NULL},                         \
-  {"lr", ARG_FLOAT, &(o).lr, "learning rate", 0, 0, 1e3, NULL},                                                             \
+  {"lr", ARG_STR, &(v).lr_text, "learning rate, or auto (a short search over 1e-4..1e-2 first, evaluated)", 0, 0, 0, NULL},                                                             \
   {"optimizer", ARG_CHOICE, &(v).optimizer, "Adam (L2 weight decay) or AdamW (decoupled)", 0, 0, 0, "adam|adamw"},            \
   {"weight-decay", ARG_FLOAT, &(o).weight_decay, "weight decay", 0, 0, 1e3, NULL},                                          \
   {"adam-beta1", ARG_FLOAT, &(o).beta1, "Adam beta1", 0, 0, 0.999999, NULL},                                                \
@@ -57,12 +58,24 @@ typedef struct {
   int optimizer, schedule, quiet;
   int64_t seed;
   int select; /* -1: not given */
+  const char *lr_text;
 } extra;
 
 static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
+  if (v->lr_text && strcmp(v->lr_text, "auto") == 0) {
+    o->lr_auto = 1;
+  } else if (v->lr_text) {
+    char *end;
+    double lr = strtod(v->lr_text, &end);
+    if (end == v->lr_text || *end || !(lr >= 0 && lr <= 1e3)) {
+      fprintf(stderr, "lethe %s: --lr must be a number in [0, 1000] or auto (got '%s')\n", cmd, v->lr_text);
+      return 2;
+    }
+    o->lr = lr;
+  }
   o->select = v->select < 0 ? LETHE_SELECT_AUTO : v->select == 0 ? LETHE_SELECT_BEST : LETHE_SELECT_LAST;
   if (v->quiet) o->progress = NULL;
   if (!o->out) o->out = o->resume;
@@ -77,7 +90,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
 int cmd_unlearn(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
-  extra v = {0, 0, 0, (int64_t)o.seed, -1};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
   int method = 0, kl = -1;
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN;
   int no_cache = 0;
@@ -116,7 +129,7 @@ int cmd_unlearn(int argc, char **argv) {
 int cmd_train(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 0);
-  extra v = {0, 0, 0, (int64_t)o.seed, -1};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
   int kind = 0, no_eos = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),

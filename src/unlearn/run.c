@@ -17,6 +17,7 @@
 #include "lethe/lora.h"
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
+#include "unlearn/lr_search.h"
 #include "unlearn/run_eval.h"
 #include "unlearn/trainer.h"
 #include "util/error.h"
@@ -171,6 +172,7 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (!o->forget && !o->data) return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
   if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1) return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
+  if (o->lr_auto && o->full) return lethe_fail(LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with --full");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->full && o->forget) return lethe_fail(LETHE_ERR_INVALID, "unlearning trains an adapter; --full is for lethe train");
@@ -243,7 +245,16 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   /* LETHE_FAULT_NAN_STEP=N (tests only) poisons step N's gradient, to exercise the NaN stop. */
   const char *fault = getenv("LETHE_FAULT_NAN_STEP");
   if (fault) r.tr->fault_nan_step = atoll(fault);
-  r.fp = fingerprint(o, &r.data, targets, &r.ev);
+  lethe_train_opts oo = *o; /* with the rate --lr auto chose */
+  if (o->lr_auto) {
+    if (!r.lora) {
+      s = lethe_fail(LETHE_ERR_INVALID, "--lr auto needs an adapter");
+      goto done;
+    }
+    if ((s = lethe_make_dirs(o->out))) goto done;
+    if ((s = lethe_lr_search(r.tr, &r.ev, r.tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
+  }
+  r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
   double elapsed0 = 0;
   if (o->resume) {
     if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
@@ -395,6 +406,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
                                   num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
+  if (o->lr_auto) json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
   if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);

@@ -56,6 +56,7 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   if (o->eval_every && o->eval_every_steps)
     return lethe_fail(LETHE_ERR_INVALID, "give --eval-every (epochs) or --eval-every-steps, not both");
   int every = o->eval_every || o->eval_every_steps;
+  if (o->lr_auto && !every) every = 1; /* --lr auto evaluates every epoch unless told otherwise */
   if (!every && any_set)
     return lethe_fail(LETHE_ERR_INVALID, "evaluation sets were given but no schedule: add --eval-every K (epochs) or --eval-every-steps K");
   if (!every && o->select == LETHE_SELECT_BEST)
@@ -70,7 +71,7 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
     return lethe_fail(LETHE_ERR_INVALID, "--mmlu-limit, --eval-max-new and --eval-batch must be >= 0");
   if (!every) return LETHE_OK;
   e->on = 1;
-  e->every_epochs = o->eval_every;
+  e->every_epochs = o->eval_every || o->eval_every_steps ? o->eval_every : 1;
   e->every_steps = o->eval_every_steps;
   e->select_best = o->select != LETHE_SELECT_LAST;
   e->early_stop = o->early_stop;
@@ -144,24 +145,29 @@ static void fmt(char *b, size_t n, double v, const char *f) {
   else snprintf(b, n, "-");
 }
 
-lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,
-                                int *stop) {
+lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p) {
   double t0 = lethe_now_s();
   lethe_eval_rows rows;
   lethe_mmlu_tally tally;
   lethe_eval_results res;
   LETHE_TRY(lethe_eval_scores(&e->eo, t->m, t->lora, tok, e->has_forget ? &e->forget : NULL, e->has_retain ? &e->retain : NULL,
                               e->has_mmlu ? &e->mmlu : NULL, &rows, &tally, &res));
-  lethe_eval_point p;
-  memset(&p, 0, sizeof p);
-  lethe_eval_point_from(&res, &p);
+  memset(p, 0, sizeof *p);
+  lethe_eval_point_from(&res, p);
   lethe_eval_results_free(&res);
   lethe_mmlu_tally_free(&tally);
   lethe_eval_rows_free(&rows);
-  p.step = t->step;
-  p.epoch = t->epoch + (double)t->step_in_epoch / t->steps_per_epoch;
-  p.seconds = lethe_now_s() - t0;
-  e->seconds += p.seconds;
+  p->step = t->step;
+  p->epoch = t->epoch + (double)t->step_in_epoch / t->steps_per_epoch;
+  p->seconds = lethe_now_s() - t0;
+  e->seconds += p->seconds;
+  return LETHE_OK;
+}
+
+lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,
+                                int *stop) {
+  lethe_eval_point p;
+  LETHE_TRY(lethe_run_eval_measure(e, t, tok, &p));
   e->n_evals++;
   e->last = p;
   int better = !e->has_best || (isfinite(p.final) && !(p.final <= e->best.final));

@@ -44,6 +44,8 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o);
 lethe_status lethe_run_eval_start(lethe_run_eval *e, const char *out, size_t n_params, int resuming, int64_t step);
 /* Whether the trainer's position (after a step; `finished` at the end) is an evaluation point. */
 int lethe_run_eval_due(const lethe_run_eval *e, const lethe_trainer *t, int finished);
+/* The scores of the trainer's current parameters (no state changes but the time spent). */
+lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p);
 /* Evaluates the trainer's current parameters, prints one line, logs the record, updates the best;
  * *stop is set when early stopping says so. */
 lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,

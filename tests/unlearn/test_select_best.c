@@ -6,7 +6,8 @@
  * every evaluated epoch, including a separate fixed-5-epoch run, which is the same trajectory) and
  * more than the last epoch's; `lethe eval` of the chosen adapter gives exactly the score the run
  * logged; a run stopped mid-way (a NaN step keeps the last checkpoint) and resumed gives the same
- * adapters byte for byte. Bad evaluation options fail before any training, with no output. */
+ * adapters byte for byte. --lr auto alone reaches task aggregate >= 0.85 and MIA score >= 0.6.
+ * Bad evaluation options fail before any training, with no output. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -213,6 +214,33 @@ static void test_select_best_and_resume(void **state) {
   for (size_t i = 0; i < sizeof fr / sizeof *fr; i++) free(fr[i]);
 }
 
+/* --lr auto with no other tuning flag: the search picks a rate, the run selects its best epoch,
+ * and the result reaches the issue's bar: task aggregate >= 0.85 and MIA score >= 0.6. */
+static void test_lr_auto(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *out = lethe_path_join(WORK, "lr-auto"), *err = NULL;
+  int rc = unlearn(out, "12", &err, "--lr", "auto", NULL, NULL);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(err, "lr auto: chose lr"));
+  free(err);
+  json_t *search = load(out, "lr_search.json"), *run = load(out, "run.json");
+  assert_int_equal(json_array_size(json_object_get(search, "candidates")), 5);
+  double lr = num(search, "chosen_lr", NULL);
+  json_t *ch = json_object_get(json_object_get(run, "evaluation"), "chosen");
+  double agg = num(ch, "task_aggregate", NULL), mia = num(ch, "mia_score", NULL);
+  print_message("lr auto: lr %g, chosen epoch %.0f: task aggregate %.4f, MIA score %.3f\n", lr, num(ch, "epoch", NULL), agg, mia);
+  assert_true(num(json_object_get(run, "lr_auto"), "chosen_lr", NULL) == lr);
+  assert_true(agg >= 0.85);
+  assert_true(mia >= 0.6);
+  json_decref(search);
+  json_decref(run);
+  free(out);
+}
+
 /* A bad evaluation option: non-zero exit, one message naming the problem, nothing written. */
 static void bad(const char *want, const char *x0, const char *x1, const char *x2, const char *x3) {
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
@@ -241,6 +269,7 @@ static void test_bad_eval_options(void **state) {
   bad("--eval-every", "--eval-every", "0", NULL, NULL);
   bad("not both", "--eval-every-steps", "3", NULL, NULL);
   bad("best", "--early-stop", "2", "--select", "last");
+  bad("--lr must be a number", "--lr", "fast", NULL, NULL);
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
   /* --select best with nothing to evaluate on (no --eval-every) */
   int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out,
@@ -255,6 +284,7 @@ static void test_bad_eval_options(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_bad_eval_options)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto),
+                                     cmocka_unit_test(test_bad_eval_options)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }
