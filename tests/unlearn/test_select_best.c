@@ -7,7 +7,8 @@
  * more than the last epoch's; `lethe eval` of the chosen adapter gives exactly the score the run
  * logged; a run stopped mid-way (a NaN step keeps the last checkpoint) and resumed gives the same
  * adapters byte for byte. --lr auto alone reaches task aggregate >= 0.85 and MIA score >= 0.6.
- * Bad evaluation options fail before any training, with no output. */
+ * lethe sweep trains, tables and resumes. Bad evaluation options and sweep lists fail before any
+ * training, with no output. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -241,6 +242,72 @@ static void test_lr_auto(void **state) {
   free(out);
 }
 
+/* lethe sweep: 2 x 1 combinations, each evaluated and selected; the table and the best adapter are
+ * written; a run whose results are removed is redone on the next call, the others are skipped; an
+ * invalid list fails before any run. */
+static void test_sweep(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  memorise();
+  char *out = lethe_path_join(WORK, "sweep"), *err = NULL, *sout = NULL;
+  char *argv[] = {"sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+                  "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3",
+                  "--lr", "3e-3,1e-2", "--out", out, NULL};
+  int rc = tu_run_lethe_argv(NULL, &sout, &err, argv);
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  print_message("%s", sout);
+  assert_non_null(strstr(sout, "<- best"));
+  json_t *sw = load(out, "sweep.json");
+  json_t *runs = json_object_get(sw, "runs");
+  assert_int_equal(json_array_size(runs), 2);
+  int best = (int)json_integer_value(json_object_get(sw, "best"));
+  double b = json_number_value(json_object_get(json_object_get(json_array_get(runs, (size_t)best), "chosen"), "final"));
+  for (size_t i = 0; i < 2; i++)
+    assert_true(json_number_value(json_object_get(json_object_get(json_array_get(runs, i), "chosen"), "final")) <= b);
+  char *csv = lethe_path_join(out, "sweep.csv"), *ad = lethe_path_join(out, "adapter/adapter_model.safetensors");
+  assert_true(lethe_file_exists(csv));
+  char bestrun[64];
+  snprintf(bestrun, sizeof bestrun, "%s/adapter/adapter_model.safetensors",
+           json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
+  char *bad_ad = lethe_path_join(out, bestrun);
+  same_file(ad, bad_ad);
+  json_decref(sw);
+  free(sout);
+  free(err);
+  /* resume: run-001 lost its results; only it runs again */
+  char *r1 = lethe_path_join(out, "run-001/run.json");
+  assert_int_equal(remove(r1), 0);
+  rc = tu_run_lethe_argv(NULL, &sout, &err, argv);
+  assert_int_equal(rc, 0);
+  assert_non_null(strstr(err, "run-000 finished before; skipped"));
+  assert_non_null(strstr(err, "run-001 (2/2)"));
+  assert_true(lethe_file_exists(r1));
+  free(sout);
+  free(err);
+  /* an invalid list: nothing runs */
+  char *out2 = lethe_path_join(WORK, "sweep-bad");
+  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2, "--lr",
+                    "1e-3,,2e-3", NULL);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, "an empty value in the list"));
+  assert_false(lethe_is_dir(out2));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2, "--method",
+                    "npo,nope", NULL);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, "'nope' is not one of"));
+  assert_false(lethe_is_dir(out2));
+  free(err);
+  free(out2);
+  free(r1);
+  free(csv);
+  free(ad);
+  free(bad_ad);
+  free(out);
+}
+
 /* A bad evaluation option: non-zero exit, one message naming the problem, nothing written. */
 static void bad(const char *want, const char *x0, const char *x1, const char *x2, const char *x3) {
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
@@ -284,7 +351,7 @@ static void test_bad_eval_options(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_sweep),
                                      cmocka_unit_test(test_bad_eval_options)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }
