@@ -4,7 +4,8 @@
 # memorise synthetic people of its own (lethe data bios, seed 7) -- one Low-Rank NPO run of 20
 # epochs evaluated after every epoch gives the fixed-epoch results (epochs 5, 10, 20: a constant
 # schedule makes a fixed-E run the first E epochs of it, tests/unlearn/test_select_best.c checks
-# this) and the best-selected one; then the evaluation overhead, and --lr auto on stories260K.
+# this) and the best-selected one; then the evaluation overhead, --lr auto on stories260K and a
+# small lethe sweep.
 # Writes the section "select" of bench/RESULTS.md. Needs a build (make) and jq.
 # Usage: bench/select.sh [THREADS=1]
 set -eu
@@ -53,6 +54,11 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086
 "$LETHE" unlearn $common --lr auto --epochs 20 --out "$work/auto"
 auto_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
+# a small sweep: 2 rates x 2 ranks, 10 epochs each
+start=$(date +%s.%N)
+# shellcheck disable=SC2086
+"$LETHE" sweep $common --lr 3e-3,1e-2 --lora-rank 2,5 --epochs 10 --out "$work/sweep" >"$work/sweep.txt" 2>/dev/null
+sweep_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 {
   echo "<!-- select:begin -->"
   echo "## Evaluation while unlearning, best-epoch selection, --lr auto (issue 21)"
@@ -75,6 +81,14 @@ auto_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
   echo "| --lr auto, selected | task aggregate | MIA AUC | MIA score | final |"
   echo "|---|---|---|---|---|"
   t '.evaluation.chosen | "| epoch \(.epoch|round) | \(.task_aggregate|.*10000|round/10000) | \(.mia_auc|.*1000|round/1000) | \(.mia_score|.*1000|round/1000) | \(.final|.*10000|round/10000) |"' "$work/auto/run.json"
+  echo
+  echo "### lethe sweep on stories260K: --lr 3e-3,1e-2 --lora-rank 2,5, 10 epochs, selected by evaluation"
+  echo
+  echo '```'
+  cat "$work/sweep.txt"
+  echo '```'
+  echo
+  echo "sweep wall time $sweep_s s; sum of the four runs' own times $(t '.sum_of_run_seconds|.*10|round/10' "$work/sweep/sweep.json") s (each run loads the model and computes its reference cache again: they are cheap here)."
   echo
   echo "<!-- select:end -->"
 } >"$sec"
