@@ -253,6 +253,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     }
     if ((s = lethe_make_dirs(o->out))) goto done;
     if ((s = lethe_lr_search(r.tr, &r.ev, r.tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
+    r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
   r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
   double elapsed0 = 0;
