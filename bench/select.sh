@@ -57,7 +57,7 @@ auto_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 # a small sweep: 2 rates x 2 ranks, 10 epochs each
 start=$(date +%s.%N)
 # shellcheck disable=SC2086
-"$LETHE" sweep $common --lr 3e-3,1e-2 --lora-rank 2,5 --epochs 10 --out "$work/sweep" >"$work/sweep.txt" 2>/dev/null
+"$LETHE" sweep $common --lr 3e-3,1e-2 --lora-rank 2,5 --epochs 10 --out "$work/sweep" 2>/dev/null | sed "s|$work/sweep|OUT|g" >"$work/sweep.txt"
 sweep_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
 {
   echo "<!-- select:begin -->"

@@ -101,7 +101,7 @@ typedef struct {
   const char *mia_members;  /* MIA documents (both or neither) */
   const char *mia_nonmembers;
   const char *mmlu_dir;     /* hendrycks CSV directory (may be NULL) */
-  int mmlu_limit;           /* MMLU questions per subject, the first ones (0: all) */
+  int mmlu_limit;           /* MMLU questions per subject, a fixed seeded subset (0: all) */
   int eval_max_new;         /* new tokens per generation (0: 256) */
   int eval_batch;           /* prompts generated together (0: 16) */
   lethe_select select;      /* which adapter is the run's result */

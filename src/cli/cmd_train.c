@@ -48,7 +48,7 @@
   {"mia-members", ARG_STR, &(o).mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},               \
   {"mia-nonmembers", ARG_STR, &(o).mia_nonmembers, "MIA non-member documents", 0, 0, 0, NULL},                            \
   {"mmlu", ARG_STR, &(o).mmlu_dir, "MMLU directory (hendrycks CSVs) evaluated too", 0, 0, 0, NULL},                       \
-  {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject (the first ones; 0: all)", 0, 0, 1 << 30, NULL},   \
+  {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject: a fixed, seeded subset (0: all)", 0, 0, 1 << 30, NULL},   \
   {"eval-max-new", ARG_INT, &(o).eval_max_new, "new tokens per evaluation generation (default 256)", 0, 1, 1 << 20, NULL}, \
   {"eval-batch", ARG_INT, &(o).eval_batch, "prompts generated together in an evaluation (default 16)", 0, 1, 1 << 16, NULL}, \
   {"select", ARG_CHOICE, &(v).select, "the run's result: the best evaluation's (default when evaluating) or the last", 0, 0, 0, "best|last"}, \

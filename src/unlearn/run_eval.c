@@ -14,6 +14,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
+#include "util/rng.h"
 
 lethe_status lethe_trim_step_log(const char *path, int64_t upto) {
   char *text;
@@ -46,6 +47,39 @@ static lethe_status check_docs(const char *path) {
   lethe_rowset d;
   LETHE_TRY(lethe_docs_load(path, &d));
   lethe_rowset_free(&d);
+  return LETHE_OK;
+}
+
+/* Keeps a fixed, seeded subset of `limit` test questions of each subject (in file order): the same
+ * questions in every evaluation and every run, whatever the run's seed. */
+static lethe_status mmlu_subset(lethe_mmlu_set *set, size_t limit) {
+  for (size_t si = 0; si < set->n_subjects; si++) {
+    lethe_mmlu_subject *sub = &set->subjects[si];
+    if (sub->n_test <= limit) continue;
+    int n = (int)sub->n_test, *idx = malloc(sizeof(int) * (size_t)n);
+    unsigned char *keep = calloc((size_t)n, 1);
+    if (!idx || !keep) {
+      free(idx);
+      free(keep);
+      return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) idx[i] = i;
+    lethe_rng r;
+    lethe_rng_seed(&r, 0x6d6d6c75ull + si); /* fixed: "mmlu" + the subject's place */
+    lethe_rng_shuffle(&r, idx, n);
+    for (size_t k = 0; k < limit; k++) keep[idx[k]] = 1;
+    size_t w = 0;
+    for (int i = 0; i < n; i++) {
+      if (keep[i]) sub->test[w++] = sub->test[i];
+      else {
+        free(sub->test[i].question);
+        for (int c = 0; c < 4; c++) free(sub->test[i].choices[c]);
+      }
+    }
+    sub->n_test = w;
+    free(idx);
+    free(keep);
+  }
   return LETHE_OK;
 }
 
@@ -108,12 +142,16 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
     return s;
   }
   if (o->mmlu_dir) {
-    lethe_mmlu_options mo = {.limit = (size_t)o->mmlu_limit, .literal_text = 0};
+    lethe_mmlu_options mo = {.limit = 0, .literal_text = 0};
     if ((s = lethe_mmlu_load(o->mmlu_dir, &mo, &e->mmlu))) {
       lethe_run_eval_free(e);
       return s;
     }
     e->has_mmlu = 1;
+    if (o->mmlu_limit > 0 && (s = mmlu_subset(&e->mmlu, (size_t)o->mmlu_limit))) {
+      lethe_run_eval_free(e);
+      return s;
+    }
   }
   return LETHE_OK;
 }

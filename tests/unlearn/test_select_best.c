@@ -242,6 +242,43 @@ static void test_lr_auto(void **state) {
   free(out);
 }
 
+/* MMLU during training: a fixed subset (1 question per subject) scored in every evaluation; the
+ * final score is then the mean of the three. */
+static void test_mmlu_in_training(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *mmlu = tu_shared_path("data/mmlu");
+  TU_REQUIRE_SHARED(mmlu, "data/mmlu");
+  memorise();
+  char *out = lethe_path_join(WORK, "mmlu"), *err = NULL;
+  int rc = unlearn(out, "1", &err, "--mmlu", mmlu, "--mmlu-limit", "1");
+  if (rc) print_error("%s", err);
+  assert_int_equal(rc, 0);
+  free(err);
+  char *lp = lethe_path_join(out, "eval_log.jsonl"), *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(lp, 1 << 20, &text, &len), LETHE_OK);
+  int n = 0;
+  for (char *line = text; line < text + len; n++) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    json_error_t je;
+    json_t *o = json_loadb(line, (size_t)(nl - line), 0, &je);
+    assert_non_null(o);
+    double mm = num(o, "mmlu", NULL), agg = num(o, "task_aggregate", NULL), mia = num(o, "mia_score", NULL);
+    print_message("evaluation %d: MMLU %.4f, final %.6f\n", n, mm, num(o, "final", NULL));
+    assert_true(mm >= 0 && mm <= 1);
+    assert_true(fabs(num(o, "final", NULL) - (agg + mia + mm) / 3) < 1e-7);
+    json_decref(o);
+    line = nl + 1;
+  }
+  assert_int_equal(n, 2);
+  free(text);
+  free(lp);
+  free(out);
+  free(mmlu);
+}
+
 /* lethe sweep: 2 x 1 combinations, each evaluated and selected; the table and the best adapter are
  * written; a run whose results are removed is redone on the next call, the others are skipped; an
  * invalid list fails before any run. */
@@ -337,6 +374,7 @@ static void test_bad_eval_options(void **state) {
   bad("not both", "--eval-every-steps", "3", NULL, NULL);
   bad("best", "--early-stop", "2", "--select", "last");
   bad("--lr must be a number", "--lr", "fast", NULL, NULL);
+  bad("no-such-mmlu", "--mmlu", "no-such-mmlu", NULL, NULL);
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
   /* --select best with nothing to evaluate on (no --eval-every) */
   int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out,
@@ -351,7 +389,8 @@ static void test_bad_eval_options(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_sweep),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_mmlu_in_training),
+                                     cmocka_unit_test(test_sweep),
                                      cmocka_unit_test(test_bad_eval_options)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }
