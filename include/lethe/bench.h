@@ -22,6 +22,9 @@ typedef struct {
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
   const char *device;   /* "cpu" (default) or "cuda" */
   int recompute;        /* activation recomputation per block */
+  const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
+                                "-N"), */
+  const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -43,7 +46,8 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
 typedef struct {
   size_t weights;        /* the backend copy of the model (bf16 projections on cuda) */
   size_t activations;    /* the workspace arena(s) */
-  size_t adapter;        /* LoRA weights, gradients and two Adam moments, fp32 */
+  size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
+                            gradients and two Adam moments, fp32 */
   size_t other;          /* reference log-prob cache, RoPE tables */
   size_t total;
   size_t n_params;

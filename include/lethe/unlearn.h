@@ -14,31 +14,70 @@
 extern "C" {
 #endif
 
-/* The forget-set loss. */
+/* The forget-set loss (l_t = log p_theta(y_t | y_<t), p_t = exp(l_t), r_t the reference's l_t, F the
+ * forget answer tokens of a batch, sg() a stop-gradient). */
 typedef enum {
-  LETHE_FORGET_NPO = 0,     /* token-level NPO (the paper) */
+  LETHE_FORGET_NPO = 0,     /* token-level NPO (the paper): (2/beta) mean_F softplus(beta (l_t - r_t)) */
   LETHE_FORGET_NPO_SEQ = 1, /* sequence-level NPO (original NPO) */
   LETHE_FORGET_SIMNPO = 2,
-  LETHE_FORGET_GA = 3,      /* gradient ascent */
-  LETHE_FORGET_NONE = 4
+  LETHE_FORGET_GA = 3,      /* gradient ascent: mean_F l_t */
+  LETHE_FORGET_NONE = 4,
+  LETHE_FORGET_WGA = 5,     /* weighted gradient ascent: mean_F sg(p_t^beta) l_t */
+  LETHE_FORGET_SATIMP = 6,  /* mean_F sg(p_t^b1 (1 - p_t)^b2) l_t */
+  LETHE_FORGET_UNDIAL = 7,  /* mean_F CE(softmax(z_ref - beta onehot(y)), softmax(z)) */
+  LETHE_FORGET_CEU = 8,     /* mean_F CE(softmax(sg(z) with the gold logit removed), softmax(z)) */
+  LETHE_FORGET_RMU = 9      /* mean_seq mean_t mean_d (h_l - c u)^2 on the forget answer tokens, and
+                               w_retain times the same against the reference's h_l on retain rows */
 } lethe_forget_loss;
 
 typedef enum { LETHE_KL_GOLD = 0, LETHE_KL_FULL = 1 } lethe_kl_kind;
 
 typedef struct {
   lethe_forget_loss forget;
-  double beta;      /* NPO / SimNPO temperature (0.5) */
+  double beta;      /* NPO / SimNPO temperature (0.5), WGA exponent, UNDIAL logit penalty */
   double delta;     /* SimNPO margin (0) */
   double w_forget;  /* 1 */
   double w_retain;  /* 1 */
   double w_kl;      /* 0.5 */
   lethe_kl_kind kl; /* gold-token KL (the paper) or full vocabulary */
+  double sat_beta1; /* SatImp weight exponents: p^b1 (1 - p)^b2 (5, 1) */
+  double sat_beta2;
+  int skip_first;   /* CE-U: the first N answer tokens of each forget row are not trained (1) */
+  int adaptive_retain; /* gd-adaptive (SHA256): the retain weight follows the retain loss (see
+                          unlearn/objective.h) */
+  int rmu_layer;       /* RMU: the layer whose output h_l is steered (7) */
+  double rmu_coeff;    /* RMU: the steering coefficient c (|c u| = c; 300) */
 } lethe_objective;
 
-/* Method presets: npo (paper: NPO + retain NLL + gold KL), npo-seq, simnpo, ga (ascent alone),
- * gd (ascent + retain NLL), kl (ascent + KL on retain). Returns 0 on an unknown name. */
+/* The order of the training data. shuffle: every row once per epoch, reshuffled each epoch (seeded).
+ * sequential (AILS-NTUA's data chunking): the forget rows in their order, in chunks of forget_chunk;
+ * each forget row followed by retain_per_forget retain rows taken cyclically in their order; every
+ * chunk is trained for all epochs before the next one. Both are deterministic and resumable. */
+typedef enum { LETHE_DATA_SHUFFLE = 0, LETHE_DATA_SEQUENTIAL = 1 } lethe_data_schedule;
+
+/* One table of methods: the CLI's --method choices, `lethe unlearn --help`, the presets and the
+ * objective code all read it. lr and epochs are the authors' (0: lethe's defaults, 1e-4 and 20). */
+typedef struct {
+  const char *name;
+  lethe_objective obj;
+  double lr;
+  int epochs;
+  const char *formula;  /* the loss, one line */
+  const char *source;   /* paper / code it follows */
+  /* what trains (NULL layers: a LoRA adapter): full parameters of these layers ("A-B", "-N": the
+   * last N) and modules ("mlp", "attn", "all") */
+  const char *train_layers, *train_modules;
+  lethe_data_schedule schedule_data;
+  int forget_chunk, retain_per_forget;
+  int batch;            /* 0: lethe's default (4) */
+} lethe_method;
+
+/* Every method, in table order (*n of them). */
+const lethe_method *lethe_methods(int *n);
+/* The method called `name`, or NULL. */
+const lethe_method *lethe_method_find(const char *name);
+/* Method presets by name (the table's obj). Returns 0 on an unknown name. */
 int lethe_objective_preset(const char *method, lethe_objective *o);
-#define LETHE_METHODS "npo|npo-seq|simnpo|ga|gd|kl"
 
 /* --select: AUTO is BEST when anything is evaluated, else LAST. */
 typedef enum { LETHE_SELECT_AUTO = 0, LETHE_SELECT_BEST = 1, LETHE_SELECT_LAST = 2 } lethe_select;
@@ -62,6 +101,12 @@ typedef struct {
   const char *method;       /* preset name, for the record */
   /* adapter */
   int full;                 /* train every parameter instead of an adapter (train only) */
+  const char *train_layers; /* full-parameter training of a subset (unlearn --train full): layers
+                               "A-B", "-N" (the last N) or "all"; NULL: every parameter */
+  const char *train_modules;/* "mlp", "attn" or "all" (with train_layers) */
+  lethe_data_schedule schedule_data;
+  int forget_chunk;         /* sequential: forget rows per chunk (32) */
+  int retain_per_forget;    /* sequential: retain rows after each forget row (7) */
   int lora_rank;            /* 5 */
   double lora_alpha;        /* 5 */
   const char *lora_targets; /* "q_proj,v_proj" */

@@ -102,9 +102,26 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->weights_bf16 = bf16;
   r->recompute = o->recompute;
   r->weights = bf16 ? proj * sizeof(uint16_t) + (total - proj) * sizeof(float) : total * sizeof(float);
-  r->activations = lethe_workspace_plan(&c, lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
+  size_t trained = lora->n_params;
+  if (o->train_layers) { /* full parameters of a subset: no adapter; the selected tensors train */
+    int lo, hi;
+    unsigned mods = lethe_train_modules_parse(o->train_modules);
+    lethe_status s = mods ? lethe_train_layers_parse(o->train_layers, c.n_layers, &lo, &hi)
+                          : lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
+    if (!s) s = lethe_config_count_selected(&c, lo, hi, mods, &trained);
+    if (s) {
+      lethe_lora_free(lora);
+      return s;
+    }
+    if (bf16) {
+      lethe_lora_free(lora);
+      return lethe_fail(LETHE_ERR_INVALID, "full-parameter training needs fp32 weights (use --device cuda:fp32)");
+    }
+  }
+  const lethe_lora *plan_lora = o->train_layers ? NULL : lora;
+  r->activations = lethe_workspace_plan(&c, plan_lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
-  r->adapter = lora->n_params * sizeof(float) * 4;
+  r->adapter = trained * sizeof(float) * 4;
   int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
@@ -138,8 +155,9 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_status s = random_model(&c, o->seed, &m);
   lethe_lora_config lc = BENCH_LORA;
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
-  if (!s) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
-  if (!s) s = lethe_lora_to_device(lora, m);
+  if (!s && o->train_layers && o->save) s = lethe_fail(LETHE_ERR_INVALID, "--save writes a LoRA step's peer inputs; not with --train-layers");
+  if (!s && !o->train_layers) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
+  if (!s && lora) s = lethe_lora_to_device(lora, m);
   if (s) goto done;
   /* The batch: B random sequences of T tokens, a quarter of each is prompt, half are forget rows. */
   int B = o->batch, T = o->seq;
@@ -163,6 +181,12 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed,
                           .recompute = o->recompute};
   lethe_objective_preset("npo", &tc.obj);
+  if (o->train_layers) {
+    tc.train_modules = lethe_train_modules_parse(o->train_modules);
+    if (!tc.train_modules) s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
+    if (!s) s = lethe_train_layers_parse(o->train_layers, c.n_layers, &tc.train_lo, &tc.train_hi);
+    if (s) goto done;
+  }
   if ((s = lethe_trainer_create(m, lora, &d, &tc, &tr))) goto done;
   if (o->save) {
     char *md = lethe_path_join(o->save, "model"), *ad = lethe_path_join(o->save, "adapter"), *bp = lethe_path_join(o->save, "batch.json");
@@ -197,10 +221,11 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   double el = lethe_now_s() - t0;
   r->seconds_per_step = el / o->steps;
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
-  r->gflop_per_step = step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9;
+  /* the LoRA step's count; a partial full-parameter step is not counted (0) */
+  r->gflop_per_step = lora ? step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9 : 0;
   r->gflops = r->gflop_per_step / r->seconds_per_step;
   r->design_bytes = lethe_model_device_bytes(m) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
-                    lora->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
+                    tr->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
                     (size_t)tr->ref_off[d.n] * sizeof(float) + (size_t)m->rope_len * c.head_dim * sizeof(float);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

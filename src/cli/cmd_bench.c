@@ -15,7 +15,9 @@
   {"seq", ARG_INT, &(o).seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},                                           \
   {"threads", ARG_INT, &(o).threads, "threads (0: all cores)", 0, 0, 4096, NULL},                                         \
   {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},    \
-  {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL}
+  {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},          \
+  {"train-layers", ARG_STR, &(o).train_layers, "full parameters of these layers (A-B, -N) instead of LoRA", 0, 0, 0, NULL}, \
+  {"train-modules", ARG_STR, &(o).train_modules, "with --train-layers: mlp, attn or all", 0, 0, 0, NULL}
 
 static int bench_step(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 5, .warmup = 2, .threads = 0, .seed = 1};

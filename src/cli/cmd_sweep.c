@@ -23,7 +23,7 @@ static const struct {
     {"lr", NULL},           {"lora-rank", NULL},       {"lora-alpha", NULL},    {"kl-weight", NULL},
     {"retain-weight", NULL}, {"forget-weight", NULL},  {"beta", NULL},          {"delta", NULL},
     {"epochs", NULL},       {"batch", NULL},           {"grad-accum", NULL},    {"seed", NULL},
-    {"weight-decay", NULL}, {"max-grad-norm", NULL},   {"warmup-steps", NULL},  {"method", LETHE_METHODS},
+    {"weight-decay", NULL}, {"max-grad-norm", NULL},   {"warmup-steps", NULL},  {"method", "(a method of lethe unlearn --help)"},
     {"optimizer", "adam|adamw"}, {"schedule", "constant|linear|cosine"}, {"kl", "gold|full"},
 };
 enum { NSWEEP = sizeof SWEEPABLE / sizeof *SWEEPABLE, MAX_AXES = 8, MAX_VALUES = 64, MAX_RUNS = 4096 };
@@ -62,7 +62,13 @@ static int split_list(axis *a, const char *list, const char *choices) {
       free(copy);
       return 2;
     }
-    if (choices && !in_choices(tok, choices)) {
+    if (choices && !strcmp(a->flag, "method")) {
+      if (!lethe_method_find(tok)) {
+        fprintf(stderr, "lethe sweep: --method: '%s' is not one of lethe unlearn's methods (lethe unlearn --help)\n", tok);
+        free(copy);
+        return 2;
+      }
+    } else if (choices && !in_choices(tok, choices)) {
       fprintf(stderr, "lethe sweep: --%s: '%s' is not one of %s\n", a->flag, tok, choices);
       free(copy);
       return 2;

@@ -87,37 +87,117 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   return 0;
 }
 
+/* "npo|npo-seq|...": the method table's names, for the flag's help. */
+static const char *method_choices(void) {
+  static char buf[512];
+  int n;
+  const lethe_method *ms = lethe_methods(&n);
+  buf[0] = 0;
+  for (int i = 0; i < n; i++) {
+    if (i) strncat(buf, "|", sizeof buf - strlen(buf) - 1);
+    strncat(buf, ms[i].name, sizeof buf - strlen(buf) - 1);
+  }
+  return buf;
+}
+
+/* The command's summary with one paragraph per method of the table (formula, source). */
+static const char *unlearn_summary(void) {
+  static char buf[12288];
+  int n;
+  const lethe_method *ms = lethe_methods(&n);
+  size_t len = (size_t)snprintf(buf, sizeof buf,
+                                "Train a LoRA adapter that makes the model forget the forget set (Low-Rank NPO by default;\n"
+                                "paper defaults: beta 0.5, weights 1/1/0.5, Adam lr 1e-4, batch 4, 20 epochs, r 5, alpha 5, q_proj,v_proj).\n"
+                                "l = log p(answer token), p = exp(l), F = forget answer tokens, sg = stop-gradient.\n"
+                                "Methods (--method; every coefficient is a flag; lr/epochs are the authors' unless given):");
+  for (int i = 0; i < n && len < sizeof buf; i++) {
+    char hp[64] = "";
+    if (ms[i].lr > 0) snprintf(hp, sizeof hp, " [lr %g, %d epochs%s]", ms[i].lr, ms[i].epochs, "");
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "\n  %-8s %s%s\n           %s", ms[i].name, ms[i].formula, hp,
+                            ms[i].source);
+  }
+  return buf;
+}
+
 int cmd_unlearn(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
   extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
-  int method = 0, kl = -1;
-  double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN;
-  int no_cache = 0;
+  int kl = -1, skip_first = -1;
+  const char *method = "npo";
+  double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN, b1 = NAN, b2 = NAN;
+  int no_cache = 0, train = -1, sched = -1, chunk = 0, rpf = -1, rmu_layer = -1;
+  double rmu_coeff = NAN;
+  const char *layers = NULL, *modules = NULL;
+  o.lr = NAN; /* the method's unless given */
+  o.epochs = 0;
+  o.batch = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
       {"forget", ARG_STR, &o.forget, "forget rows (JSONL: id, input, output, task)", 1, 0, 0, NULL},
       {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
-      {"method", ARG_CHOICE, &method, "objective preset (npo = the paper: NPO + retain NLL + KL)", 0, 0, 0, LETHE_METHODS},
-      {"beta", ARG_FLOAT, &beta, "NPO / SimNPO beta (npo: 0.5)", 0, 1e-9, 1e9, NULL},
+      {"method", ARG_STR, &method, "objective preset (npo = the paper: NPO + retain NLL + KL); one of", 0, 0, 0, NULL},
+      {"beta", ARG_FLOAT, &beta, "NPO / SimNPO temperature (npo 0.5), WGA exponent (1), UNDIAL logit penalty (10)", 0, 1e-9, 1e9, NULL},
       {"delta", ARG_FLOAT, &delta, "SimNPO margin (0)", 0, -1e9, 1e9, NULL},
-      {"forget-weight", ARG_FLOAT, &wf, "weight of the forget loss (1)", 0, -1e9, 1e9, NULL},
-      {"retain-weight", ARG_FLOAT, &wr, "weight of the retain NLL (npo: 1)", 0, -1e9, 1e9, NULL},
+      {"satimp-beta1", ARG_FLOAT, &b1, "SatImp weight p^b1 (1-p)^b2: b1 (5)", 0, 0, 1e3, NULL},
+      {"satimp-beta2", ARG_FLOAT, &b2, "SatImp b2 (1)", 0, 0, 1e3, NULL},
+      {"ceu-skip-first", ARG_INT, &skip_first, "CE-U: answer tokens of each forget row left untrained (1)", 0, 0, 1 << 20, NULL},
+      {"rmu-layer", ARG_INT, &rmu_layer, "RMU: the layer whose output is steered (7)", 0, 0, 1 << 16, NULL},
+      {"rmu-coeff", ARG_FLOAT, &rmu_coeff, "RMU: the steering coefficient c (300)", 0, 0, 1e9, NULL},
+      {"forget-weight", ARG_FLOAT, &wf, "weight of the forget loss (1; satimp 0.1)", 0, -1e9, 1e9, NULL},
+      {"retain-weight", ARG_FLOAT, &wr, "weight of the retain term (npo: 1; rmu: 1000)", 0, -1e9, 1e9, NULL},
       {"kl-weight", ARG_FLOAT, &wk, "weight of the KL term (npo: 0.5)", 0, -1e9, 1e9, NULL},
       {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
       {"append-eos", ARG_FLAG, &o.append_eos, "append the end-of-sequence token to every row", 0, 0, 0, NULL},
       {"no-ref-cache", ARG_FLAG, &no_cache, "recompute reference log-probs each step (slower; the cache is exact)", 0, 0, 0, NULL},
+      {"train", ARG_CHOICE, &train, "what trains: a LoRA adapter, or full parameters (of --train-layers; writes OUT/model)", 0, 0, 0, "lora|full"},
+      {"train-layers", ARG_STR, &layers, "full training: layers A-B, A, -N (the last N) or all (sugd: -8, gd-adaptive: 0-5)", 0, 0, 0, NULL},
+      {"train-modules", ARG_STR, &modules, "full training: mlp (gate, up, down), attn (q, k, v, o) or all (with the norms)", 0, 0, 0, NULL},
+      {"schedule-data", ARG_CHOICE, &sched, "data order: shuffled each epoch, or sequential forget chunks (sugd)", 0, 0, 0, "shuffle|sequential"},
+      {"forget-chunk", ARG_INT, &chunk, "sequential: forget rows per chunk, each trained for all epochs in turn (32)", 0, 1, 1 << 30, NULL},
+      {"retain-per-forget", ARG_INT, &rpf, "sequential: retain rows after each forget row, cyclic (7)", 0, 0, 1 << 16, NULL},
   };
-  int rc = cli_parse("unlearn",
-                     "Train a LoRA adapter that makes the model forget the forget set (Low-Rank NPO by default;\n"
-                     "paper defaults: beta 0.5, weights 1/1/0.5, Adam lr 1e-4, batch 4, 20 epochs, r 5, alpha 5, q_proj,v_proj).",
-                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  enum { ND = sizeof defs / sizeof *defs };
+  cli_arg d2[ND];
+  memcpy(d2, defs, sizeof defs);
+  for (int i = 0; i < ND; i++)
+    if (!strcmp(d2[i].name, "method")) {
+      static char help[640];
+      snprintf(help, sizeof help, "%s %s", d2[i].help, method_choices());
+      d2[i].help = help;
+    }
+  int rc = cli_parse("unlearn", unlearn_summary(), argc, argv, d2, ND);
   if (rc) return rc == 1 ? 0 : rc;
-  static const char *const names[] = {"npo", "npo-seq", "simnpo", "ga", "gd", "kl"};
-  o.method = names[method];
-  lethe_objective_preset(o.method, &o.obj);
+  const lethe_method *me = lethe_method_find(method);
+  if (!me) {
+    fprintf(stderr, "lethe unlearn: option --method: '%s' is not one of %s\n", method, method_choices());
+    return 2;
+  }
+  o.method = me->name;
+  o.obj = me->obj;
+  if (isnan(o.lr)) o.lr = me->lr > 0 ? me->lr : 1e-4;
+  if (o.epochs == 0) o.epochs = me->epochs > 0 ? me->epochs : 20;
+  if (o.batch == 0) o.batch = me->batch > 0 ? me->batch : 4;
+  /* what trains: the method's unless --train says otherwise */
+  o.full = train >= 0 ? train == 1 : me->train_layers != NULL;
+  if (o.full) {
+    o.train_layers = layers ? layers : me->train_layers;
+    o.train_modules = modules ? modules : (me->train_modules ? me->train_modules : "all");
+    if (!o.train_layers && modules) o.train_layers = "all";
+  } else if (layers || modules) {
+    fprintf(stderr, "lethe unlearn: --train-layers and --train-modules select full-parameter training (--train full)\n");
+    return 2;
+  }
+  o.schedule_data = sched >= 0 ? (lethe_data_schedule)sched : me->schedule_data;
+  o.forget_chunk = chunk > 0 ? chunk : (me->forget_chunk > 0 ? me->forget_chunk : 32);
+  o.retain_per_forget = rpf >= 0 ? rpf : (me->forget_chunk > 0 ? me->retain_per_forget : 7);
   if (!isnan(beta)) o.obj.beta = beta;
   if (!isnan(delta)) o.obj.delta = delta;
+  if (!isnan(b1)) o.obj.sat_beta1 = b1;
+  if (!isnan(b2)) o.obj.sat_beta2 = b2;
+  if (skip_first >= 0) o.obj.skip_first = skip_first;
+  if (rmu_layer >= 0) o.obj.rmu_layer = rmu_layer;
+  if (!isnan(rmu_coeff)) o.obj.rmu_coeff = rmu_coeff;
   if (!isnan(wf)) o.obj.w_forget = wf;
   if (!isnan(wr)) o.obj.w_retain = wr;
   if (!isnan(wk)) o.obj.w_kl = wk;

@@ -15,17 +15,28 @@
 /* Every pointer given to an operation is backend memory (from alloc), except where a comment
  * says host. Per-row coefficients of the fused classifier, shared by every objective (DESIGN.md,
  * "Objectives"). For an answer row t with gold id y_t and logits z_t:
- *   l_t   = z_t[y_t] - logsumexp(z_t)                       (gold log-prob)
- *   a_t   = fixed[t] + sig[t] * sigmoid(beta * (l_t - ref[t]))   (dL/dl_t)
- *   dL/dz = a_t * (onehot(y_t) - softmax(z_t)) + kl[t] * (softmax(z_t) - p_ref,t)
- * where p_ref,t = softmax(ref_hidden_t W^T) is only formed when kl != NULL. */
+ *   l_t   = z_t[y_t] - logsumexp(z_t),  p_t = exp(l_t)         (gold log-prob)
+ *   a_t   = fixed[t] + sig[t] * sigmoid(beta * (l_t - ref[t]))
+ *           + pw[t] * p_t^pw_b1 * (1 - p_t)^pw_b2                (dL/dl_t; the weight is a constant)
+ *   dL/dz = a_t * (onehot(y_t) - softmax(z_t)) + kl[t] * (softmax(z_t) - q_t)
+ * where the target distribution q_t of row t is (tgt[t], all LETHE_TGT_REF when tgt is NULL):
+ *   LETHE_TGT_REF        softmax(zr_t), zr_t = ref_hidden_t W^T; kl_out gets KL(q || p)
+ *   LETHE_TGT_REF_SHIFT  softmax(zr_t - tgt_shift onehot(y_t)); kl_out gets CE(q, p)
+ *   LETHE_TGT_SELF       softmax(z_t with the gold logit removed), held constant; kl_out gets CE(q, p)
+ * q_t is only formed when kl != NULL; ref_hidden is needed when a row's target is REF or REF_SHIFT. */
+enum { LETHE_TGT_REF = 0, LETHE_TGT_REF_SHIFT = 1, LETHE_TGT_SELF = 2 };
+
 typedef struct {
   const float *fixed;      /* (n) or NULL (0) */
   const float *sig;        /* (n) or NULL (0) */
   const float *ref;        /* (n) reference gold log-probs, needed when sig != NULL */
   float beta;
-  const float *kl;         /* (n) full-vocabulary KL weights, or NULL */
-  const float *ref_hidden; /* (n, d) adapter-off final hidden rows, needed when kl != NULL */
+  const float *pw;         /* (n) probability-weighted terms (WGA, SatImp), or NULL */
+  float pw_b1, pw_b2;
+  const float *kl;         /* (n) weights of the target-distribution term, or NULL */
+  const float *ref_hidden; /* (n, d) adapter-off final hidden rows (REF, REF_SHIFT targets) */
+  const int *tgt;          /* (n) LETHE_TGT_* per row, or NULL (all REF) */
+  float tgt_shift;         /* REF_SHIFT: lowered gold logit of the target */
 } lethe_head_coef;
 
 /* Per-thread scratch for kernels that work in tiles (attention): `threads` slices of

@@ -1,14 +1,13 @@
 /* model/backward.c: the backward pass. Frozen weights get no weight gradient: backward through
  * them is dx = dy W only. LoRA factors always get theirs; with a model gradient buffer (full-
- * parameter training) every weight does. */
+ * parameter training) every selected weight does (all of them, or a subset of layers and modules),
+ * and the pass stops at the lowest trained layer: nothing below it needs dx. */
 #include "model/model.h"
 #include "util/error.h"
 
 static inline int adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
 
-static inline float *gradof(const lethe_model *m, const float *w) {
-  return (m->grads && w) ? m->grads + (w - m->dparams) : NULL;
-}
+static inline float *gradof(const lethe_model *m, const float *w) { return lethe_model_grad_of(m, w); }
 
 /* Backward of y += s (x A^T) B^T: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A. */
 static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int l, const float *x,
@@ -30,8 +29,9 @@ static void norm_backward(const lethe_model *m, float *dx, const float *dy, cons
   else m->ops->rmsnorm_backward(dx, gradof(m, w), dy, x, w, rstd, N, c->dim);
 }
 
+/* last != 0: the lowest layer the pass reaches (dx at its input is not needed). */
 static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                           const lethe_batch *b) {
+                           const lethe_batch *b, int last) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -47,24 +47,27 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   lethe_wgemm(o, 0, N, F, d, 1.0f, dx, d, w->wdown, w->wdown16, F, 0.0f, ws->dh, F);
   if (adapted(lora, LETHE_PROJ_DOWN))
     lora_backward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, dx, d, a->u[LETHE_PROJ_DOWN], ws->du, ws->dh, F, N);
-  if (m->grads) o->gemm(1, 0, d, F, N, 1.0f, dx, d, ws->h, F, 1.0f, gradof(m, w->wdown), F);
+  float *g;
+  if ((g = gradof(m, w->wdown))) o->gemm(1, 0, d, F, N, 1.0f, dx, d, ws->h, F, 1.0f, g, F);
   o->swiglu_backward(ws->dgu, ws->dh, a->gu, N, F);
   lethe_wgemm(o, 0, N, d, 2 * F, 1.0f, ws->dgu, 2 * F, w->wgu, w->wgu16, d, 0.0f, ws->dln, d);
   if (adapted(lora, LETHE_PROJ_GATE))
     lora_backward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, ws->dgu, 2 * F, a->u[LETHE_PROJ_GATE], ws->du, ws->dln, d, N);
   if (adapted(lora, LETHE_PROJ_UP))
     lora_backward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, ws->dgu + F, 2 * F, a->u[LETHE_PROJ_UP], ws->du, ws->dln, d, N);
-  if (m->grads) o->gemm(1, 0, 2 * F, d, N, 1.0f, ws->dgu, 2 * F, a->ln2, d, 1.0f, gradof(m, w->wgu), d);
+  if ((g = gradof(m, w->wgu))) o->gemm(1, 0, 2 * F, d, N, 1.0f, ws->dgu, 2 * F, a->ln2, d, 1.0f, g, d);
   norm_backward(m, dx, ws->dln, a->x_mid, a->ln2, w->mlp_norm, a->rstd2, N);
+  /* The lowest layer reached, with nothing of its attention trained: done. */
+  if (last && !lora && !gradof(m, w->wqkv) && !gradof(m, w->wo) && !gradof(m, w->attn_norm) && !gradof(m, w->bqkv) &&
+      !gradof(m, w->bo))
+    return;
 
   /* attention: x_mid = x_in + o(att) */
   lethe_wgemm(o, 0, N, q, d, 1.0f, dx, d, w->wo, w->wo16, q, 0.0f, ws->datt, q);
   if (adapted(lora, LETHE_PROJ_O))
     lora_backward(o, lora, LETHE_PROJ_O, l, a->att, q, dx, d, a->u[LETHE_PROJ_O], ws->du, ws->datt, q, N);
-  if (m->grads) {
-    o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, gradof(m, w->wo), q);
-    if (w->bo) o->bias_backward(gradof(m, w->bo), dx, N, d, d);
-  }
+  if ((g = gradof(m, w->wo))) o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, g, q);
+  if ((g = gradof(m, w->bo))) o->bias_backward(g, dx, N, d, d);
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv,
                         a->qkv + q, a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window,
                         &ws->attn);
@@ -78,10 +81,8 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
     lora_backward(o, lora, LETHE_PROJ_K, l, a->ln1, d, ws->dqkv + q, qkv, a->u[LETHE_PROJ_K], ws->du, ws->dln, d, N);
   if (adapted(lora, LETHE_PROJ_V))
     lora_backward(o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d, N);
-  if (m->grads) {
-    o->gemm(1, 0, qkv, d, N, 1.0f, ws->dqkv, qkv, a->ln1, d, 1.0f, gradof(m, w->wqkv), d);
-    if (w->bqkv) o->bias_backward(gradof(m, w->bqkv), ws->dqkv, N, qkv, qkv);
-  }
+  if ((g = gradof(m, w->wqkv))) o->gemm(1, 0, qkv, d, N, 1.0f, ws->dqkv, qkv, a->ln1, d, 1.0f, g, d);
+  if ((g = gradof(m, w->bqkv))) o->bias_backward(g, ws->dqkv, N, qkv, qkv);
   norm_backward(m, dx, ws->dln, a->x_in, a->ln1, w->attn_norm, a->rstd1, N);
 }
 
@@ -92,7 +93,20 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   int N = b->n_tokens;
   m->ops->zero(ws->dx, (size_t)N * c->dim);
   norm_backward(m, ws->dx, ws->dlnf, ws->x_final, ws->lnf, m->final_norm, ws->rstdf, N);
-  for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, lora, ws, l, b);
-  if (m->grads) m->ops->embed_backward(gradof(m, m->embed), ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
+  int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
+  for (int l = c->n_layers - 1; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
+  float *ge = gradof(m, m->embed);
+  if (ge) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
+  return m->ops->check();
+}
+
+lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b,
+                                       int layer) {
+  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (layer < 0 || layer >= m->cfg.n_layers) return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
+  int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
+  for (int l = layer; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
+  float *ge = gradof(m, m->embed);
+  if (ge && lo == 0) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, b->n_tokens, m->cfg.dim, m->cfg.vocab_size);
   return m->ops->check();
 }

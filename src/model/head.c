@@ -21,7 +21,10 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   ws->n_rows = n;
   if (grad) o->zero(ws->dlnf, (size_t)b->n_tokens * c->dim);
   if (n == 0) return LETHE_OK;
-  if (coef && coef->kl && !coef->ref_hidden) return lethe_fail(LETHE_ERR_INVALID, "full-vocabulary KL needs reference hidden rows");
+  if (coef && coef->kl && !coef->ref_hidden)
+    for (int i = 0; i < n; i++)
+      if (!coef->tgt || coef->tgt[i] != LETHE_TGT_SELF)
+        return lethe_fail(LETHE_ERR_INVALID, "a reference target distribution needs reference hidden rows");
   size_t nb = sizeof(float) * (size_t)n;
   o->upload(ws->d_rows, ws->rows, sizeof(int) * (size_t)n);
   o->upload(ws->d_row_target, ws->row_target, sizeof(int) * (size_t)n);
@@ -33,10 +36,12 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
     if (coef->sig) o->upload(ws->d_sig, coef->sig, nb), dc.sig = ws->d_sig;
     if (coef->ref) o->upload(ws->d_ref, coef->ref, nb), dc.ref = ws->d_ref;
     if (coef->kl) o->upload(ws->d_klw, coef->kl, nb), dc.kl = ws->d_klw;
+    if (coef->pw) o->upload(ws->d_pw, coef->pw, nb), dc.pw = ws->d_pw;
+    if (coef->tgt) o->upload(ws->d_tgt, coef->tgt, sizeof(int) * (size_t)n), dc.tgt = ws->d_tgt;
     dcp = &dc;
   }
   o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
-  float *dw = (grad && m->grads) ? m->grads + (m->head - m->dparams) : NULL;
+  float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
   o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
                 c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   o->download(ws->logp, ws->d_logp, nb);

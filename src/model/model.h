@@ -44,7 +44,11 @@ struct lethe_model {
   uint16_t *dw16;              /* (n_dw16) the block projections in bf16, when wbf16 */
   int wbf16;                   /* 1: block projection weights are stored in bf16 on the backend */
   size_t n_params, n_dparams, n_dw16;
-  float *grads;                /* (n_params, backend memory) full-parameter training only, else NULL */
+  float *grads;                /* (n_grads, backend memory) full-parameter training only, else NULL */
+  size_t n_grads;              /* n_params, or the selected tensors' floats (lethe_model_enable_grads_subset) */
+  struct lethe_grad_span *grad_spans; /* (n_grad_spans) where the selected tensors' gradients live, or NULL (all) */
+  int n_grad_spans;
+  int grad_lo_layer;           /* the lowest layer with a trained tensor: backward stops there */
   lethe_tensor *tensors;       /* (n_tensors) names and places of the weights */
   int n_tensors;
   lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
@@ -69,6 +73,34 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name);
 lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
 /* Allocates the (zeroed) gradient buffer for full-parameter training. */
 lethe_status lethe_model_enable_grads(lethe_model *m);
+
+/* Full-parameter training of a subset: the floats [off, off + len) of dparams have their gradient
+ * at grads + goff; spans are sorted by off and adjacent tensors merged. */
+typedef struct lethe_grad_span {
+  size_t off, len, goff;
+} lethe_grad_span;
+/* What a subset selects within each layer of [lo, hi] (the embedding, final norm and head are not
+ * selected). attn: q, k, v, o (and their biases); mlp: gate, up, down; norms: the layer's norms. */
+enum { LETHE_TRAIN_ATTN = 1, LETHE_TRAIN_MLP = 2, LETHE_TRAIN_NORMS = 4, LETHE_TRAIN_LAYER = 7 };
+/* Allocates gradients for the selected tensors only (n_grads floats); lethe_model_grad_of gives
+ * NULL for every other weight, and the backward pass stops at layer lo. */
+lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, unsigned modules);
+/* Floats of the tensors such a subset selects, from the config alone. */
+lethe_status lethe_config_count_selected(const lethe_config *c, int lo, int hi, unsigned modules, size_t *n);
+/* "mlp", "attn", "all" (or NULL) -> LETHE_TRAIN_* (0: none of them). */
+unsigned lethe_train_modules_parse(const char *s);
+/* Parses "A-B" (also "A", "-N": the last N layers (all when there are fewer), "all") into a layer range of an n-layer model. */
+lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi);
+/* The gradient of weight w (a pointer into dparams), or NULL when w does not train. */
+static inline float *lethe_model_grad_of(const struct lethe_model *m, const float *w) {
+  if (!m->grads || !w) return NULL;
+  size_t off = (size_t)(w - m->dparams);
+  if (!m->grad_spans) return m->grads + off;
+  for (int i = 0; i < m->n_grad_spans; i++)
+    if (off >= m->grad_spans[i].off && off < m->grad_spans[i].off + m->grad_spans[i].len)
+      return m->grads + m->grad_spans[i].goff + (off - m->grad_spans[i].off);
+  return NULL;
+}
 /* Moves the model's compute copy to another backend (before gradients are enabled), with fp32
  * weights. */
 lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops);
@@ -219,7 +251,8 @@ typedef struct lethe_workspace {
   int *d_tokens, *d_pos, *d_slot, *d_rows, *d_row_target; /* (N) */
   int *d_start;              /* (N + 1) */
   float *d_logp, *d_lse, *d_kl;                          /* (N) */
-  float *d_fixed, *d_sig, *d_ref, *d_klw;                 /* (N) classifier coefficients */
+  float *d_fixed, *d_sig, *d_ref, *d_klw, *d_pw;          /* (N) classifier coefficients */
+  int *d_tgt;                                             /* (N) target kinds (LETHE_TGT_*) */
   /* host arrays */
   int *pos;                  /* (N) position of each row within its sequence */
   int *seq_start;            /* (N + 1) sequence starts of a cached prefill run as packed sequences */
@@ -271,8 +304,8 @@ void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_w
 /* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays
  * ws->logp, ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it
  * also leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
- * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig,
- * ref and kl arrays are host arrays (uploaded here), ref_hidden is backend memory. */
+ * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig, ref, pw,
+ * kl and tgt arrays are host arrays (uploaded here), ref_hidden is backend memory. */
 lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b,
                         const lethe_head_coef *coef, int grad);
 
@@ -281,6 +314,16 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
  * same batch with the same lora. */
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                             const lethe_batch *b);
+
+/* Backward from a gradient at the output of block `layer` (the residual stream after it), which the
+ * caller leaves in ws->dx (N, d): blocks layer .. 0 only (representation losses such as RMU). */
+lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b,
+                                       int layer);
+/* The residual stream after block `layer` of the last lethe_forward (N, d): kept by a training
+ * workspace (the next block's input, or the last block's output). */
+static inline const float *lethe_ws_layer_output(const struct lethe_model *m, const lethe_workspace *ws, int layer) {
+  return layer + 1 < m->cfg.n_layers ? ws->layers[layer + 1].x_in : ws->x_final;
+}
 
 /* Logits of n rows of ws->lnf (host row indices) into a host array (n, V), chunk by chunk. */
 lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits);

@@ -79,7 +79,9 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   int *d_tokens = TAKE_I(cv, N), *d_pos = TAKE_I(cv, N), *d_slot = TAKE_I(cv, N), *d_rows = TAKE_I(cv, N),
       *d_row_target = TAKE_I(cv, N), *d_start = TAKE_I(cv, (size_t)N + 1);
   float *d_logp = TAKE_F(cv, N), *d_lse = TAKE_F(cv, N), *d_kl = TAKE_F(cv, N);
-  float *d_fixed = TAKE_F(cv, N), *d_sig = TAKE_F(cv, N), *d_ref = TAKE_F(cv, N), *d_klw = TAKE_F(cv, N);
+  float *d_fixed = TAKE_F(cv, N), *d_sig = TAKE_F(cv, N), *d_ref = TAKE_F(cv, N), *d_klw = TAKE_F(cv, N),
+        *d_pw = TAKE_F(cv, N);
+  int *d_tgt = TAKE_I(cv, N);
   float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL, *dlnf = NULL,
         *dxrows = NULL;
   if (keep) {
@@ -117,6 +119,8 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->d_sig = d_sig;
   ws->d_ref = d_ref;
   ws->d_klw = d_klw;
+  ws->d_pw = d_pw;
+  ws->d_tgt = d_tgt;
   ws->dx = dx;
   ws->dln = dln;
   ws->dqkv = dqkv;

@@ -56,7 +56,10 @@ lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, cons
   state = json_pack("{s:I, s:i, s:i, s:I, s:f, s:o}", "step", (json_int_t)t->step, "epoch", t->epoch, "step_in_epoch",
                     t->step_in_epoch, "n_params", (json_int_t)t->n_params, "elapsed_s", elapsed_s, "options",
                     fp ? fp : json_object());
-  text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  /* gd-adaptive: what the first epoch recorded of the retain loss (exact: %.17g round-trips) */
+  if (t->cfg.obj.adaptive_retain)
+    json_object_set_new(state, "adaptive_retain", json_pack("[f, f]", t->adapt_sum, t->adapt_count));
+  text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
   p = lethe_path_join(tmp, "state.json");
   if ((s = lethe_write_file_atomic(p, text, strlen(text)))) goto done;
   s = lethe_replace_dir(tmp, final_dir);
@@ -131,6 +134,16 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
   }
   free(host);
   if (s) goto done;
+  if (t->cfg.obj.adaptive_retain) {
+    const json_t *ar = json_object_get(state, "adaptive_retain");
+    if (!json_is_array(ar) || json_array_size(ar) != 2 || !json_is_number(json_array_get(ar, 0)) ||
+        !json_is_number(json_array_get(ar, 1))) {
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: \"adaptive_retain\" must be an array of two numbers", sp);
+      goto done;
+    }
+    t->adapt_sum = json_number_value(json_array_get(ar, 0));
+    t->adapt_count = json_number_value(json_array_get(ar, 1));
+  }
   t->step = step;
   t->epoch = (int)epoch;
   t->step_in_epoch = (int)sie;

@@ -26,6 +26,8 @@ static void reset(lethe_trainer *t, const float *init, double lr, int64_t total)
   t->order_epoch = -1;
   t->cfg.lr = lr;
   t->total_steps = total;
+  t->adapt_sum = t->adapt_count = 0;
+  lethe_trainer_sync_model(t);
 }
 
 static lethe_status read_choice(const char *path, double *lr) {

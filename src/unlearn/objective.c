@@ -1,5 +1,6 @@
-/* unlearn/objective.c: coefficients dL/dl_t of every objective for the fused classifier, and the
- * loss values, computed in double. */
+/* unlearn/objective.c: coefficients dL/dl_t (and target-distribution weights) of every objective
+ * for the fused classifier, and the loss values, computed in double. The presets are the method
+ * table's (unlearn/methods.c). */
 #include "unlearn/objective.h"
 
 #include <math.h>
@@ -10,38 +11,9 @@
 static double softplus(double x) { return x > 30 ? x : (x < -30 ? exp(x) : log1p(exp(x))); }
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-int lethe_objective_preset(const char *method, lethe_objective *o) {
-  memset(o, 0, sizeof *o);
-  o->beta = 0.5;
-  o->delta = 0.0;
-  o->w_forget = 1.0;
-  o->kl = LETHE_KL_GOLD;
-  if (!strcmp(method, "npo")) {
-    o->forget = LETHE_FORGET_NPO;
-    o->w_retain = 1.0;
-    o->w_kl = 0.5;
-  } else if (!strcmp(method, "npo-seq")) {
-    o->forget = LETHE_FORGET_NPO_SEQ;
-    o->w_retain = 1.0;
-    o->w_kl = 0.5;
-  } else if (!strcmp(method, "simnpo")) {
-    o->forget = LETHE_FORGET_SIMNPO;
-    o->beta = 2.5;
-    o->w_retain = 1.0;
-    o->w_kl = 0.0;
-  } else if (!strcmp(method, "ga")) {
-    o->forget = LETHE_FORGET_GA;
-  } else if (!strcmp(method, "gd")) {
-    o->forget = LETHE_FORGET_GA;
-    o->w_retain = 1.0;
-  } else if (!strcmp(method, "kl")) {
-    o->forget = LETHE_FORGET_GA;
-    o->w_kl = 1.0;
-    o->kl = LETHE_KL_FULL;
-  } else {
-    return 0;
-  }
-  return 1;
+/* Forget losses whose gradient is a target distribution in the classifier (kl weights). */
+static int forget_is_target(const lethe_objective *o) {
+  return o->w_forget != 0 && (o->forget == LETHE_FORGET_UNDIAL || o->forget == LETHE_FORGET_CEU);
 }
 
 int lethe_obj_needs_ref(const lethe_objective *o) {
@@ -49,30 +21,73 @@ int lethe_obj_needs_ref(const lethe_objective *o) {
   return forget || (o->w_kl != 0 && o->kl == LETHE_KL_GOLD);
 }
 
-int lethe_obj_needs_ref_hidden(const lethe_objective *o) { return o->w_kl != 0 && o->kl == LETHE_KL_FULL; }
-
-int lethe_obj_two_pass(const lethe_objective *o) {
-  return o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO);
+int lethe_obj_needs_ref_hidden(const lethe_objective *o) {
+  return (o->w_kl != 0 && o->kl == LETHE_KL_FULL) || (o->w_forget != 0 && o->forget == LETHE_FORGET_UNDIAL) ||
+         (o->forget == LETHE_FORGET_RMU && o->w_retain != 0);
 }
 
-static void counts(const lethe_obj_rows *r, int *nF, int *nR, int *sF) {
-  *nF = *nR = *sF = 0;
+int lethe_obj_two_pass(const lethe_objective *o) {
+  return (o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO)) || o->adaptive_retain;
+}
+
+void lethe_obj_retain_nll(const lethe_obj_rows *r, const float *logp, double *nll, int *n_seq) {
+  double s = 0;
+  int rows = 0;
+  *n_seq = 0;
+  for (int q = 0; q < r->n_seq; q++) {
+    if (r->split[q] == LETHE_SPLIT_FORGET) continue;
+    int a = r->row_off[q], b = r->row_off[q + 1];
+    for (int t = a; t < b; t++) s -= logp[t];
+    rows += b - a;
+    *n_seq += 1;
+  }
+  *nll = rows ? s / rows : 0.0;
+  if (!rows) *n_seq = 0;
+}
+
+double lethe_obj_adaptive_mult(int epoch, double nll, int n_seq, double *sum, double *count) {
+  if (n_seq <= 0) return 1.2;
+  if (epoch == 0) {
+    *sum += nll;
+    *count += n_seq;
+    return 1.2;
+  }
+  double avg = *count > 0 ? *sum / *count : 0.0;
+  if (!(nll > avg)) return 1.2;
+  double m = round((0.3 * pow(6.0, nll - avg) + 0.8) * 10.0) / 10.0;
+  return m < 1.2 ? 1.2 : (m > 2.3 ? 2.3 : m);
+}
+
+/* First trained row of a forget sequence [a, b): CE-U skips the first skip_first answer tokens. */
+static int first_trained(const lethe_objective *o, int a, int b) {
+  if (o->forget != LETHE_FORGET_CEU || o->skip_first <= 0) return a;
+  return a + o->skip_first < b ? a + o->skip_first : b;
+}
+
+/* nF: forget answer rows (nFt of them trained), nR: retain answer rows, sF: forget sequences with
+ * an answer row. */
+static void counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, int *nFt, int *nR, int *sF) {
+  *nF = *nFt = *nR = *sF = 0;
   for (int s = 0; s < r->n_seq; s++) {
-    int n = r->row_off[s + 1] - r->row_off[s];
+    int a = r->row_off[s], b = r->row_off[s + 1];
     if (r->split[s] == LETHE_SPLIT_FORGET) {
-      *nF += n;
-      *sF += n > 0;
+      *nF += b - a;
+      *nFt += b - first_trained(o, a, b);
+      *sF += b > a;
     } else {
-      *nR += n;
+      *nR += b - a;
     }
   }
 }
 
 void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
-                     float *fixed, float *sig, float *kl, lethe_head_coef *coef) {
-  int nF, nR, sF;
-  counts(r, &nF, &nR, &sF);
+                     const lethe_obj_bufs *buf, lethe_head_coef *coef) {
+  int nF, nFt, nR, sF;
+  counts(o, r, &nF, &nFt, &nR, &sF);
   double beta = o->beta;
+  float *fixed = buf->fixed, *sig = buf->sig, *kl = buf->kl, *pw = buf->pw;
+  int *tgt = buf->tgt;
+  int full_kl = o->w_kl != 0 && o->kl == LETHE_KL_FULL;
   for (int s = 0; s < r->n_seq; s++) {
     int a = r->row_off[s], b = r->row_off[s + 1];
     if (r->split[s] == LETHE_SPLIT_FORGET) {
@@ -87,23 +102,33 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
         m /= (b - a);
         seq_coef = o->w_forget * 2.0 / sF * sigmoid(beta * m + o->delta) / (b - a);
       }
+      int t0 = first_trained(o, a, b);
       for (int t = a; t < b; t++) {
-        fixed[t] = 0;
-        sig[t] = 0;
-        kl[t] = 0;
+        fixed[t] = sig[t] = kl[t] = pw[t] = 0;
+        tgt[t] = LETHE_TGT_SELF; /* no target term unless set below (needs no reference) */
         switch (o->forget) {
         case LETHE_FORGET_NPO: sig[t] = (float)(scale * o->w_forget * 2.0 / nF); break;
         case LETHE_FORGET_NPO_SEQ:
         case LETHE_FORGET_SIMNPO: fixed[t] = (float)(scale * seq_coef); break;
         case LETHE_FORGET_GA: fixed[t] = (float)(scale * o->w_forget / nF); break;
-        case LETHE_FORGET_NONE: break;
+        case LETHE_FORGET_WGA:
+        case LETHE_FORGET_SATIMP: pw[t] = (float)(scale * o->w_forget / nF); break;
+        case LETHE_FORGET_UNDIAL:
+          kl[t] = (float)(scale * o->w_forget / nF);
+          tgt[t] = LETHE_TGT_REF_SHIFT;
+          break;
+        case LETHE_FORGET_CEU:
+          if (t >= t0) kl[t] = (float)(scale * o->w_forget / nFt);
+          break;
+        case LETHE_FORGET_NONE:
+        case LETHE_FORGET_RMU: break;
         }
       }
     } else {
       for (int t = a; t < b; t++) {
-        double f = -o->w_retain / nR;
-        sig[t] = 0;
-        kl[t] = 0;
+        double f = -o->w_retain * r->retain_mult / nR;
+        sig[t] = kl[t] = pw[t] = 0;
+        tgt[t] = full_kl ? LETHE_TGT_REF : LETHE_TGT_SELF;
         if (o->w_kl != 0) {
           if (o->kl == LETHE_KL_GOLD) f -= o->w_kl * exp((double)r->ref[t]) / nR;
           else kl[t] = (float)(scale * o->w_kl / nR);
@@ -119,14 +144,24 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
     coef->ref = r->ref;
     coef->beta = (float)beta;
   }
-  if (lethe_obj_needs_ref_hidden(o) && nR > 0) coef->kl = kl;
+  if ((o->forget == LETHE_FORGET_WGA || o->forget == LETHE_FORGET_SATIMP) && o->w_forget != 0 && nF > 0) {
+    coef->pw = pw;
+    coef->pw_b1 = (float)(o->forget == LETHE_FORGET_WGA ? beta : o->sat_beta1);
+    coef->pw_b2 = (float)(o->forget == LETHE_FORGET_WGA ? 0.0 : o->sat_beta2);
+  }
+  int forget_tgt = forget_is_target(o) && (o->forget == LETHE_FORGET_CEU ? nFt : nF) > 0;
+  if ((full_kl && nR > 0) || forget_tgt) {
+    coef->kl = kl;
+    coef->tgt = tgt;
+    coef->tgt_shift = (float)beta;
+  }
 }
 
 void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows,
                     lethe_loss_terms *out) {
   memset(out, 0, sizeof *out);
-  int nF, nR, sF;
-  counts(r, &nF, &nR, &sF);
+  int nF, nFt, nR, sF;
+  counts(o, r, &nF, &nFt, &nR, &sF);
   out->n_forget = nF;
   out->n_retain = nR;
   out->n_forget_seq = sF;
@@ -135,18 +170,43 @@ void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const flo
     int a = r->row_off[s], b = r->row_off[s + 1];
     if (b <= a) continue;
     if (r->split[s] == LETHE_SPLIT_FORGET) {
-      if (o->forget == LETHE_FORGET_NPO) {
+      switch (o->forget) {
+      case LETHE_FORGET_NPO:
         for (int t = a; t < b; t++) forget += 2.0 / beta * softplus(beta * ((double)logp[t] - r->ref[t])) / nF;
-      } else if (o->forget == LETHE_FORGET_NPO_SEQ) {
+        break;
+      case LETHE_FORGET_NPO_SEQ: {
         double D = 0;
         for (int t = a; t < b; t++) D += (double)logp[t] - r->ref[t];
         forget += 2.0 / beta * softplus(beta * D) / sF;
-      } else if (o->forget == LETHE_FORGET_SIMNPO) {
+        break;
+      }
+      case LETHE_FORGET_SIMNPO: {
         double m = 0;
         for (int t = a; t < b; t++) m += logp[t];
         forget += 2.0 / beta * softplus(beta * m / (b - a) + o->delta) / sF;
-      } else if (o->forget == LETHE_FORGET_GA) {
+        break;
+      }
+      case LETHE_FORGET_GA:
         for (int t = a; t < b; t++) forget += (double)logp[t] / nF;
+        break;
+      case LETHE_FORGET_WGA:
+      case LETHE_FORGET_SATIMP: {
+        double b1 = o->forget == LETHE_FORGET_WGA ? beta : o->sat_beta1;
+        double b2 = o->forget == LETHE_FORGET_WGA ? 0.0 : o->sat_beta2;
+        for (int t = a; t < b; t++) {
+          double p = exp((double)logp[t]);
+          forget += pow(p, b1) * pow(1.0 - p, b2) * logp[t] / nF;
+        }
+        break;
+      }
+      case LETHE_FORGET_UNDIAL:
+        for (int t = a; kl_rows && t < b; t++) forget += (double)kl_rows[t] / nF;
+        break;
+      case LETHE_FORGET_CEU:
+        for (int t = first_trained(o, a, b); kl_rows && t < b; t++) forget += (double)kl_rows[t] / nFt;
+        break;
+      case LETHE_FORGET_NONE:
+      case LETHE_FORGET_RMU: break;
       }
     } else {
       for (int t = a; t < b; t++) {
@@ -159,5 +219,5 @@ void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const flo
   out->forget = forget;
   out->retain = retain;
   out->kl = kl;
-  out->total = o->w_forget * forget + o->w_retain * retain + o->w_kl * kl;
+  out->total = o->w_forget * forget + o->w_retain * r->retain_mult * retain + o->w_kl * kl;
 }

@@ -74,6 +74,25 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, unsig
                         "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
                         d->n_answer_tokens, "max_len", o->max_len);
   json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
+  if (o->obj.forget == LETHE_FORGET_SATIMP) {
+    json_object_set_new(f, "sat_beta1", json_real(o->obj.sat_beta1));
+    json_object_set_new(f, "sat_beta2", json_real(o->obj.sat_beta2));
+  }
+  if (o->obj.forget == LETHE_FORGET_CEU) json_object_set_new(f, "skip_first", json_integer(o->obj.skip_first));
+  if (o->obj.adaptive_retain) json_object_set_new(f, "adaptive_retain", json_true());
+  if (o->obj.forget == LETHE_FORGET_RMU) {
+    json_object_set_new(f, "rmu_layer", json_integer(o->obj.rmu_layer));
+    json_object_set_new(f, "rmu_coeff", json_real(o->obj.rmu_coeff));
+  }
+  if (o->full && o->train_layers) {
+    json_object_set_new(f, "train_layers", json_string(o->train_layers));
+    json_object_set_new(f, "train_modules", json_string(o->train_modules ? o->train_modules : "all"));
+  }
+  if (o->schedule_data == LETHE_DATA_SEQUENTIAL) {
+    json_object_set_new(f, "schedule_data", json_string("sequential"));
+    json_object_set_new(f, "forget_chunk", json_integer(o->forget_chunk));
+    json_object_set_new(f, "retain_per_forget", json_integer(o->retain_per_forget));
+  }
   if (!o->full) {
     json_object_set_new(f, "lora_rank", json_integer(o->lora_rank));
     json_object_set_new(f, "lora_alpha", json_real(o->lora_alpha));
@@ -172,10 +191,10 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (!o->forget && !o->data) return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
   if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1) return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
-  if (o->lr_auto && o->full) return lethe_fail(LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with --full");
+  if (o->lr_auto && o->full) return lethe_fail(LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with full-parameter training");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
-  if (o->full && o->forget) return lethe_fail(LETHE_ERR_INVALID, "unlearning trains an adapter; --full is for lethe train");
+  if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
   return LETHE_OK;
 }
 
@@ -238,7 +257,19 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .max_steps = o->max_steps, .lr = o->lr, .weight_decay = o->weight_decay, .beta1 = o->beta1,
                           .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
-                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute};
+                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute,
+                          .schedule_data = o->schedule_data, .forget_chunk = o->forget_chunk,
+                          .retain_per_forget = o->retain_per_forget};
+  if (o->full && o->train_layers) {
+    const char *mods = o->train_modules ? o->train_modules : "all";
+    tc.train_modules = lethe_train_modules_parse(mods);
+    if (!tc.train_modules) {
+      s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", mods);
+      goto done;
+    }
+    if ((s = lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
+    say(o, "training the full parameters of layers %d-%d (%s)\n", tc.train_lo, tc.train_hi, mods);
+  }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);

@@ -354,6 +354,7 @@ void lethe_run_eval_restore_best(const lethe_run_eval *e, lethe_trainer *t) {
   const lethe_ops *o = t->m->ops;
   if (o->host_visible) memcpy(t->params, e->best_params, sizeof(float) * t->n_params);
   else o->upload(t->params, e->best_params, sizeof(float) * t->n_params);
+  lethe_trainer_sync_model(t);
 }
 
 static json_t *point_obj(const lethe_eval_point *p) {

@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/rng.h"
 
 void lethe_trainer_free(lethe_trainer *t) {
   if (!t) return;
   lethe_workspace_free(t->ws);
   lethe_workspace_free(t->ws_ref);
   lethe_packed_free(&t->pb);
+  if (!t->lora && t->m->grad_spans && t->params) t->m->ops->release(t->params);
   if (t->adam_m) t->m->ops->release(t->adam_m);
   if (t->adam_v) t->m->ops->release(t->adam_v);
   free(t->ref_cache);
@@ -22,9 +24,17 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t->fixed);
   free(t->sig);
   free(t->klw);
+  free(t->pw);
+  free(t->tgt);
   free(t->ref_rows);
   free(t->split);
   free(t->order);
+  free(t->fidx);
+  free(t->ridx);
+  free(t->rmu_u);
+  free(t->rmu_h);
+  free(t->rmu_href);
+  free(t->rmu_dh);
   free(t);
 }
 
@@ -48,6 +58,34 @@ static lethe_status build_ref_cache(lethe_trainer *t) {
   return s;
 }
 
+/* Sequences in epoch e of the schedule (and, with order != NULL, their order). */
+static int epoch_order(const lethe_trainer *t, int e, int *order) {
+  const lethe_trainer_cfg *c = &t->cfg;
+  if (c->schedule_data != LETHE_DATA_SEQUENTIAL) {
+    if (order) lethe_epoch_order(c->seed, e, t->data->n, order);
+    return t->data->n;
+  }
+  int E = t->chunk_epochs, N = c->forget_chunk, K = t->n_ridx > 0 ? c->retain_per_forget : 0;
+  int chunk = e / E, rep = e % E;
+  int first = chunk * N, fc = t->n_fidx - first < N ? t->n_fidx - first : N;
+  if (order) {
+    /* retain rows continue cyclically from what earlier epochs took */
+    int64_t cur = ((int64_t)E * chunk * N + (int64_t)rep * fc) * K;
+    int k = 0;
+    for (int j = 0; j < fc; j++) {
+      order[k++] = t->fidx[first + j];
+      for (int q = 0; q < K; q++) order[k++] = t->ridx[(cur++) % t->n_ridx];
+    }
+  }
+  return fc * (1 + K);
+}
+
+static int epoch_steps(const lethe_trainer *t, int e) {
+  int L = epoch_order(t, e, NULL), B = t->cfg.batch;
+  int micro = (L + B - 1) / B;
+  return (micro + t->cfg.grad_accum - 1) / t->cfg.grad_accum;
+}
+
 lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
                                   const lethe_trainer_cfg *cfg, lethe_trainer **out) {
   *out = NULL;
@@ -69,7 +107,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->cfg.batch = B;
   int cap_tokens = B * data->max_len;
   lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
-  if (!s && lethe_obj_needs_ref_hidden(&cfg->obj)) s = lethe_workspace_create(m, NULL, cap_tokens, B, 0, &t->ws_ref);
+  int rmu = cfg->obj.forget == LETHE_FORGET_RMU;
+  if (rmu && (cfg->obj.rmu_layer < 0 || cfg->obj.rmu_layer >= m->cfg.n_layers))
+    s = lethe_fail(LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer, m->cfg.n_layers - 1);
+  /* RMU reads the reference's layer output, which only a training workspace keeps */
+  if (!s && lethe_obj_needs_ref_hidden(&cfg->obj))
+    s = lethe_workspace_create(m, NULL, cap_tokens, B, rmu ? LETHE_WS_TRAIN : LETHE_WS_INFER, &t->ws_ref);
   if (!s) s = lethe_packed_init(&t->pb, cap_tokens, B);
   if (s) {
     lethe_trainer_free(t);
@@ -80,13 +123,30 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->grads = lora->grads;
     t->n_params = lora->n_params;
   } else {
-    if ((s = lethe_model_enable_grads(m))) {
+    if (lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache)) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training has no frozen reference for this objective "
+                                               "(full-vocabulary KL, UNDIAL, or --no-ref-cache): train a LoRA adapter");
+    }
+    s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
+                           : lethe_model_enable_grads(m);
+    if (s) {
       lethe_trainer_free(t);
       return s;
     }
-    t->params = m->dparams;
     t->grads = m->grads;
-    t->n_params = m->n_params;
+    t->n_params = m->n_grads;
+    if (m->grad_spans) {
+      t->params = m->ops->alloc(t->n_params * sizeof(float));
+      if (!t->params) {
+        lethe_trainer_free(t);
+        return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the trained tensors (%zu parameters)", t->n_params);
+      }
+      for (int i = 0; i < m->n_grad_spans; i++)
+        m->ops->copy(t->params + m->grad_spans[i].goff, m->dparams + m->grad_spans[i].off, m->grad_spans[i].len);
+    } else {
+      t->params = m->dparams;
+    }
   }
   t->adam_m = m->ops->alloc(t->n_params * sizeof(float));
   t->adam_v = m->ops->alloc(t->n_params * sizeof(float));
@@ -94,19 +154,61 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->fixed = malloc(sizeof(float) * (size_t)cap_tokens);
   t->sig = malloc(sizeof(float) * (size_t)cap_tokens);
   t->klw = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->pw = malloc(sizeof(float) * (size_t)cap_tokens);
+  t->tgt = malloc(sizeof(int) * (size_t)cap_tokens);
   t->ref_rows = malloc(sizeof(float) * (size_t)cap_tokens);
   t->split = malloc((size_t)B);
-  t->order = malloc(sizeof(int) * (size_t)data->n);
-  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->ref_rows || !t->split || !t->order) {
+  if (rmu) {
+    int d = m->cfg.dim;
+    t->rmu_u = malloc(sizeof(float) * (size_t)d);
+    t->rmu_h = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    t->rmu_href = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    t->rmu_dh = malloc(sizeof(float) * (size_t)cap_tokens * d);
+    if (!t->rmu_u || !t->rmu_h || !t->rmu_href || !t->rmu_dh) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_NOMEM, "out of memory for RMU's hidden states");
+    }
+    lethe_rng r;
+    lethe_rng_seed(&r, cfg->seed ^ 0x524d55u); /* "RMU" */
+    double nrm = 0;
+    for (int j = 0; j < d; j++) {
+      t->rmu_u[j] = (float)lethe_rng_uniform(&r);
+      nrm += (double)t->rmu_u[j] * t->rmu_u[j];
+    }
+    for (int j = 0; j < d; j++) t->rmu_u[j] = (float)(t->rmu_u[j] / sqrt(nrm) * cfg->obj.rmu_coeff);
+  }
+  t->fidx = malloc(sizeof(int) * (size_t)data->n);
+  t->ridx = malloc(sizeof(int) * (size_t)data->n);
+  for (int i = 0; t->fidx && t->ridx && i < data->n; i++) {
+    if (data->split[i] == LETHE_SPLIT_FORGET) t->fidx[t->n_fidx++] = i;
+    else t->ridx[t->n_ridx++] = i;
+  }
+  t->n_order = data->n;
+  t->n_epochs = cfg->epochs;
+  t->chunk_epochs = cfg->epochs;
+  if (cfg->schedule_data == LETHE_DATA_SEQUENTIAL) {
+    if (cfg->forget_chunk < 1 || cfg->retain_per_forget < 0 || t->n_fidx == 0) {
+      lethe_trainer_free(t);
+      return lethe_fail(LETHE_ERR_INVALID, "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
+    }
+    int chunks = (t->n_fidx + cfg->forget_chunk - 1) / cfg->forget_chunk;
+    t->n_epochs = chunks * cfg->epochs;
+    int per = (t->n_fidx < cfg->forget_chunk ? t->n_fidx : cfg->forget_chunk);
+    t->n_order = per * (1 + (t->n_ridx > 0 ? cfg->retain_per_forget : 0));
+  }
+  t->order = malloc(sizeof(int) * (size_t)(t->n_order > 0 ? t->n_order : 1));
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order || !t->fidx || !t->ridx) {
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
   m->ops->zero(t->grads, t->n_params);
   t->ref_off[0] = 0;
   for (int i = 0; i < data->n; i++) t->ref_off[i + 1] = t->ref_off[i] + lethe_tokset_answer_count(data, i);
-  t->micro_per_epoch = (data->n + B - 1) / B;
+  t->micro_per_epoch = (t->n_order + B - 1) / B;
   t->steps_per_epoch = (t->micro_per_epoch + cfg->grad_accum - 1) / cfg->grad_accum;
-  t->total_steps = (int64_t)t->steps_per_epoch * cfg->epochs;
+  t->total_steps = 0;
+  for (int e = 0; e < t->n_epochs; e++) t->total_steps += epoch_steps(t, e);
+  t->cfg.epochs = t->n_epochs; /* the schedule's epochs from here on (checkpoint positions too) */
   if (cfg->max_steps > 0 && cfg->max_steps < t->total_steps) t->total_steps = cfg->max_steps;
   t->order_epoch = -1;
   if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
@@ -121,13 +223,83 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   return LETHE_OK;
 }
 
+/* RMU (Li et al. 2024, as open-unlearning computes it): per sequence the mean over its answer
+ * tokens of mean_d (h_l - target)^2, target c u on forget rows and the reference's h_l on retain
+ * rows; each split's mean over its sequences; the gradient enters at layer l's output. */
+static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, float scale, lethe_loss_terms *loss) {
+  const lethe_objective *o = &t->cfg.obj;
+  const lethe_packed *p = &t->pb;
+  const lethe_ops *ops = t->m->ops;
+  int d = t->m->cfg.dim, N = b->n_tokens, L = o->rmu_layer;
+  size_t nb = sizeof(float) * (size_t)N * d;
+  LETHE_TRY(lethe_forward(t->m, t->lora, t->ws, b));
+  ops->download(t->rmu_h, lethe_ws_layer_output(t->m, t->ws, L), nb);
+  int nF = 0, nR = 0, posF = 0, posR = 0;
+  for (int s = 0; s < n; s++) {
+    int np = t->data->n_prompt[p->seq[s]], first = p->start[s] + (np > 1 ? np : 1), cnt = p->start[s + 1] - first;
+    if (cnt <= 0) continue;
+    if (t->split[s] == LETHE_SPLIT_FORGET) nF++, posF += cnt;
+    else nR++, posR += cnt;
+  }
+  if (nR > 0 && t->ws_ref) {
+    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, b));
+    ops->download(t->rmu_href, lethe_ws_layer_output(t->m, t->ws_ref, L), nb);
+  }
+  memset(t->rmu_dh, 0, nb);
+  double forget = 0, retain = 0;
+  for (int s = 0; s < n; s++) {
+    int np = t->data->n_prompt[p->seq[s]], first = p->start[s] + (np > 1 ? np : 1), cnt = p->start[s + 1] - first;
+    if (cnt <= 0) continue;
+    int is_f = t->split[s] == LETHE_SPLIT_FORGET;
+    if (!is_f && !t->ws_ref) continue; /* no retain term */
+    double w = is_f ? o->w_forget / nF : o->w_retain / nR, seq = 0;
+    for (int r = first; r < first + cnt; r++) {
+      const float *h = t->rmu_h + (size_t)r * d, *tg = is_f ? t->rmu_u : t->rmu_href + (size_t)r * d;
+      float *g = t->rmu_dh + (size_t)r * d;
+      for (int j = 0; j < d; j++) {
+        double e = (double)h[j] - tg[j];
+        seq += e * e;
+        g[j] = (float)(scale * w * 2.0 * e / ((double)d * cnt));
+      }
+    }
+    seq /= (double)d * cnt;
+    if (is_f) forget += seq / nF;
+    else retain += seq / nR;
+  }
+  ops->upload(t->ws->dx, t->rmu_dh, nb);
+  LETHE_TRY(lethe_backward_from_layer(t->m, t->lora, t->ws, b, L));
+  memset(loss, 0, sizeof *loss);
+  loss->forget = forget;
+  loss->retain = retain;
+  loss->total = o->w_forget * forget + (t->ws_ref ? o->w_retain * retain : 0);
+  loss->n_forget = posF;
+  loss->n_retain = posR;
+  loss->n_forget_seq = nF;
+  return LETHE_OK;
+}
+
+/* A trained subset: the compact params into the model's tensors. */
+static void scatter_params(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
+  t->synced_step = t->step;
+}
+
+void lethe_trainer_sync_model(lethe_trainer *t) {
+  if (!t->lora && t->m->grad_spans) scatter_params(t);
+}
+
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
+  if (!t->lora && t->m->grad_spans && t->synced_step != t->step) scatter_params(t); /* e.g. after a checkpoint load */
   LETHE_TRY(lethe_packed_fill(&t->pb, t->data, idx, n));
   lethe_packed *p = &t->pb;
   lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
   const lethe_objective *o = &t->cfg.obj;
   for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
-  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL};
+  if (o->forget == LETHE_FORGET_RMU) return rmu_micro(t, &b, n, scale, loss);
+  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL,
+                         .retain_mult = 1.0};
   if (lethe_obj_needs_ref(o)) {
     if (t->ref_cache) {
       for (int s = 0; s < n; s++)
@@ -151,9 +323,16 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   if (lethe_obj_two_pass(o)) {
     LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
     logp = t->ws->logp;
+    if (o->adaptive_retain) {
+      double nll;
+      int ns;
+      lethe_obj_retain_nll(&rows, logp, &nll, &ns);
+      rows.retain_mult = lethe_obj_adaptive_mult(t->epoch, nll, ns, &t->adapt_sum, &t->adapt_count);
+    }
   }
   lethe_head_coef coef;
-  lethe_obj_coefs(o, &rows, logp, scale, t->fixed, t->sig, t->klw, &coef);
+  lethe_obj_bufs bufs = {.fixed = t->fixed, .sig = t->sig, .kl = t->klw, .pw = t->pw, .tgt = t->tgt};
+  lethe_obj_coefs(o, &rows, logp, scale, &bufs, &coef);
   coef.ref_hidden = ref_hidden;
   LETHE_TRY(lethe_head(t->m, t->ws, &b, &coef, 1));
   LETHE_TRY(lethe_backward(t->m, t->lora, t->ws, &b));
@@ -197,6 +376,7 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
           (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
   o->zero(t->grads, t->n_params);
   t->step++;
+  if (!t->lora && t->m->grad_spans) scatter_params(t);
   return o->check();
 }
 
@@ -207,18 +387,19 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     *finished = 1;
     return LETHE_OK;
   }
-  const lethe_tokset *d = t->data;
   int B = t->cfg.batch, K = t->cfg.grad_accum;
+  int L = epoch_order(t, t->epoch, NULL);
   if (t->order_epoch != t->epoch) {
-    lethe_epoch_order(t->cfg.seed, t->epoch, d->n, t->order);
+    epoch_order(t, t->epoch, t->order);
     t->order_epoch = t->epoch;
   }
-  int mb0 = t->step_in_epoch * K, mb1 = mb0 + K < t->micro_per_epoch ? mb0 + K : t->micro_per_epoch;
+  int micro = (L + B - 1) / B, steps = (micro + K - 1) / K;
+  int mb0 = t->step_in_epoch * K, mb1 = mb0 + K < micro ? mb0 + K : micro;
   float scale = 1.0f / (float)(mb1 - mb0);
   lethe_loss_terms acc;
   memset(&acc, 0, sizeof acc);
   for (int mb = mb0; mb < mb1; mb++) {
-    int first = mb * B, n = d->n - first < B ? d->n - first : B;
+    int first = mb * B, n = L - first < B ? L - first : B;
     lethe_loss_terms l;
     LETHE_TRY(lethe_trainer_micro(t, t->order + first, n, scale, &l));
     acc.total += l.total * scale;
@@ -240,7 +421,7 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the loss is not finite (%g)", (long long)t->step + 1, acc.total);
   }
   LETHE_TRY(lethe_trainer_update(t, st));
-  if (++t->step_in_epoch >= t->steps_per_epoch) {
+  if (++t->step_in_epoch >= steps) {
     t->step_in_epoch = 0;
     t->epoch++;
   }

@@ -20,6 +20,12 @@ typedef struct {
   uint64_t seed;
   int no_ref_cache;
   int recompute;     /* recompute each block's activations in the backward pass (less memory) */
+  /* full-parameter training (lora == NULL) of a subset: layers [train_lo, train_hi], the
+   * LETHE_TRAIN_* modules of each; train_modules 0 trains every parameter */
+  int train_lo, train_hi;
+  unsigned train_modules;
+  lethe_data_schedule schedule_data;
+  int forget_chunk, retain_per_forget; /* sequential */
 } lethe_trainer_cfg;
 
 typedef struct {
@@ -37,18 +43,31 @@ typedef struct lethe_trainer {
   lethe_workspace *ws;         /* training (keeps activations) */
   lethe_workspace *ws_ref;     /* adapter-off forward for full-vocabulary KL, or NULL */
   lethe_packed pb;
-  float *params, *grads;       /* what trains: the adapter's or the model's buffers */
+  float *params, *grads;       /* what trains: the adapter's or the model's buffers; a subset of the
+                                  model trains in a compact copy (n_params) scattered into the model
+                                  after every update */
+  int64_t synced_step;         /* subset: the step whose params the model holds */
   size_t n_params;
   float *adam_m, *adam_v;
   int64_t step;                /* optimizer steps taken */
-  int epoch, step_in_epoch;    /* where the next step starts */
-  int micro_per_epoch, steps_per_epoch;
+  int epoch, step_in_epoch;    /* where the next step starts; with the sequential schedule an
+                                  "epoch" is one pass over one chunk (chunk epoch / epochs) */
+  int n_epochs;                /* epochs of the schedule: cfg.epochs, or chunks x cfg.epochs */
+  int chunk_epochs;            /* sequential: the epochs of each chunk (the configured epochs) */
+  int micro_per_epoch, steps_per_epoch; /* the largest epoch's */
+  int *fidx, *ridx;            /* sequential: the forget and the retain sequences, in data order */
+  int n_fidx, n_ridx;
+  double adapt_sum, adapt_count; /* adaptive_retain: the first epoch's retain NLLs and sequences */
+  float *rmu_u;                /* (d) RMU: c u, u uniform in [0, 1)^d from the seed, normalised */
+  float *rmu_h, *rmu_href, *rmu_dh; /* (max rows, d) host copies of h_l, the reference's, dL/dh_l */
   int64_t total_steps;
   float *ref_cache;            /* (answer tokens) r_t of every sequence, adapter off */
   int *ref_off;                /* (n + 1) */
-  float *fixed, *sig, *klw, *ref_rows; /* (max rows) per-batch coefficients */
+  float *fixed, *sig, *klw, *pw, *ref_rows; /* (max rows) per-batch coefficients */
+  int *tgt;                    /* (max rows) target kinds of the classifier (LETHE_TGT_*) */
   unsigned char *split;        /* (batch) */
-  int *order;                  /* (n) this epoch's order */
+  int *order;                  /* (n_order) this epoch's order */
+  int n_order;
   int order_epoch;
   int64_t fault_nan_step;      /* testing: poison the gradient of this (1-based) step; 0: never */
 } lethe_trainer;
@@ -58,6 +77,9 @@ typedef struct lethe_trainer {
 lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
                                   const lethe_trainer_cfg *cfg, lethe_trainer **out);
 void lethe_trainer_free(lethe_trainer *t);
+/* After t->params were replaced from outside (the selected best copy): a trained subset's compact
+ * parameters are written into the model's tensors (a no-op for an adapter or the whole model). */
+void lethe_trainer_sync_model(lethe_trainer *t);
 
 /* One micro-batch of sequences idx[0..n): gradients are accumulated with weight `scale`; the
  * batch's loss terms are returned. */

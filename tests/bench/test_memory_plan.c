@@ -1,7 +1,7 @@
 /* tests/bench/test_memory_plan.c: `lethe bench plan` computes, from the config alone, the memory that
  * `lethe bench step` then allocates: the plan must equal the step's own account of its buffers
  * (with every activation kept and with recomputation), and the bf16 weight plan must equal the
- * layout a model really gets with bf16 projections. Fixture: the tiny OLMo (clip_qkv) and Qwen2
+ * layout a model really gets with bf16 projections; full-parameter training of a subset too. Fixture: the tiny OLMo (clip_qkv) and Qwen2
  * (GQA, biases) models; the Llama one (tied head). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +29,21 @@ static void check(const char *name) {
     assert_int_equal(p.weights, p.n_params * sizeof(float));
     if (rc) assert_true(p.total < keep_total); /* recomputation keeps less */
     else keep_total = p.total;
+  }
+  /* full parameters of a subset instead of LoRA: the plan covers the selected tensors' copy,
+   * gradients and moments and the workspace without adapter buffers */
+  const char *layers[] = {"1-1", "-1", "0-1"}, *modules[] = {"mlp", "attn", "all"};
+  for (int k = 0; k < 3; k++) {
+    lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .steps = 1, .warmup = 0, .threads = 2, .seed = 5,
+                               .train_layers = layers[k], .train_modules = modules[k]};
+    lethe_bench_plan_result p;
+    lethe_bench_step_result r;
+    assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
+    if (lethe_bench_step(&o, &r) != LETHE_OK) fail_msg("%s", lethe_last_error());
+    print_message("%s layers %s %s: plan %zu bytes (trained %zu), step %zu\n", name, layers[k], modules[k], p.total, p.adapter,
+                  r.design_bytes);
+    assert_int_equal(p.total, r.design_bytes);
+    assert_true(p.adapter > 0 && p.adapter < p.n_params * sizeof(float) * 4);
   }
   /* bf16 projections: the plan for "cuda" (no GPU needed) against a model laid out that way */
   lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .threads = 2, .device = "cuda"};

@@ -1,7 +1,8 @@
 /* tests/kernels/test_backend_parity.c: a device backend against the CPU backend, op by op on random
  * inputs and end to end on the fixture models (Low-Rank NPO steps, the adapter, answer NLLs, greedy
  * decoding with and without the KV cache, a checkpoint written from backend memory and resumed with
- * per-block activation recomputation). Usage: test_backend_parity [BACKEND [fp32|bf16]]; ctest runs
+ * per-block activation recomputation; the newer objectives and full-parameter training of a
+ * subset). Usage: test_backend_parity [BACKEND [fp32|bf16]]; ctest runs
  *   test_backend_parity              "cpu-shadow": the CPU kernels behind a table that says its memory
  *                                    is not the host's, so every upload, download and host copy the
  *                                    model, LoRA, trainer and checkpoint code make for a GPU is
@@ -146,6 +147,29 @@ static void test_ops(void **state) {
 }
 
 /* The whole model: CPU and device give the same logits, loss terms and LoRA after NPO steps. */
+/* 8 random sequences (alternately forget and retain) of 40 to 61 tokens. */
+static void make_data(lethe_tokset *dp) {
+  lethe_tokset d;
+  memset(&d, 0, sizeof d);
+  d.n = 8;
+  d.offset = malloc(sizeof(int) * 9);
+  d.tokens = malloc(sizeof(int) * 8 * 100);
+  d.n_prompt = malloc(sizeof(int) * 8);
+  d.split = malloc(8);
+  d.row = calloc(8, sizeof(int));
+  d.offset[0] = 0;
+  for (int i = 0; i < 8; i++) {
+    int len = 40 + 3 * i; /* up to 61 of the fixtures' 64 positions; a batch packs ~200 rows */
+    for (int t = 0; t < len; t++) d.tokens[d.offset[i] + t] = 3 + (int)lethe_rng_below(&R, 90);
+    d.offset[i + 1] = d.offset[i] + len;
+    d.n_prompt[i] = 1 + i % 4;
+    d.split[i] = (unsigned char)(i % 2);
+    d.max_len = len > d.max_len ? len : d.max_len;
+    d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
+  }
+  *dp = d;
+}
+
 static void test_model_step(void **state) {
   (void)state;
   const char *names[2] = {"olmo_tiny", "qwen2_tiny"};
@@ -161,23 +185,7 @@ static void test_model_step(void **state) {
     assert_int_equal(lethe_model_use_backend_ex(mg, G, BF16), LETHE_OK);
     assert_int_equal(mg->wbf16, BF16);
     lethe_tokset d;
-    memset(&d, 0, sizeof d);
-    d.n = 8;
-    d.offset = malloc(sizeof(int) * 9);
-    d.tokens = malloc(sizeof(int) * 8 * 100);
-    d.n_prompt = malloc(sizeof(int) * 8);
-    d.split = malloc(8);
-    d.row = calloc(8, sizeof(int));
-    d.offset[0] = 0;
-    for (int i = 0; i < 8; i++) {
-      int len = 40 + 3 * i; /* up to 61 of the fixtures' 64 positions; a batch packs ~200 rows */
-      for (int t = 0; t < len; t++) d.tokens[d.offset[i] + t] = 3 + (int)lethe_rng_below(&R, 90);
-      d.offset[i + 1] = d.offset[i] + len;
-      d.n_prompt[i] = 1 + i % 4;
-      d.split[i] = (unsigned char)(i % 2);
-      d.max_len = len > d.max_len ? len : d.max_len;
-      d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
-    }
+    make_data(&d);
     lethe_trainer_cfg c;
     memset(&c, 0, sizeof c);
     c.obj.forget = LETHE_FORGET_NPO;
@@ -333,6 +341,85 @@ static void test_model_step(void **state) {
   }
 }
 
+/* The newer objectives' classifier terms (probability weights, target distributions with and
+ * without the reference), RMU's layer-output step and full-parameter training of a subset, on the
+ * backend against the CPU: four steps each, loss and trained weights. */
+static void test_objectives_step(void **state) {
+  (void)state;
+  if (BF16) skip(); /* the projections train in fp32 here; bf16 storage is test_model_step's */
+  const char *methods[] = {"wga", "satimp", "undial", "ce-u", "rmu", "gd-adaptive"};
+  char *p = tu_src_path("tests/fixtures/models/olmo_tiny");
+  for (int k = 0; k < 6; k++) {
+    lethe_model *mc, *mg;
+    assert_int_equal(lethe_model_load(p, &mc), LETHE_OK);
+    assert_int_equal(lethe_model_load(p, &mg), LETHE_OK);
+    assert_int_equal(lethe_model_use_backend_ex(mc, lethe_cpu_ops(), 0), LETHE_OK);
+    assert_int_equal(lethe_model_use_backend_ex(mg, G, 0), LETHE_OK);
+    lethe_tokset d;
+    make_data(&d);
+    lethe_trainer_cfg c;
+    memset(&c, 0, sizeof c);
+    assert_true(lethe_objective_preset(methods[k], &c.obj));
+    if (c.obj.forget == LETHE_FORGET_UNDIAL) { /* with a full-vocabulary retain KL: both reference targets in one batch */
+      c.obj.w_retain = 1;
+      c.obj.w_kl = 0.5;
+      c.obj.kl = LETHE_KL_FULL;
+    }
+    if (c.obj.forget == LETHE_FORGET_RMU) { /* layer 0 of the 2, the reference's layer output downloaded */
+      c.obj.rmu_layer = 0;
+      c.obj.rmu_coeff = 4;
+      c.obj.w_retain = 10;
+    }
+    c.batch = 4;
+    c.grad_accum = 1;
+    c.epochs = 2;
+    c.lr = 1e-2;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-3;
+    int full = !strcmp(methods[k], "gd-adaptive");
+    lethe_lora *lc = NULL, *lg = NULL;
+    if (full) {
+      c.train_lo = c.train_hi = 1;
+      c.train_modules = LETHE_TRAIN_MLP;
+    } else {
+      lethe_lora_config cfg = {.rank = 4, .alpha = 4, .targets = (1u << LETHE_NPROJ) - 1};
+      assert_int_equal(lethe_lora_create(&mc->cfg, &cfg, 3, &lc), LETHE_OK);
+      assert_int_equal(lethe_lora_create(&mg->cfg, &cfg, 3, &lg), LETHE_OK);
+      assert_int_equal(lethe_lora_use_backend(lg, G), LETHE_OK);
+    }
+    double tol = SHADOWED ? 1e-6 : 1e-4, atol = SHADOWED ? 1e-6 : 2e-4;
+    lethe_trainer *tc, *tg;
+    if (lethe_trainer_create(mc, lc, &d, &c, &tc) != LETHE_OK) fail_msg("%s", lethe_last_error());
+    assert_int_equal(lethe_trainer_create(mg, lg, &d, &c, &tg), LETHE_OK);
+    for (int step = 0; step < 4; step++) { /* two epochs: gd-adaptive's retain weight adapts in the second */
+      lethe_step_stats a, b;
+      int fa, fb;
+      assert_int_equal(lethe_trainer_next(tc, &a, &fa), LETHE_OK);
+      assert_int_equal(lethe_trainer_next(tg, &b, &fb), LETHE_OK);
+      print_message("%s step %d: loss cpu %.7f device %.7f\n", methods[k], step + 1, a.loss.total, b.loss.total);
+      assert_true(fabs(a.loss.total - b.loss.total) <= tol * fabs(a.loss.total) + 1e-7);
+    }
+    if (full) {
+      float *h = malloc(sizeof(float) * tg->n_params);
+      G->download(h, tg->params, sizeof(float) * tg->n_params);
+      tu_assert_close("trained tensors after four steps", h, tc->params, tc->n_params, atol);
+      free(h);
+    } else {
+      lethe_lora_sync_host(lg);
+      tu_assert_close("adapter after four steps", lg->host, lc->params, lc->n_params, atol);
+    }
+    lethe_trainer_free(tc);
+    lethe_trainer_free(tg);
+    lethe_lora_free(lc);
+    lethe_lora_free(lg);
+    lethe_tokset_free(&d);
+    lethe_model_free(mc);
+    lethe_model_free(mg);
+  }
+  free(p);
+}
+
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "cpu-shadow";
   BF16 = argc > 2 && !strcmp(argv[2], "bf16");
@@ -352,6 +439,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ops),
       cmocka_unit_test(test_model_step),
+      cmocka_unit_test(test_objectives_step),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

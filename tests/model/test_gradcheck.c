@@ -1,7 +1,9 @@
 /* tests/model/test_gradcheck.c: finite-difference checks of the backward pass on tiny random models
  * of both families: every LoRA factor (sampled entries and a directional derivative over the
  * whole adapter), every base tensor in full-parameter mode (sampled entries), and the gradient at
- * the model's input activations. The loss mixes every coefficient kind the fused classifier knows
+ * the model's input activations, and full-parameter training of a subset (layers and modules:
+ * only the selected tensors have gradients, equal to the whole model's, and each matches finite
+ * differences; the pass stops at the lowest trained layer). The loss mixes every coefficient kind the fused classifier knows
  * (fixed weights, the NPO sigmoid term, full-vocabulary KL), so the objectives' gradients are
  * covered too.
  *
@@ -136,7 +138,7 @@ static long clipped(const fixture *f) {
 
 static void analytic(fixture *f) {
   if (f->lora) memset(f->lora->grads, 0, sizeof(float) * f->lora->n_params);
-  if (f->m->grads) memset(f->m->grads, 0, sizeof(float) * f->m->n_params);
+  if (f->m->grads) memset(f->m->grads, 0, sizeof(float) * f->m->n_grads);
   assert_int_equal(lethe_forward(f->m, f->lora, f->ws, &f->b), LETHE_OK);
   assert_int_equal(lethe_head(f->m, f->ws, &f->b, &f->coef, 1), LETHE_OK);
   assert_int_equal(lethe_backward(f->m, f->lora, f->ws, &f->b), LETHE_OK);
@@ -256,6 +258,49 @@ static void gradcheck_full(lethe_arch arch) {
   teardown(&f);
 }
 
+/* Full-parameter training of layer 1's `modules` only. */
+static void gradcheck_subset(lethe_arch arch, unsigned modules) {
+  fixture whole;
+  setup(&whole, arch, 0, 1);
+  analytic(&whole);
+  fixture f;
+  setup(&f, arch, 0, 0);
+  assert_int_equal(lethe_model_enable_grads_subset(f.m, 1, 1, modules), LETHE_OK);
+  assert_int_equal(f.m->grad_lo_layer, 1);
+  analytic(&f);
+  size_t selected = 0;
+  int checked = 0;
+  for (int i = 0; i < f.m->n_tensors; i++) {
+    const lethe_tensor *t = &f.m->tensors[i];
+    float *g = lethe_model_grad_of(f.m, f.m->dparams + t->doff);
+    int layer = -1, used = 0;
+    int in_layer = sscanf(t->name, "model.layers.%d.%n", &layer, &used) == 1 && layer == 1;
+    const char *rest = t->name + used;
+    int want = in_layer && (((modules & LETHE_TRAIN_ATTN) && !strncmp(rest, "self_attn.", 10) && !strstr(rest, "norm")) ||
+                            ((modules & LETHE_TRAIN_MLP) && !strncmp(rest, "mlp.", 4)) ||
+                            ((modules & LETHE_TRAIN_NORMS) && strstr(rest, "norm")));
+    if (!want) {
+      if (g) print_error("%s has a gradient but is not selected\n", t->name);
+      assert_null(g);
+      continue;
+    }
+    assert_non_null(g);
+    selected += t->numel;
+    /* the same gradient as the whole model's backward */
+    tu_assert_close(t->name, g, whole.m->grads + t->offset, t->numel, 1e-5);
+    check_entries(&f, t->name, f.m->params + t->offset, g, t->numel, 4, 500 + i);
+    checked++;
+  }
+  assert_true(checked > 0);
+  assert_int_equal(selected, f.m->n_grads);
+  teardown(&f);
+  teardown(&whole);
+}
+
+static void test_subset_mlp_olmo(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_OLMO, LETHE_TRAIN_MLP); }
+static void test_subset_attn_llama(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_ATTN); }
+static void test_subset_layer_llama(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_LAYER); }
+
 static void test_lora_olmo(void **s) { (void)s; gradcheck_lora(LETHE_ARCH_OLMO); }
 static void test_lora_llama(void **s) { (void)s; gradcheck_lora(LETHE_ARCH_LLAMA); }
 static void test_full_olmo(void **s) { (void)s; gradcheck_full(LETHE_ARCH_OLMO); }
@@ -267,6 +312,9 @@ int main(void) {
       cmocka_unit_test(test_lora_llama),
       cmocka_unit_test(test_full_olmo),
       cmocka_unit_test(test_full_llama),
+      cmocka_unit_test(test_subset_mlp_olmo),
+      cmocka_unit_test(test_subset_attn_llama),
+      cmocka_unit_test(test_subset_layer_llama),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

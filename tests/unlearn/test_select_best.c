@@ -334,7 +334,7 @@ static void test_sweep(void **state) {
   rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2, "--method",
                     "npo,nope", NULL);
   assert_int_not_equal(rc, 0);
-  assert_non_null(strstr(err, "'nope' is not one of"));
+  assert_non_null(strstr(err, "'nope' is not one of"));  /* names the value */
   assert_false(lethe_is_dir(out2));
   free(err);
   free(out2);

@@ -20,16 +20,34 @@ void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V) {
   cpu_gemm(0, 1, n, V, d, 1.0f, x, d, w, d, 0.0f, z, V);
 }
 
+/* The target distribution q of a row (see lethe_head_coef): its log-normaliser over the row's
+ * target logits q_logits (the own logits zi for LETHE_TGT_SELF, without the gold entry). */
+static float target_lse(const float *q_logits, int V, int mode, int gold) {
+  if (mode != LETHE_TGT_SELF || gold < 0) {
+    float lq;
+    row_lse(q_logits, V, &lq);
+    return lq;
+  }
+  float m = -INFINITY;
+  for (int v = 0; v < V; v++)
+    if (v != gold) m = q_logits[v] > m ? q_logits[v] : m;
+  double s = 0;
+  for (int v = 0; v < V; v++)
+    if (v != gold) s += lethe_expf(q_logits[v] - m);
+  return m + (float)log(s);
+}
+
 void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
                     const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
                     float *scratch, int chunk) {
-  const int use_kl = coef && coef->kl && coef->ref_hidden;
+  const int use_kl = coef && coef->kl;
+  const int have_ref = use_kl && coef->ref_hidden;
   float *z = scratch;                          /* (chunk, V) logits, then dL/dz */
-  float *zr = scratch + (size_t)chunk * V;     /* (chunk, V) reference logits, when use_kl */
+  float *zr = scratch + (size_t)chunk * V;     /* (chunk, V) reference logits, when have_ref */
   for (int r0 = 0; r0 < n; r0 += chunk) {
     int c = n - r0 < chunk ? n - r0 : chunk;
     cpu_gemm(0, 1, c, V, d, 1.0f, x + (size_t)r0 * d, d, w, d, 0.0f, z, V);
-    if (use_kl) cpu_gemm(0, 1, c, V, d, 1.0f, coef->ref_hidden + (size_t)r0 * d, d, w, d, 0.0f, zr, V);
+    if (have_ref) cpu_gemm(0, 1, c, V, d, 1.0f, coef->ref_hidden + (size_t)r0 * d, d, w, d, 0.0f, zr, V);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < c; i++) {
       int r = r0 + i;
@@ -38,21 +56,33 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
       row_lse(zi, V, &li);
       int gold = y[r];
       float lt = gold >= 0 ? zi[gold] - li : 0.0f;
+      float zgold = gold >= 0 ? zi[gold] : 0.0f;
       l[r] = lt;
       if (lse) lse[r] = li;
-      float kw = 0.0f, lr = 0.0f;
-      const float *zri = NULL;
+      float kw = 0.0f, lq = 0.0f;
+      int mode = LETHE_TGT_REF;
+      const float *zq = NULL; /* (V) the target's logits: zr row, or zi itself (gold excluded) */
       if (use_kl) {
-        zri = zr + (size_t)i * V;
-        row_lse(zri, V, &lr);
+        mode = coef->tgt ? coef->tgt[r] : LETHE_TGT_REF;
+        if (mode == LETHE_TGT_SELF) {
+          zq = zi;
+        } else {
+          float *zri = zr + (size_t)i * V;
+          if (mode == LETHE_TGT_REF_SHIFT && gold >= 0) zri[gold] -= coef->tgt_shift;
+          zq = zri;
+        }
+        lq = target_lse(zq, V, mode, gold);
         kw = coef->kl[r];
         if (kl_out) {
-          double acc = 0;
+          double ce = 0, ent = 0;
           for (int v = 0; v < V; v++) {
-            float lpr = zri[v] - lr;
-            acc += (double)lethe_expf(lpr) * (double)(lpr - (zi[v] - li));
+            if (mode == LETHE_TGT_SELF && v == gold) continue;
+            float lpq = zq[v] - lq;
+            double q = lethe_expf(lpq);
+            ce -= q * (double)(zi[v] - li);
+            ent -= q * (double)lpq;
           }
-          kl_out[r] = (float)acc;
+          kl_out[r] = (float)(mode == LETHE_TGT_REF ? ce - ent : ce);
         }
       } else if (kl_out) {
         kl_out[r] = 0.0f;
@@ -65,12 +95,18 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
           float u = coef->beta * (lt - coef->ref[r]);
           a += coef->sig[r] / (1.0f + expf(-u));
         }
+        if (coef->pw && gold >= 0) {
+          float p = expf(lt);
+          a += coef->pw[r] * powf(p, coef->pw_b1) * powf(1.0f - p, coef->pw_b2);
+        }
       }
       if (use_kl && kw != 0.0f) {
         for (int v = 0; v < V; v++) {
-          float p = lethe_expf(zi[v] - li), pr = lethe_expf(zri[v] - lr);
-          zi[v] = -a * p + kw * (p - pr);
+          float p = lethe_expf(zi[v] - li), q = lethe_expf(zq[v] - lq);
+          zi[v] = -a * p + kw * (p - q);
         }
+        /* LETHE_TGT_SELF: q has no mass on the gold token */
+        if (mode == LETHE_TGT_SELF && gold >= 0) zi[gold] = (kw - a) * lethe_expf(zgold - li);
       } else {
 #pragma omp simd
         for (int v = 0; v < V; v++) zi[v] = -a * lethe_expf(zi[v] - li);
