@@ -312,7 +312,13 @@ int cmd_demo(int argc, char **argv) {
   print_row("retain knowledge", res, ncol, "retain-set", "overall-knowledge-score");
   print_row("task aggregate (harmonic mean)", res, ncol, "harmonic-mean-task-aggregate", NULL);
   print_row("MIA AUC", res, ncol, "mia_loss_acc", NULL);
-  print_row("MIA score", res, ncol, "mia_final_score", NULL);
+  printf("  %-38s", "MIA score (1 - 2 |AUC - 0.5|)");
+  for (int i = 0; i < ncol; i++) {
+    double auc = res[i] ? jnum(res[i], "mia_loss_acc", NULL) : NAN;
+    if (isnan(auc)) printf(" %10s", "-");
+    else printf(" %10.4f", 1 - 2 * fabs(auc - 0.5));
+  }
+  printf("\n");
   printf("  (ep N: the epoch chosen by --select best; the final score is the mean of task aggregate and MIA score)\n");
   for (int i = 0; i < ncol; i++) json_decref(res[i]);
   lethe_report_opts ro = {.run = npo, .base_eval = ev_base, .eval = npo_ev, .compare_run = skip_ga ? NULL : ga,
