@@ -215,6 +215,58 @@ static void test_select_best_and_resume(void **state) {
   for (size_t i = 0; i < sizeof fr / sizeof *fr; i++) free(fr[i]);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+/* What a run wrote, damaged: the report names a bad eval_log.jsonl; a resume names a bad or
+ * missing selection state. (Uses the directories test_select_best_and_resume left.) */
+static void test_damaged_run_files(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *a = lethe_path_join(WORK, "a"), *lp = lethe_path_join(a, "eval_log.jsonl"), *html = lethe_path_join(WORK, "r.html");
+  if (!lethe_is_dir(a)) skip();
+  char *err = NULL;
+  const char *bad_logs[] = {"{\"step\": 0, \"epoch\": 0, \"final\": \"high\"}\n", "{\"step\": -3}\n", "not json\n",
+                            "{\"step\": 0, \"epoch\": 0, \"final\": 0.5"};
+  for (size_t i = 0; i < sizeof bad_logs / sizeof *bad_logs; i++) {
+    write_text(lp, bad_logs[i]);
+    int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", a, "--out", html, NULL);
+    if (rc == 0 || !strstr(err, "eval_log.jsonl")) print_error("log %zu: rc %d: %s\n", i, rc, err);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, "eval_log.jsonl"));
+    assert_false(lethe_file_exists(html));
+    free(err);
+  }
+  /* b has its last checkpoint and that step's selection state; damage it, then remove it */
+  char *b = lethe_path_join(WORK, "b");
+  json_t *st = load(b, "checkpoint/state.json");
+  char rel[64];
+  snprintf(rel, sizeof rel, "selection/step-%d.json", (int)json_integer_value(json_object_get(st, "step")));
+  json_decref(st);
+  char *sj = lethe_path_join(b, rel);
+  assert_true(lethe_file_exists(sj));
+  write_text(sj, "{\"evaluations\": \"x\"}");
+  int rc = unlearn(b, "12", &err, "--checkpoint-every", "5", "--resume", b);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, rel + strlen("selection/")));
+  free(err);
+  remove(sj);
+  rc = unlearn(b, "12", &err, "--checkpoint-every", "5", "--resume", b);
+  assert_int_not_equal(rc, 0);
+  assert_non_null(strstr(err, "has no evaluation state"));
+  free(err);
+  free(sj);
+  free(b);
+  free(a);
+  free(lp);
+  free(html);
+}
+
 /* --lr auto with no other tuning flag: the search picks a rate, the run selects its best epoch,
  * and the result reaches the issue's bar: task aggregate >= 0.85 and MIA score >= 0.6. */
 static void test_lr_auto(void **state) {
@@ -389,7 +441,8 @@ static void test_bad_eval_options(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_mmlu_in_training),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume),
+                                     cmocka_unit_test(test_damaged_run_files), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_mmlu_in_training),
                                      cmocka_unit_test(test_sweep),
                                      cmocka_unit_test(test_bad_eval_options)};
   return cmocka_run_group_tests(tests, setup, teardown);
