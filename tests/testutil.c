@@ -1,6 +1,8 @@
 /* tests/testutil.c: shared test helpers (paths, comparisons, running the CLI). */
 #include "testutil.h"
 
+#include "lethe/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -44,6 +46,23 @@ char *tu_tmp_path(const char *name) {
   char buf[4096];
   snprintf(buf, sizeof buf, "%s/%s.%ld", root ? root : "/tmp", name, (long)getpid());
   return strdup(buf);
+}
+
+char *tu_fresh_dir(const char *name) {
+  char *p = tu_tmp_path(name);
+  lethe_remove_tree(p);
+  if (lethe_make_dirs(p) != LETHE_OK) {
+    print_error("cannot create %s\n", p);
+    fail();
+  }
+  return p;
+}
+
+void tu_write_text(const char *path, const char *text) {
+  if (lethe_write_file_atomic(path, text, strlen(text)) != LETHE_OK) {
+    print_error("cannot write %s\n", path);
+    fail();
+  }
 }
 
 double tu_rel_err(const float *a, const float *b, size_t n) {

@@ -16,6 +16,10 @@ char *tu_src_path(const char *rel);
 char *tu_shared_path(const char *rel);
 /* A fresh scratch path for this test: LETHE_TMP/<name>.<pid>; malloc'ed. */
 char *tu_tmp_path(const char *name);
+/* tu_tmp_path(name), created empty (removed first); malloc'ed. */
+char *tu_fresh_dir(const char *name);
+/* Writes `text` to `path` (fails the test when it cannot). */
+void tu_write_text(const char *path, const char *text);
 
 /* Skips the current test with a message when `path` is NULL (shared asset missing). */
 #define TU_REQUIRE_SHARED(path, what)                                                              \

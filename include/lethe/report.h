@@ -22,6 +22,10 @@ typedef struct {
 } lethe_report_opts;
 
 lethe_status lethe_report_write(const lethe_report_opts *o);
+/* Checks a run directory the report reads: run.json (the record of a lethe unlearn/train run) and
+ * train_log.jsonl (step records, steps increasing), each when present (run.json required beside a
+ * log when need_run_json); one error naming the file and line. */
+lethe_status lethe_report_check_run(const char *dir, int need_run_json);
 
 #ifdef __cplusplus
 }

@@ -135,6 +135,7 @@ typedef struct {
                                in the backward pass (about 1/3 more compute, far less memory) */
   int merge;                /* also write the merged model */
   int threads;              /* 0: OpenMP's default */
+  int64_t max_line_bytes;   /* longest JSONL line accepted in the data (0: 64 MiB) */
   const char *device;       /* "cpu" (default) or "cuda" */
   FILE *progress;           /* progress lines (NULL: silent) */
   const char *save_dtype;   /* full training: dtype of the saved model ("float32") */

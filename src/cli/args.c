@@ -2,6 +2,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,15 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
     }
     const char *v;
     if (eq) v = eq + 1;
-    else if (i + 1 < argc) v = argv[++i];
-    else {
+    else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) v = argv[++i];
+    else if (i + 1 < argc) {
+      /* `--out --rslora` would write into ./--rslora and drop the flag: a value never starts with
+       * "--" (write --out=--name for such a name) */
+      fprintf(stderr, "lethe %s: option --%s needs a value, but the next argument is the option %s (for a value that starts "
+                      "with --, write --%s=VALUE)\n",
+              cmd, d->name, argv[i + 1], d->name);
+      return 2;
+    } else {
       fprintf(stderr, "lethe %s: option --%s needs a value\n", cmd, d->name);
       return 2;
     }
@@ -97,15 +105,21 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       break;
     case ARG_INT:
     case ARG_I64: {
+      errno = 0;
       long long x = strtoll(v, &end, 10);
-      int bad = errno != 0 || end == v || *end != 0;
-      if (!bad && d->type == ARG_INT && (x < -2147483647LL || x > 2147483647LL)) bad = 1;
-      if (!bad && d->min < d->max && (x < d->min || x > d->max)) {
-        fprintf(stderr, "lethe %s: option --%s: %s is outside [%.17g, %.17g]\n", cmd, d->name, v,
-                d->min, d->max);
+      int bad = end == v || *end != 0;
+      int range = !bad && (errno == ERANGE || (d->type == ARG_INT && (x < INT_MIN || x > INT_MAX)) ||
+                           (d->min < d->max && (x < d->min || x > d->max)));
+      if (range) {
+        if (d->min < d->max)
+          fprintf(stderr, "lethe %s: option --%s: %s is out of range [%.0f, %.0f]\n", cmd, d->name, v, d->min, d->max);
+        else if (d->type == ARG_INT)
+          fprintf(stderr, "lethe %s: option --%s: %s is out of range [%d, %d]\n", cmd, d->name, v, INT_MIN, INT_MAX);
+        else
+          fprintf(stderr, "lethe %s: option --%s: %s is out of range [%lld, %lld]\n", cmd, d->name, v, LLONG_MIN, LLONG_MAX);
         return 2;
       }
-      if (bad) {
+      if (bad || errno != 0) {
         fprintf(stderr, "lethe %s: option --%s: '%s' is not an integer\n", cmd, d->name, v);
         return 2;
       }
@@ -114,13 +128,18 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       break;
     }
     case ARG_FLOAT: {
+      errno = 0;
       double x = strtod(v, &end);
-      if (errno != 0 || end == v || *end != 0 || !isfinite(x)) {
+      if (end == v || *end != 0 || (!isfinite(x) && errno != ERANGE) || isnan(x)) {
         fprintf(stderr, "lethe %s: option --%s: '%s' is not a finite number\n", cmd, d->name, v);
         return 2;
       }
+      if (errno == ERANGE && fabs(x) > 1) {
+        fprintf(stderr, "lethe %s: option --%s: %s is out of range (beyond a double)\n", cmd, d->name, v);
+        return 2;
+      }
       if (d->min < d->max && (x < d->min || x > d->max)) {
-        fprintf(stderr, "lethe %s: option --%s: %s is outside [%.17g, %.17g]\n", cmd, d->name, v,
+        fprintf(stderr, "lethe %s: option --%s: %s is out of range [%.15g, %.15g]\n", cmd, d->name, v,
                 d->min, d->max);
         return 2;
       }

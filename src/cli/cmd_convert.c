@@ -21,7 +21,7 @@ static const char *CMD = "convert";
 
 int cmd_convert(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *tok = NULL;
-  int dtype = 0, no_tok = 0;
+  int dtype = 0, no_tok = 0, force = 0;
   static const char *const DTYPES[] = {"float32", "bfloat16", "float16"};
   const cli_arg defs[] = {
       {"model", ARG_STR, &model, "the model: a llama2.c checkpoint (.bin), a GGUF file, or a Hugging Face directory", 1, 0, 0,
@@ -34,6 +34,7 @@ int cmd_convert(int argc, char **argv) {
        "file (default: the model's own, when it has one)",
        0, 0, 0, NULL},
       {"no-tokenizer", ARG_FLAG, &no_tok, "write no tokenizer.json", 0, 0, 0, NULL},
+      {"force", ARG_FLAG, &force, "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0, NULL},
   };
   int rc = cli_parse(CMD, "convert a model (llama2.c, GGUF, Hugging Face) to a Hugging Face model directory", argc, argv, defs,
                      (int)(sizeof defs / sizeof defs[0]));
@@ -42,16 +43,10 @@ int cmd_convert(int argc, char **argv) {
     fprintf(stderr, "lethe %s: --tokenizer and --no-tokenizer exclude each other\n", CMD);
     return 2;
   }
-  /* never replace what is not a model directory (a file, a home directory, ...) */
-  if (lethe_file_exists(out) || lethe_is_dir(out)) {
-    char *cfg = lethe_path_join(out, "config.json");
-    int ok = lethe_is_dir(out) && cfg && lethe_file_exists(cfg);
-    free(cfg);
-    if (!ok) {
-      fprintf(stderr, "lethe %s: %s exists and is not a model directory (no config.json): choose a new --out\n", CMD, out);
-      return 1;
-    }
-  }
+  /* never replace what lethe did not write (a file, a home directory, a link), nor an input */
+  const char *inputs[] = {model, tok};
+  if (lethe_out_apart(out, "--out", inputs, 2)) return cli_report(CMD);
+  if (!force && lethe_out_check(out, "model")) return cli_report(CMD);
   lethe_model *m = NULL;
   if (lethe_model_load(model, &m)) return cli_report(CMD);
 
@@ -88,26 +83,22 @@ int cmd_convert(int argc, char **argv) {
     }
   }
 
-  /* the temporary directory sits beside --out (same filesystem), named after it without its
-   * trailing slashes */
-  size_t ol = strlen(out), tl = ol + 64;
-  while (ol > 1 && out[ol - 1] == '/') ol--;
-  char *tmp = malloc(tl);
-  if (!tmp) {
+  /* the temporary directory sits beside --out (same filesystem) */
+  char *tmp = NULL;
+  lethe_status s = lethe_dir_begin(out, &tmp);
+  if (s) {
     free(json);
     lethe_model_free(m);
-    fprintf(stderr, "lethe %s: out of memory\n", CMD);
-    return 1;
+    return cli_report(CMD);
   }
-  snprintf(tmp, tl, "%.*s.convert.%ld", (int)ol, out, (long)getpid());
-  lethe_remove_tree(tmp);
-  lethe_status s = lethe_model_save(m, tmp, DTYPES[dtype], 0);
+  s = lethe_model_save(m, tmp, DTYPES[dtype], 0);
   if (!s && json) {
     char *p = lethe_path_join(tmp, "tokenizer.json");
     s = p ? lethe_write_file_atomic(p, json, strlen(json)) : LETHE_ERR_NOMEM;
     free(p);
   }
-  if (!s) s = lethe_replace_dir(tmp, out);
+  if (!s && force) s = lethe_out_clear(out); /* only now that the new one is complete */
+  if (!s) s = lethe_dir_publish(tmp, out, "model");
   if (s) {
     lethe_remove_tree(tmp);
     free(tmp);

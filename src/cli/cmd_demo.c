@@ -44,6 +44,12 @@ static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 
 static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
 
 static int fail_stage(const char *what) {
+  const char *m = lethe_last_error();
+  if (m && strstr(m, "continue with --resume")) {
+    /* the library's advice is for lethe unlearn/train; demo has no --resume */
+    fprintf(stderr, "lethe demo: interrupted during %s; run lethe demo again to start over\n", what);
+    return 1;
+  }
   fprintf(stderr, "lethe demo: %s failed\n", what);
   return cli_report("demo");
 }
@@ -160,7 +166,7 @@ int cmd_demo(int argc, char **argv) {
       {"seed", ARG_I64, &seed, "seed for the data, the model and the adapters", 0, 0, 0, NULL},
       {"people", ARG_INT, &people, "people in the data (advanced)", 0, 2, 100000, NULL},
       {"forget-people", ARG_INT, &forget_people, "of whom to forget (advanced)", 0, 1, 100000, NULL},
-      {"dim", ARG_INT, &dim, "model width, a multiple of 4 (advanced)", 0, 8, 4096, NULL},
+      {"dim", ARG_INT, &dim, "model width, a multiple of 8 (4 heads of an even width; advanced)", 0, 8, 4096, NULL},
       {"layers", ARG_INT, &layers, "model depth (advanced)", 0, 1, 64, NULL},
       {"train-epochs", ARG_INT, &train_epochs, "memorisation epochs (advanced)", 0, 1, 100000, NULL},
       {"train-lr", ARG_FLOAT, &train_lr, "memorisation learning rate (advanced)", 0, 1e-9, 1, NULL},
@@ -181,6 +187,11 @@ int cmd_demo(int argc, char **argv) {
   if (train_lr > 0) zz.train_lr = train_lr;
   if (unlearn_epochs > 0) zz.unlearn_epochs = unlearn_epochs;
   if (unlearn_lr > 0) zz.unlearn_lr = unlearn_lr;
+  if (zz.dim % (2 * zz.heads) != 0) {
+    /* checked before anything is written: RoPE needs an even head width */
+    fprintf(stderr, "lethe demo: --dim %d must be a multiple of %d (%d heads, each of an even width)\n", zz.dim, 2 * zz.heads, zz.heads);
+    return 2;
+  }
   if (zz.forget >= zz.people) {
     fprintf(stderr, "lethe demo: --forget-people must be smaller than --people\n");
     return 2;

@@ -56,7 +56,7 @@ static int parse_weights(const char *text, int n, double *w) {
 
 int cmd_merge(int argc, char **argv) {
   const char *model = NULL, *adapter = NULL, *out = NULL, *dtype = NULL, *weights = NULL;
-  int combine = -1, as_adapter = 0;
+  int combine = -1, as_adapter = 0, force = 0;
   double density = 1.0;
   const cli_arg defs[] = {
       {"model", ARG_STR, &model, "base model: HF directory (or llama2.c / GGUF file)", 1, 0, 0, NULL},
@@ -70,6 +70,7 @@ int cmd_merge(int argc, char **argv) {
       {"weights", ARG_STR, &weights, "weights of the adapters, w1,w2,... (default: all 1)", 0, 0, 0, NULL},
       {"as-adapter", ARG_INT, &as_adapter, "write a rank-R PEFT adapter of the combined delta instead (truncated SVD per tensor; "
        "the approximation error is reported)", 0, 1, 1 << 20, NULL},
+      {"force", ARG_FLAG, &force, "replace --out even when it is not an output of this kind lethe wrote (a link itself, never its target)", 0, 0, 0, NULL},
   };
   /* every --adapter, in order (the parser keeps the last) */
   const char *adapters[MAX_ADAPTERS];
@@ -97,6 +98,11 @@ int cmd_merge(int argc, char **argv) {
     return 2;
   }
   if (combine < 0 && (na > 1 || as_adapter)) combine = LETHE_COMBINE_LINEAR;
+  /* never over an input, nor over what lethe did not write (checked before the work) */
+  const char *inputs[MAX_ADAPTERS + 1] = {model};
+  for (int i = 0; i < na; i++) inputs[1 + i] = adapters[i];
+  const char *kind = as_adapter ? "adapter" : "model";
+  if (lethe_out_apart(out, "--out", inputs, 1 + na) || (!force && lethe_out_check(out, kind))) return cli_report("merge");
   lethe_model *m = NULL;
   lethe_lora *loras[MAX_ADAPTERS] = {0};
   int status = 1;
@@ -114,7 +120,7 @@ int cmd_merge(int argc, char **argv) {
     double emax = 0, eall = 0;
     if (lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)loras, w, na, (lethe_combine)combine, density, as_adapter, &res,
                                       &emax, &eall) ||
-        lethe_lora_save(res, model, out))
+        (force && lethe_out_clear(out)) || lethe_lora_save(res, model, out))
       status = cli_report("merge");
     else {
       printf("%s: rank-%d adapter of %d adapters (%s); relative error ||D - BA|| / ||D||: %.3g overall, %.3g worst tensor\n", out,
@@ -139,7 +145,9 @@ int cmd_merge(int argc, char **argv) {
   if (lethe_is_dir(model))
     for (int i = 0; i < NN; i++) files[nf++] = lethe_path_join(model, names[i]);
   size_t shard = lethe_is_dir(model) ? base_shard_bytes(model) : 0;
-  if (lethe_model_save_with(m, out, dt, shard, (const char *const *)files, nf)) status = cli_report("merge");
+  /* --force: what was there goes only once the merge itself succeeded (a link itself, never its target) */
+  if ((force && lethe_out_clear(out)) || lethe_model_save_with(m, out, dt, shard, (const char *const *)files, nf))
+    status = cli_report("merge");
   else {
     if (na > 1) printf("%s: merged %d adapters (%s) into %s (%s%s)\n", out, na, combine == LETHE_COMBINE_TIES ? "ties" : "linear", model,
                        dt, shard ? ", sharded like the base" : "");

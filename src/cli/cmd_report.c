@@ -33,9 +33,21 @@ int cmd_report(int argc, char **argv) {
     if (lethe_is_dir(base)) o.base_eval = base;
   }
   o.out = out ? out : (outp = lethe_path_join(o.run, "report.html"));
+  /* the report never replaces what it reads */
+  const char *dirs[] = {o.run, o.compare_run, o.train_run};
+  char *in[8] = {0};
+  int ni = 0;
+  for (int i = 0; i < 3; i++)
+    if (dirs[i]) {
+      in[ni++] = lethe_path_join(dirs[i], "run.json");
+      in[ni++] = lethe_path_join(dirs[i], "train_log.jsonl");
+    }
+  const char *inputs[11] = {o.eval, o.base_eval, o.compare_eval};
+  for (int i = 0; i < ni; i++) inputs[3 + i] = in[i];
   int status = 0;
-  if (lethe_report_write(&o)) status = cli_report("report");
+  if (lethe_out_apart(o.out, "--out", inputs, 3 + ni) || lethe_report_write(&o)) status = cli_report("report");
   else printf("%s\n", o.out);
+  for (int i = 0; i < ni; i++) free(in[i]);
   free(eval);
   free(base);
   free(outp);

@@ -101,11 +101,10 @@ static double jnum(json_t *o, const char *key) {
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-/* Copies a run's adapter directory to OUT/adapter (through a temporary directory). */
+/* Copies a run's adapter directory to OUT/adapter (built aside, then published). */
 static lethe_status copy_adapter(const char *run, const char *out) {
-  char *src = lethe_path_join(run, "adapter"), *dst = lethe_path_join(out, "adapter"), *tmp = lethe_path_join(out, "adapter.tmp");
-  lethe_remove_tree(tmp);
-  lethe_status s = lethe_make_dirs(tmp);
+  char *src = lethe_path_join(run, "adapter"), *dst = lethe_path_join(out, "adapter"), *tmp = NULL;
+  lethe_status s = lethe_dir_begin(dst, &tmp);
   const char *files[] = {"adapter_model.safetensors", "adapter_config.json"};
   for (int i = 0; i < 2 && !s; i++) {
     char *a = lethe_path_join(src, files[i]), *b = lethe_path_join(tmp, files[i]);
@@ -113,8 +112,8 @@ static lethe_status copy_adapter(const char *run, const char *out) {
     free(a);
     free(b);
   }
-  if (!s) s = lethe_replace_dir(tmp, dst);
-  if (s) lethe_remove_tree(tmp);
+  if (!s) s = lethe_dir_publish(tmp, dst, "adapter");
+  if (s && tmp) lethe_remove_tree(tmp);
   free(src);
   free(dst);
   free(tmp);

@@ -33,6 +33,8 @@ lethe_status lethe_rows_load(const char *path, lethe_rowset *out);
 /* Documents: each line {"document": ...} or {"text": ...} (id optional); the whole text is the
  * "output" of a row with an empty input, so every token is scored. */
 lethe_status lethe_docs_load(const char *path, lethe_rowset *out);
+/* Rows (docs = 0) or documents (docs = 1) with a bound on a JSONL line's bytes (0: the default). */
+lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, lethe_rowset *out);
 void lethe_rowset_free(lethe_rowset *r);
 
 /* Tokenised sequences of one or two row sets. Sequence i has tokens[offset[i] .. offset[i+1]),
@@ -57,6 +59,8 @@ typedef struct {
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
                                 const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out);
 void lethe_tokset_free(lethe_tokset *t);
+/* The first token id of the set outside [0, vocab): its sequence in *seq; -1 when all are inside. */
+int lethe_tokset_first_outside(const lethe_tokset *t, int vocab, int *seq);
 static inline int lethe_tokset_len(const lethe_tokset *t, int i) { return t->offset[i + 1] - t->offset[i]; }
 /* Number of scored positions of sequence i: positions n_prompt-1 .. len-2 (at least position 0). */
 int lethe_tokset_answer_count(const lethe_tokset *t, int i);

@@ -81,10 +81,10 @@ static lethe_status on_object(const json_t *obj, const char *path, size_t line, 
   return LETHE_OK;
 }
 
-static lethe_status load(const char *path, int docs, lethe_rowset *out) {
+static lethe_status load(const char *path, int docs, size_t max_line, lethe_rowset *out) {
   memset(out, 0, sizeof *out);
   load_ctx c = {out, 0, docs};
-  lethe_status s = lethe_jsonl_each(path, on_object, &c, NULL);
+  lethe_status s = lethe_jsonl_each_max(path, max_line, on_object, &c, NULL);
   if (!s && out->n == 0) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no rows (the file is empty)", path);
   if (!s) {
     out->path = strdup(path);
@@ -94,8 +94,11 @@ static lethe_status load(const char *path, int docs, lethe_rowset *out) {
   return s;
 }
 
-lethe_status lethe_rows_load(const char *path, lethe_rowset *out) { return load(path, 0, out); }
-lethe_status lethe_docs_load(const char *path, lethe_rowset *out) { return load(path, 1, out); }
+lethe_status lethe_rows_load(const char *path, lethe_rowset *out) { return load(path, 0, 0, out); }
+lethe_status lethe_docs_load(const char *path, lethe_rowset *out) { return load(path, 1, 0, out); }
+lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, lethe_rowset *out) {
+  return load(path, docs, max_line, out);
+}
 
 void lethe_rowset_free(lethe_rowset *r) {
   for (int i = 0; i < r->n; i++) {

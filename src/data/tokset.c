@@ -177,3 +177,13 @@ void lethe_epoch_order(uint64_t seed, int epoch, int n, int *order) {
   for (int i = 0; i < n; i++) order[i] = i;
   lethe_rng_shuffle(&r, order, n);
 }
+
+int lethe_tokset_first_outside(const lethe_tokset *t, int vocab, int *seq) {
+  for (int i = 0; i < t->n; i++)
+    for (int k = t->offset[i]; k < t->offset[i + 1]; k++)
+      if (t->tokens[k] < 0 || t->tokens[k] >= vocab) {
+        if (seq) *seq = i;
+        return t->tokens[k];
+      }
+  return -1;
+}

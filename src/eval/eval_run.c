@@ -300,7 +300,13 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   lethe_mmlu_tally tally;
   char *p = NULL;
   say(o, "== evaluating %s\n", label);
-  lethe_status s = lethe_make_dirs(dir);
+  /* all or nothing: a previous result goes first, and evaluation_results.json is written last, only
+   * when every other output was */
+  lethe_status s = lethe_out_dir_prepare(dir, "eval");
+  p = lethe_path_join(dir, "evaluation_results.json");
+  if (!s && p) unlink(p);
+  free(p);
+  p = NULL;
   if (s) return s;
   if ((s = lethe_eval_scores(o, m, lora, tok, forget, retain, mmlu, &rows, &tally, &out->res))) return s;
   out->has_res = 1;
@@ -314,11 +320,11 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (s) goto done;
   if (out->res.n_unclassified)
     say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
-  p = lethe_path_join(dir, "evaluation_results.json");
-  s = lethe_eval_results_write_json(&out->res, p);
-  free(p);
   p = lethe_path_join(dir, "rows.jsonl");
-  if (!s) s = lethe_eval_rows_write_jsonl(&rows, p);
+  s = lethe_eval_rows_write_jsonl(&rows, p);
+  free(p);
+  p = lethe_path_join(dir, "evaluation_results.json");
+  if (!s) s = lethe_eval_results_write_json(&out->res, p);
 done:
   free(p);
   lethe_mmlu_tally_free(&tally);
@@ -360,6 +366,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
     s = lethe_mmlu_load(o->mmlu_dir, &mo, &mmlu);
     has_mmlu = !s;
   }
+  if (!s) s = lethe_out_dir_prepare(o->out, "eval"); /* before OUT/base is made inside it */
   if (s) goto done;
   if (o->compare) {
     base_dir = lethe_path_join(o->out, "base");

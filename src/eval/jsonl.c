@@ -17,7 +17,12 @@ static int blank(const char *s, size_t n) {
 }
 
 lethe_status lethe_jsonl_each(const char *path, lethe_jsonl_fn fn, void *ctx, size_t *n_objects) {
+  return lethe_jsonl_each_max(path, 0, fn, ctx, n_objects);
+}
+
+lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl_fn fn, void *ctx, size_t *n_objects) {
   if (n_objects) *n_objects = 0;
+  if (max_line == 0) max_line = LETHE_JSONL_MAX_LINE;
   char *text;
   size_t len;
   LETHE_TRY(lethe_read_file(path, LETHE_JSONL_MAX_BYTES, &text, &len));
@@ -29,6 +34,11 @@ lethe_status lethe_jsonl_each(const char *path, lethe_jsonl_fn fn, void *ctx, si
     const char *nl = memchr(s, '\n', len - pos);
     size_t n = nl ? (size_t)(nl - s) : len - pos;
     pos += n + (nl ? 1 : 0);
+    if (n > max_line) {
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: the line is %zu bytes, longer than the %zu allowed (raise it with --max-line-bytes)",
+                      path, line, n, max_line);
+      break;
+    }
     if (blank(s, n)) continue;
     json_error_t err;
     json_t *obj = json_loadb(s, n, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);

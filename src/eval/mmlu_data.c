@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "lethe/eval.h"
 #include "util/error.h"
@@ -163,6 +164,19 @@ lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt
   char *text;
   size_t len;
   LETHE_TRY(lethe_read_file(path, MMLU_MAX_FILE_BYTES, &text, &len));
+  /* invalid UTF-8 is this file's fault: said here, not later by the tokenizer */
+  size_t line_no = 1;
+  for (size_t i = 0; i < len;) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &cp);
+    if (k <= 0) {
+      unsigned byte = (unsigned char)text[i];
+      free(text);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", path, line_no, i, byte);
+    }
+    line_no += cp == '\n';
+    i += (size_t)k;
+  }
   item_vec v = {0};
   lethe_status st = parse_csv(path, text, len, opt ? opt->literal_text : 0, &v);
   free(text);

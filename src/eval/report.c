@@ -96,6 +96,10 @@ static lethe_status read_eval(const char *dir, evalset *e) {
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: %s", jp, lethe_file_exists(jp) ? je.text : "missing (run lethe eval first)");
     goto done;
   }
+  if (!json_is_object(e->json) || !json_object_size(e->json)) {
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: not a JSON object of results (is it lethe eval's output?)", jp);
+    goto done;
+  }
   if ((s = lethe_eval_rows_read_jsonl(rp, &e->rows))) goto done;
   if (e->rows.n && !(s = lethe_eval_compute(&e->rows, NULL, NULL, NULL, &e->res))) e->has_res = 1;
   e->has = !s;
@@ -338,6 +342,9 @@ static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
 lethe_status lethe_report_write(const lethe_report_opts *o) {
   if (!o->run || !o->out) return lethe_fail(LETHE_ERR_INVALID, "the report needs a run directory and an output file");
   if (!lethe_is_dir(o->run)) return lethe_fail(LETHE_ERR_IO, "%s: not a directory", o->run);
+  LETHE_TRY(lethe_report_check_run(o->run, 1));
+  LETHE_TRY(lethe_report_check_run(o->compare_run, 0));
+  LETHE_TRY(lethe_report_check_run(o->train_run, 0));
   curve run, cmp, train;
   evalset before, after, cafter;
   memset(&cmp, 0, sizeof cmp);

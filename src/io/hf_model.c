@@ -37,9 +37,13 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     int same = t->ndim == mt->ndim;
     for (int k = 0; same && k < t->ndim; k++) same = t->shape[k] == mt->shape[k];
     if (!same) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape [%lld%s%lld] in the file, [%lld, %lld] expected from config.json", path,
-                     t->name, (long long)t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL,
-                     (long long)mt->shape[0], (long long)mt->shape[1]);
+      char got[160], want[64];
+      int k = snprintf(got, sizeof got, "[");
+      for (int d = 0; d < t->ndim && k < (int)sizeof got - 24; d++) k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+      snprintf(got + k, sizeof got - (size_t)k, "]");
+      if (mt->ndim > 1) snprintf(want, sizeof want, "[%lld, %lld]", (long long)mt->shape[0], (long long)mt->shape[1]);
+      else snprintf(want, sizeof want, "[%lld]", (long long)mt->shape[0]);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, %s expected from config.json", path, t->name, got, want);
       break;
     }
     size_t idx = (size_t)(mt - m->tensors);
@@ -153,16 +157,11 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
   int dt = lethe_dtype_parse(dtype ? dtype : "float32");
   if (dt != LETHE_DT_F32 && dt != LETHE_DT_BF16 && dt != LETHE_DT_F16)
     return lethe_fail(LETHE_ERR_INVALID, "cannot save a model in dtype '%s' (float32, bfloat16, float16)", dtype);
-  size_t tmp_len = strlen(dir) + 32;
-  char *tmp = malloc(tmp_len);
-  if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  snprintf(tmp, tmp_len, "%s.tmp.%ld", dir, (long)getpid());
-  lethe_remove_tree(tmp);
-  lethe_status s = lethe_make_dirs(tmp);
-  if (s) {
-    free(tmp);
-    return s;
-  }
+  LETHE_TRY(lethe_out_check(dir, "model")); /* before the work: never over a user's directory */
+  LETHE_TRY(lethe_model_check_writable(m, (lethe_dtype)dt));
+  char *tmp;
+  LETHE_TRY(lethe_dir_begin(dir, &tmp));
+  lethe_status s = LETHE_OK;
   lethe_config cfg = m->cfg;
   snprintf(cfg.dtype, sizeof cfg.dtype, "%s", dt == LETHE_DT_F32 ? "float32" : dt == LETHE_DT_BF16 ? "bfloat16" : "float16");
   char *cj = lethe_config_to_json(&cfg);
@@ -212,7 +211,7 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
     }
     free(is);
   }
-  if (!s) s = lethe_replace_dir(tmp, dir);
+  if (!s) s = lethe_dir_publish(tmp, dir, "model");
   if (s) lethe_remove_tree(tmp);
   free(tmp);
   return s;
@@ -220,11 +219,9 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
 
 lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes,
                                    const char *const *files, int n_files) {
-  size_t n = strlen(dir) + 32;
-  char *tmp = malloc(n);
-  if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  snprintf(tmp, n, "%s.with.%ld", dir, (long)getpid());
-  lethe_remove_tree(tmp);
+  LETHE_TRY(lethe_out_check(dir, "model"));
+  char *tmp;
+  LETHE_TRY(lethe_dir_begin(dir, &tmp));
   lethe_status s = lethe_model_save(m, tmp, dtype, shard_bytes);
   for (int i = 0; i < n_files && !s; i++) {
     if (!files[i] || !lethe_file_exists(files[i])) continue;
@@ -233,7 +230,7 @@ lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const 
     s = dst ? lethe_copy_file(files[i], dst) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     free(dst);
   }
-  if (!s) s = lethe_replace_dir(tmp, dir);
+  if (!s) s = lethe_dir_publish(tmp, dir, "model");
   if (s) lethe_remove_tree(tmp);
   free(tmp);
   return s;

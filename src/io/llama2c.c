@@ -2,6 +2,7 @@
  * then fp32 weights; a negative vocab_size means an untied classifier follows). llama2.c rotates
  * interleaved pairs (2i, 2i+1) where Hugging Face rotates halves (i, i + hd/2), so the rows of
  * wq and wk are permuted within each head on load; attention scores are unchanged. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
   memcpy(h, f.data, sizeof h);
   int dim = h[0], hidden = h[1], nl = h[2], nh = h[3], nkv = h[4], vocab = h[5], seq = h[6];
   int shared = vocab > 0;
-  if (vocab < 0) vocab = -vocab;
+  if (vocab < 0) vocab = vocab == INT_MIN ? 0 : -vocab; /* INT_MIN has no negation: invalid below */
   if (dim <= 0 || hidden <= 0 || nl <= 0 || nh <= 0 || nkv <= 0 || vocab <= 0 || seq <= 0 || dim > (1 << 16) ||
       hidden > (1 << 18) || nl > 1024 || nh > 1024 || nkv > nh || vocab > (1 << 22) || seq > (1 << 20) || dim % nh ||
       nh % nkv || (dim / nh) % 2) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/io.h"
 #include "util/error.h"
@@ -23,10 +24,17 @@ lethe_status lethe_model_load(const char *path, lethe_model **out) {
   struct stat st;
   if (!path || !*path) return lethe_fail(LETHE_ERR_INVALID, "no model path given");
   if (stat(path, &st) != 0) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  if (S_ISDIR(st.st_mode)) return lethe_hf_load(path, out);
-  if (!S_ISREG(st.st_mode)) return lethe_fail(LETHE_ERR_IO, "%s: not a file or directory", path);
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  fclose(fp);
-  return lethe_file_is_gguf(path) ? lethe_gguf_load(path, out) : lethe_llama2c_load(path, out);
+  lethe_status s;
+  if (S_ISDIR(st.st_mode)) s = lethe_hf_load(path, out);
+  else {
+    int fd;
+    LETHE_TRY(lethe_open_regular(path, &fd)); /* a FIFO or device is refused, never waited on */
+    close(fd);
+    s = lethe_file_is_gguf(path) ? lethe_gguf_load(path, out) : lethe_llama2c_load(path, out);
+  }
+  if (!s && (s = lethe_model_check_finite(*out, path))) {
+    lethe_model_free(*out);
+    *out = NULL;
+  }
+  return s;
 }

@@ -22,9 +22,13 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
   const char *k = key;
   const char *prefix = "base_model.model.";
   if (!strncmp(k, prefix, strlen(prefix))) k += strlen(prefix);
-  int lay = -1, used = 0;
+  long long lay = -1;
+  int used = 0;
   char group[16], pname[16], ab[4], tail[24];
-  if (sscanf(k, "model.layers.%d.%15[a-z_].%15[a-z_].lora_%1[AB]%n", &lay, group, pname, ab, &used) != 4)
+  /* the layer read as digits into a 64-bit value: "layers.99999999999" is that number, not a wrapped int */
+  const char *lp = !strncmp(k, "model.layers.", 13) ? k + 13 : NULL;
+  if (lp && (*lp < '0' || *lp > '9' || strspn(lp, "0123456789") > 18)) lp = NULL;
+  if (!lp || sscanf(k, "model.layers.%lld.%15[a-z_].%15[a-z_].lora_%1[AB]%n", &lay, group, pname, ab, &used) != 4)
     return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is not a LoRA weight of a decoder layer", key);
   snprintf(tail, sizeof tail, "%s", k + used);
   if (strcmp(tail, ".weight") != 0 && strcmp(tail, ".default.weight") != 0)
@@ -34,12 +38,12 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
     if (!strcmp(pname, LETHE_PROJ_NAMES[i]) && !strcmp(group, proj_group(i))) p = i;
   if (p < 0) return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts an unknown module %s.%s", key, group, pname);
   if (lay < 0 || lay >= l->n_layers)
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %d; the model has %d layers", key, lay, l->n_layers);
+    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay, l->n_layers);
   if (!(l->cfg.targets & (1u << p)))
     return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s, which is not in target_modules", key, pname);
   *is_b = ab[0] == 'B';
   *proj = p;
-  *layer = lay;
+  *layer = (int)lay;
   *dst = lethe_lora_host_of(l, *is_b ? lethe_lora_B(l, p, lay) : lethe_lora_A(l, p, lay));
   return LETHE_OK;
 }
@@ -182,6 +186,7 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
           s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name, lay,
                          proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
+  if (!s) s = lethe_lora_check_finite(l, st_name);
 done:
   if (st_open) lethe_st_close(&st);
   free(seen);
@@ -210,12 +215,11 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
 
 lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const char *dir) {
   lethe_lora_sync_host((lethe_lora *)l); /* the host copy caches the backend's */
-  size_t tl = strlen(dir) + 32;
-  char *tmp = malloc(tl);
-  if (!tmp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  snprintf(tmp, tl, "%s.tmp.%ld", dir, (long)getpid());
-  lethe_remove_tree(tmp);
-  lethe_status s = lethe_make_dirs(tmp);
+  LETHE_TRY(lethe_out_check(dir, "adapter"));
+  LETHE_TRY(lethe_lora_check_finite(l, dir));
+  char *tmp;
+  LETHE_TRY(lethe_dir_begin(dir, &tmp));
+  lethe_status s = LETHE_OK;
   json_t *cfg = NULL;
   char *text = NULL, *p = NULL;
   lethe_st_entry *e = NULL;
@@ -258,7 +262,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
     }
   p = lethe_path_join(tmp, "adapter_model.safetensors");
   if ((s = lethe_st_write(p, e, n, "{\"format\": \"pt\"}"))) goto done;
-  s = lethe_replace_dir(tmp, dir);
+  s = lethe_dir_publish(tmp, dir, "adapter");
 done:
   if (s) lethe_remove_tree(tmp);
   json_decref(cfg);

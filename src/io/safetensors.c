@@ -3,6 +3,7 @@
 #include "io/safetensors.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,7 @@ lethe_status lethe_st_parse(const uint8_t *data, size_t size, const char *name, 
 done:
   free(spans);
   json_decref(root);
+  if (!s && name && !(st->path = strdup(name))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   if (s) lethe_st_close(st);
   return s;
 }
@@ -206,7 +208,6 @@ lethe_status lethe_st_open(const char *path, lethe_safetensors *st) {
     return s;
   }
   st->map = m;
-  st->path = strdup(path);
   return LETHE_OK;
 }
 
@@ -338,8 +339,9 @@ lethe_status lethe_st_write(const char *path, const lethe_st_entry *e, int n, co
     }
   }
   if (bad) {
+    lethe_status s2 = lethe_fail(LETHE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     lethe_atomic_abort(&f);
-    return lethe_fail(LETHE_ERR_IO, "%s: write failed", path);
+    return s2;
   }
   return lethe_atomic_commit(&f);
 }

@@ -2,6 +2,7 @@
  * (model_type olmo, llama, mistral, qwen2), with the defaults of transformers' config classes and
  * a validation that names the field at fault. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@ static lethe_status read_id_list(const json_t *root, const char *key, const char
   *n = 0;
   if (!v || json_is_null(v)) return LETHE_OK;
   if (json_is_integer(v)) {
-    ids[0] = (int)json_integer_value(v);
+    json_int_t x = json_integer_value(v);
+    if (x < -1 || x > INT32_MAX) return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [-1, %d]", name, key, (long long)x, INT32_MAX);
+    ids[0] = (int)x;
     *n = 1;
     return LETHE_OK;
   }
@@ -28,7 +31,10 @@ static lethe_status read_id_list(const json_t *root, const char *key, const char
   const json_t *e;
   json_array_foreach(v, i, e) {
     if (!json_is_integer(e)) return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] must be an integer", name, key, i);
-    if (*n < cap) ids[(*n)++] = (int)json_integer_value(e);
+    json_int_t x = json_integer_value(e);
+    if (x < -1 || x > INT32_MAX)
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] is %lld, outside [-1, %d]", name, key, i, (long long)x, INT32_MAX);
+    if (*n < cap) ids[(*n)++] = (int)x;
   }
   return LETHE_OK;
 }

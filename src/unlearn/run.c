@@ -209,16 +209,16 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
-  if ((s = lethe_make_dirs(o->out))) goto done;
+  if ((s = lethe_run_dir_open(o))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
   if (o->forget) {
-    if ((s = lethe_rows_load(o->forget, &r.forget))) goto done;
-    if (o->retain && (s = lethe_rows_load(o->retain, &r.retain))) goto done;
+    if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
+    if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
     s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   } else {
-    s = o->data_docs ? lethe_docs_load(o->data, &r.retain) : lethe_rows_load(o->data, &r.retain);
+    s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r.retain);
     if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, eos_for(o, r.m, r.tok), &r.data);
   }
   if (s) goto done;
@@ -230,6 +230,14 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   if (r.data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r.data.n_skipped);
   if (o->forget && n_forget == 0) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
+    goto done;
+  }
+  int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r.data, r.m->cfg.vocab_size, &bad_seq);
+  if (bad_id >= 0) {
+    const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
+    s = lethe_fail(LETHE_ERR_INVALID, "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): is it the model's tokenizer?",
+                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id, o->model,
+                   r.m->cfg.vocab_size);
     goto done;
   }
   if (r.data.max_len > r.m->cfg.max_seq_len) {
@@ -245,6 +253,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     if ((s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora))) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
+  if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
+      (s = lethe_train_memory_check(r.m, r.lora, &r.data, o->batch, o->recompute, lethe_obj_needs_ref_hidden(&o->obj),
+                                    lethe_machine_memory_bytes())))
+    goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];
@@ -282,19 +294,25 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
       s = lethe_fail(LETHE_ERR_INVALID, "--lr auto needs an adapter");
       goto done;
     }
-    if ((s = lethe_make_dirs(o->out))) goto done;
     if ((s = lethe_lr_search(r.tr, &r.ev, r.tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
     r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
   r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
+  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
+    goto done;
   double elapsed0 = 0;
+  int resumed = 0; /* from a checkpoint */
   if (o->resume) {
-    if ((s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
-    say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    int found = 0;
+    if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
+    if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
     if ((s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
+    resumed = found;
   }
-  if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, o->resume != NULL, r.tr->step))) goto done;
-  if (o->resume && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
+  if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, resumed, r.tr->step))) goto done;
+  if (resumed && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
   r.log = fopen(log_path, o->resume ? "a" : "w");
   if (!r.log) {
     s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
@@ -310,7 +328,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   long report_every = r.tr->total_steps > 200 ? r.tr->total_steps / 100 : 1;
   int early_stopped = 0;
   double eval_s0 = 0;
-  if (r.ev.on && !o->resume) { /* the starting point, before the first step */
+  if (r.ev.on && !resumed) { /* the starting point, before the first step */
     double te = lethe_now_s();
     int stop = 0;
     s = lethe_run_eval_now(&r.ev, r.tr, r.tok, o->progress, &stop);
@@ -446,6 +464,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   s = lethe_write_file_atomic(rp, rj, strlen(rj));
   free(rp);
   free(rj);
+  if (!s) lethe_run_dir_finish(o->out);
 done:
   free(log_path);
   run_free(&r);

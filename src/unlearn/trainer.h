@@ -95,11 +95,30 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
 double lethe_trainer_lr(const lethe_trainer *t, int64_t step);
 
 /* Checkpoints: OUT/checkpoint/{state.json, params.safetensors} (weights, Adam moments, position),
- * written to a temporary directory and renamed into place. fingerprint is a JSON object of the
- * options a resumed run must share. */
+ * written to a temporary directory and published by lethe_dir_publish. fingerprint is a JSON
+ * object of the options a resumed run must share. Load recovers the complete checkpoint a run
+ * killed mid-publish left, removes stale temporaries and range-checks every field. */
 lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
                                    double elapsed_s);
 lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json,
                                    double *elapsed_s);
+/* Makes DIR/checkpoint the complete checkpoint a run left (see above); *found = 0 when none. */
+lethe_status lethe_checkpoint_recover(const char *dir, int *found);
+/* Adds to the fingerprint *fp (replaced) the content hashes of the model, tokenizer and data files
+ * (NULL ones skipped) and the thread count, which the results depend on. */
+lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer, const char *forget,
+                                                 const char *retain, const char *data, int threads);
+/* A run's output directory: created, or reused when it is lethe's own run directory (or empty but
+ * for lethe temporaries); anything else (a user's directory, a file, a link) is refused. Marked
+ * with .lethe-output; stale temporaries are removed on resume. */
+lethe_status lethe_run_dir_open(const lethe_train_opts *o);
+/* The machine's physical memory in bytes (0 when unknown). */
+size_t lethe_machine_memory_bytes(void);
+/* Refuses, before any allocation, a step whose memory plan (weights, activations of the batch,
+ * trained parameters with gradient and Adam moments) exceeds `machine_bytes`, naming both. */
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, int recompute,
+                                      int needs_ref, size_t machine_bytes);
+/* After a successful run: removes every temporary left in the run directory. */
+void lethe_run_dir_finish(const char *out);
 
 #endif

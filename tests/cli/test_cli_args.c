@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "util/fileio.h"
 
 static void test_unknown_command(void **state) {
   (void)state;
@@ -49,11 +50,52 @@ static void test_devices_and_plan(void **state) {
   free(cfg), free(dir);
 }
 
+/* A flag that takes a value never takes the next flag; numbers out of range say so, with the
+ * range, whatever their size (issue 13). */
+static void test_values_and_ranges(void **state) {
+  (void)state;
+  char *err;
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--out", "--rslora", NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "option --out needs a value, but the next argument is the option --rslora"));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--epochs", "99999999999", NULL);
+  assert_int_equal(rc, 2);
+  print_message("%s", err);
+  assert_non_null(strstr(err, "option --epochs: 99999999999 is out of range [1, 1048576]"));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--seed", "99999999999999999999999", NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "99999999999999999999999 is out of range [-9223372036854775808, 9223372036854775807]"));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--lr", "1e999", NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "out of range"));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--adam-beta1", "2", NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "option --adam-beta1: 2 is out of range [0, 0.999999]"));
+  free(err);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--epochs", "12x", NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "'12x' is not an integer"));
+  free(err);
+  /* demo's --dim rule is the one the model needs, checked before anything is written */
+  char *out = tu_tmp_path("demo_dim");
+  rc = tu_run_lethe(NULL, NULL, &err, "demo", "--dim", "12", "--out", out, NULL);
+  assert_int_equal(rc, 2);
+  assert_non_null(strstr(err, "--dim 12 must be a multiple of 8"));
+  assert_false(lethe_is_dir(out));
+  free(err);
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unknown_command),
       cmocka_unit_test(test_help),
       cmocka_unit_test(test_devices_and_plan),
+      cmocka_unit_test(test_values_and_ranges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

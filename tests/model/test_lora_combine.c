@@ -138,6 +138,7 @@ static void test_as_adapter(void **state) {
       lethe_st_close(&st);
       free(fp);
     }
+    lethe_lora_free(res); /* the failing call below sets res to NULL */
     assert_int_not_equal(lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)ad, w, 2, LETHE_COMBINE_LINEAR, 1, 0, &res,
                                                        &emax, &eall),
                          LETHE_OK);

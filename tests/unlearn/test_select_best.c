@@ -215,13 +215,6 @@ static void test_select_best_and_resume(void **state) {
   for (size_t i = 0; i < sizeof fr / sizeof *fr; i++) free(fr[i]);
 }
 
-static void write_text(const char *path, const char *text) {
-  FILE *fp = fopen(path, "wb");
-  assert_non_null(fp);
-  fputs(text, fp);
-  fclose(fp);
-}
-
 /* What a run wrote, damaged: the report names a bad eval_log.jsonl; a resume names a bad or
  * missing selection state. (Uses the directories test_select_best_and_resume left.) */
 static void test_damaged_run_files(void **state) {
@@ -234,7 +227,7 @@ static void test_damaged_run_files(void **state) {
   const char *bad_logs[] = {"{\"step\": 0, \"epoch\": 0, \"final\": \"high\"}\n", "{\"step\": -3}\n", "not json\n",
                             "{\"step\": 0, \"epoch\": 0, \"final\": 0.5"};
   for (size_t i = 0; i < sizeof bad_logs / sizeof *bad_logs; i++) {
-    write_text(lp, bad_logs[i]);
+    tu_write_text(lp, bad_logs[i]);
     int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", a, "--out", html, NULL);
     if (rc == 0 || !strstr(err, "eval_log.jsonl")) print_error("log %zu: rc %d: %s\n", i, rc, err);
     assert_int_not_equal(rc, 0);
@@ -250,7 +243,7 @@ static void test_damaged_run_files(void **state) {
   json_decref(st);
   char *sj = lethe_path_join(b, rel);
   assert_true(lethe_file_exists(sj));
-  write_text(sj, "{\"evaluations\": \"x\"}");
+  tu_write_text(sj, "{\"evaluations\": \"x\"}");
   int rc = unlearn(b, "12", &err, "--checkpoint-every", "5", "--resume", b);
   assert_int_not_equal(rc, 0);
   assert_non_null(strstr(err, rel + strlen("selection/")));

@@ -306,12 +306,84 @@ static void test_nan_keeps_last_checkpoint(void **state) {
   free(out);
 }
 
+/* Resume checks what it resumes: changed data (the forget rows reversed: same counts), another
+ * --threads (results depend on it), a tampered state.json; and a run directory without a
+ * checkpoint yet starts from the beginning and says so. */
+static void test_resume_checks_inputs(void **state) {
+  (void)state;
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "checks");
+  char *rev = lethe_path_join(WORK, "forget_reversed.jsonl");
+  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--epochs", "2",
+                  "--checkpoint-every", "2", "--threads", "2", "--quiet", "--out", out, NULL};
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, argv), 0);
+  assert_int_equal(checkpoint_step(out), 4);
+  argv[16] = "--resume";
+  /* the forget rows reversed */
+  char *text;
+  size_t len;
+  assert_int_equal(lethe_read_file(f, 1 << 20, &text, &len), LETHE_OK);
+  char *lines[64];
+  int n = 0;
+  for (char *p = strtok(text, "\n"); p && n < 64; p = strtok(NULL, "\n")) lines[n++] = p;
+  FILE *fp = fopen(rev, "wb");
+  for (int i = n - 1; i >= 0; i--) fprintf(fp, "%s\n", lines[i]);
+  fclose(fp);
+  free(text);
+  argv[6] = rev;
+  char *err;
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, &err, argv), 1);
+  print_message("%s", err);
+  assert_non_null(strstr(err, "cannot resume: the forget data"));
+  assert_non_null(strstr(err, "is not the one the checkpoint was trained on"));
+  free(err);
+  argv[6] = f;
+  /* another thread count */
+  argv[14] = "1";
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, &err, argv), 1);
+  print_message("%s", err);
+  assert_non_null(strstr(err, "--threads is 1 now but was 2"));
+  free(err);
+  argv[14] = "2";
+  /* a tampered step */
+  char *sp = lethe_path_join(out, "checkpoint/state.json");
+  json_error_t je;
+  json_t *st = json_load_file(sp, 0, &je);
+  assert_non_null(st);
+  json_object_set_new(st, "step", json_integer((json_int_t)1 << 62));
+  assert_int_equal(json_dump_file(st, sp, 0), 0);
+  json_decref(st);
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, &err, argv), 1);
+  print_message("%s", err);
+  assert_non_null(strstr(err, "field 'step' is 4611686018427387904, outside [0, 6]"));
+  free(err);
+  /* no checkpoint yet: the run starts from the beginning */
+  char *fresh = lethe_path_join(WORK, "fresh");
+  assert_int_equal(lethe_make_dirs(fresh), LETHE_OK);
+  argv[17] = fresh;
+  argv[15] = "--recompute"; /* not --quiet: the progress stream says it */
+  assert_int_equal(tu_run_lethe_argv(NULL, NULL, &err, argv), 0);
+  assert_non_null(strstr(err, "has no checkpoint yet: starting the run from the beginning"));
+  free(err);
+  char *ad = lethe_path_join(fresh, "adapter/adapter_model.safetensors");
+  assert_true(lethe_file_exists(ad));
+  free(ad);
+  free(fresh);
+  free(sp);
+  free(rev);
+  free(out);
+  free(f);
+  free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npo_forgets_and_keeps),
       cmocka_unit_test(test_sigkill_resume_is_bit_identical),
       cmocka_unit_test(test_bad_data),
       cmocka_unit_test(test_nan_keeps_last_checkpoint),
+      cmocka_unit_test(test_resume_checks_inputs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
