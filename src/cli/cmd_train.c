@@ -71,8 +71,12 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   } else if (v->lr_text) {
     char *end;
     double lr = strtod(v->lr_text, &end);
-    if (end == v->lr_text || *end || !(lr >= 0 && lr <= 1e3)) {
-      fprintf(stderr, "lethe %s: --lr must be a number in [0, 1000] or auto (got '%s')\n", cmd, v->lr_text);
+    if (end == v->lr_text || *end || isnan(lr)) {
+      fprintf(stderr, "lethe %s: option --lr: '%s' is not a number (or auto)\n", cmd, v->lr_text);
+      return 2;
+    }
+    if (!(lr >= 0 && lr <= 1e3)) {
+      fprintf(stderr, "lethe %s: option --lr: %s is out of range [0, 1000] (or auto)\n", cmd, v->lr_text);
       return 2;
     }
     o->lr = lr;

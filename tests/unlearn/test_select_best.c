@@ -418,7 +418,7 @@ static void test_bad_eval_options(void **state) {
   bad("--eval-every", "--eval-every", "0", NULL, NULL);
   bad("not both", "--eval-every-steps", "3", NULL, NULL);
   bad("best", "--early-stop", "2", "--select", "last");
-  bad("--lr must be a number", "--lr", "fast", NULL, NULL);
+  bad("option --lr: 'fast' is not a number", "--lr", "fast", NULL, NULL);
   bad("no-such-mmlu", "--mmlu", "no-such-mmlu", NULL, NULL);
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
   /* --select best with nothing to evaluate on (no --eval-every) */
