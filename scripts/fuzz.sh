@@ -5,8 +5,10 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-LETHE_DEPS_EXTRA="clang libclang-rt-14-dev" scripts/install-deps.sh
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLETHE_FUZZ=ON -DLETHE_TESTS=OFF -DLETHE_NATIVE=OFF -DLETHE_CUDA=OFF >/dev/null
+scripts/install-deps.sh --dev
+mkdir -p build-fuzz
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLETHE_FUZZ=ON -DLETHE_TESTS=OFF -DLETHE_NATIVE=OFF -DLETHE_CUDA=OFF \
+  >build-fuzz/configure.log 2>&1 || { cat build-fuzz/configure.log; echo "fuzz: cmake failed" >&2; exit 1; }
 cmake --build build-fuzz -j "$(nproc)"
 names="$*"
 [ -z "$names" ] && names=$(cd build-fuzz/fuzz && ls fuzz_* 2>/dev/null)

@@ -1,11 +1,17 @@
 #!/bin/sh
 # scripts/install-deps.sh: installs, from Debian's apt, the packages lethe needs to build and test.
 # Installs only what is missing; uses sudo when not run as root. Safe to run repeatedly.
+# Usage: scripts/install-deps.sh [--dev]
 set -eu
 
 # chromium renders the HTML report in its test (headless).
 PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev chromium unzip"
-# Optional extras: LETHE_DEPS_EXTRA="clang chromium" scripts/install-deps.sh
+# --dev adds the developer tools: clang and its runtime (libFuzzer, for scripts/fuzz.sh), clang-tidy,
+# clang-format and cppcheck (make lint, make format). CI installs them.
+if [ "${1:-}" = "--dev" ]; then
+  PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-tidy clang-format cppcheck"
+fi
+# Other extras: LETHE_DEPS_EXTRA="pkg ..." scripts/install-deps.sh
 PACKAGES="$PACKAGES ${LETHE_DEPS_EXTRA:-}"
 
 missing=""

@@ -41,6 +41,52 @@ char *tu_shared_path(const char *rel) {
   return p;
 }
 
+const char *tu_shared_root(void) {
+  const char *root = getenv("LETHE_SHARED");
+  return root && *root ? root : "(unset)";
+}
+
+#define TU_MAX_SKIPS 64
+static char *g_skips[TU_MAX_SKIPS];
+static int g_nskips;
+
+void tu_note_skip(const char *reason) {
+  printf("SKIP: %s\n", reason);
+  fflush(stdout);
+  if (g_nskips < TU_MAX_SKIPS) g_skips[g_nskips] = strdup(reason);
+  g_nskips++;
+}
+
+int tu_skip_count(void) { return g_nskips; }
+
+int tu_finish(int cmocka_failed) {
+  int n = g_nskips < TU_MAX_SKIPS ? g_nskips : TU_MAX_SKIPS;
+  if (g_nskips > 0) {
+    printf("%d case(s) could not run here:\n", g_nskips);
+    for (int i = 0; i < n; i++) printf("SKIP: %s\n", g_skips[i]);
+  }
+  for (int i = 0; i < n; i++) free(g_skips[i]);
+  if (cmocka_failed) return cmocka_failed;
+  return g_nskips > 0 ? 77 : 0;
+}
+
+int tu_require_shared_files(const char *first, ...) {
+  va_list ap;
+  va_start(ap, first);
+  int ok = 1;
+  for (const char *rel = first; rel; rel = va_arg(ap, const char *)) {
+    char *p = tu_shared_path(rel);
+    if (!p) {
+      printf("SKIP: %s not found under LETHE_SHARED=%s\n", rel, tu_shared_root());
+      ok = 0;
+      break;
+    }
+    free(p);
+  }
+  va_end(ap);
+  return ok;
+}
+
 char *tu_tmp_path(const char *name) {
   const char *root = getenv("LETHE_TMP");
   char buf[4096];

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 // cmocka needs the four headers above first.
 #include <cmocka.h>
 
@@ -21,14 +22,39 @@ char *tu_fresh_dir(const char *name);
 /* Writes `text` to `path` (fails the test when it cannot). */
 void tu_write_text(const char *path, const char *text);
 
-/* Skips the current test with a message when `path` is NULL (shared asset missing). */
+/* Honest skips. ctest shows a program as Skipped only when it exits 77 (SKIP_RETURN_CODE); cmocka's
+ * skip() alone reports the program as Passed. So a case that cannot run calls tu_skip_case (or
+ * TU_REQUIRE_SHARED), which prints "SKIP: <reason>" and records it, and main returns
+ * tu_run_group_tests(...): the cmocka result when a case failed, else 77 when any case was skipped
+ * (the reasons are printed again at the end), else 0. A program none of whose cases can run without
+ * some file calls tu_require_shared_files() first and returns 77 at once. */
+void tu_note_skip(const char *reason);
+/* Counts the skips noted so far. */
+int tu_skip_count(void);
+/* cmocka's failure count when non-zero; otherwise 77 if a case was skipped, else 0. */
+int tu_finish(int cmocka_failed);
+#define tu_run_group_tests(tests, setup, teardown) tu_finish(cmocka_run_group_tests(tests, setup, teardown))
+
+/* Skips the current case, with the reason, and records it for tu_finish. */
+#define tu_skip_case(...)                                                                          \
+  do {                                                                                             \
+    char tu_reason_[8192];                                                                         \
+    snprintf(tu_reason_, sizeof tu_reason_, __VA_ARGS__);                                          \
+    tu_note_skip(tu_reason_);                                                                      \
+    skip();                                                                                        \
+  } while (0)
+
+/* Skips the current case when `path` is NULL (a ../shared asset is missing). */
 #define TU_REQUIRE_SHARED(path, what)                                                              \
   do {                                                                                             \
-    if (!(path)) {                                                                                 \
-      print_message("SKIP: %s not found (../shared absent?)\n", what);                             \
-      skip();                                                                                      \
-    }                                                                                              \
+    if (!(path)) tu_skip_case("%s not found under LETHE_SHARED=%s", what, tu_shared_root());        \
   } while (0)
+
+/* The ../shared root the tests look in (LETHE_SHARED), or "(unset)". */
+const char *tu_shared_root(void);
+/* Returns 1 when every NULL-terminated ../shared path exists; otherwise prints "SKIP: ..." naming
+ * the first missing one and returns 0 (main then returns 77). */
+int tu_require_shared_files(const char *first, ...);
 
 /* ||a - b|| / max(||b||, tiny), in double. */
 double tu_rel_err(const float *a, const float *b, size_t n);

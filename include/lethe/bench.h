@@ -22,6 +22,7 @@ typedef struct {
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
   const char *device;   /* "cpu" (default) or "cuda" */
   int recompute;        /* activation recomputation per block */
+  int profile;          /* time the step's parts (CPU only; adds a timer call per operation) */
   const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
@@ -37,6 +38,11 @@ typedef struct {
   int recompute;
   int weights_bf16;      /* the block projections were stored in bf16 */
   const char *blas_core; /* the kernel OpenBLAS chose */
+  double cpu_seconds_per_step; /* process CPU time (all threads) per timed step: less load-sensitive */
+  int bf16_engine;       /* bf16 products ran on AVX512_BF16 */
+  int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
+  const char *part_names[12];
+  double part_wall[12], part_cpu[12], part_gflop[12]; /* part_gflop: useful work (bench/FLOPS.md) */
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);
@@ -55,13 +61,19 @@ typedef struct {
 } lethe_bench_plan_result;
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r);
 
-/* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq): the best of the shapes
- * (the peak) and each shape's rate. */
+/* sgemm GFLOP/s at the shapes of the model's step (rows = batch * seq), per thread's CPU second
+ * times the threads (so that other jobs on the machine do not lower it): the best of the shapes
+ * (the peak) and each shape's rate; beside each, the CPU backend's product with the weight stored in
+ * bf16 (bf16_*, timed right after the sgemm of the same shape); bf16_engine says whether that ran on
+ * the AVX512_BF16 engine (1) or the plain loops (0). */
 typedef struct {
   double peak_gflops;
   double gflops[8];
   char names[8][48];
   int n;
+  double bf16_peak_gflops;
+  double bf16_gflops[8];
+  int bf16_engine;
 } lethe_bench_gemm_result;
 
 lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lethe/split.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -68,15 +69,12 @@ int lethe_eval_pandas_na(const char *s, size_t len);
 /* ------------------------------------------------------------------------------------------ */
 /* Rows                                                                                       */
 
-/* Which metric a row gets, from its id as the official script decides it: id[:-1] (the id
- * without its last character) ending in "sc" is regurgitation, in "qa" knowledge; anything else
- * is scored by neither (counted in the results, not an error). */
-typedef enum { LETHE_ROW_OTHER = 0, LETHE_ROW_SC = 1, LETHE_ROW_QA = 2 } lethe_row_kind;
+/* Which metric a row gets (lethe_row_kind, in lethe/split.h), from its id as the official script
+ * decides it: id[:-1] (the id without its last character) ending in "sc" is regurgitation, in "qa"
+ * knowledge; anything else is scored by neither (counted in the results, not an error). */
 lethe_row_kind lethe_eval_row_kind(const char *id, size_t len);
 
-typedef enum { LETHE_SPLIT_FORGET = 0, LETHE_SPLIT_RETAIN = 1 } lethe_split;
-#define LETHE_SPLIT_COUNT 2
-/* "forget" / "retain" */
+/* "forget" / "retain" (lethe_split is in lethe/split.h) */
 const char *lethe_split_name(lethe_split s);
 
 /* One evaluated row. The per-row JSONL holds one object per line with these fields:

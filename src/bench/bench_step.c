@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/profile_ops.h"
 #include "kernels/attn_gemm.h"
 #include "lethe/bench.h"
 #include "lethe/lora.h"
@@ -21,7 +22,7 @@
 #include "util/rng.h"
 
 /* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
-static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets) {
+static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets, double part[LETHE_PART_N]) {
   double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
   double V = c->vocab_size, hd = c->head_dim, H = c->n_heads;
   double linear = 2 * N * L * (d * (q + 2 * kv) + q * d + 3 * d * F); /* forward; backward dX costs the same */
@@ -34,6 +35,13 @@ static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsi
   double head = 2.0 * A * d * V;
   /* forward: linear + 2 attn + lora + head; backward: linear (dX) + 5 attn (S, dP, dQ, dK, dV) +
    * 2 lora (dB, du, dA, dx) + head (dX = G W) */
+  if (part) {
+    for (int i = 0; i < LETHE_PART_N; i++) part[i] = 0;
+    part[LETHE_PART_GEMM] = 2 * linear;
+    part[LETHE_PART_ATTN] = 7 * attn;
+    part[LETHE_PART_LORA] = 3 * lora;
+    part[LETHE_PART_CLASSIFIER] = 2 * head;
+  }
   return 2 * linear + 7 * attn + 3 * lora + 2 * head;
 }
 
@@ -101,6 +109,8 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->n_params = total;
   r->weights_bf16 = bf16;
   r->recompute = o->recompute;
+  /* the CPU (bf16 classifier) stores the head, or the tied embedding, in bf16 as well */
+  if (bf16 && !strcmp(name, "cpu")) proj += (size_t)c.vocab_size * c.dim;
   r->weights = bf16 ? proj * sizeof(uint16_t) + (total - proj) * sizeof(float) : total * sizeof(float);
   size_t trained = lora->n_params;
   if (o->train_layers) { /* full parameters of a subset: no adapter; the selected tensors train */
@@ -155,6 +165,10 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_status s = random_model(&c, o->seed, &m);
   lethe_lora_config lc = BENCH_LORA;
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
+  if (!s && o->profile) {
+    if (m->ops != lethe_cpu_ops()) s = lethe_fail(LETHE_ERR_UNSUPPORTED, "--profile times the CPU backend only");
+    else s = lethe_model_use_backend_ex(m, lethe_profile_ops(m->ops), m->wbf16);
+  }
   if (!s && o->train_layers && o->save) s = lethe_fail(LETHE_ERR_INVALID, "--save writes a LoRA step's peer inputs; not with --train-layers");
   if (!s && !o->train_layers) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
   if (!s && lora) s = lethe_lora_to_device(lora, m);
@@ -201,9 +215,13 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   int *idx = malloc(sizeof(int) * (size_t)B);
   for (int i = 0; i < B; i++) idx[i] = i;
-  double t0 = 0;
+  double t0 = 0, c0 = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {
-    if (k == o->warmup) t0 = lethe_now_s();
+    if (k == o->warmup) {
+      t0 = lethe_now_s();
+      c0 = lethe_process_cpu_s();
+      if (o->profile) lethe_profile_reset();
+    }
     lethe_loss_terms l;
     lethe_step_stats st;
     s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
@@ -220,9 +238,23 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   if (s) goto done;
   double el = lethe_now_s() - t0;
   r->seconds_per_step = el / o->steps;
+  r->cpu_seconds_per_step = (lethe_process_cpu_s() - c0) / o->steps;
+  r->bf16_engine = m->wbf16 && m->ops->host_visible && lethe_cpu_bf16_engine();
+  if (o->profile) {
+    double w[LETHE_PART_N], cp[LETHE_PART_N];
+    lethe_profile_read(w, cp);
+    r->n_parts = LETHE_PART_N;
+    for (int i = 0; i < LETHE_PART_N; i++) {
+      r->part_names[i] = LETHE_PART_NAMES[i];
+      r->part_wall[i] = w[i] / o->steps;
+      r->part_cpu[i] = cp[i] / o->steps;
+    }
+  }
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
   /* the LoRA step's count; a partial full-parameter step is not counted (0) */
-  r->gflop_per_step = lora ? step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets) * 1e-9 : 0;
+  double pf[LETHE_PART_N] = {0};
+  r->gflop_per_step = lora ? step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets, pf) * 1e-9 : 0;
+  for (int i = 0; i < r->n_parts; i++) r->part_gflop[i] = pf[i] * 1e-9;
   r->gflops = r->gflop_per_step / r->seconds_per_step;
   r->design_bytes = lethe_model_device_bytes(m) + tr->ws->arena_bytes + (tr->ws_ref ? tr->ws_ref->arena_bytes : 0) +
                     tr->n_params * sizeof(float) * 4 /* weights, gradients, two Adam moments */ +
@@ -242,19 +274,42 @@ done:
   return s;
 }
 
+/* Seconds of the threads' CPU time since c0, per thread: what a product costs on a machine shared
+ * with other jobs, which stretch the wall clock but not this. */
+static double cpu_time_rate(double c0) { return (lethe_process_cpu_s() - c0) / omp_get_max_threads(); }
+
 static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float *C) {
   double best = 0;
   double flop = 2.0 * M * N * K;
   for (int rep = 0; rep < 3; rep++) {
     int iters = 0;
-    double t0 = lethe_now_s(), t;
+    double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, ta ? M : K, B,
                   tb ? K : N, 0.0f, C, N);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);
-    double g = flop * iters / t * 1e-9;
+    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
+    best = g > best ? g : best;
+  }
+  return best;
+}
+
+/* The same product with the weight B stored in bf16 (trans_w = tb), through the CPU backend. */
+static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const uint16_t *B, float *C) {
+  const lethe_ops *o = lethe_cpu_ops();
+  double best = 0;
+  double flop = 2.0 * M * N * K;
+  for (int rep = 0; rep < 3; rep++) {
+    int iters = 0;
+    double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
+    do {
+      o->gemm_bf16w(tb, M, N, K, 1.0f, A, K, B, tb ? K : N, 0.0f, C, N);
+      iters++;
+      t = lethe_now_s() - t0;
+    } while (t < 0.25);
+    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
     best = g > best ? g : best;
   }
   return best;
@@ -298,12 +353,23 @@ lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_b
   lethe_rng_seed(&rng, 1);
   for (size_t i = 0; i < maxa; i++) A[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
   for (size_t i = 0; i < maxb; i++) B[i] = (float)lethe_rng_uniform(&rng) - 0.5f;
+  uint16_t *B16 = malloc(sizeof(uint16_t) * maxb);
+  lethe_status s = B16 ? lethe_cpu_ops()->reserve_bf16(maxa) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (s) {
+    free(A), free(B), free(C), free(B16);
+    return s;
+  }
+  lethe_cpu_ops()->upload_bf16(B16, B, maxb);
+  r->bf16_engine = lethe_cpu_bf16_engine();
   for (int i = 0; i < n; i++) {
     r->gflops[i] = time_gemm(shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B, C);
+    r->bf16_gflops[i] = time_gemm_bf16(shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B16, C);
+    if (r->bf16_gflops[i] > r->bf16_peak_gflops) r->bf16_peak_gflops = r->bf16_gflops[i];
     snprintf(r->names[i], sizeof r->names[i], "%s [%dx%dx%d]", shapes[i].name, shapes[i].M, shapes[i].N, shapes[i].K);
     if (r->gflops[i] > r->peak_gflops) r->peak_gflops = r->gflops[i];
   }
   r->n = n;
+  free(B16);
   free(A);
   free(B);
   free(C);

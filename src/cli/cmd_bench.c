@@ -14,7 +14,7 @@
   {"batch", ARG_INT, &(o).batch, "sequences per step (4)", 0, 1, 4096, NULL},                                             \
   {"seq", ARG_INT, &(o).seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},                                           \
   {"threads", ARG_INT, &(o).threads, "threads (0: all cores)", 0, 0, 4096, NULL},                                         \
-  {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},    \
+  {"device", ARG_STR, &(o).device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},    \
   {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},          \
   {"train-layers", ARG_STR, &(o).train_layers, "full parameters of these layers (A-B, -N) instead of LoRA", 0, 0, 0, NULL}, \
   {"train-modules", ARG_STR, &(o).train_modules, "with --train-layers: mlp, attn or all", 0, 0, 0, NULL}
@@ -28,6 +28,7 @@ static int bench_step(int argc, char **argv) {
       {"warmup", ARG_INT, &o.warmup, "untimed steps first (2)", 0, 0, 100000, NULL},
       {"seed", ARG_I64, &seed, "seed of the random model and batch", 0, 0, 0, NULL},
       {"save", ARG_STR, &o.save, "write the random model, adapter and batch here (for bench/peer_torch.py)", 0, 0, 0, NULL},
+      {"profile", ARG_FLAG, &o.profile, "time the step's parts (attention, norms, GEMMs, ...; CPU only)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("bench step", "Times the Low-Rank NPO step on a random model of the given shape.", argc, argv, defs,
                      (int)(sizeof defs / sizeof *defs));
@@ -36,10 +37,14 @@ static int bench_step(int argc, char **argv) {
   lethe_bench_step_result r;
   if (lethe_bench_step(&o, &r)) return cli_report("bench step");
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f "
-         "device_mem_mb=%.1f recompute=%d weights=%s\n",
+         "device_mem_mb=%.1f recompute=%d weights=%s bf16_engine=%s cpu_seconds_per_step=%.4f\n",
          r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops, r.peak_rss / 1048576.0,
          r.design_bytes / 1048576.0, r.device_bytes / 1048576.0, r.recompute,
-         r.weights_bf16 ? "bf16" : "fp32");
+         r.weights_bf16 ? "bf16" : "fp32", !r.weights_bf16 ? "none" : r.bf16_engine ? "avx512_bf16" : "plain-loops",
+         r.cpu_seconds_per_step);
+  for (int i = 0; i < r.n_parts; i++)
+    printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f gflop=%.3f\n", r.part_names[i], r.part_wall[i],
+           r.part_cpu[i], r.part_gflop[i]);
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
            r.losses[i][3]);
@@ -73,8 +78,10 @@ static int bench_gemm(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gemm_result r;
   if (lethe_bench_gemm(config, rows, threads, &r)) return cli_report("bench gemm");
-  for (int i = 0; i < r.n; i++) printf("gemm shape=\"%s\" gflops=%.2f\n", r.names[i], r.gflops[i]);
+  for (int i = 0; i < r.n; i++)
+    printf("gemm shape=\"%s\" gflops=%.2f bf16_gflops=%.2f\n", r.names[i], r.gflops[i], r.bf16_gflops[i]);
   printf("sgemm_peak_gflops=%.2f\n", r.peak_gflops);
+  printf("bf16_peak_gflops=%.2f bf16_engine=%s\n", r.bf16_peak_gflops, r.bf16_engine ? "avx512_bf16" : "plain-loops");
   return 0;
 }
 
@@ -88,7 +95,7 @@ static int bench_gen(int argc, char **argv) {
       {"new", ARG_INT, &o.new_tokens, "new tokens per prompt (128)", 0, 1, 1 << 20, NULL},
       {"reps", ARG_INT, &o.reps, "repetitions; the first one warms up (3)", 0, 1, 1000, NULL},
       {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"device", ARG_STR, &o.device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
   };
   int rc = cli_parse("bench gen", "Prompt and generation tokens/s of batched greedy decoding with the KV cache.", argc, argv, defs,
                      (int)(sizeof defs / sizeof *defs));

@@ -60,7 +60,7 @@ int cmd_eval(int argc, char **argv) {
       {"batch", ARG_INT, &o.batch, "prompts generated together (16)", 0, 1, 4096, NULL},
       {"compare", ARG_FLAG, &o.compare, "evaluate the base model and the adapter side by side", 0, 0, 0, NULL},
       {"threads", ARG_INT, &o.threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"device", ARG_STR, &o.device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
       {"literal-text", ARG_FLAG, &o.literal_text, "score texts as given (not after the official CSV round trip)", 0, 0, 0, NULL},
       {"quiet", ARG_FLAG, &quiet, "no progress output", 0, 0, 0, NULL},
       {"score-only", ARG_FLAG, &so, "score saved generations (--rows) without a model", 0, 0, 0, NULL},

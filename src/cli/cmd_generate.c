@@ -19,7 +19,7 @@ int cmd_generate(int argc, char **argv) {
       {"adapter", ARG_STR, &adapter, "PEFT LoRA adapter directory to apply", 0, 0, 0, NULL},
       {"prompt", ARG_STR, &prompt, "text to continue", 1, 0, 0, NULL},
       {"max-new", ARG_INT, &max_new, "at most this many new tokens (default 256)", 0, 0, 1 << 20, NULL},
-      {"device", ARG_STR, &device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"device", ARG_STR, &device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
       {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("generate", "Greedy decoding: prints the prompt and its continuation.", argc, argv, defs,

@@ -40,7 +40,7 @@
   {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass (less memory)", 0, 0, 0, NULL}, \
   {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
   {"max-line-bytes", ARG_I64, &(o).max_line_bytes, "longest JSONL line accepted in the data (default 64 MiB)", 0, 1, 1e12, NULL}, \
-  {"device", ARG_STR, &(o).device, "compute device: cpu (default), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
+  {"device", ARG_STR, &(o).device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
   {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                                  \
   {"eval-every", ARG_INT, &(o).eval_every, "evaluate (the scores of lethe eval) every K epochs, and before step 1", 0, 1, 1 << 20, NULL}, \
   {"eval-every-steps", ARG_INT, &(o).eval_every_steps, "or every K optimizer steps", 0, 1, 1 << 30, NULL},                \

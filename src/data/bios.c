@@ -33,7 +33,7 @@ static const char *const JOBS[] = {"a marine biologist", "a carpenter", "a violi
 static const char *const MONTHS[] = {"January", "February", "March", "April", "May", "June", "July", "August",
                                      "September", "October", "November", "December"};
 
-#define PICK(r, arr) arr[lethe_rng_below(r, sizeof arr / sizeof arr[0])]
+#define PICK(r, arr) (arr)[lethe_rng_below(r, sizeof(arr) / sizeof((arr)[0]))]
 
 typedef struct {
   char name[64], email[96], address[160], job[48], id[48];

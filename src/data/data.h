@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lethe/eval.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
+#include "lethe/split.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
 #include "lethe/status.h"
 #include "lethe/tokenizer.h"
 
@@ -38,7 +38,7 @@ lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, 
 void lethe_rowset_free(lethe_rowset *r);
 
 /* Tokenised sequences of one or two row sets. Sequence i has tokens[offset[i] .. offset[i+1]),
- * the first n_prompt[i] of them prompt; targets come from lethe_tokset_targets. */
+ * the first n_prompt[i] of them prompt; lethe_packed_fill makes the targets when it packs a batch. */
 typedef struct {
   int n;
   int *offset;          /* (n + 1) */
@@ -67,7 +67,7 @@ int lethe_tokset_answer_count(const lethe_tokset *t, int i);
 
 /* A packed batch of sequences: tokens, targets (-1 on prompt positions and the last position),
  * sequence starts, and which tokset sequence each is. Buffers are sized once for the largest
- * batch; lethe_batch_pack fills them without allocating. */
+ * batch; lethe_packed_fill fills them without allocating. */
 typedef struct {
   int cap_tokens, cap_seqs;
   int n_seq, n_tokens;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "data/data.h"
-#include "eval/jsonl.h"
+#include "util/jsonl.h"
 #include "util/error.h"
 
 typedef struct {

@@ -45,7 +45,7 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
   /* Walk the thresholds from the highest score down; each group of equal scores moves the ROC
    * point from (fp, tp) to (fp + dfp, tp + dtp). Twice the area under the count-scaled curve is
    * an exact integer: sum of dfp * (2 tp + dtp). */
-  uint64_t tp = 0, fp = 0;
+  uint64_t tp = 0;
   uint64_t area2 = 0; /* <= 2 n^2, and n <= 2^30 */
   size_t i = 0;
   while (i < n) {
@@ -58,7 +58,6 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
     }
     area2 += dfp * (2 * tp + dtp);
     tp += dtp;
-    fp += dfp;
     i = j;
   }
   free(v);

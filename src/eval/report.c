@@ -405,7 +405,7 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   char cmp_name[96];
   snprintf(cmp_name, sizeof cmp_name, "after %s", o->compare_label ? o->compare_label : "comparison");
   const char *names[3] = {"before", after_name, cmp_name};
-  int nser = 0, which[3];
+  int nser = 0, which[3] = {0, 0, 0};
   for (int c = 0; c < 3; c++)
     if (cols[c]) which[nser++] = c;
   int nmet = 0;

@@ -141,7 +141,7 @@ void lethe_ggml_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t
   long ln = (long)n;
   switch (type) {
   case GGML_F32: memcpy(dst, src, n * sizeof(float)); return;
-  case GGML_F16:
+  case GGML_F16: // NOLINT(bugprone-branch-clone): the F16 and BF16 loops differ inside OpenMP
 #pragma omp parallel for if (ln >= PAR_MIN) schedule(static)
     for (long i = 0; i < ln; i++) dst[i] = h2f(src + 2 * i);
     return;

@@ -56,7 +56,7 @@ static void number_at(lethe_gguf_vtype t, const uint8_t *p, int64_t *iv, double 
   *is_int = 1;
   switch (t) {
   case GGUF_UINT8: *iv = (int64_t)p[0]; break;
-  case GGUF_INT8: *iv = (int8_t)p[0]; break;
+  case GGUF_INT8: *iv = (int8_t)p[0]; break; // NOLINT(bugprone-signed-char-misuse): sign-extends on purpose
   case GGUF_BOOL: *iv = p[0] != 0; break;
   case GGUF_UINT16: *iv = (int64_t)rd(p, 2); break;
   case GGUF_INT16: *iv = (int16_t)rd(p, 2); break;

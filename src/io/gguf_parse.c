@@ -235,7 +235,7 @@ static lethe_status check_unique(lethe_gguf *g) {
     const lethe_gguf_tensor *a = &g->tensors[it[i - 1].idx], *b = &g->tensors[it[i].idx];
     if (a->offset + a->nbytes > b->offset)
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensors '%s' (bytes %llu..%llu of the data section) and '%s' (from byte %llu) overlap",
-                     g->name, a->name, (unsigned long long)a->offset, (unsigned long long)(a->offset + a->nbytes), b->name,
+                     g->name, a->name, (unsigned long long)a->offset, (unsigned long long)a->offset + a->nbytes, b->name,
                      (unsigned long long)b->offset);
   }
   free(it);

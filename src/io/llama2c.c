@@ -81,6 +81,7 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
   c.pad_id = -1;
   snprintf(c.dtype, sizeof c.dtype, "float32");
   if ((s = lethe_model_alloc(&c, &m))) goto done;
+  // cppcheck-suppress invalidPointerCast ; mapped file (page-aligned), 28 is a multiple of 4
   const float *p = (const float *)(f.data + 28);
   memcpy(m->embed, p, sizeof(float) * (size_t)vocab * dim);
   p += (size_t)vocab * dim;

@@ -265,7 +265,7 @@ lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor 
       x = v;
       break;
     }
-    case LETHE_DT_I8: x = (int8_t)p[i]; break;
+    case LETHE_DT_I8: x = (int8_t)p[i]; break; // NOLINT(bugprone-signed-char-misuse): sign-extends on purpose
     case LETHE_DT_U8: x = p[i]; break;
     default:
       return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; an integer dtype expected", st_name(st), t->name,
@@ -301,7 +301,7 @@ lethe_status lethe_st_write(const char *path, const lethe_st_entry *e, int n, co
     size_t nb = numel * DT[e[i].dtype].size;
     json_object_set_new(h, e[i].name,
                         json_pack("{s:s, s:o, s:[I, I]}", "dtype", DT[e[i].dtype].name, "shape", shape, "data_offsets",
-                                  (json_int_t)off, (json_int_t)(off + nb)));
+                                  (json_int_t)off, (json_int_t)off + (json_int_t)nb));
     off += nb;
   }
   char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -181,6 +181,13 @@ typedef struct lethe_ops {
   /* Makes room for gemm_bf16w's bf16 copy of A up to n values, so that no step allocates; called
    * when a workspace is made. */
   lethe_status (*reserve_bf16)(size_t n);
+  /* Optional (NULL where a backend has none; the model then keeps its head and embedding in fp32):
+   * the classifier, the logits and the embedding lookup with the head / embedding table w16 (V, d)
+   * stored in bf16, otherwise as classifier, logits and embed above (products as in gemm_bf16w). */
+  void (*classifier_bf16w)(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
+                           const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
+  void (*logits_bf16w)(float *z, const float *x, const uint16_t *w16, int n, int d, int V);
+  void (*embed_bf16)(float *x, const uint16_t *emb16, const int *tokens, int N, int d);
   /* Makes room for the backend's own attention scratch, if it keeps one, for sequences of up to
    * `longest` rows with `kv_heads` kv heads; called when a workspace is made. */
   lethe_status (*reserve_attention)(int longest, int kv_heads);
@@ -188,6 +195,9 @@ typedef struct lethe_ops {
 
 /* The CPU backend. */
 const lethe_ops *lethe_cpu_ops(void);
+/* 1 when this CPU runs the CPU backend's bf16-weight products on AVX512_BF16 (kernels/cpu/gemm_bf16.c),
+ * 0 when they fall back to exact plain loops. */
+int lethe_cpu_bf16_engine(void);
 /* A backend by name: "cpu", or "cuda" in a build with CUDA (see LETHE_CUDA). Unknown or
  * unavailable names are an error saying why. */
 lethe_status lethe_backend(const char *name, const lethe_ops **out);

@@ -43,7 +43,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
-  o->swiglu(ws->h, a->gu, N, F);
+  if (adapted(lora, LETHE_PROJ_DOWN) || m->grads) o->swiglu(ws->h, a->gu, N, F); /* h: down's input, only for its gradients */
   lethe_wgemm(o, 0, N, F, d, 1.0f, dx, d, w->wdown, w->wdown16, F, 0.0f, ws->dh, F);
   if (adapted(lora, LETHE_PROJ_DOWN))
     lora_backward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, dx, d, a->u[LETHE_PROJ_DOWN], ws->du, ws->dh, F, N);

@@ -89,7 +89,7 @@ static lethe_status parse_rope_scaling(const json_t *root, const char *name, let
     int64_t orig = 0;
     LETHE_TRY(lethe_json_num(rs, "low_freq_factor", 1, sub, &lo, NULL));
     LETHE_TRY(lethe_json_num(rs, "high_freq_factor", 1, sub, &hi, NULL));
-    LETHE_TRY(lethe_json_int(rs, "original_max_position_embeddings", 1, 1, MAX_DIM * 64, sub, &orig, NULL));
+    LETHE_TRY(lethe_json_int(rs, "original_max_position_embeddings", 1, 1, (int64_t)MAX_DIM * 64, sub, &orig, NULL));
     if (!(hi > lo) || !(lo > 0))
       return lethe_fail(LETHE_ERR_FORMAT, "%s: rope_scaling needs 0 < low_freq_factor < high_freq_factor", name);
     c->rope_type = LETHE_ROPE_LLAMA3;

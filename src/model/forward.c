@@ -28,6 +28,12 @@ static void lora_forward(const lethe_ops *o, const lethe_lora *lora, int p, int 
   o->gemm(0, 1, N, out, r, lora->scale, u, r, lethe_lora_B(lora, p, layer), r, 1.0f, y, ldy);
 }
 
+/* x (N, d) = the embedding rows of tokens, from the fp32 or the bf16 table */
+static void embed(const lethe_model *m, float *x, const int *tokens, int N) {
+  if (m->embed16) m->ops->embed_bf16(x, m->embed16, tokens, N, m->cfg.dim);
+  else m->ops->embed(x, m->embed, tokens, N, m->cfg.dim);
+}
+
 static inline int adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
 
 static void norm_forward(const lethe_model *m, float *y, float *rstd, const float *x, const float *w, int N) {
@@ -126,7 +132,7 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
   o->upload(ws->d_pos, ws->pos, sizeof(int) * (size_t)N);
   o->upload(ws->d_start, b->start, sizeof(int) * (size_t)(b->n_seq + 1));
   attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
-  o->embed(ws->layers[0].x_in, m->embed, ws->d_tokens, N, c->dim);
+  embed(m, ws->layers[0].x_in, ws->d_tokens, N);
   for (int l = 0; l < c->n_layers; l++) {
     float *xout = l + 1 < c->n_layers ? ws->layers[l + 1].x_in : ws->x_final;
     block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->d_pos, N, &ac);
@@ -180,7 +186,7 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
   o->upload(ws->d_tokens, tokens, sizeof(int) * (size_t)N);
   o->upload(ws->d_slot, slot, sizeof(int) * (size_t)N);
   o->upload(ws->d_pos, pos, sizeof(int) * (size_t)N);
-  o->embed(ws->layers[0].x_in, m->embed, ws->d_tokens, N, c->dim);
+  embed(m, ws->layers[0].x_in, ws->d_tokens, N);
   for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, ws->d_pos, N, &ac);
   final_norm(m, ws, N);
   return m->ops->check();

@@ -42,8 +42,12 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   }
   o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
   float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
-  o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
-                c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+  if (m->head16)
+    o->classifier_bf16w(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16, ws->d_row_target,
+                        n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+  else
+    o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
+                  c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   o->download(ws->logp, ws->d_logp, nb);
   o->download(ws->lse_rows, ws->d_lse, nb);
   o->download(ws->kl_rows, ws->d_kl, nb);
@@ -59,19 +63,10 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
     o->upload(ws->d_rows, rows + r0, sizeof(int) * (size_t)k);
     o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, k, c->dim);
-    o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
+    if (m->head16) o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, c->vocab_size);
+    else o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
     o->download(logits + (size_t)r0 * c->vocab_size, ws->head_scratch, sizeof(float) * (size_t)k * c->vocab_size);
   }
   return o->check();
 }
 
-lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                             const lethe_batch *b, double *nll_sum, int *count) {
-  LETHE_TRY(lethe_forward(m, lora, ws, b));
-  LETHE_TRY(lethe_head(m, ws, b, NULL, 0));
-  double s = 0;
-  for (int i = 0; i < ws->n_rows; i++) s -= ws->logp[i];
-  *nll_sum = s;
-  *count = ws->n_rows;
-  return LETHE_OK;
-}

@@ -54,7 +54,10 @@ struct lethe_model {
   lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
   float *embed;                /* (V, d) */
   float *final_norm;           /* (d) Llama only */
-  float *head;                 /* (V, d): lm_head, or embed when tied */
+  float *head;                 /* (V, d): lm_head, or embed when tied; NULL when head16 */
+  const uint16_t *head16;      /* (V, d) the head in bf16 (in dw16): bf16 weights on a backend with
+                                  classifier_bf16w; else NULL */
+  const uint16_t *embed16;     /* (V, d) the embedding in bf16 when it is the (tied) bf16 head */
   float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
   int rope_len;
 };
@@ -101,11 +104,10 @@ static inline float *lethe_model_grad_of(const struct lethe_model *m, const floa
       return m->grads + m->grad_spans[i].goff + (off - m->grad_spans[i].off);
   return NULL;
 }
-/* Moves the model's compute copy to another backend (before gradients are enabled), with fp32
- * weights. */
-lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops);
-/* The same, choosing the storage of the block projections (q, k, v, o, gate, up, down): bf16 != 0
- * stores them in bf16 (the backend needs gemm_bf16w; embeddings, head, norms and biases stay fp32;
+/* Moves the model's compute copy to another backend (before gradients are enabled), choosing the
+ * storage of the block projections (q, k, v, o, gate, up, down): bf16 == 0 keeps fp32, bf16 != 0
+ * stores them in bf16 (the backend needs gemm_bf16w; so does the head, and the embedding when tied,
+ * on a backend with classifier_bf16w (the CPU); norms and biases stay fp32;
  * the host copy stays fp32 and is what gets saved). Full-parameter training needs fp32. */
 lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, int bf16);
 /* Splits a device string ("cpu", "cuda", "cuda:fp32", "cuda:bf16") into the backend name and the
@@ -280,13 +282,15 @@ enum {
 lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
                                     int max_seqs, int keep, lethe_workspace **out);
 void lethe_workspace_free(lethe_workspace *ws);
-/* Bytes the arena needs for this model, adapter and sizes (the design's number for memory). */
-size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
-                             int max_seqs, int keep, int head_chunk, int threads);
+/* Bytes the arena needs for this model, adapter and sizes (the design's number for memory); the
+ * number of sequences does not change it (their starts are at most N + 1). */
+size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk,
+                             int threads);
 /* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
  * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
 size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
-/* The arena lethe_workspace_create would allocate (its head chunk, this process's threads). */
+/* The arena lethe_workspace_create would allocate (its head chunk, this process's threads);
+ * max_seqs is accepted for symmetry with lethe_workspace_create and does not change it. */
 size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
@@ -328,10 +332,6 @@ static inline const float *lethe_ws_layer_output(const struct lethe_model *m, co
 /* Logits of n rows of ws->lnf (host row indices) into a host array (n, V), chunk by chunk. */
 lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const int *rows, int n, float *logits);
 
-/* Mean next-token NLL of a batch's targets with a plain forward + head (no gradients). */
-lethe_status lethe_batch_nll(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                             const lethe_batch *b, double *nll_sum, int *count);
-
 
 /* ---- inference with a KV cache ---------------------------------------------------------------- */
 
@@ -352,13 +352,13 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
                                   lethe_kv_cache *cache, const int *tokens, const int *slot,
                                   const int *pos, int N);
 
-/* Maps a PEFT adapter key (base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight) to the
- * adapter's storage. Errors (not a LoRA key, unknown module, layer out of range, not a target)
- * name the key. */
 /* lethe_lora_load from memory: the adapter_config.json text and the adapter_model.safetensors
  * image (used by the loader and its fuzzer). */
 lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const char *cfg_name, const uint8_t *st_data,
                                    size_t st_size, const char *st_name, const lethe_model *model, struct lethe_lora **out);
+/* Maps a PEFT adapter key (base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight) to the
+ * adapter's storage. Errors (not a LoRA key, unknown module, layer out of range, not a target)
+ * name the key. */
 lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj,
                                   int *layer);
 

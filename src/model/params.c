@@ -8,6 +8,7 @@
 
 #include "model/model.h"
 #include "util/error.h"
+#include "util/say.h"
 #include "util/rng.h"
 
 typedef struct {
@@ -98,6 +99,8 @@ static void bind(lethe_model *m) {
   m->embed = ptr(m, "model.embed_tokens.weight");
   m->final_norm = ptr(m, "model.norm.weight");
   m->head = m->cfg.tie_embeddings ? m->embed : ptr(m, "lm_head.weight");
+  m->embed16 = ptr16(m, "model.embed_tokens.weight");
+  m->head16 = m->cfg.tie_embeddings ? m->embed16 : ptr16(m, "lm_head.weight");
 }
 
 /* The tensor table of a (validated) config, in HF names and the host layout; nonzero when out of
@@ -390,14 +393,21 @@ lethe_status lethe_model_create(const lethe_config *cfg, uint64_t seed, float in
 /* The block projections: what bf16 storage applies to. */
 static int is_projection(const char *name) { return strstr(name, "_proj.weight") != NULL; }
 
+/* The head (lm_head, or the tied embedding) goes to bf16 with the projections on a backend that
+ * has the bf16 classifier. */
+static int is_bf16_head(const lethe_model *m, const lethe_ops *ops, const char *name) {
+  if (!ops->classifier_bf16w || !ops->logits_bf16w || !ops->embed_bf16) return 0;
+  return m->cfg.tie_embeddings ? !strcmp(name, "model.embed_tokens.weight") : !strcmp(name, "lm_head.weight");
+}
+
 /* Places every tensor in the backend copy: one fp32 buffer in the host layout, or with bf16
  * projections two compact buffers, each tensor after the previous one of its kind (so q, k, v and
  * gate, up stay stacked). */
-static void plan_layout(lethe_model *m, int bf16) {
+static void plan_layout(lethe_model *m, const lethe_ops *ops, int bf16) {
   size_t n32 = 0, n16 = 0;
   for (int i = 0; i < m->n_tensors; i++) {
     lethe_tensor *t = &m->tensors[i];
-    t->bf16 = bf16 && is_projection(t->name);
+    t->bf16 = bf16 && (is_projection(t->name) || is_bf16_head(m, ops, t->name));
     if (!bf16) t->doff = t->offset;
     else if (t->bf16) t->doff = n16, n16 += t->numel;
     else t->doff = n32, n32 += t->numel;
@@ -436,7 +446,7 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
   m->rope_cos = m->rope_sin = NULL;
   int len = m->rope_len;
   m->rope_len = 0;
-  plan_layout(m, bf16);
+  plan_layout(m, ops, bf16);
   m->ops = ops;
   m->wbf16 = bf16;
   size_t b32 = m->n_dparams * sizeof(float), b16 = m->n_dw16 * sizeof(uint16_t);
@@ -449,7 +459,7 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
     m->dw16 = NULL;
     m->ops = lethe_cpu_ops();
     m->wbf16 = 0;
-    plan_layout(m, 0);
+    plan_layout(m, lethe_cpu_ops(), 0);
     m->dparams = m->params;
     bind(m);
     LETHE_TRY(lethe_model_rope_reserve(m, len));
@@ -460,7 +470,6 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
   return lethe_model_rope_reserve(m, len);
 }
 
-lethe_status lethe_model_use_backend(lethe_model *m, const lethe_ops *ops) { return lethe_model_use_backend_ex(m, ops, 0); }
 
 lethe_status lethe_model_refresh_device(lethe_model *m) {
   upload_all(m);
@@ -484,17 +493,18 @@ void lethe_model_sync_host(lethe_model *m) {
 }
 
 lethe_status lethe_device_parse(const char *device, char name[32], int *bf16) {
-  /* "NAME" or "NAME:fp32" / "cuda:bf16"; CUDA stores the projections in bf16 unless told fp32 */
+  /* "NAME" or "NAME:fp32" / "NAME:bf16"; CUDA stores the projections in bf16 unless told fp32, the
+   * CPU keeps fp32 (exact) unless told bf16 */
   const char *colon = strchr(device, ':');
   size_t n = colon ? (size_t)(colon - device) : strlen(device);
-  if (n == 0 || n >= 32) return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cuda, cuda:fp32)", device);
+  if (n == 0 || n >= 32) return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
   memcpy(name, device, n);
   name[n] = 0;
   *bf16 = !strcmp(name, "cuda");
   if (colon) {
     if (!strcmp(colon + 1, "fp32")) *bf16 = 0;
-    else if (!strcmp(colon + 1, "bf16") && !strcmp(name, "cuda")) *bf16 = 1;
-    else return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cuda, cuda:fp32)", device);
+    else if (!strcmp(colon + 1, "bf16") && (!strcmp(name, "cuda") || !strcmp(name, "cpu"))) *bf16 = 1;
+    else return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
   }
   return LETHE_OK;
 }
@@ -505,5 +515,11 @@ lethe_status lethe_model_to_device(lethe_model *m, const char *device) {
   LETHE_TRY(lethe_device_parse(device, name, &bf16));
   const lethe_ops *ops;
   LETHE_TRY(lethe_backend(name, &ops));
+  if (bf16 && ops == lethe_cpu_ops() && !lethe_cpu_bf16_engine()) {
+    /* bf16 weights without the instructions would run on plain loops: slower than fp32 */
+    static int told;
+    if (!told++) lethe_say(stderr, "notice: this CPU has no AVX512_BF16; --device %s runs with fp32 weights\n", device);
+    bf16 = 0;
+  }
   return lethe_model_use_backend_ex(m, ops, bf16);
 }

@@ -37,9 +37,8 @@ static size_t attn_per_thread(const lethe_config *c, int N) {
   return (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest;
 }
 
-static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int S,
-                  int keep, int chunk, int threads, carver *cv) {
-  (void)S;
+static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int keep, int chunk,
+                  int threads, carver *cv) {
   int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
   int r = lora ? lora->cfg.rank : 0;
   int full = keep == LETHE_WS_TRAIN, recompute = keep == LETHE_WS_RECOMPUTE;
@@ -146,10 +145,10 @@ static void carve_host(lethe_workspace *ws, int N, carver *cv) {
   ws->kl_rows = kl;
 }
 
-size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens,
-                             int max_seqs, int keep, int head_chunk, int threads) {
+size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk,
+                             int threads) {
   carver cv = {NULL, 0};
-  carve(NULL, c, lora, max_tokens, max_seqs, keep, head_chunk, threads, &cv);
+  carve(NULL, c, lora, max_tokens, keep, head_chunk, threads, &cv);
   return cv.off;
 }
 
@@ -163,7 +162,8 @@ size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens) {
 }
 
 size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep) {
-  return lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
+  (void)max_seqs; /* sizes depend on the rows only (sequence starts are (N + 1)) */
+  return lethe_workspace_bytes(c, lora, max_tokens, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
 
 lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
@@ -177,7 +177,7 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   LETHE_TRY(lethe_model_rope_reserve(m, max_pos));
   int chunk = head_chunk_for(c, max_tokens);
   int threads = omp_get_max_threads();
-  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, max_seqs, keep, chunk, threads);
+  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, keep, chunk, threads);
   carver hc = {NULL, 0};
   carve_host(NULL, max_tokens, &hc);
   lethe_workspace *ws = calloc(1, sizeof *ws);
@@ -193,7 +193,12 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   ws->arena_bytes = bytes;
   /* the backend's own scratch, made now so that no step allocates */
   lethe_status rs = m->ops->reserve_attention(max_pos, c->n_kv_heads);
-  if (!rs && m->wbf16) rs = m->ops->reserve_bf16(lethe_workspace_bf16_operand(c, max_tokens));
+  if (!rs && m->wbf16) {
+    size_t n = lethe_workspace_bf16_operand(c, max_tokens);
+    /* a bf16 head's dX = G W rounds G (chunk, V) */
+    if (m->head16 && (size_t)chunk * c->vocab_size > n) n = (size_t)chunk * c->vocab_size;
+    rs = m->ops->reserve_bf16(n);
+  }
   if (rs) {
     lethe_workspace_free(ws);
     return rs;
@@ -202,7 +207,7 @@ lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int 
   ws->max_seqs = max_seqs;
   ws->keep = keep;
   carver cv = {ws->arena, 0};
-  carve(ws, c, lora, max_tokens, max_seqs, keep, chunk, threads, &cv);
+  carve(ws, c, lora, max_tokens, keep, chunk, threads, &cv);
   carver hv = {ws->host, 0};
   carve_host(ws, max_tokens, &hv);
   *out = ws;

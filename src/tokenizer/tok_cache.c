@@ -90,7 +90,7 @@ void tok_cache_put(tok_cache *c, uint64_t h, const char *s, size_t n, const int 
   h = nz(h);
   shard *sh = &c->sh[h >> 60];
   if (pthread_mutex_trylock(&sh->mu) != 0) return;
-  if ((sh->count + 1) * 4 > SLOTS * 3 || sh->arena.n + n + nids * sizeof(int) > ARENA_MAX) {
+  if ((sh->count + 1) * 4 > (size_t)SLOTS * 3 || sh->arena.n + n + nids * sizeof(int) > ARENA_MAX) {
     memset(sh->slots, 0, SLOTS * sizeof(cslot));
     sh->count = 0;
     sh->arena.n = 0;

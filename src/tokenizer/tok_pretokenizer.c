@@ -280,8 +280,8 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
   if (n == 0) return LETHE_OK; /* empty pieces are dropped */
   if (k == t->pre.n) return tok_bpe_tokenize(&t->bpe, ctx, s, n);
   const tok_pre_step *st = &t->pre.steps[k];
-  tok_buf *A = &ctx->stage_buf[2 * k], *B = &ctx->stage_buf[2 * k + 1];
-  tok_zvec *M = &ctx->stage_pos[2 * k], *C = &ctx->stage_pos[2 * k + 1];
+  tok_buf *A = &ctx->stage_buf[2 * (size_t)k], *B = &ctx->stage_buf[2 * (size_t)k + 1];
+  tok_zvec *M = &ctx->stage_pos[2 * (size_t)k], *C = &ctx->stage_pos[2 * (size_t)k + 1];
   switch (st->kind) {
   case TP_BYTELEVEL: {
     if (st->add_prefix_space && s[0] != ' ') {

@@ -349,6 +349,7 @@ static lethe_status hash_model(const char *path, uint64_t *h) {
       names[n++] = strdup(e->d_name);
   }
   closedir(d);
+  // cppcheck-suppress uninitvar ; names[0..n) are set in the loop above
   qsort(names, (size_t)n, sizeof *names, cmp_str);
   lethe_status s = LETHE_OK;
   for (int i = 0; i < n; i++) {

@@ -11,7 +11,7 @@
   {.forget = (kind), .beta = (b), .w_forget = (wf), .w_retain = (wr), .w_kl = (wk), .kl = (klk), .sat_beta1 = 5.0, .sat_beta2 = 1.0, .skip_first = 1, \
    .rmu_layer = 7, .rmu_coeff = 300}
 /* name, objective, lr, epochs, formula, source: a LoRA method with lethe's data order */
-#define M(n, o, lr_, ep, f, src) {.name = (n), .obj = o, .lr = (lr_), .epochs = (ep), .formula = (f), .source = (src)}
+#define M(n, o, lr_, ep, f, src) {.name = (n), .obj = o, .lr = (lr_), .epochs = (ep), .formula = (f), .source = (src)} // NOLINT(bugprone-macro-parentheses): o is a braced initializer
 
 static const lethe_method METHODS[] = {
     M("npo", OBJ(LETHE_FORGET_NPO, 0.5, 1, 1, 0.5, LETHE_KL_GOLD), 0, 0,

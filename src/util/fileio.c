@@ -214,7 +214,7 @@ char *lethe_path_join(const char *dir, const char *name) {
   size_t a = strlen(dir), b = strlen(name);
   char *p = malloc(a + b + 2);
   if (!p) return NULL;
-  memcpy(p, dir, a);
+  memcpy(p, dir, a); // NOLINT(bugprone-not-null-terminated-result): the NUL follows the name
   size_t k = a;
   if (a && dir[a - 1] != '/') p[k++] = '/';
   memcpy(p + k, name, b + 1);

@@ -55,8 +55,15 @@ static void check(const char *name) {
   lethe_model *m;
   assert_int_equal(lethe_model_load(dir, &m), LETHE_OK);
   assert_int_equal(lethe_model_use_backend_ex(m, lethe_cpu_ops(), 1), LETHE_OK);
-  assert_int_equal(lethe_model_device_bytes(m), p.weights);
+  size_t total, proj;
+  assert_int_equal(lethe_config_count_params(&m->cfg, &total, &proj), LETHE_OK);
+  assert_int_equal(p.weights, proj * sizeof(uint16_t) + (total - proj) * sizeof(float));
   assert_true(p.weights < p.n_params * sizeof(float));
+  /* the CPU with bf16 weights (projections and the head): the plan is the model's own layout */
+  o.device = "cpu:bf16";
+  assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
+  assert_int_equal(p.weights_bf16, 1);
+  assert_int_equal(lethe_model_device_bytes(m), p.weights);
   o.device = "cuda:fp32";
   assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
   assert_int_equal(p.weights_bf16, 0);

@@ -141,5 +141,5 @@ int main(void) {
       cmocka_unit_test(test_bad_models),
       cmocka_unit_test(test_bad_flags),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

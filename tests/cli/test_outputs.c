@@ -252,5 +252,5 @@ int main(void) {
       cmocka_unit_test(test_output_overlapping_input),
       cmocka_unit_test(test_unlearn_outputs),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

@@ -278,5 +278,5 @@ int main(void) {
       cmocka_unit_test(test_model_eval_and_bad_inputs),
       cmocka_unit_test(test_mmlu_and_compare),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -225,5 +225,5 @@ int main(void) {
       cmocka_unit_test(test_bad_csv),
       cmocka_unit_test(test_tally),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -176,5 +176,5 @@ int main(void) {
       cmocka_unit_test(test_examples),
       cmocka_unit_test(test_lume_vocabulary),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -125,5 +125,5 @@ int main(void) {
       cmocka_unit_test(test_eval_all_or_nothing),
       cmocka_unit_test(test_report_validates),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

@@ -193,5 +193,5 @@ int main(void) {
       cmocka_unit_test(test_gguf),
       cmocka_unit_test(test_errors),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

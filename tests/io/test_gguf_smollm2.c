@@ -22,6 +22,8 @@
 
 #define NEAR_TIE 0.5
 
+static char g_looked_at[4096]; /* where gguf_path looked last, for the skip message */
+
 static char *gguf_path(void) {
   const char *env = getenv("LETHE_SMOLLM2");
   char buf[4096];
@@ -31,16 +33,16 @@ static char *gguf_path(void) {
     if (cache && *cache) snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
     else snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
   }
+  snprintf(g_looked_at, sizeof g_looked_at, "%s", buf);
   struct stat st;
   return stat(buf, &st) == 0 ? strdup(buf) : NULL;
 }
 
-#define REQUIRE_SMOLLM2(p)                                                                            \
+#define REQUIRE_SMOLLM2(p)                                                                         \
   do {                                                                                             \
-    if (!(p)) {                                                                                    \
-      print_message("SKIP: SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)\n"); \
-      skip();                                                                                      \
-    }                                                                                              \
+    if (!(p))                                                                                      \
+      tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found at %s (run scripts/fetch-smollm2.sh, "  \
+                   "or set LETHE_SMOLLM2)", g_looked_at);                                          \
   } while (0)
 
 static json_t *load_json(const char *rel) {
@@ -173,5 +175,5 @@ int main(void) {
       cmocka_unit_test(test_tokenizer),
       cmocka_unit_test(test_greedy),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -134,5 +134,5 @@ int main(void) {
       cmocka_unit_test(test_gguf_spm),
       cmocka_unit_test(test_llama2c_tok512),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -207,5 +207,5 @@ int main(void) {
       cmocka_unit_test(test_foreign_tokenizer),
       cmocka_unit_test(test_mmlu_bad_utf8),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

@@ -119,5 +119,5 @@ int main(void) {
       cmocka_unit_test(test_olmo), cmocka_unit_test(test_llama), cmocka_unit_test(test_qwen2),
       cmocka_unit_test(test_stories), cmocka_unit_test(test_stop_and_limits),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

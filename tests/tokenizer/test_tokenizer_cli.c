@@ -132,5 +132,5 @@ int main(void) {
       cmocka_unit_test(test_llama2c), cmocka_unit_test(test_builtin),
       cmocka_unit_test(test_bad),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

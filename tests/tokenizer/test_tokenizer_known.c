@@ -229,6 +229,8 @@ static void test_invalid_utf8(void **st) {
     assert_non_null(strstr(lethe_last_error(), "byte offset 0"));
     lethe_tokenizer_free(t);
     free(p);
+  } else {
+    tu_note_skip("invalid UTF-8 through tok512: models/stories260K/tok512.bin not found under LETHE_SHARED");
   }
 }
 
@@ -251,6 +253,8 @@ static void test_decode_range(void **st) {
     assert_int_equal(lethe_tokenizer_decode(t, big, 1, 0, &s, NULL), LETHE_ERR_INVALID);
     lethe_tokenizer_free(t);
     free(p);
+  } else {
+    tu_note_skip("decode range through tok512: models/stories260K/tok512.bin not found under LETHE_SHARED");
   }
 }
 
@@ -432,5 +436,5 @@ int main(void) {
       cmocka_unit_test(test_threads),      cmocka_unit_test(test_long_words),
       cmocka_unit_test(test_detection),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

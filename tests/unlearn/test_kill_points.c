@@ -180,5 +180,5 @@ int main(void) {
       cmocka_unit_test(test_unlearn_every_kill_point),
       cmocka_unit_test(test_train_every_kill_point),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

@@ -208,5 +208,5 @@ int main(void) {
       cmocka_unit_test(test_full_methods_resume_exactly),
       cmocka_unit_test(test_bad_train_flags),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

@@ -81,5 +81,5 @@ int main(void) {
       cmocka_unit_test(test_batch_beyond_memory),
       cmocka_unit_test(test_jsonl_line_bound),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

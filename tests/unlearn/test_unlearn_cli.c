@@ -1,6 +1,10 @@
-/* tests/unlearn/test_unlearn_cli.c: `lethe train` and `lethe unlearn` end to end on a real model.
- * stories260K (../shared) is made to memorise a small forget and retain set by full-parameter
- * training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
+/* tests/unlearn/test_unlearn_cli.c: `lethe train` and `lethe unlearn` end to end. The SIGKILL-resume,
+ * bad-data and NaN cases run on committed files only, so they never skip: a small from-scratch
+ * Llama-architecture model with the built-in byte tokenizer (tests/fixtures/unlearn/tiny_llama, made
+ * by tools/reference/make_unlearn_model.c). The NPO case needs a pretrained model and uses
+ * stories260K from ../shared (Skipped, exit 77, without it): a from-scratch model's retain NLL moved
+ * by 20-30% under NPO depending on the build and seed, too unstable for its 10% band. That model
+ * is made to memorise a small forget and retain set by full-parameter training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
  * while the retain answer NLL stays within 10% of its starting value. A run killed with SIGKILL
  * mid-way and resumed (with --recompute) gives the same adapter, byte for byte, as an
  * uninterrupted one (without it). Bad inputs
@@ -21,15 +25,19 @@
 #include "util/fileio.h"
 
 static char *M, *TOK, *WORK, *MEM;
+static char *M260, *TOK260, *MEM260; /* stories260K (../shared), or NULL */
 
 static int setup(void **state) {
   (void)state;
-  M = tu_shared_path("models/stories260K/stories260K.bin");
-  TOK = tu_shared_path("models/stories260K/tok512.bin");
+  M = tu_src_path("tests/fixtures/unlearn/tiny_llama");
+  TOK = tu_src_path("tests/fixtures/unlearn/tiny_llama/tokenizer.json");
   WORK = tu_tmp_path("unlearn-cli");
   lethe_remove_tree(WORK);
   lethe_make_dirs(WORK);
   MEM = lethe_path_join(WORK, "memorised");
+  M260 = tu_shared_path("models/stories260K/stories260K.bin");
+  TOK260 = tu_shared_path("models/stories260K/tok512.bin");
+  MEM260 = lethe_path_join(WORK, "memorised260K");
   return 0;
 }
 
@@ -40,6 +48,9 @@ static int teardown(void **state) {
   free(TOK);
   free(WORK);
   free(MEM);
+  free(M260);
+  free(TOK260);
+  free(MEM260);
   return 0;
 }
 
@@ -49,17 +60,17 @@ static char *fx(const char *name) {
   return tu_src_path(rel);
 }
 
-/* Makes stories260K memorise the 12 rows (once per test program). */
-static void memorise(void) {
-  char *model_dir = lethe_path_join(MEM, "model");
+/* Makes `model` memorise the 12 rows into `mem` (once per test program). */
+static void memorise_into(const char *model, const char *tok, const char *mem, const char *epochs) {
+  char *model_dir = lethe_path_join(mem, "model");
   if (lethe_is_dir(model_dir)) {
     free(model_dir);
     return;
   }
   char *all = fx("stories_all.jsonl");
   char *err;
-  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out", MEM,
-                        "--epochs", "4", "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
+  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", model, "--tokenizer", tok, "--data", all, "--full", "--out", mem,
+                        "--epochs", epochs, "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   assert_true(lethe_is_dir(model_dir));
@@ -68,19 +79,24 @@ static void memorise(void) {
   free(model_dir);
 }
 
+/* The tiny model: 44 epochs bring its answer NLL to about 0.1. */
+static void memorise(void) { memorise_into(M, TOK, MEM, "44"); }
+/* stories260K, pretrained: 4 epochs bring it to about 0.3, memorised but not trivially. */
+static void memorise260(void) { memorise_into(M260, TOK260, MEM260, "4"); }
+
 static double nll(json_t *run, const char *key) {
   return json_real_value(json_object_get(json_object_get(run, "answer_nll"), key));
 }
 
 static void test_npo_forgets_and_keeps(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  memorise();
-  char *model_dir = lethe_path_join(MEM, "model"), *out = lethe_path_join(WORK, "npo");
+  TU_REQUIRE_SHARED(M260, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK260, "models/stories260K/tok512.bin");
+  memorise260();
+  char *model_dir = lethe_path_join(MEM260, "model"), *out = lethe_path_join(WORK, "npo");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
   char *err;
-  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r,
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", model_dir, "--tokenizer", TOK260, "--forget", f, "--retain", r,
                         "--out", out, "--lr", "7e-4", "--threads", "2", NULL);
   print_message("%s", err);
   assert_int_equal(rc, 0);
@@ -150,8 +166,6 @@ static int checkpoint_step(const char *out) {
 
 static void test_sigkill_resume_is_bit_identical(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   memorise();
   char *model_dir = lethe_path_join(MEM, "model");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
@@ -242,8 +256,6 @@ static int unlearn_with(const char *forget_text, char **err, const char *extra) 
 
 static void test_bad_data(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *err;
   assert_int_equal(unlearn_with("", &err, NULL), 1);
   assert_non_null(strstr(err, "no rows"));
@@ -263,9 +275,9 @@ static void test_bad_data(void **state) {
   /* Rows longer than --max-len are cut and counted; the run goes on. */
   assert_int_equal(unlearn_with("{\"id\": \"q\\\"x\\\"sc1\", \"input\": \"Once upon a time there was a girl\", \"output\": \" who "
                                 "liked to run and jump and play in the sun all day long.\", \"extra\": [1, 2]}\n",
-                                &err, "12"),
+                                &err, "40"),
                    0);
-  assert_non_null(strstr(err, "rows longer than --max-len 12 were cut"));
+  assert_non_null(strstr(err, "rows longer than --max-len 40 were cut")); /* 40 bytes: the input and a bit */
   free(err);
   /* A forget set whose only row has no answer token left. */
   assert_int_equal(unlearn_with("{\"id\": \"a\", \"input\": \"Once upon a time there was a girl who\", \"output\": \" ran.\"}\n",
@@ -279,8 +291,6 @@ static void test_bad_data(void **state) {
  * the checkpoint of step 4 stays, and a resume without the fault finishes the run. */
 static void test_nan_keeps_last_checkpoint(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "nan");
   char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--epochs", "3",
                   "--checkpoint-every", "2", "--threads", "2", NULL};
@@ -311,8 +321,6 @@ static void test_nan_keeps_last_checkpoint(void **state) {
  * checkpoint yet starts from the beginning and says so. */
 static void test_resume_checks_inputs(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "checks");
   char *rev = lethe_path_join(WORK, "forget_reversed.jsonl");
   char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--epochs", "2",
@@ -377,13 +385,18 @@ static void test_resume_checks_inputs(void **state) {
   free(r);
 }
 
-int main(void) {
+/* Two ctest tests: test_unlearn_cli (the committed-fixture cases; never skips) and test_unlearn_npo
+ * (`test_unlearn_cli npo`: NPO on stories260K; Skipped without ../shared). */
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "npo")) {
+    const struct CMUnitTest npo[] = {cmocka_unit_test(test_npo_forgets_and_keeps)};
+    return tu_run_group_tests(npo, setup, teardown);
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_npo_forgets_and_keeps),
       cmocka_unit_test(test_sigkill_resume_is_bit_identical),
       cmocka_unit_test(test_bad_data),
       cmocka_unit_test(test_nan_keeps_last_checkpoint),
       cmocka_unit_test(test_resume_checks_inputs),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_run_group_tests(tests, setup, teardown);
 }

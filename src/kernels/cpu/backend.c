@@ -48,7 +48,12 @@ static const lethe_ops CPU_OPS = {
     .gemm_bf16w = cpu_gemm_bf16w,
     .upload_bf16 = cpu_upload_bf16,
     .reserve_bf16 = cpu_reserve_bf16,
+    .classifier_bf16w = cpu_classifier_bf16w,
+    .logits_bf16w = cpu_logits_bf16w,
+    .embed_bf16 = cpu_embed_bf16,
     .reserve_attention = cpu_reserve_attention,
 };
 
 const lethe_ops *lethe_cpu_ops(void) { return &CPU_OPS; }
+
+int lethe_cpu_bf16_engine(void) { return cpu_bf16_native(); }

@@ -20,6 +20,17 @@ void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V) {
   cpu_gemm(0, 1, n, V, d, 1.0f, x, d, w, d, 0.0f, z, V);
 }
 
+void cpu_logits_bf16w(float *z, const float *x, const uint16_t *w16, int n, int d, int V) {
+  cpu_gemm_bf16w(1, n, V, d, 1.0f, x, d, w16, d, 0.0f, z, V);
+}
+
+/* C (M, N) = A op(W) with the head W (V, d) in fp32 (w) or bf16 (w16): op(W) = W^T when trans_w. */
+static void head_gemm(int trans_w, int M, int N, int K, const float *A, int lda, const float *w, const uint16_t *w16,
+                      int ldw, float *C, int ldc) {
+  if (w16) cpu_gemm_bf16w(trans_w, M, N, K, 1.0f, A, lda, w16, ldw, 0.0f, C, ldc);
+  else cpu_gemm(0, trans_w, M, N, K, 1.0f, A, lda, w, ldw, 0.0f, C, ldc);
+}
+
 /* The target distribution q of a row (see lethe_head_coef): its log-normaliser over the row's
  * target logits q_logits (the own logits zi for LETHE_TGT_SELF, without the gold entry). */
 static float target_lse(const float *q_logits, int V, int mode, int gold) {
@@ -37,17 +48,17 @@ static float target_lse(const float *q_logits, int V, int mode, int gold) {
   return m + (float)log(s);
 }
 
-void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
-                    const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
-                    float *scratch, int chunk) {
+static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
+                       const uint16_t *w16, const int *y, int n, int d, int V, const lethe_head_coef *coef,
+                       float *scratch, int chunk) {
   const int use_kl = coef && coef->kl;
   const int have_ref = use_kl && coef->ref_hidden;
   float *z = scratch;                          /* (chunk, V) logits, then dL/dz */
   float *zr = scratch + (size_t)chunk * V;     /* (chunk, V) reference logits, when have_ref */
   for (int r0 = 0; r0 < n; r0 += chunk) {
     int c = n - r0 < chunk ? n - r0 : chunk;
-    cpu_gemm(0, 1, c, V, d, 1.0f, x + (size_t)r0 * d, d, w, d, 0.0f, z, V);
-    if (have_ref) cpu_gemm(0, 1, c, V, d, 1.0f, coef->ref_hidden + (size_t)r0 * d, d, w, d, 0.0f, zr, V);
+    head_gemm(1, c, V, d, x + (size_t)r0 * d, d, w, w16, d, z, V);
+    if (have_ref) head_gemm(1, c, V, d, coef->ref_hidden + (size_t)r0 * d, d, w, w16, d, zr, V);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < c; i++) {
       int r = r0 + i;
@@ -113,7 +124,18 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
       }
       if (gold >= 0) zi[gold] += a;
     }
-    if (dx) cpu_gemm(0, 0, c, d, V, 1.0f, z, V, w, d, 0.0f, dx + (size_t)r0 * d, d);
+    if (dx) head_gemm(0, c, d, V, z, V, w, w16, d, dx + (size_t)r0 * d, d);
     if (dx && dw) cpu_gemm(1, 0, V, d, c, 1.0f, z, V, x + (size_t)r0 * d, d, 1.0f, dw, d);
   }
+}
+
+void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
+                    const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
+                    float *scratch, int chunk) {
+  classifier(l, lse, kl_out, dx, dw, x, w, NULL, y, n, d, V, coef, scratch, chunk);
+}
+
+void cpu_classifier_bf16w(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
+                          const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
+  classifier(l, lse, kl_out, dx, NULL, x, NULL, w16, y, n, d, V, coef, scratch, chunk);
 }

@@ -52,9 +52,26 @@ void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, c
                     const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
                     float *scratch, int chunk);
 void cpu_logits(float *z, const float *x, const float *w, int n, int d, int V);
+void cpu_classifier_bf16w(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
+                          const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
+void cpu_logits_bf16w(float *z, const float *x, const uint16_t *w16, int n, int d, int V);
+void cpu_embed_bf16(float *x, const uint16_t *emb16, const int *tokens, int N, int d);
 void cpu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
                     int ldw, float beta, float *C, int ldc);
 void cpu_upload_bf16(uint16_t *dst, const float *src, size_t n);
+/* The exact reference of cpu_gemm_bf16w (plain loops), which it falls back to. */
+void cpu_gemm_bf16w_ref(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                        int ldw, float beta, float *C, int ldc);
+/* The AVX512_BF16 engine (kernels/cpu/gemm_bf16.c): only where cpu_bf16_native() and, for the
+ * shape, cpu_gemm_bf16_ready() say so; cpu_gemm_bf16_reserve(n) makes room for A of n values. */
+#define LETHE_BF16_KC 256         /* k values per packed block of B */
+#define LETHE_BF16_MC 96          /* rows of A per pass over a packed block */
+#define LETHE_BF16_MAX_PANELS 16  /* 32-column panels per thread's block of B */
+int cpu_bf16_native(void);
+lethe_status cpu_gemm_bf16_reserve(size_t n);
+int cpu_gemm_bf16_ready(int M, int K);
+void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                        int ldw, float beta, float *C, int ldc);
 lethe_status cpu_reserve_bf16(size_t n);
 void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
               float beta2, float eps, float wd, int decoupled, float b1c, float b2c);

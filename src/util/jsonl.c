@@ -1,5 +1,5 @@
-/* eval/jsonl.c: JSONL walking with file:line messages. */
-#include "eval/jsonl.h"
+/* util/jsonl.c: JSONL walking with file:line messages. */
+#include "util/jsonl.h"
 
 #include <math.h>
 #include <stdlib.h>
