@@ -62,9 +62,11 @@ static double mean_nll(const char *model, const char *device, int *bf16_used, si
   lethe_batch b = {.n_seq = S, .n_tokens = S * T, .tokens = tokens, .targets = targets, .start = start};
   lethe_workspace *ws;
   assert_int_equal(lethe_workspace_create(m, NULL, S * T, S, LETHE_WS_INFER, &ws), LETHE_OK);
-  double sum;
-  int n;
-  if (lethe_batch_nll(m, NULL, ws, &b, &sum, &n)) fail_msg("%s", lethe_last_error());
+  /* the batch's mean next-token NLL: a plain forward and the head, no gradients */
+  if (lethe_forward(m, NULL, ws, &b) || lethe_head(m, ws, &b, NULL, 0)) fail_msg("%s", lethe_last_error());
+  double sum = 0;
+  int n = ws->n_rows;
+  for (int i = 0; i < n; i++) sum -= ws->logp[i];
   lethe_workspace_free(ws);
   lethe_model_free(m);
   free(dir);

@@ -102,6 +102,9 @@ static const lethe_ops CUDA_OPS = {
     /* .gemm_bf16w = */ cu_gemm_bf16w,
     /* .upload_bf16 = */ cu_upload_bf16,
     /* .reserve_bf16 = */ cu_reserve_bf16,
+    /* .classifier_bf16w = */ NULL, /* bf16 head: CPU only; the CUDA head stays fp32 */
+    /* .logits_bf16w = */ NULL,
+    /* .embed_bf16 = */ NULL,
     /* .reserve_attention = */ cu_reserve_attention,
 };
 
