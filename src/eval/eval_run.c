@@ -12,6 +12,7 @@
 
 #include "data/data.h"
 #include "eval/attacks.h"
+#include "eval/eval_scores.h"
 #include "eval/mmlu_prompt.h"
 #include "eval/official.h"
 #include "eval/seq_nll.h"
@@ -255,23 +256,66 @@ typedef struct {
   lethe_attack_results atk;
 } eval_out;
 
+void lethe_eval_attacks_init(lethe_eval_attacks *x, double k) {
+  memset(x, 0, sizeof *x);
+  lethe_attack_results_init(&x->atk, k);
+}
+
+void lethe_eval_attacks_free(lethe_eval_attacks *x) {
+  lethe_doc_scores_free(&x->mem);
+  lethe_doc_scores_free(&x->non);
+  lethe_mia_out_free(&x->mia);
+}
+
+lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                               const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+                               lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res,
+                               lethe_eval_attacks *x) {
+  memset(rows, 0, sizeof *rows);
+  memset(tally, 0, sizeof *tally);
+  lethe_eval_attacks own;
+  if (!x) lethe_eval_attacks_init(&own, o->mink_k > 0 ? o->mink_k : 0.2);
+  lethe_eval_attacks *ax = x ? x : &own;
+  double *mem = NULL, *non = NULL;
+  size_t nm = 0, nn = 0;
+  lethe_status s = LETHE_OK;
+  if (forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
+  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows, &ax->atk);
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &ax->mem, &ax->mia);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, &non, &nn, &ax->non, &ax->mia);
+  if (!s && mem && non) s = lethe_attack_aucs(&ax->mem, &ax->non, &ax->atk);
+  ax->has_mia = mem && non;
+  double mmlu_acc = NAN;
+  if (!s && mmlu) {
+    s = lethe_mmlu_tally_init(tally, mmlu->n_subjects);
+    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, tally);
+    if (!s) mmlu_acc = lethe_mmlu_micro_average(tally);
+  }
+  if (!s && rows->n == 0) s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
+  lethe_eval_mia_input mia = {mem, nm, non, nn};
+  lethe_eval_options eo = {.literal_text = o->literal_text};
+  if (!s) s = lethe_eval_compute(rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, res);
+  free(mem);
+  free(non);
+  if (!x) lethe_eval_attacks_free(&own);
+  if (s) {
+    lethe_mmlu_tally_free(tally);
+    lethe_eval_rows_free(rows);
+  }
+  return s;
+}
+
 /* One full evaluation of (model, lora); writes its files into `dir`. */
 static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
                              const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
                              const char *dir, const char *label, eval_out *out) {
   lethe_eval_rows rows;
-  memset(&rows, 0, sizeof rows);
-  double *mem = NULL, *non = NULL;
-  size_t nm = 0, nn = 0;
   lethe_mmlu_tally tally;
-  memset(&tally, 0, sizeof tally);
   char *p = NULL;
-  lethe_doc_scores sc_mem, sc_non;
-  memset(&sc_mem, 0, sizeof sc_mem);
-  memset(&sc_non, 0, sizeof sc_non);
-  lethe_mia_out mo;
-  memset(&mo, 0, sizeof mo);
-  lethe_attack_results_init(&out->atk, o->mink_k > 0 ? o->mink_k : 0.2);
+  lethe_eval_attacks ax;
+  lethe_eval_attacks_init(&ax, o->mink_k > 0 ? o->mink_k : 0.2);
+  memset(&rows, 0, sizeof rows);
+  memset(&tally, 0, sizeof tally);
   say(o, "== evaluating %s\n", label);
   /* all or nothing: a previous result goes first, and evaluation_results.json is written last, only
    * when every other output was */
@@ -280,34 +324,18 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (!s && p) unlink(p);
   free(p);
   p = NULL;
-  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows, &out->atk);
-  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows, &out->atk);
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &sc_mem, &mo);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, &non, &nn, &sc_non, &mo);
-  if (!s && mem && non) s = lethe_attack_aucs(&sc_mem, &sc_non, &out->atk);
-  double mmlu_acc = NAN;
-  if (!s && mmlu) {
-    s = lethe_mmlu_tally_init(&tally, mmlu->n_subjects);
-    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, &tally);
-    if (!s) {
-      mmlu_acc = lethe_mmlu_micro_average(&tally);
-      p = lethe_path_join(dir, "mmlu_metrics.json");
-      s = lethe_mmlu_write_metrics(mmlu, &tally, p);
-      free(p);
-      p = NULL;
-      if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
-    }
-  }
+  if (!s) s = lethe_eval_scores(o, m, lora, tok, forget, retain, mmlu, &rows, &tally, &out->res, &ax);
   if (s) goto done;
-  lethe_eval_mia_input mia = {mem, nm, non, nn};
-  lethe_eval_options eo = {.literal_text = o->literal_text};
-  if (rows.n == 0) {
-    s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
-    goto done;
-  }
-  s = lethe_eval_compute(&rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, &out->res);
-  if (s) goto done;
+  out->atk = ax.atk;
   out->has_res = 1;
+  if (mmlu) {
+    p = lethe_path_join(dir, "mmlu_metrics.json");
+    s = lethe_mmlu_write_metrics(mmlu, &tally, p);
+    free(p);
+    p = NULL;
+    if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
+  }
+  if (s) goto done;
   if (out->res.n_unclassified)
     say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
   p = lethe_path_join(dir, "rows.jsonl");
@@ -317,18 +345,14 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (!s) s = lethe_attack_results_write_json(&out->atk, p);
   free(p);
   p = lethe_path_join(dir, "mia.jsonl");
-  if (!s && mem && non) s = lethe_sbuf_write_file(&mo.jsonl, p);
-  if (!s && o->layout_official) s = lethe_eval_write_official(dir, &rows, forget, retain, &out->res, &mo);
+  if (!s && ax.has_mia) s = lethe_sbuf_write_file(&ax.mia.jsonl, p);
+  if (!s && o->layout_official) s = lethe_eval_write_official(dir, &rows, forget, retain, &out->res, &ax.mia);
   free(p);
   p = lethe_path_join(dir, "evaluation_results.json");
   if (!s) s = lethe_eval_results_write_json(&out->res, p);
 done:
-  lethe_doc_scores_free(&sc_mem);
-  lethe_doc_scores_free(&sc_non);
-  lethe_mia_out_free(&mo);
+  lethe_eval_attacks_free(&ax);
   free(p);
-  free(mem);
-  free(non);
   lethe_mmlu_tally_free(&tally);
   lethe_eval_rows_free(&rows);
   return s;
