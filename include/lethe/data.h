@@ -25,6 +25,18 @@ typedef struct {
  * from the seed; files are written atomically. Members are the forget people's biographies. */
 lethe_status lethe_bios_generate(const lethe_bios_opts *o, const char *dir);
 
+/* The task's files in one directory (`--data-dir`), for split "train" or "validation": forget and
+ * retain rows from the first of {name}_{split}-*.parquet (Hugging Face's shard names),
+ * {name}_{split}.parquet, {name}_{split}.jsonl and (train only) {name}.parquet, {name}.jsonl;
+ * MIA documents from mia/[validation/]{member,nonmember}.{parquet,jsonl},
+ * mia_{member,nonmember}[_validation]-*.parquet, ... Missing files are NULL (MIA: both or
+ * neither; rows: at least one). Several shards of one set are an error. */
+typedef struct {
+  char *forget, *retain, *mia_members, *mia_nonmembers;
+} lethe_data_files;
+lethe_status lethe_data_dir_find(const char *dir, const char *split, lethe_data_files *out);
+void lethe_data_files_free(lethe_data_files *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -140,6 +140,10 @@ double lethe_mia_score(double auc);
  * and optionally "id" (string or number, used in messages only); other fields are ignored. An
  * empty file (no object) is an error. *nll is malloc'ed. */
 lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n);
+/* lethe's mia.jsonl (what `lethe eval` writes): one object per document with "set" ("member" or
+ * "nonmember") and "nll"; other fields are ignored. Both sets must be present. */
+lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t *n_member, double **nonmember,
+                                       size_t *n_nonmember);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Aggregation and the official JSON                                                          */
@@ -229,12 +233,18 @@ typedef struct {
   double mmlu;
   const char *mmlu_metrics_path;  /* or read average_acc from this metrics.json (may be NULL) */
   lethe_eval_options options;
+  const char *mia_path;           /* or lethe's mia.jsonl (instead of the two NLL files) */
 } lethe_eval_score_only_args;
 
 /* Reads the inputs, scores them and aggregates. rows_out (may be NULL) receives the scored rows
  * (free with lethe_eval_rows_free). */
 lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *args,
                                    lethe_eval_rows *rows_out, lethe_eval_results *out);
+
+/* The official script's warning, printed when both MIA and MMLU are present and the MMLU average is
+ * below 0.371 (75% of the base model's): "[WARNING] The MMLU average for the provided checkpoint is
+ * below threshold. ..." */
+void lethe_eval_print_mmlu_warning(FILE *fp);
 
 /* A text table of the results: one column per result set; before may be NULL (one column). */
 void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before,

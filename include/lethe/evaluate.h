@@ -30,6 +30,8 @@ typedef struct {
   int threads;                /* 0: OpenMP's default */
   const char *device;         /* "cpu" (default) or "cuda" */
   int literal_text;           /* score texts as given instead of after the official CSV round trip */
+  double mink_k;              /* Min-K% / Min-K%++ fraction (0: 0.2) */
+  int layout_official;        /* also write the official script's files (official.h) */
   FILE *progress;             /* progress lines (NULL: silent) */
   FILE *table;                /* the results table (NULL: not printed) */
 } lethe_eval_opts;
@@ -37,7 +39,11 @@ typedef struct {
 void lethe_eval_opts_default(lethe_eval_opts *o);
 
 /* Runs the evaluation and writes OUT/evaluation_results.json, OUT/rows.jsonl (one object per row:
- * id, task, split, expected, generated, score, nll) and, with MMLU, OUT/mmlu_metrics.json. With
+ * id, task, split, expected, generated, score, nll), OUT/mia_attacks.json (the AUC of every MIA
+ * attack, exact memorisation and extraction strength per split), with MIA OUT/mia.jsonl (one
+ * object per document: id, set, nll and every attack's score), with MMLU OUT/mmlu_metrics.json;
+ * with layout_official also {forget,retain}_0.csv, mia_results/{member,nonmember}_0.csv and
+ * evaluation_results.jsonl as the official script writes them. With
  * compare, the base model's files go to OUT/base/ and the adapter's to OUT/. */
 lethe_status lethe_eval_run(const lethe_eval_opts *o);
 

@@ -79,6 +79,9 @@ const lethe_method *lethe_method_find(const char *name);
 /* Method presets by name (the table's obj). Returns 0 on an unknown name. */
 int lethe_objective_preset(const char *method, lethe_objective *o);
 
+/* --select: AUTO is BEST when anything is evaluated, else LAST. */
+typedef enum { LETHE_SELECT_AUTO = 0, LETHE_SELECT_BEST = 1, LETHE_SELECT_LAST = 2 } lethe_select;
+
 typedef enum { LETHE_SCHED_CONSTANT = 0, LETHE_SCHED_LINEAR = 1, LETHE_SCHED_COSINE = 2 } lethe_schedule;
 
 typedef struct {
@@ -115,6 +118,7 @@ typedef struct {
   int batch;                /* 4 */
   int grad_accum;           /* 1 */
   double lr;                /* 1e-4 */
+  int lr_auto;              /* --lr auto: a short search over log-spaced rates first (needs evaluation) */
   double weight_decay;      /* 0 */
   int adamw;                /* decoupled weight decay */
   double beta1, beta2, adam_eps;
@@ -135,6 +139,19 @@ typedef struct {
   const char *device;       /* "cpu" (default) or "cuda" */
   FILE *progress;           /* progress lines (NULL: silent) */
   const char *save_dtype;   /* full training: dtype of the saved model ("float32") */
+  /* evaluation while training (the scores of `lethe eval`), selection, early stopping */
+  int eval_every;           /* evaluate every K epochs (0: off) */
+  int eval_every_steps;     /* or every K optimizer steps (0: off) */
+  const char *eval_forget;  /* forget rows to evaluate (default: the training forget rows) */
+  const char *eval_retain;  /* retain rows to evaluate (default: the training retain rows / train data) */
+  const char *mia_members;  /* MIA documents (both or neither) */
+  const char *mia_nonmembers;
+  const char *mmlu_dir;     /* hendrycks CSV directory (may be NULL) */
+  int mmlu_limit;           /* MMLU questions per subject, a fixed seeded subset (0: all) */
+  int eval_max_new;         /* new tokens per generation (0: 256) */
+  int eval_batch;           /* prompts generated together (0: 16) */
+  lethe_select select;      /* which adapter is the run's result */
+  int early_stop;           /* stop after N evaluations without improvement (0: never) */
 } lethe_train_opts;
 
 /* Paper defaults (unlearn != 0) or plain-training defaults (lr 1e-3, 10 epochs, batch 8). */

@@ -2,7 +2,8 @@
  * biographies with personal data, (2) a small OLMo-architecture model trained from scratch until it
  * regurgitates them, (3) the task's evaluation, (4) Low-Rank NPO on the forget set (the paper's
  * recipe: LoRA on q,v; NPO + retain NLL + KL), plus plain gradient ascent for comparison,
- * (5) evaluation again, (6) a before/after table and the HTML report. */
+ * evaluated after every epoch with the task's scores, the best epoch kept (--select best),
+ * (5) evaluation again, (6) the curve, a before/after table and the HTML report. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,10 +35,10 @@ typedef struct {
  * (regurgitation 1.0) and Low-Rank NPO then removes the forget people while keeping the others.
  * The tiny from-scratch model needs a larger learning rate than the paper's 1e-4 for OLMo. */
 static const demo_size FULL = {.people = 12, .forget = 3, .holdout = 6, .dim = 128, .layers = 4, .heads = 4,
-                               .train_epochs = 100, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 20, .unlearn_lr = 2e-3,
+                               .train_epochs = 100, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 30, .unlearn_lr = 2e-3,
                                .max_new = 96};
 static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 96, .layers = 3, .heads = 4,
-                                .train_epochs = 80, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 20, .unlearn_lr = 3e-3,
+                                .train_epochs = 80, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 30, .unlearn_lr = 2e-3,
                                 .max_new = 96};
 
 static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
@@ -119,6 +120,36 @@ static void print_row(const char *name, json_t *const *r, int n, const char *a, 
     else printf(" %10.4f", x);
   }
   printf("\n");
+}
+
+/* The run's evaluations as a text chart of the final score per epoch; returns the chosen epoch
+ * (-1 when the run has none). */
+static int print_curve(const char *run_dir, const char *name) {
+  char *p = join(run_dir, "run.json");
+  json_error_t je;
+  json_t *run = json_load_file(p, 0, &je);
+  free(p);
+  json_t *chosen = json_object_get(json_object_get(run, "evaluation"), "chosen");
+  int ep = chosen ? (int)(json_number_value(json_object_get(chosen, "epoch")) + 0.5) : -1;
+  json_decref(run);
+  p = join(run_dir, "eval_log.jsonl");
+  json_t *line;
+  FILE *f = fopen(p, "r");
+  free(p);
+  if (!f) return ep;
+  printf("  %s: final score (mean of task aggregate and MIA score) after each epoch\n", name);
+  char buf[4096];
+  while (fgets(buf, sizeof buf, f)) {
+    if (!(line = json_loads(buf, 0, &je))) continue;
+    int e = (int)(json_number_value(json_object_get(line, "epoch")) + 0.5);
+    double v = json_number_value(json_object_get(line, "final"));
+    int w = (int)(v * 40 + 0.5);
+    printf("    epoch %3d %6.3f |%.*s%s\n", e, v, w < 0 ? 0 : w > 40 ? 40 : w, "########################################",
+           e == ep ? "  <- chosen" : "");
+    json_decref(line);
+  }
+  fclose(f);
+  return ep;
 }
 
 int cmd_demo(int argc, char **argv) {
@@ -227,7 +258,8 @@ int cmd_demo(int argc, char **argv) {
     goto done;
   }
 
-  printf("\n[4/6] unlearn: Low-Rank NPO on the forget set (LoRA r 5 on q,v; NPO + retain NLL + KL) -> %s\n", npo);
+  printf("\n[4/6] unlearn: Low-Rank NPO on the forget set (LoRA r 5 on q,v; NPO + retain NLL + KL), evaluated after\n"
+         "      every epoch; the epoch with the best final score is kept -> %s\n", npo);
   fflush(stdout);
   for (int run = 0; run < (skip_ga ? 1 : 2); run++) {
     lethe_train_opts uo;
@@ -242,6 +274,12 @@ int cmd_demo(int argc, char **argv) {
     uo.lr = z->unlearn_lr;
     uo.seed = (uint64_t)seed;
     uo.threads = threads;
+    /* evaluated after every epoch (the task's scores, with MIA); the best epoch is the result */
+    uo.eval_every = 1;
+    uo.mia_members = members;
+    uo.mia_nonmembers = nonmembers;
+    uo.eval_max_new = z->max_new;
+    uo.select = LETHE_SELECT_BEST;
     if (run == 1) printf("\n      for comparison: plain gradient ascent (--method ga) -> %s\n", ga);
     fflush(stdout);
     if (lethe_train_run(&uo)) {
@@ -271,13 +309,28 @@ int cmd_demo(int argc, char **argv) {
     res[i] = json_load_file(p, 0, &je);
     free(p);
   }
-  printf("  %-38s %10s %10s%s\n", "", "memorised", "NPO", skip_ga ? "" : "         GA");
+  int chosen[2] = {-1, -1};
+  for (int run = 0; run < (skip_ga ? 1 : 2); run++) chosen[run] = print_curve(run == 0 ? npo : ga, run == 0 ? "NPO" : "GA");
+  char hn[32], hg[32];
+  snprintf(hn, sizeof hn, "NPO ep %d", chosen[0]);
+  snprintf(hg, sizeof hg, "GA ep %d", chosen[1]);
+  printf("\n  %-38s %10s %10s", "", "memorised", hn);
+  if (!skip_ga) printf(" %10s", hg);
+  printf("\n");
   print_row("forget regurgitation (ROUGE-L recall)", res, ncol, "forget-set", "overall-regurgitation-score");
   print_row("forget knowledge (exact match)", res, ncol, "forget-set", "overall-knowledge-score");
   print_row("retain regurgitation", res, ncol, "retain-set", "overall-regurgitation-score");
   print_row("retain knowledge", res, ncol, "retain-set", "overall-knowledge-score");
   print_row("task aggregate (harmonic mean)", res, ncol, "harmonic-mean-task-aggregate", NULL);
   print_row("MIA AUC", res, ncol, "mia_loss_acc", NULL);
+  printf("  %-38s", "MIA score (1 - 2 |AUC - 0.5|)");
+  for (int i = 0; i < ncol; i++) {
+    double auc = res[i] ? jnum(res[i], "mia_loss_acc", NULL) : NAN;
+    if (isnan(auc)) printf(" %10s", "-");
+    else printf(" %10.4f", 1 - 2 * fabs(auc - 0.5));
+  }
+  printf("\n");
+  printf("  (ep N: the epoch chosen by --select best; the final score is the mean of task aggregate and MIA score)\n");
   for (int i = 0; i < ncol; i++) json_decref(res[i]);
   lethe_report_opts ro = {.run = npo, .base_eval = ev_base, .eval = npo_ev, .compare_run = skip_ga ? NULL : ga,
                           .compare_eval = skip_ga ? NULL : ga_ev, .compare_label = "gradient ascent", .train_run = mem};

@@ -1,6 +1,7 @@
 /* cli/cmd_train.c: `lethe unlearn` and `lethe train`: flags -> lethe_train_opts -> lethe_train_run. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
@@ -17,7 +18,7 @@
   {"epochs", ARG_INT, &(o).epochs, "passes over the data", 0, 1, 1 << 20, NULL},                                            \
   {"batch", ARG_INT, &(o).batch, "rows per micro-batch", 0, 1, 1 << 16, NULL},                                              \
   {"grad-accum", ARG_INT, &(o).grad_accum, "micro-batches per optimizer step", 0, 1, 1 << 16, NULL},                         \
-  {"lr", ARG_FLOAT, &(o).lr, "learning rate", 0, 0, 1e3, NULL},                                                             \
+  {"lr", ARG_STR, &(v).lr_text, "learning rate, or auto (a short search over 1e-4..1e-2 first, evaluated)", 0, 0, 0, NULL},                                                             \
   {"optimizer", ARG_CHOICE, &(v).optimizer, "Adam (L2 weight decay) or AdamW (decoupled)", 0, 0, 0, "adam|adamw"},            \
   {"weight-decay", ARG_FLOAT, &(o).weight_decay, "weight decay", 0, 0, 1e3, NULL},                                          \
   {"adam-beta1", ARG_FLOAT, &(o).beta1, "Adam beta1", 0, 0, 0.999999, NULL},                                                \
@@ -40,17 +41,47 @@
   {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                                    \
   {"max-line-bytes", ARG_I64, &(o).max_line_bytes, "longest JSONL line accepted in the data (default 64 MiB)", 0, 1, 1e12, NULL}, \
   {"device", ARG_STR, &(o).device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},                                 \
-  {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL}
+  {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                                  \
+  {"eval-every", ARG_INT, &(o).eval_every, "evaluate (the scores of lethe eval) every K epochs, and before step 1", 0, 1, 1 << 20, NULL}, \
+  {"eval-every-steps", ARG_INT, &(o).eval_every_steps, "or every K optimizer steps", 0, 1, 1 << 30, NULL},                \
+  {"eval-forget", ARG_STR, &(o).eval_forget, "forget rows to evaluate (default: the training forget rows)", 0, 0, 0, NULL}, \
+  {"eval-retain", ARG_STR, &(o).eval_retain, "retain rows to evaluate (default: the training retain rows / data)", 0, 0, 0, NULL}, \
+  {"mia-members", ARG_STR, &(o).mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},               \
+  {"mia-nonmembers", ARG_STR, &(o).mia_nonmembers, "MIA non-member documents", 0, 0, 0, NULL},                            \
+  {"mmlu", ARG_STR, &(o).mmlu_dir, "MMLU directory (hendrycks CSVs) evaluated too", 0, 0, 0, NULL},                       \
+  {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject: a fixed, seeded subset (0: all)", 0, 0, 1 << 30, NULL},   \
+  {"eval-max-new", ARG_INT, &(o).eval_max_new, "new tokens per evaluation generation (default 256)", 0, 1, 1 << 20, NULL}, \
+  {"eval-batch", ARG_INT, &(o).eval_batch, "prompts generated together in an evaluation (default 16)", 0, 1, 1 << 16, NULL}, \
+  {"select", ARG_CHOICE, &(v).select, "the run's result: the best evaluation's (default when evaluating) or the last", 0, 0, 0, "best|last"}, \
+  {"early-stop", ARG_INT, &(o).early_stop, "stop after N evaluations without improvement (0: never)", 0, 0, 1 << 20, NULL}
 
 typedef struct {
   int optimizer, schedule, quiet;
   int64_t seed;
+  int select; /* -1: not given */
+  const char *lr_text;
 } extra;
 
 static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
+  if (v->lr_text && strcmp(v->lr_text, "auto") == 0) {
+    o->lr_auto = 1;
+  } else if (v->lr_text) {
+    char *end;
+    double lr = strtod(v->lr_text, &end);
+    if (end == v->lr_text || *end || isnan(lr)) {
+      fprintf(stderr, "lethe %s: option --lr: '%s' is not a number (or auto)\n", cmd, v->lr_text);
+      return 2;
+    }
+    if (!(lr >= 0 && lr <= 1e3)) {
+      fprintf(stderr, "lethe %s: option --lr: %s is out of range [0, 1000] (or auto)\n", cmd, v->lr_text);
+      return 2;
+    }
+    o->lr = lr;
+  }
+  o->select = v->select < 0 ? LETHE_SELECT_AUTO : v->select == 0 ? LETHE_SELECT_BEST : LETHE_SELECT_LAST;
   if (v->quiet) o->progress = NULL;
   if (!o->out) o->out = o->resume;
   if (!o->out) {
@@ -96,7 +127,7 @@ static const char *unlearn_summary(void) {
 int cmd_unlearn(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
-  extra v = {0, 0, 0, (int64_t)o.seed};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
   int kl = -1, skip_first = -1;
   const char *method = "npo";
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN, b1 = NAN, b2 = NAN;
@@ -183,7 +214,7 @@ int cmd_unlearn(int argc, char **argv) {
 int cmd_train(int argc, char **argv) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 0);
-  extra v = {0, 0, 0, (int64_t)o.seed};
+  extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
   int kind = 0, no_eos = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),

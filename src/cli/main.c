@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "evaluate as SemEval-2025 Task 4 does (forget/retain scores, MIA, MMLU)"},
     {"convert", cmd_convert, "llama2.c or GGUF models into a Hugging Face model directory"},
     {"merge", cmd_merge, "merge a LoRA adapter into the base weights (HF model directory)"},
+    {"sweep", cmd_sweep, "unlearn with comma lists of settings: every combination trained, evaluated, tabled"},
     {"report", cmd_report, "one self-contained HTML report of an unlearning run"},
     {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
     {"bench", cmd_bench, "benchmarks: the unlearning step, sgemm at the model's shapes"},

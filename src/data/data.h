@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lethe/data.h"
 #include "lethe/split.h" /* lethe_split: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN */
 #include "lethe/status.h"
 #include "lethe/tokenizer.h"
@@ -28,7 +29,8 @@ typedef struct {
 } lethe_rowset;
 
 /* LUME rows: id (string or integer), input and output (strings) are required, task optional.
- * An empty file is an error. Errors name the file and line. */
+ * JSONL or Parquet (data/parquet.h), chosen by the file's first bytes ("PAR1"), not its name.
+ * An empty file is an error. Errors name the file and line (Parquet: row). */
 lethe_status lethe_rows_load(const char *path, lethe_rowset *out);
 /* Documents: each line {"document": ...} or {"text": ...} (id optional); the whole text is the
  * "output" of a row with an empty input, so every token is scored. */

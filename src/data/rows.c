@@ -1,11 +1,16 @@
-/* data/rows.c: reading LUME rows and documents from JSONL with file:line messages. */
+/* data/rows.c: reading LUME rows and documents from JSONL or Parquet (chosen by the file's magic,
+ * not its name) with file:line (file: row) messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/data.h"
 #include "util/jsonl.h"
+#include "data/parquet.h"
+#include "lethe/util.h"
 #include "util/error.h"
+
+#define ROWS_MAX_BYTES ((size_t)1 << 34)
 
 typedef struct {
   lethe_rowset *set;
@@ -81,10 +86,81 @@ static lethe_status on_object(const json_t *obj, const char *path, size_t line, 
   return LETHE_OK;
 }
 
+/* A string column's value of row r (NULL when null); an integer column's value as text in buf. */
+static const char *pq_cell(const lethe_pq_column *c, int64_t r, char *buf, size_t bufn, size_t *len) {
+  if (c->null[r]) return NULL;
+  if (c->kind == LETHE_PQ_INT) {
+    *len = (size_t)snprintf(buf, bufn, "%lld", (long long)c->i[r]);
+    return buf;
+  }
+  *len = c->len[r];
+  return c->str[r];
+}
+
+static lethe_status pq_col(const lethe_pq_table *t, const char *path, const char *name, int required, int int_ok,
+                           const lethe_pq_column **out) {
+  const lethe_pq_column *c = lethe_pq_find(t, name);
+  *out = NULL;
+  if (!c) return required ? lethe_fail(LETHE_ERR_FORMAT, "%s: no column \"%s\"", path, name) : LETHE_OK;
+  if (c->kind != LETHE_PQ_STRING && !(int_ok && c->kind == LETHE_PQ_INT))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: column \"%s\" must be %s", path, name,
+                      int_ok ? "a string or an integer" : "a string");
+  *out = c;
+  return LETHE_OK;
+}
+
+static lethe_status pq_rows(const char *path, const uint8_t *data, size_t n, int docs, lethe_rowset *set) {
+  lethe_pq_table t;
+  LETHE_TRY(lethe_pq_parse(data, n, path, &t));
+  const lethe_pq_column *id = NULL, *in = NULL, *out = NULL, *task = NULL;
+  lethe_status s = pq_col(&t, path, "id", !docs, 1, &id);
+  if (!s && docs) s = pq_col(&t, path, lethe_pq_find(&t, "document") ? "document" : "text", 1, 0, &out);
+  if (!s && !docs) s = pq_col(&t, path, "input", 1, 0, &in);
+  if (!s && !docs) s = pq_col(&t, path, "output", 1, 0, &out);
+  if (!s && !docs) s = pq_col(&t, path, "task", 0, 0, &task);
+  if (!s && t.n_rows > 0 && !(set->rows = calloc((size_t)t.n_rows, sizeof *set->rows)))
+    s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
+  for (int64_t r = 0; r < t.n_rows && !s; r++) {
+    lethe_row *row = &set->rows[r];
+    char ibuf[32];
+    size_t il = 0, inl = 0, ol = 0, tl = 0;
+    const char *ids = id ? pq_cell(id, r, ibuf, sizeof ibuf, &il) : NULL;
+    const char *ins = in ? pq_cell(in, r, NULL, 0, &inl) : "";
+    const char *outs = pq_cell(out, r, NULL, 0, &ol);
+    const char *tasks = task ? pq_cell(task, r, NULL, 0, &tl) : NULL;
+    row->line = (int)r + 1;
+    if (!ids && !docs) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"id\" is null", path, (long long)r + 1);
+    else if (!ins) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"input\" is null", path, (long long)r + 1);
+    else if (!outs) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"%s\" is null", path, (long long)r + 1, out->name);
+    if (s) break;
+    if (!ids) {
+      il = (size_t)snprintf(ibuf, sizeof ibuf, "line%lld", (long long)r + 1);
+      ids = ibuf;
+    }
+    if (!tasks) tasks = "";
+    row->id = dup_n(ids, il);
+    row->input = dup_n(ins, inl);
+    row->output = dup_n(outs, ol);
+    row->task = dup_n(tasks, tl);
+    row->input_len = inl;
+    row->output_len = ol;
+    set->n = (int)r + 1;
+    if (!row->id || !row->input || !row->output || !row->task) s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
+  }
+  lethe_pq_free(&t);
+  return s;
+}
+
 static lethe_status load(const char *path, int docs, size_t max_line, lethe_rowset *out) {
   memset(out, 0, sizeof *out);
   load_ctx c = {out, 0, docs};
-  lethe_status s = lethe_jsonl_each_max(path, max_line, on_object, &c, NULL);
+  char *text;
+  size_t len;
+  LETHE_TRY(lethe_read_file(path, ROWS_MAX_BYTES, &text, &len));
+  lethe_status s = lethe_is_parquet((const uint8_t *)text, len)
+                       ? pq_rows(path, (const uint8_t *)text, len, docs, out)
+                       : lethe_jsonl_each_buf(text, len, path, max_line, on_object, &c, NULL);
+  free(text);
   if (!s && out->n == 0) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no rows (the file is empty)", path);
   if (!s) {
     out->path = strdup(path);

@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "eval/attacks.h"
+#include "eval/eval_scores.h"
+#include "eval/mmlu_prompt.h"
+#include "eval/official.h"
 #include "eval/seq_nll.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
@@ -33,20 +37,9 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
 
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
-/* Mean answer NLL of every sequence of a tokset (per[i] for sequence i; NAN without answers). */
-static lethe_status per_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *per) {
-  if (d->n == 0) return LETHE_OK;
-  int *count = malloc(sizeof(int) * (size_t)d->n);
-  if (!count) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  lethe_status s = lethe_seq_nll(m, lora, d, batch, per, count);
-  for (int i = 0; i < d->n && !s; i++) per[i] = count[i] > 0 ? per[i] / count[i] : NAN;
-  free(count);
-  return s;
-}
-
 /* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
 static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows) {
+                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows, lethe_attack_results *atk) {
   const lethe_config *c = lethe_model_config(m);
   int n = set->n;
   int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
@@ -103,10 +96,14 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   /* Answer NLLs (informational): input + output with the prompt masked. */
   if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
   for (int i = 0; i < n; i++) nll[i] = NAN;
-  double *per = malloc(sizeof(double) * (size_t)(d.n ? d.n : 1));
-  s = per_seq_nll(m, lora, &d, o->batch, per);
+  size_t dn = (size_t)(d.n ? d.n : 1);
+  double *per = malloc(sizeof(double) * dn), *em = malloc(sizeof(double) * dn), *es = malloc(sizeof(double) * dn);
+  s = per && em && es ? lethe_seq_nll_mem(m, lora, &d, o->batch, per, em, es) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
+  if (!s) lethe_attack_mem_means(atk, split, em, es, d.n);
   free(per);
+  free(em);
+  free(es);
   for (int i = 0; i < n && !s; i++) {
     char *text = NULL;
     size_t len = 0;
@@ -131,7 +128,8 @@ done:
 
 /* Mean token NLL of each document of a MIA file (every token scored). */
 static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                            const char *path, double **out, size_t *n_out) {
+                            const char *path, int member, double **out, size_t *n_out, lethe_doc_scores *sc,
+                            lethe_mia_out *mo) {
   lethe_rowset docs;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
@@ -142,10 +140,13 @@ static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const leth
   if (!s && d.n_skipped) s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
   if (!s && d.n_truncated) say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
   double *nll = NULL;
+  if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, sc);
   if (!s) {
     nll = malloc(sizeof(double) * (size_t)d.n);
-    s = nll ? per_seq_nll(m, lora, &d, o->batch, nll) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    if (!nll) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < d.n && !s; i++) nll[i] = sc->score[LETHE_ATK_LOSS][i];
   }
+  if (!s) lethe_mia_out_add(mo, member, &docs, &d, sc);
   if (!s) {
     *out = nll;
     *n_out = (size_t)d.n;
@@ -170,8 +171,9 @@ static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int 
   return LETHE_OK;
 }
 
-/* MMLU: k-shot prompts (k lowered for prompts that do not fit the context, as hendrycks' script
- * does), the answer is the choice whose token has the highest next-token logit. */
+/* MMLU as open-instruct's run_eval.py: k-shot prompts (k lowered while a prompt is longer than 2048
+ * tokens; one still longer than the model's context keeps its end), the answer is the choice
+ * whose token has the highest next-token logit (= probability), micro-averaged. */
 static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
                              const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
   const lethe_config *c = lethe_model_config(m);
@@ -201,15 +203,8 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
       int flush = si == set->n_subjects;
       if (!flush) {
         const lethe_mmlu_subject *sub = &set->subjects[si];
-        for (int k = o->shots;; k--) {
-          char *prompt = NULL;
-          if ((s = lethe_mmlu_prompt(sub, qi, (size_t)k, &prompt))) break;
-          free(ids);
-          ids = NULL;
-          s = lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n);
-          free(prompt);
-          if (s || n <= cap || k == 0) break;
-        }
+        int k_used;
+        s = lethe_mmlu_encode(tok, sub, qi, o->shots, LETHE_MMLU_TOKEN_LIMIT, &ids, &n, &k_used);
         if (!s && n > cap) { /* even zero-shot is too long: keep the end */
           memmove(ids, ids + (n - cap), sizeof(int) * (size_t)cap);
           n = cap;
@@ -266,19 +261,69 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
 typedef struct {
   lethe_eval_results res;
   int has_res;
+  lethe_attack_results atk;
 } eval_out;
+
+void lethe_eval_attacks_init(lethe_eval_attacks *x, double k) {
+  memset(x, 0, sizeof *x);
+  lethe_attack_results_init(&x->atk, k);
+}
+
+void lethe_eval_attacks_free(lethe_eval_attacks *x) {
+  lethe_doc_scores_free(&x->mem);
+  lethe_doc_scores_free(&x->non);
+  lethe_mia_out_free(&x->mia);
+}
+
+lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
+                               const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+                               lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res,
+                               lethe_eval_attacks *x) {
+  memset(rows, 0, sizeof *rows);
+  memset(tally, 0, sizeof *tally);
+  lethe_eval_attacks own;
+  if (!x) lethe_eval_attacks_init(&own, o->mink_k > 0 ? o->mink_k : 0.2);
+  lethe_eval_attacks *ax = x ? x : &own;
+  double *mem = NULL, *non = NULL;
+  size_t nm = 0, nn = 0;
+  lethe_status s = LETHE_OK;
+  if (forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
+  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows, &ax->atk);
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &ax->mem, &ax->mia);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, &non, &nn, &ax->non, &ax->mia);
+  if (!s && mem && non) s = lethe_attack_aucs(&ax->mem, &ax->non, &ax->atk);
+  ax->has_mia = mem && non;
+  double mmlu_acc = NAN;
+  if (!s && mmlu) {
+    s = lethe_mmlu_tally_init(tally, mmlu->n_subjects);
+    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, tally);
+    if (!s) mmlu_acc = lethe_mmlu_micro_average(tally);
+  }
+  if (!s && rows->n == 0) s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
+  lethe_eval_mia_input mia = {mem, nm, non, nn};
+  lethe_eval_options eo = {.literal_text = o->literal_text};
+  if (!s) s = lethe_eval_compute(rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, res);
+  free(mem);
+  free(non);
+  if (!x) lethe_eval_attacks_free(&own);
+  if (s) {
+    lethe_mmlu_tally_free(tally);
+    lethe_eval_rows_free(rows);
+  }
+  return s;
+}
 
 /* One full evaluation of (model, lora); writes its files into `dir`. */
 static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
                              const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
                              const char *dir, const char *label, eval_out *out) {
   lethe_eval_rows rows;
-  memset(&rows, 0, sizeof rows);
-  double *mem = NULL, *non = NULL;
-  size_t nm = 0, nn = 0;
   lethe_mmlu_tally tally;
-  memset(&tally, 0, sizeof tally);
   char *p = NULL;
+  lethe_eval_attacks ax;
+  lethe_eval_attacks_init(&ax, o->mink_k > 0 ? o->mink_k : 0.2);
+  memset(&rows, 0, sizeof rows);
+  memset(&tally, 0, sizeof tally);
   say(o, "== evaluating %s\n", label);
   /* all or nothing: a previous result goes first, and evaluation_results.json is written last, only
    * when every other output was */
@@ -287,44 +332,35 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (!s && p) unlink(p);
   free(p);
   p = NULL;
-  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, &rows);
-  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, &rows);
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, &mem, &nm);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, &non, &nn);
-  double mmlu_acc = NAN;
-  if (!s && mmlu) {
-    s = lethe_mmlu_tally_init(&tally, mmlu->n_subjects);
-    if (!s) s = run_mmlu(o, m, lora, tok, mmlu, &tally);
-    if (!s) {
-      mmlu_acc = lethe_mmlu_micro_average(&tally);
-      p = lethe_path_join(dir, "mmlu_metrics.json");
-      s = lethe_mmlu_write_metrics(mmlu, &tally, p);
-      free(p);
-      p = NULL;
-      if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
-    }
-  }
+  if (!s) s = lethe_eval_scores(o, m, lora, tok, forget, retain, mmlu, &rows, &tally, &out->res, &ax);
   if (s) goto done;
-  lethe_eval_mia_input mia = {mem, nm, non, nn};
-  lethe_eval_options eo = {.literal_text = o->literal_text};
-  if (rows.n == 0) {
-    s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
-    goto done;
-  }
-  s = lethe_eval_compute(&rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, &out->res);
-  if (s) goto done;
+  out->atk = ax.atk;
   out->has_res = 1;
+  if (mmlu) {
+    p = lethe_path_join(dir, "mmlu_metrics.json");
+    s = lethe_mmlu_write_metrics(mmlu, &tally, p);
+    free(p);
+    p = NULL;
+    if (!s && o->progress) lethe_mmlu_print_table(o->progress, mmlu, &tally);
+  }
+  if (s) goto done;
   if (out->res.n_unclassified)
     say(o, "warning: %zu rows have ids that are neither sc nor qa; they are not scored\n", out->res.n_unclassified);
   p = lethe_path_join(dir, "rows.jsonl");
   s = lethe_eval_rows_write_jsonl(&rows, p);
   free(p);
+  p = lethe_path_join(dir, "mia_attacks.json");
+  if (!s) s = lethe_attack_results_write_json(&out->atk, p);
+  free(p);
+  p = lethe_path_join(dir, "mia.jsonl");
+  if (!s && ax.has_mia) s = lethe_sbuf_write_file(&ax.mia.jsonl, p);
+  if (!s && o->layout_official) s = lethe_eval_write_official(dir, &rows, forget, retain, &out->res, &ax.mia);
+  free(p);
   p = lethe_path_join(dir, "evaluation_results.json");
   if (!s) s = lethe_eval_results_write_json(&out->res, p);
 done:
+  lethe_eval_attacks_free(&ax);
   free(p);
-  free(mem);
-  free(non);
   lethe_mmlu_tally_free(&tally);
   lethe_eval_rows_free(&rows);
   return s;
@@ -376,6 +412,8 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
                lora ? "the model with the adapter" : "the model", &after);
   if (s) goto done;
   if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
+  if (o->table) lethe_attack_print(o->table, base.has_res ? &base.atk : NULL, &after.atk);
+  if (after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371) lethe_eval_print_mmlu_warning(o->table ? o->table : stdout);
 done:
   if (base.has_res) lethe_eval_results_free(&base.res);
   if (after.has_res) lethe_eval_results_free(&after.res);

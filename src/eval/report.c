@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/attacks.h"
+#include "eval/eval_log.h"
 #include "lethe/eval.h"
 #include "lethe/report.h"
 #include "util/error.h"
@@ -131,7 +133,7 @@ static const char *const COLORS[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
 
 /* A line chart of several series over the same x values. */
 static void line_chart(FILE *f, const char *title, const double *x, const double *const *ys, const char *const *names, int nser,
-                       int n, const char *id) {
+                       int n, const char *id, const char *xlabel, double mark_x) {
   const double W = 680, H = 260, L = 56, R = 150, T = 28, B = 36;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -161,7 +163,13 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
     double xv = x0 + (x1 - x0) * k / 4, px = L + (W - L - R) * k / 4;
     fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%.0f</text>\n", px, H - B + 16, xv);
   }
-  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">step</text>\n", L + (W - L - R) / 2, H - 4);
+  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n", L + (W - L - R) / 2, H - 4, xlabel);
+  if (isfinite(mark_x)) { /* the chosen point */
+    double px = L + (W - L - R) * (mark_x - x0) / (x1 - x0);
+    fprintf(f, "<line class=\"chosen\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"
+               "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">chosen</text>\n",
+            px, px, T, H - B, px, T - 2);
+  }
   for (int s = 0; s < nser; s++) {
     fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", COLORS[s % 6]);
     for (int i = 0; i < n; i++) {
@@ -285,6 +293,53 @@ static double score_of(json_t *r, const char *a, const char *b) {
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* The scores after each evaluation of the run, over epochs, with the point --select chose. */
+static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
+  char *p = lethe_path_join(run_dir, "eval_log.jsonl");
+  lethe_eval_point *pt = NULL;
+  int n = 0;
+  lethe_status s = lethe_eval_log_read(p, &pt, &n);
+  free(p);
+  if (s || n == 0) return s;
+  double *x = malloc(sizeof(double) * (size_t)n * 5);
+  if (!x) {
+    free(pt);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  double *y[4] = {x + n, x + 2 * n, x + 3 * n, x + 4 * n};
+  int has_mmlu = 0;
+  for (int i = 0; i < n; i++) {
+    x[i] = pt[i].epoch;
+    y[0][i] = pt[i].task_aggregate;
+    y[1][i] = pt[i].mia_score;
+    y[2][i] = pt[i].mmlu;
+    y[3][i] = pt[i].final;
+    has_mmlu |= isfinite(pt[i].mmlu);
+  }
+  json_t *ev = json_object_get(runj, "evaluation"), *ch = json_object_get(ev, "chosen");
+  double mark = json_is_object(ch) ? json_number_value(json_object_get(ch, "epoch")) : NAN;
+  fputs("<section id=\"evaluation\"><h2>Evaluation during training</h2>\n", h);
+  const char *names[4] = {"task aggregate", "MIA score", "MMLU", "final"};
+  const double *ys[4] = {y[0], y[1], y[2], y[3]};
+  const double *ys3[3] = {y[0], y[1], y[3]};
+  const char *names3[3] = {"task aggregate", "MIA score", "final"};
+  if (has_mmlu) line_chart(h, "scores after each evaluation", x, ys, names, 4, n, "eval-chart", "epoch", mark);
+  else line_chart(h, "scores after each evaluation", x, ys3, names3, 3, n, "eval-chart", "epoch", mark);
+  double tsec = 0;
+  for (int i = 0; i < n; i++) tsec += pt[i].seconds;
+  json_t *tr = json_object_get(runj, "training");
+  double train_s = json_number_value(json_object_get(tr, "seconds"));
+  fprintf(h, "<p class=\"note\">%d evaluations in %.1f s", n, tsec);
+  if (train_s > 0) fprintf(h, " (%.0f%% of the %.1f s of training)", 100 * tsec / train_s, train_s);
+  if (json_is_object(ch))
+    fprintf(h, "; chosen (--select %s): epoch %.4g, step %lld, final %.4f", json_string_value(json_object_get(ev, "select")), mark,
+            (long long)json_number_value(json_object_get(ch, "step")), json_number_value(json_object_get(ch, "final")));
+  fputs(". The final score is the mean of what was measured among the task aggregate, the MIA score and MMLU.</p>\n</section>\n", h);
+  free(x);
+  free(pt);
+  return LETHE_OK;
+}
+
 lethe_status lethe_report_write(const lethe_report_opts *o) {
   if (!o->run || !o->out) return lethe_fail(LETHE_ERR_INVALID, "the report needs a run directory and an output file");
   if (!lethe_is_dir(o->run)) return lethe_fail(LETHE_ERR_IO, "%s: not a directory", o->run);
@@ -396,22 +451,29 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
     fputs("<p class=\"note\">No evaluation results were given (run lethe eval).</p>\n", h);
   }
   fputs("</section>\n", h);
+  {
+    const char *adirs[3] = {o->base_eval, o->eval, o->compare_eval};
+    lethe_attack_html(h, adirs, names, 3);
+  }
+
+  /* Evaluations during training (eval_log.jsonl) and the chosen point. */
+  if ((s = eval_section(h, o->run, runj))) goto done;
 
   /* Training curves. */
   fputs("<section id=\"training\"><h2>Training</h2>\n", h);
   const double *ys[4] = {run.v[0], run.v[1], run.v[2], run.v[3]};
   const char *ln[4] = {"total", "forget term", "retain NLL", "KL"};
-  line_chart(h, "unlearning loss terms per step", run.step, ys, ln, 4, run.n, "loss-chart");
+  line_chart(h, "unlearning loss terms per step", run.step, ys, ln, 4, run.n, "loss-chart", "step", NAN);
   if (cmp.n) {
     char t[128];
     snprintf(t, sizeof t, "%s: loss terms per step", o->compare_label ? o->compare_label : "comparison");
     const double *cy[4] = {cmp.v[0], cmp.v[1], cmp.v[2], cmp.v[3]};
-    line_chart(h, t, cmp.step, cy, ln, 4, cmp.n, "compare-loss-chart");
+    line_chart(h, t, cmp.step, cy, ln, 4, cmp.n, "compare-loss-chart", "step", NAN);
   }
   if (train.n) {
     const double *ty[1] = {train.v[2]};
     const char *tn[1] = {"NLL"};
-    line_chart(h, "memorisation training: NLL per step", train.step, ty, tn, 1, train.n, "train-chart");
+    line_chart(h, "memorisation training: NLL per step", train.step, ty, tn, 1, train.n, "train-chart", "step", NAN);
   }
   fputs("</section>\n", h);
 

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval/jsonl.h"
 #include "lethe/eval.h"
@@ -50,6 +51,44 @@ lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n
   }
   *nll = vec.v;
   *n = vec.n;
+  return LETHE_OK;
+}
+
+typedef struct {
+  nll_vec v[2];
+} mia_vecs;
+
+static lethe_status read_mia(const json_t *obj, const char *path, size_t line, void *ctx) {
+  mia_vecs *m = ctx;
+  const char *set;
+  size_t len;
+  LETHE_TRY(lethe_jsonl_str(obj, "set", path, line, &set, &len));
+  int k = strcmp(set, "member") == 0 ? 0 : strcmp(set, "nonmember") == 0 ? 1 : -1;
+  if (k < 0)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"set\" must be \"member\" or \"nonmember\", not \"%.40s\"",
+                      path, line, set);
+  return read_nll(obj, path, line, &m->v[k]);
+}
+
+lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t *n_member, double **nonmember,
+                                       size_t *n_nonmember) {
+  *member = *nonmember = NULL;
+  *n_member = *n_nonmember = 0;
+  mia_vecs m;
+  memset(&m, 0, sizeof m);
+  lethe_status st = lethe_jsonl_each(path, read_mia, &m, NULL);
+  if (st == LETHE_OK && (m.v[0].n == 0 || m.v[1].n == 0))
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: no %s documents (the MIA needs both sets)", path,
+                    m.v[0].n == 0 ? "member" : "nonmember");
+  if (st != LETHE_OK) {
+    free(m.v[0].v);
+    free(m.v[1].v);
+    return st;
+  }
+  *member = m.v[0].v;
+  *n_member = m.v[0].n;
+  *nonmember = m.v[1].v;
+  *n_nonmember = m.v[1].n;
   return LETHE_OK;
 }
 

@@ -13,6 +13,8 @@ lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *a, lethe_ev
   if (!a->member_nll_path != !a->nonmember_nll_path)
     return lethe_fail(LETHE_ERR_INVALID,
                       "score-only: MIA needs both the member and the non-member NLL files");
+  if (a->mia_path && a->member_nll_path)
+    return lethe_fail(LETHE_ERR_INVALID, "score-only: give mia.jsonl or the two NLL files, not both");
   if (a->has_mmlu && a->mmlu_metrics_path)
     return lethe_fail(LETHE_ERR_INVALID,
                       "score-only: give the MMLU average or a metrics file, not both");
@@ -27,6 +29,8 @@ lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *a, lethe_ev
     st = lethe_eval_read_nll_jsonl(a->member_nll_path, &member, &n_member);
   if (st == LETHE_OK && a->nonmember_nll_path)
     st = lethe_eval_read_nll_jsonl(a->nonmember_nll_path, &nonmember, &n_nonmember);
+  if (st == LETHE_OK && a->mia_path)
+    st = lethe_eval_read_mia_jsonl(a->mia_path, &member, &n_member, &nonmember, &n_nonmember);
   if (st == LETHE_OK && a->mmlu_metrics_path)
     st = lethe_eval_read_mmlu_metrics(a->mmlu_metrics_path, &mmlu);
   if (st == LETHE_OK) {

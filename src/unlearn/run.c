@@ -17,6 +17,8 @@
 #include "lethe/lora.h"
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
+#include "unlearn/lr_search.h"
+#include "unlearn/run_eval.h"
 #include "unlearn/trainer.h"
 #include "util/error.h"
 #include "util/say.h"
@@ -62,7 +64,7 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   }
 }
 
-static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets) {
+static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets, const lethe_run_eval *ev) {
   json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:b, s:i, s:i, s:i}",
                         "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta, "delta",
                         o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl", o->obj.w_kl, "kl",
@@ -107,6 +109,14 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const
     json_object_set_new(f, "epochs", json_integer(o->epochs));
     json_object_set_new(f, "max_steps", json_integer(o->max_steps));
   }
+  if (ev->on) { /* what a resumed run must evaluate and select the same way */
+    json_object_set_new(f, "eval_every", json_integer(ev->every_epochs));
+    json_object_set_new(f, "eval_every_steps", json_integer(ev->every_steps));
+    json_object_set_new(f, "select_best", json_boolean(ev->select_best));
+    json_object_set_new(f, "early_stop", json_integer(ev->early_stop));
+    json_object_set_new(f, "eval_rows", json_integer((json_int_t)(ev->forget.n + ev->retain.n)));
+    json_object_set_new(f, "eval_max_new", json_integer(ev->eo.max_new));
+  }
   char *s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(f);
   return s;
@@ -125,33 +135,6 @@ static void fmt_time(double s, char *buf, size_t n) {
   if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
   else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
   else snprintf(buf, n, "%lds", t);
-}
-
-/* Keeps the log lines of steps <= `upto` (a resumed run redoes later ones). */
-static lethe_status trim_log(const char *path, int64_t upto) {
-  char *text;
-  size_t len;
-  if (!lethe_file_exists(path)) return LETHE_OK;
-  LETHE_TRY(lethe_read_file(path, (size_t)1 << 31, &text, &len));
-  lethe_atomic_file f;
-  lethe_status s = lethe_atomic_open(&f, path);
-  if (s) {
-    free(text);
-    return s;
-  }
-  char *line = text;
-  while (line < text + len) {
-    char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
-    long long step = -1;
-    if (sscanf(line, "{\"step\": %lld", &step) == 1 && step <= upto) {
-      fwrite(line, 1, n, f.fp);
-      fputc('\n', f.fp);
-    }
-    line += n + 1;
-  }
-  free(text);
-  return lethe_atomic_commit(&f);
 }
 
 /* The tokenizer files to copy into a saved model directory: the given tokenizer.json (and its
@@ -183,9 +166,11 @@ typedef struct {
   lethe_trainer *tr;
   char *fp;
   FILE *log;
+  lethe_run_eval ev;
 } run_state;
 
 static void run_free(run_state *r) {
+  lethe_run_eval_free(&r->ev);
   if (r->log) fclose(r->log);
   free(r->fp);
   lethe_trainer_free(r->tr);
@@ -212,6 +197,7 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (!o->forget && !o->data) return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
   if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1) return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
+  if (o->lr_auto && o->full) return lethe_fail(LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with full-parameter training");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
@@ -229,6 +215,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   char *targets = NULL; /* the adapted modules' names, for run.json */
+  if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
   if ((s = lethe_run_dir_open(o))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
@@ -315,20 +302,33 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   /* LETHE_FAULT_NAN_STEP=N (tests only) poisons step N's gradient, to exercise the NaN stop. */
   const char *fault = getenv("LETHE_FAULT_NAN_STEP");
   if (fault) r.tr->fault_nan_step = atoll(fault);
-  r.fp = fingerprint(o, &r.data, targets);
+  lethe_train_opts oo = *o; /* with the rate --lr auto chose */
+  if (o->lr_auto) {
+    if (!r.lora) {
+      s = lethe_fail(LETHE_ERR_INVALID, "--lr auto needs an adapter");
+      goto done;
+    }
+    if ((s = lethe_lr_search(r.tr, &r.ev, r.tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
+    r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
+  }
+  r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
   free(targets);
   targets = NULL;
   if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
     goto done;
   double elapsed0 = 0;
+  int resumed = 0; /* from a checkpoint */
   if (o->resume) {
     int found = 0;
     if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
     if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
     if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
     else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
-    if ((s = trim_log(log_path, r.tr->step))) goto done;
+    if ((s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
+    resumed = found;
   }
+  if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, resumed, r.tr->step))) goto done;
+  if (resumed && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
   r.log = fopen(log_path, o->resume ? "a" : "w");
   if (!r.log) {
     s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
@@ -342,7 +342,16 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   int64_t step0 = r.tr->step;
   int finished = r.tr->step >= r.tr->total_steps;
   long report_every = r.tr->total_steps > 200 ? r.tr->total_steps / 100 : 1;
-  while (!finished) {
+  int early_stopped = 0;
+  double eval_s0 = 0;
+  if (r.ev.on && !resumed) { /* the starting point, before the first step */
+    double te = lethe_now_s();
+    int stop = 0;
+    s = lethe_run_eval_now(&r.ev, r.tr, r.tok, o->progress, &stop);
+    eval_s0 = lethe_now_s() - te;
+    train_t0 += eval_s0;
+  }
+  while (!finished && !s) {
     double ts = lethe_now_s();
     lethe_step_stats st;
     s = lethe_trainer_next(r.tr, &st, &finished);
@@ -379,11 +388,23 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
               tty ? "   " : "\n");
       fflush(o->progress);
     }
+    if (lethe_run_eval_due(&r.ev, r.tr, finished)) {
+      int stop = 0;
+      if ((s = lethe_run_eval_now(&r.ev, r.tr, r.tok, o->progress, &stop))) break;
+      if (stop && !finished) {
+        say(o, "early stop: %d evaluations without improvement (best: epoch %.4g, step %lld)\n", r.ev.since_best,
+            r.ev.best.epoch, (long long)r.ev.best.step);
+        early_stopped = finished = 1;
+      }
+    }
     int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
                     (g_stop && !finished);
     if (want_ckpt && !finished) {
+      /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
+      if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
       if ((s = lethe_checkpoint_save(r.tr, o->out, r.fp, elapsed0 + lethe_now_s() - train_t0))) break;
+      if (r.ev.on) lethe_run_eval_prune(o->out, r.tr->step);
       last_ckpt = lethe_now_s();
     }
     if (g_stop && !finished) {
@@ -396,8 +417,20 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   signal(SIGINT, old_int);
   signal(SIGTERM, old_term);
   if (s) goto done;
-  double train_s = lethe_now_s() - train_t0;
-  /* Results. */
+  double train_s = lethe_now_s() - train_t0 - r.ev.seconds + eval_s0;
+  /* Results: with --select best, the last parameters are saved as adapter-last/ and the best
+   * evaluation's become the run's. */
+  if (r.ev.on && r.ev.select_best) {
+    if (r.lora) {
+      char *ad = lethe_path_join(o->out, "adapter-last");
+      s = lethe_lora_save(r.lora, o->model, ad);
+      free(ad);
+      if (s) goto done;
+    }
+    lethe_run_eval_restore_best(&r.ev, r.tr);
+    say(o, "selected: epoch %.4g, step %lld (final %.4f; last: epoch %.4g, final %.4f)\n", r.ev.best.epoch,
+        (long long)r.ev.best.step, r.ev.best.final, r.ev.last.epoch, r.ev.last.final);
+  }
   double nll_f1 = NAN, nll_r1 = NAN;
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];
@@ -439,6 +472,8 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
                                   num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
+  if (o->lr_auto) json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
+  if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");

@@ -286,6 +286,10 @@ static void scatter_params(lethe_trainer *t) {
   t->synced_step = t->step;
 }
 
+void lethe_trainer_sync_model(lethe_trainer *t) {
+  if (!t->lora && t->m->grad_spans) scatter_params(t);
+}
+
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
   if (!t->lora && t->m->grad_spans && t->synced_step != t->step) scatter_params(t); /* e.g. after a checkpoint load */
   LETHE_TRY(lethe_packed_fill(&t->pb, t->data, idx, n));

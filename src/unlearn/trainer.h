@@ -77,6 +77,9 @@ typedef struct lethe_trainer {
 lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
                                   const lethe_trainer_cfg *cfg, lethe_trainer **out);
 void lethe_trainer_free(lethe_trainer *t);
+/* After t->params were replaced from outside (the selected best copy): a trained subset's compact
+ * parameters are written into the model's tensors (a no-op for an adapter or the whole model). */
+void lethe_trainer_sync_model(lethe_trainer *t);
 
 /* One micro-batch of sequences idx[0..n): gradients are accumulated with weight `scale`; the
  * batch's loss terms are returned. */

@@ -26,6 +26,15 @@ lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl
   char *text;
   size_t len;
   LETHE_TRY(lethe_read_file(path, LETHE_JSONL_MAX_BYTES, &text, &len));
+  lethe_status st = lethe_jsonl_each_buf(text, len, path, max_line, fn, ctx, n_objects);
+  free(text);
+  return st;
+}
+
+lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path, size_t max_line, lethe_jsonl_fn fn,
+                                  void *ctx, size_t *n_objects) {
+  if (n_objects) *n_objects = 0;
+  if (max_line == 0) max_line = LETHE_JSONL_MAX_LINE;
   lethe_status st = LETHE_OK;
   size_t line = 0, count = 0, pos = 0;
   while (pos < len && st == LETHE_OK) {
@@ -55,7 +64,6 @@ lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl
     }
     json_decref(obj);
   }
-  free(text);
   if (n_objects) *n_objects = count;
   return st;
 }

@@ -2,7 +2,9 @@
  * Before unlearning the model regurgitates its biographies (forget and retain regurgitation, i.e.
  * ROUGE-L recall, >= 0.8); after Low-Rank NPO the forget regurgitation is <= 0.2 and the forget
  * knowledge (exact match) <= 0.1, while retain regurgitation and knowledge stay >= 90% of their
- * values before. The report, the adapter and the gradient-ascent comparison are written. */
+ * values before. The unlearning is evaluated after every epoch and the best epoch kept (--select
+ * best): the curve and the chosen epoch are printed and drawn in the report. The report, the
+ * adapter and the gradient-ascent comparison are written. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,7 @@ static void test_quick_demo(void **state) {
   assert_true(fk1 <= 0.1);
   assert_true(rr1 >= 0.9 * rr0);
   assert_true(rk1 >= 0.9 * rk0);
-  const char *files[] = {"report.html", "npo/adapter/adapter_model.safetensors", "npo/adapter/adapter_config.json",
+  const char *files[] = {"report.html", "npo/eval_log.jsonl", "npo/adapter-last/adapter_model.safetensors", "npo/adapter/adapter_model.safetensors", "npo/adapter/adapter_config.json",
                          "ga/eval/evaluation_results.json", "npo/train_log.jsonl", "memorised/model/tokenizer.json"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char *p = lethe_path_join(out, files[i]);
@@ -55,6 +57,16 @@ static void test_quick_demo(void **state) {
     free(p);
   }
   assert_non_null(strstr(stdout_text, "[6/6] before and after"));
+  /* evaluated after every epoch: the curve, the chosen epoch in the table and the report */
+  assert_non_null(strstr(stdout_text, "<- chosen"));
+  assert_non_null(strstr(stdout_text, "NPO ep "));
+  char *rp = lethe_path_join(out, "report.html"), *html;
+  size_t hl;
+  assert_int_equal(lethe_read_file(rp, 1 << 24, &html, &hl), LETHE_OK);
+  assert_non_null(strstr(html, "id=\"eval-chart\""));
+  assert_non_null(strstr(html, "class=\"chosen\""));
+  free(html);
+  free(rp);
   lethe_remove_tree(out);
   free(base);
   free(after);

@@ -50,6 +50,9 @@ static void test_report_renders(void **state) {
   size_t len;
   assert_int_equal(lethe_read_file(out, 1 << 24, &html, &len), LETHE_OK);
   /* Self-contained: no external resource. */
+  /* The MIA attacks and memorisation table of the evaluations that have mia_attacks.json. */
+  assert_non_null(strstr(html, "<section id=\"mia-attacks\">"));
+  assert_non_null(strstr(html, "<td>MIA AUC min_k_plus_plus</td><td>0.9100</td><td>0.4900</td>"));
   assert_null(strstr(html, "http://"));
   assert_null(strstr(html, "https://"));
   assert_null(strstr(html, "src="));

@@ -1,0 +1,99 @@
+/* eval/eval_log.c: OUT/eval_log.jsonl, the evaluations made while training (see eval_log.h). */
+#include "eval/eval_log.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/jsonl.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+double lethe_eval_selection_score(const lethe_eval_results *r) {
+  double sum = 0;
+  int n = 0;
+  if (isfinite(r->task_aggregate)) sum += r->task_aggregate, n++;
+  if (r->has_mia && isfinite(r->mia_score)) sum += r->mia_score, n++;
+  if (r->has_mmlu && isfinite(r->mmlu)) sum += r->mmlu, n++;
+  return n ? sum / n : NAN;
+}
+
+void lethe_eval_point_from(const lethe_eval_results *r, lethe_eval_point *p) {
+  const lethe_eval_split_score *f = &r->split[LETHE_SPLIT_FORGET], *t = &r->split[LETHE_SPLIT_RETAIN];
+  p->forget_regurgitation = f->n_sc ? f->regurgitation : NAN;
+  p->forget_knowledge = f->n_qa ? f->knowledge : NAN;
+  p->retain_regurgitation = t->n_sc ? t->regurgitation : NAN;
+  p->retain_knowledge = t->n_qa ? t->knowledge : NAN;
+  p->task_aggregate = r->task_aggregate;
+  p->mia_auc = r->has_mia ? r->mia_auc : NAN;
+  p->mia_score = r->has_mia ? r->mia_score : NAN;
+  p->mmlu = r->has_mmlu ? r->mmlu : NAN;
+  p->final = lethe_eval_selection_score(r);
+}
+
+static const char *const KEYS[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation", "retain_knowledge",
+                                   "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
+enum { NKEYS = sizeof KEYS / sizeof *KEYS };
+
+static double *field(lethe_eval_point *p, int k) {
+  double *f[NKEYS] = {&p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation, &p->retain_knowledge,
+                      &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final};
+  return f[k];
+}
+
+lethe_status lethe_eval_log_append(FILE *fp, const char *path, const lethe_eval_point *p) {
+  lethe_eval_point c = *p;
+  /* "step" first: a resumed run keeps the lines of steps up to its checkpoint by that prefix */
+  fprintf(fp, "{\"step\": %lld, \"epoch\": %.6g", (long long)c.step, c.epoch);
+  for (int k = 0; k < NKEYS; k++) {
+    double v = *field(&c, k);
+    if (isfinite(v)) fprintf(fp, ", \"%s\": %.9g", KEYS[k], v);
+    else fprintf(fp, ", \"%s\": null", KEYS[k]);
+  }
+  fprintf(fp, ", \"seconds\": %.3f}\n", c.seconds);
+  if (fflush(fp) || ferror(fp)) return lethe_fail(LETHE_ERR_IO, "%s: cannot write the evaluation log", path);
+  return LETHE_OK;
+}
+
+typedef struct {
+  lethe_eval_point *p;
+  int n, cap;
+} reader;
+
+static lethe_status one(const json_t *obj, const char *path, size_t line, void *ctx) {
+  reader *r = ctx;
+  if (r->n == r->cap) {
+    int cap = r->cap ? 2 * r->cap : 32;
+    lethe_eval_point *q = realloc(r->p, sizeof *q * (size_t)cap);
+    if (!q) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    r->p = q;
+    r->cap = cap;
+  }
+  lethe_eval_point *p = &r->p[r->n];
+  memset(p, 0, sizeof *p);
+  double step = NAN;
+  int has = 0;
+  LETHE_TRY(lethe_jsonl_num(obj, "step", path, line, &step, &has));
+  if (!has || !(step >= 0)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: \"step\" must be a number >= 0", path, line);
+  p->step = (int64_t)step;
+  LETHE_TRY(lethe_jsonl_num(obj, "epoch", path, line, &p->epoch, &has));
+  LETHE_TRY(lethe_jsonl_num(obj, "seconds", path, line, &p->seconds, &has));
+  for (int k = 0; k < NKEYS; k++) LETHE_TRY(lethe_jsonl_num(obj, KEYS[k], path, line, field(p, k), &has));
+  r->n++;
+  return LETHE_OK;
+}
+
+lethe_status lethe_eval_log_read(const char *path, lethe_eval_point **pts, int *n) {
+  *pts = NULL;
+  *n = 0;
+  if (!lethe_file_exists(path)) return LETHE_OK;
+  reader r = {0};
+  lethe_status s = lethe_jsonl_each(path, one, &r, NULL);
+  if (s) {
+    free(r.p);
+    return s;
+  }
+  *pts = r.p;
+  *n = r.n;
+  return LETHE_OK;
+}

@@ -1,0 +1,149 @@
+/* eval/tok_stats.c: per-token statistics (log p of the target, mean and variance of log p over
+ * the vocabulary, the greedy hit) of every scored position, from one forward pass per batch and
+ * the classifier over head_chunk rows at a time (a (head_chunk, V) buffer, never (B, T, V)); and
+ * each MIA document's attack scores from them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/attacks.h"
+#include "eval/seq_nll.h"
+#include "util/error.h"
+
+void lethe_tok_stats_free(lethe_tok_stats *s) {
+  free(s->off);
+  free(s->logp);
+  free(s->mu);
+  free(s->var);
+  free(s->hit);
+  memset(s, 0, sizeof *s);
+}
+
+lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
+                                     lethe_tok_stats *out) {
+  memset(out, 0, sizeof *out);
+  const lethe_config *c = lethe_model_config(m);
+  int V = c->vocab_size;
+  out->n_seq = d->n;
+  out->off = calloc((size_t)d->n + 1, sizeof *out->off);
+  if (!out->off) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < d->n; i++) out->off[i + 1] = out->off[i] + lethe_tokset_answer_count(d, i);
+  size_t total = (size_t)out->off[d->n];
+  out->logp = malloc(sizeof(double) * (total ? total : 1));
+  out->mu = malloc(sizeof(double) * (total ? total : 1));
+  out->var = malloc(sizeof(double) * (total ? total : 1));
+  out->hit = malloc(total ? total : 1);
+  if (!out->logp || !out->mu || !out->var || !out->hit) {
+    lethe_tok_stats_free(out);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  if (d->n == 0) return LETHE_OK;
+  if (batch > d->n) batch = d->n;
+  if (batch < 1) batch = 1;
+  lethe_workspace *ws = NULL;
+  lethe_packed pb;
+  memset(&pb, 0, sizeof pb);
+  int *idx = malloc(sizeof(int) * (size_t)batch);
+  int *rows = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
+  int *tgt = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
+  float *z = NULL;
+  lethe_status s = idx && rows && tgt ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws)
+                                      : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
+  int chunk = ws ? ws->head_chunk : 1;
+  if (!s && !(z = malloc(sizeof(float) * (size_t)chunk * (size_t)V))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  for (int first = 0; first < d->n && !s; first += batch) {
+    int k = d->n - first < batch ? d->n - first : batch;
+    for (int i = 0; i < k; i++) idx[i] = first + i;
+    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
+    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
+    if ((s = lethe_forward(m, lora, ws, &b))) break;
+    int n = 0;
+    for (int t = 0; t < pb.n_tokens; t++)
+      if (pb.targets[t] >= 0) {
+        rows[n] = t;
+        tgt[n++] = pb.targets[t];
+      }
+    if (n != pb.answer_off[k] || n != out->off[first + k] - out->off[first]) {
+      s = lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb.answer_off[k]);
+      break;
+    }
+    size_t base = (size_t)out->off[first]; /* the batch's rows are consecutive in `out` */
+    for (int r0 = 0; r0 < n && !s; r0 += chunk) {
+      int kk = n - r0 < chunk ? n - r0 : chunk;
+      if ((s = lethe_logits_rows(m, ws, rows + r0, kk, z))) break;
+#pragma omp parallel for schedule(static)
+      for (int r = 0; r < kk; r++) {
+        int am;
+        size_t o = base + (size_t)(r0 + r);
+        lethe_row_stats(z + (size_t)r * V, V, tgt[r0 + r], &out->logp[o], &out->mu[o], &out->var[o], &am);
+        out->hit[o] = am == tgt[r0 + r];
+      }
+    }
+  }
+  free(z);
+  free(idx);
+  free(rows);
+  free(tgt);
+  lethe_packed_free(&pb);
+  lethe_workspace_free(ws);
+  if (s) lethe_tok_stats_free(out);
+  return s;
+}
+
+lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
+                                      const lethe_rowset *docs, int batch, double k, lethe_doc_scores *out) {
+  memset(out, 0, sizeof *out);
+  lethe_tok_stats ts;
+  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
+  size_t n = (size_t)d->n;
+  out->n = n;
+  lethe_status s = LETHE_OK;
+  for (int a = 0; a < LETHE_ATK_COUNT && !s; a++) {
+#ifndef LETHE_WITH_ZLIB
+    if (a == LETHE_ATK_ZLIB) continue;
+#endif
+    if (a == LETHE_ATK_REF && !lora) continue;
+    if (!(out->score[a] = malloc(sizeof(double) * (n ? n : 1)))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  double *base_sum = NULL;
+  int *base_cnt = NULL;
+  if (!s && lora) {
+    base_sum = malloc(sizeof(double) * (n ? n : 1));
+    base_cnt = malloc(sizeof(int) * (n ? n : 1));
+    s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n && !s; i++) {
+    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
+    double loss = lethe_score_loss(ts.logp + o, len);
+    out->score[LETHE_ATK_LOSS][i] = loss;
+    out->score[LETHE_ATK_MINK][i] = lethe_score_mink(ts.logp + o, len, k);
+    out->score[LETHE_ATK_MINKPP][i] = lethe_score_minkpp(ts.logp + o, ts.mu + o, ts.var + o, len, k);
+    if (out->score[LETHE_ATK_ZLIB]) {
+      const lethe_row *r = &docs->rows[d->row[i]];
+      size_t zl = 0;
+      s = lethe_zlib_length(r->output, r->output_len, &zl);
+      out->score[LETHE_ATK_ZLIB][i] = loss / (double)zl;
+    }
+    if (lora) out->score[LETHE_ATK_REF][i] = loss - (base_cnt[i] > 0 ? base_sum[i] / base_cnt[i] : NAN);
+  }
+  free(base_sum);
+  free(base_cnt);
+  lethe_tok_stats_free(&ts);
+  if (s) lethe_doc_scores_free(out);
+  return s;
+}
+
+lethe_status lethe_seq_nll_mem(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll,
+                               double *em, double *es) {
+  lethe_tok_stats ts;
+  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
+  for (int i = 0; i < d->n; i++) {
+    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
+    nll[i] = lethe_score_loss(ts.logp + o, len);
+    em[i] = lethe_exact_memorization(ts.hit + o, len);
+    es[i] = lethe_extraction_strength(ts.hit + o, len);
+  }
+  lethe_tok_stats_free(&ts);
+  return LETHE_OK;
+}
