@@ -23,6 +23,8 @@ lethe_status lethe_mmlu_encode(const lethe_tokenizer *tok, const lethe_mmlu_subj
     if (np <= limit || k == 0) break;
   }
   if (!s) s = lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, ids, n);
+  /* a tokenizer failure (a regex match limit, say) names the question it was encoding */
+  if (s) lethe_fail_context(s, "MMLU %s_test.csv:%zu (with %d shots)", sub->name, sub->test[index].line, k);
   free(prompt);
   *k_used = k;
   return s;
