@@ -165,7 +165,8 @@ static lethe_status int_field(tc *r, int type, int64_t *v) {
   if (type != T_I16 && type != T_I32 && type != T_I64 && type != T_BYTE) return bad(r, "expected an integer field");
   if (type == T_BYTE) {
     if (r->p >= r->end) return bad(r, "truncated byte");
-    *v = (int8_t)*r->p++;
+    unsigned b = *r->p++; /* a Thrift byte is signed */
+    *v = b < 128 ? (int64_t)b : (int64_t)b - 256;
     return LETHE_OK;
   }
   return zz(r, v);

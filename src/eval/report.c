@@ -306,7 +306,7 @@ static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
     free(pt);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
-  double *y[4] = {x + n, x + 2 * n, x + 3 * n, x + 4 * n};
+  double *y[4] = {x + n, x + (ptrdiff_t)2 * n, x + (ptrdiff_t)3 * n, x + (ptrdiff_t)4 * n};
   int has_mmlu = 0;
   for (int i = 0; i < n; i++) {
     x[i] = pt[i].epoch;

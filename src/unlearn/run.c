@@ -114,7 +114,7 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const
     json_object_set_new(f, "eval_every_steps", json_integer(ev->every_steps));
     json_object_set_new(f, "select_best", json_boolean(ev->select_best));
     json_object_set_new(f, "early_stop", json_integer(ev->early_stop));
-    json_object_set_new(f, "eval_rows", json_integer((json_int_t)(ev->forget.n + ev->retain.n)));
+    json_object_set_new(f, "eval_rows", json_integer((json_int_t)ev->forget.n + (json_int_t)ev->retain.n));
     json_object_set_new(f, "eval_max_new", json_integer(ev->eo.max_new));
   }
   char *s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);

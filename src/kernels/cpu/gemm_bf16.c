@@ -117,8 +117,8 @@ TGT static void pack_b(uint16_t *dst, int trans_w, const uint16_t *W, int ldw, i
         }
       } else {
         for (int j = 0; j < NP; j++) {
-          op[2 * j] = wat(W, ldw, trans_w, K, N, k, nb + j);
-          op[2 * j + 1] = wat(W, ldw, trans_w, K, N, k + 1, nb + j);
+          op[(ptrdiff_t)2 * j] = wat(W, ldw, trans_w, K, N, k, nb + j);
+          op[(ptrdiff_t)2 * j + 1] = wat(W, ldw, trans_w, K, N, k + 1, nb + j);
         }
       }
     }
