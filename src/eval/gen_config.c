@@ -97,7 +97,8 @@ done:
 
 lethe_status lethe_gen_config_load(const char *model_path, lethe_gen_config *g) {
   lethe_gen_config_default(g);
-  if (!lethe_is_dir(model_path)) return LETHE_OK; /* .bin and GGUF models carry none */
+  /* no path (a model made in memory), .bin and GGUF models: none */
+  if (!model_path || !lethe_is_dir(model_path)) return LETHE_OK;
   char *p = lethe_path_join(model_path, "generation_config.json");
   lethe_status s = LETHE_OK;
   if (lethe_file_exists(p)) {

@@ -116,6 +116,7 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   if (o->eval_batch) e->eo.batch = o->eval_batch;
   e->eo.mia_members = o->mia_members;
   e->eo.mia_nonmembers = o->mia_nonmembers;
+  e->eo.model = o->model; /* its generation_config.json stops generation where lethe eval does */
   /* default sets: what the run trains on (rows only: documents have no answers to generate) */
   const char *f = o->eval_forget ? o->eval_forget : o->forget;
   const char *r = o->eval_retain ? o->eval_retain : o->forget ? o->retain : (o->data_docs ? NULL : o->data);

@@ -173,12 +173,12 @@ lethe_status lethe_write_file_atomic(const char *path, const void *data, size_t 
 
 int lethe_is_dir(const char *path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int lethe_file_exists(const char *path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 lethe_status lethe_make_dirs(const char *path) {
