@@ -216,5 +216,5 @@ static void test_model_pass_matches_classifier(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_model_pass_matches_classifier),cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
                                      cmocka_unit_test(test_csv_and_one_line_json)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -207,5 +207,5 @@ static void test_official_layout_and_score_only(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_data_dir_equals_jsonl),
                                      cmocka_unit_test(test_official_layout_and_score_only)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

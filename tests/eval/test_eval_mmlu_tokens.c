@@ -117,5 +117,5 @@ static void test_real_mmlu_by_hash(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_mini_token_for_token), cmocka_unit_test(test_real_mmlu_by_hash)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }
