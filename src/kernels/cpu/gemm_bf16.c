@@ -21,6 +21,16 @@
 #include "kernels/cpu/cpu.h"
 #include "util/error.h"
 
+/* Clang 14 cannot build OpenMP regions inside functions with a target attribute (it refuses the
+ * vectors there or crashes in code generation) unless the whole file targets the instructions; such
+ * a build (the clang fuzzing build) leaves the engine out, and the plain loops of bf16.c run. */
+#if defined(__clang__) && !defined(__AVX512BF16__)
+#define LETHE_BF16_ENGINE 0
+#else
+#define LETHE_BF16_ENGINE 1
+#endif
+
+#if LETHE_BF16_ENGINE
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define MR 12
 #define NP 32 /* columns per panel */
@@ -249,8 +259,26 @@ TGT void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const
   }
 }
 
+#else /* no engine in this build: cpu_bf16_native() says 0, so nothing below is called */
+lethe_status cpu_gemm_bf16_reserve(size_t n) {
+  (void)n;
+  return LETHE_OK;
+}
+int cpu_gemm_bf16_ready(int M, int K) {
+  (void)M;
+  (void)K;
+  return 0;
+}
+void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                        int ldw, float beta, float *C, int ldc) {
+  (void)trans_w, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)W, (void)ldw, (void)beta, (void)C,
+      (void)ldc;
+}
+#endif
+
 int cpu_bf16_native(void) {
   static int known = -1;
+  if (!LETHE_BF16_ENGINE) return 0;
   if (known < 0) {
     __builtin_cpu_init();
     known = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
