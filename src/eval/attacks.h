@@ -60,10 +60,10 @@ typedef struct {
   size_t n;
 } lethe_doc_scores;
 
-/* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) with (m, lora); the
- * Reference attack runs the base model (lora NULL) too when lora is set. */
+/* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) with (m, lora); with
+ * reference != 0 and lora set, the Reference attack runs the base model (lora NULL) too. */
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, lethe_doc_scores *out);
+                                      const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out);
 void lethe_doc_scores_free(lethe_doc_scores *s);
 
 /* The AUC of every attack (members are the positives of -score, as lethe_mia_auc), NAN where an

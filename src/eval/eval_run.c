@@ -128,8 +128,8 @@ done:
 
 /* Mean token NLL of each document of a MIA file (every token scored). */
 static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                            const char *path, int member, double **out, size_t *n_out, lethe_doc_scores *sc,
-                            lethe_mia_out *mo) {
+                            const char *path, int member, int reference, double **out, size_t *n_out,
+                            lethe_doc_scores *sc, lethe_mia_out *mo) {
   lethe_rowset docs;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
@@ -140,7 +140,7 @@ static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const leth
   if (!s && d.n_skipped) s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
   if (!s && d.n_truncated) say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
   double *nll = NULL;
-  if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, sc);
+  if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, reference, sc);
   if (!s) {
     nll = malloc(sizeof(double) * (size_t)d.n);
     if (!nll) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -289,8 +289,11 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
   lethe_status s = LETHE_OK;
   if (forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
   if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows, &ax->atk);
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, &mem, &nm, &ax->mem, &ax->mia);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, &non, &nn, &ax->non, &ax->mia);
+  /* the Reference attack's base-model pass only where the attacks are kept (lethe eval): the
+   * evaluations during training read the LOSS AUC alone */
+  int ref = x != NULL;
+  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, ref, &mem, &nm, &ax->mem, &ax->mia);
+  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, ref, &non, &nn, &ax->non, &ax->mia);
   if (!s && mem && non) s = lethe_attack_aucs(&ax->mem, &ax->non, &ax->atk);
   ax->has_mia = mem && non;
   double mmlu_acc = NAN;

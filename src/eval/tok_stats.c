@@ -92,8 +92,9 @@ lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, con
 }
 
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, lethe_doc_scores *out) {
+                                      const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out) {
   memset(out, 0, sizeof *out);
+  int ref = reference && lora; /* the Reference attack: the adapter-off model's loss beside */
   lethe_tok_stats ts;
   LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
   size_t n = (size_t)d->n;
@@ -103,12 +104,12 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
 #ifndef LETHE_WITH_ZLIB
     if (a == LETHE_ATK_ZLIB) continue;
 #endif
-    if (a == LETHE_ATK_REF && !lora) continue;
+    if (a == LETHE_ATK_REF && !ref) continue;
     if (!(out->score[a] = malloc(sizeof(double) * (n ? n : 1)))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
   double *base_sum = NULL;
   int *base_cnt = NULL;
-  if (!s && lora) {
+  if (!s && ref) {
     base_sum = malloc(sizeof(double) * (n ? n : 1));
     base_cnt = malloc(sizeof(int) * (n ? n : 1));
     s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -125,7 +126,7 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
       s = lethe_zlib_length(r->output, r->output_len, &zl);
       out->score[LETHE_ATK_ZLIB][i] = loss / (double)zl;
     }
-    if (lora) out->score[LETHE_ATK_REF][i] = loss - (base_cnt[i] > 0 ? base_sum[i] / base_cnt[i] : NAN);
+    if (ref) out->score[LETHE_ATK_REF][i] = loss - (base_cnt[i] > 0 ? base_sum[i] / base_cnt[i] : NAN);
   }
   free(base_sum);
   free(base_cnt);
