@@ -29,6 +29,7 @@ typedef struct {
   int compare;                /* evaluate the base model and the adapter, side by side */
   int threads;                /* 0: OpenMP's default */
   const char *device;         /* "cpu" (default) or "cuda" */
+  const char *dtype;          /* NULL / "fp32" (exact) or "bf16" (as transformers' bf16 model, CPU) */
   int literal_text;           /* score texts as given instead of after the official CSV round trip */
   double mink_k;              /* Min-K% / Min-K%++ fraction (0: 0.2) */
   int layout_official;        /* also write the official script's files (official.h) */

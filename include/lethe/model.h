@@ -84,6 +84,12 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
  * training, and the exact mode). Errors say why a device is unavailable. */
 lethe_status lethe_model_to_device(lethe_model *m, const char *device);
 
+/* "bf16": compute as transformers does with torch_dtype=torch.bfloat16 on the CPU (every weight
+ * rounded to bf16, nearest-even, and activations rounded where the torch model holds bf16), for
+ * evaluation and generation: the host weights are rounded in place, and training is refused.
+ * "fp32" (the default) is the exact mode. Call after lethe_model_to_device (CPU only). */
+lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype);
+
 /* lethe_model_save plus copies of `n_files` files (full paths; tokenizer.json, ...) into the new
  * directory under their own names; the whole directory appears at once or not at all. Missing
  * files in the list are skipped. */

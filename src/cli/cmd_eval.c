@@ -67,6 +67,7 @@ int cmd_eval(int argc, char **argv) {
       {"compare", ARG_FLAG, &o.compare, "evaluate the base model and the adapter side by side", 0, 0, 0, NULL},
       {"threads", ARG_INT, &o.threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},
       {"device", ARG_STR, &o.device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"dtype", ARG_STR, &o.dtype, "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0, 0, 0, NULL},
       {"literal-text", ARG_FLAG, &o.literal_text, "score texts as given (not after the official CSV round trip)", 0, 0, 0, NULL},
       {"layout", ARG_STR, &layout, "lethe (default) or official: also write the official script's files", 0, 0, 0, NULL},
       {"mink-k", ARG_FLOAT, &o.mink_k, "Min-K% and Min-K%++ fraction of tokens (0.2)", 0, 0, 1, NULL},

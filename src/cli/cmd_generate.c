@@ -46,7 +46,7 @@ static lethe_status parse_ids(const char *s, int **ids, int *n) {
 }
 
 int cmd_generate(int argc, char **argv) {
-  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL, *device = NULL, *prompt_ids = NULL,
+  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL, *device = NULL, *dtype = NULL, *prompt_ids = NULL,
              *system = NULL;
   int max_new = -1, no_cache = 0, sample = 0, top_k = -1, want_ids = 0, want_lp = 0, chat = 0;
   double temperature = NAN, top_p = NAN;
@@ -68,6 +68,7 @@ int cmd_generate(int argc, char **argv) {
       {"ids", ARG_FLAG, &want_ids, "print one JSON object: prompt_ids, ids (the new tokens), text", 0, 0, 0, NULL},
       {"logprobs", ARG_FLAG, &want_lp, "as --ids, with logprobs: each new token's log-probability under the model", 0, 0, 0, NULL},
       {"device", ARG_STR, &device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
+      {"dtype", ARG_STR, &dtype, "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0, 0, 0, NULL},
       {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0, NULL},
   };
   int rc = cli_parse(CMD, "Greedy decoding or sampling: prints the prompt and its continuation.", argc, argv, defs,
@@ -97,6 +98,7 @@ int cmd_generate(int argc, char **argv) {
   if (lethe_gen_config_load(model_path, &gc)) goto fail;
   if (lethe_model_load(model_path, &m)) goto fail;
   if (device && lethe_model_to_device(m, device)) goto fail;
+  if (dtype && lethe_model_set_dtype(m, dtype)) goto fail;
   if ((prompt || !(want_ids || want_lp) || tok_path) && lethe_model_tokenizer(model_path, tok_path, &tok)) goto fail;
   if (adapter && lethe_lora_load(adapter, m, &lora)) goto fail;
   if (lora && lethe_lora_to_device(lora, m)) goto fail;

@@ -393,6 +393,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   char *base_dir = NULL;
   lethe_status s = lethe_model_load(o->model, &m);
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
+  if (!s && o->dtype) s = lethe_model_set_dtype(m, o->dtype);
   if (!s) s = lethe_model_tokenizer(o->model, o->tokenizer, &tok);
   if (!s && o->adapter) s = lethe_lora_load(o->adapter, m, &lora);
   if (!s && lora) s = lethe_lora_to_device(lora, m);

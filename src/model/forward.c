@@ -50,6 +50,10 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   const lethe_layer_weights *w = &m->layers[l];
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim;
   int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+  if (m->act_bf16) {
+    lethe_block_forward_bf16(m, lora, ws, l, a, xout, pos, N, ac->start, ac->n_seq, ac->cache, ac->slot, ac->fresh);
+    return;
+  }
 
   norm_forward(m, a->ln1, a->rstd1, a->x_in, w->attn_norm, N);
   lethe_wgemm(o, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, w->wqkv16, d, 0.0f, a->qkv, qkv);
@@ -99,6 +103,10 @@ static lethe_status check_lora(const lethe_model *m, const lethe_lora *lora, con
 }
 
 static void final_norm(const lethe_model *m, lethe_workspace *ws, int N) {
+  if (m->act_bf16) {
+    lethe_final_norm_bf16(m, ws, N);
+    return;
+  }
   norm_forward(m, ws->lnf, ws->rstdf, ws->x_final, m->final_norm, N);
 }
 

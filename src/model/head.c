@@ -11,6 +11,8 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
   if (grad && ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
+  if (m->act_bf16 && (grad || coef)) return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
+  if (m->act_bf16) return lethe_head_bf16(m, ws, b);
   int n = 0;
   for (int t = 0; t < b->n_tokens; t++)
     if (b->targets[t] >= 0) {
@@ -67,6 +69,7 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
     else o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
     o->download(logits + (size_t)r0 * c->vocab_size, ws->head_scratch, sizeof(float) * (size_t)k * c->vocab_size);
   }
+  if (m->act_bf16) lethe_round_bf16(logits, (size_t)n * c->vocab_size); /* torch's bf16 logits, read as fp32 */
   return o->check();
 }
 

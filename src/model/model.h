@@ -60,6 +60,7 @@ struct lethe_model {
   const uint16_t *embed16;     /* (V, d) the embedding in bf16 when it is the (tied) bf16 head */
   float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
   int rope_len;
+  int act_bf16;                /* 1: computes as a torch bf16 model (lethe_model_set_dtype; weights rounded) */
 };
 
 /* Parameters of a config without allocating them: all, and those of the block projections (what
@@ -382,6 +383,21 @@ void lethe_kv_cache_free(lethe_kv_cache *c);
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
                                   lethe_kv_cache *cache, const int *tokens, const int *slot,
                                   const int *pos, int N);
+
+/* ---- bf16 compute as transformers' torch_dtype=torch.bfloat16 on the CPU (model/forward_bf16.c) -- */
+
+/* x (n) rounded to bf16 in place (host memory) */
+void lethe_round_bf16(float *x, size_t n);
+/* Block l's forward when m->act_bf16 (the arguments of the fp32 block: packed sequences start/n_seq,
+ * or a KV cache with its slots and whether the rows are a fresh prefill). */
+void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
+                              const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start, int n_seq,
+                              lethe_kv_cache *cache, const int *slot, int fresh);
+/* ws->lnf (N, d) from ws->x_final when m->act_bf16 */
+void lethe_final_norm_bf16(const lethe_model *m, lethe_workspace *ws, int N);
+/* lethe_head without gradients or coefficients when m->act_bf16: the gold log-probs and log-sum-exps
+ * of the bf16 logits, read in fp32 */
+lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b);
 
 /* lethe_lora_load from memory: the adapter_config.json text and the adapter_model.safetensors
  * image (used by the loader and its fuzzer). */
