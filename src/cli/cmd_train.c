@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "lethe/data.h"
 #include "lethe/unlearn.h"
 
 /* Flags both commands share: optimisation, adapter, run control. */
@@ -133,13 +134,15 @@ int cmd_unlearn(int argc, char **argv) {
   double beta = NAN, delta = NAN, wf = NAN, wr = NAN, wk = NAN, b1 = NAN, b2 = NAN;
   int no_cache = 0, train = -1, sched = -1, chunk = 0, rpf = -1, rmu_layer = -1;
   double rmu_coeff = NAN;
-  const char *layers = NULL, *modules = NULL;
+  const char *layers = NULL, *modules = NULL, *data_dir = NULL, *data_split = "train";
   o.lr = NAN; /* the method's unless given */
   o.epochs = 0;
   o.batch = 0;
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
-      {"forget", ARG_STR, &o.forget, "forget rows (JSONL: id, input, output, task)", 1, 0, 0, NULL},
+      {"forget", ARG_STR, &o.forget, "forget rows (JSONL or Parquet: id, input, output, task); or --data-dir", 0, 0, 0, NULL},
+      {"data-dir", ARG_STR, &data_dir, "directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it", 0, 0, 0, NULL},
+      {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
       {"method", ARG_STR, &method, "objective preset (npo = the paper: NPO + retain NLL + KL); one of", 0, 0, 0, NULL},
       {"beta", ARG_FLOAT, &beta, "NPO / SimNPO temperature (npo 0.5), WGA exponent (1), UNDIAL logit penalty (10)", 0, 1e-9, 1e9, NULL},
@@ -208,7 +211,25 @@ int cmd_unlearn(int argc, char **argv) {
   if (!isnan(wk)) o.obj.w_kl = wk;
   if (kl >= 0) o.obj.kl = (lethe_kl_kind)kl;
   o.no_ref_cache = no_cache;
-  return finish("unlearn", &o, &v);
+  /* --data-dir: the files lethe eval would find; explicit flags win */
+  lethe_data_files files = {0};
+  if (data_dir) {
+    if (lethe_data_dir_find(data_dir, data_split, &files)) return cli_report("unlearn");
+    if (!o.forget) o.forget = files.forget;
+    if (!o.retain) o.retain = files.retain;
+    if (!o.mia_members && !o.mia_nonmembers) {
+      o.mia_members = files.mia_members;
+      o.mia_nonmembers = files.mia_nonmembers;
+    }
+  }
+  if (!o.forget) {
+    fprintf(stderr, "lethe unlearn: give --forget rows or a --data-dir with forget rows\n");
+    lethe_data_files_free(&files);
+    return 2;
+  }
+  rc = finish("unlearn", &o, &v);
+  lethe_data_files_free(&files);
+  return rc;
 }
 
 int cmd_train(int argc, char **argv) {

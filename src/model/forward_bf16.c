@@ -8,7 +8,8 @@
  *         LoRA (PEFT keeps the adapter in fp32): bf(qkv + s B(A n)) in fp32
  *   q   = bf(bf(q c) + bf(rot(q) s)), c = bf(cos)       Llama's rotary casts cos/sin to bf16
  *       = bf(q cos + rot(q) sin)                        OLMo's stays fp32 and casts once
- *   att = bf(SDPA(q, k, v))                             scores, softmax and sums in fp32
+ *   att = bf(sum_j bf(e_j) v_j / sum_j e_j),            SDPA's CPU flash kernel: scores q.k * scale,
+ *         e_j = exp(score_j - max)                      exp and sums in fp32, the weights bf16 for P V
  *   x   = bf(x + bf(att Wo^T))                          residual adds in bf16
  *   h   = bf(bf(silu(bf(g))) * bf(u)),  x = bf(x + bf(h Wd^T))
  * and the head's logits bf(lnf W^T), read in fp32 (.float() before the loss, generate's argmax).
@@ -20,6 +21,8 @@
 #include "model/model.h"
 #include "util/bf16.h"
 #include "util/error.h"
+
+#define LETHE_BF16_MAX_HD 512 /* head size the bf16 attention holds on the stack */
 
 void lethe_round_bf16(float *x, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -81,10 +84,67 @@ static void rope_bf16(const lethe_model *m, float *x, int N, int n_heads, int ld
     }
 }
 
-/* y (N, d) = bf(y + x): a residual add of two bf16 tensors */
-static void residual_bf16(float *y, const float *x, size_t n) {
+/* y (n) = bf(x + r): a residual add of two bf16 tensors (y may be x: an inference workspace shares
+ * one residual buffer) */
+static void residual_bf16(float *y, const float *x, const float *r, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (size_t i = 0; i < n; i++) y[i] = lethe_bf16_round(y[i] + x[i]);
+  for (size_t i = 0; i < n; i++) y[i] = lethe_bf16_round(x[i] + r[i]);
+}
+
+/* out (H*hd) = attention of one query row q (H*hd) over n keys/values at k, v (row stride ld, KV
+ * heads) as SDPA's CPU flash kernel computes it in bf16 (two passes: max, then exp, sum and P V) */
+static void attn_row_bf16(float *out, const float *qr, const float *k, const float *v, size_t ld, int n, int H, int KV,
+                          int hd) {
+  float scale = 1.0f / sqrtf((float)hd), acc[LETHE_BF16_MAX_HD];
+  for (int h = 0; h < H; h++) {
+    const float *qh = qr + (size_t)h * hd;
+    int g = h / (H / KV);
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+      const float *kj = k + (size_t)j * ld + (size_t)g * hd;
+      float sdot = 0;
+      for (int i = 0; i < hd; i++) sdot += qh[i] * kj[i];
+      sdot *= scale;
+      mx = sdot > mx ? sdot : mx;
+    }
+    float sum = 0;
+    for (int i = 0; i < hd; i++) acc[i] = 0;
+    for (int j = 0; j < n; j++) {
+      const float *kj = k + (size_t)j * ld + (size_t)g * hd, *vj = v + (size_t)j * ld + (size_t)g * hd;
+      float sdot = 0;
+      for (int i = 0; i < hd; i++) sdot += qh[i] * kj[i];
+      float e = expf(sdot * scale - mx), eb = lethe_bf16_round(e);
+      sum += e;
+      for (int i = 0; i < hd; i++) acc[i] += eb * vj[i];
+    }
+    for (int i = 0; i < hd; i++) out[(size_t)h * hd + i] = lethe_bf16_round(acc[i] / sum);
+  }
+}
+
+/* att (N, H*hd) for packed sequences (start, n_seq; keys are the rows' own k, v in qkv) or against
+ * a KV cache (slot, pos); window > 0 keeps the last `window` positions */
+static void attention_bf16(const lethe_model *m, float *att, const float *qkv, int ldq, const int *start, int n_seq,
+                           const lethe_kv_cache *cache, const float *kl, const float *vl, const int *slot, const int *pos,
+                           int N) {
+  const lethe_config *c = &m->cfg;
+  int q = lethe_qdim(c), kv = lethe_kvdim(c), H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, win = c->sliding_window;
+  (void)n_seq;
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int t = 0; t < N; t++) {
+    const float *k, *v;
+    size_t ld;
+    int n;
+    if (cache) {
+      size_t base = (size_t)slot[t] * cache->max_pos * kv;
+      k = kl + base, v = vl + base, ld = (size_t)kv, n = pos[t] + 1;
+    } else {
+      int s = 0;
+      while (start[s + 1] <= t) s++;
+      k = qkv + (size_t)start[s] * ldq + q, v = k + kv, ld = (size_t)ldq, n = t - start[s] + 1;
+    }
+    int first = win > 0 && n > win ? n - win : 0;
+    attn_row_bf16(att + (size_t)t * q, qkv + (size_t)t * ldq, k + first * ld, v + first * ld, ld, n - first, H, KV, hd);
+  }
 }
 
 void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
@@ -94,7 +154,7 @@ void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, leth
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim;
-  int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+  int H = c->n_heads, KV = c->n_kv_heads;
 
   norm_bf16(m, a->ln1, a->rstd1, a->x_in, w->attn_norm, N);
   lethe_wgemm(o, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, w->wqkv16, d, 0.0f, a->qkv, qkv);
@@ -111,21 +171,19 @@ void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, leth
     size_t per_layer = (size_t)cache->slots * cache->max_pos * cache->kvdim;
     float *kl = cache->k + (size_t)l * per_layer, *vl = cache->v + (size_t)l * per_layer;
     o->kv_store(kl, vl, a->qkv, qkv, q, kv, slot, pos, N, cache->max_pos);
-    if (fresh)
-      o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, start, n_seq, N, H, KV, hd,
-                   c->sliding_window, &ws->attn);
-    else
-      o->attention_cached(a->att, a->qkv, qkv, kl, vl, slot, pos, N, cache->max_pos, H, KV, hd, c->sliding_window);
+    attention_bf16(m, a->att, a->qkv, qkv, start, n_seq, cache, kl, vl, slot, pos, N);
   } else {
-    o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, start, n_seq, N, H, KV, hd,
-                 c->sliding_window, &ws->attn);
+    attention_bf16(m, a->att, a->qkv, qkv, start, n_seq, NULL, NULL, NULL, NULL, NULL, N);
   }
   lethe_round_bf16(a->att, (size_t)N * q);
-  lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 0.0f, a->x_mid, d);
-  if (w->bo) o->add_bias(a->x_mid, w->bo, N, d, d);
-  lethe_round_bf16(a->x_mid, (size_t)N * d);
-  if (adapted(lora, LETHE_PROJ_O)) lora_bf16(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
-  residual_bf16(a->x_mid, a->x_in, (size_t)N * d);
+  /* o_proj's output goes to ln1 (read for the last time above): x_in, x_mid and xout may be one
+   * buffer */
+  float *po = a->ln1; /* (N, d) */
+  lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 0.0f, po, d);
+  if (w->bo) o->add_bias(po, w->bo, N, d, d);
+  lethe_round_bf16(po, (size_t)N * d);
+  if (adapted(lora, LETHE_PROJ_O)) lora_bf16(o, lora, LETHE_PROJ_O, l, a->att, q, po, d, a->u[LETHE_PROJ_O], N);
+  residual_bf16(a->x_mid, a->x_in, po, (size_t)N * d);
 
   norm_bf16(m, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, N);
   lethe_wgemm(o, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, w->wgu16, d, 0.0f, a->gu, 2 * F);
@@ -139,11 +197,12 @@ void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, leth
     float *h = ws->h + (size_t)t * F;
     for (int j = 0; j < F; j++) h[j] = lethe_bf16_round(lethe_bf16_round(g[j] / (1.0f + expf(-g[j]))) * u[j]);
   }
-  /* xout may be x_in's buffer (an inference workspace): x_in is not read again */
-  lethe_wgemm(o, 1, N, d, F, 1.0f, ws->h, F, w->wdown, w->wdown16, F, 0.0f, xout, d);
-  lethe_round_bf16(xout, (size_t)N * d);
-  if (adapted(lora, LETHE_PROJ_DOWN)) lora_bf16(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
-  residual_bf16(xout, a->x_mid, (size_t)N * d);
+  /* down_proj's output goes to ln2 (read for the last time above) */
+  float *pd = a->ln2; /* (N, d) */
+  lethe_wgemm(o, 1, N, d, F, 1.0f, ws->h, F, w->wdown, w->wdown16, F, 0.0f, pd, d);
+  lethe_round_bf16(pd, (size_t)N * d);
+  if (adapted(lora, LETHE_PROJ_DOWN)) lora_bf16(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, pd, d, a->u[LETHE_PROJ_DOWN], N);
+  residual_bf16(xout, a->x_mid, pd, (size_t)N * d);
 }
 
 void lethe_final_norm_bf16(const lethe_model *m, lethe_workspace *ws, int N) {
@@ -192,6 +251,7 @@ lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype) {
     return lethe_fail(LETHE_ERR_INVALID, "unknown dtype '%s' (fp32 or bf16)", dtype);
   if (m->act_bf16) return LETHE_OK;
   if (!m->ops->host_visible) return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 runs on the CPU (the %s backend has its own bf16 mode: --device %s)", m->ops->name, m->ops->name);
+  if (m->cfg.head_dim > LETHE_BF16_MAX_HD) return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 supports heads of up to %d values, the model's have %d", LETHE_BF16_MAX_HD, m->cfg.head_dim);
   if (m->grads) return lethe_fail(LETHE_ERR_INVALID, "--dtype bf16 is for evaluation and generation, not full-parameter training");
   /* every weight, norms included, as torch_dtype=torch.bfloat16 loads it */
   lethe_round_bf16(m->params, m->n_params);

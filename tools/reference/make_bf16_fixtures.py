@@ -10,11 +10,12 @@ with llama2.c's interleaved RoPE rows permuted to HF's halves):
   bf16 / fp32 per prompt: model.generate's greedy new tokens (max_new_tokens MAX_NEW, no eos), and
               per (prompt, answer) row the official script's NLL: model(prompt + answer, labels with
               the prompt masked).loss
-Run: /work/venv/bin/python tools/reference/make_bf16_fixtures.py
+Run: /work/venv/bin/python tools/reference/make_bf16_fixtures.py [MODEL ...]   (default: all four)
 """
 import json
 import os
 import struct
+import sys
 import tempfile
 
 import numpy as np
@@ -133,11 +134,14 @@ def fixture(name, model_dir, bos, seed):
 
 
 def main():
-    torch.manual_seed(0)
+    torch.set_num_threads(1)  # tiny models: one thread is fastest
+    want = sys.argv[1:] or ["llama_tiny", "olmo_tiny", "qwen2_tiny", "stories260K"]
     for i, name in enumerate(["llama_tiny", "olmo_tiny", "qwen2_tiny"]):
-        fixture(name, os.path.join(FX, "models", name), None, 10 + i)
-    with tempfile.TemporaryDirectory() as d:
-        fixture("stories260K", stories_hf(d), 1, 20)
+        if name in want:
+            fixture(name, os.path.join(FX, "models", name), None, 10 + i)
+    if "stories260K" in want:
+        with tempfile.TemporaryDirectory() as d:
+            fixture("stories260K", stories_hf(d), 1, 20)
 
 
 if __name__ == "__main__":
