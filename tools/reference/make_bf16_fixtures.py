@@ -2,8 +2,8 @@
 """tools/reference/make_bf16_fixtures.py: transformers in bfloat16 (torch_dtype=torch.bfloat16 on the
 CPU, as the SemEval-2025 Task 4 organisers load models) for lethe's --dtype bf16.
 
-Writes tests/fixtures/bf16/MODEL.json for the committed fixture models (llama_tiny, olmo_tiny,
-qwen2_tiny) and for stories260K (../shared/models/stories260K, converted here to a Hugging Face Llama
+Writes tests/fixtures/bf16/MODEL.json for the committed fixture models llama_tiny and olmo_tiny
+(qwen2_tiny on request) and for stories260K (../shared/models/stories260K, converted here to a Hugging Face Llama
 with llama2.c's interleaved RoPE rows permuted to HF's halves):
   prompts     token-id prompts (sampled from the fp32 model, so they read like the model's text)
   answers     a continuation of each prompt (sampled too)
@@ -135,7 +135,7 @@ def fixture(name, model_dir, bos, seed):
 
 def main():
     torch.set_num_threads(1)  # tiny models: one thread is fastest
-    want = sys.argv[1:] or ["llama_tiny", "olmo_tiny", "qwen2_tiny", "stories260K"]
+    want = sys.argv[1:] or ["llama_tiny", "olmo_tiny", "stories260K"]
     for i, name in enumerate(["llama_tiny", "olmo_tiny", "qwen2_tiny"]):
         if name in want:
             fixture(name, os.path.join(FX, "models", name), None, 10 + i)
