@@ -78,8 +78,11 @@ static score run(lethe_model *m, const json_t *fx, const char *ref) {
 }
 
 /* min_same: generations of the bf16 mode that must equal transformers' bf16 ones; nll_bound: the
- * largest NLL difference allowed to the bf16 reference */
-static void check(const char *name, lethe_model *m, int min_same, double nll_bound) {
+ * largest NLL difference allowed to the bf16 reference; gain: how many times smaller the mean NLL
+ * difference must be than the fp32 mode's (on stories260K the logits' own rounding to bf16, spacing
+ * 1/32 to 1/16 at its logit sizes, dominates both: the smallest hidden difference lands a logit on
+ * another bf16 value) */
+static void check(const char *name, lethe_model *m, int min_same, double nll_bound, double gain) {
   char rel[128];
   snprintf(rel, sizeof rel, "tests/fixtures/bf16/%s.json", name);
   json_t *fx = tu_load_json(rel);
@@ -98,26 +101,26 @@ static void check(const char *name, lethe_model *m, int min_same, double nll_bou
   /* the bf16 mode is transformers' bf16 run, and closer to it than fp32 is */
   assert_true(b16.same_gen >= min_same);
   assert_true(b16.max_dnll <= nll_bound);
-  assert_true(b16.mean_dnll * 2 < f32b.mean_dnll);
+  assert_true(b16.mean_dnll * gain < f32b.mean_dnll);
   assert_true(b16.same_gen >= f32b.same_gen);
   /* the mode cannot be undone: the weights are rounded */
   assert_int_equal(lethe_model_set_dtype(m, "fp32"), LETHE_ERR_INVALID);
   json_decref(fx);
 }
 
-static void fixture_model(const char *name, int min_same, double nll_bound) {
+static void fixture_model(const char *name, int min_same, double nll_bound, double gain) {
   char rel[128];
   snprintf(rel, sizeof rel, "tests/fixtures/models/%s", name);
   char *p = tu_src_path(rel);
   lethe_model *m;
   assert_int_equal(lethe_model_load(p, &m), LETHE_OK);
-  check(name, m, min_same, nll_bound);
+  check(name, m, min_same, nll_bound, gain);
   lethe_model_free(m);
   free(p);
 }
 
-static void test_llama(void **s) { (void)s; fixture_model("llama_tiny", 31, 5e-3); }
-static void test_olmo(void **s) { (void)s; fixture_model("olmo_tiny", 29, 4e-3); }
+static void test_llama(void **s) { (void)s; fixture_model("llama_tiny", 31, 5e-3, 2); }
+static void test_olmo(void **s) { (void)s; fixture_model("olmo_tiny", 29, 4e-3, 2); }
 
 static void test_stories(void **state) {
   (void)state;
@@ -125,7 +128,7 @@ static void test_stories(void **state) {
   TU_REQUIRE_SHARED(p, "models/stories260K");
   lethe_model *m;
   assert_int_equal(lethe_model_load(p, &m), LETHE_OK);
-  check("stories260K", m, 38, 2e-3);
+  check("stories260K", m, 39, 2.5e-2, 1.1);
   lethe_model_free(m);
   free(p);
 }
