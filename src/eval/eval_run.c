@@ -2,7 +2,6 @@
  * retain rows (batched, KV cache), the mean answer NLL of each row, per-document NLLs of the MIA
  * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. */
 #include <math.h>
-#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,7 +376,6 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
     return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
   if (o->compare && !o->adapter) return lethe_fail(LETHE_ERR_INVALID, "--compare needs an --adapter");
   if (o->max_new < 1 || o->batch < 1 || o->shots < 0) return lethe_fail(LETHE_ERR_INVALID, "max-new and batch must be >= 1, shots >= 0");
-  if (o->threads > 0) omp_set_num_threads(o->threads);
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   lethe_tokenizer *tok = NULL;
