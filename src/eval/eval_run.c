@@ -189,12 +189,13 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   int *last = malloc(sizeof(int) * (size_t)seq_cap), *gold = malloc(sizeof(int) * (size_t)seq_cap);
   size_t *subj = malloc(sizeof(size_t) * (size_t)seq_cap);
   float *lg = malloc(sizeof(float) * (size_t)seq_cap * c->vocab_size);
+  if (!tokens || !start || !last || !gold || !subj || !lg) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory (MMLU batch of %d questions)", seq_cap);
   size_t total = 0, done_q = 0;
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
   double t0 = lethe_now_s();
   int tty = o->progress && isatty(fileno(o->progress));
   int nb = 0, N = 0;
-  start[0] = 0;
+  if (!s) start[0] = 0;
   for (size_t si = 0; si <= set->n_subjects && !s; si++) {
     size_t nq = si < set->n_subjects ? set->subjects[si].n_test : 1;
     for (size_t qi = 0; qi < nq && !s; qi++) {

@@ -305,6 +305,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
   r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
+  if (!r.fp) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory building the run's fingerprint");
+    goto done;
+  }
   free(targets);
   targets = NULL;
   if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
@@ -465,7 +469,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");
-  s = lethe_write_file_atomic(rp, rj, strlen(rj));
+  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj)) : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
   free(rp);
   free(rj);
   if (!s) lethe_run_dir_finish(o->out);
