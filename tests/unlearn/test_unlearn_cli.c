@@ -32,9 +32,7 @@ static int setup(void **state) {
   (void)state;
   M = tu_src_path("tests/fixtures/unlearn/tiny_llama");
   TOK = tu_src_path("tests/fixtures/unlearn/tiny_llama/tokenizer.json");
-  WORK = tu_tmp_path("unlearn-cli");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("unlearn-cli");
   MEM = lethe_path_join(WORK, "memorised");
   M260 = tu_src_path("tests/fixtures/unlearn/stories260K/stories260K.bin");
   TOK260 = tu_src_path("tests/fixtures/unlearn/stories260K/tok512.bin");
