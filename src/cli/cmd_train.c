@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
 #include "lethe/unlearn.h"
 
@@ -88,6 +89,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
     fprintf(stderr, "lethe %s: missing required option --out (see lethe %s --help)\n", cmd, cmd);
     return 2;
   }
+  o->comm = cli_comm(); /* one rank, or this rank of an mpirun / srun job */
   if (lethe_train_run(o)) return cli_report(cmd);
   return 0;
 }
