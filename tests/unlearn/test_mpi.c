@@ -217,6 +217,22 @@ static int checkpoint_step(const char *out) {
   return st;
 }
 
+/* A /proc file (its size reads as 0: read to the end). */
+static char *read_proc(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  for (size_t k; buf && (k = fread(buf + n, 1, cap - n, f)) > 0;) {
+    n += k;
+    if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+  }
+  fclose(f);
+  if (buf) buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
 /* The pid of the `lethe` process with OMPI_COMM_WORLD_RANK=rank whose environment names `out`. */
 static pid_t find_rank(const char *out, int rank) {
   DIR *d = opendir("/proc");
@@ -230,14 +246,14 @@ static pid_t find_rank(const char *out, int rank) {
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     char *env = NULL;
     size_t len = 0;
-    if (lethe_read_file(path, 1 << 20, &env, &len) != LETHE_OK) continue;
+    if (!(env = read_proc(path, &len))) continue;
     int has_rank = 0;
     for (size_t i = 0; i < len; i += strlen(env + i) + 1)
       if (!strcmp(env + i, want)) has_rank = 1;
     free(env);
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
     char *cmd = NULL;
-    if (has_rank && lethe_read_file(path, 1 << 20, &cmd, &len) == LETHE_OK) {
+    if (has_rank && (cmd = read_proc(path, &len))) {
       for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
         if (!strcmp(cmd + i, out)) found = pid;
       free(cmd);
