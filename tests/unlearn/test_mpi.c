@@ -6,7 +6,8 @@
  * (--mca btl tcp,self, as between machines). Tolerance: rel err <= 1e-5 on each logged loss and on
  * the adapter (the gradient is summed in another order; fp32). A rank killed mid-run ends the job
  * within seconds with a non-zero exit, and --resume (same N) reaches the adapter of the
- * uninterrupted 2-rank run; bad input gives one message. Skipped (exit 77) when lethe was built
+ * uninterrupted 2-rank run; bad input gives one message; `lethe bench step` gives one process's
+ * losses and reports per-rank tokens/s; `lethe eval` (not data-parallel) is refused. Skipped (exit 77) when lethe was built
  * without MPI or mpirun is missing. Runs as root too (OMPI_ALLOW_RUN_AS_ROOT). */
 #include <dirent.h>
 #include <errno.h>
@@ -53,15 +54,15 @@ static int build_argv(int np, int tcp, char *const *args, char **out) {
   return k;
 }
 
-/* Starts the command with stderr into err_path; returns the pid. */
-static pid_t spawn(int np, int tcp, char *const *args, const char *err_path) {
+/* Starts the command with stderr into err_path (stdout into out_path, or discarded); returns the pid. */
+static pid_t spawn_out(int np, int tcp, char *const *args, const char *err_path, const char *out_path) {
   char *argv[96];
   build_argv(np, tcp, args, argv);
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_WRONLY);
+    int nul = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : open("/dev/null", O_WRONLY);
     dup2(nul, 1);
     dup2(fd, 2);
     setpgid(0, 0);
@@ -70,6 +71,8 @@ static pid_t spawn(int np, int tcp, char *const *args, const char *err_path) {
   }
   return pid;
 }
+
+static pid_t spawn(int np, int tcp, char *const *args, const char *err_path) { return spawn_out(np, tcp, args, err_path, NULL); }
 
 static int wait_rc(pid_t pid) {
   int status = 0;
@@ -356,6 +359,60 @@ static void test_bad_input_one_message(void **state) {
   free(bad);
 }
 
+/* The first numbers after "loss step=K total=" in bench output. */
+static int bench_losses(const char *text, double *loss, int cap) {
+  int n = 0;
+  for (const char *p = text; n < cap && (p = strstr(p, "loss step=")); p++) {
+    const char *t = strstr(p, "total=");
+    if (!t) break;
+    loss[n++] = atof(t + 6);
+  }
+  return n;
+}
+
+/* lethe bench step under mpirun: the same losses as one process, per-rank and total tokens/s and
+ * the all-reduce's time and bytes reported by rank 0 only. */
+static void test_bench_step(void **state) {
+  char *cfg = tu_src_path("tests/fixtures/unlearn/tiny_llama/config.json");
+  char *args[] = {"bench", "step", "--config", cfg, "--batch", "4", "--seq", "24", "--steps", "3", "--warmup", "0",
+                  "--threads", "1", NULL};
+  char *ep = lethe_path_join(WORK, "bench-err.txt"), *op1 = lethe_path_join(WORK, "bench1.txt"),
+       *op2 = lethe_path_join(WORK, "bench2.txt");
+  assert_int_equal(wait_rc(spawn_out(0, 0, args, ep, op1)), 0);
+  assert_int_equal(wait_rc(spawn_out(2, 0, args, ep, op2)), 0);
+  char *o1 = read_text(op1), *o2 = read_text(op2);
+  print_message("%s", o2);
+  double l1[8], l2[8];
+  int n1 = bench_losses(o1, l1, 8), n2 = bench_losses(o2, l2, 8);
+  assert_int_equal(n1, 3);
+  assert_int_equal(n2, 3); /* printed once: by rank 0 */
+  for (int i = 0; i < n1; i++) assert_true(fabs(l1[i] - l2[i]) <= TOL * fabs(l1[i]) + 1e-7);
+  assert_non_null(strstr(o2, "mpi world_size=2 total_tokens_per_s="));
+  assert_non_null(strstr(o2, "allreduce_bytes="));
+  assert_non_null(strstr(o2, "mpi rank=1 tokens_per_s="));
+  free(o1);
+  free(o2);
+  free(ep);
+  free(op1);
+  free(op2);
+  free(cfg);
+}
+
+/* A command that is not data-parallel is refused under 2 ranks, with one message. */
+static void test_eval_refused(void **state) {
+  char *out = lethe_path_join(WORK, "eval");
+  char *args[] = {"eval", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--out", out, NULL};
+  char *err = NULL;
+  assert_int_not_equal(run(2, 0, args, &err), 0);
+  int msgs = 0;
+  for (const char *p = err; (p = strstr(p, "lethe eval")); p++) msgs++;
+  assert_int_equal(msgs, 1);
+  assert_non_null(strstr(err, "without mpirun"));
+  assert_false(lethe_is_dir(out));
+  free(err);
+  free(out);
+}
+
 int main(void) {
   const char *built = getenv("LETHE_MPI_BUILD");
   MPIRUN = getenv("LETHE_MPIRUN");
@@ -381,7 +438,8 @@ int main(void) {
       cmocka_unit_test(test_full_kl),      cmocka_unit_test(test_uneven_slices),
       cmocka_unit_test(test_tcp_only),     cmocka_unit_test(test_full_training),
       cmocka_unit_test(test_resume_other_world), cmocka_unit_test(test_killed_rank_and_resume),
-      cmocka_unit_test(test_bad_input_one_message),
+      cmocka_unit_test(test_bad_input_one_message), cmocka_unit_test(test_bench_step),
+      cmocka_unit_test(test_eval_refused),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }
