@@ -62,7 +62,7 @@ typedef struct {
   const char *lr_text;
 } extra;
 
-static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
+static int finish(const char *cmd, lethe_train_opts *o, extra *v, lethe_train_shared *sh) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
@@ -88,7 +88,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
     fprintf(stderr, "lethe %s: missing required option --out (see lethe %s --help)\n", cmd, cmd);
     return 2;
   }
-  if (lethe_train_run(o)) return cli_report(cmd);
+  if (lethe_train_run_shared(o, sh)) return cli_report(cmd);
   return 0;
 }
 
@@ -124,7 +124,9 @@ static const char *unlearn_summary(void) {
   return buf;
 }
 
-int cmd_unlearn(int argc, char **argv) {
+int cmd_unlearn(int argc, char **argv) { return cmd_unlearn_shared(argc, argv, NULL); }
+
+int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
   extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
@@ -208,7 +210,7 @@ int cmd_unlearn(int argc, char **argv) {
   if (!isnan(wk)) o.obj.w_kl = wk;
   if (kl >= 0) o.obj.kl = (lethe_kl_kind)kl;
   o.no_ref_cache = no_cache;
-  return finish("unlearn", &o, &v);
+  return finish("unlearn", &o, &v, sh);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -231,5 +233,5 @@ int cmd_train(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
   if (no_eos || o.data_docs) o.append_eos = 0;
-  return finish("train", &o, &v);
+  return finish("train", &o, &v, NULL);
 }
