@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/sweep_shared.sh: `lethe sweep` trains every combination in one process on one model load
 # and one reference-log-prob cache (issue 21). stories260K memorising 8 synthetic people of its
-# own (lethe data bios, seed 7); a 2 x 2 sweep (--lr 3e-3,1e-2 --lora-rank 2,5, 10 epochs, evaluated
+# own (lethe data bios, seed 7); a 2 x 2 sweep (--lr 3e-3,1e-2 --lora-rank 2,5, 5 epochs, evaluated
 # every epoch), then the same four combinations as separate `lethe unlearn` processes: wall and CPU
 # times of both, and each separate run's adapter compared byte for byte with the sweep's.
 # Prints a markdown section. Needs a build (make) and jq.
@@ -18,7 +18,7 @@ B="$work/bios"
 cat "$B/forget.jsonl" "$B/retain.jsonl" >"$B/all.jsonl"
 "$LETHE" train --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" --data "$B/all.jsonl" --full --out "$work/mem" \
   --epochs 40 --lr 3e-3 --batch 4 --schedule cosine --warmup-steps 10 --threads "$THREADS" --quiet
-common="--model $work/mem/model --tokenizer $S/tok512.bin --forget $B/forget.jsonl --retain $B/retain.jsonl --mia-members $B/mia_members.jsonl --mia-nonmembers $B/mia_nonmembers.jsonl --eval-every 1 --eval-max-new 64 --epochs 10 --threads $THREADS --quiet"
+common="--model $work/mem/model --tokenizer $S/tok512.bin --forget $B/forget.jsonl --retain $B/retain.jsonl --mia-members $B/mia_members.jsonl --mia-nonmembers $B/mia_nonmembers.jsonl --eval-every 1 --eval-max-new 64 --epochs 5 --threads $THREADS --quiet"
 cpu() { awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat; } # this shell's children's CPU ticks
 tck=$(getconf CLK_TCK)
 c0=$(cpu); w0=$(date +%s.%N)
@@ -42,7 +42,7 @@ echo "<!-- sweep-shared:begin -->"
 echo "## lethe sweep on one model load and one reference cache (issue 21)"
 echo
 echo "- machine: $(nproc) cores shared with other jobs (under load); $THREADS thread(s); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); command: \`bench/sweep_shared.sh\`"
-echo "- stories260K memorising 8 people of its own (2 to forget); sweep --lr 3e-3,1e-2 --lora-rank 2,5, 10 epochs, evaluated before step 1 and after every epoch"
+echo "- stories260K memorising 8 people of its own (2 to forget); sweep --lr 3e-3,1e-2 --lora-rank 2,5, 5 epochs, evaluated before step 1 and after every epoch"
 echo "- sweep.json: model loaded $(jq .model_loads "$work/sweep/sweep.json") time(s), reference cache built $(jq .reference_cache_builds "$work/sweep/sweep.json") time(s) for 4 runs"
 echo
 echo "| | wall s | CPU s |"
