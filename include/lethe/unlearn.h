@@ -171,6 +171,18 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn);
  * run.json into o->out. */
 lethe_status lethe_train_run(const lethe_train_opts *o);
 
+/* What one process keeps between unlearning runs (lethe sweep): the loaded model and tokenizer
+ * (reused while the model, tokenizer and device are the same) and the reference log-prob cache
+ * (reused while the model, data files, --max-len, --batch, EOS and line limit are the same: it
+ * depends on nothing else). Full-parameter and --merge runs change the model and do not share. */
+typedef struct lethe_train_shared lethe_train_shared;
+lethe_train_shared *lethe_train_shared_new(void);
+void lethe_train_shared_free(lethe_train_shared *sh);
+/* How many times the model was loaded and the reference cache built through sh. */
+void lethe_train_shared_counts(const lethe_train_shared *sh, int *model_loads, int *ref_builds);
+/* lethe_train_run, reusing and filling sh (NULL: lethe_train_run). */
+lethe_status lethe_train_run_shared(const lethe_train_opts *o, lethe_train_shared *sh);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,7 +64,7 @@ typedef struct {
   const char *lr_text;
 } extra;
 
-static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
+static int finish(const char *cmd, lethe_train_opts *o, extra *v, lethe_train_shared *sh) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
@@ -94,7 +94,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   o->fault_nan_step = cli_fault_nan_step();
   o->comm = cli_comm(); /* one rank, or this rank of an mpirun / srun job */
   o->stop = cli_stop_trap();
-  lethe_status s = lethe_train_run(o);
+  lethe_status s = lethe_train_run_shared(o, sh);
   cli_stop_untrap();
   o->stop = NULL;
   if (s) return cli_report(cmd);
@@ -133,7 +133,9 @@ static const char *unlearn_summary(void) {
   return buf;
 }
 
-int cmd_unlearn(int argc, char **argv) {
+int cmd_unlearn(int argc, char **argv) { return cmd_unlearn_shared(argc, argv, NULL); }
+
+int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
   extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
@@ -217,7 +219,7 @@ int cmd_unlearn(int argc, char **argv) {
   if (!isnan(wk)) o.obj.w_kl = wk;
   if (kl >= 0) o.obj.kl = (lethe_kl_kind)kl;
   o.no_ref_cache = no_cache;
-  return finish("unlearn", &o, &v);
+  return finish("unlearn", &o, &v, sh);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -240,5 +242,5 @@ int cmd_train(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
   if (no_eos || o.data_docs) o.append_eos = 0;
-  return finish("train", &o, &v);
+  return finish("train", &o, &v, NULL);
 }

@@ -160,7 +160,48 @@ typedef struct {
   char *fp;
   FILE *log;
   lethe_run_eval ev;
+  int borrowed; /* m and tok belong to a lethe_train_shared */
 } run_state;
+
+struct lethe_train_shared {
+  char *model_key; /* model, tokenizer, device */
+  lethe_model *m;
+  lethe_tokenizer *tok;
+  char *ref_key;   /* model_key, the data files, max_len, batch, eos, line limit, threads */
+  float *ref;      /* (ref_n) */
+  int ref_n;
+  int model_loads, ref_builds;
+};
+
+lethe_train_shared *lethe_train_shared_new(void) { return calloc(1, sizeof(lethe_train_shared)); }
+
+void lethe_train_shared_free(lethe_train_shared *sh) {
+  if (!sh) return;
+  free(sh->model_key);
+  free(sh->ref_key);
+  free(sh->ref);
+  lethe_tokenizer_free(sh->tok);
+  lethe_model_free(sh->m);
+  free(sh);
+}
+
+void lethe_train_shared_counts(const lethe_train_shared *sh, int *model_loads, int *ref_builds) {
+  *model_loads = sh ? sh->model_loads : 0;
+  *ref_builds = sh ? sh->ref_builds : 0;
+}
+
+static char *shared_key(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *k = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (!k) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(k, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return k;
+}
 
 static void run_free(run_state *r) {
   lethe_run_eval_free(&r->ev);
@@ -171,8 +212,10 @@ static void run_free(run_state *r) {
   lethe_tokset_free(&r->data);
   lethe_rowset_free(&r->forget);
   lethe_rowset_free(&r->retain);
-  lethe_tokenizer_free(r->tok);
-  lethe_model_free(r->m);
+  if (!r->borrowed) {
+    lethe_tokenizer_free(r->tok);
+    lethe_model_free(r->m);
+  }
 }
 
 /* The end-of-sequence id appended to each row when o->append_eos: the model's first eos id, else
@@ -233,24 +276,48 @@ static lethe_status agree_stop(const lethe_comm *c, int *stop) {
 /* The caller's stop flag (the CLI's SIGINT/SIGTERM trap sets it) is up. */
 static int stop_asked(const lethe_train_opts *o) { return o->stop && *o->stop; }
 
-lethe_status lethe_train_run(const lethe_train_opts *o_in) {
+lethe_status lethe_train_run(const lethe_train_opts *o) { return lethe_train_run_shared(o, NULL); }
+
+lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_shared *sh) {
   LETHE_TRY(validate(o_in));
   /* under data parallelism only rank 0 prints and writes */
   const int rank0 = lethe_comm_rank(o_in->comm) == 0, world = lethe_comm_size(o_in->comm);
   lethe_train_opts oq = *o_in;
   if (!rank0) oq.progress = NULL;
   const lethe_train_opts *o = &oq;
+  /* full-parameter and merged runs change the model's weights: they load their own */
+  if (!o->forget || o->full || o->merge) sh = NULL;
   run_state r;
   memset(&r, 0, sizeof r);
   lethe_status s = LETHE_OK;
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   char *targets = NULL; /* the adapted modules' names, for run.json */
+  char *mkey = NULL, *rkey = NULL;
+  int model_reused = 0, ref_reused = 0;
   if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
   if (rank0 && (s = lethe_run_dir_open(o))) goto done;
-  if ((s = lethe_model_load(o->model, &r.m))) goto done;
-  if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
-  if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
+  if (sh && !(mkey = shared_key("%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  if (sh && sh->m && !strcmp(sh->model_key, mkey)) {
+    r.m = sh->m, r.tok = sh->tok, r.borrowed = model_reused = 1;
+  } else {
+    if ((s = lethe_model_load(o->model, &r.m))) goto done;
+    if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
+    if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
+    if (sh) { /* the shared model from now on; a reference cache of another model is dropped */
+      lethe_tokenizer_free(sh->tok);
+      lethe_model_free(sh->m);
+      free(sh->model_key);
+      free(sh->ref_key);
+      sh->ref_key = NULL;
+      sh->m = r.m, sh->tok = r.tok, sh->model_key = mkey, mkey = NULL;
+      sh->model_loads++;
+      r.borrowed = 1;
+    }
+  }
   if (o->forget) {
     if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
     if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
@@ -327,10 +394,34 @@ lethe_status lethe_train_run(const lethe_train_opts *o_in) {
     if ((s = lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
     say(o, "training the full parameters of layers %d-%d (%s)\n", tc.train_lo, tc.train_hi, mods);
   }
+  int n_answer = 0;
+  for (int i = 0; i < r.data.n; i++) n_answer += lethe_tokset_answer_count(&r.data, i);
+  if (sh) {
+    rkey = shared_key("%s\n%s\n%s\n%d %d %d %lld %d", sh->model_key, o->forget, o->retain ? o->retain : "", o->max_len,
+                      o->batch, eos_for(o, r.m, r.tok), (long long)o->max_line_bytes, omp_get_max_threads());
+    if (!rkey) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    if (sh->ref_key && !strcmp(sh->ref_key, rkey) && sh->ref_n == n_answer) tc.ref_cache_in = sh->ref, ref_reused = 1;
+  }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (world > 1) say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch, (o->batch + world - 1) / world);
-  if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
+  r.tr->cfg.ref_cache_in = NULL;
+  if (r.tr->ref_cache)
+    say(o, "reference cache: %d answer tokens %s in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n],
+        ref_reused ? "reused from the previous run" : "computed", lethe_now_s() - tc0);
+  if (sh && r.tr->ref_cache && !ref_reused) { /* kept for the next run of the sweep */
+    float *keep = malloc(sizeof(float) * (size_t)(n_answer ? n_answer : 1));
+    if (keep) {
+      memcpy(keep, r.tr->ref_cache, sizeof(float) * (size_t)n_answer);
+      free(sh->ref);
+      free(sh->ref_key);
+      sh->ref = keep, sh->ref_n = n_answer, sh->ref_key = rkey, rkey = NULL;
+      sh->ref_builds++;
+    }
+  }
   r.tr->fault_nan_step = o->fault_nan_step;
   lethe_train_opts oo = *o; /* with the rate --lr auto chose */
   if (o->lr_auto) {
@@ -509,6 +600,9 @@ lethe_status lethe_train_run(const lethe_train_opts *o_in) {
                                   num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
   if (o->lr_auto) json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
   if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
+  if (sh)
+    json_object_set_new(run, "shared", json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused",
+                                                 ref_reused, "model_loads", sh->model_loads, "reference_cache_builds", sh->ref_builds));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");
@@ -519,6 +613,8 @@ lethe_status lethe_train_run(const lethe_train_opts *o_in) {
 done:
   free(log_path);
   free(targets);
+  free(mkey);
+  free(rkey);
   run_free(&r);
   return s;
 }

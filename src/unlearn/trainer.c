@@ -255,7 +255,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->order_epoch = -1;
   if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
     t->ref_cache = malloc(sizeof(float) * (size_t)(t->ref_off[data->n] ? t->ref_off[data->n] : 1));
-    s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
+    if (t->ref_cache && cfg->ref_cache_in) memcpy(t->ref_cache, cfg->ref_cache_in, sizeof(float) * (size_t)t->ref_off[data->n]);
+    else s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
     if (s) {
       lethe_trainer_free(t);
       return s;

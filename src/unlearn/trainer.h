@@ -20,6 +20,8 @@ typedef struct {
   int warmup_steps;
   uint64_t seed;
   int no_ref_cache;
+  const float *ref_cache_in; /* (answer tokens of data) a reference cache built before for the same
+                                model, data and batch (lethe sweep), copied instead of built; NULL: build */
   int recompute;     /* recompute each block's activations in the backward pass (less memory) */
   /* full-parameter training (lora == NULL) of a subset: layers [train_lo, train_hi], the
    * LETHE_TRAIN_* modules of each; train_modules 0 trains every parameter */
