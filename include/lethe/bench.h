@@ -26,6 +26,7 @@ typedef struct {
   const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
+  const char *method;        /* plan only: the method whose step is planned (NULL: npo) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -55,6 +56,9 @@ typedef struct {
   size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
                             gradients and two Adam moments, fp32 */
   size_t other;          /* reference log-prob cache, RoPE tables */
+  size_t frozen;         /* a trained subset whose method needs the reference's fresh distribution
+                            (UNDIAL, full-vocabulary KL, RMU): the frozen copy of the trained
+                            tensors, fp32 (0 otherwise) */
   size_t total;
   size_t n_params;
   int weights_bf16, recompute;
