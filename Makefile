@@ -10,7 +10,7 @@ C_FILES = $(filter-out %unicode_tables.c,$(shell git ls-files '*.c' '*.h' 2>/dev
 SRC_C_FILES = $(shell git ls-files 'src/*.c' 2>/dev/null)
 
 .PHONY: all deps deps-dev configure build fetch demo test test-sanitize portable bench fuzz fuzz-smoke \
-        lint check-layers tidy cppcheck format format-check clean
+        lint check-layers check-process-state tidy cppcheck format format-check clean
 
 all: build
 
@@ -59,11 +59,14 @@ fuzz:
 fuzz-smoke:
 	@scripts/fuzz.sh 25
 
-# The layering rule, clang-tidy (bugprone-*, .clang-tidy) and cppcheck; each finding is an error.
-lint: check-layers tidy cppcheck
+# The layering rule, no process-wide state in the library, clang-tidy (bugprone-*, .clang-tidy) and cppcheck; each finding is an error.
+lint: check-layers check-process-state tidy cppcheck
 
 check-layers:
 	@scripts/check-layers.sh
+
+check-process-state:
+	@scripts/check-process-state.sh
 
 tidy: configure
 	@command -v clang-tidy >/dev/null || { echo "make: clang-tidy not found (make deps-dev)" >&2; exit 1; }

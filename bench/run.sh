@@ -111,11 +111,17 @@ done
 echo
 cat "$ratios" "$speed" "$parts"
 res=bench/RESULTS.md
+# without AVX512_BF16 lethe's cpu:bf16 falls back to fp32 weights: its rows are then no bf16 measurement
+if [ "$engine" = none ] || [ -z "$engine" ]; then
+  bf16_says="none: this CPU has no AVX512_BF16, so lethe's cpu:bf16 rows ran with fp32 weights and its bf16 ratios measure nothing (the bf16 targets need a CPU with AVX512_BF16)"
+else
+  bf16_says="$engine (lethe's own VDPBF16PS engine, kernels/cpu/gemm_bf16.c)"
+fi
 {
   echo "<!-- step-bench:begin -->"
   echo "## The Low-Rank NPO step on the CPU (bench/run.sh)"
   echo
-  echo "- machine: $cpu, $cores cores; CPU flags: $flags; threads $THREADS; OpenBLAS kernel $blas (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}); bf16 products: $engine (lethe's own VDPBF16PS engine, kernels/cpu/gemm_bf16.c); all sides in this one run, interleaved"
+  echo "- machine: $cpu, $cores cores; CPU flags: $flags; threads $THREADS; OpenBLAS kernel $blas (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}); bf16 products: $bf16_says; all sides in this one run, interleaved"
   echo "- commit $commit; command: \`THREADS=$THREADS STEPS=$STEPS bench/run.sh\`; batch $BATCH x $SEQ tokens, $STEPS timed steps after $WARMUP warm-up steps, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
   echo "- step: NPO + retain NLL + gold-token KL, LoRA r 5 alpha 5 on q_proj,v_proj, Adam; both sides cache the reference log-probs once; the peer is PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null) with transformers, SDPA attention, lm_head on the answer rows only, fp32 or \`torch.autocast(\"cpu\", dtype=torch.bfloat16)\`"
   echo "- tok/s (CPU time) = tokens / (process CPU seconds per step / threads): what the step costs in CPU time, the figure a machine shared with other jobs distorts least; tok/s (wall) is the wall clock of this run. Ratios below use CPU time."

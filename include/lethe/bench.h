@@ -17,7 +17,7 @@ typedef struct {
   const char *config;   /* HF config.json of the model shape */
   int batch, seq;       /* sequences per step and tokens per sequence */
   int steps, warmup;    /* timed steps, untimed steps before them */
-  int threads;
+  int threads;          /* the thread count the caller set (the CLI sets it; the library never does) */
   uint64_t seed;
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
   const char *device;   /* "cpu" (default) or "cuda" */
@@ -80,14 +80,15 @@ typedef struct {
   int bf16_engine;
 } lethe_bench_gemm_result;
 
-lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);
+lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_result *r);
 
 /* Generation speed: prefill of `batch` prompts of `prompt_len` tokens into a KV cache, then
  * `new_tokens` greedy decoding steps for all of them. The model comes from `model` (a path) or is
  * random with the shape of `config`. */
 typedef struct {
   const char *model, *config;
-  int batch, prompt_len, new_tokens, threads, reps;
+  int batch, prompt_len, new_tokens, reps;
+  int threads; /* the thread count the caller set (the CLI sets it; the library never does) */
   const char *device;
   uint64_t seed;
 } lethe_bench_gen_opts;

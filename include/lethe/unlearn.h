@@ -5,6 +5,7 @@
 #ifndef LETHE_UNLEARN_H
 #define LETHE_UNLEARN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -134,7 +135,11 @@ typedef struct {
   int recompute;            /* activation recomputation: keep only each block's input, redo the block
                                in the backward pass (about 1/3 more compute, far less memory) */
   int merge;                /* also write the merged model */
-  int threads;              /* 0: OpenMP's default */
+  int threads;              /* the OpenMP thread count the caller set (the CLI sets it; the library
+                               never does, it records omp_get_max_threads() in the checkpoint) */
+  volatile sig_atomic_t *stop; /* raised (by the CLI's SIGINT/SIGTERM trap): checkpoint and stop at
+                               the next step (NULL: never) */
+  int64_t fault_nan_step;   /* tests only: poison this (1-based) step's gradient (0: never) */
   int64_t max_line_bytes;   /* longest JSONL line accepted in the data (0: 64 MiB) */
   const char *device;       /* "cpu" (default) or "cuda" */
   FILE *progress;           /* progress lines (NULL: silent) */

@@ -92,7 +92,6 @@ static const lethe_lora_config BENCH_LORA = {.rank = 5, .alpha = 5, .targets = (
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2) return lethe_fail(LETHE_ERR_INVALID, "the plan needs batch >= 1, seq >= 2");
-  if (o->threads > 0) omp_set_num_threads(o->threads); /* the attention scratch is per thread */
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
   if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
@@ -153,10 +152,6 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
-  if (o->threads > 0) {
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
-  }
   r->blas_core = openblas_get_corename();
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
@@ -319,12 +314,8 @@ static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const 
   return best;
 }
 
-lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r) {
+lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_result *r) {
   memset(r, 0, sizeof *r);
-  if (threads > 0) {
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
-  }
   lethe_config c;
   LETHE_TRY(lethe_config_load(config, &c));
   int d = c.dim, qkv = lethe_qkvdim(&c), F = c.hidden_dim, q = lethe_qdim(&c);

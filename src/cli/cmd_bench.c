@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/bench.h"
 
 /* The shape and placement flags `bench step` and `bench plan` share. */
@@ -35,6 +36,7 @@ static int bench_step(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.seed = (uint64_t)seed;
   lethe_bench_step_result r;
+  cli_set_threads(o.threads, 1);
   if (lethe_bench_step(&o, &r)) return cli_report("bench step");
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f "
          "device_mem_mb=%.1f recompute=%d weights=%s bf16_engine=%s cpu_seconds_per_step=%.4f\n",
@@ -60,6 +62,7 @@ static int bench_plan(int argc, char **argv) {
                      argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_plan_result r;
+  cli_set_threads(o.threads, 0); /* the attention scratch is per thread */
   if (lethe_bench_plan(&o, &r)) return cli_report("bench plan");
   printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f frozen_mb=%.2f other_mb=%.2f "
          "total_mb=%.1f\n",
@@ -80,7 +83,8 @@ static int bench_gemm(int argc, char **argv) {
                      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gemm_result r;
-  if (lethe_bench_gemm(config, rows, threads, &r)) return cli_report("bench gemm");
+  cli_set_threads(threads, 1);
+  if (lethe_bench_gemm(config, rows, &r)) return cli_report("bench gemm");
   for (int i = 0; i < r.n; i++)
     printf("gemm shape=\"%s\" gflops=%.2f bf16_gflops=%.2f\n", r.names[i], r.gflops[i], r.bf16_gflops[i]);
   printf("sgemm_peak_gflops=%.2f\n", r.peak_gflops);
@@ -104,6 +108,7 @@ static int bench_gen(int argc, char **argv) {
                      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gen_result r;
+  cli_set_threads(o.threads, 1);
   if (lethe_bench_gen(&o, &r)) return cli_report("bench gen");
   printf("blas_core=%s prefill_tokens_per_s=%.1f decode_tokens_per_s=%.1f batch=%d prompt_len=%d new=%d\n",
          r.blas_core ? r.blas_core : "?", r.prefill_tokens_per_s, r.decode_tokens_per_s, o.batch, o.prompt_len, o.new_tokens);

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/unlearn.h"
 
 /* Flags both commands share: optimisation, adapter, run control. */
@@ -88,7 +89,13 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
     fprintf(stderr, "lethe %s: missing required option --out (see lethe %s --help)\n", cmd, cmd);
     return 2;
   }
-  if (lethe_train_run(o)) return cli_report(cmd);
+  cli_set_threads(o->threads, 0);
+  o->fault_nan_step = cli_fault_nan_step();
+  o->stop = cli_stop_trap();
+  lethe_status s = lethe_train_run(o);
+  cli_stop_untrap();
+  o->stop = NULL;
+  if (s) return cli_report(cmd);
   return 0;
 }
 

@@ -1,10 +1,9 @@
 /* unlearn/run.c: `lethe unlearn` and `lethe train` end to end: load the model, tokenizer and data,
  * build the trainer, run every step with a progress line, a JSONL log and checkpoints, stop
- * cleanly on a signal or a NaN (keeping the last good checkpoint), and write the results. */
+ * cleanly when the caller's stop flag is raised or on a NaN (keeping the last good checkpoint), and write the results. */
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +22,6 @@
 #include "util/error.h"
 #include "util/say.h"
 #include "util/fileio.h"
-
-static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
-}
 
 void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   memset(o, 0, sizeof *o);
@@ -206,9 +199,11 @@ static lethe_status validate(const lethe_train_opts *o) {
 
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
+/* The caller's stop flag (the CLI's SIGINT/SIGTERM trap sets it) is up. */
+static int stop_asked(const lethe_train_opts *o) { return o->stop && *o->stop; }
+
 lethe_status lethe_train_run(const lethe_train_opts *o) {
   LETHE_TRY(validate(o));
-  if (o->threads > 0) omp_set_num_threads(o->threads);
   run_state r;
   memset(&r, 0, sizeof r);
   lethe_status s = LETHE_OK;
@@ -309,9 +304,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
-  /* LETHE_FAULT_NAN_STEP=N (tests only) poisons step N's gradient, to exercise the NaN stop. */
-  const char *fault = getenv("LETHE_FAULT_NAN_STEP");
-  if (fault) r.tr->fault_nan_step = atoll(fault);
+  r.tr->fault_nan_step = o->fault_nan_step;
   lethe_train_opts oo = *o; /* with the rate --lr auto chose */
   if (o->lr_auto) {
     if (!r.lora) {
@@ -322,6 +315,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
   r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
+  if (!r.fp) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory building the run's fingerprint");
+    goto done;
+  }
   free(targets);
   targets = NULL;
   if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
@@ -344,9 +341,6 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
     goto done;
   }
-  void (*old_int)(int) = signal(SIGINT, on_signal);
-  void (*old_term)(int) = signal(SIGTERM, on_signal);
-  g_stop = 0;
   int tty = o->progress && isatty(fileno(o->progress));
   double train_t0 = lethe_now_s(), last_ckpt = lethe_now_s();
   int64_t step0 = r.tr->step;
@@ -409,7 +403,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     }
     int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                    (g_stop && !finished);
+                    (stop_asked(o) && !finished);
     if (want_ckpt && !finished) {
       /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
       if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
@@ -417,15 +411,13 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
       if (r.ev.on) lethe_run_eval_prune(o->out, r.tr->step);
       last_ckpt = lethe_now_s();
     }
-    if (g_stop && !finished) {
+    if (stop_asked(o) && !finished) {
       s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
                      (long long)r.tr->step, o->out);
       break;
     }
   }
   if (tty) fputc('\n', o->progress);
-  signal(SIGINT, old_int);
-  signal(SIGTERM, old_term);
   if (s) goto done;
   double train_s = lethe_now_s() - train_t0 - r.ev.seconds + eval_s0;
   /* Results: with --select best, the last parameters are saved as adapter-last/ and the best
@@ -487,7 +479,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");
-  s = lethe_write_file_atomic(rp, rj, strlen(rj));
+  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj)) : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
   free(rp);
   free(rj);
   if (!s) lethe_run_dir_finish(o->out);

@@ -3,6 +3,8 @@
  * (with every activation kept and with recomputation), and the bf16 weight plan must equal the
  * layout a model really gets with bf16 projections; full-parameter training of a subset too. Fixture: the tiny OLMo (clip_qkv) and Qwen2
  * (GQA, biases) models; the Llama one (tied head). */
+#include <cblas.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,9 @@ static void test_qwen2(void **s) { (void)s; check("qwen2_tiny"); }
 static void test_llama(void **s) { (void)s; check("llama_tiny"); }
 
 int main(void) {
+  /* the thread count the options name (.threads = 2): the caller sets it, the library never does */
+  omp_set_num_threads(2);
+  openblas_set_num_threads(2);
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2), cmocka_unit_test(test_llama)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * string parses (and bad ones fail with a message naming them), the projections and the head (the
  * tied embedding on Llama) are stored in bf16, the backend copy is smaller, and the answer NLLs move
  * from fp32 by a bf16-sized amount: not zero (bf16 is really in use), under 2% relative. On a CPU
- * without AVX512_BF16 the model falls back to fp32 weights, which the test checks instead. */
+ * without AVX512_BF16 the model falls back to fp32 weights, which the test checks instead, and then
+ * reports Skipped (exit 77) for the bf16 numerics it could not check. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ static void test_models(void **state) {
     if (!lethe_cpu_bf16_engine()) {
       assert_int_equal(b16, 0); /* the fallback: fp32 weights, the same numbers */
       assert_true(h == f);
+      if (k == 2) tu_skip_case("bf16 numerics not checked: this CPU has no AVX512_BF16, cpu:bf16 fell back to fp32 weights");
       continue;
     }
     assert_int_equal(b16, 1);
@@ -97,5 +99,5 @@ static void test_models(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse), cmocka_unit_test(test_models)};
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_run_group_tests(tests, NULL, NULL);
 }

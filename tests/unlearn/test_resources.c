@@ -45,9 +45,7 @@ static void test_jsonl_line_bound(void **state) {
     free(tok);
     TU_REQUIRE_SHARED(NULL, "models/stories260K");
   }
-  char *dir = tu_tmp_path("resources");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("resources");
   char *f = lethe_path_join(dir, "forget.jsonl"), *out = lethe_path_join(dir, "out");
   FILE *fp = fopen(f, "wb");
   fprintf(fp, "{\"id\": \"a\", \"input\": \"Once upon a time\", \"output\": \" there was a cat.\"}\n{\"id\": \"b\", \"input\": \"");

@@ -36,9 +36,7 @@ static int setup(void **state) {
   (void)state;
   M = tu_shared_path("models/stories260K/stories260K.bin");
   TOK = tu_shared_path("models/stories260K/tok512.bin");
-  WORK = tu_tmp_path("select-best");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("select-best");
   DATA = lethe_path_join(WORK, "data");
   MEMM = lethe_path_join(WORK, "memorised/model");
   F = lethe_path_join(DATA, "forget.jsonl");
