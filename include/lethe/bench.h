@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lethe/comm.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -27,6 +28,8 @@ typedef struct {
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
   const char *method;        /* plan only: the method whose step is planned (NULL: npo) */
+  const lethe_comm *comm;    /* under mpirun: batch is the global batch, each rank steps its slice
+                                and the gradients are all-reduced (NULL: one process) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -44,6 +47,12 @@ typedef struct {
   int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
   const char *part_names[12];
   double part_wall[12], part_cpu[12], part_gflop[12]; /* part_gflop: useful work (bench/FLOPS.md) */
+  /* data parallelism (world_size 1 without it): tokens_per_s is the whole global batch's */
+  int world_size;
+  double rank_tokens_per_s[64];  /* each rank's slice per second (the first 64 ranks) */
+  double allreduce_seconds_per_step; /* rank 0's wait in the gradient all-reduce */
+  size_t allreduce_bytes;        /* the gradient all-reduced per step (fp32) */
+  double total_cpu_seconds_per_step; /* every rank's process CPU time per step, summed */
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);

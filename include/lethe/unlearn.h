@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lethe/comm.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -157,6 +158,9 @@ typedef struct {
   int eval_batch;           /* prompts generated together (0: 16) */
   lethe_select select;      /* which adapter is the run's result */
   int early_stop;           /* stop after N evaluations without improvement (0: never) */
+  /* data parallelism (the program initialises MPI and fills it; NULL: one process): every rank
+   * runs lethe_train_run with the same options, batch is the global batch, only rank 0 writes */
+  const lethe_comm *comm;
 } lethe_train_opts;
 
 /* Paper defaults (unlearn != 0) or plain-training defaults (lr 1e-3, 10 epochs, batch 8). */

@@ -192,7 +192,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   d.max_len = T;
   lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed,
-                          .recompute = o->recompute};
+                          .recompute = o->recompute, .comm = o->comm};
   lethe_objective_preset("npo", &tc.obj);
   if (o->train_layers) {
     tc.train_modules = lethe_train_modules_parse(o->train_modules);
@@ -214,7 +214,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   int *idx = malloc(sizeof(int) * (size_t)B);
   for (int i = 0; i < B; i++) idx[i] = i;
-  double t0 = 0, c0 = 0;
+  double t0 = 0, c0 = 0, comm_s = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {
     if (k == o->warmup) {
       t0 = lethe_now_s();
@@ -225,6 +225,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     lethe_step_stats st;
     s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
     if (!s) s = lethe_trainer_update(tr, &st);
+    if (!s && k >= o->warmup) comm_s += st.comm_s;
     if (!s && r->n_losses < 8) {
       r->losses[r->n_losses][0] = l.total;
       r->losses[r->n_losses][1] = l.forget;
@@ -250,6 +251,20 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     }
   }
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
+  {
+    int W = lethe_comm_size(o->comm), lo, hi;
+    lethe_comm_slice(o->comm, B, &lo, &hi);
+    r->world_size = W;
+    r->allreduce_seconds_per_step = comm_s / o->steps;
+    r->allreduce_bytes = tr->n_params * sizeof(float);
+    double per[65] = {0}; /* each rank's tokens per second, then its CPU seconds per step */
+    int slot = lethe_comm_rank(o->comm) < 64 ? lethe_comm_rank(o->comm) : -1;
+    if (slot >= 0) per[slot] = (double)(hi - lo) * T / r->seconds_per_step;
+    per[64] = r->cpu_seconds_per_step;
+    if ((s = lethe_comm_allreduce_f64(o->comm, per, 65))) goto done;
+    for (int i = 0; i < 64; i++) r->rank_tokens_per_s[i] = per[i];
+    r->total_cpu_seconds_per_step = per[64];
+  }
   /* the LoRA step's count; a partial full-parameter step is not counted (0) */
   double pf[LETHE_PART_N] = {0};
   r->gflop_per_step = lora ? step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets, pf) * 1e-9 : 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
 #include "cli/process.h"
 #include "lethe/bench.h"
@@ -37,7 +38,9 @@ static int bench_step(int argc, char **argv) {
   o.seed = (uint64_t)seed;
   lethe_bench_step_result r;
   cli_set_threads(o.threads, 1);
+  o.comm = cli_comm(); /* under mpirun: the global batch over the ranks */
   if (lethe_bench_step(&o, &r)) return cli_report("bench step");
+  if (o.comm->rank != 0) return 0; /* rank 0 reports */
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f "
          "device_mem_mb=%.1f recompute=%d weights=%s bf16_engine=%s cpu_seconds_per_step=%.4f\n",
          r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops, r.peak_rss / 1048576.0,
@@ -47,6 +50,12 @@ static int bench_step(int argc, char **argv) {
   for (int i = 0; i < r.n_parts; i++)
     printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f gflop=%.3f\n", r.part_names[i], r.part_wall[i],
            r.part_cpu[i], r.part_gflop[i]);
+  if (r.world_size > 1) {
+    printf("mpi world_size=%d total_tokens_per_s=%.1f allreduce_seconds_per_step=%.5f allreduce_bytes=%zu "
+           "total_cpu_seconds_per_step=%.4f\n",
+           r.world_size, r.tokens_per_s, r.allreduce_seconds_per_step, r.allreduce_bytes, r.total_cpu_seconds_per_step);
+    for (int i = 0; i < r.world_size && i < 64; i++) printf("mpi rank=%d tokens_per_s=%.1f\n", i, r.rank_tokens_per_s[i]);
+  }
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
            r.losses[i][3]);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
 #include "cli/process.h"
 #include "lethe/unlearn.h"
@@ -91,6 +92,7 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
   }
   cli_set_threads(o->threads, 0);
   o->fault_nan_step = cli_fault_nan_step();
+  o->comm = cli_comm(); /* one rank, or this rank of an mpirun / srun job */
   o->stop = cli_stop_trap();
   lethe_status s = lethe_train_run(o);
   cli_stop_untrap();

@@ -194,6 +194,37 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
+  if (lethe_comm_size(o->comm) > 1 && (o->eval_every || o->eval_every_steps || o->lr_auto))
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
+  return LETHE_OK;
+}
+
+/* Data parallelism: rank 0 read the checkpoint (or found none); every rank gets its state. */
+static lethe_status share_resume(const lethe_comm *c, lethe_trainer *t, int *found, double *elapsed) {
+  if (lethe_comm_size(c) <= 1) return LETHE_OK;
+  double pos[7] = {(double)*found, *elapsed, (double)t->step, (double)t->epoch, (double)t->step_in_epoch, t->adapt_sum,
+                   t->adapt_count};
+  LETHE_TRY(lethe_comm_bcast(c, pos, sizeof pos, 0));
+  *found = (int)pos[0];
+  if (!*found) return LETHE_OK;
+  *elapsed = pos[1];
+  t->step = (int64_t)pos[2];
+  t->epoch = (int)pos[3];
+  t->step_in_epoch = (int)pos[4];
+  t->adapt_sum = pos[5];
+  t->adapt_count = pos[6];
+  float *bufs[3] = {t->params, t->adam_m, t->adam_v};
+  for (int i = 0; i < 3; i++) LETHE_TRY(lethe_comm_bcast(c, bufs[i], sizeof(float) * t->n_params, 0));
+  t->synced_step = -1; /* a trained subset is scattered into the model before the next step */
+  return LETHE_OK;
+}
+
+/* Data parallelism: has any rank been asked to stop (a signal reaches ranks at different steps)? */
+static lethe_status agree_stop(const lethe_comm *c, int *stop) {
+  if (lethe_comm_size(c) <= 1) return LETHE_OK;
+  double v = *stop;
+  LETHE_TRY(lethe_comm_allreduce_f64(c, &v, 1));
+  *stop = v > 0;
   return LETHE_OK;
 }
 
@@ -202,8 +233,13 @@ static lethe_status validate(const lethe_train_opts *o) {
 /* The caller's stop flag (the CLI's SIGINT/SIGTERM trap sets it) is up. */
 static int stop_asked(const lethe_train_opts *o) { return o->stop && *o->stop; }
 
-lethe_status lethe_train_run(const lethe_train_opts *o) {
-  LETHE_TRY(validate(o));
+lethe_status lethe_train_run(const lethe_train_opts *o_in) {
+  LETHE_TRY(validate(o_in));
+  /* under data parallelism only rank 0 prints and writes */
+  const int rank0 = lethe_comm_rank(o_in->comm) == 0, world = lethe_comm_size(o_in->comm);
+  lethe_train_opts oq = *o_in;
+  if (!rank0) oq.progress = NULL;
+  const lethe_train_opts *o = &oq;
   run_state r;
   memset(&r, 0, sizeof r);
   lethe_status s = LETHE_OK;
@@ -211,7 +247,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   char *targets = NULL; /* the adapted modules' names, for run.json */
   if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
-  if ((s = lethe_run_dir_open(o))) goto done;
+  if (rank0 && (s = lethe_run_dir_open(o))) goto done;
   if ((s = lethe_model_load(o->model, &r.m))) goto done;
   if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
   if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
@@ -277,7 +313,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                                     lethe_machine_memory_bytes())))
     goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
-  if (o->forget) {
+  if (o->forget && rank0) {
     double mean[LETHE_SPLIT_COUNT];
     if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, o->batch, mean))) goto done;
     nll_f0 = mean[LETHE_SPLIT_FORGET];
@@ -290,7 +326,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
                           .no_ref_cache = o->no_ref_cache, .recompute = o->recompute,
                           .schedule_data = o->schedule_data, .forget_chunk = o->forget_chunk,
-                          .retain_per_forget = o->retain_per_forget};
+                          .retain_per_forget = o->retain_per_forget, .comm = o->comm};
   if (o->full && o->train_layers) {
     const char *mods = o->train_modules ? o->train_modules : "all";
     tc.train_modules = lethe_train_modules_parse(mods);
@@ -303,6 +339,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
+  if (world > 1) say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch, (o->batch + world - 1) / world);
   if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
   r.tr->fault_nan_step = o->fault_nan_step;
   lethe_train_opts oo = *o; /* with the rate --lr auto chose */
@@ -327,17 +364,18 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   int resumed = 0; /* from a checkpoint */
   if (o->resume) {
     int found = 0;
-    if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
-    if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if (rank0 && (s = lethe_checkpoint_recover(o->resume, &found))) goto done;
+    if (rank0 && found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if ((s = share_resume(o->comm, r.tr, &found, &elapsed0))) goto done;
     if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
     else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
-    if ((s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
+    if (rank0 && (s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
     resumed = found;
   }
   if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, resumed, r.tr->step))) goto done;
   if (resumed && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
-  r.log = fopen(log_path, o->resume ? "a" : "w");
-  if (!r.log) {
+  r.log = rank0 ? fopen(log_path, o->resume ? "a" : "w") : NULL;
+  if (rank0 && !r.log) {
     s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
     goto done;
   }
@@ -375,12 +413,12 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
     fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
     fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
-    fprintf(r.log,
+    if (r.log) fprintf(r.log,
             "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
             "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
             (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
             st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
-    fflush(r.log);
+    if (r.log) fflush(r.log);
     if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
       char etab[32];
       fmt_time(eta, etab, sizeof etab);
@@ -401,9 +439,11 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
         early_stopped = finished = 1;
       }
     }
-    int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
+    int stop_now = stop_asked(o);
+    if ((s = agree_stop(o->comm, &stop_now))) break;
+    int want_ckpt = rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                    (stop_asked(o) && !finished);
+                    (stop_now && !finished));
     if (want_ckpt && !finished) {
       /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
       if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
@@ -411,7 +451,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
       if (r.ev.on) lethe_run_eval_prune(o->out, r.tr->step);
       last_ckpt = lethe_now_s();
     }
-    if (stop_asked(o) && !finished) {
+    if (stop_now && !finished) {
       s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
                      (long long)r.tr->step, o->out);
       break;
@@ -434,6 +474,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
         (long long)r.ev.best.step, r.ev.best.final, r.ev.last.epoch, r.ev.last.final);
   }
   double nll_f1 = NAN, nll_r1 = NAN;
+  if (!rank0) goto done; /* the results are rank 0's to write */
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];
     if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, o->batch, mean))) goto done;
@@ -470,6 +511,8 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
    * continue on another device (which changes only the rounding) */
   json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
   json_object_set_new(run, "recompute", json_boolean(o->recompute));
+  json_object_set_new(run, "world_size", json_integer(world));
+  json_object_set_new(run, "global_batch", json_integer(o->batch));
   if (o->forget)
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",

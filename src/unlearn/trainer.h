@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
+#include "lethe/comm.h"
 #include "lethe/unlearn.h"
 #include "model/model.h"
 #include "unlearn/objective.h"
@@ -26,13 +27,19 @@ typedef struct {
   unsigned train_modules;
   lethe_data_schedule schedule_data;
   int forget_chunk, retain_per_forget; /* sequential */
+  /* data parallelism: batch is the global batch; each rank forwards its slice of every
+   * micro-batch, counts and losses are summed over ranks, gradients all-reduced before the update
+   * (NULL: one process) */
+  const lethe_comm *comm;
 } lethe_trainer_cfg;
 
 typedef struct {
   lethe_loss_terms loss;   /* averaged over the step's micro-batches */
   double grad_norm;        /* before clipping */
   double lr;
-  int tokens;              /* tokens forwarded in the step */
+  int tokens;              /* tokens forwarded in the step, over every rank */
+  int tokens_local;        /* by this rank */
+  double comm_s;           /* seconds in the gradient all-reduce */
 } lethe_step_stats;
 
 typedef struct lethe_trainer {
@@ -72,6 +79,7 @@ typedef struct lethe_trainer {
   int *order;                  /* (n_order) this epoch's order */
   int n_order;
   int order_epoch;
+  int *gather_counts, *gather_displs; /* (world size) the reference cache's all-gather */
   int64_t fault_nan_step;      /* testing: poison the gradient of this (1-based) step; 0: never */
 } lethe_trainer;
 
@@ -84,10 +92,11 @@ void lethe_trainer_free(lethe_trainer *t);
  * parameters are written into the model's tensors (a no-op for an adapter or the whole model). */
 void lethe_trainer_sync_model(lethe_trainer *t);
 
-/* One micro-batch of sequences idx[0..n): gradients are accumulated with weight `scale`; the
+/* One micro-batch of sequences idx[0..n) (the global micro-batch: this rank takes its slice, the
+ * objective's counts and the loss terms are summed over ranks; every rank must call it): gradients are accumulated with weight `scale`; the
  * batch's loss terms are returned. */
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss);
-/* One optimizer update from the accumulated gradients (norm, clipping, NaN check, Adam), then the
+/* One optimizer update from the accumulated gradients (all-reduced over ranks first, then norm, clipping, NaN check, Adam), then the
  * gradients are zeroed. A non-finite gradient norm is LETHE_ERR_NUMERIC and leaves the weights
  * untouched. */
 lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st);
