@@ -27,6 +27,7 @@ typedef struct {
   const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
+  const char *method;        /* plan only: the method whose step is planned (NULL: npo) */
   const lethe_comm *comm;    /* under mpirun: batch is the global batch, each rank steps its slice
                                 and the gradients are all-reduced (NULL: one process) */
 } lethe_bench_step_opts;
@@ -64,6 +65,9 @@ typedef struct {
   size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
                             gradients and two Adam moments, fp32 */
   size_t other;          /* reference log-prob cache, RoPE tables */
+  size_t frozen;         /* a trained subset whose method needs the reference's fresh distribution
+                            (UNDIAL, full-vocabulary KL, RMU): the frozen copy of the trained
+                            tensors, fp32 (0 otherwise) */
   size_t total;
   size_t n_params;
   int weights_bf16, recompute;

@@ -104,7 +104,10 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   LETHE_TRY(lethe_lora_create(&c, &BENCH_LORA, 1, &lora));
   int B = o->batch, T = o->seq, N = B * T;
   lethe_objective obj;
-  lethe_objective_preset("npo", &obj);
+  if (!lethe_objective_preset(o->method ? o->method : "npo", &obj)) {
+    lethe_lora_free(lora);
+    return lethe_fail(LETHE_ERR_INVALID, "--method '%s': not a method of lethe unlearn --help", o->method);
+  }
   r->n_params = total;
   r->weights_bf16 = bf16;
   r->recompute = o->recompute;
@@ -131,6 +134,7 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->activations = lethe_workspace_plan(&c, plan_lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
   r->adapter = trained * sizeof(float) * 4;
+  if (o->train_layers && lethe_obj_needs_ref_hidden(&obj)) r->frozen = trained * sizeof(float);
   int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
@@ -140,7 +144,7 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
     r->other += sizeof(float) * lethe_attn_gemm_reserve(max_pos, c.n_kv_heads);
     if (bf16) r->other += sizeof(uint16_t) * lethe_workspace_bf16_operand(&c, N);
   }
-  r->total = r->weights + r->activations + r->adapter + r->other;
+  r->total = r->weights + r->activations + r->adapter + r->frozen + r->other;
   lethe_lora_free(lora);
   return LETHE_OK;
 }

@@ -64,16 +64,19 @@ static int bench_step(int argc, char **argv) {
 
 static int bench_plan(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 1, .threads = 0};
-  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o)};
-  int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), from the config alone.", argc,
+  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o),
+                          {"method", ARG_STR, &o.method, "the method whose step is planned (npo; with --train-layers, undial, "
+                           "kl and rmu add the frozen copy of the trained tensors)", 0, 0, 0, NULL}};
+  int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), or of --method's, from the config alone.", argc,
                      argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_plan_result r;
   cli_set_threads(o.threads, 0); /* the attention scratch is per thread */
   if (lethe_bench_plan(&o, &r)) return cli_report("bench plan");
-  printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f other_mb=%.2f total_mb=%.1f\n",
+  printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f frozen_mb=%.2f other_mb=%.2f "
+         "total_mb=%.1f\n",
          r.n_params, r.weights_bf16 ? "bf16" : "fp32", r.recompute, r.weights / 1048576.0, r.activations / 1048576.0,
-         r.adapter / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
+         r.adapter / 1048576.0, r.frozen / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
   return 0;
 }
 

@@ -18,5 +18,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_recipe(int argc, char **argv);
 
 #endif

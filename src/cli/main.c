@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
     {"convert", cmd_convert, "llama2.c or GGUF models into a Hugging Face model directory"},
     {"merge", cmd_merge, "merge a LoRA adapter into the base weights (HF model directory)"},
     {"sweep", cmd_sweep, "unlearn with comma lists of settings: every combination trained, evaluated, tabled"},
+    {"recipe", cmd_recipe, "published recipes as lethe commands (zjuklab: two LoRA runs, TIES-merged)"},
     {"report", cmd_report, "one self-contained HTML report of an unlearning run"},
     {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
     {"bench", cmd_bench, "benchmarks: the unlearning step, sgemm at the model's shapes"},

@@ -365,8 +365,18 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     if (s) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
+  size_t n_subset = 0; /* parameters of a trained subset (its frozen copy is in the plan) */
+  if (o->full && o->train_layers) {
+    int lo, hi;
+    unsigned mods = lethe_train_modules_parse(o->train_modules ? o->train_modules : "all");
+    if (mods && !lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &lo, &hi) &&
+        lethe_config_count_selected(&r.m->cfg, lo, hi, mods, &n_subset))
+      n_subset = 0; /* the selection's own errors come below */
+    lethe_clear_error();
+  }
   if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
-      (s = lethe_train_memory_check(r.m, r.lora, &r.data, o->batch, o->recompute, lethe_obj_needs_ref_hidden(&o->obj),
+      (s = lethe_train_memory_check(r.m, r.lora, n_subset, &r.data, o->batch, o->recompute,
+                                    lethe_obj_needs_ref_hidden(&o->obj) || (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
                                     lethe_machine_memory_bytes())))
     goto done;
   double nll_f0 = NAN, nll_r0 = NAN;

@@ -26,6 +26,7 @@ void lethe_trainer_free(lethe_trainer *t) {
   if (!t->lora && t->m->grad_spans && t->params) t->m->ops->release(t->params);
   if (t->adam_m) t->m->ops->release(t->adam_m);
   if (t->adam_v) t->m->ops->release(t->adam_v);
+  if (t->frozen) t->m->ops->release(t->frozen);
   free(t->ref_cache);
   free(t->ref_off);
   free(t->fixed);
@@ -161,10 +162,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->grads = lora->grads;
     t->n_params = lora->n_params;
   } else {
-    if (lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache)) {
+    int ref_pass = lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache);
+    if (ref_pass && !cfg->train_modules) {
       lethe_trainer_free(t);
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training has no frozen reference for this objective "
-                                               "(full-vocabulary KL, UNDIAL, or --no-ref-cache): train a LoRA adapter");
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training of the whole model keeps no frozen reference for this objective "
+                                               "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
+                                               "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
     }
     s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
                            : lethe_model_enable_grads(m);
@@ -182,6 +185,14 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
       }
       for (int i = 0; i < m->n_grad_spans; i++)
         m->ops->copy(t->params + m->grad_spans[i].goff, m->dparams + m->grad_spans[i].off, m->grad_spans[i].len);
+      if (ref_pass) { /* the reference: the trained tensors only, as loaded (before any checkpoint) */
+        t->frozen = m->ops->alloc(t->n_params * sizeof(float));
+        if (!t->frozen) {
+          lethe_trainer_free(t);
+          return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
+        }
+        m->ops->copy(t->frozen, t->params, t->n_params);
+      }
     } else {
       t->params = m->dparams;
     }
@@ -266,6 +277,27 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   return LETHE_OK;
 }
 
+/* A trained subset: the compact params into the model's tensors. */
+static void scatter_params(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
+  t->synced_step = t->step;
+}
+
+/* The reference pass of a trained subset: its frozen copy into the model's tensors (ref_end puts
+ * the trained values back). Without a frozen copy (LoRA: the pass runs with the adapter off) both
+ * do nothing. */
+static void ref_begin(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; t->frozen && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->frozen + m->grad_spans[i].goff, m->grad_spans[i].len);
+}
+
+static void ref_end(lethe_trainer *t) {
+  if (t->frozen) scatter_params(t);
+}
+
 /* RMU (Li et al. 2024, as open-unlearning computes it): per sequence the mean over its answer
  * tokens of mean_d (h_l - target)^2, target c u on forget rows and the reference's h_l on retain
  * rows; each split's mean over its sequences; the gradient enters at layer l's output. */
@@ -285,7 +317,10 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
     else nR++, posR += cnt;
   }
   if (nR > 0 && t->ws_ref) {
-    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, b));
+    ref_begin(t);
+    lethe_status s = lethe_forward(t->m, NULL, t->ws_ref, b);
+    ref_end(t);
+    LETHE_TRY(s);
     ops->download(t->rmu_href, lethe_ws_layer_output(t->m, t->ws_ref, L), nb);
   }
   memset(t->rmu_dh, 0, nb);
@@ -319,14 +354,6 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
   loss->n_retain = posR;
   loss->n_forget_seq = nF;
   return LETHE_OK;
-}
-
-/* A trained subset: the compact params into the model's tensors. */
-static void scatter_params(lethe_trainer *t) {
-  const lethe_model *m = t->m;
-  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
-    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
-  t->synced_step = t->step;
 }
 
 void lethe_trainer_sync_model(lethe_trainer *t) {
@@ -396,16 +423,22 @@ static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float s
         memcpy(t->ref_rows + p->answer_off[s], t->ref_cache + t->ref_off[p->seq[s]],
                sizeof(float) * (size_t)(p->answer_off[s + 1] - p->answer_off[s]));
     } else {
-      LETHE_TRY(lethe_forward(t->m, NULL, t->ws, &b));
-      LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
+      ref_begin(t);
+      lethe_status s = lethe_forward(t->m, NULL, t->ws, &b);
+      if (!s) s = lethe_head(t->m, t->ws, &b, NULL, 0);
+      ref_end(t);
+      LETHE_TRY(s);
       memcpy(t->ref_rows, t->ws->logp, sizeof(float) * (size_t)rows.n_rows);
     }
     rows.ref = t->ref_rows;
   }
   const float *ref_hidden = NULL;
   if (t->ws_ref) {
-    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, &b));
-    LETHE_TRY(lethe_head(t->m, t->ws_ref, &b, NULL, 0));
+    ref_begin(t);
+    lethe_status s = lethe_forward(t->m, NULL, t->ws_ref, &b);
+    if (!s) s = lethe_head(t->m, t->ws_ref, &b, NULL, 0);
+    ref_end(t);
+    LETHE_TRY(s);
     ref_hidden = t->ws_ref->xrows;
   }
   LETHE_TRY(lethe_forward(t->m, t->lora, t->ws, &b));

@@ -56,6 +56,9 @@ typedef struct lethe_trainer {
                                   model trains in a compact copy (n_params) scattered into the model
                                   after every update */
   int64_t synced_step;         /* subset: the step whose params the model holds */
+  float *frozen;               /* (n_params) subset with a reference pass: the trained tensors as
+                                  they were before training (the reference = the model with these
+                                  swapped back in), or NULL */
   size_t n_params;
   float *adam_m, *adam_v;
   int64_t step;                /* optimizer steps taken */
@@ -126,9 +129,11 @@ lethe_status lethe_run_dir_open(const lethe_train_opts *o);
 /* The machine's physical memory in bytes (0 when unknown). */
 size_t lethe_machine_memory_bytes(void);
 /* Refuses, before any allocation, a step whose memory plan (weights, activations of the batch,
- * trained parameters with gradient and Adam moments) exceeds `machine_bytes`, naming both. */
-lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, int recompute,
-                                      int needs_ref, size_t machine_bytes);
+ * trained parameters with gradient and Adam moments, and with a reference pass the reference's
+ * workspace and, for a trained subset of n_subset parameters (0: LoRA or the whole model), the
+ * subset's frozen copy) exceeds `machine_bytes`, naming both. */
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset, const lethe_tokset *d, int batch,
+                                      int recompute, int needs_ref, size_t machine_bytes);
 /* After a successful run: removes every temporary left in the run directory. */
 void lethe_run_dir_finish(const char *out);
 

@@ -46,6 +46,24 @@ static void check(const char *name) {
                   r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_true(p.adapter > 0 && p.adapter < p.n_params * sizeof(float) * 4);
+    assert_int_equal(p.frozen, 0);
+    /* a method that needs the reference's distribution: the frozen copy of the trained tensors
+     * (one fp32 copy, never the whole model) and the reference's inference workspace */
+    o.method = "undial";
+    lethe_bench_plan_result q;
+    assert_int_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+    assert_int_equal(q.frozen, p.adapter / 4);
+    assert_true(q.frozen < p.n_params * sizeof(float));
+    assert_true(q.activations > p.activations);
+    assert_int_equal(q.total, p.total + q.frozen + (q.activations - p.activations));
+    o.method = "no-such-method";
+    assert_int_not_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+  }
+  {
+    lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .threads = 2, .method = "undial"};
+    lethe_bench_plan_result q;
+    assert_int_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+    assert_int_equal(q.frozen, 0); /* LoRA: the reference is the adapter switched off */
   }
   /* bf16 projections: the plan for "cuda" (no GPU needed) against a model laid out that way */
   lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .threads = 2, .device = "cuda"};
