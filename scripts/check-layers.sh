@@ -23,7 +23,7 @@ rank() {
 # The stage of a public header, by what implements it.
 public_stage() {
   case $1 in
-  status.h | util.h) echo util ;;
+  status.h | util.h | comm.h) echo util ;;
   tokenizer.h) echo tokenizer ;;
   model.h | lora.h) echo model ;;
   convert.h) echo io ;;

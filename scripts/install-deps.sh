@@ -4,8 +4,9 @@
 # Usage: scripts/install-deps.sh [--dev]
 set -eu
 
-# chromium renders the HTML report in its test (headless).
-PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev zlib1g-dev libzstd-dev libsnappy-dev chromium unzip"
+# chromium renders the HTML report in its test (headless). OpenMPI: data parallelism (mpirun -np N
+# lethe ...) and its test, test_mpi.
+PACKAGES="build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev libjansson-dev libpcre2-dev libutf8proc-dev zlib1g-dev libzstd-dev libsnappy-dev chromium unzip openmpi-bin libopenmpi-dev"
 # --dev adds the developer tools: clang and its runtime (libFuzzer, for scripts/fuzz.sh), clang-tidy,
 # clang-format and cppcheck (make lint, make format). CI installs them.
 if [ "${1:-}" = "--dev" ]; then

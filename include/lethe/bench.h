@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lethe/comm.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -17,7 +18,7 @@ typedef struct {
   const char *config;   /* HF config.json of the model shape */
   int batch, seq;       /* sequences per step and tokens per sequence */
   int steps, warmup;    /* timed steps, untimed steps before them */
-  int threads;
+  int threads;          /* the thread count the caller set (the CLI sets it; the library never does) */
   uint64_t seed;
   const char *save;     /* when set: write the random model, adapter and batch here for the peer */
   const char *device;   /* "cpu" (default) or "cuda" */
@@ -26,6 +27,9 @@ typedef struct {
   const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
+  const char *method;        /* plan only: the method whose step is planned (NULL: npo) */
+  const lethe_comm *comm;    /* under mpirun: batch is the global batch, each rank steps its slice
+                                and the gradients are all-reduced (NULL: one process) */
 } lethe_bench_step_opts;
 
 typedef struct {
@@ -43,6 +47,12 @@ typedef struct {
   int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
   const char *part_names[12];
   double part_wall[12], part_cpu[12], part_gflop[12]; /* part_gflop: useful work (bench/FLOPS.md) */
+  /* data parallelism (world_size 1 without it): tokens_per_s is the whole global batch's */
+  int world_size;
+  double rank_tokens_per_s[64];  /* each rank's slice per second (the first 64 ranks) */
+  double allreduce_seconds_per_step; /* rank 0's wait in the gradient all-reduce */
+  size_t allreduce_bytes;        /* the gradient all-reduced per step (fp32) */
+  double total_cpu_seconds_per_step; /* every rank's process CPU time per step, summed */
 } lethe_bench_step_result;
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r);
@@ -55,6 +65,9 @@ typedef struct {
   size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
                             gradients and two Adam moments, fp32 */
   size_t other;          /* reference log-prob cache, RoPE tables */
+  size_t frozen;         /* a trained subset whose method needs the reference's fresh distribution
+                            (UNDIAL, full-vocabulary KL, RMU): the frozen copy of the trained
+                            tensors, fp32 (0 otherwise) */
   size_t total;
   size_t n_params;
   int weights_bf16, recompute;
@@ -76,14 +89,15 @@ typedef struct {
   int bf16_engine;
 } lethe_bench_gemm_result;
 
-lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r);
+lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_result *r);
 
 /* Generation speed: prefill of `batch` prompts of `prompt_len` tokens into a KV cache, then
  * `new_tokens` greedy decoding steps for all of them. The model comes from `model` (a path) or is
  * random with the shape of `config`. */
 typedef struct {
   const char *model, *config;
-  int batch, prompt_len, new_tokens, threads, reps;
+  int batch, prompt_len, new_tokens, reps;
+  int threads; /* the thread count the caller set (the CLI sets it; the library never does) */
   const char *device;
   uint64_t seed;
 } lethe_bench_gen_opts;

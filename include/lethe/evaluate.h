@@ -27,7 +27,7 @@ typedef struct {
   int max_new;                /* new tokens per generation (256) */
   int batch;                  /* prompts generated together (16) */
   int compare;                /* evaluate the base model and the adapter, side by side */
-  int threads;                /* 0: OpenMP's default */
+  int threads;                /* the OpenMP thread count the caller set (the CLI sets it; the library never does) */
   const char *device;         /* "cpu" (default) or "cuda" */
   const char *dtype;          /* NULL / "fp32" (exact) or "bf16" (as transformers' bf16 model, CPU) */
   int literal_text;           /* score texts as given instead of after the official CSV round trip */

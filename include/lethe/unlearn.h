@@ -5,9 +5,11 @@
 #ifndef LETHE_UNLEARN_H
 #define LETHE_UNLEARN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lethe/comm.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -134,7 +136,11 @@ typedef struct {
   int recompute;            /* activation recomputation: keep only each block's input, redo the block
                                in the backward pass (about 1/3 more compute, far less memory) */
   int merge;                /* also write the merged model */
-  int threads;              /* 0: OpenMP's default */
+  int threads;              /* the OpenMP thread count the caller set (the CLI sets it; the library
+                               never does, it records omp_get_max_threads() in the checkpoint) */
+  volatile sig_atomic_t *stop; /* raised (by the CLI's SIGINT/SIGTERM trap): checkpoint and stop at
+                               the next step (NULL: never) */
+  int64_t fault_nan_step;   /* tests only: poison this (1-based) step's gradient (0: never) */
   int64_t max_line_bytes;   /* longest JSONL line accepted in the data (0: 64 MiB) */
   const char *device;       /* "cpu" (default) or "cuda" */
   FILE *progress;           /* progress lines (NULL: silent) */
@@ -152,6 +158,9 @@ typedef struct {
   int eval_batch;           /* prompts generated together (0: 16) */
   lethe_select select;      /* which adapter is the run's result */
   int early_stop;           /* stop after N evaluations without improvement (0: never) */
+  /* data parallelism (the program initialises MPI and fills it; NULL: one process): every rank
+   * runs lethe_train_run with the same options, batch is the global batch, only rank 0 writes */
+  const lethe_comm *comm;
 } lethe_train_opts;
 
 /* Paper defaults (unlearn != 0) or plain-training defaults (lr 1e-3, 10 epochs, batch 8). */
@@ -161,6 +170,18 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn);
  * tokenizer and data, trains with checkpoints, and writes the adapter / model, the JSONL log and
  * run.json into o->out. */
 lethe_status lethe_train_run(const lethe_train_opts *o);
+
+/* What one process keeps between unlearning runs (lethe sweep): the loaded model and tokenizer
+ * (reused while the model, tokenizer and device are the same) and the reference log-prob cache
+ * (reused while the model, data files, --max-len, --batch, EOS and line limit are the same: it
+ * depends on nothing else). Full-parameter and --merge runs change the model and do not share. */
+typedef struct lethe_train_shared lethe_train_shared;
+lethe_train_shared *lethe_train_shared_new(void);
+void lethe_train_shared_free(lethe_train_shared *sh);
+/* How many times the model was loaded and the reference cache built through sh. */
+void lethe_train_shared_counts(const lethe_train_shared *sh, int *model_loads, int *ref_builds);
+/* lethe_train_run, reusing and filling sh (NULL: lethe_train_run). */
+lethe_status lethe_train_run_shared(const lethe_train_opts *o, lethe_train_shared *sh);
 
 #ifdef __cplusplus
 }

@@ -16,10 +16,6 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->prompt_len < 1 || o->new_tokens < 1 || o->reps < 1)
     return lethe_fail(LETHE_ERR_INVALID, "bench gen needs batch, prompt length, new tokens and reps >= 1");
-  if (o->threads > 0) {
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
-  }
   r->blas_core = openblas_get_corename();
   lethe_model *m = NULL;
   if (o->model) {

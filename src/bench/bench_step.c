@@ -92,7 +92,6 @@ static const lethe_lora_config BENCH_LORA = {.rank = 5, .alpha = 5, .targets = (
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2) return lethe_fail(LETHE_ERR_INVALID, "the plan needs batch >= 1, seq >= 2");
-  if (o->threads > 0) omp_set_num_threads(o->threads); /* the attention scratch is per thread */
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
   if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
@@ -105,7 +104,10 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   LETHE_TRY(lethe_lora_create(&c, &BENCH_LORA, 1, &lora));
   int B = o->batch, T = o->seq, N = B * T;
   lethe_objective obj;
-  lethe_objective_preset("npo", &obj);
+  if (!lethe_objective_preset(o->method ? o->method : "npo", &obj)) {
+    lethe_lora_free(lora);
+    return lethe_fail(LETHE_ERR_INVALID, "--method '%s': not a method of lethe unlearn --help", o->method);
+  }
   r->n_params = total;
   r->weights_bf16 = bf16;
   r->recompute = o->recompute;
@@ -132,6 +134,7 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   r->activations = lethe_workspace_plan(&c, plan_lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
   r->adapter = trained * sizeof(float) * 4;
+  if (o->train_layers && lethe_obj_needs_ref_hidden(&obj)) r->frozen = trained * sizeof(float);
   int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
@@ -141,7 +144,7 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
     r->other += sizeof(float) * lethe_attn_gemm_reserve(max_pos, c.n_kv_heads);
     if (bf16) r->other += sizeof(uint16_t) * lethe_workspace_bf16_operand(&c, N);
   }
-  r->total = r->weights + r->activations + r->adapter + r->other;
+  r->total = r->weights + r->activations + r->adapter + r->frozen + r->other;
   lethe_lora_free(lora);
   return LETHE_OK;
 }
@@ -149,10 +152,6 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
-  if (o->threads > 0) {
-    omp_set_num_threads(o->threads);
-    openblas_set_num_threads(o->threads);
-  }
   r->blas_core = openblas_get_corename();
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
@@ -193,7 +192,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   d.max_len = T;
   lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed,
-                          .recompute = o->recompute};
+                          .recompute = o->recompute, .comm = o->comm};
   lethe_objective_preset("npo", &tc.obj);
   if (o->train_layers) {
     tc.train_modules = lethe_train_modules_parse(o->train_modules);
@@ -215,7 +214,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   int *idx = malloc(sizeof(int) * (size_t)B);
   for (int i = 0; i < B; i++) idx[i] = i;
-  double t0 = 0, c0 = 0;
+  double t0 = 0, c0 = 0, comm_s = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {
     if (k == o->warmup) {
       t0 = lethe_now_s();
@@ -226,6 +225,7 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     lethe_step_stats st;
     s = lethe_trainer_micro(tr, idx, B, 1.0f, &l);
     if (!s) s = lethe_trainer_update(tr, &st);
+    if (!s && k >= o->warmup) comm_s += st.comm_s;
     if (!s && r->n_losses < 8) {
       r->losses[r->n_losses][0] = l.total;
       r->losses[r->n_losses][1] = l.forget;
@@ -251,6 +251,20 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     }
   }
   r->tokens_per_s = (double)B * T / r->seconds_per_step;
+  {
+    int W = lethe_comm_size(o->comm), lo, hi;
+    lethe_comm_slice(o->comm, B, &lo, &hi);
+    r->world_size = W;
+    r->allreduce_seconds_per_step = comm_s / o->steps;
+    r->allreduce_bytes = tr->n_params * sizeof(float);
+    double per[65] = {0}; /* each rank's tokens per second, then its CPU seconds per step */
+    int slot = lethe_comm_rank(o->comm) < 64 ? lethe_comm_rank(o->comm) : -1;
+    if (slot >= 0) per[slot] = (double)(hi - lo) * T / r->seconds_per_step;
+    per[64] = r->cpu_seconds_per_step;
+    if ((s = lethe_comm_allreduce_f64(o->comm, per, 65))) goto done;
+    for (int i = 0; i < 64; i++) r->rank_tokens_per_s[i] = per[i];
+    r->total_cpu_seconds_per_step = per[64];
+  }
   /* the LoRA step's count; a partial full-parameter step is not counted (0) */
   double pf[LETHE_PART_N] = {0};
   r->gflop_per_step = lora ? step_flops(&c, B, T, d.n_answer_tokens, lc.rank, lc.targets, pf) * 1e-9 : 0;
@@ -315,12 +329,8 @@ static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const 
   return best;
 }
 
-lethe_status lethe_bench_gemm(const char *config, int rows, int threads, lethe_bench_gemm_result *r) {
+lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_result *r) {
   memset(r, 0, sizeof *r);
-  if (threads > 0) {
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
-  }
   lethe_config c;
   LETHE_TRY(lethe_config_load(config, &c));
   int d = c.dim, qkv = lethe_qkvdim(&c), F = c.hidden_dim, q = lethe_qdim(&c);

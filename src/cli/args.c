@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/comm.h"
 #include "lethe/status.h"
 
 static void usage(FILE *fp, const char *cmd, const char *summary, const cli_arg *defs, int ndefs) {
@@ -170,6 +171,9 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
 
 int cli_report(const char *cmd) {
   const char *m = lethe_last_error();
-  fprintf(stderr, "lethe %s: %s\n", cmd, (m && *m) ? m : "failed");
+  cli_comm_before_report();
+  const lethe_comm *c = cli_comm();
+  if (c->size > 1) fprintf(stderr, "lethe %s (rank %d of %d): %s\n", cmd, c->rank, c->size, (m && *m) ? m : "failed");
+  else fprintf(stderr, "lethe %s: %s\n", cmd, (m && *m) ? m : "failed");
   return 1;
 }

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/bench.h"
 
 /* The shape and placement flags `bench step` and `bench plan` share. */
@@ -35,7 +37,10 @@ static int bench_step(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.seed = (uint64_t)seed;
   lethe_bench_step_result r;
+  cli_set_threads(o.threads, 1);
+  o.comm = cli_comm(); /* under mpirun: the global batch over the ranks */
   if (lethe_bench_step(&o, &r)) return cli_report("bench step");
+  if (o.comm->rank != 0) return 0; /* rank 0 reports */
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f design_mb=%.1f "
          "device_mem_mb=%.1f recompute=%d weights=%s bf16_engine=%s cpu_seconds_per_step=%.4f\n",
          r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops, r.peak_rss / 1048576.0,
@@ -45,6 +50,12 @@ static int bench_step(int argc, char **argv) {
   for (int i = 0; i < r.n_parts; i++)
     printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f gflop=%.3f\n", r.part_names[i], r.part_wall[i],
            r.part_cpu[i], r.part_gflop[i]);
+  if (r.world_size > 1) {
+    printf("mpi world_size=%d total_tokens_per_s=%.1f allreduce_seconds_per_step=%.5f allreduce_bytes=%zu "
+           "total_cpu_seconds_per_step=%.4f\n",
+           r.world_size, r.tokens_per_s, r.allreduce_seconds_per_step, r.allreduce_bytes, r.total_cpu_seconds_per_step);
+    for (int i = 0; i < r.world_size && i < 64; i++) printf("mpi rank=%d tokens_per_s=%.1f\n", i, r.rank_tokens_per_s[i]);
+  }
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1], r.losses[i][2],
            r.losses[i][3]);
@@ -53,15 +64,19 @@ static int bench_step(int argc, char **argv) {
 
 static int bench_plan(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 1, .threads = 0};
-  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o)};
-  int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), from the config alone.", argc,
+  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o),
+                          {"method", ARG_STR, &o.method, "the method whose step is planned (npo; with --train-layers, undial, "
+                           "kl and rmu add the frozen copy of the trained tensors)", 0, 0, 0, NULL}};
+  int rc = cli_parse("bench plan", "The memory of the Low-Rank NPO step (as lethe bench step runs it), or of --method's, from the config alone.", argc,
                      argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_plan_result r;
+  cli_set_threads(o.threads, 0); /* the attention scratch is per thread */
   if (lethe_bench_plan(&o, &r)) return cli_report("bench plan");
-  printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f other_mb=%.2f total_mb=%.1f\n",
+  printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f frozen_mb=%.2f other_mb=%.2f "
+         "total_mb=%.1f\n",
          r.n_params, r.weights_bf16 ? "bf16" : "fp32", r.recompute, r.weights / 1048576.0, r.activations / 1048576.0,
-         r.adapter / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
+         r.adapter / 1048576.0, r.frozen / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
   return 0;
 }
 
@@ -77,7 +92,8 @@ static int bench_gemm(int argc, char **argv) {
                      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gemm_result r;
-  if (lethe_bench_gemm(config, rows, threads, &r)) return cli_report("bench gemm");
+  cli_set_threads(threads, 1);
+  if (lethe_bench_gemm(config, rows, &r)) return cli_report("bench gemm");
   for (int i = 0; i < r.n; i++)
     printf("gemm shape=\"%s\" gflops=%.2f bf16_gflops=%.2f\n", r.names[i], r.gflops[i], r.bf16_gflops[i]);
   printf("sgemm_peak_gflops=%.2f\n", r.peak_gflops);
@@ -101,6 +117,7 @@ static int bench_gen(int argc, char **argv) {
                      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gen_result r;
+  cli_set_threads(o.threads, 1);
   if (lethe_bench_gen(&o, &r)) return cli_report("bench gen");
   printf("blas_core=%s prefill_tokens_per_s=%.1f decode_tokens_per_s=%.1f batch=%d prompt_len=%d new=%d\n",
          r.blas_core ? r.blas_core : "?", r.prefill_tokens_per_s, r.decode_tokens_per_s, o.batch, o.prompt_len, o.new_tokens);

@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/data.h"
 #include "lethe/evaluate.h"
 #include "lethe/model.h"
@@ -152,6 +153,18 @@ static int print_curve(const char *run_dir, const char *name) {
   return ep;
 }
 
+/* One training run of the demo, with the thread count, the stop trap and the test hook as
+ * `lethe train` / `lethe unlearn` give them. */
+static lethe_status demo_train(lethe_train_opts *o) {
+  cli_set_threads(o->threads, 0);
+  o->fault_nan_step = cli_fault_nan_step();
+  o->stop = cli_stop_trap();
+  lethe_status s = lethe_train_run(o);
+  cli_stop_untrap();
+  o->stop = NULL;
+  return s;
+}
+
 int cmd_demo(int argc, char **argv) {
   const char *out = "demo-run";
   int quick = 0, threads = 0, skip_ga = 0;
@@ -235,7 +248,7 @@ int cmd_demo(int argc, char **argv) {
   to.seed = (uint64_t)seed;
   to.threads = threads;
   to.max_len = 512;
-  if (lethe_train_run(&to)) {
+  if (demo_train(&to)) {
     status = fail_stage("training");
     goto done;
   }
@@ -282,7 +295,7 @@ int cmd_demo(int argc, char **argv) {
     uo.select = LETHE_SELECT_BEST;
     if (run == 1) printf("\n      for comparison: plain gradient ascent (--method ga) -> %s\n", ga);
     fflush(stdout);
-    if (lethe_train_run(&uo)) {
+    if (demo_train(&uo)) {
       status = fail_stage("unlearning");
       goto done;
     }

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/data.h"
 #include "lethe/eval.h"
 #include "lethe/evaluate.h"
@@ -115,6 +116,7 @@ int cmd_eval(int argc, char **argv) {
       fprintf(o.progress, "data: forget %s, retain %s, MIA %s / %s\n", o.forget ? o.forget : "-", o.retain ? o.retain : "-",
               o.mia_members ? o.mia_members : "-", o.mia_nonmembers ? o.mia_nonmembers : "-");
   }
+  cli_set_threads(o.threads, 0);
   rc = lethe_eval_run(&o) ? cli_report("eval") : 0;
   lethe_data_files_free(&files);
   return rc;

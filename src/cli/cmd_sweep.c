@@ -183,6 +183,11 @@ int cmd_sweep(int argc, char **argv) {
   int best = -1;
   double best_final = -INFINITY;
   char **av = calloc((size_t)argc + 8, sizeof *av);
+  lethe_train_shared *sh = lethe_train_shared_new(); /* one model load, one reference cache */
+  if (!av || !sh) {
+    fprintf(stderr, "lethe sweep: out of memory\n");
+    rc = 1;
+  }
   for (long r = 0; r < total && !rc; r++) {
     char name[32];
     snprintf(name, sizeof name, "run-%03ld", r);
@@ -214,7 +219,7 @@ int cmd_sweep(int argc, char **argv) {
       char *ptxt = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
       fprintf(stderr, "sweep: %s (%ld/%ld) %s\n", name, r + 1, total, ptxt ? ptxt : "{}");
       free(ptxt);
-      rc = cmd_unlearn(n, av);
+      rc = cmd_unlearn_shared(n, av, sh);
       if (rc) fprintf(stderr, "lethe sweep: %s failed; run the sweep again to resume\n", name);
       else run = load_json(dir, "run.json");
     } else {
@@ -237,8 +242,10 @@ int cmd_sweep(int argc, char **argv) {
     }
     free(dir);
     /* the table so far */
-    json_t *sw = json_pack("{s:O, s:i, s:f, s:f}", "runs", runs, "best", best, "seconds", lethe_now_s() - t0,
-                           "sum_of_run_seconds", sum_runs);
+    int loads = 0, builds = 0;
+    lethe_train_shared_counts(sh, &loads, &builds);
+    json_t *sw = json_pack("{s:O, s:i, s:f, s:f, s:i, s:i}", "runs", runs, "best", best, "seconds", lethe_now_s() - t0,
+                           "sum_of_run_seconds", sum_runs, "model_loads", loads, "reference_cache_builds", builds);
     char *text = json_dumps(sw, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     char *jp = lethe_path_join(out, "sweep.json"), *cp = lethe_path_join(out, "sweep.csv");
     lethe_write_file_atomic(jp, text, strlen(text));
@@ -262,6 +269,9 @@ int cmd_sweep(int argc, char **argv) {
     json_decref(sw);
   }
   free(av);
+  int loads = 0, builds = 0;
+  lethe_train_shared_counts(sh, &loads, &builds);
+  lethe_train_shared_free(sh);
   if (!rc) {
     printf("%-8s", "run");
     for (int a = 0; a < na; a++) printf(" %12s", axes[a].flag);
@@ -273,7 +283,8 @@ int cmd_sweep(int argc, char **argv) {
       printf(" %6.0f %10.4f %8.3f %9.3f %8.4f%s\n", jnum(ch, "epoch"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"),
              jnum(ch, "mia_score"), jnum(ch, "final"), (int)i == best ? "  <- best" : "");
     }
-    printf("sweep: %ld runs in %.1f s (the runs themselves: %.1f s)\n", total, lethe_now_s() - t0, sum_runs);
+    printf("sweep: %ld runs in %.1f s (the runs themselves: %.1f s); model loaded %d time(s), reference cache built %d time(s)\n",
+           total, lethe_now_s() - t0, sum_runs, loads, builds);
     if (best >= 0) {
       char *bd = lethe_path_join(out, json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
       if (copy_adapter(bd, out)) rc = cli_report("sweep");

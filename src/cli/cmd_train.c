@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "lethe/data.h"
 #include "lethe/unlearn.h"
 
@@ -63,7 +65,7 @@ typedef struct {
   const char *lr_text;
 } extra;
 
-static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
+static int finish(const char *cmd, lethe_train_opts *o, extra *v, lethe_train_shared *sh) {
   o->adamw = v->optimizer == 1;
   o->schedule = (lethe_schedule)v->schedule;
   o->seed = (uint64_t)v->seed;
@@ -89,7 +91,14 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v) {
     fprintf(stderr, "lethe %s: missing required option --out (see lethe %s --help)\n", cmd, cmd);
     return 2;
   }
-  if (lethe_train_run(o)) return cli_report(cmd);
+  cli_set_threads(o->threads, 0);
+  o->fault_nan_step = cli_fault_nan_step();
+  o->comm = cli_comm(); /* one rank, or this rank of an mpirun / srun job */
+  o->stop = cli_stop_trap();
+  lethe_status s = lethe_train_run_shared(o, sh);
+  cli_stop_untrap();
+  o->stop = NULL;
+  if (s) return cli_report(cmd);
   return 0;
 }
 
@@ -125,7 +134,9 @@ static const char *unlearn_summary(void) {
   return buf;
 }
 
-int cmd_unlearn(int argc, char **argv) {
+int cmd_unlearn(int argc, char **argv) { return cmd_unlearn_shared(argc, argv, NULL); }
+
+int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
   lethe_train_opts o;
   lethe_train_opts_default(&o, 1);
   extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
@@ -227,7 +238,7 @@ int cmd_unlearn(int argc, char **argv) {
     lethe_data_files_free(&files);
     return 2;
   }
-  rc = finish("unlearn", &o, &v);
+  rc = finish("unlearn", &o, &v, sh);
   lethe_data_files_free(&files);
   return rc;
 }
@@ -252,5 +263,5 @@ int cmd_train(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
   if (no_eos || o.data_docs) o.append_eos = 0;
-  return finish("train", &o, &v);
+  return finish("train", &o, &v, NULL);
 }

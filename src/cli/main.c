@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/comm.h"
 #include "cli/commands.h"
 
 typedef struct {
@@ -18,6 +19,7 @@ static const command COMMANDS[] = {
     {"convert", cmd_convert, "llama2.c or GGUF models into a Hugging Face model directory"},
     {"merge", cmd_merge, "merge a LoRA adapter into the base weights (HF model directory)"},
     {"sweep", cmd_sweep, "unlearn with comma lists of settings: every combination trained, evaluated, tabled"},
+    {"recipe", cmd_recipe, "published recipes as lethe commands (zjuklab: two LoRA runs, TIES-merged)"},
     {"report", cmd_report, "one self-contained HTML report of an unlearning run"},
     {"demo", cmd_demo, "the whole story on a laptop: memorise, score, unlearn, score, report"},
     {"bench", cmd_bench, "benchmarks: the unlearning step, sgemm at the model's shapes"},
@@ -47,8 +49,20 @@ int main(int argc, char **argv) {
     printf("lethe %s\n", LETHE_VERSION);
     return 0;
   }
-  for (int i = 0; i < NCOMMANDS; i++)
-    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 2, argv + 2);
+  for (int i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(argv[1], COMMANDS[i].name) != 0) continue;
+    /* under mpirun / srun every rank runs the command; a failing one aborts the job */
+    if (cli_comm_init(&argc, &argv)) return 1;
+    const lethe_comm *c = cli_comm();
+    int parallel = !strcmp(argv[1], "unlearn") || !strcmp(argv[1], "train") || !strcmp(argv[1], "bench");
+    if (c->size > 1 && !parallel) { /* N ranks would each write the same outputs */
+      if (c->rank == 0)
+        fprintf(stderr, "lethe %s: runs as one process (data parallelism covers unlearn, train and bench step): launch it without mpirun\n",
+                argv[1]);
+      return cli_comm_end(2);
+    }
+    return cli_comm_end(COMMANDS[i].run(argc - 2, argv + 2));
+  }
   fprintf(stderr, "lethe: unknown command '%s' (see lethe --help)\n", argv[1]);
   return 2;
 }

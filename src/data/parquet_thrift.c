@@ -6,6 +6,7 @@
 
 #include "data/parquet.h"
 #include "util/error.h"
+#include "util/str.h"
 
 enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6,
        T_DOUBLE = 7, T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
@@ -180,15 +181,6 @@ static lethe_status i32_field(tc *r, int type, int32_t *v) {
   return LETHE_OK;
 }
 
-static char *dup_n(const uint8_t *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p) {
-    memcpy(p, s, n);
-    p[n] = 0;
-  }
-  return p;
-}
-
 /* ---- FileMetaData ---- */
 
 static lethe_status schema_el(tc *r, lethe_pq_schema_el *e) {
@@ -206,7 +198,7 @@ static lethe_status schema_el(tc *r, lethe_pq_schema_el *e) {
       size_t n;
       LETHE_TRY(binary(r, &s, &n));
       free(e->name);
-      if (!(e->name = dup_n(s, n))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->where);
+      if (!(e->name = lethe_strndup(s, n))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->where);
     } else LETHE_TRY(skip(r, type));
   }
   if (!e->name) return bad(r, "schema element without a name");
@@ -236,7 +228,7 @@ static lethe_status col_meta(tc *r, lethe_pq_chunk_meta *c) {
         LETHE_TRY(binary(r, &s, &len));
         if (i == 0) {
           free(c->path);
-          if (!(c->path = dup_n(s, len))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->where);
+          if (!(c->path = lethe_strndup(s, len))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->where);
         }
       }
       c->path_depth = (int)n;

@@ -9,6 +9,7 @@
 #include "data/parquet.h"
 #include "lethe/util.h"
 #include "util/error.h"
+#include "util/str.h"
 
 #define ROWS_MAX_BYTES ((size_t)1 << 34)
 
@@ -17,14 +18,6 @@ typedef struct {
   int cap;
   int docs;
 } load_ctx;
-
-static char *dup_n(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (!p) return NULL;
-  memcpy(p, s, n);
-  p[n] = 0;
-  return p;
-}
 
 static lethe_status id_field(const json_t *obj, const char *path, size_t line, int required, char **out) {
   const json_t *v = json_object_get(obj, "id");
@@ -35,7 +28,7 @@ static lethe_status id_field(const json_t *obj, const char *path, size_t line, i
     snprintf(buf, sizeof buf, "line%zu", line);
     *out = strdup(buf);
   } else if (json_is_string(v)) {
-    *out = dup_n(json_string_value(v), json_string_length(v));
+    *out = lethe_strndup(json_string_value(v), json_string_length(v));
   } else if (json_is_integer(v)) {
     snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
     *out = strdup(buf);
@@ -70,9 +63,9 @@ static lethe_status on_object(const json_t *obj, const char *path, size_t line, 
     if (t && !json_is_null(t)) LETHE_TRY(lethe_jsonl_str(obj, "task", path, line, &task, &task_len));
   }
   LETHE_TRY(id_field(obj, path, line, !c->docs, &row.id));
-  row.input = dup_n(in, in_len);
-  row.output = dup_n(out, out_len);
-  row.task = dup_n(task, task_len);
+  row.input = lethe_strndup(in, in_len);
+  row.output = lethe_strndup(out, out_len);
+  row.task = lethe_strndup(task, task_len);
   row.input_len = in_len;
   row.output_len = out_len;
   if (!row.input || !row.output || !row.task) {
@@ -138,10 +131,10 @@ static lethe_status pq_rows(const char *path, const uint8_t *data, size_t n, int
       ids = ibuf;
     }
     if (!tasks) tasks = "";
-    row->id = dup_n(ids, il);
-    row->input = dup_n(ins, inl);
-    row->output = dup_n(outs, ol);
-    row->task = dup_n(tasks, tl);
+    row->id = lethe_strndup(ids, il);
+    row->input = lethe_strndup(ins, inl);
+    row->output = lethe_strndup(outs, ol);
+    row->task = lethe_strndup(tasks, tl);
     row->input_len = inl;
     row->output_len = ol;
     set->n = (int)r + 1;

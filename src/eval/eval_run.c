@@ -2,7 +2,6 @@
  * retain rows (batched, KV cache), the mean answer NLL of each row, per-document NLLs of the MIA
  * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. */
 #include <math.h>
-#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,12 +189,13 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   int *last = malloc(sizeof(int) * (size_t)seq_cap), *gold = malloc(sizeof(int) * (size_t)seq_cap);
   size_t *subj = malloc(sizeof(size_t) * (size_t)seq_cap);
   float *lg = malloc(sizeof(float) * (size_t)seq_cap * c->vocab_size);
+  if (!tokens || !start || !last || !gold || !subj || !lg) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory (MMLU batch of %d questions)", seq_cap);
   size_t total = 0, done_q = 0;
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
   double t0 = lethe_now_s();
   int tty = o->progress && isatty(fileno(o->progress));
   int nb = 0, N = 0;
-  start[0] = 0;
+  if (!s) start[0] = 0;
   for (size_t si = 0; si <= set->n_subjects && !s; si++) {
     size_t nq = si < set->n_subjects ? set->subjects[si].n_test : 1;
     for (size_t qi = 0; qi < nq && !s; qi++) {
@@ -377,7 +377,6 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
     return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
   if (o->compare && !o->adapter) return lethe_fail(LETHE_ERR_INVALID, "--compare needs an --adapter");
   if (o->max_new < 1 || o->batch < 1 || o->shots < 0) return lethe_fail(LETHE_ERR_INVALID, "max-new and batch must be >= 1, shots >= 0");
-  if (o->threads > 0) omp_set_num_threads(o->threads);
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   lethe_tokenizer *tok = NULL;

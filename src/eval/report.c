@@ -40,6 +40,10 @@ static lethe_status read_curve(const char *dir, curve *c) {
   for (size_t i = 0; i < len; i++) cap += text[i] == '\n';
   c->step = malloc(sizeof(double) * (size_t)cap);
   for (int k = 0; k < 4; k++) c->v[k] = malloc(sizeof(double) * (size_t)cap);
+  if (!c->step || !c->v[0] || !c->v[1] || !c->v[2] || !c->v[3]) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory for %d lines", p, cap);
+    goto done;
+  }
   static const char *const keys[4] = {"loss", "forget", "retain", "kl"};
   int line_no = 0;
   for (char *line = text; line < text + len;) {
@@ -481,6 +485,10 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   fputs("<section id=\"rows\"><h2>Rows</h2>\n", h);
   if (before.has && after.has) {
     pairs = malloc(sizeof(row_pair) * (after.rows.n ? after.rows.n : 1));
+    if (!pairs) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory for %zu row pairs", after.rows.n);
+      goto done;
+    }
     int n = pair_rows(&before, &after, LETHE_SPLIT_FORGET, pairs);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_drop);
     row_table(h, "most-forgotten", "Most forgotten forget rows", "largest fall in score (ROUGE-L recall or exact match)", pairs,

@@ -5,8 +5,6 @@
 #include "model/model.h"
 #include "util/error.h"
 
-static inline int adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
-
 static inline float *gradof(const lethe_model *m, const float *w) { return lethe_model_grad_of(m, w); }
 
 /* Backward of y += s (x A^T) B^T: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A. */
@@ -43,17 +41,17 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
-  if (adapted(lora, LETHE_PROJ_DOWN) || m->grads) o->swiglu(ws->h, a->gu, N, F); /* h: down's input, only for its gradients */
+  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN) || m->grads) o->swiglu(ws->h, a->gu, N, F); /* h: down's input, only for its gradients */
   lethe_wgemm(o, 0, N, F, d, 1.0f, dx, d, w->wdown, w->wdown16, F, 0.0f, ws->dh, F);
-  if (adapted(lora, LETHE_PROJ_DOWN))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN))
     lora_backward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, dx, d, a->u[LETHE_PROJ_DOWN], ws->du, ws->dh, F, N);
   float *g;
   if ((g = gradof(m, w->wdown))) o->gemm(1, 0, d, F, N, 1.0f, dx, d, ws->h, F, 1.0f, g, F);
   o->swiglu_backward(ws->dgu, ws->dh, a->gu, N, F);
   lethe_wgemm(o, 0, N, d, 2 * F, 1.0f, ws->dgu, 2 * F, w->wgu, w->wgu16, d, 0.0f, ws->dln, d);
-  if (adapted(lora, LETHE_PROJ_GATE))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_GATE))
     lora_backward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, ws->dgu, 2 * F, a->u[LETHE_PROJ_GATE], ws->du, ws->dln, d, N);
-  if (adapted(lora, LETHE_PROJ_UP))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_UP))
     lora_backward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, ws->dgu + F, 2 * F, a->u[LETHE_PROJ_UP], ws->du, ws->dln, d, N);
   if ((g = gradof(m, w->wgu))) o->gemm(1, 0, 2 * F, d, N, 1.0f, ws->dgu, 2 * F, a->ln2, d, 1.0f, g, d);
   norm_backward(m, dx, ws->dln, a->x_mid, a->ln2, w->mlp_norm, a->rstd2, N);
@@ -64,7 +62,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
 
   /* attention: x_mid = x_in + o(att) */
   lethe_wgemm(o, 0, N, q, d, 1.0f, dx, d, w->wo, w->wo16, q, 0.0f, ws->datt, q);
-  if (adapted(lora, LETHE_PROJ_O))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_O))
     lora_backward(o, lora, LETHE_PROJ_O, l, a->att, q, dx, d, a->u[LETHE_PROJ_O], ws->du, ws->datt, q, N);
   if ((g = gradof(m, w->wo))) o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, g, q);
   if ((g = gradof(m, w->bo))) o->bias_backward(g, dx, N, d, d);
@@ -75,11 +73,11 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
   lethe_wgemm(o, 0, N, d, qkv, 1.0f, ws->dqkv, qkv, w->wqkv, w->wqkv16, d, 0.0f, ws->dln, d);
-  if (adapted(lora, LETHE_PROJ_Q))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_Q))
     lora_backward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, ws->dqkv, qkv, a->u[LETHE_PROJ_Q], ws->du, ws->dln, d, N);
-  if (adapted(lora, LETHE_PROJ_K))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_K))
     lora_backward(o, lora, LETHE_PROJ_K, l, a->ln1, d, ws->dqkv + q, qkv, a->u[LETHE_PROJ_K], ws->du, ws->dln, d, N);
-  if (adapted(lora, LETHE_PROJ_V))
+  if (lethe_lora_adapted(lora, LETHE_PROJ_V))
     lora_backward(o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d, N);
   if ((g = gradof(m, w->wqkv))) o->gemm(1, 0, qkv, d, N, 1.0f, ws->dqkv, qkv, a->ln1, d, 1.0f, g, d);
   if ((g = gradof(m, w->bqkv))) o->bias_backward(g, ws->dqkv, N, qkv, qkv);

@@ -34,8 +34,6 @@ static void embed(const lethe_model *m, float *x, const int *tokens, int N) {
   else m->ops->embed(x, m->embed, tokens, N, m->cfg.dim);
 }
 
-static inline int adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
-
 static void norm_forward(const lethe_model *m, float *y, float *rstd, const float *x, const float *w, int N) {
   const lethe_config *c = &m->cfg;
   if (c->arch == LETHE_ARCH_OLMO) m->ops->layernorm(y, NULL, rstd, x, N, c->dim, (float)c->norm_eps);
@@ -58,9 +56,9 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   norm_forward(m, a->ln1, a->rstd1, a->x_in, w->attn_norm, N);
   lethe_wgemm(o, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, w->wqkv16, d, 0.0f, a->qkv, qkv);
   if (w->bqkv) o->add_bias(a->qkv, w->bqkv, N, qkv, qkv);
-  if (adapted(lora, LETHE_PROJ_Q)) lora_forward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
-  if (adapted(lora, LETHE_PROJ_K)) lora_forward(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
-  if (adapted(lora, LETHE_PROJ_V)) lora_forward(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_Q)) lora_forward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_K)) lora_forward(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_V)) lora_forward(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
   if (c->clip_qkv > 0) o->clip(a->qkv, a->clip_mask, N, qkv, qkv, (float)c->clip_qkv);
   o->rope(a->qkv, N, H, hd, qkv, pos, m->rope_cos, m->rope_sin, 0);
   o->rope(a->qkv + q, N, KV, hd, qkv, pos, m->rope_cos, m->rope_sin, 0);
@@ -81,16 +79,16 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
   lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 1.0f, a->x_mid, d);
   if (w->bo) o->add_bias(a->x_mid, w->bo, N, d, d);
-  if (adapted(lora, LETHE_PROJ_O)) lora_forward(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_O)) lora_forward(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
 
   norm_forward(m, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, N);
   lethe_wgemm(o, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, w->wgu16, d, 0.0f, a->gu, 2 * F);
-  if (adapted(lora, LETHE_PROJ_GATE)) lora_forward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
-  if (adapted(lora, LETHE_PROJ_UP)) lora_forward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_GATE)) lora_forward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_UP)) lora_forward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
   o->swiglu(ws->h, a->gu, N, F);
   o->copy(xout, a->x_mid, (size_t)N * d);
   lethe_wgemm(o, 1, N, d, F, 1.0f, ws->h, F, w->wdown, w->wdown16, F, 1.0f, xout, d);
-  if (adapted(lora, LETHE_PROJ_DOWN)) lora_forward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN)) lora_forward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
 }
 
 static lethe_status check_lora(const lethe_model *m, const lethe_lora *lora, const lethe_workspace *ws) {

@@ -175,6 +175,9 @@ typedef struct lethe_lora {
                                   nothing, and gradient steps (zero gradients) keep it zero */
 } lethe_lora;
 
+/* Projection p (LETHE_PROJ_*) is among the adapter's targets (0 without an adapter). */
+static inline int lethe_lora_adapted(const lethe_lora *lora, int p) { return lora && (lora->cfg.targets & (1u << p)); }
+
 /* target_modules and its companions from adapter_config.json (or --lora-targets), as PEFT reads
  * them; see model/lora_targets.c. */
 typedef struct {

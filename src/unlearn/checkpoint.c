@@ -63,6 +63,10 @@ lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, cons
     json_object_set_new(state, "adaptive_retain", json_pack("[f, f]", t->adapt_sum, t->adapt_count));
   text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
   p = lethe_path_join(tmp, "state.json");
+  if (!text || !p) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing the checkpoint's state.json", final_dir);
+    goto done;
+  }
   if ((s = lethe_write_file_atomic(p, text, strlen(text)))) goto done;
   s = lethe_dir_publish(tmp, final_dir, "checkpoint");
 done:

@@ -66,7 +66,7 @@ static int first_trained(const lethe_objective *o, int a, int b) {
 
 /* nF: forget answer rows (nFt of them trained), nR: retain answer rows, sF: forget sequences with
  * an answer row. */
-static void counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, int *nFt, int *nR, int *sF) {
+static void local_counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, int *nFt, int *nR, int *sF) {
   *nF = *nFt = *nR = *sF = 0;
   for (int s = 0; s < r->n_seq; s++) {
     int a = r->row_off[s], b = r->row_off[s + 1];
@@ -78,6 +78,22 @@ static void counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, i
       *nR += b - a;
     }
   }
+}
+
+void lethe_obj_counts(const lethe_objective *o, const lethe_obj_rows *r, int out[LETHE_OBJ_NCOUNTS]) {
+  local_counts(o, r, &out[0], &out[1], &out[2], &out[3]);
+}
+
+/* The normalisers: the global batch's counts when given (data parallelism), else this batch's. */
+static void counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, int *nFt, int *nR, int *sF) {
+  if (!r->global) {
+    local_counts(o, r, nF, nFt, nR, sF);
+    return;
+  }
+  *nF = r->global[0];
+  *nFt = r->global[1];
+  *nR = r->global[2];
+  *sF = r->global[3];
 }
 
 void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,

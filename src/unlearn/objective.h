@@ -40,7 +40,14 @@ typedef struct {
   const unsigned char *split;   /* (n_seq) lethe_split of each sequence */
   const float *ref;             /* (n_rows) r_t, or NULL when the objective needs none */
   double retain_mult;           /* m (1 unless adaptive_retain) */
+  const int *global;            /* (LETHE_OBJ_NCOUNTS) the counts of the whole (global) batch the
+                                   normalisations use, summed over ranks; NULL: this batch's own */
 } lethe_obj_rows;
+
+/* The counts the objectives normalise by, in this order: forget answer rows, forget rows trained
+ * (CE-U skips some), retain answer rows, forget sequences with an answer row. */
+enum { LETHE_OBJ_NCOUNTS = 4 };
+void lethe_obj_counts(const lethe_objective *o, const lethe_obj_rows *r, int out[LETHE_OBJ_NCOUNTS]);
 
 /* adaptive_retain: the retain NLL of a batch (its retain rows' mean -l_t, from a first head pass)
  * and its retain sequences; 0 sequences: no retain rows. */

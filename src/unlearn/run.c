@@ -1,10 +1,9 @@
 /* unlearn/run.c: `lethe unlearn` and `lethe train` end to end: load the model, tokenizer and data,
  * build the trainer, run every step with a progress line, a JSONL log and checkpoints, stop
- * cleanly on a signal or a NaN (keeping the last good checkpoint), and write the results. */
+ * cleanly when the caller's stop flag is raised or on a NaN (keeping the last good checkpoint), and write the results. */
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +22,6 @@
 #include "util/error.h"
 #include "util/say.h"
 #include "util/fileio.h"
-
-static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
-}
 
 void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   memset(o, 0, sizeof *o);
@@ -167,7 +160,48 @@ typedef struct {
   char *fp;
   FILE *log;
   lethe_run_eval ev;
+  int borrowed; /* m and tok belong to a lethe_train_shared */
 } run_state;
+
+struct lethe_train_shared {
+  char *model_key; /* model, tokenizer, device */
+  lethe_model *m;
+  lethe_tokenizer *tok;
+  char *ref_key;   /* model_key, the data files, max_len, batch, eos, line limit, threads */
+  float *ref;      /* (ref_n) */
+  int ref_n;
+  int model_loads, ref_builds;
+};
+
+lethe_train_shared *lethe_train_shared_new(void) { return calloc(1, sizeof(lethe_train_shared)); }
+
+void lethe_train_shared_free(lethe_train_shared *sh) {
+  if (!sh) return;
+  free(sh->model_key);
+  free(sh->ref_key);
+  free(sh->ref);
+  lethe_tokenizer_free(sh->tok);
+  lethe_model_free(sh->m);
+  free(sh);
+}
+
+void lethe_train_shared_counts(const lethe_train_shared *sh, int *model_loads, int *ref_builds) {
+  *model_loads = sh ? sh->model_loads : 0;
+  *ref_builds = sh ? sh->ref_builds : 0;
+}
+
+static char *shared_key(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *k = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (!k) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(k, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return k;
+}
 
 static void run_free(run_state *r) {
   lethe_run_eval_free(&r->ev);
@@ -178,8 +212,10 @@ static void run_free(run_state *r) {
   lethe_tokset_free(&r->data);
   lethe_rowset_free(&r->forget);
   lethe_rowset_free(&r->retain);
-  lethe_tokenizer_free(r->tok);
-  lethe_model_free(r->m);
+  if (!r->borrowed) {
+    lethe_tokenizer_free(r->tok);
+    lethe_model_free(r->m);
+  }
 }
 
 /* The end-of-sequence id appended to each row when o->append_eos: the model's first eos id, else
@@ -201,25 +237,87 @@ static lethe_status validate(const lethe_train_opts *o) {
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
+  if (lethe_comm_size(o->comm) > 1 && (o->eval_every || o->eval_every_steps || o->lr_auto))
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
+  return LETHE_OK;
+}
+
+/* Data parallelism: rank 0 read the checkpoint (or found none); every rank gets its state. */
+static lethe_status share_resume(const lethe_comm *c, lethe_trainer *t, int *found, double *elapsed) {
+  if (lethe_comm_size(c) <= 1) return LETHE_OK;
+  double pos[7] = {(double)*found, *elapsed, (double)t->step, (double)t->epoch, (double)t->step_in_epoch, t->adapt_sum,
+                   t->adapt_count};
+  LETHE_TRY(lethe_comm_bcast(c, pos, sizeof pos, 0));
+  *found = (int)pos[0];
+  if (!*found) return LETHE_OK;
+  *elapsed = pos[1];
+  t->step = (int64_t)pos[2];
+  t->epoch = (int)pos[3];
+  t->step_in_epoch = (int)pos[4];
+  t->adapt_sum = pos[5];
+  t->adapt_count = pos[6];
+  float *bufs[3] = {t->params, t->adam_m, t->adam_v};
+  for (int i = 0; i < 3; i++) LETHE_TRY(lethe_comm_bcast(c, bufs[i], sizeof(float) * t->n_params, 0));
+  t->synced_step = -1; /* a trained subset is scattered into the model before the next step */
+  return LETHE_OK;
+}
+
+/* Data parallelism: has any rank been asked to stop (a signal reaches ranks at different steps)? */
+static lethe_status agree_stop(const lethe_comm *c, int *stop) {
+  if (lethe_comm_size(c) <= 1) return LETHE_OK;
+  double v = *stop;
+  LETHE_TRY(lethe_comm_allreduce_f64(c, &v, 1));
+  *stop = v > 0;
   return LETHE_OK;
 }
 
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
-lethe_status lethe_train_run(const lethe_train_opts *o) {
-  LETHE_TRY(validate(o));
-  if (o->threads > 0) omp_set_num_threads(o->threads);
+/* The caller's stop flag (the CLI's SIGINT/SIGTERM trap sets it) is up. */
+static int stop_asked(const lethe_train_opts *o) { return o->stop && *o->stop; }
+
+lethe_status lethe_train_run(const lethe_train_opts *o) { return lethe_train_run_shared(o, NULL); }
+
+lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_shared *sh) {
+  LETHE_TRY(validate(o_in));
+  /* under data parallelism only rank 0 prints and writes */
+  const int rank0 = lethe_comm_rank(o_in->comm) == 0, world = lethe_comm_size(o_in->comm);
+  lethe_train_opts oq = *o_in;
+  if (!rank0) oq.progress = NULL;
+  const lethe_train_opts *o = &oq;
+  /* full-parameter and merged runs change the model's weights: they load their own */
+  if (!o->forget || o->full || o->merge) sh = NULL;
   run_state r;
   memset(&r, 0, sizeof r);
   lethe_status s = LETHE_OK;
   double t0 = lethe_now_s();
   char *log_path = lethe_path_join(o->out, "train_log.jsonl");
   char *targets = NULL; /* the adapted modules' names, for run.json */
+  char *mkey = NULL, *rkey = NULL;
+  int model_reused = 0, ref_reused = 0;
   if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
-  if ((s = lethe_run_dir_open(o))) goto done;
-  if ((s = lethe_model_load(o->model, &r.m))) goto done;
-  if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
-  if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
+  if (rank0 && (s = lethe_run_dir_open(o))) goto done;
+  if (sh && !(mkey = shared_key("%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  if (sh && sh->m && !strcmp(sh->model_key, mkey)) {
+    r.m = sh->m, r.tok = sh->tok, r.borrowed = model_reused = 1;
+  } else {
+    if ((s = lethe_model_load(o->model, &r.m))) goto done;
+    if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
+    if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
+    if (sh) { /* the shared model from now on; a reference cache of another model is dropped */
+      lethe_tokenizer_free(sh->tok);
+      lethe_model_free(sh->m);
+      free(sh->model_key);
+      free(sh->ref_key);
+      sh->ref_key = NULL;
+      sh->m = r.m, sh->tok = r.tok, sh->model_key = mkey, mkey = NULL;
+      sh->model_loads++;
+      r.borrowed = 1;
+    }
+  }
   if (o->forget) {
     if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
     if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
@@ -267,12 +365,22 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     if (s) goto done;
     if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
   }
+  size_t n_subset = 0; /* parameters of a trained subset (its frozen copy is in the plan) */
+  if (o->full && o->train_layers) {
+    int lo, hi;
+    unsigned mods = lethe_train_modules_parse(o->train_modules ? o->train_modules : "all");
+    if (mods && !lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &lo, &hi) &&
+        lethe_config_count_selected(&r.m->cfg, lo, hi, mods, &n_subset))
+      n_subset = 0; /* the selection's own errors come below */
+    lethe_clear_error();
+  }
   if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
-      (s = lethe_train_memory_check(r.m, r.lora, &r.data, o->batch, o->recompute, lethe_obj_needs_ref_hidden(&o->obj),
+      (s = lethe_train_memory_check(r.m, r.lora, n_subset, &r.data, o->batch, o->recompute,
+                                    lethe_obj_needs_ref_hidden(&o->obj) || (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
                                     lethe_machine_memory_bytes())))
     goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
-  if (o->forget) {
+  if (o->forget && rank0) {
     double mean[LETHE_SPLIT_COUNT];
     if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, o->batch, mean))) goto done;
     nll_f0 = mean[LETHE_SPLIT_FORGET];
@@ -285,7 +393,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
                           .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
                           .no_ref_cache = o->no_ref_cache, .recompute = o->recompute,
                           .schedule_data = o->schedule_data, .forget_chunk = o->forget_chunk,
-                          .retain_per_forget = o->retain_per_forget};
+                          .retain_per_forget = o->retain_per_forget, .comm = o->comm};
   if (o->full && o->train_layers) {
     const char *mods = o->train_modules ? o->train_modules : "all";
     tc.train_modules = lethe_train_modules_parse(mods);
@@ -296,12 +404,35 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     if ((s = lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
     say(o, "training the full parameters of layers %d-%d (%s)\n", tc.train_lo, tc.train_hi, mods);
   }
+  int n_answer = 0;
+  for (int i = 0; i < r.data.n; i++) n_answer += lethe_tokset_answer_count(&r.data, i);
+  if (sh) {
+    rkey = shared_key("%s\n%s\n%s\n%d %d %d %lld %d", sh->model_key, o->forget, o->retain ? o->retain : "", o->max_len,
+                      o->batch, eos_for(o, r.m, r.tok), (long long)o->max_line_bytes, omp_get_max_threads());
+    if (!rkey) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    if (sh->ref_key && !strcmp(sh->ref_key, rkey) && sh->ref_n == n_answer) tc.ref_cache_in = sh->ref, ref_reused = 1;
+  }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
-  if (r.tr->ref_cache) say(o, "reference cache: %d answer tokens in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n], lethe_now_s() - tc0);
-  /* LETHE_FAULT_NAN_STEP=N (tests only) poisons step N's gradient, to exercise the NaN stop. */
-  const char *fault = getenv("LETHE_FAULT_NAN_STEP");
-  if (fault) r.tr->fault_nan_step = atoll(fault);
+  if (world > 1) say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch, (o->batch + world - 1) / world);
+  r.tr->cfg.ref_cache_in = NULL;
+  if (r.tr->ref_cache)
+    say(o, "reference cache: %d answer tokens %s in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n],
+        ref_reused ? "reused from the previous run" : "computed", lethe_now_s() - tc0);
+  if (sh && r.tr->ref_cache && !ref_reused) { /* kept for the next run of the sweep */
+    float *keep = malloc(sizeof(float) * (size_t)(n_answer ? n_answer : 1));
+    if (keep) {
+      memcpy(keep, r.tr->ref_cache, sizeof(float) * (size_t)n_answer);
+      free(sh->ref);
+      free(sh->ref_key);
+      sh->ref = keep, sh->ref_n = n_answer, sh->ref_key = rkey, rkey = NULL;
+      sh->ref_builds++;
+    }
+  }
+  r.tr->fault_nan_step = o->fault_nan_step;
   lethe_train_opts oo = *o; /* with the rate --lr auto chose */
   if (o->lr_auto) {
     if (!r.lora) {
@@ -312,6 +443,10 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
   r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
+  if (!r.fp) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory building the run's fingerprint");
+    goto done;
+  }
   free(targets);
   targets = NULL;
   if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
@@ -320,23 +455,21 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
   int resumed = 0; /* from a checkpoint */
   if (o->resume) {
     int found = 0;
-    if ((s = lethe_checkpoint_recover(o->resume, &found))) goto done;
-    if (found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if (rank0 && (s = lethe_checkpoint_recover(o->resume, &found))) goto done;
+    if (rank0 && found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
+    if ((s = share_resume(o->comm, r.tr, &found, &elapsed0))) goto done;
     if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
     else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
-    if ((s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
+    if (rank0 && (s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
     resumed = found;
   }
   if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, resumed, r.tr->step))) goto done;
   if (resumed && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
-  r.log = fopen(log_path, o->resume ? "a" : "w");
-  if (!r.log) {
+  r.log = rank0 ? fopen(log_path, o->resume ? "a" : "w") : NULL;
+  if (rank0 && !r.log) {
     s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
     goto done;
   }
-  void (*old_int)(int) = signal(SIGINT, on_signal);
-  void (*old_term)(int) = signal(SIGTERM, on_signal);
-  g_stop = 0;
   int tty = o->progress && isatty(fileno(o->progress));
   double train_t0 = lethe_now_s(), last_ckpt = lethe_now_s();
   int64_t step0 = r.tr->step;
@@ -371,12 +504,12 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
     fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
     fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
     fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
-    fprintf(r.log,
+    if (r.log) fprintf(r.log,
             "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
             "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
             (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
             st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
-    fflush(r.log);
+    if (r.log) fflush(r.log);
     if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
       char etab[32];
       fmt_time(eta, etab, sizeof etab);
@@ -397,9 +530,11 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
         early_stopped = finished = 1;
       }
     }
-    int want_ckpt = (o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
+    int stop_now = stop_asked(o);
+    if ((s = agree_stop(o->comm, &stop_now))) break;
+    int want_ckpt = rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                    (g_stop && !finished);
+                    (stop_now && !finished));
     if (want_ckpt && !finished) {
       /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
       if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
@@ -407,15 +542,13 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
       if (r.ev.on) lethe_run_eval_prune(o->out, r.tr->step);
       last_ckpt = lethe_now_s();
     }
-    if (g_stop && !finished) {
+    if (stop_now && !finished) {
       s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
                      (long long)r.tr->step, o->out);
       break;
     }
   }
   if (tty) fputc('\n', o->progress);
-  signal(SIGINT, old_int);
-  signal(SIGTERM, old_term);
   if (s) goto done;
   double train_s = lethe_now_s() - train_t0 - r.ev.seconds + eval_s0;
   /* Results: with --select best, the last parameters are saved as adapter-last/ and the best
@@ -432,6 +565,7 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
         (long long)r.ev.best.step, r.ev.best.final, r.ev.last.epoch, r.ev.last.final);
   }
   double nll_f1 = NAN, nll_r1 = NAN;
+  if (!rank0) goto done; /* the results are rank 0's to write */
   if (o->forget) {
     double mean[LETHE_SPLIT_COUNT];
     if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, o->batch, mean))) goto done;
@@ -468,22 +602,29 @@ lethe_status lethe_train_run(const lethe_train_opts *o) {
    * continue on another device (which changes only the rounding) */
   json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
   json_object_set_new(run, "recompute", json_boolean(o->recompute));
+  json_object_set_new(run, "world_size", json_integer(world));
+  json_object_set_new(run, "global_batch", json_integer(o->batch));
   if (o->forget)
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
                                   num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
   if (o->lr_auto) json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
   if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
+  if (sh)
+    json_object_set_new(run, "shared", json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused",
+                                                 ref_reused, "model_loads", sh->model_loads, "reference_cache_builds", sh->ref_builds));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");
-  s = lethe_write_file_atomic(rp, rj, strlen(rj));
+  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj)) : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
   free(rp);
   free(rj);
   if (!s) lethe_run_dir_finish(o->out);
 done:
   free(log_path);
   free(targets);
+  free(mkey);
+  free(rkey);
   run_free(&r);
   return s;
 }

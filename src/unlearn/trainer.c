@@ -8,8 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lethe/util.h"
 #include "util/error.h"
 #include "util/rng.h"
+
+/* Sequences each rank forwards at most per micro-batch: its slice of the global batch. */
+static int local_batch(const lethe_trainer *t) {
+  int W = lethe_comm_size(t->cfg.comm);
+  return (t->cfg.batch + W - 1) / W;
+}
 
 void lethe_trainer_free(lethe_trainer *t) {
   if (!t) return;
@@ -19,6 +26,7 @@ void lethe_trainer_free(lethe_trainer *t) {
   if (!t->lora && t->m->grad_spans && t->params) t->m->ops->release(t->params);
   if (t->adam_m) t->m->ops->release(t->adam_m);
   if (t->adam_v) t->m->ops->release(t->adam_v);
+  if (t->frozen) t->m->ops->release(t->frozen);
   free(t->ref_cache);
   free(t->ref_off);
   free(t->fixed);
@@ -35,18 +43,23 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t->rmu_h);
   free(t->rmu_href);
   free(t->rmu_dh);
+  free(t->gather_counts);
+  free(t->gather_displs);
   free(t);
 }
 
-/* Reference log-probs of every answer token with the adapter off, computed once. */
+/* Reference log-probs of every answer token with the adapter off, computed once: each rank its
+ * contiguous slice of the sequences, then all-gathered. */
 static lethe_status build_ref_cache(lethe_trainer *t) {
   const lethe_tokset *d = t->data;
-  int B = t->cfg.batch;
+  const lethe_comm *c = t->cfg.comm;
+  int B = local_batch(t), lo, hi;
+  lethe_comm_slice(c, d->n, &lo, &hi);
   int *idx = malloc(sizeof(int) * (size_t)B);
   if (!idx) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   lethe_status s = LETHE_OK;
-  for (int first = 0; first < d->n && !s; first += B) {
-    int n = d->n - first < B ? d->n - first : B;
+  for (int first = lo; first < hi && !s; first += B) {
+    int n = hi - first < B ? hi - first : B;
     for (int k = 0; k < n; k++) idx[k] = first + k;
     if ((s = lethe_packed_fill(&t->pb, d, idx, n))) break;
     lethe_batch b = {.n_seq = n, .n_tokens = t->pb.n_tokens, .tokens = t->pb.tokens, .targets = t->pb.targets, .start = t->pb.start};
@@ -55,6 +68,21 @@ static lethe_status build_ref_cache(lethe_trainer *t) {
     memcpy(t->ref_cache + t->ref_off[first], t->ws->logp, sizeof(float) * (size_t)t->ws->n_rows);
   }
   free(idx);
+  int W = lethe_comm_size(c);
+  if (W > 1) {
+    /* a rank whose forward failed returns its error without joining the gather: the program
+     * reports it and aborts the job (MPI_Abort), which ends the other ranks' wait */
+    for (int r = 0; r < W; r++) {
+      lethe_comm rr = *c;
+      rr.rank = r;
+      int a, b;
+      lethe_comm_slice(&rr, d->n, &a, &b);
+      t->gather_displs[r] = t->ref_off[a];
+      t->gather_counts[r] = t->ref_off[b] - t->ref_off[a];
+    }
+    if (s) return s;
+    s = lethe_comm_allgatherv_f32(c, t->ref_cache, t->gather_counts, t->gather_displs);
+  }
   return s;
 }
 
@@ -105,6 +133,17 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->cfg = *cfg;
   int B = cfg->batch < data->n ? cfg->batch : data->n;
   t->cfg.batch = B;
+  int W = lethe_comm_size(cfg->comm);
+  if (W > 1 && (cfg->obj.forget == LETHE_FORGET_RMU || cfg->obj.adaptive_retain)) {
+    free(t);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "RMU and the adaptive retain weight are not data-parallel yet: run them in one process");
+  }
+  if (W > 1 && strcmp(m->ops->name, "cpu") != 0) {
+    free(t);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "data parallelism over MPI runs on the CPU backend (the NCCL path for %s is not built)",
+                      m->ops->name);
+  }
+  B = local_batch(t); /* the buffers hold this rank's slice */
   int cap_tokens = B * data->max_len;
   lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
   int rmu = cfg->obj.forget == LETHE_FORGET_RMU;
@@ -123,10 +162,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->grads = lora->grads;
     t->n_params = lora->n_params;
   } else {
-    if (lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache)) {
+    int ref_pass = lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache);
+    if (ref_pass && !cfg->train_modules) {
       lethe_trainer_free(t);
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training has no frozen reference for this objective "
-                                               "(full-vocabulary KL, UNDIAL, or --no-ref-cache): train a LoRA adapter");
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training of the whole model keeps no frozen reference for this objective "
+                                               "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
+                                               "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
     }
     s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
                            : lethe_model_enable_grads(m);
@@ -144,6 +185,14 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
       }
       for (int i = 0; i < m->n_grad_spans; i++)
         m->ops->copy(t->params + m->grad_spans[i].goff, m->dparams + m->grad_spans[i].off, m->grad_spans[i].len);
+      if (ref_pass) { /* the reference: the trained tensors only, as loaded (before any checkpoint) */
+        t->frozen = m->ops->alloc(t->n_params * sizeof(float));
+        if (!t->frozen) {
+          lethe_trainer_free(t);
+          return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
+        }
+        m->ops->copy(t->frozen, t->params, t->n_params);
+      }
     } else {
       t->params = m->dparams;
     }
@@ -177,6 +226,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     }
     for (int j = 0; j < d; j++) t->rmu_u[j] = (float)(t->rmu_u[j] / sqrt(nrm) * cfg->obj.rmu_coeff);
   }
+  t->gather_counts = malloc(sizeof(int) * (size_t)W);
+  t->gather_displs = malloc(sizeof(int) * (size_t)W);
   t->fidx = malloc(sizeof(int) * (size_t)data->n);
   t->ridx = malloc(sizeof(int) * (size_t)data->n);
   for (int i = 0; t->fidx && t->ridx && i < data->n; i++) {
@@ -197,13 +248,15 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->n_order = per * (1 + (t->n_ridx > 0 ? cfg->retain_per_forget : 0));
   }
   t->order = malloc(sizeof(int) * (size_t)(t->n_order > 0 ? t->n_order : 1));
-  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order || !t->fidx || !t->ridx) {
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order || !t->fidx || !t->ridx || !t->gather_counts ||
+      !t->gather_displs) {
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
   m->ops->zero(t->grads, t->n_params);
   t->ref_off[0] = 0;
   for (int i = 0; i < data->n; i++) t->ref_off[i + 1] = t->ref_off[i] + lethe_tokset_answer_count(data, i);
+  B = t->cfg.batch; /* the schedule counts global batches */
   t->micro_per_epoch = (t->n_order + B - 1) / B;
   t->steps_per_epoch = (t->micro_per_epoch + cfg->grad_accum - 1) / cfg->grad_accum;
   t->total_steps = 0;
@@ -213,7 +266,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->order_epoch = -1;
   if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
     t->ref_cache = malloc(sizeof(float) * (size_t)(t->ref_off[data->n] ? t->ref_off[data->n] : 1));
-    s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
+    if (t->ref_cache && cfg->ref_cache_in) memcpy(t->ref_cache, cfg->ref_cache_in, sizeof(float) * (size_t)t->ref_off[data->n]);
+    else s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
     if (s) {
       lethe_trainer_free(t);
       return s;
@@ -221,6 +275,27 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   }
   *out = t;
   return LETHE_OK;
+}
+
+/* A trained subset: the compact params into the model's tensors. */
+static void scatter_params(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
+  t->synced_step = t->step;
+}
+
+/* The reference pass of a trained subset: its frozen copy into the model's tensors (ref_end puts
+ * the trained values back). Without a frozen copy (LoRA: the pass runs with the adapter off) both
+ * do nothing. */
+static void ref_begin(lethe_trainer *t) {
+  const lethe_model *m = t->m;
+  for (int i = 0; t->frozen && i < m->n_grad_spans; i++)
+    m->ops->copy(m->dparams + m->grad_spans[i].off, t->frozen + m->grad_spans[i].goff, m->grad_spans[i].len);
+}
+
+static void ref_end(lethe_trainer *t) {
+  if (t->frozen) scatter_params(t);
 }
 
 /* RMU (Li et al. 2024, as open-unlearning computes it): per sequence the mean over its answer
@@ -242,7 +317,10 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
     else nR++, posR += cnt;
   }
   if (nR > 0 && t->ws_ref) {
-    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, b));
+    ref_begin(t);
+    lethe_status s = lethe_forward(t->m, NULL, t->ws_ref, b);
+    ref_end(t);
+    LETHE_TRY(s);
     ops->download(t->rmu_href, lethe_ws_layer_output(t->m, t->ws_ref, L), nb);
   }
   memset(t->rmu_dh, 0, nb);
@@ -278,20 +356,53 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
   return LETHE_OK;
 }
 
-/* A trained subset: the compact params into the model's tensors. */
-static void scatter_params(lethe_trainer *t) {
-  const lethe_model *m = t->m;
-  for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
-    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
-  t->synced_step = t->step;
-}
-
 void lethe_trainer_sync_model(lethe_trainer *t) {
   if (!t->lora && t->m->grad_spans) scatter_params(t);
 }
 
+/* Data parallelism: the objective's counts of the global micro-batch (this rank's summed over
+ * ranks), the normalisers of every rank's coefficients. */
+static lethe_status sum_counts(const lethe_trainer *t, int gc[LETHE_OBJ_NCOUNTS]) {
+  double g[LETHE_OBJ_NCOUNTS];
+  for (int i = 0; i < LETHE_OBJ_NCOUNTS; i++) g[i] = gc[i];
+  LETHE_TRY(lethe_comm_allreduce_f64(t->cfg.comm, g, LETHE_OBJ_NCOUNTS));
+  for (int i = 0; i < LETHE_OBJ_NCOUNTS; i++) gc[i] = (int)llround(g[i]);
+  return LETHE_OK;
+}
+
+/* The loss terms (each rank's share, already divided by the global counts) summed over ranks. */
+static lethe_status sum_loss(const lethe_trainer *t, lethe_loss_terms *loss) {
+  double v[4] = {loss->total, loss->forget, loss->retain, loss->kl};
+  LETHE_TRY(lethe_comm_allreduce_f64(t->cfg.comm, v, 4));
+  loss->total = v[0];
+  loss->forget = v[1];
+  loss->retain = v[2];
+  loss->kl = v[3];
+  return LETHE_OK;
+}
+
+static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss);
+
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
   if (!t->lora && t->m->grad_spans && t->synced_step != t->step) scatter_params(t); /* e.g. after a checkpoint load */
+  if (lethe_comm_size(t->cfg.comm) <= 1) return micro_local(t, idx, n, scale, loss);
+  int lo, hi;
+  lethe_comm_slice(t->cfg.comm, n, &lo, &hi);
+  if (hi > lo) return micro_local(t, idx + lo, hi - lo, scale, loss);
+  /* an empty slice (a last micro-batch smaller than the ranks): only the collectives */
+  int gc[LETHE_OBJ_NCOUNTS] = {0, 0, 0, 0};
+  LETHE_TRY(sum_counts(t, gc));
+  memset(loss, 0, sizeof *loss);
+  loss->n_forget = gc[0];
+  loss->n_retain = gc[2];
+  loss->n_forget_seq = gc[3];
+  t->pb.n_tokens = 0;
+  return sum_loss(t, loss);
+}
+
+/* This rank's sequences idx[0..n) of the micro-batch. */
+static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss) {
+  int parallel = lethe_comm_size(t->cfg.comm) > 1;
   LETHE_TRY(lethe_packed_fill(&t->pb, t->data, idx, n));
   lethe_packed *p = &t->pb;
   lethe_batch b = {.n_seq = n, .n_tokens = p->n_tokens, .tokens = p->tokens, .targets = p->targets, .start = p->start};
@@ -300,22 +411,34 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   if (o->forget == LETHE_FORGET_RMU) return rmu_micro(t, &b, n, scale, loss);
   lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL,
                          .retain_mult = 1.0};
+  int gc[LETHE_OBJ_NCOUNTS];
+  if (parallel) {
+    lethe_obj_counts(o, &rows, gc);
+    LETHE_TRY(sum_counts(t, gc));
+    rows.global = gc;
+  }
   if (lethe_obj_needs_ref(o)) {
     if (t->ref_cache) {
       for (int s = 0; s < n; s++)
         memcpy(t->ref_rows + p->answer_off[s], t->ref_cache + t->ref_off[p->seq[s]],
                sizeof(float) * (size_t)(p->answer_off[s + 1] - p->answer_off[s]));
     } else {
-      LETHE_TRY(lethe_forward(t->m, NULL, t->ws, &b));
-      LETHE_TRY(lethe_head(t->m, t->ws, &b, NULL, 0));
+      ref_begin(t);
+      lethe_status s = lethe_forward(t->m, NULL, t->ws, &b);
+      if (!s) s = lethe_head(t->m, t->ws, &b, NULL, 0);
+      ref_end(t);
+      LETHE_TRY(s);
       memcpy(t->ref_rows, t->ws->logp, sizeof(float) * (size_t)rows.n_rows);
     }
     rows.ref = t->ref_rows;
   }
   const float *ref_hidden = NULL;
   if (t->ws_ref) {
-    LETHE_TRY(lethe_forward(t->m, NULL, t->ws_ref, &b));
-    LETHE_TRY(lethe_head(t->m, t->ws_ref, &b, NULL, 0));
+    ref_begin(t);
+    lethe_status s = lethe_forward(t->m, NULL, t->ws_ref, &b);
+    if (!s) s = lethe_head(t->m, t->ws_ref, &b, NULL, 0);
+    ref_end(t);
+    LETHE_TRY(s);
     ref_hidden = t->ws_ref->xrows;
   }
   LETHE_TRY(lethe_forward(t->m, t->lora, t->ws, &b));
@@ -337,7 +460,7 @@ lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float 
   LETHE_TRY(lethe_head(t->m, t->ws, &b, &coef, 1));
   LETHE_TRY(lethe_backward(t->m, t->lora, t->ws, &b));
   lethe_obj_loss(o, &rows, t->ws->logp, coef.kl ? t->ws->kl_rows : NULL, loss);
-  return LETHE_OK;
+  return parallel ? sum_loss(t, loss) : LETHE_OK;
 }
 
 double lethe_trainer_lr(const lethe_trainer *t, int64_t step) {
@@ -357,6 +480,12 @@ double lethe_trainer_lr(const lethe_trainer *t, int64_t step) {
 
 lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
   const lethe_ops *o = t->m->ops;
+  st->comm_s = 0;
+  if (lethe_comm_size(t->cfg.comm) > 1) { /* the summed gradient on every rank: identical updates */
+    double c0 = lethe_now_s();
+    LETHE_TRY(lethe_comm_allreduce_f32(t->cfg.comm, t->grads, t->n_params));
+    st->comm_s = lethe_now_s() - c0;
+  }
   double norm = sqrt(o->sumsq(t->grads, t->n_params));
   st->grad_norm = norm;
   if (!isfinite(norm)) {
@@ -409,7 +538,13 @@ lethe_status lethe_trainer_next(lethe_trainer *t, lethe_step_stats *st, int *fin
     acc.n_forget += l.n_forget;
     acc.n_retain += l.n_retain;
     acc.n_forget_seq += l.n_forget_seq;
-    st->tokens += t->pb.n_tokens;
+    st->tokens_local += t->pb.n_tokens;
+  }
+  st->tokens = st->tokens_local;
+  if (lethe_comm_size(t->cfg.comm) > 1) {
+    double tok = st->tokens_local;
+    LETHE_TRY(lethe_comm_allreduce_f64(t->cfg.comm, &tok, 1));
+    st->tokens = (int)llround(tok);
   }
   st->loss = acc;
   if (t->fault_nan_step == t->step + 1) { /* fault injection for the tests */

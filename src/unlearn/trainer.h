@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
+#include "lethe/comm.h"
 #include "lethe/unlearn.h"
 #include "model/model.h"
 #include "unlearn/objective.h"
@@ -19,6 +20,8 @@ typedef struct {
   int warmup_steps;
   uint64_t seed;
   int no_ref_cache;
+  const float *ref_cache_in; /* (answer tokens of data) a reference cache built before for the same
+                                model, data and batch (lethe sweep), copied instead of built; NULL: build */
   int recompute;     /* recompute each block's activations in the backward pass (less memory) */
   /* full-parameter training (lora == NULL) of a subset: layers [train_lo, train_hi], the
    * LETHE_TRAIN_* modules of each; train_modules 0 trains every parameter */
@@ -26,13 +29,19 @@ typedef struct {
   unsigned train_modules;
   lethe_data_schedule schedule_data;
   int forget_chunk, retain_per_forget; /* sequential */
+  /* data parallelism: batch is the global batch; each rank forwards its slice of every
+   * micro-batch, counts and losses are summed over ranks, gradients all-reduced before the update
+   * (NULL: one process) */
+  const lethe_comm *comm;
 } lethe_trainer_cfg;
 
 typedef struct {
   lethe_loss_terms loss;   /* averaged over the step's micro-batches */
   double grad_norm;        /* before clipping */
   double lr;
-  int tokens;              /* tokens forwarded in the step */
+  int tokens;              /* tokens forwarded in the step, over every rank */
+  int tokens_local;        /* by this rank */
+  double comm_s;           /* seconds in the gradient all-reduce */
 } lethe_step_stats;
 
 typedef struct lethe_trainer {
@@ -47,6 +56,9 @@ typedef struct lethe_trainer {
                                   model trains in a compact copy (n_params) scattered into the model
                                   after every update */
   int64_t synced_step;         /* subset: the step whose params the model holds */
+  float *frozen;               /* (n_params) subset with a reference pass: the trained tensors as
+                                  they were before training (the reference = the model with these
+                                  swapped back in), or NULL */
   size_t n_params;
   float *adam_m, *adam_v;
   int64_t step;                /* optimizer steps taken */
@@ -69,6 +81,7 @@ typedef struct lethe_trainer {
   int *order;                  /* (n_order) this epoch's order */
   int n_order;
   int order_epoch;
+  int *gather_counts, *gather_displs; /* (world size) the reference cache's all-gather */
   int64_t fault_nan_step;      /* testing: poison the gradient of this (1-based) step; 0: never */
 } lethe_trainer;
 
@@ -81,10 +94,11 @@ void lethe_trainer_free(lethe_trainer *t);
  * parameters are written into the model's tensors (a no-op for an adapter or the whole model). */
 void lethe_trainer_sync_model(lethe_trainer *t);
 
-/* One micro-batch of sequences idx[0..n): gradients are accumulated with weight `scale`; the
+/* One micro-batch of sequences idx[0..n) (the global micro-batch: this rank takes its slice, the
+ * objective's counts and the loss terms are summed over ranks; every rank must call it): gradients are accumulated with weight `scale`; the
  * batch's loss terms are returned. */
 lethe_status lethe_trainer_micro(lethe_trainer *t, const int *idx, int n, float scale, lethe_loss_terms *loss);
-/* One optimizer update from the accumulated gradients (norm, clipping, NaN check, Adam), then the
+/* One optimizer update from the accumulated gradients (all-reduced over ranks first, then norm, clipping, NaN check, Adam), then the
  * gradients are zeroed. A non-finite gradient norm is LETHE_ERR_NUMERIC and leaves the weights
  * untouched. */
 lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st);
@@ -115,9 +129,11 @@ lethe_status lethe_run_dir_open(const lethe_train_opts *o);
 /* The machine's physical memory in bytes (0 when unknown). */
 size_t lethe_machine_memory_bytes(void);
 /* Refuses, before any allocation, a step whose memory plan (weights, activations of the batch,
- * trained parameters with gradient and Adam moments) exceeds `machine_bytes`, naming both. */
-lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, int recompute,
-                                      int needs_ref, size_t machine_bytes);
+ * trained parameters with gradient and Adam moments, and with a reference pass the reference's
+ * workspace and, for a trained subset of n_subset parameters (0: LoRA or the whole model), the
+ * subset's frozen copy) exceeds `machine_bytes`, naming both. */
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset, const lethe_tokset *d, int batch,
+                                      int recompute, int needs_ref, size_t machine_bytes);
 /* After a successful run: removes every temporary left in the run directory. */
 void lethe_run_dir_finish(const char *out);
 

@@ -3,6 +3,8 @@
  * (with every activation kept and with recomputation), and the bf16 weight plan must equal the
  * layout a model really gets with bf16 projections; full-parameter training of a subset too. Fixture: the tiny OLMo (clip_qkv) and Qwen2
  * (GQA, biases) models; the Llama one (tied head). */
+#include <cblas.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,24 @@ static void check(const char *name) {
                   r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_true(p.adapter > 0 && p.adapter < p.n_params * sizeof(float) * 4);
+    assert_int_equal(p.frozen, 0);
+    /* a method that needs the reference's distribution: the frozen copy of the trained tensors
+     * (one fp32 copy, never the whole model) and the reference's inference workspace */
+    o.method = "undial";
+    lethe_bench_plan_result q;
+    assert_int_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+    assert_int_equal(q.frozen, p.adapter / 4);
+    assert_true(q.frozen < p.n_params * sizeof(float));
+    assert_true(q.activations > p.activations);
+    assert_int_equal(q.total, p.total + q.frozen + (q.activations - p.activations));
+    o.method = "no-such-method";
+    assert_int_not_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+  }
+  {
+    lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .threads = 2, .method = "undial"};
+    lethe_bench_plan_result q;
+    assert_int_equal(lethe_bench_plan(&o, &q), LETHE_OK);
+    assert_int_equal(q.frozen, 0); /* LoRA: the reference is the adapter switched off */
   }
   /* bf16 projections: the plan for "cuda" (no GPU needed) against a model laid out that way */
   lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .threads = 2, .device = "cuda"};
@@ -79,6 +99,9 @@ static void test_qwen2(void **s) { (void)s; check("qwen2_tiny"); }
 static void test_llama(void **s) { (void)s; check("llama_tiny"); }
 
 int main(void) {
+  /* the thread count the options name (.threads = 2): the caller sets it, the library never does */
+  omp_set_num_threads(2);
+  openblas_set_num_threads(2);
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2), cmocka_unit_test(test_llama)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

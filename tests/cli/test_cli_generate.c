@@ -71,9 +71,7 @@ static void write_file(const char *path, const void *data, size_t n) {
 
 static void test_bad_models(void **state) {
   (void)state;
-  char *dir = tu_tmp_path("cli-bad");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("cli-bad");
   expect_cli_error("/nonexistent/model", "cannot open");
   /* A directory with a config whose hidden size is not divisible by the heads. */
   char *cfg = lethe_path_join(dir, "config.json");

@@ -125,9 +125,7 @@ static void test_model_eval_and_bad_inputs(void **state) {
   char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
-  char *dir = tu_tmp_path("evalcli");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("evalcli");
   char *rows = lethe_path_join(dir, "rows.jsonl"), *mem = lethe_path_join(dir, "mem.jsonl"), *non = lethe_path_join(dir, "non.jsonl"),
        *out = lethe_path_join(dir, "out");
   write_text(rows, "{\"id\": \"a\\\"1\\\"sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a little girl named Lily.\", \"task\": \"Task1\"}\n"
@@ -213,9 +211,7 @@ static void test_mmlu_and_compare(void **state) {
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(mmlu, "data/mmlu");
-  char *dir = tu_tmp_path("evalmmlu");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("evalmmlu");
   char *rows = lethe_path_join(dir, "rows.jsonl"), *out = lethe_path_join(dir, "out"), *ad = lethe_path_join(dir, "adapter");
   write_text(rows, "{\"id\": \"a1sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a girl.\", \"task\": \"T\"}\n"
                    "{\"id\": \"a1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"T\"}\n");

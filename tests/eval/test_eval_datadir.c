@@ -113,9 +113,7 @@ static void test_official_layout_and_score_only(void **state) {
   char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
-  char *dir = tu_tmp_path("official");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("official");
   char *rows = fix("rows.jsonl"), *docs = fix("docs.jsonl"), *out = lethe_path_join(dir, "out"),
        *non = lethe_path_join(dir, "non.jsonl");
   FILE *f = fopen(non, "wb");

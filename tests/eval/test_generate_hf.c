@@ -390,9 +390,7 @@ static void test_chat_errors(void **state) {
   assert_int_not_equal(lethe_chat_render(&t, tool, 1, 1, &out), LETHE_OK);
   lethe_chat_template_free(&t);
   /* a model directory without tokenizer_config.json; one whose config has no chat_template */
-  char *dir = tu_tmp_path("chatcfg");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("chatcfg");
   assert_int_not_equal(lethe_chat_template_load(dir, &t), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "tokenizer_config.json"));
   char *p = lethe_path_join(dir, "tokenizer_config.json");

@@ -37,9 +37,7 @@ static void test_report_renders(void **state) {
   char *fx = tu_src_path("tests/fixtures/report");
   char *run = lethe_path_join(fx, "npo"), *ev = lethe_path_join(fx, "npo/eval"), *base = lethe_path_join(fx, "eval-base"),
        *ga = lethe_path_join(fx, "ga"), *gaev = lethe_path_join(fx, "ga/eval"), *mem = lethe_path_join(fx, "memorised");
-  char *dir = tu_tmp_path("report");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("report");
   char *out = lethe_path_join(dir, "report.html"); /* the browser needs the .html extension */
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", run, "--eval", ev, "--base-eval", base, "--compare-run", ga,

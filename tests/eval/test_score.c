@@ -113,9 +113,7 @@ static void write_bytes(const char *path, const char *b, size_t n) {
 
 static void test_out_and_bad_data(void **state) {
   (void)state;
-  char *dir = tu_tmp_path("score");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("score");
   char *outp = lethe_path_join(dir, "scores.jsonl"), *bad = lethe_path_join(dir, "bad.jsonl");
   char *rows = tu_src_path("tests/fixtures/score/rows.jsonl"), *out, *err;
   assert_int_equal(tu_run_lethe(NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--data", rows, "--out", outp, NULL), 0);

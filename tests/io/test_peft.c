@@ -227,9 +227,7 @@ static void test_bad_adapters(void **state) {
   char *peft = fx("peft/olmo_tiny_peft");
   /* An adapter for another model: OLMo's (MHA, 4 kv heads) on the Llama fixture (GQA). */
   expect_load_error(llama, peft, "an adapter for another model");
-  char *dir = tu_tmp_path("badpeft");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("badpeft");
   char *cfg = lethe_path_join(dir, "adapter_config.json"), *w = lethe_path_join(dir, "adapter_model.safetensors");
   char *src_w = lethe_path_join(peft, "adapter_model.safetensors");
   assert_int_equal(lethe_copy_file(src_w, w), LETHE_OK);

@@ -19,9 +19,7 @@ static int setup(void **state) {
   (void)state;
   M = tu_shared_path("models/stories260K/stories260K.bin");
   TOK = tu_shared_path("models/stories260K/tok512.bin");
-  WORK = tu_tmp_path("kill-points");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("kill-points");
   SHIM = getenv("LETHE_KILLSHIM") ? strdup(getenv("LETHE_KILLSHIM")) : NULL;
   return 0;
 }

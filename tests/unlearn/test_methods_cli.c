@@ -1,6 +1,6 @@
 /* tests/unlearn/test_methods_cli.c: every method of the method table runs from `lethe unlearn
  * --method NAME` (stories260K from ../shared, a few steps), records its name in run.json and
- * raises the forget answer NLL; the full-parameter methods resume byte-identically; `--help` lists every method with its formula and source; an
+ * raises the forget answer NLL; the full-parameter methods (and UNDIAL / KL under --train full) resume byte-identically; `--help` lists every method with its formula and source; an
  * unknown method is one clear usage error naming the choices. */
 #include <jansson.h>
 #include <math.h>
@@ -18,9 +18,7 @@ static int setup(void **state) {
   (void)state;
   M = tu_shared_path("models/stories260K/stories260K.bin");
   TOK = tu_shared_path("models/stories260K/tok512.bin");
-  WORK = tu_tmp_path("methods-cli");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("methods-cli");
   return 0;
 }
 
@@ -108,11 +106,14 @@ static void test_full_methods_resume_exactly(void **state) {
   TU_REQUIRE_SHARED(M, "models/stories260K");
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
-  const char *methods[] = {"sugd", "gd-adaptive"};
+  const char *methods[] = {"sugd", "gd-adaptive", "undial", "kl"};
   /* sugd: 48 steps an epoch (batch 1, 6 forget rows each with 7 retain rows); gd-adaptive: 3 an
-   * epoch, stopped in the second one, whose retain weight needs the first one's record */
-  const char *fault_step[] = {"61", "5"}, *every[] = {"5", "2"};
-  for (int i = 0; i < 2; i++) {
+   * epoch, stopped in the second one, whose retain weight needs the first one's record; undial and
+   * kl under --train full: the reference is the frozen copy of layers 3-4, which a resumed run
+   * takes from the model as loaded, not from the checkpoint's trained values */
+  const char *fault_step[] = {"61", "5", "5", "5"}, *every[] = {"5", "2", "2", "2"};
+  const char *extra[] = {NULL, NULL, "--train=full", "--train=full"};
+  for (int i = 0; i < 4; i++) {
     char name[64];
     snprintf(name, sizeof name, "%s-once", methods[i]);
     char *once = lethe_path_join(WORK, name);
@@ -120,7 +121,7 @@ static void test_full_methods_resume_exactly(void **state) {
     char *twice = lethe_path_join(WORK, name);
     char *a1[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", once, "--method",
                   (char *)methods[i], "--train-layers", "3-4", "--epochs", "2", "--lr", "1e-3", "--checkpoint-every", (char *)every[i],
-                  "--threads", "2", "--quiet", NULL};
+                  "--threads", "2", "--quiet", (char *)extra[i], NULL};
     assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
     a1[10] = twice;
     setenv("LETHE_FAULT_NAN_STEP", fault_step[i], 1);
@@ -181,6 +182,7 @@ static void test_bad_train_flags(void **state) {
       {"--train-modules", "ffn", "--train=full", "expected mlp, attn or all", 1},
       {"--train-layers", "1-2", "--train=lora", "select full-parameter training", 2},
       {"--forget-chunk", "0", "--schedule-data=sequential", "--forget-chunk", 2},
+      {"--method", "undial", "--train=full", "select the trained layers (--train-layers)", 1},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char *err;

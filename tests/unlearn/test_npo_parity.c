@@ -297,6 +297,9 @@ static void test_ceu(void **s) { (void)s; run_variant("ceu"); }
 static void test_sugd_full(void **s) { (void)s; run_variant("sugd_full"); }
 static void test_rmu(void **s) { (void)s; run_variant("rmu"); }
 static void test_gd_adaptive_full(void **s) { (void)s; run_variant("gd_adaptive_full"); }
+/* full parameters of a subset, the reference = the frozen copy of the trained tensors */
+static void test_undial_full(void **s) { (void)s; run_variant("undial_full"); }
+static void test_kl_full(void **s) { (void)s; run_variant("kl_full"); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -305,6 +308,7 @@ int main(void) {
       cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
       cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu), cmocka_unit_test(test_sugd_full),
       cmocka_unit_test(test_gd_adaptive_full), cmocka_unit_test(test_sequential_order), cmocka_unit_test(test_rmu),
+      cmocka_unit_test(test_undial_full), cmocka_unit_test(test_kl_full),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static void test_batch_beyond_memory(void **state) {
   assert_true(machine > 0);
   /* --batch 65536 of 512-token rows: hundreds of GiB of activations */
   lethe_tokset big = {.n = 65536, .max_len = 512};
-  assert_int_equal(lethe_train_memory_check(m, NULL, &big, 65536, 0, 1, machine), LETHE_ERR_NOMEM);
+  assert_int_equal(lethe_train_memory_check(m, NULL, 0, &big, 65536, 0, 1, machine), LETHE_ERR_NOMEM);
   const char *e = lethe_last_error();
   print_message("%s\n", e);
   char want[64];
@@ -29,9 +29,9 @@ static void test_batch_beyond_memory(void **state) {
   assert_non_null(strstr(e, "activations of batch 65536 x 512 tokens"));
   /* the batch is what the data holds: 4 rows of 64 tokens fit any machine */
   lethe_tokset small = {.n = 4, .max_len = 64};
-  assert_int_equal(lethe_train_memory_check(m, NULL, &small, 65536, 0, 1, machine), LETHE_OK);
+  assert_int_equal(lethe_train_memory_check(m, NULL, 0, &small, 65536, 0, 1, machine), LETHE_OK);
   /* and are refused by a machine of 1 MiB */
-  assert_int_equal(lethe_train_memory_check(m, NULL, &small, 4, 0, 1, 1 << 20), LETHE_ERR_NOMEM);
+  assert_int_equal(lethe_train_memory_check(m, NULL, 0, &small, 4, 0, 1, 1 << 20), LETHE_ERR_NOMEM);
   assert_non_null(strstr(lethe_last_error(), "this machine has 1048576 bytes"));
   lethe_model_free(m);
   free(path);
@@ -45,9 +45,7 @@ static void test_jsonl_line_bound(void **state) {
     free(tok);
     TU_REQUIRE_SHARED(NULL, "models/stories260K");
   }
-  char *dir = tu_tmp_path("resources");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("resources");
   char *f = lethe_path_join(dir, "forget.jsonl"), *out = lethe_path_join(dir, "out");
   FILE *fp = fopen(f, "wb");
   fprintf(fp, "{\"id\": \"a\", \"input\": \"Once upon a time\", \"output\": \" there was a cat.\"}\n{\"id\": \"b\", \"input\": \"");

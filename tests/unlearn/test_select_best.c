@@ -36,9 +36,7 @@ static int setup(void **state) {
   (void)state;
   M = tu_shared_path("models/stories260K/stories260K.bin");
   TOK = tu_shared_path("models/stories260K/tok512.bin");
-  WORK = tu_tmp_path("select-best");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("select-best");
   DATA = lethe_path_join(WORK, "data");
   MEMM = lethe_path_join(WORK, "memorised/model");
   F = lethe_path_join(DATA, "forget.jsonl");
@@ -346,7 +344,8 @@ static void test_mmlu_in_training(void **state) {
 }
 
 /* lethe sweep: 2 x 1 combinations, each evaluated and selected; the table and the best adapter are
- * written; a run whose results are removed is redone on the next call, the others are skipped; an
+ * written; the runs share one model load and one reference cache and give the bytes of a run on its
+ * own; a run whose results are removed is redone on the next call, the others are skipped; an
  * invalid list fails before any run. */
 static void test_sweep(void **state) {
   (void)state;
@@ -376,6 +375,31 @@ static void test_sweep(void **state) {
            json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
   char *bad_ad = lethe_path_join(out, bestrun);
   same_file(ad, bad_ad);
+  /* one model load and one reference cache for both runs, and the same bytes as a run on its own */
+  assert_int_equal(json_integer_value(json_object_get(sw, "model_loads")), 1);
+  assert_int_equal(json_integer_value(json_object_get(sw, "reference_cache_builds")), 1);
+  json_t *run1 = load(out, "run-001/run.json");
+  json_t *shr = json_object_get(run1, "shared");
+  assert_true(json_is_true(json_object_get(shr, "model_reused")));
+  assert_true(json_is_true(json_object_get(shr, "reference_cache_reused")));
+  json_decref(run1);
+  char *sep = lethe_path_join(WORK, "sweep-separate");
+  char *uargv[] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+                   "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3",
+                   "--lr", "1e-2", "--eval-every", "1", "--out", sep, NULL};
+  char *uerr = NULL;
+  rc = tu_run_lethe_argv(NULL, NULL, &uerr, uargv);
+  if (rc) print_error("%s", uerr);
+  assert_int_equal(rc, 0);
+  free(uerr);
+  const char *files[] = {"adapter/adapter_model.safetensors", "adapter-last/adapter_model.safetensors"};
+  for (int i = 0; i < 2; i++) {
+    char pa[256], pb[256];
+    snprintf(pa, sizeof pa, "%s/run-001/%s", out, files[i]);
+    snprintf(pb, sizeof pb, "%s/%s", sep, files[i]);
+    same_file(pa, pb);
+  }
+  free(sep);
   json_decref(sw);
   free(sout);
   free(err);

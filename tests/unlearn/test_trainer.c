@@ -134,9 +134,7 @@ static void test_checkpoint_resume_is_exact(void **state) {
   c.warmup_steps = 2;
   c.adamw = 1;
   c.weight_decay = 0.01;
-  char *dir = tu_tmp_path("ckpt");
-  lethe_remove_tree(dir);
-  assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
+  char *dir = tu_fresh_dir("ckpt");
   /* Uninterrupted. */
   lethe_lora *a = make_lora(m);
   lethe_trainer *ta;

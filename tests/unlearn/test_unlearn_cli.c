@@ -2,8 +2,9 @@
  * bad-data and NaN cases run on committed files only, so they never skip: a small from-scratch
  * Llama-architecture model with the built-in byte tokenizer (tests/fixtures/unlearn/tiny_llama, made
  * by tools/reference/make_unlearn_model.c). The NPO case needs a pretrained model and uses
- * stories260K from ../shared (Skipped, exit 77, without it): a from-scratch model's retain NLL moved
- * by 20-30% under NPO depending on the build and seed, too unstable for its 10% band. That model
+ * stories260K, committed as tests/fixtures/unlearn/stories260K (MIT, karpathy/tinyllamas): a
+ * from-scratch model's retain NLL moved by 20-30% under NPO depending on the build and seed, too
+ * unstable for its 10% band. That model
  * is made to memorise a small forget and retain set by full-parameter training with lethe; Low-Rank NPO then raises the forget answer NLL several times over (>= 3x)
  * while the retain answer NLL stays within 10% of its starting value. A run killed with SIGKILL
  * mid-way and resumed (with --recompute) gives the same adapter, byte for byte, as an
@@ -25,18 +26,16 @@
 #include "util/fileio.h"
 
 static char *M, *TOK, *WORK, *MEM;
-static char *M260, *TOK260, *MEM260; /* stories260K (../shared), or NULL */
+static char *M260, *TOK260, *MEM260; /* stories260K (tests/fixtures/unlearn/stories260K) */
 
 static int setup(void **state) {
   (void)state;
   M = tu_src_path("tests/fixtures/unlearn/tiny_llama");
   TOK = tu_src_path("tests/fixtures/unlearn/tiny_llama/tokenizer.json");
-  WORK = tu_tmp_path("unlearn-cli");
-  lethe_remove_tree(WORK);
-  lethe_make_dirs(WORK);
+  WORK = tu_fresh_dir("unlearn-cli");
   MEM = lethe_path_join(WORK, "memorised");
-  M260 = tu_shared_path("models/stories260K/stories260K.bin");
-  TOK260 = tu_shared_path("models/stories260K/tok512.bin");
+  M260 = tu_src_path("tests/fixtures/unlearn/stories260K/stories260K.bin");
+  TOK260 = tu_src_path("tests/fixtures/unlearn/stories260K/tok512.bin");
   MEM260 = lethe_path_join(WORK, "memorised260K");
   return 0;
 }
@@ -90,8 +89,6 @@ static double nll(json_t *run, const char *key) {
 
 static void test_npo_forgets_and_keeps(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M260, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK260, "models/stories260K/tok512.bin");
   memorise260();
   char *model_dir = lethe_path_join(MEM260, "model"), *out = lethe_path_join(WORK, "npo");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
@@ -390,8 +387,8 @@ static void test_resume_checks_inputs(void **state) {
   free(r);
 }
 
-/* Two ctest tests: test_unlearn_cli (the committed-fixture cases; never skips) and test_unlearn_npo
- * (`test_unlearn_cli npo`: NPO on stories260K; Skipped without ../shared). */
+/* Two ctest tests, both on committed fixtures only (neither skips): test_unlearn_cli and
+ * test_unlearn_npo (`test_unlearn_cli npo`: NPO on stories260K). */
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "npo")) {
     const struct CMUnitTest npo[] = {cmocka_unit_test(test_npo_forgets_and_keeps)};

@@ -2,7 +2,8 @@
  * optional fields, wrong types, ranges, non-finite numbers, each error naming the file and the
  * field); the JSONL walker (util/jsonl.h: blank lines, line numbers, non-objects, a callback's error
  * stopping the walk); whole-file reads and atomic writes (size limit, not a regular file, no
- * temporary file left behind), paths and directories. */
+ * temporary file left behind), paths and directories; lethe_strndup (util/str.h: embedded NULs,
+ * empty input). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/jsonl.h"
+#include "util/str.h"
 
 static void expect_error(lethe_status s, const char *a, const char *b) {
   const char *m = lethe_last_error();
@@ -199,11 +201,27 @@ static void test_files(void **st) {
   free(dir);
 }
 
+static void test_strndup(void **st) {
+  (void)st;
+  char *p = lethe_strndup("abc\0def", 7); /* the n bytes, NULs and all, then one NUL */
+  assert_non_null(p);
+  assert_memory_equal(p, "abc\0def", 8);
+  free(p);
+  p = lethe_strndup("xyz", 2);
+  assert_string_equal(p, "xy");
+  free(p);
+  p = lethe_strndup(NULL, 0); /* empty: "" */
+  assert_non_null(p);
+  assert_string_equal(p, "");
+  free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_fields),
       cmocka_unit_test(test_jsonl),
       cmocka_unit_test(test_files),
+      cmocka_unit_test(test_strndup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,12 @@ VARIANTS = {
     "rmu": ("rmu", 0.5, 0.0, 1.0, 10.0, 0.0, "gold", 1e-2),
     "sugd_full": ("ga", 0.5, 0.0, 1.0, 0.5, 0.0, "gold", 1e-3),
     "gd_adaptive_full": ("ga", 0.5, 0.0, 1.0, 1.0, 0.0, "gold", 1e-3),
+    # Full parameters of a subset with an objective that needs the reference's fresh distribution:
+    # the reference is the network with the trained tensors at their values before training
+    # (lethe: their frozen copy swapped back in). UNDIAL with a full-vocabulary retain KL on all of
+    # layer 1; the "kl" baseline (GA + full-vocabulary KL) on layer 1's MLP.
+    "undial_full": ("undial", 3.0, 0.0, 1.0, 1.0, 0.5, "full", 1e-2),
+    "kl_full": ("ga", 0.5, 0.0, 1.0, 0.0, 1.0, "full", 1e-2),
 }
 EXTRA0 = {"sat_beta1": 5.0, "sat_beta2": 1.0, "skip_first": 1, "adam_eps": 1e-8}
 # The fixture model's p is about 1/V, so SatImp's p^5 would make its term vanish: the fixture uses
@@ -63,6 +69,8 @@ EXTRA0 = {"sat_beta1": 5.0, "sat_beta2": 1.0, "skip_first": 1, "adam_eps": 1e-8}
 EXTRA_BY = {"satimp": {"sat_beta1": 1.0, "sat_beta2": 2.0}, "wga": {"adam_eps": 1e-3}, "undial": {"adam_eps": 1e-3},
             "rmu": {"rmu_layer": 0, "rmu_coeff": 4.0, "adam_eps": 1e-3},
             "sugd_full": {"train_layers": "1-1", "train_modules": "all"},
+            "undial_full": {"train_layers": "1-1", "train_modules": "all", "adam_eps": 1e-3},
+            "kl_full": {"train_layers": "1-1", "train_modules": "mlp"},
             "gd_adaptive_full": {"train_layers": "1-1", "train_modules": "mlp", "adaptive_retain": 1,
                                  "step_epochs": [0, 1, 1]}}
 
