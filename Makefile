@@ -82,12 +82,11 @@ cppcheck: configure
 	  --inline-suppr --suppressions-list=.cppcheck-suppressions --suppress=missingIncludeSystem \
 	  --error-exitcode=1 -q -j $(JOBS) && echo "cppcheck: clean"
 
-# Rewrites every tracked C file with .clang-format. (The tree is not formatted yet: the one-time
-# reformat commit follows once the open branches have landed; until then use it on files you own.)
+# Rewrites every tracked C file with .clang-format (the tree is formatted; CI runs format-check).
 format:
 	@clang-format -i $(C_FILES)
 
-# Fails when a file differs from its clang-format output (for CI once the tree is formatted).
+# Fails when a file differs from its clang-format output (CI runs it).
 format-check:
 	@clang-format --dry-run -Werror $(C_FILES)
 
