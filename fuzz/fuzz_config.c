@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (j) {
     lethe_config c2;
     if (lethe_config_parse(j, strlen(j), "roundtrip", &c2) != LETHE_OK) abort();
-    if (c2.dim != c.dim || c2.n_layers != c.n_layers || c2.vocab_size != c.vocab_size || c2.n_kv_heads != c.n_kv_heads) abort();
+    if (c2.dim != c.dim || c2.n_layers != c.n_layers || c2.vocab_size != c.vocab_size || c2.n_kv_heads != c.n_kv_heads)
+      abort();
     free(j);
   }
   return 0;

@@ -182,8 +182,7 @@ int tu_run_lethe_argv(const char *stdin_text, char **out, char **err, char *cons
   }
   free(full);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   lseek(ofd, 0, SEEK_SET);
   lseek(efd, 0, SEEK_SET);
   char *o = drain(ofd), *e = drain(efd);
@@ -193,10 +192,14 @@ int tu_run_lethe_argv(const char *stdin_text, char **out, char **err, char *cons
   unlink(outtmp);
   unlink(errtmp);
   unlink(intmp);
-  if (out) *out = o;
-  else free(o);
-  if (err) *err = e;
-  else free(e);
+  if (out)
+    *out = o;
+  else
+    free(o);
+  if (err)
+    *err = e;
+  else
+    free(e);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }
@@ -232,11 +235,14 @@ json_t *tu_load_json(const char *rel) {
 char *tu_smollm2_path(void) {
   const char *env = getenv("LETHE_SMOLLM2");
   char buf[4096];
-  if (env && *env) snprintf(buf, sizeof buf, "%s", env);
+  if (env && *env)
+    snprintf(buf, sizeof buf, "%s", env);
   else {
     const char *cache = getenv("LETHE_CACHE"), *home = getenv("HOME");
-    if (cache && *cache) snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
-    else snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+    if (cache && *cache)
+      snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
+    else
+      snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
   }
   struct stat st;
   return stat(buf, &st) == 0 ? strdup(buf) : NULL;

@@ -44,18 +44,18 @@ int tu_finish(int cmocka_failed);
 #define tu_run_group_tests(tests, setup, teardown) tu_finish(cmocka_run_group_tests(tests, setup, teardown))
 
 /* Skips the current case, with the reason, and records it for tu_finish. */
-#define tu_skip_case(...)                                                                          \
-  do {                                                                                             \
-    char tu_reason_[8192];                                                                         \
-    snprintf(tu_reason_, sizeof tu_reason_, __VA_ARGS__);                                          \
-    tu_note_skip(tu_reason_);                                                                      \
-    skip();                                                                                        \
+#define tu_skip_case(...)                                                                                              \
+  do {                                                                                                                 \
+    char tu_reason_[8192];                                                                                             \
+    snprintf(tu_reason_, sizeof tu_reason_, __VA_ARGS__);                                                              \
+    tu_note_skip(tu_reason_);                                                                                          \
+    skip();                                                                                                            \
   } while (0)
 
 /* Skips the current case when `path` is NULL (a ../shared asset is missing). */
-#define TU_REQUIRE_SHARED(path, what)                                                              \
-  do {                                                                                             \
-    if (!(path)) tu_skip_case("%s not found under LETHE_SHARED=%s", what, tu_shared_root());        \
+#define TU_REQUIRE_SHARED(path, what)                                                                                  \
+  do {                                                                                                                 \
+    if (!(path)) tu_skip_case("%s not found under LETHE_SHARED=%s", what, tu_shared_root());                           \
   } while (0)
 
 /* The ../shared root the tests look in (LETHE_SHARED), or "(unset)". */

@@ -15,15 +15,15 @@ extern "C" {
 #endif
 
 typedef struct {
-  const char *config;   /* HF config.json of the model shape */
-  int batch, seq;       /* sequences per step and tokens per sequence */
-  int steps, warmup;    /* timed steps, untimed steps before them */
-  int threads;          /* the thread count the caller set (the CLI sets it; the library never does) */
+  const char *config; /* HF config.json of the model shape */
+  int batch, seq;     /* sequences per step and tokens per sequence */
+  int steps, warmup;  /* timed steps, untimed steps before them */
+  int threads;        /* the thread count the caller set (the CLI sets it; the library never does) */
   uint64_t seed;
-  const char *save;     /* when set: write the random model, adapter and batch here for the peer */
-  const char *device;   /* "cpu" (default) or "cuda" */
-  int recompute;        /* activation recomputation per block */
-  int profile;          /* time the step's parts (CPU only; adds a timer call per operation) */
+  const char *save;          /* when set: write the random model, adapter and batch here for the peer */
+  const char *device;        /* "cpu" (default) or "cuda" */
+  int recompute;             /* activation recomputation per block */
+  int profile;               /* time the step's parts (CPU only; adds a timer call per operation) */
   const char *train_layers;  /* instead of the LoRA adapter: full parameters of these layers ("A-B",
                                 "-N"), */
   const char *train_modules; /* of these modules ("mlp", "attn", "all"; NULL: all) */
@@ -34,24 +34,24 @@ typedef struct {
 
 typedef struct {
   double seconds_per_step, tokens_per_s, gflop_per_step, gflops;
-  double losses[8][4];   /* first steps' (total, forget, retain, kl) */
+  double losses[8][4]; /* first steps' (total, forget, retain, kl) */
   int n_losses;
-  size_t design_bytes;   /* weights + activations + adapter, gradients and Adam state + caches */
+  size_t design_bytes; /* weights + activations + adapter, gradients and Adam state + caches */
   size_t peak_rss;
-  size_t device_bytes;   /* device memory in use after the timed steps (0 on the CPU) */
+  size_t device_bytes; /* device memory in use after the timed steps (0 on the CPU) */
   int recompute;
-  int weights_bf16;      /* the block projections were stored in bf16 */
-  const char *blas_core; /* the kernel OpenBLAS chose */
+  int weights_bf16;            /* the block projections were stored in bf16 */
+  const char *blas_core;       /* the kernel OpenBLAS chose */
   double cpu_seconds_per_step; /* process CPU time (all threads) per timed step: less load-sensitive */
-  int bf16_engine;       /* bf16 products ran on AVX512_BF16 */
-  int n_parts;           /* with profile: seconds per step of each part (bench/profile_ops.h names) */
+  int bf16_engine;             /* bf16 products ran on AVX512_BF16 */
+  int n_parts;                 /* with profile: seconds per step of each part (bench/profile_ops.h names) */
   const char *part_names[12];
   double part_wall[12], part_cpu[12], part_gflop[12]; /* part_gflop: useful work (bench/FLOPS.md) */
   /* data parallelism (world_size 1 without it): tokens_per_s is the whole global batch's */
   int world_size;
-  double rank_tokens_per_s[64];  /* each rank's slice per second (the first 64 ranks) */
+  double rank_tokens_per_s[64];      /* each rank's slice per second (the first 64 ranks) */
   double allreduce_seconds_per_step; /* rank 0's wait in the gradient all-reduce */
-  size_t allreduce_bytes;        /* the gradient all-reduced per step (fp32) */
+  size_t allreduce_bytes;            /* the gradient all-reduced per step (fp32) */
   double total_cpu_seconds_per_step; /* every rank's process CPU time per step, summed */
 } lethe_bench_step_result;
 
@@ -60,14 +60,14 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
 /* The memory plan of that step, computed from the config alone (nothing allocated, no device
  * needed): what lethe bench step allocates on o->device, part by part. */
 typedef struct {
-  size_t weights;        /* the backend copy of the model (bf16 projections on cuda) */
-  size_t activations;    /* the workspace arena(s) */
-  size_t adapter;        /* what trains (the LoRA adapter, or the selected tensors' copy), its
-                            gradients and two Adam moments, fp32 */
-  size_t other;          /* reference log-prob cache, RoPE tables */
-  size_t frozen;         /* a trained subset whose method needs the reference's fresh distribution
-                            (UNDIAL, full-vocabulary KL, RMU): the frozen copy of the trained
-                            tensors, fp32 (0 otherwise) */
+  size_t weights;     /* the backend copy of the model (bf16 projections on cuda) */
+  size_t activations; /* the workspace arena(s) */
+  size_t adapter;     /* what trains (the LoRA adapter, or the selected tensors' copy), its
+                         gradients and two Adam moments, fp32 */
+  size_t other;       /* reference log-prob cache, RoPE tables */
+  size_t frozen;      /* a trained subset whose method needs the reference's fresh distribution
+                         (UNDIAL, full-vocabulary KL, RMU): the frozen copy of the trained
+                         tensors, fp32 (0 otherwise) */
   size_t total;
   size_t n_params;
   int weights_bf16, recompute;

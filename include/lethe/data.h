@@ -14,9 +14,9 @@ extern "C" {
 #endif
 
 typedef struct {
-  int n_people;        /* people in forget + retain (trained on) */
-  int n_forget;        /* of which in the forget set */
-  int n_holdout;       /* extra people never trained on: MIA non-members */
+  int n_people;  /* people in forget + retain (trained on) */
+  int n_forget;  /* of which in the forget set */
+  int n_holdout; /* extra people never trained on: MIA non-members */
   uint64_t seed;
 } lethe_bios_opts;
 

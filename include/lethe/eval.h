@@ -52,8 +52,8 @@ typedef struct {
 /* ROUGE-L exactly as rouge_scorer.RougeScorer(['rougeL'], use_stemmer=True)
  * .score(target=target, prediction=prediction)['rougeL']: all three are 0 when either side has
  * no token. */
-lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction,
-                           size_t prediction_len, lethe_rouge_score *out);
+lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction, size_t prediction_len,
+                           lethe_rouge_score *out);
 
 /* The official knowledge score: 1 when a.strip().lower() == b.strip().lower() in Python 3.11
  * (Unicode whitespace as str.isspace, full lower-casing: U+0130 -> "i\u0307", final sigma, the
@@ -110,9 +110,9 @@ typedef struct {
 } lethe_eval_rows;
 
 /* Appends a copy of a row (nll may be NAN); score is NAN until lethe_eval_compute. */
-lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task,
-                                 lethe_split split, const char *expected, size_t expected_len,
-                                 const char *generated, size_t generated_len, double nll);
+lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task, lethe_split split,
+                                 const char *expected, size_t expected_len, const char *generated, size_t generated_len,
+                                 double nll);
 /* Appends the rows of a per-row JSONL file. */
 lethe_status lethe_eval_rows_read_jsonl(const char *path, lethe_eval_rows *set);
 /* Writes the rows as per-row JSONL (atomically: temporary name, then rename). */
@@ -126,13 +126,12 @@ void lethe_eval_rows_free(lethe_eval_rows *set);
  * sklearn.metrics.auc(*roc_curve(labels, scores)[:2]) (= roc_auc_score): the trapezoid over the
  * distinct thresholds, so ties count one half. Errors: n == 0, no positive or no negative label,
  * a non-finite score. */
-lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, size_t n,
-                           double *auc);
+lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, size_t n, double *auc);
 
 /* The official MIA AUC (the JSON's mia_loss_acc): scores are -NLL of each document (the mean
  * token NLL of the whole document), members are the positives. */
-lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll,
-                           size_t n_nonmember, double *auc);
+lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember,
+                           double *auc);
 /* mia_final_score = 1 - 2 |auc - 0.5| (1 is best: members and non-members look alike). */
 double lethe_mia_score(double auc);
 
@@ -204,9 +203,8 @@ typedef struct {
 /* Scores every row (row->kind, row->score) and aggregates. mia and mmlu may be NULL (missing;
  * then aggregate-score is -1 as in the official script); *mmlu must lie in [0, 1]; opt may be
  * NULL (defaults). An empty row set is an error. */
-lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt,
-                                const lethe_eval_mia_input *mia, const double *mmlu,
-                                lethe_eval_results *out);
+lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt, const lethe_eval_mia_input *mia,
+                                const double *mmlu, lethe_eval_results *out);
 void lethe_eval_results_free(lethe_eval_results *r);
 
 /* evaluation_results.json as the official script writes it (json.dumps(results, indent=4)):
@@ -226,20 +224,20 @@ lethe_status lethe_eval_read_mmlu_metrics(const char *path, double *average_acc)
 
 /* --score-only: scores a per-row JSONL without a model. */
 typedef struct {
-  const char *rows_path;          /* per-row JSONL (required) */
-  const char *member_nll_path;    /* MIA NLL JSONL files: both or neither */
+  const char *rows_path;       /* per-row JSONL (required) */
+  const char *member_nll_path; /* MIA NLL JSONL files: both or neither */
   const char *nonmember_nll_path;
-  int has_mmlu;                   /* use `mmlu` as the MMLU average */
+  int has_mmlu; /* use `mmlu` as the MMLU average */
   double mmlu;
-  const char *mmlu_metrics_path;  /* or read average_acc from this metrics.json (may be NULL) */
+  const char *mmlu_metrics_path; /* or read average_acc from this metrics.json (may be NULL) */
   lethe_eval_options options;
-  const char *mia_path;           /* or lethe's mia.jsonl (instead of the two NLL files) */
+  const char *mia_path; /* or lethe's mia.jsonl (instead of the two NLL files) */
 } lethe_eval_score_only_args;
 
 /* Reads the inputs, scores them and aggregates. rows_out (may be NULL) receives the scored rows
  * (free with lethe_eval_rows_free). */
-lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *args,
-                                   lethe_eval_rows *rows_out, lethe_eval_results *out);
+lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *args, lethe_eval_rows *rows_out,
+                                   lethe_eval_results *out);
 
 /* The official script's warning, printed when both MIA and MMLU are present and the MMLU average is
  * below 0.371 (75% of the base model's): "[WARNING] The MMLU average for the provided checkpoint is
@@ -247,8 +245,7 @@ lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *args,
 void lethe_eval_print_mmlu_warning(FILE *fp);
 
 /* A text table of the results: one column per result set; before may be NULL (one column). */
-void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before,
-                            const lethe_eval_results *after);
+void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before, const lethe_eval_results *after);
 
 /* ------------------------------------------------------------------------------------------ */
 /* MMLU data                                                                                  */
@@ -283,8 +280,7 @@ typedef struct {
 /* Reads one hendrycks CSV (no header; question, A, B, C, D, answer letter; RFC 4180 quoting,
  * fields may hold commas, doubled quotes and newlines; blank lines are skipped). A wrong field
  * count, an unterminated quote or an answer other than A..D is an error naming file and line. */
-lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt,
-                                 lethe_mmlu_item **items, size_t *n);
+lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt, lethe_mmlu_item **items, size_t *n);
 void lethe_mmlu_items_free(lethe_mmlu_item *items, size_t n);
 
 /* Loads DIR/test/SUBJECT_test.csv for every subject (sorted) and DIR/dev/SUBJECT_dev.csv. */
@@ -297,8 +293,7 @@ void lethe_mmlu_free(lethe_mmlu_set *set);
  * (format_subject puts a space before every word, hence two spaces after "about"), then k dev
  * examples "QUESTION\nA. a\nB. b\nC. c\nD. d\nAnswer: X\n\n", then the test question formatted
  * the same way and ending in "\nAnswer:". k is capped at n_dev. *out is malloc'ed. */
-lethe_status lethe_mmlu_prompt(const lethe_mmlu_subject *subject, size_t index, size_t k,
-                               char **out);
+lethe_status lethe_mmlu_prompt(const lethe_mmlu_subject *subject, size_t index, size_t k, char **out);
 
 /* Per-subject tallies of MMLU answers: the model side adds one (subject, correct) per question. */
 typedef struct {
@@ -317,8 +312,7 @@ double lethe_mmlu_micro_average(const lethe_mmlu_tally *t);
 void lethe_mmlu_print_table(FILE *fp, const lethe_mmlu_set *set, const lethe_mmlu_tally *t);
 /* A metrics.json with "average_acc" (as run_mmlu.py names it; readable by
  * lethe_eval_read_mmlu_metrics) and "subject_acc" {subject: accuracy}, written atomically. */
-lethe_status lethe_mmlu_write_metrics(const lethe_mmlu_set *set, const lethe_mmlu_tally *t,
-                                      const char *path);
+lethe_status lethe_mmlu_write_metrics(const lethe_mmlu_set *set, const lethe_mmlu_tally *t, const char *path);
 
 #ifdef __cplusplus
 }

@@ -14,27 +14,27 @@ extern "C" {
 #endif
 
 typedef struct {
-  const char *model;          /* model path */
-  const char *adapter;        /* PEFT adapter directory (may be NULL) */
-  const char *tokenizer;      /* default: the model directory's tokenizer.json */
-  const char *forget, *retain;/* LUME rows (either may be NULL, not both unless only MIA/MMLU) */
-  const char *mia_members;    /* documents JSONL ({"id", "document"}) */
+  const char *model;           /* model path */
+  const char *adapter;         /* PEFT adapter directory (may be NULL) */
+  const char *tokenizer;       /* default: the model directory's tokenizer.json */
+  const char *forget, *retain; /* LUME rows (either may be NULL, not both unless only MIA/MMLU) */
+  const char *mia_members;     /* documents JSONL ({"id", "document"}) */
   const char *mia_nonmembers;
-  const char *mmlu_dir;       /* hendrycks CSV directory */
-  int shots;                  /* MMLU k (5) */
-  int mmlu_limit;             /* questions per subject (0: all) */
-  const char *out;            /* output directory */
-  int max_new;                /* new tokens per generation (256) */
-  int batch;                  /* prompts generated together (16) */
-  int compare;                /* evaluate the base model and the adapter, side by side */
-  int threads;                /* the OpenMP thread count the caller set (the CLI sets it; the library never does) */
-  const char *device;         /* "cpu" (default) or "cuda" */
-  const char *dtype;          /* NULL / "fp32" (exact) or "bf16" (as transformers' bf16 model, CPU) */
-  int literal_text;           /* score texts as given instead of after the official CSV round trip */
-  double mink_k;              /* Min-K% / Min-K%++ fraction (0: 0.2) */
-  int layout_official;        /* also write the official script's files (official.h) */
-  FILE *progress;             /* progress lines (NULL: silent) */
-  FILE *table;                /* the results table (NULL: not printed) */
+  const char *mmlu_dir; /* hendrycks CSV directory */
+  int shots;            /* MMLU k (5) */
+  int mmlu_limit;       /* questions per subject (0: all) */
+  const char *out;      /* output directory */
+  int max_new;          /* new tokens per generation (256) */
+  int batch;            /* prompts generated together (16) */
+  int compare;          /* evaluate the base model and the adapter, side by side */
+  int threads;          /* the OpenMP thread count the caller set (the CLI sets it; the library never does) */
+  const char *device;   /* "cpu" (default) or "cuda" */
+  const char *dtype;    /* NULL / "fp32" (exact) or "bf16" (as transformers' bf16 model, CPU) */
+  int literal_text;     /* score texts as given instead of after the official CSV round trip */
+  double mink_k;        /* Min-K% / Min-K%++ fraction (0: 0.2) */
+  int layout_official;  /* also write the official script's files (official.h) */
+  FILE *progress;       /* progress lines (NULL: silent) */
+  FILE *table;          /* the results table (NULL: not printed) */
 } lethe_eval_opts;
 
 void lethe_eval_opts_default(lethe_eval_opts *o);

@@ -44,9 +44,9 @@ lethe_status lethe_lora_combine(lethe_model *model, const lethe_lora *const *ada
 /* The same combination as a rank-`rank` adapter (alpha = rank): per tensor the truncated SVD of the
  * combined delta (LAPACK sgesdd from OpenBLAS). *err_max: the largest relative Frobenius error
  * ||D - B A|| / ||D|| of a tensor; *err_all: over all tensors together. */
-lethe_status lethe_lora_combine_to_adapter(const lethe_model *model, const lethe_lora *const *adapters, const double *weights,
-                                           int n, lethe_combine how, double density, int rank, lethe_lora **out,
-                                           double *err_max, double *err_all);
+lethe_status lethe_lora_combine_to_adapter(const lethe_model *model, const lethe_lora *const *adapters,
+                                           const double *weights, int n, lethe_combine how, double density, int rank,
+                                           lethe_lora **out, double *err_max, double *err_all);
 
 #ifdef __cplusplus
 }

@@ -20,32 +20,32 @@ typedef enum { LETHE_ROPE_DEFAULT = 0, LETHE_ROPE_LINEAR = 1, LETHE_ROPE_LLAMA3 
 
 typedef struct {
   lethe_arch arch;
-  char model_type[16];       /* "olmo", "llama", "mistral", "qwen2" */
+  char model_type[16]; /* "olmo", "llama", "mistral", "qwen2" */
   int vocab_size;
-  int dim;                   /* hidden_size */
-  int n_layers;              /* num_hidden_layers */
-  int n_heads;               /* num_attention_heads */
-  int n_kv_heads;            /* num_key_value_heads (== n_heads for MHA) */
-  int head_dim;              /* head_dim, default dim / n_heads */
-  int hidden_dim;            /* intermediate_size */
-  int max_seq_len;           /* max_position_embeddings */
-  double norm_eps;            /* OLMo: LayerNorm eps 1e-5; Llama: rms_norm_eps */
+  int dim;         /* hidden_size */
+  int n_layers;    /* num_hidden_layers */
+  int n_heads;     /* num_attention_heads */
+  int n_kv_heads;  /* num_key_value_heads (== n_heads for MHA) */
+  int head_dim;    /* head_dim, default dim / n_heads */
+  int hidden_dim;  /* intermediate_size */
+  int max_seq_len; /* max_position_embeddings */
+  double norm_eps; /* OLMo: LayerNorm eps 1e-5; Llama: rms_norm_eps */
   double rope_theta;
   lethe_rope_type rope_type; /* rope_scaling */
   double rope_factor;
   double rope_low_freq_factor;
   double rope_high_freq_factor;
   int rope_original_max_pos;
-  double clip_qkv;            /* OLMo clip_qkv; 0 when unset */
-  int tie_embeddings;        /* tie_word_embeddings */
-  int qkv_bias;              /* q, k, v projections have a bias (qwen2; llama attention_bias) */
-  int o_bias;                /* o projection has a bias (llama attention_bias) */
-  int sliding_window;        /* 0 when none */
-  int bos_id;                /* -1 when none */
+  double clip_qkv;    /* OLMo clip_qkv; 0 when unset */
+  int tie_embeddings; /* tie_word_embeddings */
+  int qkv_bias;       /* q, k, v projections have a bias (qwen2; llama attention_bias) */
+  int o_bias;         /* o projection has a bias (llama attention_bias) */
+  int sliding_window; /* 0 when none */
+  int bos_id;         /* -1 when none */
   int eos_ids[LETHE_MAX_EOS];
   int n_eos;
-  int pad_id;                /* -1 when none */
-  char dtype[16];            /* torch_dtype of the checkpoint: "float32", "bfloat16", "float16" */
+  int pad_id;     /* -1 when none */
+  char dtype[16]; /* torch_dtype of the checkpoint: "float32", "bfloat16", "float16" */
 } lethe_config;
 
 /* Reads a Hugging Face config.json. An unknown model_type, a missing required field or an
@@ -67,16 +67,14 @@ typedef struct lethe_model lethe_model;
  * weights are held as fp32 in one allocation. */
 lethe_status lethe_model_load(const char *path, lethe_model **out);
 /* A model with the given config and random weights (normal with std `init_std`, norm weights 1). */
-lethe_status lethe_model_create(const lethe_config *cfg, uint64_t seed, float init_std,
-                                lethe_model **out);
+lethe_status lethe_model_create(const lethe_config *cfg, uint64_t seed, float init_std, lethe_model **out);
 void lethe_model_free(lethe_model *m);
 const lethe_config *lethe_model_config(const lethe_model *m);
 
 /* Writes a complete Hugging Face model directory (config.json + model.safetensors, or shards of
  * at most `shard_bytes` with an index when larger; 0 = never shard) in `dtype` ("float32",
  * "bfloat16", "float16"), atomically (a temporary directory renamed into place). */
-lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype,
-                              size_t shard_bytes);
+lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes);
 
 /* Moves the model to a compute device: "cpu" (where every model starts) or "cuda" (in a build with
  * CUDA and a GPU present). On "cuda" the frozen block projections are stored in bf16 (products on

@@ -11,10 +11,10 @@ extern "C" {
 #endif
 
 typedef struct {
-  const char *run;           /* an unlearn output directory (train_log.jsonl, run.json) */
-  const char *base_eval;     /* `lethe eval` output of the model before unlearning (may be NULL) */
-  const char *eval;          /* `lethe eval` output with the run's adapter (may be NULL) */
-  const char *compare_run;   /* a second unlearn run shown beside it, e.g. gradient ascent (may be NULL) */
+  const char *run;         /* an unlearn output directory (train_log.jsonl, run.json) */
+  const char *base_eval;   /* `lethe eval` output of the model before unlearning (may be NULL) */
+  const char *eval;        /* `lethe eval` output with the run's adapter (may be NULL) */
+  const char *compare_run; /* a second unlearn run shown beside it, e.g. gradient ascent (may be NULL) */
   const char *compare_eval;
   const char *compare_label; /* its name in the report ("gradient ascent") */
   const char *train_run;     /* a `lethe train` output whose loss curve is shown too (may be NULL) */

@@ -40,7 +40,8 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
   int *tok = malloc(sizeof(int) * (size_t)B * P), *slot = malloc(sizeof(int) * (size_t)B * P),
       *pos = malloc(sizeof(int) * (size_t)B * P), *last = malloc(sizeof(int) * (size_t)B);
   float *lg = malloc(sizeof(float) * (size_t)B * c->vocab_size);
-  lethe_status s = len > c->max_seq_len ? lethe_fail(LETHE_ERR_INVALID, "prompt + new tokens exceed the context") : LETHE_OK;
+  lethe_status s =
+      len > c->max_seq_len ? lethe_fail(LETHE_ERR_INVALID, "prompt + new tokens exceed the context") : LETHE_OK;
   if (!s) s = lethe_model_rope_reserve(m, len);
   if (!s) s = lethe_workspace_create(m, NULL, B * P, B, 0, &ws);
   if (!s) s = lethe_kv_cache_create(m, B, len, &kc);

@@ -22,12 +22,13 @@
 #include "util/rng.h"
 
 /* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
-static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets, double part[LETHE_PART_N]) {
+static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets,
+                         double part[LETHE_PART_N]) {
   double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
   double V = c->vocab_size, hd = c->head_dim, H = c->n_heads;
   double linear = 2 * N * L * (d * (q + 2 * kv) + q * d + 3 * d * F); /* forward; backward dX costs the same */
   double causal = (double)T * (T + 1) / 2;
-  double attn = L * B * H * 2 * hd * causal;                          /* one of QK^T, PV, dP, dQ, dK, dV */
+  double attn = L * B * H * 2 * hd * causal; /* one of QK^T, PV, dP, dQ, dK, dV */
   const double in[LETHE_NPROJ] = {d, d, d, q, d, d, F}, out[LETHE_NPROJ] = {q, kv, kv, d, F, F, d};
   double lora = 0;
   for (int p = 0; p < LETHE_NPROJ; p++)
@@ -78,7 +79,8 @@ static lethe_status random_model(const lethe_config *c, uint64_t seed, lethe_mod
     for (long k = 0; k < chunks; k++) {
       size_t lo = (size_t)k * CHUNK, hi = lo + CHUNK < t->numel ? lo + CHUNK : t->numel;
       lethe_rng r;
-      lethe_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ (0xBF58476D1CE4E5B9ull * (uint64_t)(k + 1)));
+      lethe_rng_seed(&r,
+                     seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ (0xBF58476D1CE4E5B9ull * (uint64_t)(k + 1)));
       for (size_t j = lo; j < hi; j++) p[j] = is_norm ? 1.0f : (float)(0.02 * lethe_rng_normal(&r));
     }
   }
@@ -86,15 +88,16 @@ static lethe_status random_model(const lethe_config *c, uint64_t seed, lethe_mod
 }
 
 /* The adapter of the benchmark: the paper's r 5, alpha 5 on q and v, xavier-normal A. */
-static const lethe_lora_config BENCH_LORA = {.rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V),
-                                             .init = LETHE_LORA_INIT_XAVIER};
+static const lethe_lora_config BENCH_LORA = {
+    .rank = 5, .alpha = 5, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V), .init = LETHE_LORA_INIT_XAVIER};
 
 lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_result *r) {
   memset(r, 0, sizeof *r);
   if (o->batch < 1 || o->seq < 2) return lethe_fail(LETHE_ERR_INVALID, "the plan needs batch >= 1, seq >= 2");
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
-  if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
+  if (o->seq > c.max_seq_len)
+    return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
   char name[32] = "cpu";
   int bf16 = 0;
   if (o->device) LETHE_TRY(lethe_device_parse(o->device, name, &bf16));
@@ -118,8 +121,9 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
   if (o->train_layers) { /* full parameters of a subset: no adapter; the selected tensors train */
     int lo, hi;
     unsigned mods = lethe_train_modules_parse(o->train_modules);
-    lethe_status s = mods ? lethe_train_layers_parse(o->train_layers, c.n_layers, &lo, &hi)
-                          : lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
+    lethe_status s =
+        mods ? lethe_train_layers_parse(o->train_layers, c.n_layers, &lo, &hi)
+             : lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
     if (!s) s = lethe_config_count_selected(&c, lo, hi, mods, &trained);
     if (s) {
       lethe_lora_free(lora);
@@ -135,7 +139,8 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
                    (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
   r->adapter = trained * sizeof(float) * 4;
   if (o->train_layers && lethe_obj_needs_ref_hidden(&obj)) r->frozen = trained * sizeof(float);
-  int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL, max_pos = N < c.max_seq_len ? N : c.max_seq_len;
+  int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL,
+      max_pos = N < c.max_seq_len ? N : c.max_seq_len;
   if (max_pos > rope) rope = max_pos;
   r->other = (size_t)B * (T - T / 4) * sizeof(float) + (size_t)rope * c.head_dim * sizeof(float);
   if (!strcmp(name, "cuda")) {
@@ -151,11 +156,13 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
 
 lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_result *r) {
   memset(r, 0, sizeof *r);
-  if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0) return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
+  if (o->batch < 1 || o->seq < 2 || o->steps < 1 || o->warmup < 0)
+    return lethe_fail(LETHE_ERR_INVALID, "bench needs batch >= 1, seq >= 2, steps >= 1");
   r->blas_core = openblas_get_corename();
   lethe_config c;
   LETHE_TRY(lethe_config_load(o->config, &c));
-  if (o->seq > c.max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
+  if (o->seq > c.max_seq_len)
+    return lethe_fail(LETHE_ERR_INVALID, "seq %d exceeds the model's context %d", o->seq, c.max_seq_len);
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   lethe_trainer *tr = NULL;
@@ -165,10 +172,13 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   lethe_lora_config lc = BENCH_LORA;
   if (!s && o->device) s = lethe_model_to_device(m, o->device);
   if (!s && o->profile) {
-    if (m->ops != lethe_cpu_ops()) s = lethe_fail(LETHE_ERR_UNSUPPORTED, "--profile times the CPU backend only");
-    else s = lethe_model_use_backend_ex(m, lethe_profile_ops(m->ops), m->wbf16);
+    if (m->ops != lethe_cpu_ops())
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "--profile times the CPU backend only");
+    else
+      s = lethe_model_use_backend_ex(m, lethe_profile_ops(m->ops), m->wbf16);
   }
-  if (!s && o->train_layers && o->save) s = lethe_fail(LETHE_ERR_INVALID, "--save writes a LoRA step's peer inputs; not with --train-layers");
+  if (!s && o->train_layers && o->save)
+    s = lethe_fail(LETHE_ERR_INVALID, "--save writes a LoRA step's peer inputs; not with --train-layers");
   if (!s && !o->train_layers) s = lethe_lora_create(&c, &lc, o->seed + 1, &lora);
   if (!s && lora) s = lethe_lora_to_device(lora, m);
   if (s) goto done;
@@ -191,18 +201,28 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     d.n_answer_tokens += lethe_tokset_answer_count(&d, i);
   }
   d.max_len = T;
-  lethe_trainer_cfg tc = {.batch = B, .grad_accum = 1, .epochs = 1 << 20, .lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .seed = o->seed,
-                          .recompute = o->recompute, .comm = o->comm};
+  lethe_trainer_cfg tc = {.batch = B,
+                          .grad_accum = 1,
+                          .epochs = 1 << 20,
+                          .lr = 1e-4,
+                          .beta1 = 0.9,
+                          .beta2 = 0.999,
+                          .eps = 1e-8,
+                          .seed = o->seed,
+                          .recompute = o->recompute,
+                          .comm = o->comm};
   lethe_objective_preset("npo", &tc.obj);
   if (o->train_layers) {
     tc.train_modules = lethe_train_modules_parse(o->train_modules);
-    if (!tc.train_modules) s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
+    if (!tc.train_modules)
+      s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", o->train_modules);
     if (!s) s = lethe_train_layers_parse(o->train_layers, c.n_layers, &tc.train_lo, &tc.train_hi);
     if (s) goto done;
   }
   if ((s = lethe_trainer_create(m, lora, &d, &tc, &tr))) goto done;
   if (o->save) {
-    char *md = lethe_path_join(o->save, "model"), *ad = lethe_path_join(o->save, "adapter"), *bp = lethe_path_join(o->save, "batch.json");
+    char *md = lethe_path_join(o->save, "model"), *ad = lethe_path_join(o->save, "adapter"),
+         *bp = lethe_path_join(o->save, "batch.json");
     s = lethe_make_dirs(o->save);
     if (!s) s = lethe_model_save(m, md, "float32", 0);
     if (!s) s = lethe_lora_save(lora, NULL, ad);
@@ -299,8 +319,8 @@ static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, con
     int iters = 0;
     double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, ta ? M : K, B,
-                  tb ? K : N, 0.0f, C, N);
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
+                  ta ? M : K, B, tb ? K : N, 0.0f, C, N);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);
@@ -340,14 +360,19 @@ lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_res
     const char *name;
     int ta, tb, M, N, K;
   } shapes[] = {
-      {"x W_qkv^T", 0, 1, rows, qkv, d}, {"x W_o^T", 0, 1, rows, d, q},       {"x W_gu^T", 0, 1, rows, 2 * F, d},
-      {"h W_down^T", 0, 1, rows, d, F},  {"dy W_gu (dX)", 0, 0, rows, d, 2 * F}, {"head logits", 0, 1, chunk, c.vocab_size, d},
+      {"x W_qkv^T", 0, 1, rows, qkv, d},
+      {"x W_o^T", 0, 1, rows, d, q},
+      {"x W_gu^T", 0, 1, rows, 2 * F, d},
+      {"h W_down^T", 0, 1, rows, d, F},
+      {"dy W_gu (dX)", 0, 0, rows, d, 2 * F},
+      {"head logits", 0, 1, chunk, c.vocab_size, d},
       {"head dX = G W", 0, 0, chunk, d, c.vocab_size},
   };
   int n = (int)(sizeof shapes / sizeof *shapes);
   size_t maxa = 0, maxb = 0, maxc = 0;
   for (int i = 0; i < n; i++) {
-    size_t a = (size_t)shapes[i].M * shapes[i].K, b = (size_t)shapes[i].K * shapes[i].N, cc = (size_t)shapes[i].M * shapes[i].N;
+    size_t a = (size_t)shapes[i].M * shapes[i].K, b = (size_t)shapes[i].K * shapes[i].N,
+           cc = (size_t)shapes[i].M * shapes[i].N;
     maxa = a > maxa ? a : maxa;
     maxb = b > maxb ? b : maxb;
     maxc = cc > maxc ? cc : maxc;

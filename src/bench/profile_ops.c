@@ -14,8 +14,8 @@ static const lethe_ops *BASE;
 static lethe_ops PROF;
 static double WALL[LETHE_PART_N], CPU[LETHE_PART_N];
 
-const char *const LETHE_PART_NAMES[LETHE_PART_N] = {"frozen GEMMs", "LoRA", "attention", "norms", "RoPE",
-                                                    "classifier", "SwiGLU", "Adam", "embedding"};
+const char *const LETHE_PART_NAMES[LETHE_PART_N] = {"frozen GEMMs", "LoRA",   "attention", "norms",    "RoPE",
+                                                    "classifier",   "SwiGLU", "Adam",      "embedding"};
 
 static double cpu_now(void) {
   struct timespec t;
@@ -47,8 +47,8 @@ static void p_attention(float *out, float *lse, const float *q, const float *k, 
 static void p_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                                  const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
                                  int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *s) {
-  TIMED(LETHE_PART_ATTN,
-        BASE->attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, s));
+  TIMED(LETHE_PART_ATTN, BASE->attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H,
+                                                  KV, hd, window, s));
 }
 static void p_layernorm(float *y, float *mean, float *rstd, const float *x, int N, int d, float eps) {
   TIMED(LETHE_PART_NORM, BASE->layernorm(y, mean, rstd, x, N, d, eps));
@@ -63,7 +63,8 @@ static void p_rmsnorm_backward(float *dx, float *dw, const float *dy, const floa
                                int N, int d) {
   TIMED(LETHE_PART_NORM, BASE->rmsnorm_backward(dx, dw, dy, x, w, rstd, N, d));
 }
-static void p_rope(float *x, int N, int nh, int hd, int ld, const int *pos, const float *cos, const float *sin, int inv) {
+static void p_rope(float *x, int N, int nh, int hd, int ld, const int *pos, const float *cos, const float *sin,
+                   int inv) {
   TIMED(LETHE_PART_ROPE, BASE->rope(x, N, nh, hd, ld, pos, cos, sin, inv));
 }
 static void p_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,

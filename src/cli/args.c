@@ -45,8 +45,7 @@ static int choice_index(const char *choices, const char *v) {
   return -1;
 }
 
-int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const cli_arg *defs,
-              int ndefs) {
+int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const cli_arg *defs, int ndefs) {
   char seen[256] = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -55,8 +54,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       return 1;
     }
     if (strncmp(a, "--", 2) != 0) {
-      fprintf(stderr, "lethe %s: unexpected argument '%s' (options start with --; see lethe %s --help)\n",
-              cmd, a, cmd);
+      fprintf(stderr, "lethe %s: unexpected argument '%s' (options start with --; see lethe %s --help)\n", cmd, a, cmd);
       return 2;
     }
     const char *name = a + 2;
@@ -66,8 +64,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
     for (int j = 0; j < ndefs; j++)
       if (strlen(defs[j].name) == nlen && !strncmp(defs[j].name, name, nlen)) k = j;
     if (k < 0) {
-      fprintf(stderr, "lethe %s: unknown option --%.*s (see lethe %s --help)\n", cmd, (int)nlen,
-              name, cmd);
+      fprintf(stderr, "lethe %s: unknown option --%.*s (see lethe %s --help)\n", cmd, (int)nlen, name, cmd);
       return 2;
     }
     const cli_arg *d = &defs[k];
@@ -81,13 +78,16 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       continue;
     }
     const char *v;
-    if (eq) v = eq + 1;
-    else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) v = argv[++i];
+    if (eq)
+      v = eq + 1;
+    else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+      v = argv[++i];
     else if (i + 1 < argc) {
       /* `--out --rslora` would write into ./--rslora and drop the flag: a value never starts with
        * "--" (write --out=--name for such a name) */
-      fprintf(stderr, "lethe %s: option --%s needs a value, but the next argument is the option %s (for a value that starts "
-                      "with --, write --%s=VALUE)\n",
+      fprintf(stderr,
+              "lethe %s: option --%s needs a value, but the next argument is the option %s (for a value that starts "
+              "with --, write --%s=VALUE)\n",
               cmd, d->name, argv[i + 1], d->name);
       return 2;
     } else {
@@ -117,15 +117,18 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
         else if (d->type == ARG_INT)
           fprintf(stderr, "lethe %s: option --%s: %s is out of range [%d, %d]\n", cmd, d->name, v, INT_MIN, INT_MAX);
         else
-          fprintf(stderr, "lethe %s: option --%s: %s is out of range [%lld, %lld]\n", cmd, d->name, v, LLONG_MIN, LLONG_MAX);
+          fprintf(stderr, "lethe %s: option --%s: %s is out of range [%lld, %lld]\n", cmd, d->name, v, LLONG_MIN,
+                  LLONG_MAX);
         return 2;
       }
       if (bad || errno != 0) {
         fprintf(stderr, "lethe %s: option --%s: '%s' is not an integer\n", cmd, d->name, v);
         return 2;
       }
-      if (d->type == ARG_INT) *(int *)d->dst = (int)x;
-      else *(int64_t *)d->dst = (int64_t)x;
+      if (d->type == ARG_INT)
+        *(int *)d->dst = (int)x;
+      else
+        *(int64_t *)d->dst = (int64_t)x;
       break;
     }
     case ARG_FLOAT: {
@@ -140,8 +143,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
         return 2;
       }
       if (d->min < d->max && (x < d->min || x > d->max)) {
-        fprintf(stderr, "lethe %s: option --%s: %s is out of range [%.15g, %.15g]\n", cmd, d->name, v,
-                d->min, d->max);
+        fprintf(stderr, "lethe %s: option --%s: %s is out of range [%.15g, %.15g]\n", cmd, d->name, v, d->min, d->max);
         return 2;
       }
       *(double *)d->dst = x;
@@ -161,8 +163,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
   }
   for (int j = 0; j < ndefs && j < 256; j++) {
     if (defs[j].required && !seen[j]) {
-      fprintf(stderr, "lethe %s: missing required option --%s (see lethe %s --help)\n", cmd,
-              defs[j].name, cmd);
+      fprintf(stderr, "lethe %s: missing required option --%s (see lethe %s --help)\n", cmd, defs[j].name, cmd);
       return 2;
     }
   }
@@ -173,7 +174,9 @@ int cli_report(const char *cmd) {
   const char *m = lethe_last_error();
   cli_comm_before_report();
   const lethe_comm *c = cli_comm();
-  if (c->size > 1) fprintf(stderr, "lethe %s (rank %d of %d): %s\n", cmd, c->rank, c->size, (m && *m) ? m : "failed");
-  else fprintf(stderr, "lethe %s: %s\n", cmd, (m && *m) ? m : "failed");
+  if (c->size > 1)
+    fprintf(stderr, "lethe %s (rank %d of %d): %s\n", cmd, c->rank, c->size, (m && *m) ? m : "failed");
+  else
+    fprintf(stderr, "lethe %s: %s\n", cmd, (m && *m) ? m : "failed");
   return 1;
 }

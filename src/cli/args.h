@@ -8,9 +8,9 @@
 typedef enum { ARG_STR, ARG_INT, ARG_I64, ARG_FLOAT, ARG_FLAG, ARG_CHOICE } cli_arg_type;
 
 typedef struct {
-  const char *name;    /* without the leading "--" */
+  const char *name; /* without the leading "--" */
   cli_arg_type type;
-  void *dst;           /* const char **, int *, int64_t *, double *, int * (flag: set to 1), int * (choice index) */
+  void *dst; /* const char **, int *, int64_t *, double *, int * (flag: set to 1), int * (choice index) */
   const char *help;
   int required;
   double min, max;     /* inclusive range for numbers when min < max */
@@ -19,8 +19,7 @@ typedef struct {
 
 /* Parses argv[0..argc) (argv[0] is the first flag, not the command). Positional arguments are not
  * accepted. Returns 0 on success, 1 when --help was printed, 2 on a usage error (printed). */
-int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const cli_arg *defs,
-              int ndefs);
+int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const cli_arg *defs, int ndefs);
 
 /* Prints "lethe CMD: <lethe_last_error()>" to stderr and returns 1: the CLI's one way to report a
  * failed library call. */

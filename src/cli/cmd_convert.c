@@ -24,20 +24,23 @@ int cmd_convert(int argc, char **argv) {
   int dtype = 0, no_tok = 0, force = 0;
   static const char *const DTYPES[] = {"float32", "bfloat16", "float16"};
   const cli_arg defs[] = {
-      {"model", ARG_STR, &model, "the model: a llama2.c checkpoint (.bin), a GGUF file, or a Hugging Face directory", 1, 0, 0,
-       NULL},
+      {"model", ARG_STR, &model, "the model: a llama2.c checkpoint (.bin), a GGUF file, or a Hugging Face directory", 1,
+       0, 0, NULL},
       {"out", ARG_STR, &out, "the Hugging Face model directory to write (replaced when complete)", 1, 0, 0, NULL},
-      {"dtype", ARG_CHOICE, &dtype, "dtype of the written weights (default float32: GGUF weights dequantised exactly)", 0, 0,
-       0, "float32|bfloat16|float16"},
+      {"dtype", ARG_CHOICE, &dtype, "dtype of the written weights (default float32: GGUF weights dequantised exactly)",
+       0, 0, 0, "float32|bfloat16|float16"},
       {"tokenizer", ARG_STR, &tok,
-       "tokenizer to write as tokenizer.json: a llama2.c tokenizer (.bin), a tokenizer.json, a directory holding one, or a GGUF "
+       "tokenizer to write as tokenizer.json: a llama2.c tokenizer (.bin), a tokenizer.json, a directory holding one, "
+       "or a GGUF "
        "file (default: the model's own, when it has one)",
        0, 0, 0, NULL},
       {"no-tokenizer", ARG_FLAG, &no_tok, "write no tokenizer.json", 0, 0, 0, NULL},
-      {"force", ARG_FLAG, &force, "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0, NULL},
+      {"force", ARG_FLAG, &force,
+       "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0,
+       NULL},
   };
-  int rc = cli_parse(CMD, "convert a model (llama2.c, GGUF, Hugging Face) to a Hugging Face model directory", argc, argv, defs,
-                     (int)(sizeof defs / sizeof defs[0]));
+  int rc = cli_parse(CMD, "convert a model (llama2.c, GGUF, Hugging Face) to a Hugging Face model directory", argc,
+                     argv, defs, (int)(sizeof defs / sizeof defs[0]));
   if (rc) return rc == 1 ? 0 : rc;
   if (no_tok && tok) {
     fprintf(stderr, "lethe %s: --tokenizer and --no-tokenizer exclude each other\n", CMD);

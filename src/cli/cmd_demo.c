@@ -35,11 +35,29 @@ typedef struct {
 /* Sizes chosen so that the story is clear and quick on 2 cores: the model memorises every row
  * (regurgitation 1.0) and Low-Rank NPO then removes the forget people while keeping the others.
  * The tiny from-scratch model needs a larger learning rate than the paper's 1e-4 for OLMo. */
-static const demo_size FULL = {.people = 12, .forget = 3, .holdout = 6, .dim = 128, .layers = 4, .heads = 4,
-                               .train_epochs = 100, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 30, .unlearn_lr = 2e-3,
+static const demo_size FULL = {.people = 12,
+                               .forget = 3,
+                               .holdout = 6,
+                               .dim = 128,
+                               .layers = 4,
+                               .heads = 4,
+                               .train_epochs = 100,
+                               .train_batch = 8,
+                               .train_lr = 3e-3,
+                               .unlearn_epochs = 30,
+                               .unlearn_lr = 2e-3,
                                .max_new = 96};
-static const demo_size QUICK = {.people = 12, .forget = 3, .holdout = 6, .dim = 96, .layers = 3, .heads = 4,
-                                .train_epochs = 80, .train_batch = 8, .train_lr = 3e-3, .unlearn_epochs = 30, .unlearn_lr = 2e-3,
+static const demo_size QUICK = {.people = 12,
+                                .forget = 3,
+                                .holdout = 6,
+                                .dim = 96,
+                                .layers = 3,
+                                .heads = 4,
+                                .train_epochs = 80,
+                                .train_batch = 8,
+                                .train_lr = 3e-3,
+                                .unlearn_epochs = 30,
+                                .unlearn_lr = 2e-3,
                                 .max_new = 96};
 
 static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
@@ -117,8 +135,10 @@ static void print_row(const char *name, json_t *const *r, int n, const char *a, 
   printf("  %-38s", name);
   for (int i = 0; i < n; i++) {
     double x = r[i] ? jnum(r[i], a, b) : NAN;
-    if (isnan(x)) printf(" %10s", "-");
-    else printf(" %10.4f", x);
+    if (isnan(x))
+      printf(" %10s", "-");
+    else
+      printf(" %10.4f", x);
   }
   printf("\n");
 }
@@ -145,8 +165,11 @@ static int print_curve(const char *run_dir, const char *name) {
     int e = (int)(json_number_value(json_object_get(line, "epoch")) + 0.5);
     double v = json_number_value(json_object_get(line, "final"));
     int w = (int)(v * 40 + 0.5);
-    printf("    epoch %3d %6.3f |%.*s%s\n", e, v, w < 0 ? 0 : w > 40 ? 40 : w, "########################################",
-           e == ep ? "  <- chosen" : "");
+    printf("    epoch %3d %6.3f |%.*s%s\n", e, v,
+           w < 0    ? 0
+           : w > 40 ? 40
+                    : w,
+           "########################################", e == ep ? "  <- chosen" : "");
     json_decref(line);
   }
   fclose(f);
@@ -202,7 +225,8 @@ int cmd_demo(int argc, char **argv) {
   if (unlearn_lr > 0) zz.unlearn_lr = unlearn_lr;
   if (zz.dim % (2 * zz.heads) != 0) {
     /* checked before anything is written: RoPE needs an even head width */
-    fprintf(stderr, "lethe demo: --dim %d must be a multiple of %d (%d heads, each of an even width)\n", zz.dim, 2 * zz.heads, zz.heads);
+    fprintf(stderr, "lethe demo: --dim %d must be a multiple of %d (%d heads, each of an even width)\n", zz.dim,
+            2 * zz.heads, zz.heads);
     return 2;
   }
   if (zz.forget >= zz.people) {
@@ -211,11 +235,13 @@ int cmd_demo(int argc, char **argv) {
   }
   const demo_size *z = &zz;
   double t0 = lethe_now_s();
-  char *data = join(out, "data"), *init = join(out, "model-init"), *mem = join(out, "memorised"), *memm = join(mem, "model");
+  char *data = join(out, "data"), *init = join(out, "model-init"), *mem = join(out, "memorised"),
+       *memm = join(mem, "model");
   char *forget = join(data, "forget.jsonl"), *retain = join(data, "retain.jsonl"), *all = join(data, "train.jsonl");
   char *members = join(data, "mia_members.jsonl"), *nonmembers = join(data, "mia_nonmembers.jsonl");
   char *ev_base = join(out, "eval-base"), *npo = join(out, "npo"), *ga = join(out, "ga");
-  char *npo_ad = join(npo, "adapter"), *ga_ad = join(ga, "adapter"), *npo_ev = join(npo, "eval"), *ga_ev = join(ga, "eval");
+  char *npo_ad = join(npo, "adapter"), *ga_ad = join(ga, "adapter"), *npo_ev = join(npo, "eval"),
+       *ga_ev = join(ga, "eval");
   int status = 1;
 
   printf("== lethe demo%s: %d people (%d to forget), a %d-layer OLMo-architecture model (d %d) trained from scratch\n",
@@ -272,7 +298,8 @@ int cmd_demo(int argc, char **argv) {
   }
 
   printf("\n[4/6] unlearn: Low-Rank NPO on the forget set (LoRA r 5 on q,v; NPO + retain NLL + KL), evaluated after\n"
-         "      every epoch; the epoch with the best final score is kept -> %s\n", npo);
+         "      every epoch; the epoch with the best final score is kept -> %s\n",
+         npo);
   fflush(stdout);
   for (int run = 0; run < (skip_ga ? 1 : 2); run++) {
     lethe_train_opts uo;
@@ -323,7 +350,8 @@ int cmd_demo(int argc, char **argv) {
     free(p);
   }
   int chosen[2] = {-1, -1};
-  for (int run = 0; run < (skip_ga ? 1 : 2); run++) chosen[run] = print_curve(run == 0 ? npo : ga, run == 0 ? "NPO" : "GA");
+  for (int run = 0; run < (skip_ga ? 1 : 2); run++)
+    chosen[run] = print_curve(run == 0 ? npo : ga, run == 0 ? "NPO" : "GA");
   char hn[32], hg[32];
   snprintf(hn, sizeof hn, "NPO ep %d", chosen[0]);
   snprintf(hg, sizeof hg, "GA ep %d", chosen[1]);
@@ -339,14 +367,21 @@ int cmd_demo(int argc, char **argv) {
   printf("  %-38s", "MIA score (1 - 2 |AUC - 0.5|)");
   for (int i = 0; i < ncol; i++) {
     double auc = res[i] ? jnum(res[i], "mia_loss_acc", NULL) : NAN;
-    if (isnan(auc)) printf(" %10s", "-");
-    else printf(" %10.4f", 1 - 2 * fabs(auc - 0.5));
+    if (isnan(auc))
+      printf(" %10s", "-");
+    else
+      printf(" %10.4f", 1 - 2 * fabs(auc - 0.5));
   }
   printf("\n");
   printf("  (ep N: the epoch chosen by --select best; the final score is the mean of task aggregate and MIA score)\n");
   for (int i = 0; i < ncol; i++) json_decref(res[i]);
-  lethe_report_opts ro = {.run = npo, .base_eval = ev_base, .eval = npo_ev, .compare_run = skip_ga ? NULL : ga,
-                          .compare_eval = skip_ga ? NULL : ga_ev, .compare_label = "gradient ascent", .train_run = mem};
+  lethe_report_opts ro = {.run = npo,
+                          .base_eval = ev_base,
+                          .eval = npo_ev,
+                          .compare_run = skip_ga ? NULL : ga,
+                          .compare_eval = skip_ga ? NULL : ga_ev,
+                          .compare_label = "gradient ascent",
+                          .train_run = mem};
   char *report = join(out, "report.html");
   ro.out = report;
   if (lethe_report_write(&ro)) {

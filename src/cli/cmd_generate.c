@@ -36,7 +36,8 @@ static lethe_status parse_ids(const char *s, int **ids, int *n) {
     char *end;
     errno = 0;
     long v = strtol(p, &end, 10);
-    if (end == p || errno || v < 0 || v > INT_MAX || (*end && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n'))
+    if (end == p || errno || v < 0 || v > INT_MAX ||
+        (*end && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n'))
       return lethe_fail(LETHE_ERR_INVALID, "--prompt-ids: '%.20s' is not a token id", p);
     (*ids)[(*n)++] = (int)v;
     p = end;
@@ -46,8 +47,8 @@ static lethe_status parse_ids(const char *s, int **ids, int *n) {
 }
 
 int cmd_generate(int argc, char **argv) {
-  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL, *device = NULL, *dtype = NULL, *prompt_ids = NULL,
-             *system = NULL;
+  const char *model_path = NULL, *tok_path = NULL, *adapter = NULL, *prompt = NULL, *device = NULL, *dtype = NULL,
+             *prompt_ids = NULL, *system = NULL;
   int max_new = -1, no_cache = 0, sample = 0, top_k = -1, want_ids = 0, want_lp = 0, chat = 0;
   double temperature = NAN, top_p = NAN;
   int64_t seed = 0;
@@ -57,19 +58,35 @@ int cmd_generate(int argc, char **argv) {
       {"adapter", ARG_STR, &adapter, "PEFT LoRA adapter directory to apply", 0, 0, 0, NULL},
       {"prompt", ARG_STR, &prompt, "text to continue (with --chat: the user's message)", 0, 0, 0, NULL},
       {"prompt-ids", ARG_STR, &prompt_ids, "the prompt as token ids (\"1 2 3\"), instead of --prompt", 0, 0, 0, NULL},
-      {"chat", ARG_FLAG, &chat, "apply the model's chat template (tokenizer_config.json: ChatML, Llama 3, Mistral/Llama-2) to --prompt as a user turn, with the assistant header", 0, 0, 0, NULL},
+      {"chat", ARG_FLAG, &chat,
+       "apply the model's chat template (tokenizer_config.json: ChatML, Llama 3, Mistral/Llama-2) to --prompt as a "
+       "user turn, with the assistant header",
+       0, 0, 0, NULL},
       {"system", ARG_STR, &system, "with --chat: a system message before the user's", 0, 0, 0, NULL},
-      {"max-new", ARG_INT, &max_new, "at most this many new tokens (default: generation_config.json's max_new_tokens, else 256)", 0, 0, 1 << 20, NULL},
-      {"sample", ARG_FLAG, &sample, "sample instead of greedy decoding (temperature, then top-k, then top-p, as transformers)", 0, 0, 0, NULL},
-      {"temperature", ARG_FLOAT, &temperature, "sampling temperature (default: generation_config.json's, else 1)", 0, 1e-6, 1e6, NULL},
-      {"top-k", ARG_INT, &top_k, "keep the k most likely tokens, 0: all (default: generation_config.json's, else 50)", 0, 0, 1 << 24, NULL},
-      {"top-p", ARG_FLOAT, &top_p, "nucleus: keep the most likely tokens holding this probability (default: generation_config.json's, else 1)", 0, 0, 1, NULL},
+      {"max-new", ARG_INT, &max_new,
+       "at most this many new tokens (default: generation_config.json's max_new_tokens, else 256)", 0, 0, 1 << 20,
+       NULL},
+      {"sample", ARG_FLAG, &sample,
+       "sample instead of greedy decoding (temperature, then top-k, then top-p, as transformers)", 0, 0, 0, NULL},
+      {"temperature", ARG_FLOAT, &temperature, "sampling temperature (default: generation_config.json's, else 1)", 0,
+       1e-6, 1e6, NULL},
+      {"top-k", ARG_INT, &top_k, "keep the k most likely tokens, 0: all (default: generation_config.json's, else 50)",
+       0, 0, 1 << 24, NULL},
+      {"top-p", ARG_FLOAT, &top_p,
+       "nucleus: keep the most likely tokens holding this probability (default: generation_config.json's, else 1)", 0,
+       0, 1, NULL},
       {"seed", ARG_I64, &seed, "sampling seed (default 0); the same seed gives the same tokens", 0, 0, 0, NULL},
       {"ids", ARG_FLAG, &want_ids, "print one JSON object: prompt_ids, ids (the new tokens), text", 0, 0, 0, NULL},
-      {"logprobs", ARG_FLAG, &want_lp, "as --ids, with logprobs: each new token's log-probability under the model", 0, 0, 0, NULL},
-      {"device", ARG_STR, &device, "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0, 0, 0, NULL},
-      {"dtype", ARG_STR, &dtype, "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0, 0, 0, NULL},
-      {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0, NULL},
+      {"logprobs", ARG_FLAG, &want_lp, "as --ids, with logprobs: each new token's log-probability under the model", 0,
+       0, 0, NULL},
+      {"device", ARG_STR, &device,
+       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0,
+       0, 0, NULL},
+      {"dtype", ARG_STR, &dtype,
+       "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0,
+       0, 0, NULL},
+      {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0,
+       NULL},
   };
   int rc = cli_parse(CMD, "Greedy decoding or sampling: prints the prompt and its continuation.", argc, argv, defs,
                      (int)(sizeof defs / sizeof *defs));
@@ -106,7 +123,8 @@ int cmd_generate(int argc, char **argv) {
     if (parse_ids(prompt_ids, &ids, &n)) goto fail;
     for (int i = 0; i < n; i++)
       if (ids[i] >= lethe_model_config(m)->vocab_size) {
-        lethe_fail(LETHE_ERR_INVALID, "--prompt-ids: id %d is outside the model's vocabulary of %d", ids[i], lethe_model_config(m)->vocab_size);
+        lethe_fail(LETHE_ERR_INVALID, "--prompt-ids: id %d is outside the model's vocabulary of %d", ids[i],
+                   lethe_model_config(m)->vocab_size);
         goto fail;
       }
   } else if (chat) {
@@ -114,12 +132,14 @@ int cmd_generate(int argc, char **argv) {
     lethe_chat_msg msgs[2] = {{"system", system}, {"user", prompt}};
     if (lethe_chat_render(&ct, system ? msgs : msgs + 1, system ? 2 : 1, 1, &rendered)) goto fail;
     if (lethe_tokenizer_encode(tok, rendered, strlen(rendered), 0, &ids, &n)) goto fail;
-  } else if (lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n)) goto fail;
+  } else if (lethe_tokenizer_encode(tok, prompt, strlen(prompt), 1, &ids, &n))
+    goto fail;
   lethe_gen_opts o;
   lethe_gen_opts_default(&o);
-  o.max_new = max_new >= 0 ? max_new : gc.max_new_tokens >= 0 ? gc.max_new_tokens
-                                     : gc.max_length >= 0     ? (gc.max_length > n ? gc.max_length - n : 0)
-                                                              : 256;
+  o.max_new = max_new >= 0             ? max_new
+              : gc.max_new_tokens >= 0 ? gc.max_new_tokens
+              : gc.max_length >= 0     ? (gc.max_length > n ? gc.max_length - n : 0)
+                                       : 256;
   o.no_cache = no_cache;
   if (gc.n_eos) {
     o.stop_ids = gc.eos_ids;
@@ -127,8 +147,10 @@ int cmd_generate(int argc, char **argv) {
   }
   o.sample = sample;
   if (gc.do_sample == 1 && !sample)
-    fprintf(stderr, "lethe %s: note: generation_config.json has do_sample true, as transformers would sample; lethe decodes "
-                    "greedily unless --sample is given\n", CMD);
+    fprintf(stderr,
+            "lethe %s: note: generation_config.json has do_sample true, as transformers would sample; lethe decodes "
+            "greedily unless --sample is given\n",
+            CMD);
   o.sampler.temperature = !isnan(temperature) ? temperature : !isnan(gc.temperature) ? gc.temperature : 1.0;
   o.sampler.top_k = top_k >= 0 ? top_k : gc.top_k >= 0 ? gc.top_k : 50;
   o.sampler.top_p = !isnan(top_p) ? top_p : !isnan(gc.top_p) ? gc.top_p : 1.0;

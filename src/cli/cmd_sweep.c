@@ -20,16 +20,30 @@
 static const struct {
   const char *flag, *choices; /* choices NULL: a number (or "auto" for --lr) */
 } SWEEPABLE[] = {
-    {"lr", NULL},           {"lora-rank", NULL},       {"lora-alpha", NULL},    {"kl-weight", NULL},
-    {"retain-weight", NULL}, {"forget-weight", NULL},  {"beta", NULL},          {"delta", NULL},
-    {"epochs", NULL},       {"batch", NULL},           {"grad-accum", NULL},    {"seed", NULL},
-    {"weight-decay", NULL}, {"max-grad-norm", NULL},   {"warmup-steps", NULL},  {"method", "(a method of lethe unlearn --help)"},
-    {"optimizer", "adam|adamw"}, {"schedule", "constant|linear|cosine"}, {"kl", "gold|full"},
+    {"lr", NULL},
+    {"lora-rank", NULL},
+    {"lora-alpha", NULL},
+    {"kl-weight", NULL},
+    {"retain-weight", NULL},
+    {"forget-weight", NULL},
+    {"beta", NULL},
+    {"delta", NULL},
+    {"epochs", NULL},
+    {"batch", NULL},
+    {"grad-accum", NULL},
+    {"seed", NULL},
+    {"weight-decay", NULL},
+    {"max-grad-norm", NULL},
+    {"warmup-steps", NULL},
+    {"method", "(a method of lethe unlearn --help)"},
+    {"optimizer", "adam|adamw"},
+    {"schedule", "constant|linear|cosine"},
+    {"kl", "gold|full"},
 };
 enum { NSWEEP = sizeof SWEEPABLE / sizeof *SWEEPABLE, MAX_AXES = 8, MAX_VALUES = 64, MAX_RUNS = 4096 };
 
 typedef struct {
-  int arg;                /* index in argv of the value */
+  int arg; /* index in argv of the value */
   const char *flag;
   char *values[MAX_VALUES];
   int n;
@@ -64,7 +78,8 @@ static int split_list(axis *a, const char *list, const char *choices) {
     }
     if (choices && !strcmp(a->flag, "method")) {
       if (!lethe_method_find(tok)) {
-        fprintf(stderr, "lethe sweep: --method: '%s' is not one of lethe unlearn's methods (lethe unlearn --help)\n", tok);
+        fprintf(stderr, "lethe sweep: --method: '%s' is not one of lethe unlearn's methods (lethe unlearn --help)\n",
+                tok);
         free(copy);
         return 2;
       }
@@ -220,8 +235,10 @@ int cmd_sweep(int argc, char **argv) {
       fprintf(stderr, "sweep: %s (%ld/%ld) %s\n", name, r + 1, total, ptxt ? ptxt : "{}");
       free(ptxt);
       rc = cmd_unlearn_shared(n, av, sh);
-      if (rc) fprintf(stderr, "lethe sweep: %s failed; run the sweep again to resume\n", name);
-      else run = load_json(dir, "run.json");
+      if (rc)
+        fprintf(stderr, "lethe sweep: %s failed; run the sweep again to resume\n", name);
+      else
+        run = load_json(dir, "run.json");
     } else {
       fprintf(stderr, "sweep: %s finished before; skipped\n", name);
     }
@@ -231,9 +248,10 @@ int cmd_sweep(int argc, char **argv) {
       double fin = jnum(ch, "final");
       sum_runs += jnum(json_object_get(run, "training"), "total_seconds");
       json_t *row = json_pack("{s:s, s:o, s:O?}", "run", name, "params", params, "chosen", ch);
-      json_object_set_new(row, "lr", json_object_get(json_object_get(run, "lr_auto"), "chosen_lr")
-                                         ? json_copy(json_object_get(json_object_get(run, "lr_auto"), "chosen_lr"))
-                                         : json_null());
+      json_object_set_new(row, "lr",
+                          json_object_get(json_object_get(run, "lr_auto"), "chosen_lr")
+                              ? json_copy(json_object_get(json_object_get(run, "lr_auto"), "chosen_lr"))
+                              : json_null());
       json_array_append_new(runs, row);
       if (isfinite(fin) && fin > best_final) best_final = fin, best = (int)json_array_size(runs) - 1;
       json_decref(run);
@@ -257,9 +275,11 @@ int cmd_sweep(int argc, char **argv) {
     for (size_t i = 0; i < json_array_size(runs) && len + 512 < cap; i++) {
       json_t *row = json_array_get(runs, i), *ch = json_object_get(row, "chosen"), *pa = json_object_get(row, "params");
       len += (size_t)snprintf(csv + len, cap - len, "%s", json_string_value(json_object_get(row, "run")));
-      for (int a = 0; a < na; a++) len += (size_t)snprintf(csv + len, cap - len, ",%s", json_string_value(json_object_get(pa, axes[a].flag)));
-      len += (size_t)snprintf(csv + len, cap - len, ",%g,%g,%.6g,%.6g,%.6g,%.6g,%.6g\n", jnum(ch, "epoch"), jnum(ch, "step"),
-                              jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"), jnum(ch, "mmlu"), jnum(ch, "final"));
+      for (int a = 0; a < na; a++)
+        len += (size_t)snprintf(csv + len, cap - len, ",%s", json_string_value(json_object_get(pa, axes[a].flag)));
+      len += (size_t)snprintf(csv + len, cap - len, ",%g,%g,%.6g,%.6g,%.6g,%.6g,%.6g\n", jnum(ch, "epoch"),
+                              jnum(ch, "step"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"),
+                              jnum(ch, "mmlu"), jnum(ch, "final"));
     }
     lethe_write_file_atomic(cp, csv, len);
     free(csv);
@@ -283,12 +303,15 @@ int cmd_sweep(int argc, char **argv) {
       printf(" %6.0f %10.4f %8.3f %9.3f %8.4f%s\n", jnum(ch, "epoch"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"),
              jnum(ch, "mia_score"), jnum(ch, "final"), (int)i == best ? "  <- best" : "");
     }
-    printf("sweep: %ld runs in %.1f s (the runs themselves: %.1f s); model loaded %d time(s), reference cache built %d time(s)\n",
+    printf("sweep: %ld runs in %.1f s (the runs themselves: %.1f s); model loaded %d time(s), reference cache built %d "
+           "time(s)\n",
            total, lethe_now_s() - t0, sum_runs, loads, builds);
     if (best >= 0) {
       char *bd = lethe_path_join(out, json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
-      if (copy_adapter(bd, out)) rc = cli_report("sweep");
-      else printf("best: %s -> %s/adapter\n", bd, out);
+      if (copy_adapter(bd, out))
+        rc = cli_report("sweep");
+      else
+        printf("best: %s -> %s/adapter\n", bd, out);
       free(bd);
     }
   }

@@ -53,7 +53,8 @@ static int jsonl(const lethe_tokenizer *t, const char *in, size_t len, int dec, 
       if (!json_is_string(tx)) {
         fprintf(stderr, "lethe %s: stdin:%d: field \"text\" must be a string\n", CMD, line);
         rc = 1;
-      } else if (lethe_tokenizer_encode(t, json_string_value(tx), json_string_length(tx), special, &ids, &k) != LETHE_OK) {
+      } else if (lethe_tokenizer_encode(t, json_string_value(tx), json_string_length(tx), special, &ids, &k) !=
+                 LETHE_OK) {
         fprintf(stderr, "lethe %s: stdin:%d: %s\n", CMD, line, lethe_last_error());
         rc = 1;
       } else {
@@ -184,8 +185,7 @@ static int decode(const lethe_tokenizer *t, const char *in, int special) {
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' || *p == '\f') p++;
     if (!*p) break;
     const char *q = p;
-    while (*q && !(*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f'))
-      q++;
+    while (*q && !(*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f')) q++;
     char *end = NULL;
     errno = 0;
     long long v = strtoll(p, &end, 10);
@@ -237,14 +237,13 @@ int cmd_tokenize(int argc, char **argv) {
        "encoding: add the special tokens the tokenizer adds (e.g. BOS); decoding: keep special "
        "tokens (they are dropped by default)",
        0, 0, 0, NULL},
-      {"decode", ARG_FLAG, &dec, "read whitespace-separated ids and print the text (no newline added)",
-       0, 0, 0, NULL},
+      {"decode", ARG_FLAG, &dec, "read whitespace-separated ids and print the text (no newline added)", 0, 0, 0, NULL},
       {"jsonl", ARG_FLAG, &as_jsonl,
        "stdin is JSONL, {\"text\": ...} per line ({\"ids\": [...]} with --decode); each line gets "
        "\"ids\" (\"text\") added, other fields kept",
        0, 0, 0, NULL},
-      {"builtin-json", ARG_FLAG, &builtin_json,
-       "print the built-in tokenizer as Hugging Face tokenizer.json and exit", 0, 0, 0, NULL},
+      {"builtin-json", ARG_FLAG, &builtin_json, "print the built-in tokenizer as Hugging Face tokenizer.json and exit",
+       0, 0, 0, NULL},
   };
   int rc = cli_parse(CMD,
                      "Reads UTF-8 text from stdin (all of it, one text) and prints its token ids on "
@@ -263,13 +262,11 @@ int cmd_tokenize(int argc, char **argv) {
     return finish_stdout();
   }
   if (!path) {
-    fprintf(stderr, "lethe %s: missing required option --tokenizer (see lethe %s --help)\n", CMD,
-            CMD);
+    fprintf(stderr, "lethe %s: missing required option --tokenizer (see lethe %s --help)\n", CMD, CMD);
     return 2;
   }
   lethe_tokenizer *t = NULL;
-  lethe_status st = !strcmp(path, "builtin") ? lethe_tokenizer_builtin(&t)
-                                             : lethe_model_tokenizer(NULL, path, &t);
+  lethe_status st = !strcmp(path, "builtin") ? lethe_tokenizer_builtin(&t) : lethe_model_tokenizer(NULL, path, &t);
   if (st != LETHE_OK) return cli_report(CMD);
   size_t len = 0;
   char *in = read_stdin(&len);

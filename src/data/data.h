@@ -16,10 +16,10 @@
 typedef struct {
   char *id;
   char *task;
-  char *input;     /* (input_len) bytes, NUL-terminated; may hold NUL bytes */
-  char *output;    /* (output_len) */
+  char *input;  /* (input_len) bytes, NUL-terminated; may hold NUL bytes */
+  char *output; /* (output_len) */
   size_t input_len, output_len;
-  int line;        /* 1-based line in the file */
+  int line; /* 1-based line in the file */
 } lethe_row;
 
 typedef struct {
@@ -58,8 +58,8 @@ typedef struct {
  * prompt = len(encode(input)) (add_special as Hugging Face's default), then eos_id appended when
  * eos_id >= 0 (so that a model trained on the rows learns to stop). Sequences longer than max_len
  * are cut to max_len (counted). Rows that keep no answer token are skipped (counted). */
-lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
-                                const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out);
+lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
+                                int max_len, int eos_id, lethe_tokset *out);
 void lethe_tokset_free(lethe_tokset *t);
 /* The first token id of the set outside [0, vocab): its sequence in *seq; -1 when all are inside. */
 int lethe_tokset_first_outside(const lethe_tokset *t, int vocab, int *seq);

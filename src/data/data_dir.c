@@ -36,8 +36,10 @@ static lethe_status find(const char *dir, const char *what, const char *const *p
         pick = k;
       }
     if (files > 1)
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %zu files for the %s set (%s, ...): several shards are not supported; "
-                                            "give one file with its flag", dir, files, what, g.gl_pathv[pick]);
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                     "%s: %zu files for the %s set (%s, ...): several shards are not supported; "
+                     "give one file with its flag",
+                     dir, files, what, g.gl_pathv[pick]);
     else if (files == 1 && !(*out = strdup(g.gl_pathv[pick])))
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     globfree(&g);
@@ -80,9 +82,10 @@ lethe_status lethe_data_dir_find(const char *dir, const char *split, lethe_data_
     s = find(dir, mnames[k], pats, 6, mia[k]);
   }
   if (!s && !f->forget && !f->retain)
-    s = lethe_fail(LETHE_ERR_IO, "%s: no forget or retain rows (looked for {forget,retain}_%s-*.parquet, "
-                                 "{forget,retain}_%s.{parquet,jsonl}%s)", dir, split, split,
-                   val ? "" : ", {forget,retain}.{parquet,jsonl}");
+    s = lethe_fail(LETHE_ERR_IO,
+                   "%s: no forget or retain rows (looked for {forget,retain}_%s-*.parquet, "
+                   "{forget,retain}_%s.{parquet,jsonl}%s)",
+                   dir, split, split, val ? "" : ", {forget,retain}.{parquet,jsonl}");
   if (!s && (!f->mia_members) != (!f->mia_nonmembers))
     s = lethe_fail(LETHE_ERR_IO, "%s: found MIA %s documents (%s) but no %s documents", dir,
                    f->mia_members ? "member" : "non-member", f->mia_members ? f->mia_members : f->mia_nonmembers,

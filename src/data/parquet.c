@@ -23,8 +23,8 @@ static uint32_t le32(const uint8_t *p) {
 }
 
 static const char *encoding_name(int e) {
-  static const char *names[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
-                                "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+  static const char *names[] = {"PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
+                                "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
                                 "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
   return e >= 0 && e < 10 ? names[e] : "unknown";
 }
@@ -113,7 +113,8 @@ static lethe_status plain(const uint8_t *p, size_t n, int type, size_t count, di
       uint32_t len = le32(p + pos);
       pos += 4;
       if (len > n - pos)
-        return lethe_fail(LETHE_ERR_FORMAT, "%s: value %zu says %u bytes, the page has %zu left", where, k, len, n - pos);
+        return lethe_fail(LETHE_ERR_FORMAT, "%s: value %zu says %u bytes, the page has %zu left", where, k, len,
+                          n - pos);
       if (d) {
         d->s[k] = p + pos;
         d->len[k] = len;
@@ -129,8 +130,10 @@ static lethe_status plain(const uint8_t *p, size_t n, int type, size_t count, di
         v = (int64_t)((uint64_t)le32(p + pos) | (uint64_t)le32(p + pos + 4) << 32);
       }
       pos += w;
-      if (d) d->iv[k] = v;
-      else c->i[rows[k]] = v;
+      if (d)
+        d->iv[k] = v;
+      else
+        c->i[rows[k]] = v;
     }
   }
   return LETHE_OK;
@@ -138,7 +141,7 @@ static lethe_status plain(const uint8_t *p, size_t n, int type, size_t count, di
 
 typedef struct {
   const uint8_t *file;
-  size_t end;      /* end of the column data region (start of the footer) */
+  size_t end; /* end of the column data region (start of the footer) */
   int codec;
   int type;
   lethe_pq_column *col;
@@ -175,9 +178,10 @@ static lethe_status read_values(chunk_ctx *x, int encoding, const uint8_t *p, si
   lethe_pq_column *c = x->col;
   if (encoding == E_PLAIN) return plain(p, n, x->type, count, NULL, c, x->rows, x->where);
   if (encoding != E_PLAIN_DICT && encoding != E_RLE_DICT)
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: encoding %s (%d) is not supported (PLAIN and dictionary are)", x->where,
-                      encoding_name(encoding), encoding);
-  if (!x->has_dict) return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary-encoded page without a dictionary page", x->where);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: encoding %s (%d) is not supported (PLAIN and dictionary are)",
+                      x->where, encoding_name(encoding), encoding);
+  if (!x->has_dict)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary-encoded page without a dictionary page", x->where);
   if (count == 0) return LETHE_OK;
   if (n < 1) return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary page data is empty", x->where);
   int bw = p[0];
@@ -186,9 +190,12 @@ static lethe_status read_values(chunk_ctx *x, int encoding, const uint8_t *p, si
   for (size_t k = 0; k < count; k++) {
     uint32_t ix = x->levels[k];
     if (ix >= x->dict.n)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary index %u, the dictionary has %zu values", x->where, ix, x->dict.n);
-    if (x->type == P_BYTE_ARRAY) LETHE_TRY(set_str(c, x->rows[k], x->dict.s[ix], x->dict.len[ix], x->where));
-    else c->i[x->rows[k]] = x->dict.iv[ix];
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary index %u, the dictionary has %zu values", x->where, ix,
+                        x->dict.n);
+    if (x->type == P_BYTE_ARRAY)
+      LETHE_TRY(set_str(c, x->rows[k], x->dict.s[ix], x->dict.len[ix], x->where));
+    else
+      c->i[x->rows[k]] = x->dict.iv[ix];
   }
   return LETHE_OK;
 }
@@ -200,8 +207,10 @@ static lethe_status levels(chunk_ctx *x, const uint8_t *p, size_t n, size_t nv, 
     LETHE_TRY(hybrid(p, n, 1, x->levels, nv, x->where));
     for (size_t j = 0; j < nv; j++) {
       int64_t row = x->row_base + x->done + (int64_t)j;
-      if (x->levels[j]) x->rows[k++] = row;
-      else x->col->null[row] = 1;
+      if (x->levels[j])
+        x->rows[k++] = row;
+      else
+        x->col->null[row] = 1;
     }
   } else {
     for (size_t j = 0; j < nv; j++) x->rows[k++] = x->row_base + x->done + (int64_t)j;
@@ -233,7 +242,8 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: page too short for its definition levels", x->where);
       else {
         uint32_t l = le32(q);
-        if (l > qn - 4) s = lethe_fail(LETHE_ERR_FORMAT, "%s: definition levels say %u bytes, the page has %zu", x->where, l, qn - 4);
+        if (l > qn - 4)
+          s = lethe_fail(LETHE_ERR_FORMAT, "%s: definition levels say %u bytes, the page has %zu", x->where, l, qn - 4);
         else {
           s = levels(x, q + 4, l, nv, &present);
           q += 4 + l;
@@ -247,14 +257,16 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
   } else { /* v2: levels uncompressed in front, values maybe compressed */
     if (h->def_len < 0 || h->rep_len < 0 || (size_t)h->def_len + (size_t)h->rep_len > cn ||
         (size_t)h->def_len + (size_t)h->rep_len > un)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: level lengths %d + %d exceed the page", x->where, h->def_len, h->rep_len);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: level lengths %d + %d exceed the page", x->where, h->def_len,
+                        h->rep_len);
     if (h->rep_len) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: repetition levels (a nested column)", x->where);
     if (!x->col->optional && h->def_len)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: definition levels in a required column", x->where);
     size_t lv = (size_t)h->def_len;
     LETHE_TRY(levels(x, payload, lv, nv, &present));
     if (h->num_nulls >= 0 && (size_t)h->num_nulls != nv - present)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: header says %d nulls, the levels %zu", x->where, h->num_nulls, nv - present);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: header says %d nulls, the levels %zu", x->where, h->num_nulls,
+                        nv - present);
     size_t vn = un - lv, vc = cn - lv;
     if (!(buf = malloc(vn ? vn : 1))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", x->where);
     s = lethe_pq_decompress(h->is_compressed ? x->codec : 0, payload + lv, vc, buf, vn, x->where);
@@ -266,8 +278,8 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
 }
 
 static lethe_status read_chunk(chunk_ctx *x, const lethe_pq_chunk_meta *m) {
-  int64_t start = m->dict_page_offset >= 4 && m->dict_page_offset < m->data_page_offset ? m->dict_page_offset
-                                                                                        : m->data_page_offset;
+  int64_t start =
+      m->dict_page_offset >= 4 && m->dict_page_offset < m->data_page_offset ? m->dict_page_offset : m->data_page_offset;
   if (start < 4 || (uint64_t)start >= x->end)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: page offset %lld is outside the file's data", x->where, (long long)start);
   size_t pos = (size_t)start;
@@ -289,8 +301,10 @@ static lethe_status read_chunk(chunk_ctx *x, const lethe_pq_chunk_meta *m) {
     if ((size_t)h.uncompressed_size > MAX_PAGE_BYTES)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: page of %d bytes uncompressed (the limit is %zu)", x->where,
                         h.uncompressed_size, MAX_PAGE_BYTES);
-    if (h.type == 2) LETHE_TRY(read_dict(x, &h, x->file + payload));
-    else if (h.type == 0 || h.type == 3) LETHE_TRY(read_data(x, &h, x->file + payload));
+    if (h.type == 2)
+      LETHE_TRY(read_dict(x, &h, x->file + payload));
+    else if (h.type == 0 || h.type == 3)
+      LETHE_TRY(read_data(x, &h, x->file + payload));
     pos = payload + (size_t)h.compressed_size;
     page++;
   }
@@ -302,8 +316,10 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
   const lethe_pq_schema_el *root = &m->schema[0];
   int nc = m->n_schema - 1;
   if (root->num_children != nc)
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: nested schema (the root has %d children among %d columns): only flat "
-                                             "tables are supported", name, root->num_children, nc);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "%s: nested schema (the root has %d children among %d columns): only flat "
+                      "tables are supported",
+                      name, root->num_children, nc);
   if (m->num_rows < 0 || m->num_rows > LETHE_PQ_MAX_ROWS)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %lld rows (lethe reads at most %lld)", name, (long long)m->num_rows,
                       (long long)LETHE_PQ_MAX_ROWS);
@@ -314,7 +330,8 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
                         (long long)m->groups[g].num_rows, (long long)m->num_rows);
     sum += m->groups[g].num_rows;
     if (m->groups[g].n_cols != nc)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: row group %d has %d columns, the schema %d", name, g, m->groups[g].n_cols, nc);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: row group %d has %d columns, the schema %d", name, g,
+                        m->groups[g].n_cols, nc);
   }
   if (sum != m->num_rows)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: row groups hold %lld rows, the footer says %lld", name, (long long)sum,
@@ -329,11 +346,13 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
     lethe_pq_column *col = &t->cols[c];
     if (!(col->name = strdup(e->name))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", name);
     if (e->num_children > 0 || e->type < 0 || e->repetition == 2)
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: column \"%s\" is nested or repeated: only flat tables are supported",
-                        name, e->name);
+      return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                        "%s: column \"%s\" is nested or repeated: only flat tables are supported", name, e->name);
     col->physical = e->type;
     col->optional = e->repetition == 1;
-    col->kind = e->type == P_BYTE_ARRAY ? LETHE_PQ_STRING : e->type == P_INT32 || e->type == P_INT64 ? LETHE_PQ_INT : LETHE_PQ_OTHER;
+    col->kind = e->type == P_BYTE_ARRAY                    ? LETHE_PQ_STRING
+                : e->type == P_INT32 || e->type == P_INT64 ? LETHE_PQ_INT
+                                                           : LETHE_PQ_OTHER;
     if (col->kind == LETHE_PQ_OTHER) continue;
     col->null = calloc(nr, 1);
     if (col->kind == LETHE_PQ_STRING) {
@@ -368,7 +387,8 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
       if (!cm->path || cm->path_depth != 1 || strcmp(cm->path, col->name) != 0)
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: the chunk is for column \"%.100s\"", x.where, cm->path ? cm->path : "?");
       else if (cm->type != col->physical)
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: the chunk's type %d differs from the schema's %d", x.where, cm->type, col->physical);
+        s = lethe_fail(LETHE_ERR_FORMAT, "%s: the chunk's type %d differs from the schema's %d", x.where, cm->type,
+                       col->physical);
       else if (cm->num_values != m->groups[g].num_rows)
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: %lld values for %lld rows", x.where, (long long)cm->num_values,
                        (long long)m->groups[g].num_rows);
@@ -393,13 +413,15 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
 
 lethe_status lethe_pq_parse(const uint8_t *data, size_t n, const char *name, lethe_pq_table *t) {
   memset(t, 0, sizeof *t);
-  if (n < 12) return lethe_fail(LETHE_ERR_FORMAT, "%s: %zu bytes: too short to be a Parquet file (truncated?)", name, n);
+  if (n < 12)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %zu bytes: too short to be a Parquet file (truncated?)", name, n);
   if (!lethe_is_parquet(data, n)) return lethe_fail(LETHE_ERR_FORMAT, "%s: not a Parquet file (no PAR1 magic)", name);
   if (memcmp(data + n - 4, "PAR1", 4) != 0)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: no PAR1 magic at the end (truncated file?)", name);
   uint32_t footer = le32(data + n - 8);
   if (footer > n - 12)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: footer length %u exceeds the file's %zu bytes (truncated?)", name, footer, n);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: footer length %u exceeds the file's %zu bytes (truncated?)", name, footer,
+                      n);
   lethe_pq_meta m;
   char where[300];
   snprintf(where, sizeof where, "%s: footer", name);

@@ -21,13 +21,13 @@ typedef enum { LETHE_PQ_OTHER = 0, LETHE_PQ_STRING = 1, LETHE_PQ_INT = 2 } lethe
 typedef struct {
   char *name;
   lethe_pq_kind kind;
-  int physical;          /* Parquet Type (0 BOOLEAN .. 7 FIXED_LEN_BYTE_ARRAY) */
-  int optional;          /* repetition OPTIONAL: values may be null */
+  int physical; /* Parquet Type (0 BOOLEAN .. 7 FIXED_LEN_BYTE_ARRAY) */
+  int optional; /* repetition OPTIONAL: values may be null */
   /* Per row (n_rows of the table), for STRING and INT columns: */
-  char **str;            /* (n_rows) NUL-terminated copies (may hold NUL bytes); NULL when null */
-  size_t *len;           /* (n_rows) byte lengths of str */
-  int64_t *i;            /* (n_rows) integer values */
-  unsigned char *null;   /* (n_rows) 1 where the value is null */
+  char **str;          /* (n_rows) NUL-terminated copies (may hold NUL bytes); NULL when null */
+  size_t *len;         /* (n_rows) byte lengths of str */
+  int64_t *i;          /* (n_rows) integer values */
+  unsigned char *null; /* (n_rows) 1 where the value is null */
 } lethe_pq_column;
 
 typedef struct {
@@ -51,8 +51,8 @@ void lethe_pq_free(lethe_pq_table *t);
 
 typedef struct {
   char *name;
-  int type;         /* physical type, -1 when absent (a group) */
-  int repetition;   /* 0 REQUIRED, 1 OPTIONAL, 2 REPEATED */
+  int type;       /* physical type, -1 when absent (a group) */
+  int repetition; /* 0 REQUIRED, 1 OPTIONAL, 2 REPEATED */
   int num_children;
 } lethe_pq_schema_el;
 
@@ -63,7 +63,7 @@ typedef struct {
   int64_t data_page_offset;
   int64_t dict_page_offset; /* -1 when absent */
   int64_t total_compressed;
-  char *path;               /* path_in_schema joined by '.' */
+  char *path; /* path_in_schema joined by '.' */
   int path_depth;
 } lethe_pq_chunk_meta;
 
@@ -82,9 +82,9 @@ typedef struct {
 } lethe_pq_meta;
 
 typedef struct {
-  int type;                 /* 0 DATA_PAGE, 2 DICTIONARY_PAGE, 3 DATA_PAGE_V2, others skipped */
+  int type; /* 0 DATA_PAGE, 2 DICTIONARY_PAGE, 3 DATA_PAGE_V2, others skipped */
   int32_t uncompressed_size, compressed_size;
-  int32_t num_values;       /* of the data/dictionary page header */
+  int32_t num_values; /* of the data/dictionary page header */
   int encoding;
   int def_encoding;         /* v1 */
   int32_t num_nulls;        /* v2 */
@@ -96,8 +96,8 @@ typedef struct {
 lethe_status lethe_pq_meta_parse(const uint8_t *p, size_t n, const char *name, lethe_pq_meta *out);
 void lethe_pq_meta_free(lethe_pq_meta *m);
 /* A PageHeader starting at p (at most n bytes); *used receives its length. */
-lethe_status lethe_pq_page_header_parse(const uint8_t *p, size_t n, const char *where,
-                                        lethe_pq_page_header *out, size_t *used);
+lethe_status lethe_pq_page_header_parse(const uint8_t *p, size_t n, const char *where, lethe_pq_page_header *out,
+                                        size_t *used);
 /* Decompresses `n` bytes of codec `codec` into exactly dst_n bytes of dst. */
 lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n,
                                  const char *where);

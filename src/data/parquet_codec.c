@@ -27,7 +27,8 @@ static lethe_status short_page(const char *where, const char *codec, size_t got,
                     want);
 }
 
-lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n, const char *where) {
+lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n,
+                                 const char *where) {
   switch (codec) {
   case 0:
     if (n != dst_n) return short_page(where, "UNCOMPRESSED", n, dst_n);
@@ -75,8 +76,8 @@ lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_
   default: {
     const char *name = lethe_pq_codec_name(codec);
     if (name && (codec == 1 || codec == 2 || codec == 6))
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: codec %s: this lethe was built without it (install its -dev package)",
-                        where, name);
+      return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                        "%s: codec %s: this lethe was built without it (install its -dev package)", where, name);
     if (name) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: codec %s is not supported", where, name);
     return lethe_fail(LETHE_ERR_FORMAT, "%s: unknown codec %d", where, codec);
   }

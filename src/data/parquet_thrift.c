@@ -8,8 +8,21 @@
 #include "util/error.h"
 #include "util/str.h"
 
-enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6,
-       T_DOUBLE = 7, T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
+enum {
+  T_STOP = 0,
+  T_TRUE = 1,
+  T_FALSE = 2,
+  T_BYTE = 3,
+  T_I16 = 4,
+  T_I32 = 5,
+  T_I64 = 6,
+  T_DOUBLE = 7,
+  T_BINARY = 8,
+  T_LIST = 9,
+  T_SET = 10,
+  T_MAP = 11,
+  T_STRUCT = 12
+};
 #define MAX_DEPTH 32
 
 typedef struct {
@@ -190,16 +203,20 @@ static lethe_status schema_el(tc *r, lethe_pq_schema_el *e) {
     int id, type;
     LETHE_TRY(field(r, &last, &id, &type));
     if (type == T_STOP) break;
-    if (id == 1) LETHE_TRY(i32_field(r, type, &e->type));
-    else if (id == 3) LETHE_TRY(i32_field(r, type, &e->repetition));
-    else if (id == 5) LETHE_TRY(i32_field(r, type, &e->num_children));
+    if (id == 1)
+      LETHE_TRY(i32_field(r, type, &e->type));
+    else if (id == 3)
+      LETHE_TRY(i32_field(r, type, &e->repetition));
+    else if (id == 5)
+      LETHE_TRY(i32_field(r, type, &e->num_children));
     else if (id == 4 && type == T_BINARY) {
       const uint8_t *s;
       size_t n;
       LETHE_TRY(binary(r, &s, &n));
       free(e->name);
       if (!(e->name = lethe_strndup(s, n))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->where);
-    } else LETHE_TRY(skip(r, type));
+    } else
+      LETHE_TRY(skip(r, type));
   }
   if (!e->name) return bad(r, "schema element without a name");
   return LETHE_OK;
@@ -211,12 +228,18 @@ static lethe_status col_meta(tc *r, lethe_pq_chunk_meta *c) {
     int id, type;
     LETHE_TRY(field(r, &last, &id, &type));
     if (type == T_STOP) break;
-    if (id == 1) LETHE_TRY(i32_field(r, type, &c->type));
-    else if (id == 4) LETHE_TRY(i32_field(r, type, &c->codec));
-    else if (id == 5) LETHE_TRY(int_field(r, type, &c->num_values));
-    else if (id == 7) LETHE_TRY(int_field(r, type, &c->total_compressed));
-    else if (id == 9) LETHE_TRY(int_field(r, type, &c->data_page_offset));
-    else if (id == 11) LETHE_TRY(int_field(r, type, &c->dict_page_offset));
+    if (id == 1)
+      LETHE_TRY(i32_field(r, type, &c->type));
+    else if (id == 4)
+      LETHE_TRY(i32_field(r, type, &c->codec));
+    else if (id == 5)
+      LETHE_TRY(int_field(r, type, &c->num_values));
+    else if (id == 7)
+      LETHE_TRY(int_field(r, type, &c->total_compressed));
+    else if (id == 9)
+      LETHE_TRY(int_field(r, type, &c->data_page_offset));
+    else if (id == 11)
+      LETHE_TRY(int_field(r, type, &c->dict_page_offset));
     else if (id == 3 && type == T_LIST) {
       int et;
       int64_t n;
@@ -232,7 +255,8 @@ static lethe_status col_meta(tc *r, lethe_pq_chunk_meta *c) {
         }
       }
       c->path_depth = (int)n;
-    } else LETHE_TRY(skip(r, type));
+    } else
+      LETHE_TRY(skip(r, type));
   }
   return LETHE_OK;
 }
@@ -251,9 +275,10 @@ static lethe_status col_chunk(tc *r, lethe_pq_chunk_meta *c) {
       const uint8_t *s;
       size_t n;
       LETHE_TRY(binary(r, &s, &n));
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a column chunk lives in another file (%.*s): not supported", r->where,
-                        (int)(n > 200 ? 200 : n), (const char *)s);
-    } else LETHE_TRY(skip(r, type));
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a column chunk lives in another file (%.*s): not supported",
+                        r->where, (int)(n > 200 ? 200 : n), (const char *)s);
+    } else
+      LETHE_TRY(skip(r, type));
   }
   if (!seen) return bad(r, "column chunk without metadata");
   return LETHE_OK;
@@ -278,8 +303,10 @@ static lethe_status row_group(tc *r, lethe_pq_row_group *g) {
         g->n_cols = (int)i + 1;
         LETHE_TRY(col_chunk(r, &g->cols[i]));
       }
-    } else if (id == 3) LETHE_TRY(int_field(r, type, &g->num_rows));
-    else LETHE_TRY(skip(r, type));
+    } else if (id == 3)
+      LETHE_TRY(int_field(r, type, &g->num_rows));
+    else
+      LETHE_TRY(skip(r, type));
   }
   return LETHE_OK;
 }
@@ -361,15 +388,24 @@ static lethe_status data_header(tc *r, lethe_pq_page_header *h, int v2) {
     int id, type;
     LETHE_TRY(field(r, &last, &id, &type));
     if (type == T_STOP) break;
-    if (id == 1) LETHE_TRY(i32_field(r, type, &h->num_values));
-    else if (!v2 && id == 2) LETHE_TRY(i32_field(r, type, &h->encoding));
-    else if (!v2 && id == 3 && type != T_TRUE && type != T_FALSE) LETHE_TRY(i32_field(r, type, &h->def_encoding));
-    else if (v2 && id == 2) LETHE_TRY(i32_field(r, type, &h->num_nulls));
-    else if (v2 && id == 4) LETHE_TRY(i32_field(r, type, &h->encoding));
-    else if (v2 && id == 5) LETHE_TRY(i32_field(r, type, &h->def_len));
-    else if (v2 && id == 6) LETHE_TRY(i32_field(r, type, &h->rep_len));
-    else if (v2 && id == 7 && (type == T_TRUE || type == T_FALSE)) h->is_compressed = type == T_TRUE;
-    else LETHE_TRY(skip(r, type));
+    if (id == 1)
+      LETHE_TRY(i32_field(r, type, &h->num_values));
+    else if (!v2 && id == 2)
+      LETHE_TRY(i32_field(r, type, &h->encoding));
+    else if (!v2 && id == 3 && type != T_TRUE && type != T_FALSE)
+      LETHE_TRY(i32_field(r, type, &h->def_encoding));
+    else if (v2 && id == 2)
+      LETHE_TRY(i32_field(r, type, &h->num_nulls));
+    else if (v2 && id == 4)
+      LETHE_TRY(i32_field(r, type, &h->encoding));
+    else if (v2 && id == 5)
+      LETHE_TRY(i32_field(r, type, &h->def_len));
+    else if (v2 && id == 6)
+      LETHE_TRY(i32_field(r, type, &h->rep_len));
+    else if (v2 && id == 7 && (type == T_TRUE || type == T_FALSE))
+      h->is_compressed = type == T_TRUE;
+    else
+      LETHE_TRY(skip(r, type));
   }
   return LETHE_OK;
 }
@@ -386,13 +422,17 @@ lethe_status lethe_pq_page_header_parse(const uint8_t *p, size_t n, const char *
     int id, type;
     LETHE_TRY(field(&r, &last, &id, &type));
     if (type == T_STOP) break;
-    if (id == 1) LETHE_TRY(i32_field(&r, type, &h->type));
-    else if (id == 2) LETHE_TRY(i32_field(&r, type, &h->uncompressed_size));
-    else if (id == 3) LETHE_TRY(i32_field(&r, type, &h->compressed_size));
+    if (id == 1)
+      LETHE_TRY(i32_field(&r, type, &h->type));
+    else if (id == 2)
+      LETHE_TRY(i32_field(&r, type, &h->uncompressed_size));
+    else if (id == 3)
+      LETHE_TRY(i32_field(&r, type, &h->compressed_size));
     else if ((id == 5 || id == 7 || id == 8) && type == T_STRUCT) {
       LETHE_TRY(data_header(&r, h, id == 8));
       sub = id;
-    } else LETHE_TRY(skip(&r, type));
+    } else
+      LETHE_TRY(skip(&r, type));
   }
   if (h->type < 0) return bad(&r, "page header without a type");
   if (h->compressed_size < 0 || h->uncompressed_size < 0) return bad(&r, "negative page size");

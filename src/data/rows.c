@@ -122,9 +122,12 @@ static lethe_status pq_rows(const char *path, const uint8_t *data, size_t n, int
     const char *outs = pq_cell(out, r, NULL, 0, &ol);
     const char *tasks = task ? pq_cell(task, r, NULL, 0, &tl) : NULL;
     row->line = (int)r + 1;
-    if (!ids && !docs) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"id\" is null", path, (long long)r + 1);
-    else if (!ins) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"input\" is null", path, (long long)r + 1);
-    else if (!outs) s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"%s\" is null", path, (long long)r + 1, out->name);
+    if (!ids && !docs)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"id\" is null", path, (long long)r + 1);
+    else if (!ins)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"input\" is null", path, (long long)r + 1);
+    else if (!outs)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: row %lld: \"%s\" is null", path, (long long)r + 1, out->name);
     if (s) break;
     if (!ids) {
       il = (size_t)snprintf(ibuf, sizeof ibuf, "line%lld", (long long)r + 1);
@@ -138,7 +141,8 @@ static lethe_status pq_rows(const char *path, const uint8_t *data, size_t n, int
     row->input_len = inl;
     row->output_len = ol;
     set->n = (int)r + 1;
-    if (!row->id || !row->input || !row->output || !row->task) s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
+    if (!row->id || !row->input || !row->output || !row->task)
+      s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
   }
   lethe_pq_free(&t);
   return s;

@@ -42,8 +42,8 @@ void lethe_tokset_free(lethe_tokset *t) {
   memset(t, 0, sizeof *t);
 }
 
-lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget,
-                                const lethe_rowset *retain, int max_len, int eos_id, lethe_tokset *out) {
+lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
+                                int max_len, int eos_id, lethe_tokset *out) {
   memset(out, 0, sizeof *out);
   if (max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len %d is too short (at least 2)", max_len);
   const lethe_rowset *sets[2] = {forget, retain};
@@ -147,7 +147,8 @@ void lethe_packed_free(lethe_packed *p) {
 }
 
 lethe_status lethe_packed_fill(lethe_packed *p, const lethe_tokset *t, const int *idx, int n) {
-  if (n < 1 || n > p->cap_seqs) return lethe_fail(LETHE_ERR_INVALID, "batch of %d sequences (room for %d)", n, p->cap_seqs);
+  if (n < 1 || n > p->cap_seqs)
+    return lethe_fail(LETHE_ERR_INVALID, "batch of %d sequences (room for %d)", n, p->cap_seqs);
   int N = 0, A = 0;
   p->start[0] = 0;
   p->answer_off[0] = 0;

@@ -140,8 +140,10 @@ lethe_status lethe_attack_aucs(const lethe_doc_scores *mem, const lethe_doc_scor
 }
 
 static void num(lethe_sbuf *b, double x) {
-  if (isnan(x)) lethe_sbuf_puts(b, "null");
-  else lethe_pyjson_float(b, x);
+  if (isnan(x))
+    lethe_sbuf_puts(b, "null");
+  else
+    lethe_pyjson_float(b, x);
 }
 
 lethe_status lethe_attack_results_write_json(const lethe_attack_results *r, const char *path) {
@@ -244,18 +246,20 @@ void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *name
     free(p);
   }
   if (k == 0) return;
-  fprintf(h, "<section id=\"mia-attacks\"><h2>Membership inference and memorisation</h2>\n<p>AUC of each attack "
-             "(0.5: members look like non-members; Min-K%% k = %g), exact memorisation and extraction strength per "
-             "split.</p>\n<table id=\"mia-table\"><tr><th>metric</th>", r[k - 1].k);
+  fprintf(h,
+          "<section id=\"mia-attacks\"><h2>Membership inference and memorisation</h2>\n<p>AUC of each attack "
+          "(0.5: members look like non-members; Min-K%% k = %g), exact memorisation and extraction strength per "
+          "split.</p>\n<table id=\"mia-table\"><tr><th>metric</th>",
+          r[k - 1].k);
   for (int i = 0; i < k; i++) fprintf(h, "<th>%s</th>", nm[i]);
   fputs("</tr>\n", h);
   for (int a = 0; a < LETHE_ATK_COUNT + 4; a++) {
-    const char *label[4] = {"exact memorisation (forget)", "exact memorisation (retain)", "extraction strength (forget)",
-                            "extraction strength (retain)"};
+    const char *label[4] = {"exact memorisation (forget)", "exact memorisation (retain)",
+                            "extraction strength (forget)", "extraction strength (retain)"};
     int any = 0;
     double v[8];
     for (int i = 0; i < k; i++) {
-      v[i] = a < LETHE_ATK_COUNT ? r[i].auc[a]
+      v[i] = a < LETHE_ATK_COUNT       ? r[i].auc[a]
              : a - LETHE_ATK_COUNT < 2 ? r[i].exact_mem[a - LETHE_ATK_COUNT]
                                        : r[i].extraction[a - LETHE_ATK_COUNT - 2];
       any |= !isnan(v[i]);
@@ -264,8 +268,10 @@ void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *name
     fprintf(h, "<tr><td>%s%s</td>", a < LETHE_ATK_COUNT ? "MIA AUC " : "",
             a < LETHE_ATK_COUNT ? lethe_attack_name((lethe_attack)a) : label[a - LETHE_ATK_COUNT]);
     for (int i = 0; i < k; i++) {
-      if (isnan(v[i])) fputs("<td>-</td>", h);
-      else fprintf(h, "<td>%.4f</td>", v[i]);
+      if (isnan(v[i]))
+        fputs("<td>-</td>", h);
+      else
+        fprintf(h, "<td>%.4f</td>", v[i]);
     }
     fputs("</tr>\n", h);
   }

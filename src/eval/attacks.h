@@ -1,13 +1,13 @@
 /* eval/attacks.h: the membership-inference attacks and memorisation metrics unlearning papers
  * report, with open-unlearning's definitions (every score signed so that higher = less likely a
  * member, as theirs): LOSS (mean token NLL), ZLib (LOSS / zlib-compressed length of the text in
- * bytes; the document's text as given, where open-unlearning decodes the scored tokens), Min-K% (minus the mean of the lowest k% token log-probs), Min-K%++ (the same over
- * (log p(x_t) - mu_t) / sigma_t, mu and sigma^2 of log p over the vocabulary under p, sigma^2
- * clamped at 1e-6), Reference (LOSS minus the adapter-off model's LOSS); exact memorisation (the
- * fraction of answer tokens the model predicts greedily under teacher forcing) and extraction
- * strength (1 - k/n for the first k whose suffix is all predicted; k ends at n - 1 when none is,
- * as open-unlearning's loop leaves it). Token statistics come from the chunked classifier pass
- * (head_chunk rows of logits at a time), never a B x T x V tensor. */
+ * bytes; the document's text as given, where open-unlearning decodes the scored tokens), Min-K% (minus the mean of the
+ * lowest k% token log-probs), Min-K%++ (the same over (log p(x_t) - mu_t) / sigma_t, mu and sigma^2 of log p over the
+ * vocabulary under p, sigma^2 clamped at 1e-6), Reference (LOSS minus the adapter-off model's LOSS); exact memorisation
+ * (the fraction of answer tokens the model predicts greedily under teacher forcing) and extraction strength (1 - k/n
+ * for the first k whose suffix is all predicted; k ends at n - 1 when none is, as open-unlearning's loop leaves it).
+ * Token statistics come from the chunked classifier pass (head_chunk rows of logits at a time), never a B x T x V
+ * tensor. */
 #ifndef LETHE_EVAL_ATTACKS_H
 #define LETHE_EVAL_ATTACKS_H
 
@@ -18,7 +18,14 @@
 #include "lethe/status.h"
 #include "model/model.h"
 
-typedef enum { LETHE_ATK_LOSS, LETHE_ATK_ZLIB, LETHE_ATK_MINK, LETHE_ATK_MINKPP, LETHE_ATK_REF, LETHE_ATK_COUNT } lethe_attack;
+typedef enum {
+  LETHE_ATK_LOSS,
+  LETHE_ATK_ZLIB,
+  LETHE_ATK_MINK,
+  LETHE_ATK_MINKPP,
+  LETHE_ATK_REF,
+  LETHE_ATK_COUNT
+} lethe_attack;
 /* "loss", "zlib", "min_k", "min_k_plus_plus", "reference" */
 const char *lethe_attack_name(lethe_attack a);
 
@@ -63,7 +70,8 @@ typedef struct {
 /* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) with (m, lora); with
  * reference != 0 and lora set, the Reference attack runs the base model (lora NULL) too. */
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out);
+                                      const lethe_rowset *docs, int batch, double k, int reference,
+                                      lethe_doc_scores *out);
 void lethe_doc_scores_free(lethe_doc_scores *s);
 
 /* The AUC of every attack (members are the positives of -score, as lethe_mia_auc), NAN where an

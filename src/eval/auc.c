@@ -17,8 +17,7 @@ static int by_score_desc(const void *a, const void *b) {
   return (x < y) - (x > y);
 }
 
-lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, size_t n,
-                           double *auc) {
+lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, size_t n, double *auc) {
   *auc = NAN;
   if (n == 0) return lethe_fail(LETHE_ERR_INVALID, "ROC AUC: no samples");
   if (n > ((size_t)1 << 30)) return lethe_fail(LETHE_ERR_INVALID, "ROC AUC: %zu samples is too many", n);
@@ -32,13 +31,14 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
     }
     v[i].score = scores[i];
     v[i].positive = labels[i] != 0;
-    if (v[i].positive) pos++;
-    else neg++;
+    if (v[i].positive)
+      pos++;
+    else
+      neg++;
   }
   if (pos == 0 || neg == 0) {
     free(v);
-    return lethe_fail(LETHE_ERR_INVALID,
-                      "ROC AUC: needs both classes (%llu positive, %llu negative samples)",
+    return lethe_fail(LETHE_ERR_INVALID, "ROC AUC: needs both classes (%llu positive, %llu negative samples)",
                       (unsigned long long)pos, (unsigned long long)neg);
   }
   qsort(v, n, sizeof *v, by_score_desc);
@@ -52,8 +52,10 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
     uint64_t dtp = 0, dfp = 0;
     size_t j = i;
     while (j < n && v[j].score == v[i].score) {
-      if (v[j].positive) dtp++;
-      else dfp++;
+      if (v[j].positive)
+        dtp++;
+      else
+        dfp++;
       j++;
     }
     area2 += dfp * (2 * tp + dtp);
@@ -65,13 +67,13 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
   return LETHE_OK;
 }
 
-lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll,
-                           size_t n_nonmember, double *auc) {
+lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember,
+                           double *auc) {
   *auc = NAN;
   size_t n = n_member + n_nonmember;
   if (n_member == 0 || n_nonmember == 0)
-    return lethe_fail(LETHE_ERR_INVALID, "MIA: needs member and non-member NLLs (%zu and %zu given)",
-                      n_member, n_nonmember);
+    return lethe_fail(LETHE_ERR_INVALID, "MIA: needs member and non-member NLLs (%zu and %zu given)", n_member,
+                      n_nonmember);
   double *s = malloc(n * sizeof *s);
   unsigned char *l = malloc(n);
   if (!s || !l) {
@@ -87,8 +89,7 @@ lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const doub
       free(s);
       free(l);
       return lethe_fail(LETHE_ERR_NUMERIC, "MIA: the NLL of %s document %zu is NaN",
-                        i < n_member ? "member" : "non-member",
-                        i < n_member ? i + 1 : i - n_member + 1);
+                        i < n_member ? "member" : "non-member", i < n_member ? i + 1 : i - n_member + 1);
     }
   }
   lethe_status st = lethe_roc_auc(s, l, n, auc);

@@ -52,11 +52,15 @@ static char *default_system(const char *tmpl) {
   const char *k = "<|im_start|>system";
   for (const char *p = strstr(tmpl, k); p; p = strstr(p + 1, k)) {
     const char *q = p + strlen(k);
-    if (*q == '\n') q++;
-    else if (q[0] == '\\' && q[1] == 'n') q += 2;
-    else continue;
+    if (*q == '\n')
+      q++;
+    else if (q[0] == '\\' && q[1] == 'n')
+      q += 2;
+    else
+      continue;
     const char *end = strstr(q, "<|im_end|>");
-    if (!end || memchr(q, '\'', (size_t)(end - q)) || memchr(q, '"', (size_t)(end - q)) || memchr(q, '{', (size_t)(end - q)))
+    if (!end || memchr(q, '\'', (size_t)(end - q)) || memchr(q, '"', (size_t)(end - q)) ||
+        memchr(q, '{', (size_t)(end - q)))
       continue; /* "system\n' + messages[0]['content']": not a literal */
     sbuf b = {0};
     for (const char *c = q; c < end; c++) {
@@ -76,18 +80,32 @@ static char *default_system(const char *tmpl) {
 lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const char *eos, const char *name,
                                        lethe_chat_template *t) {
   memset(t, 0, sizeof *t);
-  if (strstr(tmpl, "<|im_start|>")) t->family = LETHE_CHAT_CHATML;
-  else if (strstr(tmpl, "<|start_header_id|>")) t->family = LETHE_CHAT_LLAMA3;
-  else if (strstr(tmpl, "[INST]")) t->family = strstr(tmpl, "<<SYS>>") ? LETHE_CHAT_LLAMA2 : LETHE_CHAT_MISTRAL;
+  if (strstr(tmpl, "<|im_start|>"))
+    t->family = LETHE_CHAT_CHATML;
+  else if (strstr(tmpl, "<|start_header_id|>"))
+    t->family = LETHE_CHAT_LLAMA3;
+  else if (strstr(tmpl, "[INST]"))
+    t->family = strstr(tmpl, "<<SYS>>") ? LETHE_CHAT_LLAMA2 : LETHE_CHAT_MISTRAL;
   else
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: chat_template is of no family lethe renders (ChatML, Llama 3, Mistral/Llama-2); "
-                      "apply it with transformers and pass the text", name);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "%s: chat_template is of no family lethe renders (ChatML, Llama 3, Mistral/Llama-2); "
+                      "apply it with transformers and pass the text",
+                      name);
   if (t->family == LETHE_CHAT_LLAMA3 && strstr(tmpl, "Cutting Knowledge Date"))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a Llama 3.1+ chat_template (dated system header, tools) is not rendered by lethe; only the Llama 3 one is", name);
-  if ((t->family == LETHE_CHAT_MISTRAL || t->family == LETHE_CHAT_LLAMA2) && (strstr(tmpl, "[AVAILABLE_TOOLS]") || strstr(tmpl, "[SYSTEM_PROMPT]")))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a Mistral v0.3+ chat_template (tools, system prompt) is not rendered by lethe; only the v0.1/v0.2 one is", name);
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: a Llama 3.1+ chat_template (dated system header, tools) is not rendered by lethe; only the Llama 3 one is",
+        name);
+  if ((t->family == LETHE_CHAT_MISTRAL || t->family == LETHE_CHAT_LLAMA2) &&
+      (strstr(tmpl, "[AVAILABLE_TOOLS]") || strstr(tmpl, "[SYSTEM_PROMPT]")))
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: a Mistral v0.3+ chat_template (tools, system prompt) is not rendered by lethe; only the v0.1/v0.2 one is",
+        name);
   if (t->family == LETHE_CHAT_CHATML && strstr(tmpl, "<think>"))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a ChatML chat_template with reasoning (<think>) handling (Qwen3-style) is not rendered by lethe", name);
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: a ChatML chat_template with reasoning (<think>) handling (Qwen3-style) is not rendered by lethe", name);
   t->guarded_gen_prompt = strstr(tmpl, "add_generation_prompt") != NULL;
   /* an early Mistral-7B-Instruct-v0.1 revision put a space after each answer's eos */
   t->eos_space = t->family == LETHE_CHAT_MISTRAL && strstr(tmpl, "eos_token + ' '") != NULL;
@@ -128,7 +146,8 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
     return s;
   }
   char *d = NULL;
-  if (lethe_is_dir(dir)) d = strdup(dir);
+  if (lethe_is_dir(dir))
+    d = strdup(dir);
   else {
     const char *slash = strrchr(dir, '/');
     d = slash ? strndup(dir, (size_t)(slash - dir)) : strdup(".");
@@ -155,8 +174,12 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
           json_object_get(e, "template");
       ct = found;
     }
-    if (!json_is_string(ct)) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no chat_template (a base model? --chat needs an instruct model's template)", p);
-    else s = lethe_chat_template_parse(json_string_value(ct), token_text(root, "bos_token"), token_text(root, "eos_token"), p, t);
+    if (!json_is_string(ct))
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: no chat_template (a base model? --chat needs an instruct model's template)",
+                     p);
+    else
+      s = lethe_chat_template_parse(json_string_value(ct), token_text(root, "bos_token"), token_text(root, "eos_token"),
+                                    p, t);
   }
   json_decref(root);
   free(text);
@@ -164,14 +187,16 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
   return s;
 }
 
-lethe_status lethe_chat_render(const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_gen, char **out) {
+lethe_status lethe_chat_render(const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_gen,
+                               char **out) {
   *out = NULL;
   sbuf b = {0};
   puts_(&b, "");
   for (int i = 0; i < n; i++)
     if (strcmp(msgs[i].role, "system") && strcmp(msgs[i].role, "user") && strcmp(msgs[i].role, "assistant")) {
       free(b.p);
-      return lethe_fail(LETHE_ERR_INVALID, "chat message %d has role '%s' (system, user, assistant are known)", i, msgs[i].role);
+      return lethe_fail(LETHE_ERR_INVALID, "chat message %d has role '%s' (system, user, assistant are known)", i,
+                        msgs[i].role);
     }
   switch (t->family) {
   case LETHE_CHAT_CHATML:

@@ -31,13 +31,27 @@ void lethe_eval_point_from(const lethe_eval_results *r, lethe_eval_point *p) {
   p->final = lethe_eval_selection_score(r);
 }
 
-static const char *const KEYS[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation", "retain_knowledge",
-                                   "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
+static const char *const KEYS[] = {"forget_regurgitation",
+                                   "forget_knowledge",
+                                   "retain_regurgitation",
+                                   "retain_knowledge",
+                                   "task_aggregate",
+                                   "mia_auc",
+                                   "mia_score",
+                                   "mmlu",
+                                   "final"};
 enum { NKEYS = sizeof KEYS / sizeof *KEYS };
 
 static double *field(lethe_eval_point *p, int k) {
-  double *f[NKEYS] = {&p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation, &p->retain_knowledge,
-                      &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final};
+  double *f[NKEYS] = {&p->forget_regurgitation,
+                      &p->forget_knowledge,
+                      &p->retain_regurgitation,
+                      &p->retain_knowledge,
+                      &p->task_aggregate,
+                      &p->mia_auc,
+                      &p->mia_score,
+                      &p->mmlu,
+                      &p->final};
   return f[k];
 }
 
@@ -47,8 +61,10 @@ lethe_status lethe_eval_log_append(FILE *fp, const char *path, const lethe_eval_
   fprintf(fp, "{\"step\": %lld, \"epoch\": %.6g", (long long)c.step, c.epoch);
   for (int k = 0; k < NKEYS; k++) {
     double v = *field(&c, k);
-    if (isfinite(v)) fprintf(fp, ", \"%s\": %.9g", KEYS[k], v);
-    else fprintf(fp, ", \"%s\": null", KEYS[k]);
+    if (isfinite(v))
+      fprintf(fp, ", \"%s\": %.9g", KEYS[k], v);
+    else
+      fprintf(fp, ", \"%s\": null", KEYS[k]);
   }
   fprintf(fp, ", \"seconds\": %.3f}\n", c.seconds);
   if (fflush(fp) || ferror(fp)) return lethe_fail(LETHE_ERR_IO, "%s: cannot write the evaluation log", path);

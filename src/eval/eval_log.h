@@ -10,10 +10,10 @@
 #include "lethe/eval.h"
 
 typedef struct {
-  int64_t step;   /* optimizer steps taken when evaluated (0: before training) */
-  double epoch;   /* epochs done (fractional with --eval-every-steps) */
+  int64_t step; /* optimizer steps taken when evaluated (0: before training) */
+  double epoch; /* epochs done (fractional with --eval-every-steps) */
   double forget_regurgitation, forget_knowledge, retain_regurgitation, retain_knowledge; /* NAN: absent */
-  double task_aggregate, mia_auc, mia_score, mmlu;                                         /* NAN: absent */
+  double task_aggregate, mia_auc, mia_score, mmlu;                                       /* NAN: absent */
   double final;   /* lethe_eval_selection_score */
   double seconds; /* time the evaluation took */
 } lethe_eval_point;

@@ -37,8 +37,9 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
 /* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
-static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                               const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows, lethe_attack_results *atk) {
+static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+                               const lethe_tokenizer *tok, const lethe_rowset *set, lethe_split split,
+                               lethe_eval_rows *rows, lethe_attack_results *atk) {
   const lethe_config *c = lethe_model_config(m);
   int n = set->n;
   int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
@@ -55,18 +56,21 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   int room = c->max_seq_len - 1;
   for (int i = 0; i < n && !s; i++) {
     s = lethe_tokenizer_encode(tok, set->rows[i].input, set->rows[i].input_len, 1, &prompts[i], &lens[i]);
-    if (s) lethe_fail_context(s, "%s:%d", set->path, set->rows[i].line);
+    if (s)
+      lethe_fail_context(s, "%s:%d", set->path, set->rows[i].line);
     else if (lens[i] > room) { /* keep the end of a too-long prompt */
       memmove(prompts[i], prompts[i] + (lens[i] - room), sizeof(int) * (size_t)room);
       lens[i] = room;
       cut++;
     } else if (lens[i] == 0) {
-      s = lethe_fail(LETHE_ERR_INVALID, "%s:%d: the input encodes to no token (the model needs a prompt)", set->path, set->rows[i].line);
+      s = lethe_fail(LETHE_ERR_INVALID, "%s:%d: the input encodes to no token (the model needs a prompt)", set->path,
+                     set->rows[i].line);
     }
   }
   if (s) goto done;
-  if (cut) say(o, "warning: %d %s prompts were longer than the model's context and were cut to their last %d tokens\n", cut,
-               lethe_split_name(split), room);
+  if (cut)
+    say(o, "warning: %d %s prompts were longer than the model's context and were cut to their last %d tokens\n", cut,
+        lethe_split_name(split), room);
   lethe_gen_opts g;
   lethe_gen_opts_default(&g);
   g.max_new = o->max_new;
@@ -84,7 +88,8 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   int tty = o->progress && isatty(fileno(o->progress));
   for (int first = 0; first < n && !s; first += o->batch) {
     int k = n - first < o->batch ? n - first : o->batch;
-    s = lethe_generate(m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first, out_lens + first);
+    s = lethe_generate(m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first,
+                       out_lens + first);
     for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
     if (tty || first + k >= n)
       say(o, "%s%s: generated %d/%d rows (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split), first + k, n,
@@ -97,7 +102,8 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   for (int i = 0; i < n; i++) nll[i] = NAN;
   size_t dn = (size_t)(d.n ? d.n : 1);
   double *per = malloc(sizeof(double) * dn), *em = malloc(sizeof(double) * dn), *es = malloc(sizeof(double) * dn);
-  s = per && em && es ? lethe_seq_nll_mem(m, lora, &d, o->batch, per, em, es) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  s = per && em && es ? lethe_seq_nll_mem(m, lora, &d, o->batch, per, em, es)
+                      : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
   if (!s) lethe_attack_mem_means(atk, split, em, es, d.n);
   free(per);
@@ -126,9 +132,9 @@ done:
 }
 
 /* Mean token NLL of each document of a MIA file (every token scored). */
-static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                            const char *path, int member, int reference, double **out, size_t *n_out,
-                            lethe_doc_scores *sc, lethe_mia_out *mo) {
+static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+                            const lethe_tokenizer *tok, const char *path, int member, int reference, double **out,
+                            size_t *n_out, lethe_doc_scores *sc, lethe_mia_out *mo) {
   lethe_rowset docs;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
@@ -136,8 +142,10 @@ static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const leth
   *n_out = 0;
   LETHE_TRY(lethe_docs_load(path, &docs));
   lethe_status s = lethe_tokset_build(tok, NULL, &docs, lethe_model_config(m)->max_seq_len, -1, &d);
-  if (!s && d.n_skipped) s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
-  if (!s && d.n_truncated) say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
+  if (!s && d.n_skipped)
+    s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
+  if (!s && d.n_truncated)
+    say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
   double *nll = NULL;
   if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, reference, sc);
   if (!s) {
@@ -173,8 +181,8 @@ static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int 
 /* MMLU as open-instruct's run_eval.py: k-shot prompts (k lowered while a prompt is longer than 2048
  * tokens; one still longer than the model's context keeps its end), the answer is the choice
  * whose token has the highest next-token logit (= probability), micro-averaged. */
-static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                             const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
+static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+                             const lethe_tokenizer *tok, const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
   const lethe_config *c = lethe_model_config(m);
   int choices[4];
   const char *letters[4] = {" A", " B", " C", " D"};
@@ -189,7 +197,8 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   int *last = malloc(sizeof(int) * (size_t)seq_cap), *gold = malloc(sizeof(int) * (size_t)seq_cap);
   size_t *subj = malloc(sizeof(size_t) * (size_t)seq_cap);
   float *lg = malloc(sizeof(float) * (size_t)seq_cap * c->vocab_size);
-  if (!tokens || !start || !last || !gold || !subj || !lg) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory (MMLU batch of %d questions)", seq_cap);
+  if (!tokens || !start || !last || !gold || !subj || !lg)
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory (MMLU batch of %d questions)", seq_cap);
   size_t total = 0, done_q = 0;
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
   double t0 = lethe_now_s();
@@ -275,10 +284,10 @@ void lethe_eval_attacks_free(lethe_eval_attacks *x) {
   lethe_mia_out_free(&x->mia);
 }
 
-lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                               const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
-                               lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res,
-                               lethe_eval_attacks *x) {
+lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+                               const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
+                               const lethe_mmlu_set *mmlu, lethe_eval_rows *rows, lethe_mmlu_tally *tally,
+                               lethe_eval_results *res, lethe_eval_attacks *x) {
   memset(rows, 0, sizeof *rows);
   memset(tally, 0, sizeof *tally);
   lethe_eval_attacks own;
@@ -317,9 +326,9 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
 }
 
 /* One full evaluation of (model, lora); writes its files into `dir`. */
-static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora, const lethe_tokenizer *tok,
-                             const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
-                             const char *dir, const char *label, eval_out *out) {
+static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+                             const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
+                             const lethe_mmlu_set *mmlu, const char *dir, const char *label, eval_out *out) {
   lethe_eval_rows rows;
   lethe_mmlu_tally tally;
   char *p = NULL;
@@ -376,7 +385,8 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   if ((o->mia_members == NULL) != (o->mia_nonmembers == NULL))
     return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
   if (o->compare && !o->adapter) return lethe_fail(LETHE_ERR_INVALID, "--compare needs an --adapter");
-  if (o->max_new < 1 || o->batch < 1 || o->shots < 0) return lethe_fail(LETHE_ERR_INVALID, "max-new and batch must be >= 1, shots >= 0");
+  if (o->max_new < 1 || o->batch < 1 || o->shots < 0)
+    return lethe_fail(LETHE_ERR_INVALID, "max-new and batch must be >= 1, shots >= 0");
   lethe_model *m = NULL;
   lethe_lora *lora = NULL;
   lethe_tokenizer *tok = NULL;
@@ -407,8 +417,8 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   if (s) goto done;
   if (o->compare) {
     base_dir = lethe_path_join(o->out, "base");
-    s = evaluate(o, m, NULL, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL, base_dir,
-                 "the base model", &base);
+    s = evaluate(o, m, NULL, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL,
+                 base_dir, "the base model", &base);
     if (s) goto done;
   }
   s = evaluate(o, m, lora, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL, o->out,
@@ -416,7 +426,8 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   if (s) goto done;
   if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
   if (o->table) lethe_attack_print(o->table, base.has_res ? &base.atk : NULL, &after.atk);
-  if (after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371) lethe_eval_print_mmlu_warning(o->table ? o->table : stdout);
+  if (after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371)
+    lethe_eval_print_mmlu_warning(o->table ? o->table : stdout);
 done:
   if (base.has_res) lethe_eval_results_free(&base.res);
   if (after.has_res) lethe_eval_results_free(&after.res);

@@ -32,15 +32,17 @@ static int is_stop(const lethe_gen_opts *o, const lethe_config *c, int tok) {
 }
 
 /* Decodes prompts [first, first + nb) together. */
-static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int *const *prompts, const int *lens, int first,
-                              int nb, const lethe_gen_opts *o, int **out, int *out_lens) {
+static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int *const *prompts, const int *lens,
+                              int first, int nb, const lethe_gen_opts *o, int **out, int *out_lens) {
   const lethe_config *c = &m->cfg;
   int V = c->vocab_size;
   int max_len = 0, total = 0;
   for (int i = 0; i < nb; i++) {
     int L = lens[first + i];
     if (L < 1) return lethe_fail(LETHE_ERR_INVALID, "prompt %d is empty", first + i);
-    if (L >= c->max_seq_len) return lethe_fail(LETHE_ERR_INVALID, "prompt %d has %d tokens; the model's context is %d", first + i, L, c->max_seq_len);
+    if (L >= c->max_seq_len)
+      return lethe_fail(LETHE_ERR_INVALID, "prompt %d has %d tokens; the model's context is %d", first + i, L,
+                        c->max_seq_len);
     if (L > max_len) max_len = L;
     total += L;
   }
@@ -72,7 +74,8 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
     order = malloc(sizeof(int) * (size_t)V);
     rng = malloc(sizeof *rng * (size_t)nb);
     nomem |= !probs || !order || !rng;
-    for (int i = 0; rng && i < nb; i++) lethe_rng_seed(rng + i, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)(first + i) + 1);
+    for (int i = 0; rng && i < nb; i++)
+      lethe_rng_seed(rng + i, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)(first + i) + 1);
   }
   for (int i = 0; i < nb; i++) {
     out[first + i] = malloc(sizeof(int) * (size_t)(max_new > 0 ? max_new : 1));
@@ -170,8 +173,8 @@ done:
   return s;
 }
 
-lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, const int *const *prompts,
-                            const int *lens, int n, const lethe_gen_opts *o, int **out, int *out_lens) {
+lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, const int *const *prompts, const int *lens,
+                            int n, const lethe_gen_opts *o, int **out, int *out_lens) {
   lethe_gen_opts def;
   if (!o) {
     lethe_gen_opts_default(&def);
@@ -179,7 +182,8 @@ lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, con
   }
   if (o->max_new < 0) return lethe_fail(LETHE_ERR_INVALID, "max_new must be >= 0");
   if (o->sample && !(o->sampler.temperature > 0)) return lethe_fail(LETHE_ERR_INVALID, "temperature must be positive");
-  if (o->sample && !(o->sampler.top_p >= 0 && o->sampler.top_p <= 1)) return lethe_fail(LETHE_ERR_INVALID, "top-p must be in [0, 1]");
+  if (o->sample && !(o->sampler.top_p >= 0 && o->sampler.top_p <= 1))
+    return lethe_fail(LETHE_ERR_INVALID, "top-p must be in [0, 1]");
   if (o->sample && o->sampler.top_k < 0) return lethe_fail(LETHE_ERR_INVALID, "top-k must be >= 0");
   for (int i = 0; i < n; i++) {
     out[i] = NULL;

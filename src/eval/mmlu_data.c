@@ -54,16 +54,15 @@ typedef struct {
   size_t n, cap;
 } item_vec;
 
-static lethe_status add_record(item_vec *items, field_buf *fields, size_t n_fields,
-                               const char *path, size_t line, int literal) {
+static lethe_status add_record(item_vec *items, field_buf *fields, size_t n_fields, const char *path, size_t line,
+                               int literal) {
   if (n_fields != MMLU_FIELDS)
-    return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s:%zu: %zu fields, expected 6 (question, A, B, C, D, answer)", path, line,
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: %zu fields, expected 6 (question, A, B, C, D, answer)", path, line,
                       n_fields);
   const field_buf *ans = &fields[5];
   if (ans->n != 1 || ans->p[0] < 'A' || ans->p[0] > 'D')
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: answer \"%.*s\" is not one of A, B, C, D", path,
-                      line, (int)(ans->n > 20 ? 20 : ans->n), ans->p ? ans->p : "");
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: answer \"%.*s\" is not one of A, B, C, D", path, line,
+                      (int)(ans->n > 20 ? 20 : ans->n), ans->p ? ans->p : "");
   if (items->n == items->cap) {
     size_t cap = items->cap ? 2 * items->cap : 64;
     lethe_mmlu_item *p = realloc(items->v, cap * sizeof *p);
@@ -86,8 +85,7 @@ static lethe_status add_record(item_vec *items, field_buf *fields, size_t n_fiel
 /* RFC 4180 with pandas' leniency: records end at \n, \r\n or \r outside quotes; a field that
  * starts with '"' runs to the next '"' not doubled ("" is a literal quote) and may hold commas
  * and line breaks; a '"' inside an unquoted field is literal; blank lines are skipped. */
-static lethe_status parse_csv(const char *path, const char *s, size_t n, int literal,
-                              item_vec *items) {
+static lethe_status parse_csv(const char *path, const char *s, size_t n, int literal, item_vec *items) {
   field_buf fields[MMLU_FIELDS + 1];
   memset(fields, 0, sizeof fields);
   lethe_status st = LETHE_OK;
@@ -127,8 +125,7 @@ static lethe_status parse_csv(const char *path, const char *s, size_t n, int lit
           i++;
         }
         if (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
-          st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: unexpected character '%c' after a quoted field",
-                          path, line, s[i]);
+          st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: unexpected character '%c' after a quoted field", path, line, s[i]);
           goto done;
         }
       } else {
@@ -157,8 +154,7 @@ done:
   return st;
 }
 
-lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt,
-                                 lethe_mmlu_item **items, size_t *n) {
+lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt, lethe_mmlu_item **items, size_t *n) {
   *items = NULL;
   *n = 0;
   char *text;
@@ -172,7 +168,8 @@ lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt
     if (k <= 0) {
       unsigned byte = (unsigned char)text[i];
       free(text);
-      return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", path, line_no, i, byte);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", path, line_no, i,
+                        byte);
     }
     line_no += cp == '\n';
     i += (size_t)k;
@@ -201,9 +198,7 @@ void lethe_mmlu_free(lethe_mmlu_set *set) {
   memset(set, 0, sizeof *set);
 }
 
-static int cmp_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static const char k_test_suffix[] = "_test.csv";
 
@@ -238,8 +233,7 @@ static lethe_status list_subjects(const char *test_dir, char ***names, size_t *n
     cnt++;
   }
   closedir(d);
-  if (st == LETHE_OK && cnt == 0)
-    st = lethe_fail(LETHE_ERR_FORMAT, "%s: no SUBJECT_test.csv files", test_dir);
+  if (st == LETHE_OK && cnt == 0) st = lethe_fail(LETHE_ERR_FORMAT, "%s: no SUBJECT_test.csv files", test_dir);
   if (st != LETHE_OK) {
     for (size_t i = 0; i < cnt; i++) free(v[i]);
     free(v);
@@ -257,9 +251,8 @@ lethe_status lethe_mmlu_load(const char *dir, const lethe_mmlu_options *opt, let
   char *dev_dir = lethe_path_join(dir, "dev");
   char **names = NULL;
   size_t n = 0;
-  lethe_status st = (!test_dir || !dev_dir)
-                        ? lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", dir)
-                        : list_subjects(test_dir, &names, &n);
+  lethe_status st = (!test_dir || !dev_dir) ? lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", dir)
+                                            : list_subjects(test_dir, &names, &n);
   if (st == LETHE_OK) {
     out->subjects = calloc(n, sizeof *out->subjects);
     if (!out->subjects) st = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", dir);
@@ -329,12 +322,10 @@ static void put_example(char **p, const lethe_mmlu_item *it, int with_answer) {
   }
 }
 
-lethe_status lethe_mmlu_prompt(const lethe_mmlu_subject *subject, size_t index, size_t k,
-                               char **out) {
+lethe_status lethe_mmlu_prompt(const lethe_mmlu_subject *subject, size_t index, size_t k, char **out) {
   *out = NULL;
   if (index >= subject->n_test)
-    return lethe_fail(LETHE_ERR_INVALID, "MMLU %s: question %zu of %zu", subject->name, index,
-                      subject->n_test);
+    return lethe_fail(LETHE_ERR_INVALID, "MMLU %s: question %zu of %zu", subject->name, index, subject->n_test);
   if (k > subject->n_dev) k = subject->n_dev;
   static const char head[] = "The following are multiple choice questions (with answers) about ";
   size_t len = sizeof head + strlen(subject->name) + 1 + 3 + example_len(&subject->test[index]);

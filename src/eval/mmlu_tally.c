@@ -45,17 +45,18 @@ void lethe_mmlu_print_table(FILE *fp, const lethe_mmlu_set *set, const lethe_mml
   for (size_t i = 0; i < t->n_subjects; i++) {
     if (!t->n_total[i]) continue;
     const char *name = set && i < set->n_subjects ? set->subjects[i].name : "?";
-    fprintf(fp, "%-40s %8.4f %8zu %8zu\n", name, (double)t->n_correct[i] / (double)t->n_total[i],
-            t->n_correct[i], t->n_total[i]);
+    fprintf(fp, "%-40s %8.4f %8zu %8zu\n", name, (double)t->n_correct[i] / (double)t->n_total[i], t->n_correct[i],
+            t->n_total[i]);
     c += t->n_correct[i];
     n += t->n_total[i];
   }
-  if (n) fprintf(fp, "%-40s %8.4f %8zu %8zu\n", "average (micro)", (double)c / (double)n, c, n);
-  else fprintf(fp, "%-40s %8s %8zu %8zu\n", "average (micro)", "-", c, n);
+  if (n)
+    fprintf(fp, "%-40s %8.4f %8zu %8zu\n", "average (micro)", (double)c / (double)n, c, n);
+  else
+    fprintf(fp, "%-40s %8s %8zu %8zu\n", "average (micro)", "-", c, n);
 }
 
-lethe_status lethe_mmlu_write_metrics(const lethe_mmlu_set *set, const lethe_mmlu_tally *t,
-                                      const char *path) {
+lethe_status lethe_mmlu_write_metrics(const lethe_mmlu_set *set, const lethe_mmlu_tally *t, const char *path) {
   lethe_sbuf b = {0};
   lethe_sbuf_puts(&b, "{\"average_acc\": ");
   lethe_pyjson_float(&b, lethe_mmlu_micro_average(t));

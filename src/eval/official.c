@@ -26,8 +26,10 @@ void lethe_csv_field(lethe_sbuf *b, const char *s, size_t n) {
   }
   lethe_sbuf_puts(b, "\"");
   for (size_t i = 0; i < n; i++) {
-    if (s[i] == '"') lethe_sbuf_puts(b, "\"\"");
-    else lethe_sbuf_put(b, s + i, 1);
+    if (s[i] == '"')
+      lethe_sbuf_puts(b, "\"\"");
+    else
+      lethe_sbuf_put(b, s + i, 1);
   }
   lethe_sbuf_puts(b, "\"");
 }
@@ -68,9 +70,12 @@ lethe_status lethe_json_one_line(const char *in, size_t n, lethe_sbuf *out) {
     char c = in[i];
     if (str) {
       lethe_sbuf_put(out, &c, 1);
-      if (esc) esc = 0;
-      else if (c == '\\') esc = 1;
-      else if (c == '"') str = 0;
+      if (esc)
+        esc = 0;
+      else if (c == '\\')
+        esc = 1;
+      else if (c == '"')
+        str = 0;
       continue;
     }
     if (c == '\n') { /* the newline and the indent go; after ',' Python's separator is ", " */
@@ -120,7 +125,8 @@ static lethe_status split_csv(const char *dir, const char *name, lethe_split spl
 }
 
 lethe_status lethe_eval_write_official(const char *dir, const lethe_eval_rows *rows, const lethe_rowset *forget,
-                                       const lethe_rowset *retain, const lethe_eval_results *res, const lethe_mia_out *mo) {
+                                       const lethe_rowset *retain, const lethe_eval_results *res,
+                                       const lethe_mia_out *mo) {
   if (forget) LETHE_TRY(split_csv(dir, "forget", LETHE_SPLIT_FORGET, rows, forget));
   if (retain) LETHE_TRY(split_csv(dir, "retain", LETHE_SPLIT_RETAIN, rows, retain));
   lethe_status s = LETHE_OK;

@@ -31,6 +31,7 @@ lethe_status lethe_json_one_line(const char *in, size_t n, lethe_sbuf *out);
 /* Writes the official files into dir. forget / retain are the evaluated row sets (rows holds
  * their rows in order, forget's first); mo may be NULL (no MIA). */
 lethe_status lethe_eval_write_official(const char *dir, const lethe_eval_rows *rows, const lethe_rowset *forget,
-                                       const lethe_rowset *retain, const lethe_eval_results *res, const lethe_mia_out *mo);
+                                       const lethe_rowset *retain, const lethe_eval_results *res,
+                                       const lethe_mia_out *mo);
 
 #endif

@@ -13,9 +13,7 @@ typedef struct {
   size_t n;
 } word_t;
 
-static int is_vowel_letter(char c) {
-  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
-}
+static int is_vowel_letter(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
 /* A consonant is a letter other than a, e, i, o, u, and other than a y preceded by a consonant
  * (a leading y is a consonant). Anything not a vowel (digits included) counts as a consonant. */
@@ -34,9 +32,12 @@ static int measure(const char *w, size_t n) {
   int m = 0, prev_cons = 1, prev_valid = 0;
   for (size_t i = 0; i < n; i++) {
     int c;
-    if (is_vowel_letter(w[i])) c = 0;
-    else if (w[i] == 'y') c = i == 0 ? 1 : !prev_cons;
-    else c = 1;
+    if (is_vowel_letter(w[i]))
+      c = 0;
+    else if (w[i] == 'y')
+      c = i == 0 ? 1 : !prev_cons;
+    else
+      c = 1;
     if (prev_valid && !prev_cons && c) m++;
     prev_cons = c;
     prev_valid = 1;
@@ -48,24 +49,25 @@ static int contains_vowel(const char *w, size_t n) {
   int prev_cons = 1;
   for (size_t i = 0; i < n; i++) {
     int c;
-    if (is_vowel_letter(w[i])) c = 0;
-    else if (w[i] == 'y') c = i == 0 ? 1 : !prev_cons;
-    else c = 1;
+    if (is_vowel_letter(w[i]))
+      c = 0;
+    else if (w[i] == 'y')
+      c = i == 0 ? 1 : !prev_cons;
+    else
+      c = 1;
     if (!c) return 1;
     prev_cons = c;
   }
   return 0;
 }
 
-static int ends_double_cons(const char *w, size_t n) {
-  return n >= 2 && w[n - 1] == w[n - 2] && is_cons(w, n - 1);
-}
+static int ends_double_cons(const char *w, size_t n) { return n >= 2 && w[n - 1] == w[n - 2] && is_cons(w, n - 1); }
 
 /* *o: the stem ends consonant-vowel-consonant, the last not w, x or y; nltk also accepts a
  * 2-letter vowel-consonant stem. */
 static int ends_cvc(const char *w, size_t n) {
-  if (n >= 3 && is_cons(w, n - 3) && !is_cons(w, n - 2) && is_cons(w, n - 1) && w[n - 1] != 'w' &&
-      w[n - 1] != 'x' && w[n - 1] != 'y')
+  if (n >= 3 && is_cons(w, n - 3) && !is_cons(w, n - 2) && is_cons(w, n - 1) && w[n - 1] != 'w' && w[n - 1] != 'x' &&
+      w[n - 1] != 'y')
     return 1;
   return n == 2 && !is_cons(w, 0) && is_cons(w, 1);
 }
@@ -121,8 +123,7 @@ static void step1a(word_t *x) {
     replace_tail(x, 3, "ie");
     return;
   }
-  static const rule_t r[] = {
-      {"sses", "ss", C_NONE}, {"ies", "i", C_NONE}, {"ss", "ss", C_NONE}, {"s", "", C_NONE}};
+  static const rule_t r[] = {{"sses", "ss", C_NONE}, {"ies", "i", C_NONE}, {"ss", "ss", C_NONE}, {"s", "", C_NONE}};
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
 
@@ -136,8 +137,10 @@ static void step1b(word_t *x) {
     return;
   }
   size_t cut = 0;
-  if (ends_with(x, "ed") && contains_vowel(x->w, x->n - 2)) cut = 2;
-  else if (ends_with(x, "ing") && contains_vowel(x->w, x->n - 3)) cut = 3;
+  if (ends_with(x, "ed") && contains_vowel(x->w, x->n - 2))
+    cut = 2;
+  else if (ends_with(x, "ing") && contains_vowel(x->w, x->n - 3))
+    cut = 3;
   if (!cut) return;
   x->n -= cut;
   /* On the intermediate stem: AT -> ATE, BL -> BLE, IZ -> IZE; else a double consonant other
@@ -171,14 +174,12 @@ static void step2(word_t *x) {
     return;
   }
   static const rule_t r[] = {
-      {"ational", "ate", C_M0}, {"tional", "tion", C_M0}, {"enci", "ence", C_M0},
-      {"anci", "ance", C_M0},   {"izer", "ize", C_M0},    {"bli", "ble", C_M0},
-      {"alli", "al", C_M0},     {"entli", "ent", C_M0},   {"eli", "e", C_M0},
-      {"ousli", "ous", C_M0},   {"ization", "ize", C_M0}, {"ation", "ate", C_M0},
-      {"ator", "ate", C_M0},    {"alism", "al", C_M0},    {"iveness", "ive", C_M0},
-      {"fulness", "ful", C_M0}, {"ousness", "ous", C_M0}, {"aliti", "al", C_M0},
-      {"iviti", "ive", C_M0},   {"biliti", "ble", C_M0},  {"fulli", "ful", C_M0},
-      {"logi", "log", C_LOGI},
+      {"ational", "ate", C_M0}, {"tional", "tion", C_M0}, {"enci", "ence", C_M0},   {"anci", "ance", C_M0},
+      {"izer", "ize", C_M0},    {"bli", "ble", C_M0},     {"alli", "al", C_M0},     {"entli", "ent", C_M0},
+      {"eli", "e", C_M0},       {"ousli", "ous", C_M0},   {"ization", "ize", C_M0}, {"ation", "ate", C_M0},
+      {"ator", "ate", C_M0},    {"alism", "al", C_M0},    {"iveness", "ive", C_M0}, {"fulness", "ful", C_M0},
+      {"ousness", "ous", C_M0}, {"aliti", "al", C_M0},    {"iviti", "ive", C_M0},   {"biliti", "ble", C_M0},
+      {"fulli", "ful", C_M0},   {"logi", "log", C_LOGI},
   };
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
@@ -193,11 +194,10 @@ static void step3(word_t *x) {
 
 static void step4(word_t *x) {
   static const rule_t r[] = {
-      {"al", "", C_M1},   {"ance", "", C_M1}, {"ence", "", C_M1},  {"er", "", C_M1},
-      {"ic", "", C_M1},   {"able", "", C_M1}, {"ible", "", C_M1},  {"ant", "", C_M1},
-      {"ement", "", C_M1}, {"ment", "", C_M1}, {"ent", "", C_M1},  {"ion", "", C_ION},
-      {"ou", "", C_M1},   {"ism", "", C_M1},  {"ate", "", C_M1},   {"iti", "", C_M1},
-      {"ous", "", C_M1},  {"ive", "", C_M1},  {"ize", "", C_M1},
+      {"al", "", C_M1},   {"ance", "", C_M1}, {"ence", "", C_M1}, {"er", "", C_M1},    {"ic", "", C_M1},
+      {"able", "", C_M1}, {"ible", "", C_M1}, {"ant", "", C_M1},  {"ement", "", C_M1}, {"ment", "", C_M1},
+      {"ent", "", C_M1},  {"ion", "", C_ION}, {"ou", "", C_M1},   {"ism", "", C_M1},   {"ate", "", C_M1},
+      {"iti", "", C_M1},  {"ous", "", C_M1},  {"ive", "", C_M1},  {"ize", "", C_M1},
   };
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
@@ -214,10 +214,10 @@ static void step5b(word_t *x) {
 
 /* nltk's irregular forms: word -> stem. */
 static const char *const k_irregular[][2] = {
-    {"sky", "sky"},         {"skies", "sky"},     {"dying", "die"},       {"lying", "lie"},
-    {"tying", "tie"},       {"news", "news"},     {"innings", "inning"},  {"inning", "inning"},
-    {"outings", "outing"},  {"outing", "outing"}, {"cannings", "canning"}, {"canning", "canning"},
-    {"howe", "howe"},       {"proceed", "proceed"}, {"exceed", "exceed"}, {"succeed", "succeed"},
+    {"sky", "sky"},        {"skies", "sky"},       {"dying", "die"},        {"lying", "lie"},
+    {"tying", "tie"},      {"news", "news"},       {"innings", "inning"},   {"inning", "inning"},
+    {"outings", "outing"}, {"outing", "outing"},   {"cannings", "canning"}, {"canning", "canning"},
+    {"howe", "howe"},      {"proceed", "proceed"}, {"exceed", "exceed"},    {"succeed", "succeed"},
 };
 
 size_t lethe_porter_stem(const char *word, size_t len, char *out) {

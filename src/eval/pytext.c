@@ -63,11 +63,15 @@ size_t lethe_py_encode(uint32_t cp, uint8_t out[4]) {
 int lethe_py_isspace(uint32_t cp) {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
   switch (cp) {
-  case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
-  case 0x3000:
-    return 1;
-  default:
-    return cp >= 0x2000 && cp <= 0x200A;
+  case 0x85:
+  case 0xA0:
+  case 0x1680:
+  case 0x2028:
+  case 0x2029:
+  case 0x202F:
+  case 0x205F:
+  case 0x3000: return 1;
+  default: return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
@@ -76,8 +80,10 @@ uint32_t lethe_py_lower1(uint32_t cp) {
   size_t lo = 0, hi = lethe_py_lower_nruns;
   while (lo < hi) { /* first run with run.hi >= cp */
     size_t mid = lo + (hi - lo) / 2;
-    if (lethe_py_lower_runs[mid].hi < cp) lo = mid + 1;
-    else hi = mid;
+    if (lethe_py_lower_runs[mid].hi < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo < lethe_py_lower_nruns) {
     const lethe_py_lower_run *r = &lethe_py_lower_runs[lo];
@@ -90,8 +96,10 @@ static int in_ranges(const lethe_py_range *r, size_t n, uint32_t cp) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (r[mid].hi < cp) lo = mid + 1;
-    else hi = mid;
+    if (r[mid].hi < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo < n && cp >= r[lo].lo;
 }

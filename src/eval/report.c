@@ -136,8 +136,8 @@ static void escs(FILE *f, const char *s) { esc(f, s, strlen(s)); }
 static const char *const COLORS[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"};
 
 /* A line chart of several series over the same x values. */
-static void line_chart(FILE *f, const char *title, const double *x, const double *const *ys, const char *const *names, int nser,
-                       int n, const char *id, const char *xlabel, double mark_x) {
+static void line_chart(FILE *f, const char *title, const double *x, const double *const *ys, const char *const *names,
+                       int nser, int n, const char *id, const char *xlabel, double mark_x) {
   const double W = 680, H = 260, L = 56, R = 150, T = 28, B = 36;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -155,23 +155,30 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
   double pad = 0.05 * (y1 - y0);
   y0 -= pad;
   y1 += pad;
-  fprintf(f, "<svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n", id, W, H, W, H);
+  fprintf(f, "<svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n",
+          id, W, H, W, H);
   fprintf(f, "<text x=\"%.0f\" y=\"18\" class=\"ct\">", L);
   escs(f, title);
   fputs("</text>\n", f);
-  fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", L, T, W - L - R, H - T - B);
+  fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", L, T, W - L - R,
+          H - T - B);
   for (int k = 0; k <= 4; k++) {
     double yv = y0 + (y1 - y0) * k / 4, py = H - B - (H - T - B) * k / 4;
-    fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%.3g</text>\n",
+    fprintf(f,
+            "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+            "class=\"tick\" text-anchor=\"end\">%.3g</text>\n",
             L, W - R, py, py, L - 4, py + 4, yv);
     double xv = x0 + (x1 - x0) * k / 4, px = L + (W - L - R) * k / 4;
     fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%.0f</text>\n", px, H - B + 16, xv);
   }
-  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n", L + (W - L - R) / 2, H - 4, xlabel);
+  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n", L + (W - L - R) / 2,
+          H - 4, xlabel);
   if (isfinite(mark_x)) { /* the chosen point */
     double px = L + (W - L - R) * (mark_x - x0) / (x1 - x0);
-    fprintf(f, "<line class=\"chosen\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>"
-               "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">chosen</text>\n",
+    fprintf(f,
+            "<line class=\"chosen\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\" "
+            "stroke-dasharray=\"4 3\"/>"
+            "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">chosen</text>\n",
             px, px, T, H - B, px, T - 2);
   }
   for (int s = 0; s < nser; s++) {
@@ -182,8 +189,10 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
       fprintf(f, "%.1f,%.1f ", px, py);
     }
     fputs("\"/>\n", f);
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" class=\"tick\">", W - R + 10,
-            T + 10 + 18.0 * s, COLORS[s % 6], W - R + 26, T + 14 + 18.0 * s);
+    fprintf(f,
+            "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
+            "class=\"tick\">",
+            W - R + 10, T + 10 + 18.0 * s, COLORS[s % 6], W - R + 26, T + 14 + 18.0 * s);
     escs(f, names[s]);
     fputs("</text>\n", f);
   }
@@ -191,13 +200,19 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
 }
 
 /* Grouped bars: nmet metrics x nser series, values in [0, 1] (NAN: no bar). */
-static void bar_chart(FILE *f, const char *const *metrics, int nmet, const double *vals, const char *const *names, int nser) {
+static void bar_chart(FILE *f, const char *const *metrics, int nmet, const double *vals, const char *const *names,
+                      int nser) {
   const double W = 720, H = 300, L = 40, T = 20, B = 92, R = 10;
   double gw = (W - L - R) / nmet, bw = (gw - 12) / nser;
-  fprintf(f, "<svg class=\"chart\" id=\"scores-chart\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n", W, H, W, H);
+  fprintf(f,
+          "<svg class=\"chart\" id=\"scores-chart\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+          "role=\"img\">\n",
+          W, H, W, H);
   for (int k = 0; k <= 4; k++) {
     double py = H - B - (H - T - B) * k / 4;
-    fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%.2f</text>\n",
+    fprintf(f,
+            "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+            "class=\"tick\" text-anchor=\"end\">%.2f</text>\n",
             L, W - R, py, py, L - 4, py + 4, k / 4.0);
   }
   for (int m = 0; m < nmet; m++) {
@@ -205,19 +220,22 @@ static void bar_chart(FILE *f, const char *const *metrics, int nmet, const doubl
       double v = vals[m * nser + s];
       if (!isfinite(v)) continue;
       double h = (H - T - B) * fmax(0, fmin(1, v)), x = L + gw * m + 6 + bw * s;
-      fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x, H - B - h, bw - 2, h,
-              COLORS[s % 6]);
+      fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x,
+              H - B - h, bw - 2, h, COLORS[s % 6]);
       escs(f, names[s]);
       fprintf(f, ": %.4f</title></rect>\n", v);
     }
     double cx = L + gw * m + gw / 2;
-    fprintf(f, "<text class=\"tick\" text-anchor=\"end\" transform=\"translate(%.1f,%.0f) rotate(-30)\">", cx, H - B + 14);
+    fprintf(f, "<text class=\"tick\" text-anchor=\"end\" transform=\"translate(%.1f,%.0f) rotate(-30)\">", cx,
+            H - B + 14);
     escs(f, metrics[m]);
     fputs("</text>\n", f);
   }
   for (int s = 0; s < nser; s++) {
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"10\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" class=\"tick\">", L + 160.0 * s,
-            H - 14, COLORS[s % 6], L + 160.0 * s + 16, H - 5);
+    fprintf(f,
+            "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"10\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
+            "class=\"tick\">",
+            L + 160.0 * s, H - 14, COLORS[s % 6], L + 160.0 * s + 16, H - 5);
     escs(f, names[s]);
     fputs("</text>\n", f);
   }
@@ -242,7 +260,9 @@ static int cmp_after(const void *a, const void *b) {
 }
 
 static void row_table(FILE *f, const char *id, const char *title, const char *note, row_pair *p, int n) {
-  fprintf(f, "<h3>%s</h3>\n<p class=\"note\">%s</p>\n<table class=\"rows\" id=\"%s\">\n<tr><th>id</th><th>expected</th><th>before</th><th>after</th><th>score</th></tr>\n",
+  fprintf(f,
+          "<h3>%s</h3>\n<p class=\"note\">%s</p>\n<table class=\"rows\" "
+          "id=\"%s\">\n<tr><th>id</th><th>expected</th><th>before</th><th>after</th><th>score</th></tr>\n",
           title, note, id);
   for (int i = 0; i < n; i++) {
     fputs("<tr><td class=\"id\">", f);
@@ -281,10 +301,13 @@ static int pair_rows(const evalset *b, const evalset *a, lethe_split split, row_
 /* ---- the page ---------------------------------------------------------------------------- */
 
 static const char *CSS =
-    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}"
-    "h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}"
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px "
+    "auto;max-width:1100px;color:#222;padding:0 16px}"
+    "h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid "
+    "#ddd;padding-bottom:4px}"
     "h3{font-size:15px;margin-bottom:2px}.note{color:#666;margin-top:0}"
-    "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}"
+    "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px "
+    "8px;vertical-align:top;text-align:left}"
     "th{background:#f4f4f4}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "table.rows td{max-width:320px;word-wrap:break-word;font-size:12.5px}td.id{font-family:monospace;font-size:11px}"
     ".chart{display:block;margin:8px 0}.chart .ct{font-weight:600;font-size:13px}.chart .tick{font-size:11px;fill:#444}"
@@ -327,8 +350,10 @@ static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
   const double *ys[4] = {y[0], y[1], y[2], y[3]};
   const double *ys3[3] = {y[0], y[1], y[3]};
   const char *names3[3] = {"task aggregate", "MIA score", "final"};
-  if (has_mmlu) line_chart(h, "scores after each evaluation", x, ys, names, 4, n, "eval-chart", "epoch", mark);
-  else line_chart(h, "scores after each evaluation", x, ys3, names3, 3, n, "eval-chart", "epoch", mark);
+  if (has_mmlu)
+    line_chart(h, "scores after each evaluation", x, ys, names, 4, n, "eval-chart", "epoch", mark);
+  else
+    line_chart(h, "scores after each evaluation", x, ys3, names3, 3, n, "eval-chart", "epoch", mark);
   double tsec = 0;
   for (int i = 0; i < n; i++) tsec += pt[i].seconds;
   json_t *tr = json_object_get(runj, "training");
@@ -336,9 +361,12 @@ static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
   fprintf(h, "<p class=\"note\">%d evaluations in %.1f s", n, tsec);
   if (train_s > 0) fprintf(h, " (%.0f%% of the %.1f s of training)", 100 * tsec / train_s, train_s);
   if (json_is_object(ch))
-    fprintf(h, "; chosen (--select %s): epoch %.4g, step %lld, final %.4f", json_string_value(json_object_get(ev, "select")), mark,
+    fprintf(h, "; chosen (--select %s): epoch %.4g, step %lld, final %.4f",
+            json_string_value(json_object_get(ev, "select")), mark,
             (long long)json_number_value(json_object_get(ch, "step")), json_number_value(json_object_get(ch, "final")));
-  fputs(". The final score is the mean of what was measured among the task aggregate, the MIA score and MMLU.</p>\n</section>\n", h);
+  fputs(". The final score is the mean of what was measured among the task aggregate, the MIA score and "
+        "MMLU.</p>\n</section>\n",
+        h);
   free(x);
   free(pt);
   return LETHE_OK;
@@ -362,7 +390,8 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   int f_open = 0;
   row_pair *pairs = NULL;
   lethe_status s = read_curve(o->run, &run);
-  if (!s && run.n == 0) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no train_log.jsonl (is it an unlearn output directory?)", o->run);
+  if (!s && run.n == 0)
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: no train_log.jsonl (is it an unlearn output directory?)", o->run);
   if (!s) s = read_curve(o->compare_run, &cmp);
   if (!s) s = read_curve(o->train_run, &train);
   if (!s) s = read_eval(o->base_eval, &before);
@@ -378,7 +407,10 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   FILE *h = f.fp;
   const char *method = runj ? json_string_value(json_object_get(runj, "method")) : NULL;
   const char *model = runj ? json_string_value(json_object_get(runj, "model")) : NULL;
-  fprintf(h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lethe report</title><style>%s</style></head>\n<body>\n", CSS);
+  fprintf(h,
+          "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lethe "
+          "report</title><style>%s</style></head>\n<body>\n",
+          CSS);
   fputs("<h1>lethe: unlearning report</h1>\n<p class=\"note\">", h);
   if (model) {
     fputs("model <code>", h);
@@ -397,12 +429,24 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
 
   /* Scores. */
   fputs("<section id=\"scores\"><h2>Scores before and after</h2>\n", h);
-  const char *metrics[] = {"forget regurgitation", "forget knowledge", "retain regurgitation", "retain knowledge",
-                           "task aggregate", "MIA AUC", "MIA score", "MMLU", "final score"};
-  const char *keys[][2] = {{"forget-set", "overall-regurgitation-score"}, {"forget-set", "overall-knowledge-score"},
-                           {"retain-set", "overall-regurgitation-score"}, {"retain-set", "overall-knowledge-score"},
-                           {"harmonic-mean-task-aggregate", NULL}, {"mia_loss_acc", NULL}, {"mia_final_score", NULL},
-                           {"mmlu_average", NULL}, {"aggregate-score", NULL}};
+  const char *metrics[] = {"forget regurgitation",
+                           "forget knowledge",
+                           "retain regurgitation",
+                           "retain knowledge",
+                           "task aggregate",
+                           "MIA AUC",
+                           "MIA score",
+                           "MMLU",
+                           "final score"};
+  const char *keys[][2] = {{"forget-set", "overall-regurgitation-score"},
+                           {"forget-set", "overall-knowledge-score"},
+                           {"retain-set", "overall-regurgitation-score"},
+                           {"retain-set", "overall-knowledge-score"},
+                           {"harmonic-mean-task-aggregate", NULL},
+                           {"mia_loss_acc", NULL},
+                           {"mia_final_score", NULL},
+                           {"mmlu_average", NULL},
+                           {"aggregate-score", NULL}};
   enum { NMET = sizeof metrics / sizeof *metrics };
   json_t *cols[3] = {before.json, after.json, cafter.json};
   char after_name[96];
@@ -444,12 +488,16 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
       fprintf(h, "<tr><td>%s</td>", mnames[m]);
       for (int i = 0; i < nser; i++) {
         double v = vals[m * nser + i];
-        if (isfinite(v)) fprintf(h, "<td class=\"num\">%.4f</td>", v);
-        else fputs("<td class=\"num\">-</td>", h);
+        if (isfinite(v))
+          fprintf(h, "<td class=\"num\">%.4f</td>", v);
+        else
+          fputs("<td class=\"num\">-</td>", h);
       }
       fputs("</tr>\n", h);
     }
-    fputs("</table>\n<p class=\"note\">Forget scores should fall (the model no longer reproduces or answers from the forget set), retain scores should stay; the MIA score is 1 when members and non-members look alike.</p>\n", h);
+    fputs("</table>\n<p class=\"note\">Forget scores should fall (the model no longer reproduces or answers from the "
+          "forget set), retain scores should stay; the MIA score is 1 when members and non-members look alike.</p>\n",
+          h);
     bar_chart(h, mnames, nmet, vals, snames, nser);
   } else {
     fputs("<p class=\"note\">No evaluation results were given (run lethe eval).</p>\n", h);
@@ -491,21 +539,24 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
     }
     int n = pair_rows(&before, &after, LETHE_SPLIT_FORGET, pairs);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_drop);
-    row_table(h, "most-forgotten", "Most forgotten forget rows", "largest fall in score (ROUGE-L recall or exact match)", pairs,
-              n < 5 ? n : 5);
+    row_table(h, "most-forgotten", "Most forgotten forget rows",
+              "largest fall in score (ROUGE-L recall or exact match)", pairs, n < 5 ? n : 5);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_after);
-    row_table(h, "least-forgotten", "Least forgotten forget rows", "highest score left after unlearning", pairs, n < 5 ? n : 5);
+    row_table(h, "least-forgotten", "Least forgotten forget rows", "highest score left after unlearning", pairs,
+              n < 5 ? n : 5);
     n = pair_rows(&before, &after, LETHE_SPLIT_RETAIN, pairs);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_drop);
-    row_table(h, "retain-damage", "Retain rows that suffered most", "largest fall in score on rows that should be kept", pairs,
-              n < 5 ? n : 5);
+    row_table(h, "retain-damage", "Retain rows that suffered most", "largest fall in score on rows that should be kept",
+              pairs, n < 5 ? n : 5);
   } else {
     fputs("<p class=\"note\">Row tables need evaluations before and after.</p>\n", h);
   }
   fputs("</section>\n", h);
   fputs("<p class=\"note\">Written by lethe " LETHE_VERSION ".</p>\n", h);
   /* Marks the page as rendered: the browser test checks this attribute. */
-  fputs("<script>document.body.setAttribute('data-ready', String(document.querySelectorAll('svg.chart').length));</script>\n</body></html>\n", h);
+  fputs("<script>document.body.setAttribute('data-ready', "
+        "String(document.querySelectorAll('svg.chart').length));</script>\n</body></html>\n",
+        h);
   s = lethe_atomic_commit(&f);
   f_open = 0;
 done:

@@ -9,9 +9,7 @@
 #include "lethe/eval.h"
 #include "util/error.h"
 
-static int is_token_char(int64_t cp) {
-  return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9');
-}
+static int is_token_char(int64_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'); }
 
 lethe_status lethe_rouge_tokenize(const char *text, size_t len, int stem, lethe_rouge_tokens *out) {
   memset(out, 0, sizeof *out);
@@ -104,16 +102,18 @@ static size_t lcs_length(const uint32_t *a, size_t n, const uint32_t *b, size_t 
     uint32_t diag = 0; /* row[j - 1] of the previous i */
     for (size_t j = 1; j <= m; j++) {
       uint32_t up = row[j];
-      if (a[i - 1] == b[j - 1]) row[j] = diag + 1;
-      else if (row[j - 1] > up) row[j] = row[j - 1];
+      if (a[i - 1] == b[j - 1])
+        row[j] = diag + 1;
+      else if (row[j - 1] > up)
+        row[j] = row[j - 1];
       diag = up;
     }
   }
   return row[m];
 }
 
-lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction,
-                           size_t prediction_len, lethe_rouge_score *out) {
+lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction, size_t prediction_len,
+                           lethe_rouge_score *out) {
   out->precision = out->recall = out->fmeasure = 0.0;
   lethe_rouge_tokens t, p;
   LETHE_TRY(lethe_rouge_tokenize(target, target_len, 1, &t));

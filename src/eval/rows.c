@@ -45,9 +45,9 @@ static void row_free(lethe_eval_row *r) {
   free(r->generated);
 }
 
-lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task,
-                                 lethe_split split, const char *expected, size_t expected_len,
-                                 const char *generated, size_t generated_len, double nll) {
+lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task, lethe_split split,
+                                 const char *expected, size_t expected_len, const char *generated, size_t generated_len,
+                                 double nll) {
   if (split != LETHE_SPLIT_FORGET && split != LETHE_SPLIT_RETAIN)
     return lethe_fail(LETHE_ERR_INVALID, "row %s: bad split %d", id, (int)split);
   if (set->n == set->cap_) {
@@ -84,13 +84,11 @@ void lethe_eval_rows_free(lethe_eval_rows *set) {
 }
 
 /* id, task and split are names: they may not hold NUL bytes. */
-static lethe_status name_field(const json_t *obj, const char *key, const char *path, size_t line,
-                               const char **s) {
+static lethe_status name_field(const json_t *obj, const char *key, const char *path, size_t line, const char **s) {
   size_t n;
   LETHE_TRY(lethe_jsonl_str(obj, key, path, line, s, &n));
   if (strlen(*s) != n)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" contains a NUL character", path,
-                      line, key);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" contains a NUL character", path, line, key);
   return LETHE_OK;
 }
 
@@ -104,18 +102,18 @@ static lethe_status read_row(const json_t *obj, const char *path, size_t line, v
   LETHE_TRY(lethe_jsonl_str(obj, "expected", path, line, &expected, &expected_len));
   LETHE_TRY(lethe_jsonl_str(obj, "generated", path, line, &generated, &generated_len));
   lethe_split split;
-  if (strcmp(split_s, "forget") == 0) split = LETHE_SPLIT_FORGET;
-  else if (strcmp(split_s, "retain") == 0) split = LETHE_SPLIT_RETAIN;
+  if (strcmp(split_s, "forget") == 0)
+    split = LETHE_SPLIT_FORGET;
+  else if (strcmp(split_s, "retain") == 0)
+    split = LETHE_SPLIT_RETAIN;
   else
-    return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s:%zu: field \"split\" must be \"forget\" or \"retain\", not \"%.40s\"",
-                      path, line, split_s);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"split\" must be \"forget\" or \"retain\", not \"%.40s\"", path,
+                      line, split_s);
   double nll, score;
   int present;
   LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));
   LETHE_TRY(lethe_jsonl_num(obj, "score", path, line, &score, &present)); /* checked, unused */
-  return lethe_eval_rows_add(set, id, task, split, expected, expected_len, generated,
-                             generated_len, nll);
+  return lethe_eval_rows_add(set, id, task, split, expected, expected_len, generated, generated_len, nll);
 }
 
 lethe_status lethe_eval_rows_read_jsonl(const char *path, lethe_eval_rows *set) {

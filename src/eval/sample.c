@@ -43,7 +43,8 @@ void lethe_sample_probs(const float *logits, int V, const lethe_sampler *s, floa
     sum = 0;
     for (int v = 0; v < V; v++) sum += isinf(probs[v]) && probs[v] < 0 ? 0.0 : exp((double)probs[v] - mx);
   }
-  for (int v = 0; v < V; v++) probs[v] = isinf(probs[v]) && probs[v] < 0 ? 0.0f : (float)(exp((double)probs[v] - mx) / sum);
+  for (int v = 0; v < V; v++)
+    probs[v] = isinf(probs[v]) && probs[v] < 0 ? 0.0f : (float)(exp((double)probs[v] - mx) / sum);
 }
 
 int lethe_sample_draw(const float *probs, int V, lethe_rng *r) {

@@ -18,14 +18,12 @@ static lethe_status read_nll(const json_t *obj, const char *path, size_t line, v
   nll_vec *vec = ctx;
   const json_t *id = json_object_get(obj, "id");
   if (id && !json_is_string(id) && !json_is_integer(id))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"id\" must be a string or an integer",
-                      path, line);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"id\" must be a string or an integer", path, line);
   double nll;
   int present;
   LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));
   if (!present) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"nll\"", path, line);
-  if (!isfinite(nll))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"nll\" is not finite", path, line);
+  if (!isfinite(nll)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"nll\" is not finite", path, line);
   if (vec->n == vec->cap) {
     size_t cap = vec->cap ? 2 * vec->cap : 256;
     double *p = realloc(vec->v, cap * sizeof *p);
@@ -43,8 +41,10 @@ lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n
   nll_vec vec = {0};
   lethe_status st = lethe_jsonl_each(path, read_nll, &vec, NULL);
   if (st == LETHE_OK && vec.n == 0)
-    st = lethe_fail(LETHE_ERR_FORMAT, "%s: no NLL records (an MIA file needs one line per "
-                                      "document: {\"id\": ..., \"nll\": number})", path);
+    st = lethe_fail(LETHE_ERR_FORMAT,
+                    "%s: no NLL records (an MIA file needs one line per "
+                    "document: {\"id\": ..., \"nll\": number})",
+                    path);
   if (st != LETHE_OK) {
     free(vec.v);
     return st;
@@ -95,8 +95,7 @@ lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t
 lethe_status lethe_eval_read_mmlu_metrics(const char *path, double *average_acc) {
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (!root)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%d: %s", path, err.line, err.text);
+  if (!root) return lethe_fail(LETHE_ERR_FORMAT, "%s:%d: %s", path, err.line, err.text);
   lethe_status st = LETHE_OK;
   const json_t *v = json_is_object(root) ? json_object_get(root, "average_acc") : NULL;
   if (!json_is_object(root))

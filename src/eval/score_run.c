@@ -33,7 +33,9 @@ static lethe_status is_docs(const char *path, int *docs) {
     while (i < (size_t)n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) i++;
     if (i == (size_t)n) continue;
     json_t *j = json_loadb(line, (size_t)n, 0, NULL);
-    if (json_is_object(j) && !json_object_get(j, "input") && (json_object_get(j, "document") || json_object_get(j, "text"))) *docs = 1;
+    if (json_is_object(j) && !json_object_get(j, "input") &&
+        (json_object_get(j, "document") || json_object_get(j, "text")))
+      *docs = 1;
     json_decref(j);
     break;
   }
@@ -108,8 +110,10 @@ lethe_status lethe_score_run(const lethe_score_opts *o, int *n_rows, int *n_skip
     fputc('\n', out);
     free(line);
   }
-  if (o->out) s = lethe_atomic_commit(&af);
-  else if (fflush(stdout) || ferror(stdout)) s = lethe_fail(LETHE_ERR_IO, "writing stdout failed");
+  if (o->out)
+    s = lethe_atomic_commit(&af);
+  else if (fflush(stdout) || ferror(stdout))
+    s = lethe_fail(LETHE_ERR_IO, "writing stdout failed");
   if (!s && n_rows) *n_rows = d.n;
   if (!s && n_skipped) *n_skipped = d.n_skipped;
 done:

@@ -35,9 +35,7 @@ static lethe_status score_row(lethe_eval_row *r, int literal) {
   return LETHE_OK;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 /* Sums for one (split, task) group or one split. */
 typedef struct {
@@ -46,15 +44,17 @@ typedef struct {
 } acc_t;
 
 static void acc_add(acc_t *a, const lethe_eval_row *r) {
-  if (r->kind == LETHE_ROW_SC) a->sum_sc += r->score, a->n_sc++;
-  else if (r->kind == LETHE_ROW_QA) a->sum_qa += r->score, a->n_qa++;
-  else a->n_other++;
+  if (r->kind == LETHE_ROW_SC)
+    a->sum_sc += r->score, a->n_sc++;
+  else if (r->kind == LETHE_ROW_QA)
+    a->sum_qa += r->score, a->n_qa++;
+  else
+    a->n_other++;
 }
 
 static double mean_or_nan(double sum, size_t n) { return n ? sum / (double)n : NAN; }
 
-static lethe_status aggregate_split(const lethe_eval_rows *rows, lethe_split split,
-                                    lethe_eval_split_score *out) {
+static lethe_status aggregate_split(const lethe_eval_rows *rows, lethe_split split, lethe_eval_split_score *out) {
   memset(out, 0, sizeof *out);
   /* The distinct task names of this split, sorted. */
   const char **names = malloc((rows->n ? rows->n : 1) * sizeof *names);
@@ -127,9 +127,8 @@ void lethe_eval_results_free(lethe_eval_results *r) {
   memset(r, 0, sizeof *r);
 }
 
-lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt,
-                                const lethe_eval_mia_input *mia, const double *mmlu,
-                                lethe_eval_results *out) {
+lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt, const lethe_eval_mia_input *mia,
+                                const double *mmlu, lethe_eval_results *out) {
   memset(out, 0, sizeof *out);
   out->task_aggregate = out->mia_auc = out->mia_score = out->mmlu = NAN;
   out->final_score = -1;
@@ -167,8 +166,7 @@ lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options 
   out->task_aggregate = harmonic_mean(out->terms, out->n_terms);
 
   if (mia) {
-    st = lethe_mia_auc(mia->member_nll, mia->n_member, mia->nonmember_nll, mia->n_nonmember,
-                       &out->mia_auc);
+    st = lethe_mia_auc(mia->member_nll, mia->n_member, mia->nonmember_nll, mia->n_nonmember, &out->mia_auc);
     if (st != LETHE_OK) {
       lethe_eval_results_free(out);
       return st;
@@ -182,7 +180,6 @@ lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options 
     out->has_mmlu = 1;
     out->mmlu = *mmlu;
   }
-  if (out->has_mia && out->has_mmlu)
-    out->final_score = (out->task_aggregate + out->mmlu + out->mia_score) / 3.0;
+  if (out->has_mia && out->has_mmlu) out->final_score = (out->task_aggregate + out->mmlu + out->mia_score) / 3.0;
   return LETHE_OK;
 }

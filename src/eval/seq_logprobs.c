@@ -16,14 +16,16 @@ lethe_status lethe_seq_logprobs(lethe_model *m, const lethe_lora *lora, const le
   lethe_packed pb;
   memset(&pb, 0, sizeof pb);
   int *idx = malloc(sizeof(int) * (size_t)batch);
-  lethe_status s = idx ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s = idx ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws)
+                       : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
   size_t at = 0; /* scored tokens written so far, in sequence order */
   for (int first = 0; first < d->n && !s; first += batch) {
     int k = d->n - first < batch ? d->n - first : batch;
     for (int i = 0; i < k; i++) idx[i] = first + i;
     if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
+    lethe_batch b = {
+        .n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
     if ((s = lethe_forward(m, lora, ws, &b))) break;
     if ((s = lethe_head(m, ws, &b, NULL, 0))) break;
     /* ws->logp holds the scored rows in batch order, which is sequence order */

@@ -14,7 +14,8 @@ lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_t
   /* the per-token log-probs (one batching loop, in seq_logprobs.c), summed per sequence */
   float *lp = malloc(sizeof(float) * (size_t)(d->n_answer_tokens + 1));
   int *ids = malloc(sizeof(int) * (size_t)(d->n_answer_tokens + 1));
-  lethe_status s = lp && ids ? lethe_seq_logprobs(m, lora, d, batch, lp, ids) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s =
+      lp && ids ? lethe_seq_logprobs(m, lora, d, batch, lp, ids) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   size_t at = 0;
   for (int i = 0; i < d->n && !s; i++) {
     double acc = 0;
@@ -34,7 +35,8 @@ lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const 
   if (d->n == 0) return LETHE_OK;
   double *sum = malloc(sizeof(double) * (size_t)d->n);
   int *count = malloc(sizeof(int) * (size_t)d->n);
-  lethe_status s = sum && count ? lethe_seq_nll(m, lora, d, batch, sum, count) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  lethe_status s =
+      sum && count ? lethe_seq_nll(m, lora, d, batch, sum, count) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   if (!s) {
     double total[LETHE_SPLIT_COUNT] = {0};
     long n[LETHE_SPLIT_COUNT] = {0};

@@ -9,28 +9,27 @@
 #define LABEL_W 40
 
 static void cell(FILE *fp, double v) {
-  if (isnan(v)) fprintf(fp, " %10s", "-");
-  else fprintf(fp, " %10.4f", v);
+  if (isnan(v))
+    fprintf(fp, " %10s", "-");
+  else
+    fprintf(fp, " %10.4f", v);
 }
 
-static void line(FILE *fp, const char *label, const lethe_eval_results *before, double vb,
-                 double va) {
+static void line(FILE *fp, const char *label, const lethe_eval_results *before, double vb, double va) {
   fprintf(fp, "%-*s", LABEL_W, label);
   if (before) cell(fp, vb);
   cell(fp, va);
   fputc('\n', fp);
 }
 
-static const lethe_eval_task_score *find_task(const lethe_eval_results *r, int split,
-                                              const char *task) {
+static const lethe_eval_task_score *find_task(const lethe_eval_results *r, int split, const char *task) {
   if (!r) return NULL;
   for (size_t t = 0; t < r->split[split].n_tasks; t++)
     if (strcmp(r->split[split].tasks[t].task, task) == 0) return &r->split[split].tasks[t];
   return NULL;
 }
 
-void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before,
-                            const lethe_eval_results *after) {
+void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before, const lethe_eval_results *after) {
   char label[256];
   fprintf(fp, "%-*s", LABEL_W, "metric");
   if (before) fprintf(fp, " %10s", "before");
@@ -38,8 +37,7 @@ void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before,
   for (int s = 0; s < LETHE_SPLIT_COUNT; s++) {
     const char *sn = lethe_split_name((lethe_split)s);
     snprintf(label, sizeof label, "%s regurgitation (ROUGE-L recall)", sn);
-    line(fp, label, before, before ? before->split[s].regurgitation : NAN,
-         after->split[s].regurgitation);
+    line(fp, label, before, before ? before->split[s].regurgitation : NAN, after->split[s].regurgitation);
     snprintf(label, sizeof label, "%s knowledge (exact match)", sn);
     line(fp, label, before, before ? before->split[s].knowledge : NAN, after->split[s].knowledge);
     for (size_t t = 0; t < after->split[s].n_tasks; t++) {
@@ -51,12 +49,11 @@ void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before,
       line(fp, label, before, tb ? tb->knowledge : NAN, ta->knowledge);
     }
   }
-  line(fp, "task aggregate (harmonic mean)", before, before ? before->task_aggregate : NAN,
-       after->task_aggregate);
+  line(fp, "task aggregate (harmonic mean)", before, before ? before->task_aggregate : NAN, after->task_aggregate);
   line(fp, "MIA AUC (mia_loss_acc)", before, before && before->has_mia ? before->mia_auc : NAN,
        after->has_mia ? after->mia_auc : NAN);
-  line(fp, "MIA score (1 - 2|AUC - 0.5|)", before,
-       before && before->has_mia ? before->mia_score : NAN, after->has_mia ? after->mia_score : NAN);
+  line(fp, "MIA score (1 - 2|AUC - 0.5|)", before, before && before->has_mia ? before->mia_score : NAN,
+       after->has_mia ? after->mia_score : NAN);
   line(fp, "MMLU average", before, before && before->has_mmlu ? before->mmlu : NAN,
        after->has_mmlu ? after->mmlu : NAN);
   double fb = before && before->has_mia && before->has_mmlu ? before->final_score : NAN;

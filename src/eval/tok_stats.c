@@ -56,7 +56,8 @@ lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, con
     int k = d->n - first < batch ? d->n - first : batch;
     for (int i = 0; i < k; i++) idx[i] = first + i;
     if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {.n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
+    lethe_batch b = {
+        .n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
     if ((s = lethe_forward(m, lora, ws, &b))) break;
     int n = 0;
     for (int t = 0; t < pb.n_tokens; t++)
@@ -92,7 +93,8 @@ lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, con
 }
 
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out) {
+                                      const lethe_rowset *docs, int batch, double k, int reference,
+                                      lethe_doc_scores *out) {
   memset(out, 0, sizeof *out);
   int ref = reference && lora; /* the Reference attack: the adapter-off model's loss beside */
   lethe_tok_stats ts;
@@ -112,7 +114,8 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
   if (!s && ref) {
     base_sum = malloc(sizeof(double) * (n ? n : 1));
     base_cnt = malloc(sizeof(int) * (n ? n : 1));
-    s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt)
+                             : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < n && !s; i++) {
     int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];

@@ -14,16 +14,33 @@
 
 /* Metadata value types (the GGUF specification's numbering). */
 typedef enum {
-  GGUF_UINT8 = 0, GGUF_INT8 = 1, GGUF_UINT16 = 2, GGUF_INT16 = 3, GGUF_UINT32 = 4, GGUF_INT32 = 5,
-  GGUF_FLOAT32 = 6, GGUF_BOOL = 7, GGUF_STRING = 8, GGUF_ARRAY = 9, GGUF_UINT64 = 10,
-  GGUF_INT64 = 11, GGUF_FLOAT64 = 12, GGUF_NTYPES
+  GGUF_UINT8 = 0,
+  GGUF_INT8 = 1,
+  GGUF_UINT16 = 2,
+  GGUF_INT16 = 3,
+  GGUF_UINT32 = 4,
+  GGUF_INT32 = 5,
+  GGUF_FLOAT32 = 6,
+  GGUF_BOOL = 7,
+  GGUF_STRING = 8,
+  GGUF_ARRAY = 9,
+  GGUF_UINT64 = 10,
+  GGUF_INT64 = 11,
+  GGUF_FLOAT64 = 12,
+  GGUF_NTYPES
 } lethe_gguf_vtype;
 
 /* Tensor types (ggml's numbering) that lethe dequantises; others are parsed (their sizes are
  * known, so the file layout is still checked) but refused on load. */
 enum {
-  GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q8_0 = 8, GGML_Q4_K = 12,
-  GGML_Q6_K = 14, GGML_BF16 = 30
+  GGML_F32 = 0,
+  GGML_F16 = 1,
+  GGML_Q4_0 = 2,
+  GGML_Q4_1 = 3,
+  GGML_Q8_0 = 8,
+  GGML_Q4_K = 12,
+  GGML_Q6_K = 14,
+  GGML_BF16 = 30
 };
 
 #define LETHE_GGUF_MAX_DIMS 4
@@ -36,7 +53,7 @@ typedef struct {
 } lethe_gguf_str;
 
 typedef struct {
-  char *key;                /* NUL-terminated copy */
+  char *key; /* NUL-terminated copy */
   lethe_gguf_vtype type;
   lethe_gguf_vtype arr_type; /* element type when type == GGUF_ARRAY */
   uint64_t arr_n;            /* element count when type == GGUF_ARRAY */
@@ -46,18 +63,18 @@ typedef struct {
 } lethe_gguf_kv;
 
 typedef struct {
-  char *name;                /* NUL-terminated copy */
+  char *name; /* NUL-terminated copy */
   int n_dims;
   int64_t ne[LETHE_GGUF_MAX_DIMS]; /* ne[0] is the innermost (contiguous) dimension */
   uint32_t type;
-  uint64_t offset;           /* from the start of the data section */
-  const uint8_t *data;       /* in the file */
+  uint64_t offset;     /* from the start of the data section */
+  const uint8_t *data; /* in the file */
   size_t nbytes;
   size_t numel;
 } lethe_gguf_tensor;
 
 typedef struct {
-  const char *name;          /* for messages (the path) */
+  const char *name; /* for messages (the path) */
   const uint8_t *base;
   size_t size;
   uint32_t version;
@@ -66,8 +83,8 @@ typedef struct {
   lethe_gguf_tensor *tensors;
   size_t n_tensors;
   size_t alignment;
-  size_t data_offset;        /* start of the data section in the file */
-  lethe_mapped_file map;     /* when opened from a path */
+  size_t data_offset;    /* start of the data section in the file */
+  lethe_mapped_file map; /* when opened from a path */
   char *name_copy;
 } lethe_gguf;
 
@@ -83,10 +100,9 @@ const lethe_gguf_tensor *lethe_gguf_find_tensor(const lethe_gguf *g, const char 
 
 /* Typed metadata reads. A missing key: *present = 0 (when present != NULL; else an error when
  * required), out unchanged. A value of an unusable type or out of range is an error naming the key. */
-lethe_status lethe_gguf_get_int(const lethe_gguf *g, const char *key, int required, int64_t lo,
-                                int64_t hi, int64_t *out, int *present);
-lethe_status lethe_gguf_get_float(const lethe_gguf *g, const char *key, int required, double *out,
-                                  int *present);
+lethe_status lethe_gguf_get_int(const lethe_gguf *g, const char *key, int required, int64_t lo, int64_t hi,
+                                int64_t *out, int *present);
+lethe_status lethe_gguf_get_float(const lethe_gguf *g, const char *key, int required, double *out, int *present);
 lethe_status lethe_gguf_get_bool(const lethe_gguf *g, const char *key, int *out, int *present);
 /* A string value as a malloc'ed NUL-terminated copy (embedded NULs are an error). */
 lethe_status lethe_gguf_get_str(const lethe_gguf *g, const char *key, int required, char **out);

@@ -24,7 +24,8 @@ lethe_status lethe_gguf_chat_template(const char *path, char **tmpl, char **bos,
   const lethe_gguf_kv *tk = lethe_gguf_find_kv(&g, "tokenizer.ggml.tokens");
   if (tk && (tk->type != GGUF_ARRAY || tk->arr_type != GGUF_STRING)) tk = NULL;
   lethe_status s = lethe_gguf_get_str(&g, "tokenizer.chat_template", 0, tmpl);
-  if (!s && !*tmpl) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no tokenizer.chat_template in the GGUF metadata (a base model?)", path);
+  if (!s && !*tmpl)
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: no tokenizer.chat_template in the GGUF metadata (a base model?)", path);
   if (!s) s = token_text(&g, "tokenizer.ggml.bos_token_id", tk, bos);
   if (!s) s = token_text(&g, "tokenizer.ggml.eos_token_id", tk, eos);
   if (s) {

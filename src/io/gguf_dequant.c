@@ -24,14 +24,14 @@ typedef struct {
 
 /* ggml's numbering; gaps are ids that ggml removed. */
 static const type_info TYPES[] = {
-    [0] = {"F32", 1, 4},         [1] = {"F16", 1, 2},       [2] = {"Q4_0", 32, 18},     [3] = {"Q4_1", 32, 20},
-    [6] = {"Q5_0", 32, 22},      [7] = {"Q5_1", 32, 24},    [8] = {"Q8_0", 32, 34},     [9] = {"Q8_1", 32, 36},
-    [10] = {"Q2_K", 256, 84},    [11] = {"Q3_K", 256, 110}, [12] = {"Q4_K", 256, 144},  [13] = {"Q5_K", 256, 176},
-    [14] = {"Q6_K", 256, 210},   [15] = {"Q8_K", 256, 292}, [16] = {"IQ2_XXS", 256, 66}, [17] = {"IQ2_XS", 256, 74},
-    [18] = {"IQ3_XXS", 256, 98}, [19] = {"IQ1_S", 256, 50}, [20] = {"IQ4_NL", 32, 18},  [21] = {"IQ3_S", 256, 110},
-    [22] = {"IQ2_S", 256, 82},   [23] = {"IQ4_XS", 256, 136}, [24] = {"I8", 1, 1},      [25] = {"I16", 1, 2},
-    [26] = {"I32", 1, 4},        [27] = {"I64", 1, 8},      [28] = {"F64", 1, 8},       [29] = {"IQ1_M", 256, 56},
-    [30] = {"BF16", 1, 2},       [34] = {"TQ1_0", 256, 54}, [35] = {"TQ2_0", 256, 66},  [39] = {"MXFP4", 32, 17},
+    [0] = {"F32", 1, 4},         [1] = {"F16", 1, 2},         [2] = {"Q4_0", 32, 18},      [3] = {"Q4_1", 32, 20},
+    [6] = {"Q5_0", 32, 22},      [7] = {"Q5_1", 32, 24},      [8] = {"Q8_0", 32, 34},      [9] = {"Q8_1", 32, 36},
+    [10] = {"Q2_K", 256, 84},    [11] = {"Q3_K", 256, 110},   [12] = {"Q4_K", 256, 144},   [13] = {"Q5_K", 256, 176},
+    [14] = {"Q6_K", 256, 210},   [15] = {"Q8_K", 256, 292},   [16] = {"IQ2_XXS", 256, 66}, [17] = {"IQ2_XS", 256, 74},
+    [18] = {"IQ3_XXS", 256, 98}, [19] = {"IQ1_S", 256, 50},   [20] = {"IQ4_NL", 32, 18},   [21] = {"IQ3_S", 256, 110},
+    [22] = {"IQ2_S", 256, 82},   [23] = {"IQ4_XS", 256, 136}, [24] = {"I8", 1, 1},         [25] = {"I16", 1, 2},
+    [26] = {"I32", 1, 4},        [27] = {"I64", 1, 8},        [28] = {"F64", 1, 8},        [29] = {"IQ1_M", 256, 56},
+    [30] = {"BF16", 1, 2},       [34] = {"TQ1_0", 256, 54},   [35] = {"TQ2_0", 256, 66},   [39] = {"MXFP4", 32, 17},
     [40] = {"NVFP4", 64, 36},    [41] = {"Q1_0", 128, 18},
 };
 #define NTYPES (sizeof TYPES / sizeof TYPES[0])
@@ -42,8 +42,14 @@ size_t lethe_ggml_block_bytes(uint32_t type) { return type < NTYPES ? (size_t)TY
 
 int lethe_ggml_type_supported(uint32_t type) {
   switch (type) {
-  case GGML_F32: case GGML_F16: case GGML_BF16: case GGML_Q8_0: case GGML_Q4_0: case GGML_Q4_1:
-  case GGML_Q4_K: case GGML_Q6_K: return 1;
+  case GGML_F32:
+  case GGML_F16:
+  case GGML_BF16:
+  case GGML_Q8_0:
+  case GGML_Q4_0:
+  case GGML_Q4_1:
+  case GGML_Q4_K:
+  case GGML_Q6_K: return 1;
   default: return 0;
   }
 }
@@ -167,9 +173,10 @@ void lethe_ggml_dequantize(uint32_t type, const uint8_t *src, float *dst, size_t
 lethe_status lethe_gguf_tensor_f32(const lethe_gguf *g, const lethe_gguf_tensor *t, float *dst) {
   if (!lethe_ggml_type_supported(t->type)) {
     const char *tn = lethe_ggml_type_name(t->type);
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
-                      g->name, t->name, tn ? tn : "?");
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
+        g->name, t->name, tn ? tn : "?");
   }
   lethe_ggml_dequantize(t->type, t->data, dst, t->numel);
   return LETHE_OK;

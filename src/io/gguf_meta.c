@@ -9,13 +9,11 @@
 #include "io/gguf.h"
 #include "util/error.h"
 
-static const char *const VTYPE_NAMES[GGUF_NTYPES] = {"uint8",   "int8",  "uint16", "int16",  "uint32",
-                                                     "int32",   "float32", "bool", "string", "array",
-                                                     "uint64",  "int64", "float64"};
+static const char *const VTYPE_NAMES[GGUF_NTYPES] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                                     "int32",  "float32", "bool",   "string", "array",
+                                                     "uint64", "int64",   "float64"};
 
-const char *lethe_gguf_vtype_name(lethe_gguf_vtype t) {
-  return (unsigned)t < GGUF_NTYPES ? VTYPE_NAMES[t] : "unknown";
-}
+const char *lethe_gguf_vtype_name(lethe_gguf_vtype t) { return (unsigned)t < GGUF_NTYPES ? VTYPE_NAMES[t] : "unknown"; }
 
 int lethe_gguf_type_is_number(lethe_gguf_vtype t) {
   return t != GGUF_STRING && t != GGUF_ARRAY && (unsigned)t < GGUF_NTYPES;
@@ -151,8 +149,7 @@ lethe_status lethe_gguf_get_float(const lethe_gguf *g, const char *key, int requ
   double dv;
   int is_int;
   number_at(kv->type, kv->data, &iv, &dv, &is_int);
-  if (!isfinite(dv))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is not a finite number", g->name, key);
+  if (!isfinite(dv)) return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is not a finite number", g->name, key);
   *out = dv;
   if (present) *present = 1;
   return LETHE_OK;

@@ -20,8 +20,8 @@
 typedef struct {
   char gguf[64];
   char hf[96];
-  int64_t rows, cols;  /* expected PyTorch shape [rows, cols]; cols == 0 for a vector */
-  int rope_heads;      /* > 0: undo the interleaved RoPE permutation with this many heads */
+  int64_t rows, cols; /* expected PyTorch shape [rows, cols]; cols == 0 for a vector */
+  int rope_heads;     /* > 0: undo the interleaved RoPE permutation with this many heads */
   int optional;
 } tmap;
 
@@ -57,11 +57,11 @@ static lethe_status build_map(const lethe_config *c, tlist *l) {
   if (llama) bad |= push(l, "output_norm.weight", "model.norm.weight", d, 0, 0, 0);
   if (!c->tie_embeddings) bad |= push(l, "output.weight", "lm_head.weight", V, d, 0, 0);
   for (int i = 0; i < c->n_layers && !bad; i++) {
-#define T(gs, hs, r, cc, rh)                                                                        \
-  do {                                                                                             \
-    snprintf(g, sizeof g, "blk.%d.%s", i, gs);                                                     \
-    snprintf(h, sizeof h, "model.layers.%d.%s", i, hs);                                            \
-    bad |= push(l, g, h, r, cc, rh, 0);                                                            \
+#define T(gs, hs, r, cc, rh)                                                                                           \
+  do {                                                                                                                 \
+    snprintf(g, sizeof g, "blk.%d.%s", i, gs);                                                                         \
+    snprintf(h, sizeof h, "model.layers.%d.%s", i, hs);                                                                \
+    bad |= push(l, g, h, r, cc, rh, 0);                                                                                \
   } while (0)
     if (llama) T("attn_norm.weight", "input_layernorm.weight", d, 0, 0);
     T("attn_q.weight", "self_attn.q_proj.weight", q, d, c->n_heads);
@@ -87,9 +87,10 @@ static lethe_status build_map(const lethe_config *c, tlist *l) {
 static lethe_status check_shape(const lethe_gguf *g, const lethe_gguf_tensor *t, const tmap *e) {
   if (!lethe_ggml_type_supported(t->type)) {
     const char *tn = lethe_ggml_type_name(t->type);
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
-                      g->name, t->name, tn ? tn : "?");
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
+        g->name, t->name, tn ? tn : "?");
   }
   int64_t want0 = e->cols ? e->cols : e->rows, want1 = e->cols ? e->rows : 1;
   if (t->ne[0] == want0 && t->ne[1] == want1 && t->ne[2] == 1 && t->ne[3] == 1) return LETHE_OK;
@@ -97,15 +98,18 @@ static lethe_status check_shape(const lethe_gguf *g, const lethe_gguf_tensor *t,
   int k = 0;
   for (int i = 0; i < t->n_dims; i++)
     k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", i ? ", " : "", (long long)t->ne[i]);
-  if (e->cols) snprintf(want, sizeof want, "%lld, %lld", (long long)want0, (long long)want1);
-  else snprintf(want, sizeof want, "%lld", (long long)want0);
-  return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)",
-                    g->name, t->name, got, want);
+  if (e->cols)
+    snprintf(want, sizeof want, "%lld, %lld", (long long)want0, (long long)want1);
+  else
+    snprintf(want, sizeof want, "%lld", (long long)want0);
+  return lethe_fail(LETHE_ERR_FORMAT,
+                    "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)", g->name,
+                    t->name, got, want);
 }
 
 /* Reads {prefix}.{key} as an int in [lo, hi]. */
-static lethe_status arch_int(const lethe_gguf *g, const char *arch, const char *key, int required, int64_t lo, int64_t hi,
-                             int *out, int *present) {
+static lethe_status arch_int(const lethe_gguf *g, const char *arch, const char *key, int required, int64_t lo,
+                             int64_t hi, int *out, int *present) {
   char k[128];
   snprintf(k, sizeof k, "%s.%s", arch, key);
   int64_t v;
@@ -136,9 +140,14 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   char *arch = NULL;
   LETHE_TRY(lethe_gguf_get_str(g, "general.architecture", 1, &arch));
   lethe_status s = LETHE_OK;
-  if (!strcmp(arch, "llama")) c->arch = LETHE_ARCH_LLAMA;
-  else if (!strcmp(arch, "olmo")) c->arch = LETHE_ARCH_OLMO;
-  else s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: architecture '%.64s' is not supported (lethe reads GGUF models of architecture llama and olmo)", g->name, arch);
+  if (!strcmp(arch, "llama"))
+    c->arch = LETHE_ARCH_LLAMA;
+  else if (!strcmp(arch, "olmo"))
+    c->arch = LETHE_ARCH_OLMO;
+  else
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                   "%s: architecture '%.64s' is not supported (lethe reads GGUF models of architecture llama and olmo)",
+                   g->name, arch);
   if (s) {
     free(arch);
     return s;
@@ -160,16 +169,19 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if ((s = arch_int(g, arch, "attention.value_length", 0, 1, 4096, &vl, &vlp))) goto done;
   if (klp) c->head_dim = kl;
   if (vlp && vl != c->head_dim) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s.attention.value_length %d differs from the key length %d", g->name, arch, vl, c->head_dim);
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s.attention.value_length %d differs from the key length %d", g->name,
+                   arch, vl, c->head_dim);
     goto done;
   }
   if (!klp && c->dim % c->n_heads) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d", g->name, c->dim, c->n_heads);
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d", g->name, c->dim,
+                   c->n_heads);
     goto done;
   }
   if ((s = arch_int(g, arch, "rope.dimension_count", 0, 1, 4096, &rd, &pr))) goto done;
   if (pr && rd != c->head_dim) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s.rope.dimension_count %d differs from the head dimension %d (partial RoPE is not supported)",
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                   "%s: %s.rope.dimension_count %d differs from the head dimension %d (partial RoPE is not supported)",
                    g->name, arch, rd, c->head_dim);
     goto done;
   }
@@ -192,7 +204,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if ((s = arch_float(g, arch, "rope.scaling.factor", &factor, &fpr))) goto done_r;
   if (!fpr && (s = arch_float(g, arch, "rope.scale_linear", &factor, &fpr))) goto done_r;
   if (rtype && strcmp(rtype, "none") && strcmp(rtype, "linear")) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: RoPE scaling type '%.32s' is not supported (none and linear are)", g->name, rtype);
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: RoPE scaling type '%.32s' is not supported (none and linear are)",
+                   g->name, rtype);
     goto done_r;
   }
   if ((!rtype || !strcmp(rtype, "linear")) && fpr && factor != 1.0) {
@@ -206,7 +219,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   const lethe_gguf_tensor *rf = lethe_gguf_find_tensor(g, "rope_freqs.weight");
   if (rf) {
     if (c->rope_type != LETHE_ROPE_DEFAULT) {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_freqs.weight together with RoPE scaling type '%s' is not supported", g->name,
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                     "%s: rope_freqs.weight together with RoPE scaling type '%s' is not supported", g->name,
                      rtype ? rtype : "linear");
       goto done_r;
     }
@@ -219,7 +233,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
     goto done_r;
   }
   if (te->n_dims != 2 || te->ne[1] > (1 << 24)) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor 'token_embd.weight' is not a [embedding_length, vocab] matrix", g->name);
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor 'token_embd.weight' is not a [embedding_length, vocab] matrix",
+                   g->name);
     goto done_r;
   }
   c->vocab_size = (int)te->ne[1];
@@ -265,8 +280,10 @@ lethe_status lethe_gguf_model(const lethe_gguf *g, lethe_model **out) {
   /* every tensor present with the right shape and a supported type, and no tensor left over */
   for (int i = 0; i < l.n && !s; i++) {
     const lethe_gguf_tensor *t = lethe_gguf_find_tensor(g, l.t[i].gguf);
-    if (!t) s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' is missing", g->name, l.t[i].gguf);
-    else s = check_shape(g, t, &l.t[i]);
+    if (!t)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' is missing", g->name, l.t[i].gguf);
+    else
+      s = check_shape(g, t, &l.t[i]);
   }
   for (size_t i = 0; i < g->n_tensors && !s; i++) {
     int used = !strcmp(g->tensors[i].name, "rope_freqs.weight"); /* read into the config */

@@ -20,7 +20,7 @@ typedef struct {
   const uint8_t *p;
   size_t size, pos;
   const char *name;
-  char where[320];     /* the item being read, for messages */
+  char where[320]; /* the item being read, for messages */
 } reader;
 
 static lethe_status past_end(reader *r, const char *what, uint64_t need) {
@@ -68,8 +68,10 @@ static lethe_status rd_str(reader *r, const char *what, lethe_gguf_str *s) {
 /* A NUL-terminated copy of a name-like string (non-empty, at most max bytes, no NUL inside). */
 static lethe_status copy_name(reader *r, const lethe_gguf_str *s, size_t max, const char *what, char **out) {
   if (s->len == 0) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: empty %s", r->name, r->where, what);
-  if (s->len > max) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s of %zu bytes (at most %zu)", r->name, r->where, what, s->len, max);
-  if (memchr(s->ptr, 0, s->len)) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s contains a NUL byte", r->name, r->where, what);
+  if (s->len > max)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s of %zu bytes (at most %zu)", r->name, r->where, what, s->len, max);
+  if (memchr(s->ptr, 0, s->len))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s contains a NUL byte", r->name, r->where, what);
   char *c = malloc(s->len + 1);
   if (!c) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", r->name);
   memcpy(c, s->ptr, s->len);
@@ -95,8 +97,7 @@ static lethe_status grow(void **arr, size_t *cap, size_t need, size_t elem, cons
 /* Reads a value of type t (array contents included). For an array of strings at depth 0 the
  * strings are recorded in kv->strs. */
 static lethe_status rd_value(reader *r, uint32_t t, int depth, lethe_gguf_kv *kv) {
-  if (t >= GGUF_NTYPES)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown value type %u", r->name, r->where, t);
+  if (t >= GGUF_NTYPES) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown value type %u", r->name, r->where, t);
   if (t == GGUF_STRING) {
     lethe_gguf_str s;
     return rd_str(r, "string value", &s);
@@ -151,8 +152,7 @@ static lethe_status rd_kv(reader *r, uint64_t idx, lethe_gguf_kv *kv) {
   snprintf(r->where, sizeof r->where, "metadata entry %llu ('%.200s')", (unsigned long long)idx, kv->key);
   uint32_t t = 0;
   LETHE_TRY(rd_u32(r, "value type", &t));
-  if (t >= GGUF_NTYPES)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown value type %u", r->name, r->where, t);
+  if (t >= GGUF_NTYPES) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown value type %u", r->name, r->where, t);
   kv->type = (lethe_gguf_vtype)t;
   size_t start = r->pos;
   LETHE_TRY(rd_value(r, t, 0, kv));
@@ -170,7 +170,8 @@ static lethe_status rd_tensor_info(reader *r, uint64_t idx, lethe_gguf_tensor *t
   uint32_t nd = 0;
   LETHE_TRY(rd_u32(r, "n_dims", &nd));
   if (nd < 1 || nd > LETHE_GGUF_MAX_DIMS)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %u dimensions (1 to %d allowed)", r->name, r->where, nd, LETHE_GGUF_MAX_DIMS);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %u dimensions (1 to %d allowed)", r->name, r->where, nd,
+                      LETHE_GGUF_MAX_DIMS);
   t->n_dims = (int)nd;
   uint64_t numel = 1;
   for (uint32_t i = 0; i < nd; i++) {
@@ -189,8 +190,8 @@ static lethe_status rd_tensor_info(reader *r, uint64_t idx, lethe_gguf_tensor *t
   int bs = lethe_ggml_block_size(t->type);
   if (!bs) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown tensor type id %u", r->name, r->where, t->type);
   if ((uint64_t)t->ne[0] % (uint64_t)bs)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: first dimension %lld is not a multiple of %s's block size %d",
-                      r->name, r->where, (long long)t->ne[0], lethe_ggml_type_name(t->type), bs);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: first dimension %lld is not a multiple of %s's block size %d", r->name,
+                      r->where, (long long)t->ne[0], lethe_ggml_type_name(t->type), bs);
   uint64_t blocks = numel / (uint64_t)bs, bb = lethe_ggml_block_bytes(t->type);
   if (blocks > (uint64_t)SIZE_MAX / bb)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: byte size overflows", r->name, r->where);
@@ -234,9 +235,10 @@ static lethe_status check_unique(lethe_gguf *g) {
   for (size_t i = 1; i < g->n_tensors && !s; i++) {
     const lethe_gguf_tensor *a = &g->tensors[it[i - 1].idx], *b = &g->tensors[it[i].idx];
     if (a->offset + a->nbytes > b->offset)
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensors '%s' (bytes %llu..%llu of the data section) and '%s' (from byte %llu) overlap",
-                     g->name, a->name, (unsigned long long)a->offset, (unsigned long long)a->offset + a->nbytes, b->name,
-                     (unsigned long long)b->offset);
+      s = lethe_fail(LETHE_ERR_FORMAT,
+                     "%s: tensors '%s' (bytes %llu..%llu of the data section) and '%s' (from byte %llu) overlap",
+                     g->name, a->name, (unsigned long long)a->offset, (unsigned long long)a->offset + a->nbytes,
+                     b->name, (unsigned long long)b->offset);
   }
   free(it);
   return s;
@@ -249,7 +251,8 @@ static lethe_status parse(reader *r, lethe_gguf *g) {
   r->pos = 4;
   LETHE_TRY(rd_u32(r, "version", &g->version));
   uint32_t v = g->version, swapped = (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
-  if (v == 1) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: GGUF version 1 is not supported (versions 2 and 3 are)", r->name);
+  if (v == 1)
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: GGUF version 1 is not supported (versions 2 and 3 are)", r->name);
   if (v != 2 && v != 3) {
     if (swapped == 2 || swapped == 3)
       return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: big-endian GGUF files are not supported", r->name);
@@ -297,7 +300,8 @@ static lethe_status parse(reader *r, lethe_gguf *g) {
                         r->name, t->name, (unsigned long long)t->offset, g->alignment);
     if (g->data_offset > r->size || t->offset > r->size - g->data_offset ||
         t->nbytes > r->size - g->data_offset - t->offset)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data (%zu bytes at offset %llu of the data section, which starts at %zu) "
+      return lethe_fail(LETHE_ERR_FORMAT,
+                        "%s: tensor '%s': data (%zu bytes at offset %llu of the data section, which starts at %zu) "
                         "runs past the end of the file (%zu bytes)",
                         r->name, t->name, t->nbytes, (unsigned long long)t->offset, g->data_offset, r->size);
     t->data = r->p + g->data_offset + t->offset;

@@ -41,8 +41,9 @@ static double tidy(double x) {
 lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor *t, lethe_config *c) {
   int n = c->head_dim / 2;
   if (t->n_dims != 1 || t->ne[0] != n)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor 'rope_freqs.weight' has %lld entries, the head dimension %d implies %d",
-                      g->name, (long long)t->ne[0], c->head_dim, n);
+    return lethe_fail(LETHE_ERR_FORMAT,
+                      "%s: tensor 'rope_freqs.weight' has %lld entries, the head dimension %d implies %d", g->name,
+                      (long long)t->ne[0], c->head_dim, n);
   float *f = malloc(sizeof(float) * (size_t)n);
   double *freq = malloc(sizeof(double) * (size_t)n);
   if (!f || !freq) {
@@ -82,9 +83,8 @@ lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor
     A = (sy + B) / sx;
   }
   factor = tidy(factor);
-  double cand[3][2] = {{A > 0 && B > 0 ? round(A / B) : 0, B > 0 ? tidy(1 + 1 / B) : 4},
-                       {8192, 4},
-                       {ceil(4 * max_wl_one) + 1, 4}};
+  double cand[3][2] = {
+      {A > 0 && B > 0 ? round(A / B) : 0, B > 0 ? tidy(1 + 1 / B) : 4}, {8192, 4}, {ceil(4 * max_wl_one) + 1, 4}};
   double old = 0, high = 0;
   for (int k = 0; k < 3 && !old; k++)
     if (cand[k][0] >= 1 && cand[k][0] <= (1 << 30) && reproduces(f, freq, n, factor, 1.0, cand[k][1], cand[k][0])) {
@@ -92,8 +92,10 @@ lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor
       high = cand[k][1];
     }
   if (!old) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_freqs.weight does not follow Llama 3's RoPE scaling rule; these RoPE factors are not supported",
-                   g->name);
+    s = lethe_fail(
+        LETHE_ERR_UNSUPPORTED,
+        "%s: rope_freqs.weight does not follow Llama 3's RoPE scaling rule; these RoPE factors are not supported",
+        g->name);
     goto done;
   }
   c->rope_type = LETHE_ROPE_LLAMA3;

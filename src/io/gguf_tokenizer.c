@@ -21,7 +21,8 @@ static lethe_status str_array(const lethe_gguf *g, const char *key, int required
   }
   if (kv->type != GGUF_ARRAY || kv->arr_type != GGUF_STRING)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is not an array of strings", g->name, key);
-  if (kv->arr_n > INT32_MAX) return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' has too many entries", g->name, key);
+  if (kv->arr_n > INT32_MAX)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' has too many entries", g->name, key);
   *out = kv;
   return LETHE_OK;
 }
@@ -45,7 +46,9 @@ static lethe_status id_key(const lethe_gguf *g, const char *key, int n, int *out
   int pr = 0;
   *out = -1;
   LETHE_TRY(lethe_gguf_get_int(g, key, 0, -1, INT32_MAX, &v, &pr));
-  if (pr && v >= n) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%d tokens)", g->name, key, (long long)v, n);
+  if (pr && v >= n)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%d tokens)", g->name, key, (long long)v,
+                      n);
   if (pr) *out = (int)v;
   return LETHE_OK;
 }
@@ -62,10 +65,13 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
   size_t *len = NULL, *mlen = NULL;
   float *scores = NULL;
   int *type = NULL;
-  if (!strcmp(model, "gpt2")) sp.kind = TOKJSON_BYTELEVEL;
-  else if (!strcmp(model, "llama")) sp.kind = TOKJSON_SPM;
+  if (!strcmp(model, "gpt2"))
+    sp.kind = TOKJSON_BYTELEVEL;
+  else if (!strcmp(model, "llama"))
+    sp.kind = TOKJSON_SPM;
   else {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tokenizer model '%.64s' is not supported (gpt2 and llama are)", g->name, model);
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tokenizer model '%.64s' is not supported (gpt2 and llama are)", g->name,
+                   model);
     goto done;
   }
   const lethe_gguf_kv *tk, *mk, *sk, *yk;
@@ -114,7 +120,8 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: a gpt2 tokenizer needs tokenizer.ggml.merges", g->name);
     goto done;
   } else if (!scores) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: a llama tokenizer needs tokenizer.ggml.scores or tokenizer.ggml.merges", g->name);
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: a llama tokenizer needs tokenizer.ggml.scores or tokenizer.ggml.merges",
+                   g->name);
     goto done;
   }
   if ((s = lethe_gguf_get_str(g, "tokenizer.ggml.pre", 0, &pre))) goto done;

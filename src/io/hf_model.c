@@ -30,8 +30,8 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     const lethe_tensor *mt = lethe_model_find(m, t->name);
     if (!mt) {
       if (ignorable(m, t->name)) continue;
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of a model of type %s with this config)", path, t->name,
-                     m->cfg.model_type);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of a model of type %s with this config)",
+                     path, t->name, m->cfg.model_type);
       break;
     }
     int same = t->ndim == mt->ndim;
@@ -39,11 +39,15 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     if (!same) {
       char got[160], want[64];
       int k = snprintf(got, sizeof got, "[");
-      for (int d = 0; d < t->ndim && k < (int)sizeof got - 24; d++) k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+      for (int d = 0; d < t->ndim && k < (int)sizeof got - 24; d++)
+        k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
       snprintf(got + k, sizeof got - (size_t)k, "]");
-      if (mt->ndim > 1) snprintf(want, sizeof want, "[%lld, %lld]", (long long)mt->shape[0], (long long)mt->shape[1]);
-      else snprintf(want, sizeof want, "[%lld]", (long long)mt->shape[0]);
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, %s expected from config.json", path, t->name, got, want);
+      if (mt->ndim > 1)
+        snprintf(want, sizeof want, "[%lld, %lld]", (long long)mt->shape[0], (long long)mt->shape[1]);
+      else
+        snprintf(want, sizeof want, "[%lld]", (long long)mt->shape[0]);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, %s expected from config.json", path,
+                     t->name, got, want);
       break;
     }
     size_t idx = (size_t)(mt - m->tensors);
@@ -96,7 +100,8 @@ lethe_status lethe_hf_load(const char *dir, lethe_model **out) {
     json_t *v;
     json_object_foreach((json_t *)wm, key, v) {
       if (!json_is_string(v) || !safe_name(json_string_value(v))) {
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: weight_map['%s'] must be a file name in the model directory", index_path, key);
+        s = lethe_fail(LETHE_ERR_FORMAT, "%s: weight_map['%s'] must be a file name in the model directory", index_path,
+                       key);
         break;
       }
       int seen = 0;
@@ -113,7 +118,10 @@ lethe_status lethe_hf_load(const char *dir, lethe_model **out) {
   } else if (lethe_file_exists(single_path)) {
     if ((s = load_shard(m, single_path, loaded))) goto done;
   } else {
-    s = lethe_fail(LETHE_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints must be converted to safetensors)", dir);
+    s = lethe_fail(LETHE_ERR_IO,
+                   "%s: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints must be "
+                   "converted to safetensors)",
+                   dir);
     goto done;
   }
   for (int i = 0; i < m->n_tensors; i++)
@@ -127,8 +135,10 @@ done:
   free(cfg_path);
   free(index_path);
   free(single_path);
-  if (s) lethe_model_free(m);
-  else *out = m;
+  if (s)
+    lethe_model_free(m);
+  else
+    *out = m;
   return s;
 }
 
@@ -163,7 +173,10 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
   LETHE_TRY(lethe_dir_begin(dir, &tmp));
   lethe_status s = LETHE_OK;
   lethe_config cfg = m->cfg;
-  snprintf(cfg.dtype, sizeof cfg.dtype, "%s", dt == LETHE_DT_F32 ? "float32" : dt == LETHE_DT_BF16 ? "bfloat16" : "float16");
+  snprintf(cfg.dtype, sizeof cfg.dtype, "%s",
+           dt == LETHE_DT_F32    ? "float32"
+           : dt == LETHE_DT_BF16 ? "bfloat16"
+                                 : "float16");
   char *cj = lethe_config_to_json(&cfg);
   char *p = lethe_path_join(tmp, "config.json");
   s = cj ? lethe_write_file_atomic(p, cj, strlen(cj)) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");

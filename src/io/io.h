@@ -23,5 +23,4 @@ lethe_status lethe_model_check_finite(const lethe_model *m, const char *source);
 lethe_status lethe_model_check_writable(const lethe_model *m, lethe_dtype dt);
 lethe_status lethe_lora_check_finite(const lethe_lora *l, const char *source);
 
-
 #endif

@@ -34,7 +34,8 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
     goto done;
   }
   if (!memcmp(f.data, "ak42", 4)) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: llama2.c export versions 1 and 2 are not supported (use the legacy export)", path);
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                   "%s: llama2.c export versions 1 and 2 are not supported (use the legacy export)", path);
     goto done;
   }
   int32_t h[7];
@@ -45,7 +46,9 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
   if (dim <= 0 || hidden <= 0 || nl <= 0 || nh <= 0 || nkv <= 0 || vocab <= 0 || seq <= 0 || dim > (1 << 16) ||
       hidden > (1 << 18) || nl > 1024 || nh > 1024 || nkv > nh || vocab > (1 << 22) || seq > (1 << 20) || dim % nh ||
       nh % nkv || (dim / nh) % 2) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: header [dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d, seq %d] is not a valid llama2.c checkpoint",
+    s = lethe_fail(LETHE_ERR_FORMAT,
+                   "%s: header [dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d, seq %d] is not a valid "
+                   "llama2.c checkpoint",
                    path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
     goto done;
   }
@@ -89,9 +92,11 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
   p += (size_t)nl * dim;
   for (int l = 0; l < nl; l++) permute_rope_rows(m->layers[l].wqkv, p + (size_t)l * dim * dim, nh, hd, dim);
   p += (size_t)nl * dim * dim;
-  for (int l = 0; l < nl; l++) permute_rope_rows(m->layers[l].wqkv + (size_t)dim * dim, p + (size_t)l * kv * dim, nkv, hd, dim);
+  for (int l = 0; l < nl; l++)
+    permute_rope_rows(m->layers[l].wqkv + (size_t)dim * dim, p + (size_t)l * kv * dim, nkv, hd, dim);
   p += (size_t)nl * kv * dim;
-  for (int l = 0; l < nl; l++) memcpy(m->layers[l].wqkv + (size_t)(dim + kv) * dim, p + (size_t)l * kv * dim, sizeof(float) * kv * dim);
+  for (int l = 0; l < nl; l++)
+    memcpy(m->layers[l].wqkv + (size_t)(dim + kv) * dim, p + (size_t)l * kv * dim, sizeof(float) * kv * dim);
   p += (size_t)nl * kv * dim;
   for (int l = 0; l < nl; l++) memcpy(m->layers[l].wo, p + (size_t)l * dim * dim, sizeof(float) * dim * dim);
   p += (size_t)nl * dim * dim;
@@ -111,7 +116,9 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
   if (!shared) memcpy(m->head, p, sizeof(float) * (size_t)vocab * dim);
 done:
   lethe_unmap_file(&f);
-  if (s) lethe_model_free(m);
-  else *out = m;
+  if (s)
+    lethe_model_free(m);
+  else
+    *out = m;
   return s;
 }

@@ -25,7 +25,8 @@ lethe_status lethe_model_load(const char *path, lethe_model **out) {
   if (!path || !*path) return lethe_fail(LETHE_ERR_INVALID, "no model path given");
   if (stat(path, &st) != 0) return lethe_fail(LETHE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   lethe_status s;
-  if (S_ISDIR(st.st_mode)) s = lethe_hf_load(path, out);
+  if (S_ISDIR(st.st_mode))
+    s = lethe_hf_load(path, out);
   else {
     int fd;
     LETHE_TRY(lethe_open_regular(path, &fd)); /* a FIFO or device is refused, never waited on */

@@ -20,8 +20,7 @@ static int regular_gguf(const char *path) {
 
 lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path, lethe_tokenizer **out) {
   *out = NULL;
-  if (tok_path && !regular_gguf(tok_path))
-    return lethe_tokenizer_load(tok_path, out);
+  if (tok_path && !regular_gguf(tok_path)) return lethe_tokenizer_load(tok_path, out);
   if (tok_path) model_path = tok_path; /* a GGUF file given as the tokenizer */
   if (model_path && regular_gguf(model_path)) {
     char *json = NULL;
@@ -31,11 +30,14 @@ lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path,
     return s;
   }
   if (!model_path || !lethe_is_dir(model_path))
-    return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer", model_path ? model_path : "model");
+    return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer",
+                      model_path ? model_path : "model");
   char *p = lethe_path_join(model_path, "tokenizer.json");
   if (!p) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  lethe_status s = lethe_file_exists(p) ? lethe_tokenizer_load(p, out)
-                                        : lethe_fail(LETHE_ERR_IO, "%s: no tokenizer.json in the model directory; give --tokenizer", model_path);
+  lethe_status s =
+      lethe_file_exists(p)
+          ? lethe_tokenizer_load(p, out)
+          : lethe_fail(LETHE_ERR_IO, "%s: no tokenizer.json in the model directory; give --tokenizer", model_path);
   free(p);
   return s;
 }

@@ -18,8 +18,7 @@
 
 static const char *proj_group(int p) { return p <= LETHE_PROJ_O ? "self_attn" : "mlp"; }
 
-lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj,
-                                  int *layer) {
+lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **dst, int *is_b, int *proj, int *layer) {
   const char *k = key;
   const char *prefix = "base_model.model.";
   if (!strncmp(k, prefix, strlen(prefix))) k += strlen(prefix);
@@ -39,9 +38,11 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
     if (!strcmp(pname, LETHE_PROJ_NAMES[i]) && !strcmp(group, proj_group(i))) p = i;
   if (p < 0) return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts an unknown module %s.%s", key, group, pname);
   if (lay < 0 || lay >= l->n_layers)
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay, l->n_layers);
+    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay,
+                      l->n_layers);
   if (!(l->layer_targets[lay] & (1u << p)))
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s of layer %lld, which target_modules does not select", key, pname, lay);
+    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s of layer %lld, which target_modules does not select",
+                      key, pname, lay);
   *is_b = ab[0] == 'B';
   *proj = p;
   *layer = (int)lay;
@@ -81,11 +82,31 @@ static int unused(const json_t *v) {
 
 /* Fields that change nothing once an adapter is trained (identity, initialisation, runtime), and
  * the fields parse_config reads itself. Every other field must be unused (see `unused`). */
-static const char *const IGNORED_FIELDS[] = {
-    "peft_type", "task_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision", "inference_mode",
-    "r", "lora_alpha", "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "use_rslora", "bias",
-    "lora_dropout", "init_lora_weights", "loftq_config", "eva_config", "corda_config", "lora_ga_config", "megatron_core",
-    "qalora_group_size", "runtime_config", "ensure_weight_tying"};
+static const char *const IGNORED_FIELDS[] = {"peft_type",
+                                             "task_type",
+                                             "auto_mapping",
+                                             "peft_version",
+                                             "base_model_name_or_path",
+                                             "revision",
+                                             "inference_mode",
+                                             "r",
+                                             "lora_alpha",
+                                             "target_modules",
+                                             "exclude_modules",
+                                             "layers_to_transform",
+                                             "layers_pattern",
+                                             "use_rslora",
+                                             "bias",
+                                             "lora_dropout",
+                                             "init_lora_weights",
+                                             "loftq_config",
+                                             "eva_config",
+                                             "corda_config",
+                                             "lora_ga_config",
+                                             "megatron_core",
+                                             "qalora_group_size",
+                                             "runtime_config",
+                                             "ensure_weight_tying"};
 
 static lethe_status parse_config(const char *text, size_t len, const char *path, const lethe_config *mc,
                                  lethe_lora_config *lc, unsigned *layer_targets) {
@@ -117,10 +138,13 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
   json_t *val;
   json_object_foreach(root, key, val) {
     int ignored = 0;
-    for (size_t i = 0; i < sizeof IGNORED_FIELDS / sizeof *IGNORED_FIELDS; i++) ignored |= !strcmp(key, IGNORED_FIELDS[i]);
+    for (size_t i = 0; i < sizeof IGNORED_FIELDS / sizeof *IGNORED_FIELDS; i++)
+      ignored |= !strcmp(key, IGNORED_FIELDS[i]);
     if (!ignored && !unused(val)) {
       char *v = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s = %.60s is not supported by lethe (it implements plain LoRA; the field must be absent, null, false or empty)",
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                     "%s: %s = %.60s is not supported by lethe (it implements plain LoRA; the field must be absent, "
+                     "null, false or empty)",
                      path, key, v ? v : "?");
       free(v);
       goto done;
@@ -136,11 +160,12 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
     int ok = 0;
     for (size_t i = 0; i < sizeof harmless / sizeof *harmless; i++) ok |= !strcasecmp(v, harmless[i]);
     if (!ok) {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: init_lora_weights '%.40s' is not supported: PEFT applies it again on loading and changes the base "
-                     "weights; save the adapter converted to plain LoRA (save_pretrained(..., "
-                     "path_initial_model_for_weight_conversion=...))",
-                     path, v);
+      s = lethe_fail(
+          LETHE_ERR_UNSUPPORTED,
+          "%s: init_lora_weights '%.40s' is not supported: PEFT applies it again on loading and changes the base "
+          "weights; save the adapter converted to plain LoRA (save_pretrained(..., "
+          "path_initial_model_for_weight_conversion=...))",
+          path, v);
       goto done;
     }
   } else if (init && !json_is_boolean(init) && !json_is_null(init)) {
@@ -242,7 +267,9 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
     }
     int64_t want0 = is_b ? l->out_dim[p] : l->cfg.rank, want1 = is_b ? l->cfg.rank : l->in_dim[p];
     if (t->ndim != 2 || t->shape[0] != want0 || t->shape[1] != want1) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape [%lld, %lld]; this model and r=%d need [%lld, %lld] (an adapter for another model?)",
+      s = lethe_fail(LETHE_ERR_FORMAT,
+                     "%s: tensor '%s' has shape [%lld, %lld]; this model and r=%d need [%lld, %lld] (an adapter for "
+                     "another model?)",
                      st_name, t->name, (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL, l->cfg.rank,
                      (long long)want0, (long long)want1);
       break;
@@ -260,16 +287,18 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
     for (int lay = 0; lay < l->n_layers && !s; lay++)
       for (int b = 0; b < 2 && !s; b++)
         if ((l->layer_targets[lay] & (1u << p)) && !seen[((size_t)p * l->n_layers + lay) * 2 + b])
-          s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name, lay,
-                         proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
+          s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name,
+                         lay, proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
   if (!s) s = lethe_lora_check_finite(l, st_name);
 done:
   if (st_open) lethe_st_close(&st);
   free(seen);
   free(layer_targets);
-  if (s) lethe_lora_free(l);
-  else *out = l;
+  if (s)
+    lethe_lora_free(l);
+  else
+    *out = l;
   return s;
 }
 
@@ -285,11 +314,12 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
   if (!s && !lethe_file_exists(w_path)) {
     char *bin = lethe_path_join(dir, "adapter_model.bin");
     if (bin && lethe_file_exists(bin))
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: lethe reads adapter_model.safetensors only; adapter_model.bin is a pickle, which cannot be read "
-                     "safely (unpickling runs code). Convert it where you trust it: PeftModel.from_pretrained(model, dir)"
-                     ".save_pretrained(dir, safe_serialization=True)",
-                     bin);
+      s = lethe_fail(
+          LETHE_ERR_UNSUPPORTED,
+          "%s: lethe reads adapter_model.safetensors only; adapter_model.bin is a pickle, which cannot be read "
+          "safely (unpickling runs code). Convert it where you trust it: PeftModel.from_pretrained(model, dir)"
+          ".save_pretrained(dir, safe_serialization=True)",
+          bin);
     free(bin);
   }
   if (!s) s = lethe_map_file(w_path, &mf);
@@ -311,7 +341,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
   json_t *cfg = NULL;
   char *text = NULL, *p = NULL;
   lethe_st_entry *e = NULL;
-  char (*names)[128] = NULL;
+  char(*names)[128] = NULL;
   if (s) goto done;
   /* target_modules: the projection names when every layer adapts the same ones, else the full
    * module names (as PEFT writes them for all-linear or a layer subset) */
@@ -327,11 +357,12 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
   /* a local base model is recorded by its absolute path, so that the adapter resolves elsewhere */
   char *abs_base = base_model ? realpath(base_model, NULL) : NULL;
   if (abs_base) base_model = abs_base;
-  cfg = json_pack("{s:s, s:s, s:s?, s:i, s:f, s:o, s:f, s:s, s:b, s:b, s:b, s:b, s:n, s:n, s:{}, s:{}, s:b}", "peft_type", "LORA",
-                  "task_type", "CAUSAL_LM", "base_model_name_or_path", base_model, "r", l->cfg.rank, "lora_alpha",
-                  l->cfg.alpha, "target_modules", targets, "lora_dropout", l->cfg.dropout, "bias", "none", "use_rslora",
-                  l->cfg.rslora, "fan_in_fan_out", 0, "inference_mode", 1, "init_lora_weights", 1, "modules_to_save",
-                  "layers_to_transform", "rank_pattern", "alpha_pattern", "use_dora", 0);
+  cfg =
+      json_pack("{s:s, s:s, s:s?, s:i, s:f, s:o, s:f, s:s, s:b, s:b, s:b, s:b, s:n, s:n, s:{}, s:{}, s:b}", "peft_type",
+                "LORA", "task_type", "CAUSAL_LM", "base_model_name_or_path", base_model, "r", l->cfg.rank, "lora_alpha",
+                l->cfg.alpha, "target_modules", targets, "lora_dropout", l->cfg.dropout, "bias", "none", "use_rslora",
+                l->cfg.rslora, "fan_in_fan_out", 0, "inference_mode", 1, "init_lora_weights", 1, "modules_to_save",
+                "layers_to_transform", "rank_pattern", "alpha_pattern", "use_dora", 0);
   free(abs_base);
   text = json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   p = lethe_path_join(tmp, "adapter_config.json");
@@ -376,7 +407,8 @@ done:
 
 lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
   const lethe_config *c = &m->cfg;
-  if (l->n_layers != c->n_layers) return lethe_fail(LETHE_ERR_INVALID, "adapter has %d layers, the model %d", l->n_layers, c->n_layers);
+  if (l->n_layers != c->n_layers)
+    return lethe_fail(LETHE_ERR_INVALID, "adapter has %d layers, the model %d", l->n_layers, c->n_layers);
   if (m->wbf16) {
     /* bf16 weights on the backend: merge into the exact fp32 host copy, then upload it again */
     lethe_lora_sync_host((lethe_lora *)l);
@@ -384,17 +416,19 @@ lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
     for (int lay = 0; lay < c->n_layers; lay++)
       for (int p = 0; p < LETHE_NPROJ; p++) {
         if (!(l->layer_targets[lay] & (1u << p))) continue;
-        cpu->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale, lethe_lora_host_of(l, lethe_lora_B(l, p, lay)),
-                  l->cfg.rank, lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), l->in_dim[p], 1.0f,
-                  lethe_model_host_proj(m, lay, p), l->in_dim[p]);
+        cpu->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale,
+                  lethe_lora_host_of(l, lethe_lora_B(l, p, lay)), l->cfg.rank,
+                  lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), l->in_dim[p], 1.0f, lethe_model_host_proj(m, lay, p),
+                  l->in_dim[p]);
       }
     return lethe_model_refresh_device(m);
   }
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim;
   for (int lay = 0; lay < c->n_layers; lay++) {
     lethe_layer_weights *w = &m->layers[lay];
-    float *W[LETHE_NPROJ] = {w->wqkv, w->wqkv + (size_t)q * d, w->wqkv + (size_t)(q + kv) * d, w->wo, w->wgu,
-                             w->wgu + (size_t)F * d, w->wdown};
+    float *W[LETHE_NPROJ] = {
+        w->wqkv, w->wqkv + (size_t)q * d, w->wqkv + (size_t)(q + kv) * d, w->wo, w->wgu, w->wgu + (size_t)F * d,
+        w->wdown};
     for (int p = 0; p < LETHE_NPROJ; p++) {
       if (!(l->layer_targets[lay] & (1u << p))) continue;
       /* W (out, in) += s * B (out, r) A (r, in) */

@@ -15,11 +15,11 @@ static const struct {
   const char *name, *torch;
   size_t size;
 } DT[LETHE_DT_COUNT] = {
-    [LETHE_DT_F32] = {"F32", "float32", 4},  [LETHE_DT_F16] = {"F16", "float16", 2},
+    [LETHE_DT_F32] = {"F32", "float32", 4},    [LETHE_DT_F16] = {"F16", "float16", 2},
     [LETHE_DT_BF16] = {"BF16", "bfloat16", 2}, [LETHE_DT_F64] = {"F64", "float64", 8},
-    [LETHE_DT_I64] = {"I64", "int64", 8},    [LETHE_DT_I32] = {"I32", "int32", 4},
-    [LETHE_DT_I16] = {"I16", "int16", 2},    [LETHE_DT_I8] = {"I8", "int8", 1},
-    [LETHE_DT_U8] = {"U8", "uint8", 1},      [LETHE_DT_BOOL] = {"BOOL", "bool", 1},
+    [LETHE_DT_I64] = {"I64", "int64", 8},      [LETHE_DT_I32] = {"I32", "int32", 4},
+    [LETHE_DT_I16] = {"I16", "int16", 2},      [LETHE_DT_I8] = {"I8", "int8", 1},
+    [LETHE_DT_U8] = {"U8", "uint8", 1},        [LETHE_DT_BOOL] = {"BOOL", "bool", 1},
 };
 
 const char *lethe_dtype_name(lethe_dtype dt) { return dt < LETHE_DT_COUNT ? DT[dt].name : "?"; }
@@ -38,7 +38,8 @@ uint16_t lethe_f32_to_bf16(float f) { return lethe_f32_bf16(f); }
 float lethe_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, u;
   if (exp == 0) {
-    if (man == 0) u = sign;
+    if (man == 0)
+      u = sign;
     else { /* subnormal: normalise */
       int e = -1;
       do {
@@ -62,9 +63,9 @@ uint16_t lethe_f32_to_f16(float f) {
   memcpy(&u, &f, 4);
   uint32_t sign = (u >> 16) & 0x8000u;
   uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);           /* NaN */
-  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);          /* overflow -> inf */
-  if (a < 0x38800000u) {                                            /* subnormal or zero */
+  if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);  /* NaN */
+  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* overflow -> inf */
+  if (a < 0x38800000u) {                                   /* subnormal or zero */
     if (a < 0x33000000u) return (uint16_t)sign;
     uint32_t e = a >> 23, man = (a & 0x7fffffu) | 0x800000u;
     int shift = 126 - (int)e; /* 14..24 */
@@ -99,13 +100,16 @@ static lethe_status parse_entry(const char *name, const char *key, const json_t 
   if (!json_is_object(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': entry is not an object", name, key);
   const json_t *dt = json_object_get(v, "dtype"), *sh = json_object_get(v, "shape"),
                *off = json_object_get(v, "data_offsets");
-  if (!json_is_string(dt)) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': missing or non-string dtype", name, key);
+  if (!json_is_string(dt))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': missing or non-string dtype", name, key);
   int d = -1;
   for (int i = 0; i < LETHE_DT_COUNT; i++)
     if (!strcmp(json_string_value(dt), DT[i].name)) d = i;
-  if (d < 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s': unknown dtype '%s'", name, key, json_string_value(dt));
+  if (d < 0)
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s': unknown dtype '%s'", name, key, json_string_value(dt));
   if (!json_is_array(sh)) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': missing or non-array shape", name, key);
-  if (json_array_size(sh) > LETHE_ST_MAX_DIMS) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': more than %d dimensions", name, key, LETHE_ST_MAX_DIMS);
+  if (json_array_size(sh) > LETHE_ST_MAX_DIMS)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': more than %d dimensions", name, key, LETHE_ST_MAX_DIMS);
   t->dtype = (lethe_dtype)d;
   t->ndim = (int)json_array_size(sh);
   size_t numel = 1;
@@ -124,12 +128,17 @@ static lethe_status parse_entry(const char *name, const char *key, const json_t 
       !json_is_integer(json_array_get(off, 1)))
     return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two integers", name, key);
   json_int_t b = json_integer_value(json_array_get(off, 0)), e = json_integer_value(json_array_get(off, 1));
-  if (b < 0 || e < b) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] are not ordered", name, key, (long long)b, (long long)e);
+  if (b < 0 || e < b)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] are not ordered", name, key,
+                      (long long)b, (long long)e);
   if ((uint64_t)e > data_size)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data_offsets end %lld is past the end of the data (%zu bytes)", name, key, (long long)e, data_size);
+    return lethe_fail(LETHE_ERR_FORMAT,
+                      "%s: tensor '%s': data_offsets end %lld is past the end of the data (%zu bytes)", name, key,
+                      (long long)e, data_size);
   size_t want = numel * DT[d].size;
   if ((size_t)(e - b) != want)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': holds %lld bytes but shape x dtype needs %zu", name, key, (long long)(e - b), want);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': holds %lld bytes but shape x dtype needs %zu", name, key,
+                      (long long)(e - b), want);
   t->nbytes = want;
   sp->begin = (size_t)b;
   sp->end = (size_t)e;
@@ -138,11 +147,15 @@ static lethe_status parse_entry(const char *name, const char *key, const json_t 
 
 lethe_status lethe_st_parse(const uint8_t *data, size_t size, const char *name, lethe_safetensors *st) {
   memset(st, 0, sizeof *st);
-  if (size < 8) return lethe_fail(LETHE_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)", name, size);
+  if (size < 8)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)", name, size);
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | data[i];
-  if (hlen > size - 8) return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%zu bytes)", name, (unsigned long long)hlen, size);
-  if (hlen > (100u << 20)) return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu is implausibly large", name, (unsigned long long)hlen);
+  if (hlen > size - 8)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%zu bytes)", name,
+                      (unsigned long long)hlen, size);
+  if (hlen > (100u << 20))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu is implausibly large", name, (unsigned long long)hlen);
   if (hlen < 2 || data[8] != '{') return lethe_fail(LETHE_ERR_FORMAT, "%s: header is not a JSON object", name);
   json_error_t je;
   json_t *root = json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
@@ -221,7 +234,8 @@ static const char *st_name(const lethe_safetensors *st) { return st->path ? st->
 
 lethe_status lethe_st_to_f32(const lethe_safetensors *st, const lethe_st_tensor *t, float *dst, size_t n) {
   if (n != t->numel)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name, t->numel, n);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name,
+                      t->numel, n);
   const uint8_t *p = t->data;
   switch (t->dtype) {
   case LETHE_DT_F32: memcpy(dst, p, n * 4); break;
@@ -239,15 +253,16 @@ lethe_status lethe_st_to_f32(const lethe_safetensors *st, const lethe_st_tensor 
     }
     break;
   default:
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; F32, F16, BF16 or F64 expected", st_name(st), t->name,
-                      DT[t->dtype].name);
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; F32, F16, BF16 or F64 expected",
+                      st_name(st), t->name, DT[t->dtype].name);
   }
   return LETHE_OK;
 }
 
 lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor *t, int32_t *dst, size_t n) {
   if (n != t->numel)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name, t->numel, n);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name,
+                      t->numel, n);
   const uint8_t *p = t->data;
   for (size_t i = 0; i < n; i++) {
     int64_t x;
@@ -268,10 +283,12 @@ lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor 
     case LETHE_DT_I8: x = (int8_t)p[i]; break; // NOLINT(bugprone-signed-char-misuse): sign-extends on purpose
     case LETHE_DT_U8: x = p[i]; break;
     default:
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; an integer dtype expected", st_name(st), t->name,
-                        DT[t->dtype].name);
+      return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; an integer dtype expected", st_name(st),
+                        t->name, DT[t->dtype].name);
     }
-    if (x < INT32_MIN || x > INT32_MAX) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' value %lld does not fit 32 bits", st_name(st), t->name, (long long)x);
+    if (x < INT32_MIN || x > INT32_MAX)
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' value %lld does not fit 32 bits", st_name(st), t->name,
+                        (long long)x);
     dst[i] = (int32_t)x;
   }
   return LETHE_OK;

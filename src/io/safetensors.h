@@ -11,11 +11,20 @@
 #include "util/fileio.h"
 
 typedef enum {
-  LETHE_DT_F32 = 0, LETHE_DT_F16, LETHE_DT_BF16, LETHE_DT_F64, LETHE_DT_I64, LETHE_DT_I32,
-  LETHE_DT_I16, LETHE_DT_I8, LETHE_DT_U8, LETHE_DT_BOOL, LETHE_DT_COUNT
+  LETHE_DT_F32 = 0,
+  LETHE_DT_F16,
+  LETHE_DT_BF16,
+  LETHE_DT_F64,
+  LETHE_DT_I64,
+  LETHE_DT_I32,
+  LETHE_DT_I16,
+  LETHE_DT_I8,
+  LETHE_DT_U8,
+  LETHE_DT_BOOL,
+  LETHE_DT_COUNT
 } lethe_dtype;
 
-const char *lethe_dtype_name(lethe_dtype dt);   /* "F32", ... */
+const char *lethe_dtype_name(lethe_dtype dt); /* "F32", ... */
 size_t lethe_dtype_size(lethe_dtype dt);
 /* "F32"/"float32" -> dtype; -1 when unknown. */
 int lethe_dtype_parse(const char *s);
@@ -28,7 +37,7 @@ typedef struct {
   int ndim;
   int64_t shape[LETHE_ST_MAX_DIMS];
   size_t numel;
-  const uint8_t *data;   /* into the mapping */
+  const uint8_t *data; /* into the mapping */
   size_t nbytes;
 } lethe_st_tensor;
 
@@ -57,10 +66,10 @@ lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor 
 /* Writer: collect tensors (data is copied only when the file is written), then write. */
 typedef struct {
   const char *name;
-  lethe_dtype dtype;     /* F32, F16, BF16 (converted from the fp32 source), I32 (from int32) */
+  lethe_dtype dtype; /* F32, F16, BF16 (converted from the fp32 source), I32 (from int32) */
   int ndim;
   int64_t shape[LETHE_ST_MAX_DIMS];
-  const void *src;       /* fp32 for float dtypes, int32 for I32 */
+  const void *src; /* fp32 for float dtypes, int32 for I32 */
 } lethe_st_entry;
 
 /* Writes entries in the given order to `path` atomically; metadata_json (may be NULL) is a JSON

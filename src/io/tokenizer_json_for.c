@@ -24,13 +24,17 @@ static lethe_status kind_of(const char *path, src_kind *k) {
   size_t n = fread(b, 1, 4, fp), i = 0;
   fclose(fp);
   while (i < n && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
-  if (n == 4 && !memcmp(b, "GGUF", 4)) *k = SRC_GGUF;
-  else if (i < n && b[i] == '{') *k = SRC_JSON;
-  else *k = SRC_OTHER;
+  if (n == 4 && !memcmp(b, "GGUF", 4))
+    *k = SRC_GGUF;
+  else if (i < n && b[i] == '{')
+    *k = SRC_JSON;
+  else
+    *k = SRC_OTHER;
   return LETHE_OK;
 }
 
-lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why, int *model_is_gguf) {
+lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why,
+                                      int *model_is_gguf) {
   *json = NULL;
   *why = NULL;
   const char *src = tok ? tok : model;
@@ -58,4 +62,3 @@ lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char *
   *why = "a llama2.c checkpoint carries no tokenizer (give its tokenizer with --tokenizer, e.g. tok512.bin)";
   return LETHE_OK;
 }
-

@@ -35,24 +35,24 @@ void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *ls
     for (int gi = 0; gi < group; gi++)
       for (int g0 = 0; g0 < KV; g0 += chunk) {
         int nb = KV - g0 < chunk ? KV - g0 : chunk, h0 = g0 * group + gi;
-        const float *Q = q + (size_t)r0 * ldq + (size_t)h0 * hd;   /* (L, hd) per head, heads group*hd apart */
-        const float *K = k + (size_t)r0 * ldkv + (size_t)g0 * hd;  /* (L, hd) per kv head, hd apart */
+        const float *Q = q + (size_t)r0 * ldq + (size_t)h0 * hd;  /* (L, hd) per head, heads group*hd apart */
+        const float *K = k + (size_t)r0 * ldkv + (size_t)g0 * hd; /* (L, hd) per kv head, hd apart */
         const float *V = v + (size_t)r0 * ldkv + (size_t)g0 * hd;
-        float *S = scratch;                                          /* (nb, L, L) */
+        float *S = scratch; /* (nb, L, L) */
         /* S[i][j] = scale q_i . k_j: column-major S^T = K Q^T */
         o->gemm(o->ctx, 1, 0, L, L, hd, scale, K, ldkv, hd, Q, ldq, (long long)group * hd, 0.0f, S, L, per, nb);
         o->softmax(o->ctx, S, lse + (size_t)r0 * H + h0, group, H, L, nb, window);
         /* O[i] = sum_j P[i][j] v_j: column-major O^T = V^T P^T */
-        o->gemm(o->ctx, 0, 0, hd, L, L, 1.0f, V, ldkv, hd, S, L, per, 0.0f, out + (size_t)r0 * ldo + (size_t)h0 * hd, ldo,
-                (long long)group * hd, nb);
+        o->gemm(o->ctx, 0, 0, hd, L, L, 1.0f, V, ldkv, hd, S, L, per, 0.0f, out + (size_t)r0 * ldo + (size_t)h0 * hd,
+                ldo, (long long)group * hd, nb);
       }
   }
 }
 
 void lethe_attn_gemm_backward(const lethe_attn_gemm_ops *o, float *dq, float *dk, float *dv, const float *dout,
-                              const float *out, const float *lse, const float *q, const float *k, const float *v, int ldq,
-                              int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch,
-                              size_t scratch_floats) {
+                              const float *out, const float *lse, const float *q, const float *k, const float *v,
+                              int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
+                              float *scratch, size_t scratch_floats) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   for (int s = 0; s < n_seq; s++) {
@@ -64,7 +64,7 @@ void lethe_attn_gemm_backward(const lethe_attn_gemm_ops *o, float *dq, float *dk
         int nb = KV - g0 < chunk ? KV - g0 : chunk, h0 = g0 * group + gi;
         size_t qo = (size_t)r0 * ldq + (size_t)h0 * hd, ko = (size_t)r0 * ldkv + (size_t)g0 * hd,
                oo = (size_t)r0 * ldo + (size_t)h0 * hd;
-        float *P = scratch, *dS = scratch + (size_t)chunk * per;   /* (nb, L, L) each */
+        float *P = scratch, *dS = scratch + (size_t)chunk * per; /* (nb, L, L) each */
         float beta = gi ? 1.0f : 0.0f; /* the heads of a group add into their kv head's dK, dV */
         o->gemm(o->ctx, 1, 0, L, L, hd, scale, k + ko, ldkv, hd, q + qo, ldq, sh, 0.0f, P, L, per, nb);
         o->probs(o->ctx, P, lse + (size_t)r0 * H + h0, group, H, L, nb, window);

@@ -33,7 +33,8 @@ typedef struct {
    * entries become 0), lse[b * lse_sb + i * lse_si] = log-sum-exp of the kept entries. */
   void (*softmax)(void *ctx, float *S, float *lse, long long lse_sb, long long lse_si, int L, int batch, int window);
   /* The same rows: P = exp(S - lse) where kept, else 0 (the backward's recomputation). */
-  void (*probs)(void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch, int window);
+  void (*probs)(void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch,
+                int window);
   /* dS_b (in place of dP_b) = P_b (dP_b - D), D_i = sum_c dO_b[i][c] O_b[i][c] over hd columns;
    * dO_b = dO + b * so_b, row i at + i * so_i (O likewise). */
   void (*dscores)(void *ctx, float *dP, const float *P, const float *dO, const float *O, long long so_b, long long so_i,
@@ -58,9 +59,9 @@ void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *ls
 
 /* Backward: dq (ld ldq), dk, dv (ld ldkv) overwritten. */
 void lethe_attn_gemm_backward(const lethe_attn_gemm_ops *o, float *dq, float *dk, float *dv, const float *dout,
-                              const float *out, const float *lse, const float *q, const float *k, const float *v, int ldq,
-                              int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch,
-                              size_t scratch_floats);
+                              const float *out, const float *lse, const float *q, const float *k, const float *v,
+                              int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
+                              float *scratch, size_t scratch_floats);
 
 #ifdef __cplusplus
 }

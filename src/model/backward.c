@@ -8,9 +8,8 @@
 static inline float *gradof(const lethe_model *m, const float *w) { return lethe_model_grad_of(m, w); }
 
 /* Backward of y += s (x A^T) B^T: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A. */
-static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int l, const float *x,
-                          int ldx, const float *dy, int ldy, const float *u, float *du, float *dx,
-                          int lddx, int N) {
+static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int l, const float *x, int ldx,
+                          const float *dy, int ldy, const float *u, float *du, float *dx, int lddx, int N) {
   int r = lora->cfg.rank, in = lora->in_dim[p], out = lora->out_dim[p];
   float s = lora->scale;
   o->gemm(1, 0, out, r, N, s, dy, ldy, u, r, 1.0f, lethe_lora_gB(lora, p, l), r);
@@ -23,13 +22,15 @@ static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int
 static void norm_backward(const lethe_model *m, float *dx, const float *dy, const float *x, const float *y,
                           const float *w, const float *rstd, int N) {
   const lethe_config *c = &m->cfg;
-  if (c->arch == LETHE_ARCH_OLMO) m->ops->layernorm_backward(dx, dy, y, rstd, N, c->dim);
-  else m->ops->rmsnorm_backward(dx, gradof(m, w), dy, x, w, rstd, N, c->dim);
+  if (c->arch == LETHE_ARCH_OLMO)
+    m->ops->layernorm_backward(dx, dy, y, rstd, N, c->dim);
+  else
+    m->ops->rmsnorm_backward(dx, gradof(m, w), dy, x, w, rstd, N, c->dim);
 }
 
 /* last != 0: the lowest layer the pass reaches (dx at its input is not needed). */
-static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                           const lethe_batch *b, int last) {
+static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b,
+                           int last) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -41,7 +42,8 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
-  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN) || m->grads) o->swiglu(ws->h, a->gu, N, F); /* h: down's input, only for its gradients */
+  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN) || m->grads)
+    o->swiglu(ws->h, a->gu, N, F); /* h: down's input, only for its gradients */
   lethe_wgemm(o, 0, N, F, d, 1.0f, dx, d, w->wdown, w->wdown16, F, 0.0f, ws->dh, F);
   if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN))
     lora_backward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, dx, d, a->u[LETHE_PROJ_DOWN], ws->du, ws->dh, F, N);
@@ -66,9 +68,8 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
     lora_backward(o, lora, LETHE_PROJ_O, l, a->att, q, dx, d, a->u[LETHE_PROJ_O], ws->du, ws->datt, q, N);
   if ((g = gradof(m, w->wo))) o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, g, q);
   if ((g = gradof(m, w->bo))) o->bias_backward(g, dx, N, d, d);
-  o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv,
-                        a->qkv + q, a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window,
-                        &ws->attn);
+  o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv, a->qkv + q,
+                        a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window, &ws->attn);
   o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
@@ -78,14 +79,14 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if (lethe_lora_adapted(lora, LETHE_PROJ_K))
     lora_backward(o, lora, LETHE_PROJ_K, l, a->ln1, d, ws->dqkv + q, qkv, a->u[LETHE_PROJ_K], ws->du, ws->dln, d, N);
   if (lethe_lora_adapted(lora, LETHE_PROJ_V))
-    lora_backward(o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d, N);
+    lora_backward(o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d,
+                  N);
   if ((g = gradof(m, w->wqkv))) o->gemm(1, 0, qkv, d, N, 1.0f, ws->dqkv, qkv, a->ln1, d, 1.0f, g, d);
   if ((g = gradof(m, w->bqkv))) o->bias_backward(g, ws->dqkv, N, qkv, qkv);
   norm_backward(m, dx, ws->dln, a->x_in, a->ln1, w->attn_norm, a->rstd1, N);
 }
 
-lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                            const lethe_batch *b) {
+lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b) {
   if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   const lethe_config *c = &m->cfg;
   int N = b->n_tokens;
@@ -98,10 +99,11 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   return m->ops->check();
 }
 
-lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b,
-                                       int layer) {
+lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
+                                       const lethe_batch *b, int layer) {
   if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
-  if (layer < 0 || layer >= m->cfg.n_layers) return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
+  if (layer < 0 || layer >= m->cfg.n_layers)
+    return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
   int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
   for (int l = layer; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
   float *ge = gradof(m, m->embed);

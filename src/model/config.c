@@ -14,33 +14,37 @@
 
 #define MAX_DIM (1 << 20)
 
-static lethe_status read_id_list(const json_t *root, const char *key, const char *name, int *ids,
-                                 int *n, int cap) {
+static lethe_status read_id_list(const json_t *root, const char *key, const char *name, int *ids, int *n, int cap) {
   const json_t *v = json_object_get(root, key);
   *n = 0;
   if (!v || json_is_null(v)) return LETHE_OK;
   if (json_is_integer(v)) {
     json_int_t x = json_integer_value(v);
-    if (x < -1 || x > INT32_MAX) return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [-1, %d]", name, key, (long long)x, INT32_MAX);
+    if (x < -1 || x > INT32_MAX)
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [-1, %d]", name, key, (long long)x,
+                        INT32_MAX);
     ids[0] = (int)x;
     *n = 1;
     return LETHE_OK;
   }
-  if (!json_is_array(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' must be an integer or a list of integers", name, key);
+  if (!json_is_array(v))
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' must be an integer or a list of integers", name, key);
   size_t i;
   const json_t *e;
   json_array_foreach(v, i, e) {
-    if (!json_is_integer(e)) return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] must be an integer", name, key, i);
+    if (!json_is_integer(e))
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] must be an integer", name, key, i);
     json_int_t x = json_integer_value(e);
     if (x < -1 || x > INT32_MAX)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] is %lld, outside [-1, %d]", name, key, i, (long long)x, INT32_MAX);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] is %lld, outside [-1, %d]", name, key, i, (long long)x,
+                        INT32_MAX);
     if (*n < cap) ids[(*n)++] = (int)x;
   }
   return LETHE_OK;
 }
 
-static lethe_status get_int(const json_t *root, const char *key, int required, int64_t lo, int64_t hi,
-                            const char *name, int *out) {
+static lethe_status get_int(const json_t *root, const char *key, int required, int64_t lo, int64_t hi, const char *name,
+                            int *out) {
   int64_t x = *out;
   LETHE_TRY(lethe_json_int(root, key, required, lo, hi, name, &x, NULL));
   *out = (int)x;
@@ -98,7 +102,8 @@ static lethe_status parse_rope_scaling(const json_t *root, const char *name, let
     c->rope_original_max_pos = (int)orig;
     return LETHE_OK;
   }
-  return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (default, linear, llama3 are)", name, type);
+  return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (default, linear, llama3 are)",
+                    name, type);
 }
 
 lethe_status lethe_config_parse(const char *text, size_t len, const char *name, lethe_config *c) {
@@ -112,10 +117,13 @@ lethe_status lethe_config_parse(const char *text, size_t len, const char *name, 
   }
   const char *mt = NULL;
   if ((s = lethe_json_str(root, "model_type", 1, name, &mt))) goto done;
-  if (!strcmp(mt, "olmo")) c->arch = LETHE_ARCH_OLMO;
-  else if (!strcmp(mt, "llama") || !strcmp(mt, "mistral") || !strcmp(mt, "qwen2")) c->arch = LETHE_ARCH_LLAMA;
+  if (!strcmp(mt, "olmo"))
+    c->arch = LETHE_ARCH_OLMO;
+  else if (!strcmp(mt, "llama") || !strcmp(mt, "mistral") || !strcmp(mt, "qwen2"))
+    c->arch = LETHE_ARCH_LLAMA;
   else {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (olmo, llama, mistral, qwen2 are)", name, mt);
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (olmo, llama, mistral, qwen2 are)",
+                   name, mt);
     goto done;
   }
   snprintf(c->model_type, sizeof c->model_type, "%s", mt);
@@ -138,7 +146,8 @@ lethe_status lethe_config_parse(const char *text, size_t len, const char *name, 
   if ((s = get_int(root, "head_dim", 0, 1, 4096, name, &c->head_dim))) goto done;
   if (c->head_dim == 0) {
     if (c->dim % c->n_heads != 0) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: hidden_size %d is not divisible by num_attention_heads %d", name, c->dim, c->n_heads);
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: hidden_size %d is not divisible by num_attention_heads %d", name, c->dim,
+                     c->n_heads);
       goto done;
     }
     c->head_dim = c->dim / c->n_heads;
@@ -207,21 +216,27 @@ lethe_status lethe_config_load(const char *path, lethe_config *cfg) {
 }
 
 lethe_status lethe_config_validate(const lethe_config *c, const char *name) {
-  if (c->vocab_size < 1 || c->dim < 1 || c->n_layers < 1 || c->n_heads < 1 || c->n_kv_heads < 1 ||
-      c->head_dim < 1 || c->hidden_dim < 1 || c->max_seq_len < 1)
+  if (c->vocab_size < 1 || c->dim < 1 || c->n_layers < 1 || c->n_heads < 1 || c->n_kv_heads < 1 || c->head_dim < 1 ||
+      c->hidden_dim < 1 || c->max_seq_len < 1)
     return lethe_fail(LETHE_ERR_INVALID, "%s: every size must be positive", name);
   if (c->n_heads % c->n_kv_heads != 0)
-    return lethe_fail(LETHE_ERR_INVALID, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", name, c->n_heads, c->n_kv_heads);
+    return lethe_fail(LETHE_ERR_INVALID, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", name,
+                      c->n_heads, c->n_kv_heads);
   if (c->head_dim % 2 != 0 || c->head_dim > 512)
     return lethe_fail(LETHE_ERR_INVALID, "%s: head dimension %d must be even and at most 512", name, c->head_dim);
   if (!(c->norm_eps > 0) || !(c->rope_theta > 0))
     return lethe_fail(LETHE_ERR_INVALID, "%s: rms_norm_eps and rope_theta must be positive", name);
   if (!(c->clip_qkv >= 0)) return lethe_fail(LETHE_ERR_INVALID, "%s: clip_qkv must be positive", name);
-  if (c->bos_id >= c->vocab_size) return lethe_fail(LETHE_ERR_INVALID, "%s: bos_token_id %d is outside the vocabulary (%d)", name, c->bos_id, c->vocab_size);
-  if (c->pad_id >= c->vocab_size) return lethe_fail(LETHE_ERR_INVALID, "%s: pad_token_id %d is outside the vocabulary (%d)", name, c->pad_id, c->vocab_size);
+  if (c->bos_id >= c->vocab_size)
+    return lethe_fail(LETHE_ERR_INVALID, "%s: bos_token_id %d is outside the vocabulary (%d)", name, c->bos_id,
+                      c->vocab_size);
+  if (c->pad_id >= c->vocab_size)
+    return lethe_fail(LETHE_ERR_INVALID, "%s: pad_token_id %d is outside the vocabulary (%d)", name, c->pad_id,
+                      c->vocab_size);
   for (int i = 0; i < c->n_eos; i++)
     if (c->eos_ids[i] < 0 || c->eos_ids[i] >= c->vocab_size)
-      return lethe_fail(LETHE_ERR_INVALID, "%s: eos_token_id %d is outside the vocabulary (%d)", name, c->eos_ids[i], c->vocab_size);
+      return lethe_fail(LETHE_ERR_INVALID, "%s: eos_token_id %d is outside the vocabulary (%d)", name, c->eos_ids[i],
+                        c->vocab_size);
   if (lethe_config_param_count(c) > ((int64_t)1 << 40))
     return lethe_fail(LETHE_ERR_INVALID, "%s: the model is implausibly large", name);
   return LETHE_OK;
@@ -266,24 +281,27 @@ char *lethe_config_to_json(const lethe_config *c) {
     json_object_set_new(o, "rope_scaling", json_pack("{s:s, s:f}", "rope_type", "linear", "factor", c->rope_factor));
   } else if (c->rope_type == LETHE_ROPE_LLAMA3) {
     json_object_set_new(o, "rope_scaling",
-                        json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type", "llama3", "factor",
-                                  c->rope_factor, "low_freq_factor", c->rope_low_freq_factor,
-                                  "high_freq_factor", c->rope_high_freq_factor,
-                                  "original_max_position_embeddings", c->rope_original_max_pos));
+                        json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type", "llama3", "factor", c->rope_factor,
+                                  "low_freq_factor", c->rope_low_freq_factor, "high_freq_factor",
+                                  c->rope_high_freq_factor, "original_max_position_embeddings",
+                                  c->rope_original_max_pos));
   } else {
     json_object_set_new(o, "rope_scaling", json_null());
   }
   if (c->arch == LETHE_ARCH_OLMO)
     json_object_set_new(o, "clip_qkv", c->clip_qkv > 0 ? json_real(c->clip_qkv) : json_null());
-  if (strcmp(c->model_type, "qwen2") != 0) json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias || c->o_bias));
+  if (strcmp(c->model_type, "qwen2") != 0)
+    json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias || c->o_bias));
   if (!strcmp(c->model_type, "mistral"))
     json_object_set_new(o, "sliding_window", c->sliding_window > 0 ? json_integer(c->sliding_window) : json_null());
   if (!strcmp(c->model_type, "qwen2")) json_object_set_new(o, "use_sliding_window", json_false());
   json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tie_embeddings));
   json_object_set_new(o, "bos_token_id", c->bos_id >= 0 ? json_integer(c->bos_id) : json_null());
   json_object_set_new(o, "pad_token_id", c->pad_id >= 0 ? json_integer(c->pad_id) : json_null());
-  if (c->n_eos == 0) json_object_set_new(o, "eos_token_id", json_null());
-  else if (c->n_eos == 1) json_object_set_new(o, "eos_token_id", json_integer(c->eos_ids[0]));
+  if (c->n_eos == 0)
+    json_object_set_new(o, "eos_token_id", json_null());
+  else if (c->n_eos == 1)
+    json_object_set_new(o, "eos_token_id", json_integer(c->eos_ids[0]));
   else {
     json_t *a = json_array();
     for (int i = 0; i < c->n_eos; i++) json_array_append_new(a, json_integer(c->eos_ids[i]));

@@ -21,8 +21,8 @@ typedef struct {
 } attn_ctx;
 
 /* y (N, out; stride ldy) += s * (x A^T) B^T with u (N, r) = x A^T kept for the backward pass. */
-static void lora_forward(const lethe_ops *o, const lethe_lora *lora, int p, int layer, const float *x,
-                         int ldx, float *y, int ldy, float *u, int N) {
+static void lora_forward(const lethe_ops *o, const lethe_lora *lora, int p, int layer, const float *x, int ldx,
+                         float *y, int ldy, float *u, int N) {
   int r = lora->cfg.rank, in = lora->in_dim[p], out = lora->out_dim[p];
   o->gemm(0, 1, N, r, in, 1.0f, x, ldx, lethe_lora_A(lora, p, layer), in, 0.0f, u, r);
   o->gemm(0, 1, N, out, r, lora->scale, u, r, lethe_lora_B(lora, p, layer), r, 1.0f, y, ldy);
@@ -30,19 +30,22 @@ static void lora_forward(const lethe_ops *o, const lethe_lora *lora, int p, int 
 
 /* x (N, d) = the embedding rows of tokens, from the fp32 or the bf16 table */
 static void embed(const lethe_model *m, float *x, const int *tokens, int N) {
-  if (m->embed16) m->ops->embed_bf16(x, m->embed16, tokens, N, m->cfg.dim);
-  else m->ops->embed(x, m->embed, tokens, N, m->cfg.dim);
+  if (m->embed16)
+    m->ops->embed_bf16(x, m->embed16, tokens, N, m->cfg.dim);
+  else
+    m->ops->embed(x, m->embed, tokens, N, m->cfg.dim);
 }
 
 static void norm_forward(const lethe_model *m, float *y, float *rstd, const float *x, const float *w, int N) {
   const lethe_config *c = &m->cfg;
-  if (c->arch == LETHE_ARCH_OLMO) m->ops->layernorm(y, NULL, rstd, x, N, c->dim, (float)c->norm_eps);
-  else m->ops->rmsnorm(y, rstd, x, w, N, c->dim, (float)c->norm_eps);
+  if (c->arch == LETHE_ARCH_OLMO)
+    m->ops->layernorm(y, NULL, rstd, x, N, c->dim, (float)c->norm_eps);
+  else
+    m->ops->rmsnorm(y, rstd, x, w, N, c->dim, (float)c->norm_eps);
 }
 
 static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                          const lethe_layer_acts *a, float *xout, const int *pos, int N,
-                          const attn_ctx *ac) {
+                          const lethe_layer_acts *a, float *xout, const int *pos, int N, const attn_ctx *ac) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -56,9 +59,12 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   norm_forward(m, a->ln1, a->rstd1, a->x_in, w->attn_norm, N);
   lethe_wgemm(o, 1, N, qkv, d, 1.0f, a->ln1, d, w->wqkv, w->wqkv16, d, 0.0f, a->qkv, qkv);
   if (w->bqkv) o->add_bias(a->qkv, w->bqkv, N, qkv, qkv);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_Q)) lora_forward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_K)) lora_forward(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_V)) lora_forward(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_Q))
+    lora_forward(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_K))
+    lora_forward(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_V))
+    lora_forward(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
   if (c->clip_qkv > 0) o->clip(a->qkv, a->clip_mask, N, qkv, qkv, (float)c->clip_qkv);
   o->rope(a->qkv, N, H, hd, qkv, pos, m->rope_cos, m->rope_sin, 0);
   o->rope(a->qkv + q, N, KV, hd, qkv, pos, m->rope_cos, m->rope_sin, 0);
@@ -79,21 +85,26 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
   lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 1.0f, a->x_mid, d);
   if (w->bo) o->add_bias(a->x_mid, w->bo, N, d, d);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_O)) lora_forward(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_O))
+    lora_forward(o, lora, LETHE_PROJ_O, l, a->att, q, a->x_mid, d, a->u[LETHE_PROJ_O], N);
 
   norm_forward(m, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, N);
   lethe_wgemm(o, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, w->wgu16, d, 0.0f, a->gu, 2 * F);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_GATE)) lora_forward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_UP)) lora_forward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_GATE))
+    lora_forward(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_UP))
+    lora_forward(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
   o->swiglu(ws->h, a->gu, N, F);
   o->copy(xout, a->x_mid, (size_t)N * d);
   lethe_wgemm(o, 1, N, d, F, 1.0f, ws->h, F, w->wdown, w->wdown16, F, 1.0f, xout, d);
-  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN)) lora_forward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
+  if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN))
+    lora_forward(o, lora, LETHE_PROJ_DOWN, l, ws->h, F, xout, d, a->u[LETHE_PROJ_DOWN], N);
 }
 
 static lethe_status check_lora(const lethe_model *m, const lethe_lora *lora, const lethe_workspace *ws) {
   if (!lora) return LETHE_OK;
-  if (lora->n_layers != m->cfg.n_layers) return lethe_fail(LETHE_ERR_INVALID, "adapter has %d layers, model %d", lora->n_layers, m->cfg.n_layers);
+  if (lora->n_layers != m->cfg.n_layers)
+    return lethe_fail(LETHE_ERR_INVALID, "adapter has %d layers, model %d", lora->n_layers, m->cfg.n_layers);
   for (int p = 0; p < LETHE_NPROJ; p++)
     if ((lora->cfg.targets & (1u << p)) && !ws->layers[0].u[p])
       return lethe_fail(LETHE_ERR_INVALID, "workspace was not sized for an adapter on %s", LETHE_PROJ_NAMES[p]);
@@ -110,23 +121,30 @@ static void final_norm(const lethe_model *m, lethe_workspace *ws, int N) {
 
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b) {
   const lethe_config *c = &m->cfg;
-  if (b->n_seq < 1 || b->n_seq > ws->max_seqs) return lethe_fail(LETHE_ERR_INVALID, "batch has %d sequences, workspace room for %d", b->n_seq, ws->max_seqs);
-  if (b->start[0] != 0 || b->start[b->n_seq] != b->n_tokens) return lethe_fail(LETHE_ERR_INVALID, "batch offsets do not cover its %d tokens", b->n_tokens);
-  if (b->n_tokens < 1 || b->n_tokens > ws->max_tokens) return lethe_fail(LETHE_ERR_INVALID, "batch has %d tokens, workspace room for %d", b->n_tokens, ws->max_tokens);
+  if (b->n_seq < 1 || b->n_seq > ws->max_seqs)
+    return lethe_fail(LETHE_ERR_INVALID, "batch has %d sequences, workspace room for %d", b->n_seq, ws->max_seqs);
+  if (b->start[0] != 0 || b->start[b->n_seq] != b->n_tokens)
+    return lethe_fail(LETHE_ERR_INVALID, "batch offsets do not cover its %d tokens", b->n_tokens);
+  if (b->n_tokens < 1 || b->n_tokens > ws->max_tokens)
+    return lethe_fail(LETHE_ERR_INVALID, "batch has %d tokens, workspace room for %d", b->n_tokens, ws->max_tokens);
   for (int s = 0; s < b->n_seq; s++) {
     int len = b->start[s + 1] - b->start[s];
     if (len < 1) return lethe_fail(LETHE_ERR_INVALID, "batch sequence %d is empty", s);
-    if (len > m->rope_len) return lethe_fail(LETHE_ERR_INVALID, "batch sequence %d has %d tokens, more than the %d positions prepared", s, len, m->rope_len);
+    if (len > m->rope_len)
+      return lethe_fail(LETHE_ERR_INVALID, "batch sequence %d has %d tokens, more than the %d positions prepared", s,
+                        len, m->rope_len);
   }
   for (int t = 0; t < b->n_tokens; t++) {
-    if (b->tokens[t] < 0 || b->tokens[t] >= c->vocab_size) return lethe_fail(LETHE_ERR_INVALID, "token id %d at row %d is outside the vocabulary (%d)", b->tokens[t], t, c->vocab_size);
-    if (b->targets && (b->targets[t] < -1 || b->targets[t] >= c->vocab_size)) return lethe_fail(LETHE_ERR_INVALID, "target id %d at row %d is outside the vocabulary", b->targets[t], t);
+    if (b->tokens[t] < 0 || b->tokens[t] >= c->vocab_size)
+      return lethe_fail(LETHE_ERR_INVALID, "token id %d at row %d is outside the vocabulary (%d)", b->tokens[t], t,
+                        c->vocab_size);
+    if (b->targets && (b->targets[t] < -1 || b->targets[t] >= c->vocab_size))
+      return lethe_fail(LETHE_ERR_INVALID, "target id %d at row %d is outside the vocabulary", b->targets[t], t);
   }
   return LETHE_OK;
 }
 
-lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                           const lethe_batch *b) {
+lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b) {
   LETHE_TRY(lethe_batch_check(m, ws, b));
   LETHE_TRY(check_lora(m, lora, ws));
   const lethe_config *c = &m->cfg;
@@ -156,16 +174,19 @@ void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_w
 }
 
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                                  lethe_kv_cache *cache, const int *tokens, const int *slot,
-                                  const int *pos, int N) {
+                                  lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N) {
   const lethe_config *c = &m->cfg;
   if (ws->keep != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
-  if (N < 1 || N > ws->max_tokens) return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", N, ws->max_tokens);
+  if (N < 1 || N > ws->max_tokens)
+    return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", N, ws->max_tokens);
   LETHE_TRY(check_lora(m, lora, ws));
   for (int t = 0; t < N; t++) {
-    if (tokens[t] < 0 || tokens[t] >= c->vocab_size) return lethe_fail(LETHE_ERR_INVALID, "token id %d is outside the vocabulary (%d)", tokens[t], c->vocab_size);
-    if (slot[t] < 0 || slot[t] >= cache->slots) return lethe_fail(LETHE_ERR_INVALID, "cache slot %d out of range", slot[t]);
-    if (pos[t] < 0 || pos[t] >= cache->max_pos || pos[t] >= m->rope_len) return lethe_fail(LETHE_ERR_INVALID, "position %d is beyond the cache (%d)", pos[t], cache->max_pos);
+    if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
+      return lethe_fail(LETHE_ERR_INVALID, "token id %d is outside the vocabulary (%d)", tokens[t], c->vocab_size);
+    if (slot[t] < 0 || slot[t] >= cache->slots)
+      return lethe_fail(LETHE_ERR_INVALID, "cache slot %d out of range", slot[t]);
+    if (pos[t] < 0 || pos[t] >= cache->max_pos || pos[t] >= m->rope_len)
+      return lethe_fail(LETHE_ERR_INVALID, "position %d is beyond the cache (%d)", pos[t], cache->max_pos);
   }
   const lethe_ops *o = m->ops;
   attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = ws->d_slot, .fresh = 1};
@@ -185,7 +206,8 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
     ac.start = ws->d_start;
     ac.n_seq = ns;
     int longest = 0;
-    for (int u = 0; u < ns; u++) longest = ws->seq_start[u + 1] - ws->seq_start[u] > longest ? ws->seq_start[u + 1] - ws->seq_start[u] : longest;
+    for (int u = 0; u < ns; u++)
+      longest = ws->seq_start[u + 1] - ws->seq_start[u] > longest ? ws->seq_start[u + 1] - ws->seq_start[u] : longest;
     /* the tiles need scratch for the longest run */
     ac.fresh = (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest <= ws->attn.per_thread;
   }
@@ -201,7 +223,8 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
 lethe_status lethe_kv_cache_create(const lethe_model *m, int slots, int max_pos, lethe_kv_cache **out) {
   *out = NULL;
   if (slots < 1 || max_pos < 1) return lethe_fail(LETHE_ERR_INVALID, "KV cache needs at least one slot and position");
-  if (max_pos > m->rope_len) return lethe_fail(LETHE_ERR_INVALID, "KV cache of %d positions exceeds the %d prepared", max_pos, m->rope_len);
+  if (max_pos > m->rope_len)
+    return lethe_fail(LETHE_ERR_INVALID, "KV cache of %d positions exceeds the %d prepared", max_pos, m->rope_len);
   lethe_kv_cache *c = calloc(1, sizeof *c);
   if (!c) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   c->slots = slots;

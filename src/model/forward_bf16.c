@@ -124,10 +124,11 @@ static void attn_row_bf16(float *out, const float *qr, const float *k, const flo
 /* att (N, H*hd) for packed sequences (start, n_seq; keys are the rows' own k, v in qkv) or against
  * a KV cache (slot, pos); window > 0 keeps the last `window` positions */
 static void attention_bf16(const lethe_model *m, float *att, const float *qkv, int ldq, const int *start, int n_seq,
-                           const lethe_kv_cache *cache, const float *kl, const float *vl, const int *slot, const int *pos,
-                           int N) {
+                           const lethe_kv_cache *cache, const float *kl, const float *vl, const int *slot,
+                           const int *pos, int N) {
   const lethe_config *c = &m->cfg;
-  int q = lethe_qdim(c), kv = lethe_kvdim(c), H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, win = c->sliding_window;
+  int q = lethe_qdim(c), kv = lethe_kvdim(c), H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim,
+      win = c->sliding_window;
   (void)n_seq;
 #pragma omp parallel for schedule(dynamic, 4)
   for (int t = 0; t < N; t++) {
@@ -148,8 +149,8 @@ static void attention_bf16(const lethe_model *m, float *att, const float *qkv, i
 }
 
 void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                              const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start, int n_seq,
-                              lethe_kv_cache *cache, const int *slot, int fresh) {
+                              const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start,
+                              int n_seq, lethe_kv_cache *cache, const int *slot, int fresh) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -161,8 +162,10 @@ void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, leth
   if (w->bqkv) o->add_bias(a->qkv, w->bqkv, N, qkv, qkv);
   lethe_round_bf16(a->qkv, (size_t)N * qkv);
   if (adapted(lora, LETHE_PROJ_Q)) lora_bf16(o, lora, LETHE_PROJ_Q, l, a->ln1, d, a->qkv, qkv, a->u[LETHE_PROJ_Q], N);
-  if (adapted(lora, LETHE_PROJ_K)) lora_bf16(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
-  if (adapted(lora, LETHE_PROJ_V)) lora_bf16(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
+  if (adapted(lora, LETHE_PROJ_K))
+    lora_bf16(o, lora, LETHE_PROJ_K, l, a->ln1, d, a->qkv + q, qkv, a->u[LETHE_PROJ_K], N);
+  if (adapted(lora, LETHE_PROJ_V))
+    lora_bf16(o, lora, LETHE_PROJ_V, l, a->ln1, d, a->qkv + q + kv, qkv, a->u[LETHE_PROJ_V], N);
   /* clamp_ to a Python float on a bf16 tensor clamps to that number rounded to bf16 */
   if (c->clip_qkv > 0) o->clip(a->qkv, a->clip_mask, N, qkv, qkv, lethe_bf16_round((float)c->clip_qkv));
   rope_bf16(m, a->qkv, N, H, qkv, pos);
@@ -188,9 +191,11 @@ void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, leth
   norm_bf16(m, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, N);
   lethe_wgemm(o, 1, N, 2 * F, d, 1.0f, a->ln2, d, w->wgu, w->wgu16, d, 0.0f, a->gu, 2 * F);
   lethe_round_bf16(a->gu, (size_t)N * 2 * F);
-  if (adapted(lora, LETHE_PROJ_GATE)) lora_bf16(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
-  if (adapted(lora, LETHE_PROJ_UP)) lora_bf16(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
-  /* h (N, F) = bf(bf(silu(g)) * u) */
+  if (adapted(lora, LETHE_PROJ_GATE))
+    lora_bf16(o, lora, LETHE_PROJ_GATE, l, a->ln2, d, a->gu, 2 * F, a->u[LETHE_PROJ_GATE], N);
+  if (adapted(lora, LETHE_PROJ_UP))
+    lora_bf16(o, lora, LETHE_PROJ_UP, l, a->ln2, d, a->gu + F, 2 * F, a->u[LETHE_PROJ_UP], N);
+    /* h (N, F) = bf(bf(silu(g)) * u) */
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < N; t++) {
     const float *g = a->gu + (size_t)t * 2 * F, *u = g + F;
@@ -223,9 +228,11 @@ lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const le
   for (int r0 = 0; r0 < n; r0 += ws->head_chunk) {
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
     o->gather_rows(ws->xrows, ws->lnf, ws->rows + r0, k, c->dim);
-    if (m->head16) o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, V);
-    else o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, V);
-    /* the bf16 logits, then cross-entropy in fp32 on logits.float() */
+    if (m->head16)
+      o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, V);
+    else
+      o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, V);
+      /* the bf16 logits, then cross-entropy in fp32 on logits.float() */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < k; i++) {
       float *z = ws->head_scratch + (size_t)i * V;
@@ -244,15 +251,22 @@ lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const le
 
 lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype) {
   if (!strcmp(dtype, "fp32") || !strcmp(dtype, "float32")) {
-    if (m->act_bf16) return lethe_fail(LETHE_ERR_INVALID, "the model already computes in bf16 (its weights are rounded)");
+    if (m->act_bf16)
+      return lethe_fail(LETHE_ERR_INVALID, "the model already computes in bf16 (its weights are rounded)");
     return LETHE_OK;
   }
   if (strcmp(dtype, "bf16") && strcmp(dtype, "bfloat16"))
     return lethe_fail(LETHE_ERR_INVALID, "unknown dtype '%s' (fp32 or bf16)", dtype);
   if (m->act_bf16) return LETHE_OK;
-  if (!m->ops->host_visible) return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 runs on the CPU (the %s backend has its own bf16 mode: --device %s)", m->ops->name, m->ops->name);
-  if (m->cfg.head_dim > LETHE_BF16_MAX_HD) return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 supports heads of up to %d values, the model's have %d", LETHE_BF16_MAX_HD, m->cfg.head_dim);
-  if (m->grads) return lethe_fail(LETHE_ERR_INVALID, "--dtype bf16 is for evaluation and generation, not full-parameter training");
+  if (!m->ops->host_visible)
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "--dtype bf16 runs on the CPU (the %s backend has its own bf16 mode: --device %s)", m->ops->name,
+                      m->ops->name);
+  if (m->cfg.head_dim > LETHE_BF16_MAX_HD)
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 supports heads of up to %d values, the model's have %d",
+                      LETHE_BF16_MAX_HD, m->cfg.head_dim);
+  if (m->grads)
+    return lethe_fail(LETHE_ERR_INVALID, "--dtype bf16 is for evaluation and generation, not full-parameter training");
   /* every weight, norms included, as torch_dtype=torch.bfloat16 loads it */
   lethe_round_bf16(m->params, m->n_params);
   if (m->ops == lethe_cpu_ops() && !m->wbf16 && lethe_cpu_bf16_engine()) {

@@ -5,13 +5,14 @@
 #include "model/model.h"
 #include "util/error.h"
 
-lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b,
-                        const lethe_head_coef *coef, int grad) {
+lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef,
+                        int grad) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
   if (grad && ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
-  if (m->act_bf16 && (grad || coef)) return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
+  if (m->act_bf16 && (grad || coef))
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
   if (m->act_bf16) return lethe_head_bf16(m, ws, b);
   int n = 0;
   for (int t = 0; t < b->n_tokens; t++)
@@ -45,11 +46,11 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
   float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
   if (m->head16)
-    o->classifier_bf16w(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16, ws->d_row_target,
-                        n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+    o->classifier_bf16w(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16,
+                        ws->d_row_target, n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   else
-    o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target, n,
-                  c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+    o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target,
+                  n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   o->download(ws->logp, ws->d_logp, nb);
   o->download(ws->lse_rows, ws->d_lse, nb);
   o->download(ws->kl_rows, ws->d_kl, nb);
@@ -65,11 +66,12 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
     o->upload(ws->d_rows, rows + r0, sizeof(int) * (size_t)k);
     o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, k, c->dim);
-    if (m->head16) o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, c->vocab_size);
-    else o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
+    if (m->head16)
+      o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, c->vocab_size);
+    else
+      o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, c->vocab_size);
     o->download(logits + (size_t)r0 * c->vocab_size, ws->head_scratch, sizeof(float) * (size_t)k * c->vocab_size);
   }
   if (m->act_bf16) lethe_round_bf16(logits, (size_t)n * c->vocab_size); /* torch's bf16 logits, read as fp32 */
   return o->check();
 }
-

@@ -9,7 +9,7 @@
 #include "util/error.h"
 #include "util/rng.h"
 
-const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {"q_proj", "k_proj", "v_proj", "o_proj",
+const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                    "gate_proj", "up_proj", "down_proj"};
 
 lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
@@ -30,7 +30,10 @@ lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
       if ((n == strlen(full) && !strncmp(p, full, n)) || (n == short_len && !strncmp(p, full, n))) found = k;
     }
     if (found < 0)
-      return lethe_fail(LETHE_ERR_INVALID, "unknown LoRA target '%.*s' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or all)", (int)n, p);
+      return lethe_fail(
+          LETHE_ERR_INVALID,
+          "unknown LoRA target '%.*s' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or all)", (int)n,
+          p);
     *targets |= 1u << found;
     if (!comma) break;
     p = comma + 1;
@@ -100,17 +103,18 @@ lethe_status lethe_lora_use_backend(lethe_lora *l, const lethe_ops *ops) {
   return LETHE_OK;
 }
 
-lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed,
-                               lethe_lora **out) {
+lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *lc, uint64_t seed, lethe_lora **out) {
   *out = NULL;
-  if (lc->rank < 1 || lc->rank > 4096) return lethe_fail(LETHE_ERR_INVALID, "LoRA rank %d must be in [1, 4096]", lc->rank);
+  if (lc->rank < 1 || lc->rank > 4096)
+    return lethe_fail(LETHE_ERR_INVALID, "LoRA rank %d must be in [1, 4096]", lc->rank);
   if (!(lc->alpha > 0) || !isfinite(lc->alpha)) return lethe_fail(LETHE_ERR_INVALID, "LoRA alpha must be positive");
   unsigned targets = lc->targets;
   if (lc->layer_targets) {
     targets = 0;
     for (int i = 0; i < mc->n_layers; i++) targets |= lc->layer_targets[i];
   }
-  if (!targets || targets >= (1u << LETHE_NPROJ)) return lethe_fail(LETHE_ERR_INVALID, "LoRA needs at least one target");
+  if (!targets || targets >= (1u << LETHE_NPROJ))
+    return lethe_fail(LETHE_ERR_INVALID, "LoRA needs at least one target");
   lethe_lora *l = calloc(1, sizeof *l);
   if (!l) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   l->cfg = *lc;
@@ -165,7 +169,8 @@ lethe_status lethe_lora_create(const lethe_config *mc, const lethe_lora_config *
     }
     /* a layer that does not adapt p: A = 0 (B is 0), a fixed point of training */
     for (int lay = 0; lay < l->n_layers; lay++)
-      if (!(l->layer_targets[lay] & (1u << p))) memset(l->A[p] + (size_t)lay * lc->rank * in[p], 0, sizeof(float) * (size_t)lc->rank * in[p]);
+      if (!(l->layer_targets[lay] & (1u << p)))
+        memset(l->A[p] + (size_t)lay * lc->rank * in[p], 0, sizeof(float) * (size_t)lc->rank * in[p]);
   }
   *out = l;
   return LETHE_OK;

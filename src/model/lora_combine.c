@@ -27,21 +27,23 @@ static void trim(float *d, size_t n, size_t k, float *scratch) {
 void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *lda, float *s, float *u, const int *ldu,
              float *vt, const int *ldvt, float *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
 
-static lethe_status check_args(const lethe_model *m, const lethe_lora *const *ad, int n, lethe_combine how, double density) {
+static lethe_status check_args(const lethe_model *m, const lethe_lora *const *ad, int n, lethe_combine how,
+                               double density) {
   if (n < 1) return lethe_fail(LETHE_ERR_INVALID, "no adapters to combine");
   if (how == LETHE_COMBINE_TIES && !(density > 0 && density <= 1))
     return lethe_fail(LETHE_ERR_INVALID, "TIES density %g must be in (0, 1]", density);
   if (m->wbf16) return lethe_fail(LETHE_ERR_UNSUPPORTED, "combining adapters needs the model's fp32 weights");
   for (int i = 0; i < n; i++)
     if (ad[i]->n_layers != m->cfg.n_layers)
-      return lethe_fail(LETHE_ERR_INVALID, "adapter %d has %d layers, the model %d", i + 1, ad[i]->n_layers, m->cfg.n_layers);
+      return lethe_fail(LETHE_ERR_INVALID, "adapter %d has %d layers, the model %d", i + 1, ad[i]->n_layers,
+                        m->cfg.n_layers);
   return LETHE_OK;
 }
 
 /* The combined delta (out, in) of projection p of a layer into merged; delta holds (n + 1) tensors
  * of scratch. Returns 0 when no adapter adapts it. */
-static int combined_delta(const lethe_lora *const *ad, const double *w, int n, lethe_combine how, double density, int lay,
-                          int p, float *delta, float *merged) {
+static int combined_delta(const lethe_lora *const *ad, const double *w, int n, lethe_combine how, double density,
+                          int lay, int p, float *delta, float *merged) {
   int any = 0;
   for (int i = 0; i < n; i++) any |= (ad[i]->cfg.targets >> p) & 1u;
   if (!any) return 0;
@@ -61,8 +63,10 @@ static int combined_delta(const lethe_lora *const *ad, const double *w, int n, l
               lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), in, 0.0f, D, in);
     if (how == LETHE_COMBINE_TIES) {
       size_t k = (size_t)llround(density * (double)sz);
-      if (k == 0) memset(D, 0, sizeof(float) * sz);
-      else if (k < sz) trim(D, sz, k, scratch);
+      if (k == 0)
+        memset(D, 0, sizeof(float) * sz);
+      else if (k < sz)
+        trim(D, sz, k, scratch);
     }
   }
   for (size_t e = 0; e < sz; e++) {
@@ -115,8 +119,8 @@ lethe_status lethe_lora_combine(lethe_model *m, const lethe_lora *const *ad, con
 }
 
 lethe_status lethe_lora_combine_to_adapter(const lethe_model *m, const lethe_lora *const *ad, const double *w, int n,
-                                           lethe_combine how, double density, int rank, lethe_lora **out, double *err_max,
-                                           double *err_all) {
+                                           lethe_combine how, double density, int rank, lethe_lora **out,
+                                           double *err_max, double *err_all) {
   *out = NULL;
   LETHE_TRY(check_args(m, ad, n, how, density));
   unsigned targets = 0;
@@ -127,21 +131,24 @@ lethe_status lethe_lora_combine_to_adapter(const lethe_model *m, const lethe_lor
       int k = ad[0]->out_dim[p] < ad[0]->in_dim[p] ? ad[0]->out_dim[p] : ad[0]->in_dim[p];
       if (k > kmax) kmax = k;
     }
-  if (rank < 1 || rank > kmax) return lethe_fail(LETHE_ERR_INVALID, "--as-adapter rank %d must be in [1, %d]", rank, kmax);
+  if (rank < 1 || rank > kmax)
+    return lethe_fail(LETHE_ERR_INVALID, "--as-adapter rank %d must be in [1, %d]", rank, kmax);
   /* scale alpha / r = 1: B = U_R sqrt(S_R), A = sqrt(S_R) V_R^T */
   /* the result adapts what some input adapts, layer by layer (adapters may cover some layers only) */
   unsigned *lt = calloc((size_t)m->cfg.n_layers, sizeof *lt);
   if (!lt) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   for (int i = 0; i < n; i++)
     for (int lay = 0; lay < m->cfg.n_layers; lay++) lt[lay] |= ad[i]->layer_targets[lay];
-  lethe_lora_config lc = {.rank = rank, .alpha = rank, .targets = targets, .layer_targets = lt, .init = LETHE_LORA_INIT_XAVIER};
+  lethe_lora_config lc = {
+      .rank = rank, .alpha = rank, .targets = targets, .layer_targets = lt, .init = LETHE_LORA_INIT_XAVIER};
   lethe_lora *l;
   lethe_status cs = lethe_lora_create(&m->cfg, &lc, 1, &l);
   free(lt);
   if (cs) return cs;
   size_t most = largest_tensor(ad[0]);
   float *delta = malloc(sizeof(float) * most * (size_t)(n + 2));
-  float *sv = malloc(sizeof(float) * (size_t)kmax), *U = malloc(sizeof(float) * most), *VT = malloc(sizeof(float) * most);
+  float *sv = malloc(sizeof(float) * (size_t)kmax), *U = malloc(sizeof(float) * most),
+        *VT = malloc(sizeof(float) * most);
   int *iwork = malloc(sizeof(int) * 8 * (size_t)kmax);
   float *work = NULL;
   lethe_status s = LETHE_OK;
@@ -166,7 +173,8 @@ lethe_status lethe_lora_combine_to_adapter(const lethe_model *m, const lethe_lor
       work = nw;
       sgesdd_("S", &in, &outd, merged, &in, sv, U, &in, VT, &k, work, &lwork, iwork, &info, 1);
       if (info != 0) {
-        s = lethe_fail(LETHE_ERR_NUMERIC, "layer %d %s: the SVD did not converge (sgesdd info %d)", lay, LETHE_PROJ_NAMES[p], info);
+        s = lethe_fail(LETHE_ERR_NUMERIC, "layer %d %s: the SVD did not converge (sgesdd info %d)", lay,
+                       LETHE_PROJ_NAMES[p], info);
         break;
       }
       double tail = 0, total = 0;

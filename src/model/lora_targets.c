@@ -27,8 +27,8 @@ static pcre2_code *compile(const char *pattern, const char *where, const char *f
   if (!re) {
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(err, msg, sizeof msg);
-    lethe_fail(LETHE_ERR_FORMAT, "%s: %s '%s' is not a regular expression lethe can read (offset %zu: %s)", where, field,
-               pattern, (size_t)off, (const char *)msg);
+    lethe_fail(LETHE_ERR_FORMAT, "%s: %s '%s' is not a regular expression lethe can read (offset %zu: %s)", where,
+               field, pattern, (size_t)off, (const char *)msg);
   }
   return re;
 }
@@ -72,8 +72,10 @@ typedef struct {
 } module_name;
 
 static module_name *module_names(int n_layers, int *count) {
-  static const char *const top[] = {"model", "model.embed_tokens", "model.layers", "model.norm", "model.rotary_emb", "lm_head"};
-  static const char *const per_layer[] = {"self_attn", "mlp", "mlp.act_fn", "input_layernorm", "post_attention_layernorm"};
+  static const char *const top[] = {"model",      "model.embed_tokens", "model.layers",
+                                    "model.norm", "model.rotary_emb",   "lm_head"};
+  static const char *const per_layer[] = {"self_attn", "mlp", "mlp.act_fn", "input_layernorm",
+                                          "post_attention_layernorm"};
   int ntop = (int)(sizeof top / sizeof *top), nper = (int)(sizeof per_layer / sizeof *per_layer);
   int n = ntop + n_layers * (1 + nper + LETHE_NPROJ);
   module_name *m = calloc((size_t)n, sizeof *m);
@@ -93,7 +95,8 @@ static module_name *module_names(int n_layers, int *count) {
       m[k].layer = l;
     }
     for (int p = 0; p < LETHE_NPROJ; p++, k++) {
-      snprintf(m[k].name, sizeof m[k].name, "model.layers.%d.%s.%s", l, p <= LETHE_PROJ_O ? "self_attn" : "mlp", LETHE_PROJ_NAMES[p]);
+      snprintf(m[k].name, sizeof m[k].name, "model.layers.%d.%s.%s", l, p <= LETHE_PROJ_O ? "self_attn" : "mlp",
+               LETHE_PROJ_NAMES[p]);
       m[k].proj = p;
       m[k].layer = l;
     }
@@ -112,8 +115,10 @@ static lethe_status layer_index(const lethe_lora_target_spec *t, const char *key
   char pat[320];
   int np = t->n_layers_pattern > 0 ? t->n_layers_pattern : 1;
   for (int i = 0; i < np && *idx < 0; i++) {
-    if (t->n_layers_pattern > 0) snprintf(pat, sizeof pat, ".*?\\.%s\\.(\\d+)\\.", t->layers_pattern[i]);
-    else snprintf(pat, sizeof pat, ".*?\\.[^.]*\\.(\\d+)\\.");
+    if (t->n_layers_pattern > 0)
+      snprintf(pat, sizeof pat, ".*?\\.%s\\.(\\d+)\\.", t->layers_pattern[i]);
+    else
+      snprintf(pat, sizeof pat, ".*?\\.[^.]*\\.(\\d+)\\.");
     pcre2_code *re = compile(pat, where, "layers_pattern");
     if (!re) return LETHE_ERR_FORMAT;
     re_match(re, key, 0, idx);
@@ -141,8 +146,10 @@ lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora
     const char *key = mods[k].name;
     if (xre ? re_match(xre, key, 1, NULL) : list_match(key, t->exclude, t->n_exclude)) continue;
     int hit;
-    if (all_linear) hit = mods[k].proj >= 0; /* PEFT drops the output embedding (lm_head) */
-    else if (tre) hit = re_match(tre, key, 1, NULL);
+    if (all_linear)
+      hit = mods[k].proj >= 0; /* PEFT drops the output embedding (lm_head) */
+    else if (tre)
+      hit = re_match(tre, key, 1, NULL);
     else if (list_match(key, t->names, t->n_names)) {
       hit = 1;
       int exact = 0;
@@ -153,19 +160,23 @@ lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora
         hit = 0;
         for (int i = 0; i < t->n_layers_sel && idx >= 0; i++) hit |= t->layers_sel[i] == idx;
       }
-    } else hit = 0;
+    } else
+      hit = 0;
     if (!hit) continue;
     if (mods[k].proj < 0) {
-      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: target_modules selects module '%s'; lethe adapts only the decoder's q_proj, k_proj, v_proj, o_proj, "
-                     "gate_proj, up_proj and down_proj",
-                     where, key);
+      s = lethe_fail(
+          LETHE_ERR_UNSUPPORTED,
+          "%s: target_modules selects module '%s'; lethe adapts only the decoder's q_proj, k_proj, v_proj, o_proj, "
+          "gate_proj, up_proj and down_proj",
+          where, key);
       break;
     }
     layer_targets[mods[k].layer] |= 1u << mods[k].proj;
     found++;
   }
-  if (!s && !found) s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules selects no module of this %d-layer model", where, mc->n_layers);
+  if (!s && !found)
+    s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules selects no module of this %d-layer model", where,
+                   mc->n_layers);
   pcre2_code_free(tre);
   pcre2_code_free(xre);
   free(mods);
@@ -202,8 +213,9 @@ lethe_status lethe_lora_targets_from_list(const char *list, const lethe_config *
   if (t.n_names == 0) s = lethe_fail(LETHE_ERR_INVALID, "empty LoRA target list");
   if (!s) {
     s = lethe_lora_resolve_targets(mc, &t, "--lora-targets", layer_targets);
-    if (s) lethe_fail_context(s, "LoRA targets are PEFT module names or suffixes (q_proj, self_attn.v_proj, "
-                                 "model.layers.0.mlp.down_proj), q/k/v/o/gate/up/down, or all-linear");
+    if (s)
+      lethe_fail_context(s, "LoRA targets are PEFT module names or suffixes (q_proj, self_attn.v_proj, "
+                            "model.layers.0.mlp.down_proj), q/k/v/o/gate/up/down, or all-linear");
   }
   free(names);
   free(buf);
@@ -223,7 +235,8 @@ char *lethe_lora_targets_describe(const unsigned *layer_targets, int n_layers) {
     for (int p = 0; p < LETHE_NPROJ; p++) {
       if (!((uniform ? all : layer_targets[l]) & (1u << p))) continue;
       if (w != out) *w++ = ',';
-      if (uniform) w += sprintf(w, "%s", LETHE_PROJ_NAMES[p]);
+      if (uniform)
+        w += sprintf(w, "%s", LETHE_PROJ_NAMES[p]);
       else {
         lethe_lora_module_name(l, p, w, 96);
         w += strlen(w);

@@ -111,10 +111,10 @@ static int build_table(const lethe_config *c, table *out) {
   char nm[96];
   int bad = 0;
   for (int l = 0; l < c->n_layers; l++) {
-#define ADD(suffix, d0, d1)                                                                        \
-  do {                                                                                             \
-    snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix);                                      \
-    bad |= add(&tb, nm, d0, d1);                                                                   \
+#define ADD(suffix, d0, d1)                                                                                            \
+  do {                                                                                                                 \
+    snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix);                                                          \
+    bad |= add(&tb, nm, d0, d1);                                                                                       \
   } while (0)
     if (c->arch == LETHE_ARCH_LLAMA) ADD("input_layernorm.weight", d, 0);
     ADD("self_attn.q_proj.weight", q, d);
@@ -183,7 +183,8 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
   memset(m->params, 0, m->n_params * sizeof(float));
   m->dparams = m->params; /* the CPU computes on the host copy itself */
   bind(m);
-  lethe_status s = lethe_model_rope_reserve(m, c->max_seq_len < LETHE_ROPE_INITIAL ? c->max_seq_len : LETHE_ROPE_INITIAL);
+  lethe_status s =
+      lethe_model_rope_reserve(m, c->max_seq_len < LETHE_ROPE_INITIAL ? c->max_seq_len : LETHE_ROPE_INITIAL);
   if (s) {
     lethe_model_free(m);
     return s;
@@ -197,7 +198,8 @@ lethe_status lethe_model_enable_grads(lethe_model *m) {
   if (m->wbf16)
     return lethe_fail(LETHE_ERR_INVALID, "full-parameter training needs fp32 weights (use --device cuda:fp32)");
   m->grads = m->ops->alloc(m->n_params * sizeof(float));
-  if (!m->grads) return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for gradients", m->n_params * sizeof(float));
+  if (!m->grads)
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for gradients", m->n_params * sizeof(float));
   m->n_grads = m->n_params;
   m->grad_lo_layer = 0;
   return LETHE_OK;
@@ -239,7 +241,8 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
   if (m->wbf16)
     return lethe_fail(LETHE_ERR_INVALID, "full-parameter training needs fp32 weights (use --device cuda:fp32)");
   if (lo < 0 || hi >= m->cfg.n_layers || lo > hi)
-    return lethe_fail(LETHE_ERR_INVALID, "trained layers %d-%d are outside the model's %d layers", lo, hi, m->cfg.n_layers);
+    return lethe_fail(LETHE_ERR_INVALID, "trained layers %d-%d are outside the model's %d layers", lo, hi,
+                      m->cfg.n_layers);
   if (!(modules & LETHE_TRAIN_LAYER)) return lethe_fail(LETHE_ERR_INVALID, "no modules selected for training");
   lethe_grad_span *sp = calloc((size_t)m->n_tensors + 1, sizeof *sp);
   if (!sp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -279,7 +282,10 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
 }
 
 unsigned lethe_train_modules_parse(const char *s) {
-  return !s || !strcmp(s, "all") ? LETHE_TRAIN_LAYER : !strcmp(s, "mlp") ? LETHE_TRAIN_MLP : !strcmp(s, "attn") ? LETHE_TRAIN_ATTN : 0;
+  return !s || !strcmp(s, "all") ? LETHE_TRAIN_LAYER
+         : !strcmp(s, "mlp")     ? LETHE_TRAIN_MLP
+         : !strcmp(s, "attn")    ? LETHE_TRAIN_ATTN
+                                 : 0;
 }
 
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi) {
@@ -408,9 +414,12 @@ static void plan_layout(lethe_model *m, const lethe_ops *ops, int bf16) {
   for (int i = 0; i < m->n_tensors; i++) {
     lethe_tensor *t = &m->tensors[i];
     t->bf16 = bf16 && (is_projection(t->name) || is_bf16_head(m, ops, t->name));
-    if (!bf16) t->doff = t->offset;
-    else if (t->bf16) t->doff = n16, n16 += t->numel;
-    else t->doff = n32, n32 += t->numel;
+    if (!bf16)
+      t->doff = t->offset;
+    else if (t->bf16)
+      t->doff = n16, n16 += t->numel;
+    else
+      t->doff = n32, n32 += t->numel;
   }
   m->n_dparams = bf16 ? n32 : m->n_params;
   m->n_dw16 = n16;
@@ -424,8 +433,10 @@ static void upload_all(lethe_model *m) {
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const lethe_tensor *t = &m->tensors[i];
-    if (t->bf16) o->upload_bf16(m->dw16 + t->doff, m->params + t->offset, t->numel);
-    else o->upload(m->dparams + t->doff, m->params + t->offset, t->numel * sizeof(float));
+    if (t->bf16)
+      o->upload_bf16(m->dw16 + t->doff, m->params + t->offset, t->numel);
+    else
+      o->upload(m->dparams + t->doff, m->params + t->offset, t->numel * sizeof(float));
   }
 }
 
@@ -463,13 +474,13 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
     m->dparams = m->params;
     bind(m);
     LETHE_TRY(lethe_model_rope_reserve(m, len));
-    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", b32 + b16, ops->name);
+    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", b32 + b16,
+                      ops->name);
   }
   upload_all(m);
   bind(m);
   return lethe_model_rope_reserve(m, len);
 }
-
 
 lethe_status lethe_model_refresh_device(lethe_model *m) {
   upload_all(m);
@@ -478,7 +489,8 @@ lethe_status lethe_model_refresh_device(lethe_model *m) {
 
 float *lethe_model_host_proj(lethe_model *m, int layer, int p) {
   char nm[96];
-  snprintf(nm, sizeof nm, "model.layers.%d.%s.%s.weight", layer, p <= LETHE_PROJ_O ? "self_attn" : "mlp", LETHE_PROJ_NAMES[p]);
+  snprintf(nm, sizeof nm, "model.layers.%d.%s.%s.weight", layer, p <= LETHE_PROJ_O ? "self_attn" : "mlp",
+           LETHE_PROJ_NAMES[p]);
   const lethe_tensor *t = lethe_model_find(m, nm);
   return t ? m->params + t->offset : NULL;
 }
@@ -497,14 +509,18 @@ lethe_status lethe_device_parse(const char *device, char name[32], int *bf16) {
    * CPU keeps fp32 (exact) unless told bf16 */
   const char *colon = strchr(device, ':');
   size_t n = colon ? (size_t)(colon - device) : strlen(device);
-  if (n == 0 || n >= 32) return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
+  if (n == 0 || n >= 32)
+    return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
   memcpy(name, device, n);
   name[n] = 0;
   *bf16 = !strcmp(name, "cuda");
   if (colon) {
-    if (!strcmp(colon + 1, "fp32")) *bf16 = 0;
-    else if (!strcmp(colon + 1, "bf16") && (!strcmp(name, "cuda") || !strcmp(name, "cpu"))) *bf16 = 1;
-    else return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
+    if (!strcmp(colon + 1, "fp32"))
+      *bf16 = 0;
+    else if (!strcmp(colon + 1, "bf16") && (!strcmp(name, "cuda") || !strcmp(name, "cpu")))
+      *bf16 = 1;
+    else
+      return lethe_fail(LETHE_ERR_INVALID, "unknown device '%s' (cpu, cpu:bf16, cuda, cuda:fp32)", device);
   }
   return LETHE_OK;
 }

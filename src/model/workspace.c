@@ -166,11 +166,12 @@ size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int m
   return lethe_workspace_bytes(c, lora, max_tokens, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
 
-lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens,
-                                    int max_seqs, int keep, lethe_workspace **out) {
+lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep,
+                                    lethe_workspace **out) {
   *out = NULL;
   const lethe_config *c = &m->cfg;
-  if (keep < LETHE_WS_INFER || keep > LETHE_WS_RECOMPUTE) return lethe_fail(LETHE_ERR_INVALID, "unknown workspace kind %d", keep);
+  if (keep < LETHE_WS_INFER || keep > LETHE_WS_RECOMPUTE)
+    return lethe_fail(LETHE_ERR_INVALID, "unknown workspace kind %d", keep);
   if (max_tokens < 1 || max_seqs < 1 || max_seqs > max_tokens)
     return lethe_fail(LETHE_ERR_INVALID, "workspace needs 1 <= sequences (%d) <= tokens (%d)", max_seqs, max_tokens);
   int max_pos = max_tokens < c->max_seq_len ? max_tokens : c->max_seq_len;

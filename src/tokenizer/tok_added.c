@@ -102,18 +102,17 @@ static int same_token(const tok_added_token *a, const tok_added_token *b) {
          a->normalized == b->normalized;
 }
 
-lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model,
-                             const tok_normalizer *nz, tok_added *out) {
+lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz,
+                             tok_added *out) {
   memset(out, 0, sizeof *out);
   if (!j || json_is_null(j)) j = NULL;
   if (j && !json_is_array(j))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", name,
-                      tok_json_type_name(j));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", name, tok_json_type_name(j));
   size_t n = j ? json_array_size(j) : 0;
   lethe_status st = LETHE_OK;
-  tok_strmap map = {0};      /* content -> id */
-  tok_strmap special = {0};  /* contents of special tokens -> 1 */
-  tok_strmap by_id = {0};    /* id (4 bytes) -> index into out->tok */
+  tok_strmap map = {0};                  /* content -> id */
+  tok_strmap special = {0};              /* contents of special tokens -> 1 */
+  tok_strmap by_id = {0};                /* id (4 bytes) -> index into out->tok */
   size_t nspecial_l = 0, nclassic_l = 0; /* the special list and the classic list, in order */
   int *classic_idx = calloc(n + 1, sizeof *classic_idx), *special_idx = calloc(n + 1, sizeof(int));
   tok_added_token *toks = calloc(n + 1, sizeof *toks); /* the parsed entries */
@@ -122,8 +121,7 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
     st = tok_nomem("added tokens");
     goto done;
   }
-  if ((st = tok_strmap_init(&map, n)) != LETHE_OK ||
-      (st = tok_strmap_init(&special, n)) != LETHE_OK ||
+  if ((st = tok_strmap_init(&map, n)) != LETHE_OK || (st = tok_strmap_init(&special, n)) != LETHE_OK ||
       (st = tok_strmap_init(&by_id, n)) != LETHE_OK)
     goto done;
   int32_t maxadded = -1;
@@ -132,8 +130,7 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
     snprintf(where, sizeof where, "added_tokens[%zu]", i);
     json_t *e = json_array_get(j, i);
     if (!json_is_object(e)) {
-      st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected an object, found %s", name, where,
-                      tok_json_type_name(e));
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected an object, found %s", name, where, tok_json_type_name(e));
       goto done;
     }
     const char *content;
@@ -146,8 +143,7 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
         (st = tok_json_get_bool(e, "single_word", 0, name, where, &t->single_word)) != LETHE_OK ||
         (st = tok_json_get_bool(e, "lstrip", 0, name, where, &t->lstrip)) != LETHE_OK ||
         (st = tok_json_get_bool(e, "rstrip", 0, name, where, &t->rstrip)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "normalized", !t->special, name, where, &t->normalized)) !=
-            LETHE_OK)
+        (st = tok_json_get_bool(e, "normalized", !t->special, name, where, &t->normalized)) != LETHE_OK)
       goto done;
     if (id < 0) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"id\"", name, where);
@@ -173,8 +169,10 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
     if (nid < 0) nid = tok_strmap_get(&model->vocab, content, clen);
     if (nid < 0) {
       int32_t vs = (int32_t)model->nvocab;
-      if (maxadded < 0) nid = vs;
-      else nid = (maxadded >= vs || vs == 0) ? maxadded + 1 : vs;
+      if (maxadded < 0)
+        nid = vs;
+      else
+        nid = (maxadded >= vs || vs == 0) ? maxadded + 1 : vs;
     }
     if (nid >= TOK_MAX_ID) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: id out of range", name, where);
@@ -197,8 +195,7 @@ lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *m
       out->tok[k] = copy;
     } else {
       out->tok[out->ntok++] = copy;
-      if ((st = tok_strmap_put(&by_id, (const char *)&nid, sizeof nid, k, NULL)) != LETHE_OK)
-        goto done;
+      if ((st = tok_strmap_put(&by_id, (const char *)&nid, sizeof nid, k, NULL)) != LETHE_OK) goto done;
     }
     if (tok_strmap_get(&special, content, clen) < 0) classic_idx[nclassic_l++] = (int)i;
   }
@@ -303,8 +300,8 @@ int tok_added_find(const tok_added *a, const char *s, size_t n) {
 
 static int is_word_char(uint32_t cp) {
   if (cp == '_' || cp == 0x200C || cp == 0x200D) return 1;
-  if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
-      (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189))
+  if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) || (cp >= 0x1F150 && cp <= 0x1F169) ||
+      (cp >= 0x1F170 && cp <= 0x1F189))
     return 1;
   switch (utf8proc_category((utf8proc_int32_t)cp)) {
   case UTF8PROC_CATEGORY_LU:
@@ -330,8 +327,7 @@ static uint32_t last_char(const char *s, size_t n) {
   return cp;
 }
 
-lethe_status tok_added_split(const tok_added *a, int normalized, const char *s, size_t n,
-                             tok_zvec *out) {
+lethe_status tok_added_split(const tok_added *a, int normalized, const char *s, size_t n, tok_zvec *out) {
   const tok_trie *t = normalized ? a->norm : a->raw;
   out->n = 0;
   if (!t || t->npatterns == 0) {

@@ -42,8 +42,7 @@ void tok_bpe_scratch_free(tok_bpe_scratch *s) {
 
 /* ---- loading ---- */
 
-static lethe_status opt_string(const json_t *j, const char *key, const char *name, char **out,
-                               size_t *len) {
+static lethe_status opt_string(const json_t *j, const char *key, const char *name, char **out, size_t *len) {
   const char *s;
   size_t n;
   LETHE_TRY(tok_json_get_string(j, key, 0, name, "model", &s, &n));
@@ -55,15 +54,14 @@ static lethe_status opt_string(const json_t *j, const char *key, const char *nam
   return LETHE_OK;
 }
 
-static lethe_status merge_parts(const json_t *e, size_t i, const char *name, const char **a,
-                                size_t *alen, const char **b, size_t *blen) {
+static lethe_status merge_parts(const json_t *e, size_t i, const char *name, const char **a, size_t *alen,
+                                const char **b, size_t *blen) {
   if (json_is_string(e)) {
     const char *s = json_string_value(e);
     size_t n = json_string_length(e);
     const char *sp = memchr(s, ' ', n);
     if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)))
-      return lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: model.merges[%zu]: \"%.80s\" is not two tokens separated by one space",
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: \"%.80s\" is not two tokens separated by one space",
                         name, i, s);
     *a = s;
     *alen = (size_t)(sp - s);
@@ -79,15 +77,13 @@ static lethe_status merge_parts(const json_t *e, size_t i, const char *name, con
     *blen = json_string_length(json_array_get(e, 1));
     return LETHE_OK;
   }
-  return lethe_fail(LETHE_ERR_FORMAT,
-                    "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s", name, i,
+  return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s", name, i,
                     tok_json_type_name(e));
 }
 
 static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe *m) {
   size_t n = json_array_size(merges);
-  if (n > UINT32_MAX / 2)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges: too many merges", name);
+  if (n > UINT32_MAX / 2) return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges: too many merges", name);
   LETHE_TRY(tok_pairmap_init(&m->merges, n));
   tok_buf cat = {0};
   lethe_status st = LETHE_OK;
@@ -98,13 +94,11 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
     if (st != LETHE_OK) break;
     int32_t ia = tok_strmap_get(&m->vocab, a, al), ib = tok_strmap_get(&m->vocab, b, bl);
     if (ia < 0 || ib < 0) {
-      st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: model.merges[%zu]: token \"%.*s\" is not in the vocabulary", name, i,
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: token \"%.*s\" is not in the vocabulary", name, i,
                       (int)(ia < 0 ? (al > 80 ? 80 : al) : (bl > 80 ? 80 : bl)), ia < 0 ? a : b);
       break;
     }
-    if (bl < m->prefix_len ||
-        (bl > m->prefix_len && ((unsigned char)b[m->prefix_len] & 0xC0) == 0x80)) {
+    if (bl < m->prefix_len || (bl > m->prefix_len && ((unsigned char)b[m->prefix_len] & 0xC0) == 0x80)) {
       st = lethe_fail(LETHE_ERR_FORMAT,
                       "%s: model.merges[%zu]: token \"%.*s\" is shorter than the "
                       "continuing_subword_prefix",
@@ -116,8 +110,7 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
     if ((st = tok_buf_append(&cat, b + m->prefix_len, bl - m->prefix_len)) != LETHE_OK) break;
     int32_t inew = tok_strmap_get(&m->vocab, cat.p, cat.n);
     if (inew < 0) {
-      st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: model.merges[%zu]: the merged token \"%.*s\" is not in the vocabulary",
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: the merged token \"%.*s\" is not in the vocabulary",
                       name, i, (int)(cat.n > 80 ? 80 : cat.n), cat.p);
       break;
     }
@@ -134,12 +127,12 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
   json_t *dropout = json_object_get(j, "dropout");
   if (dropout && !json_is_null(dropout)) {
     if (!json_is_number(dropout))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: model.dropout: expected a number or null, found %s",
-                        name, tok_json_type_name(dropout));
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: model.dropout: expected a number or null, found %s", name,
+                        tok_json_type_name(dropout));
     if (json_number_value(dropout) != 0.0)
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                        "%s: model.dropout: BPE dropout (%g) makes encoding random; not supported",
-                        name, json_number_value(dropout));
+                        "%s: model.dropout: BPE dropout (%g) makes encoding random; not supported", name,
+                        json_number_value(dropout));
   }
   json_t *vocab = json_object_get(j, "vocab");
   json_t *merges = json_object_get(j, "merges");
@@ -150,14 +143,11 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
     return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges: expected an array, found %s", name,
                       tok_json_type_name(merges));
   if ((st = opt_string(j, "unk_token", name, &m->unk, &m->unk_len)) != LETHE_OK ||
-      (st = opt_string(j, "continuing_subword_prefix", name, &m->prefix, &m->prefix_len)) !=
-          LETHE_OK ||
+      (st = opt_string(j, "continuing_subword_prefix", name, &m->prefix, &m->prefix_len)) != LETHE_OK ||
       (st = opt_string(j, "end_of_word_suffix", name, &m->suffix, &m->suffix_len)) != LETHE_OK ||
       (st = tok_json_get_bool(j, "fuse_unk", 0, name, "model", &m->fuse_unk)) != LETHE_OK ||
-      (st = tok_json_get_bool(j, "byte_fallback", 0, name, "model", &m->byte_fallback)) !=
-          LETHE_OK ||
-      (st = tok_json_get_bool(j, "ignore_merges", 0, name, "model", &m->ignore_merges)) !=
-          LETHE_OK)
+      (st = tok_json_get_bool(j, "byte_fallback", 0, name, "model", &m->byte_fallback)) != LETHE_OK ||
+      (st = tok_json_get_bool(j, "ignore_merges", 0, name, "model", &m->ignore_merges)) != LETHE_OK)
     goto fail;
   if ((st = tok_strmap_init(&m->vocab, json_object_size(vocab))) != LETHE_OK) goto fail;
   const char *key;
@@ -168,11 +158,9 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
     key = json_object_iter_key(it);
     size_t klen = json_object_iter_key_len(it);
     val = json_object_iter_value(it);
-    if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-        json_integer_value(val) >= TOK_MAX_ID) {
-      st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^24), found %s", name,
-                      key, tok_json_type_name(val));
+    if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= TOK_MAX_ID) {
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^24), found %s", name, key,
+                      tok_json_type_name(val));
       goto fail;
     }
     int32_t id = (int32_t)json_integer_value(val);
@@ -336,8 +324,10 @@ static inline void add_sym(sym_t *sym, size_t *n, int32_t id, uint32_t len) {
 static lethe_status unk_id(const tok_bpe *m, int32_t *id) {
   *id = tok_strmap_get(&m->vocab, m->unk, m->unk_len);
   if (*id < 0)
-    return lethe_fail(LETHE_ERR_FORMAT, "tokenizer: model.unk_token \"%.80s\" is not in the "
-                      "vocabulary", m->unk);
+    return lethe_fail(LETHE_ERR_FORMAT,
+                      "tokenizer: model.unk_token \"%.80s\" is not in the "
+                      "vocabulary",
+                      m->unk);
   return LETHE_OK;
 }
 

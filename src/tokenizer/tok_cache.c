@@ -9,8 +9,8 @@
 #include "tokenizer/tok_internal.h"
 
 #define SHARDS 16
-#define SLOTS 4096          /* per shard, power of two */
-#define MAX_WORD 256        /* longer words are not cached */
+#define SLOTS 4096           /* per shard, power of two */
+#define MAX_WORD 256         /* longer words are not cached */
 #define ARENA_MAX (1u << 20) /* bytes of keys + ids per shard before it is emptied */
 
 typedef struct {
@@ -104,8 +104,7 @@ void tok_cache_put(tok_cache *c, uint64_t h, const char *s, size_t n, const int 
   }
   /* keys and ids are stored unaligned and read back with memcpy */
   size_t off = sh->arena.n;
-  if (tok_buf_append(&sh->arena, s, n) != LETHE_OK ||
-      tok_buf_append(&sh->arena, ids, nids * sizeof(int)) != LETHE_OK) {
+  if (tok_buf_append(&sh->arena, s, n) != LETHE_OK || tok_buf_append(&sh->arena, ids, nids * sizeof(int)) != LETHE_OK) {
     sh->arena.n = off;
     goto done;
   }

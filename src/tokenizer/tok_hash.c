@@ -13,8 +13,7 @@ static inline uint64_t mix(uint64_t a, uint64_t b) {
 
 uint64_t tok_hash(const void *p, size_t n) {
   const unsigned char *s = p;
-  const uint64_t k0 = 0xA0761D6478BD642Full, k1 = 0xE7037ED1A0B428DBull,
-                 k2 = 0x8EBC6AF09C88C6E3ull;
+  const uint64_t k0 = 0xA0761D6478BD642Full, k1 = 0xE7037ED1A0B428DBull, k2 = 0x8EBC6AF09C88C6E3ull;
   uint64_t h = k0 ^ (uint64_t)n;
   while (n >= 16) {
     uint64_t a, b;
@@ -144,8 +143,7 @@ lethe_status tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, uint32_t rank
     for (size_t i = 0; i <= m->mask; i++) {
       tok_pair_slot *o = &m->slots[i];
       if (o->key == UINT64_MAX) continue;
-      LETHE_TRY(tok_pairmap_put(&bigger, (int32_t)(o->key >> 32), (int32_t)(uint32_t)o->key,
-                                o->rank, o->id));
+      LETHE_TRY(tok_pairmap_put(&bigger, (int32_t)(o->key >> 32), (int32_t)(uint32_t)o->key, o->rank, o->id));
     }
     free(m->slots);
     *m = bigger;

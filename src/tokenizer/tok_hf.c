@@ -55,19 +55,15 @@ static const char *id_string(const lethe_tokenizer *t, int id, size_t *len) {
 static lethe_status parse_model(const json_t *root, const char *name, tok_bpe *bpe) {
   json_t *model = json_object_get(root, "model");
   if (!json_is_object(model))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model: expected an object, found %s", name,
-                      tok_json_type_name(model));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: model: expected an object, found %s", name, tok_json_type_name(model));
   json_t *type = json_object_get(model, "type");
   if (type && !json_is_string(type))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.type: expected a string, found %s", name,
-                      tok_json_type_name(type));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.type: expected a string, found %s", name, tok_json_type_name(type));
   if (type && strcmp(json_string_value(type), "BPE"))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: model.type: model type \"%s\" is not supported (only BPE)", name,
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model.type: model type \"%s\" is not supported (only BPE)", name,
                       json_string_value(type));
   if (!type && !json_object_get(model, "merges"))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: model: no \"type\" and no \"merges\": only BPE models are supported",
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model: no \"type\" and no \"merges\": only BPE models are supported",
                       name);
   return tok_bpe_parse(model, name, bpe);
 }
@@ -76,34 +72,27 @@ lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len) {
   const char *name = t->name;
   json_error_t err;
   json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &err);
-  if (!root)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: %s", name, err.line, err.column,
-                      err.text);
+  if (!root) return lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: %s", name, err.line, err.column, err.text);
   lethe_status st = LETHE_OK;
   if (!json_is_object(root)) {
-    st = lethe_fail(LETHE_ERR_FORMAT, "%s: the document is %s, not a tokenizer object", name,
-                    tok_json_type_name(root));
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: the document is %s, not a tokenizer object", name, tok_json_type_name(root));
     goto done;
   }
   json_t *ver = json_object_get(root, "version");
   if (ver && !(json_is_string(ver) && !strcmp(json_string_value(ver), "1.0"))) {
-    st = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: version: unknown tokenizer.json version (want "
-                    "\"1.0\")", name);
+    st = lethe_fail(LETHE_ERR_UNSUPPORTED,
+                    "%s: version: unknown tokenizer.json version (want "
+                    "\"1.0\")",
+                    name);
     goto done;
   }
   if ((st = parse_model(root, name, &t->bpe)) != LETHE_OK) goto done;
-  if ((st = tok_normalizer_parse(json_object_get(root, "normalizer"), name, &t->norm)) != LETHE_OK)
+  if ((st = tok_normalizer_parse(json_object_get(root, "normalizer"), name, &t->norm)) != LETHE_OK) goto done;
+  if ((st = tok_pretokenizer_parse(json_object_get(root, "pre_tokenizer"), name, &t->pre)) != LETHE_OK) goto done;
+  if ((st = tok_added_parse(json_object_get(root, "added_tokens"), name, &t->bpe, &t->norm, &t->added)) != LETHE_OK)
     goto done;
-  if ((st = tok_pretokenizer_parse(json_object_get(root, "pre_tokenizer"), name, &t->pre)) !=
-      LETHE_OK)
-    goto done;
-  if ((st = tok_added_parse(json_object_get(root, "added_tokens"), name, &t->bpe, &t->norm,
-                            &t->added)) != LETHE_OK)
-    goto done;
-  if ((st = tok_post_parse(json_object_get(root, "post_processor"), name, &t->post)) != LETHE_OK)
-    goto done;
-  if ((st = tok_decoder_parse(json_object_get(root, "decoder"), name, &t->dec)) != LETHE_OK)
-    goto done;
+  if ((st = tok_post_parse(json_object_get(root, "post_processor"), name, &t->post)) != LETHE_OK) goto done;
+  if ((st = tok_decoder_parse(json_object_get(root, "decoder"), name, &t->dec)) != LETHE_OK) goto done;
   t->vocab_size = t->bpe.nids > t->added.nby_id ? t->bpe.nids : t->added.nby_id;
   for (int k = 0; k < t->post.n; k++)
     for (int i = 0; i < t->post.t[k].npieces; i++)
@@ -150,16 +139,17 @@ lethe_status tok_hf_encode(const lethe_tokenizer *t, const char *text, size_t le
     st = tok_added_split(&t->added, 1, ns, nn, &ctx.seg2);
     for (size_t j = 0; j + 2 < ctx.seg2.n && st == LETHE_OK; j += 3) {
       size_t a2 = ctx.seg2.p[j], b2 = ctx.seg2.p[j + 1], id2 = ctx.seg2.p[j + 2];
-      if (id2 != SIZE_MAX) st = tok_ivec_push(out, (int)id2);
-      else if (a2 < b2) st = tok_pretokenize(t, &ctx, 0, ns + a2, b2 - a2, a == 0 && a2 == 0);
+      if (id2 != SIZE_MAX)
+        st = tok_ivec_push(out, (int)id2);
+      else if (a2 < b2)
+        st = tok_pretokenize(t, &ctx, 0, ns + a2, b2 - a2, a == 0 && a2 == 0);
     }
   }
   tok_ctx_free(&ctx);
   return st;
 }
 
-lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special,
-                           tok_buf *out) {
+lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, tok_buf *out) {
   const char **toks = malloc(((size_t)n + 1) * sizeof *toks);
   size_t *lens = malloc(((size_t)n + 1) * sizeof *lens);
   lethe_status st = (toks && lens) ? LETHE_OK : tok_nomem("decode");
@@ -167,9 +157,8 @@ lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int 
   for (int i = 0; i < n && st == LETHE_OK; i++) {
     int id = ids[i];
     if (id < 0 || id >= t->vocab_size) {
-      st = lethe_fail(LETHE_ERR_INVALID,
-                      "%s: decode: id %d at position %d is outside the vocabulary [0, %d)",
-                      t->name, id, i, t->vocab_size);
+      st = lethe_fail(LETHE_ERR_INVALID, "%s: decode: id %d at position %d is outside the vocabulary [0, %d)", t->name,
+                      id, i, t->vocab_size);
       break;
     }
     if (skip_special && t->special[id]) continue;

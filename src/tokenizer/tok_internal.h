@@ -50,9 +50,7 @@ lethe_status tok_nomem(const char *where);
  * no surrogates, nothing above U+10FFFF), or n when all of it is valid. */
 size_t tok_utf8_invalid_at(const char *s, size_t n);
 /* Length of the character starting with lead byte c (valid input assumed). */
-static inline size_t tok_utf8_len(unsigned char c) {
-  return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
+static inline size_t tok_utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 /* Decodes one character of valid UTF-8; returns its length. */
 size_t tok_utf8_decode(const char *s, uint32_t *cp);
 /* Encodes cp (<= 0x10FFFF) into out; returns the length (1..4). */
@@ -116,13 +114,11 @@ typedef struct {
 } tok_regex;
 /* Compiles an Oniguruma (Ruby syntax) pattern as tokenizers uses it, or, literal != 0, a plain
  * string matched as is. `where` names the place for error messages. */
-lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const char *where,
-                               tok_regex **out);
+lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const char *where, tok_regex **out);
 void tok_regex_free(tok_regex *re);
 /* Appends (start, end) byte offsets of every match to `out`, in the order and with the empty-match
  * rule of the onig crate's find_iter. md: a match data block owned by the calling thread. */
-lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n,
-                                tok_zvec *out);
+lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n, tok_zvec *out);
 /* Translates an Oniguruma pattern to PCRE2 syntax (exposed for tests). */
 lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, const char *where);
 
@@ -143,7 +139,7 @@ typedef struct {
   tok_zvec *stage_pos; /* 1 per pre-tokenizer step: match offsets */
   tok_zvec seg;        /* added-token segments */
   tok_zvec seg2;
-  tok_zvec mpos;       /* normalizer regex matches */
+  tok_zvec mpos; /* normalizer regex matches */
   int npre;
   tok_bpe_scratch *bpe;
   tok_ivec *out;
@@ -179,8 +175,8 @@ typedef struct {
 lethe_status tok_normalizer_parse(const json_t *j, const char *name, tok_normalizer *out);
 void tok_normalizer_free(tok_normalizer *nz);
 /* Normalizes s[0..n): *out points to s itself or into ctx->norm. */
-lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n,
-                           const char **out, size_t *outn);
+lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out,
+                           size_t *outn);
 
 /* ---- pre-tokenizers (tok_pretokenizer.c) ---- */
 typedef enum { TP_BYTELEVEL, TP_SPLIT, TP_DIGITS, TP_METASPACE, TP_WHITESPACE_SPLIT, TP_CHAR_SPLIT } tok_pre_kind;
@@ -193,7 +189,7 @@ typedef struct {
   tok_behavior behavior;
   int invert;
   int individual_digits;
-  uint32_t ch;  /* Metaspace replacement, CharDelimiterSplit delimiter */
+  uint32_t ch; /* Metaspace replacement, CharDelimiterSplit delimiter */
   char chs[4];
   int chlen;
   tok_prepend_scheme scheme;
@@ -204,8 +200,7 @@ typedef struct {
   int n;
 } tok_pretokenizer;
 /* "prepend_scheme" (or the older "add_prefix_space") of Metaspace. */
-lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const char *where,
-                                      tok_prepend_scheme *out);
+lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const char *where, tok_prepend_scheme *out);
 lethe_status tok_pretokenizer_parse(const json_t *j, const char *name, tok_pretokenizer *out);
 void tok_pretokenizer_free(tok_pretokenizer *pt);
 
@@ -213,18 +208,18 @@ void tok_pretokenizer_free(tok_pretokenizer *pt);
 typedef struct tok_cache tok_cache;
 typedef struct {
   tok_strmap vocab;
-  size_t nvocab;          /* distinct strings in the vocabulary */
-  uint32_t *id_off;       /* id -> offset of its string in vocab.keys (UINT32_MAX: none) */
+  size_t nvocab;    /* distinct strings in the vocabulary */
+  uint32_t *id_off; /* id -> offset of its string in vocab.keys (UINT32_MAX: none) */
   uint32_t *id_len;
-  int nids;               /* largest id + 1 */
+  int nids; /* largest id + 1 */
   tok_pairmap merges;
-  int32_t *cp_id;         /* single-codepoint tokens for U+0000..U+2FFF, -1 when absent */
-  char *unk;              /* unk_token or NULL */
+  int32_t *cp_id; /* single-codepoint tokens for U+0000..U+2FFF, -1 when absent */
+  char *unk;      /* unk_token or NULL */
   size_t unk_len;
-  char *prefix, *suffix;  /* continuing_subword_prefix, end_of_word_suffix (or NULL) */
+  char *prefix, *suffix; /* continuing_subword_prefix, end_of_word_suffix (or NULL) */
   size_t prefix_len, suffix_len;
   int fuse_unk, byte_fallback, ignore_merges;
-  int32_t byte_id[256];   /* "<0xXX>" tokens for byte fallback, -1 when absent */
+  int32_t byte_id[256]; /* "<0xXX>" tokens for byte fallback, -1 when absent */
   tok_cache *cache;
 } tok_bpe;
 lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *out);
@@ -245,7 +240,7 @@ void tok_cache_put(tok_cache *c, uint64_t h, const char *s, size_t n, const int 
 typedef struct {
   char *content;
   size_t len;
-  char *dec;      /* normalized tokens: the normalized content, which decoding shows; or NULL */
+  char *dec; /* normalized tokens: the normalized content, which decoding shows; or NULL */
   size_t dec_len;
   int id;
   int special, single_word, lstrip, rstrip, normalized;
@@ -254,25 +249,24 @@ typedef struct tok_trie tok_trie;
 typedef struct {
   tok_added_token *tok; /* one entry per id (a later token given the same id replaces it) */
   int ntok;
-  int *by_id;           /* id -> index into tok, -1 */
+  int *by_id; /* id -> index into tok, -1 */
   int nby_id;
-  tok_strmap map;       /* content -> id */
+  tok_strmap map;         /* content -> id */
   tok_strmap special_set; /* contents of the special tokens */
-  tok_trie *raw;        /* non-normalized tokens, matched in the raw text */
-  tok_trie *norm;       /* normalized tokens, matched in normalized text */
+  tok_trie *raw;          /* non-normalized tokens, matched in the raw text */
+  tok_trie *norm;         /* normalized tokens, matched in normalized text */
 } tok_added;
 /* Reads "added_tokens" and assigns ids as tokenizers does (the model's id when the content is in
  * its vocabulary, else the next free id); builds the matchers (normalized contents go through the
  * normalizer first). */
-lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model,
-                             const tok_normalizer *nz, tok_added *out);
+lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz,
+                             tok_added *out);
 void tok_added_free(tok_added *a);
 /* Splits s[0..n) around added tokens: appends triples (start, end, id or SIZE_MAX for text) to
  * out, covering s, in tokenizers' find_matches order (empty text pieces are not emitted). */
-lethe_status tok_added_split(const tok_added *a, int normalized, const char *s, size_t n,
-                             tok_zvec *out);
+lethe_status tok_added_split(const tok_added *a, int normalized, const char *s, size_t n, tok_zvec *out);
 int tok_added_find(const tok_added *a, const char *s, size_t n); /* index into tok, or -1 */
-int tok_added_by_id(const tok_added *a, int id);                /* index into tok, or -1 */
+int tok_added_by_id(const tok_added *a, int id);                 /* index into tok, or -1 */
 
 /* ---- post-processors (tok_postprocess.c) ---- */
 typedef struct {
@@ -287,7 +281,7 @@ typedef struct {
 typedef struct {
   tok_template *t; /* applied in order when add_special; none: nothing is added */
   int n;
-  int bos, eos;    /* single special ids before / after the sequence in the first template, -1 */
+  int bos, eos; /* single special ids before / after the sequence in the first template, -1 */
 } tok_post;
 lethe_status tok_post_parse(const json_t *j, const char *name, tok_post *out);
 void tok_post_free(tok_post *p);
@@ -295,14 +289,7 @@ void tok_post_free(tok_post *p);
 lethe_status tok_post_apply(const tok_post *p, tok_ivec *ids);
 
 /* ---- decoders (tok_decoder.c) ---- */
-typedef enum {
-  TD_BYTELEVEL,
-  TD_REPLACE,
-  TD_BYTEFALLBACK,
-  TD_FUSE,
-  TD_STRIP,
-  TD_METASPACE
-} tok_dec_kind;
+typedef enum { TD_BYTELEVEL, TD_REPLACE, TD_BYTEFALLBACK, TD_FUSE, TD_STRIP, TD_METASPACE } tok_dec_kind;
 typedef struct {
   tok_dec_kind kind;
   tok_regex *re; /* Replace */
@@ -320,8 +307,8 @@ typedef struct {
 lethe_status tok_decoder_parse(const json_t *j, const char *name, tok_decoder *out);
 void tok_decoder_free(tok_decoder *d);
 /* Decodes token strings (NUL-terminated) as the decoder chain does; result appended to out. */
-lethe_status tok_decode_tokens(const tok_decoder *d, const char *const *toks, const size_t *lens,
-                               size_t n, tok_buf *out);
+lethe_status tok_decode_tokens(const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n,
+                               tok_buf *out);
 
 /* ---- byte-level alphabet (tok_bytelevel.c) ---- */
 /* The character GPT-2's byte-level alphabet uses for byte b, UTF-8 encoded (2 bytes at most). */
@@ -334,10 +321,8 @@ int tok_bl_byte(uint32_t cp);
 typedef struct tok_l2c tok_l2c;
 lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, tok_l2c **out);
 void tok_l2c_free(tok_l2c *l);
-lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int bos,
-                            tok_ivec *out);
-lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special,
-                            tok_buf *out);
+lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int bos, tok_ivec *out);
+lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, tok_buf *out);
 int tok_l2c_vocab_size(const tok_l2c *l);
 int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n);
 
@@ -363,28 +348,24 @@ struct lethe_tokenizer {
 /* Parses a tokenizer.json document into t (tok_hf.c). */
 lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len);
 lethe_status tok_hf_encode(const lethe_tokenizer *t, const char *text, size_t len, tok_ivec *out);
-lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special,
-                           tok_buf *out);
+lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, tok_buf *out);
 /* Appends the ids of one pre-tokenized piece chain (pre-tokenizers from step `k` on). */
-lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s,
-                             size_t n, int at_origin);
+lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, size_t n, int at_origin);
 
 /* JSON helpers (tok_json.c): each fails with "NAME: WHERE: problem". */
 const char *tok_json_type_name(const json_t *j);
-lethe_status tok_json_get_string(const json_t *obj, const char *key, int required, const char *name,
-                                 const char *where, const char **s, size_t *len);
-lethe_status tok_json_get_bool(const json_t *obj, const char *key, int dflt, const char *name,
-                               const char *where, int *out);
-lethe_status tok_json_get_int(const json_t *obj, const char *key, long long dflt, long long lo,
-                              long long hi, const char *name, const char *where, long long *out);
+lethe_status tok_json_get_string(const json_t *obj, const char *key, int required, const char *name, const char *where,
+                                 const char **s, size_t *len);
+lethe_status tok_json_get_bool(const json_t *obj, const char *key, int dflt, const char *name, const char *where,
+                               int *out);
+lethe_status tok_json_get_int(const json_t *obj, const char *key, long long dflt, long long lo, long long hi,
+                              const char *name, const char *where, long long *out);
 /* The "type" field of a component object. */
-lethe_status tok_json_type(const json_t *obj, const char *name, const char *where,
-                           const char **type);
+lethe_status tok_json_type(const json_t *obj, const char *name, const char *where, const char **type);
 /* A {"String": s} or {"Regex": r} pattern field, compiled. */
-lethe_status tok_json_pattern(const json_t *obj, const char *key, const char *name,
-                              const char *where, tok_regex **re);
+lethe_status tok_json_pattern(const json_t *obj, const char *key, const char *name, const char *where, tok_regex **re);
 /* A one-character string field as a code point. */
-lethe_status tok_json_get_char(const json_t *obj, const char *key, uint32_t dflt, const char *name,
-                               const char *where, uint32_t *out);
+lethe_status tok_json_get_char(const json_t *obj, const char *key, uint32_t dflt, const char *name, const char *where,
+                               uint32_t *out);
 
 #endif

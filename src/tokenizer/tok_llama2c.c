@@ -24,16 +24,14 @@ struct tok_l2c {
 };
 
 static int32_t rd_i32(const uint8_t *p) {
-  uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-               ((uint32_t)p[3] << 24);
+  uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
   int32_t r;
   memcpy(&r, &v, 4);
   return r;
 }
 
 static float rd_f32(const uint8_t *p) {
-  uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-               ((uint32_t)p[3] << 24);
+  uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
   float f;
   memcpy(&f, &v, 4);
   return f;
@@ -51,9 +49,7 @@ void tok_l2c_free(tok_l2c *l) {
 
 lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, tok_l2c **out) {
   *out = NULL;
-  if (size < 4)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: too short for a llama2.c tokenizer (%zu bytes)", name,
-                      size);
+  if (size < 4) return lethe_fail(LETHE_ERR_FORMAT, "%s: too short for a llama2.c tokenizer (%zu bytes)", name, size);
   int32_t mtl = rd_i32(data);
   if (mtl <= 0 || mtl > (1 << 20))
     return lethe_fail(LETHE_ERR_FORMAT,
@@ -64,23 +60,20 @@ lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, to
   size_t p = 4, n = 0;
   while (p < size) {
     if (size - p < 8)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated (%zu bytes left)",
-                        name, p, n, size - p);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated (%zu bytes left)", name, p, n,
+                        size - p);
     int32_t len = rd_i32(data + p + 4);
     if (len < 0 || len > mtl)
-      return lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: offset %zu: token %zu has length %d, outside [0, max_token_length %d]",
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu has length %d, outside [0, max_token_length %d]",
                         name, p + 4, n, (int)len, (int)mtl);
     if (size - p - 8 < (size_t)len)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated", name, p, n);
     p += 8 + (size_t)len;
     n++;
-    if (n > (1u << 24))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: more than 2^24 tokens", name);
+    if (n > (1u << 24)) return lethe_fail(LETHE_ERR_FORMAT, "%s: more than 2^24 tokens", name);
   }
   if (n < 3)
-    return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: %zu tokens; a llama2.c vocabulary starts with <unk>, <s>, </s>", name, n);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %zu tokens; a llama2.c vocabulary starts with <unk>, <s>, </s>", name, n);
   tok_l2c *l = calloc(1, sizeof *l);
   if (!l) return tok_nomem("llama2.c tokenizer");
   l->n = (int)n;
@@ -101,8 +94,7 @@ lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, to
     l->blob[b + len] = 0;
     l->off[i] = (uint32_t)b;
     l->len[i] = (uint32_t)len;
-    if (tok_strmap_get(&l->map, l->blob + b, len) < 0)
-      st = tok_strmap_put(&l->map, l->blob + b, len, (int32_t)i, NULL);
+    if (tok_strmap_get(&l->map, l->blob + b, len) < 0) st = tok_strmap_put(&l->map, l->blob + b, len, (int32_t)i, NULL);
     b += len + 1;
     p += 8 + len;
   }
@@ -116,9 +108,7 @@ lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, to
 
 int tok_l2c_vocab_size(const tok_l2c *l) { return l->n; }
 
-int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n) {
-  return tok_strmap_get(&l->map, s, n);
-}
+int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n) { return tok_strmap_get(&l->map, s, n); }
 
 typedef struct {
   float score;
@@ -162,8 +152,7 @@ typedef struct {
 } node;
 
 /* Pushes the pair (a, next(a)) when its concatenation is a token llama2.c could pick. */
-static lethe_status consider(const tok_l2c *l, const node *nd, int32_t a, tok_buf *cat, cand *h,
-                             size_t *nh) {
+static lethe_status consider(const tok_l2c *l, const node *nd, int32_t a, tok_buf *cat, cand *h, size_t *nh) {
   int32_t b = nd[a].next;
   if (b < 0) return LETHE_OK;
   int32_t ia = nd[a].id, ib = nd[b].id;
@@ -178,8 +167,7 @@ static lethe_status consider(const tok_l2c *l, const node *nd, int32_t a, tok_bu
   return LETHE_OK;
 }
 
-lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int bos,
-                            tok_ivec *out) {
+lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int bos, tok_ivec *out) {
   size_t start = out->n;
   if (bos) LETHE_TRY(tok_ivec_push(out, 1));
   /* as in llama2.c, BOS takes part in the merging (its string never forms a merge in practice) */
@@ -218,8 +206,7 @@ lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int 
     nd[i].prev = (int32_t)i - 1;
     nd[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
   }
-  for (size_t i = 0; i + 1 < n && st == LETHE_OK; i++)
-    st = consider(l, nd, (int32_t)i, &cat, h, &nh);
+  for (size_t i = 0; i + 1 < n && st == LETHE_OK; i++) st = consider(l, nd, (int32_t)i, &cat, h, &nh);
   while (nh && st == LETHE_OK) {
     cand c = pop(h, &nh);
     node *a = &nd[c.pos];
@@ -250,15 +237,16 @@ static int hexval(char c) {
   return -1;
 }
 
-lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special,
-                            tok_buf *out) {
+lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, tok_buf *out) {
   tok_buf raw = {0};
   lethe_status st = LETHE_OK;
   for (int i = 0; i < n && st == LETHE_OK; i++) {
     int id = ids[i];
     if (id < 0 || id >= l->n) {
-      st = lethe_fail(LETHE_ERR_INVALID, "tokenizer: decode: id %d at position %d is outside the "
-                      "vocabulary [0, %d)", id, i, l->n);
+      st = lethe_fail(LETHE_ERR_INVALID,
+                      "tokenizer: decode: id %d at position %d is outside the "
+                      "vocabulary [0, %d)",
+                      id, i, l->n);
       break;
     }
     if (skip_special && id <= 2) continue;

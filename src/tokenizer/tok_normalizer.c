@@ -16,8 +16,7 @@ static lethe_status add_step(tok_normalizer *nz, const tok_norm_step *st) {
   return LETHE_OK;
 }
 
-static lethe_status parse_one(const json_t *j, const char *name, const char *where,
-                              tok_normalizer *nz, int depth) {
+static lethe_status parse_one(const json_t *j, const char *name, const char *where, tok_normalizer *nz, int depth) {
   const char *type;
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
@@ -27,20 +26,26 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "normalizers");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name,
-                        where, tok_json_type_name(arr));
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name, where,
+                        tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.normalizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, nz, depth + 1));
     }
     return LETHE_OK;
   }
-  if (!strcmp(type, "NFC")) st.kind = TN_NFC;
-  else if (!strcmp(type, "NFD")) st.kind = TN_NFD;
-  else if (!strcmp(type, "NFKC")) st.kind = TN_NFKC;
-  else if (!strcmp(type, "NFKD")) st.kind = TN_NFKD;
-  else if (!strcmp(type, "Lowercase")) st.kind = TN_LOWERCASE;
-  else if (!strcmp(type, "ByteLevel")) st.kind = TN_BYTELEVEL;
+  if (!strcmp(type, "NFC"))
+    st.kind = TN_NFC;
+  else if (!strcmp(type, "NFD"))
+    st.kind = TN_NFD;
+  else if (!strcmp(type, "NFKC"))
+    st.kind = TN_NFKC;
+  else if (!strcmp(type, "NFKD"))
+    st.kind = TN_NFKD;
+  else if (!strcmp(type, "Lowercase"))
+    st.kind = TN_LOWERCASE;
+  else if (!strcmp(type, "ByteLevel"))
+    st.kind = TN_BYTELEVEL;
   else if (!strcmp(type, "Prepend")) {
     const char *s;
     size_t n;
@@ -107,17 +112,17 @@ static int unchanged(tok_norm_kind k, const char *s, size_t n) {
 
 static lethe_status unicode_form(tok_norm_kind k, const char *s, size_t n, tok_buf *dst) {
   int opts = UTF8PROC_STABLE;
-  if (k == TN_NFC || k == TN_NFKC) opts |= UTF8PROC_COMPOSE;
-  else opts |= UTF8PROC_DECOMPOSE;
+  if (k == TN_NFC || k == TN_NFKC)
+    opts |= UTF8PROC_COMPOSE;
+  else
+    opts |= UTF8PROC_DECOMPOSE;
   if (k == TN_NFKC || k == TN_NFKD) opts |= UTF8PROC_COMPAT;
   utf8proc_uint8_t *r = NULL;
-  utf8proc_ssize_t m =
-      utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &r, (utf8proc_option_t)opts);
+  utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &r, (utf8proc_option_t)opts);
   if (m < 0) {
     free(r);
     if (m == UTF8PROC_ERROR_NOMEM) return tok_nomem("normalizer");
-    return lethe_fail(LETHE_ERR_INVALID, "tokenizer: normalizer: utf8proc: %s",
-                      utf8proc_errmsg(m));
+    return lethe_fail(LETHE_ERR_INVALID, "tokenizer: normalizer: utf8proc: %s", utf8proc_errmsg(m));
   }
   lethe_status st = tok_buf_append(dst, r, (size_t)m);
   free(r);
@@ -151,8 +156,7 @@ static lethe_status lowercase(const char *s, size_t n, tok_buf *dst) {
   return LETHE_OK;
 }
 
-static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s, size_t n,
-                            tok_buf *dst) {
+static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s, size_t n, tok_buf *dst) {
   ctx->mpos.n = 0;
   LETHE_TRY(tok_regex_find_all(st->re, ctx->md, s, n, &ctx->mpos));
   size_t prev = 0;
@@ -165,8 +169,8 @@ static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s
   return tok_buf_append(dst, s + prev, n - prev);
 }
 
-lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n,
-                           const char **out, size_t *outn) {
+lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out,
+                           size_t *outn) {
   const char *cur = s;
   size_t curn = n;
   int cur_buf = -1; /* which ctx->norm buffer holds cur (-1: the input) */
@@ -182,17 +186,13 @@ lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s
       if (unchanged(st->kind, cur, curn)) continue;
       LETHE_TRY(unicode_form(st->kind, cur, curn, dst));
       break;
-    case TN_LOWERCASE:
-      LETHE_TRY(lowercase(cur, curn, dst));
-      break;
+    case TN_LOWERCASE: LETHE_TRY(lowercase(cur, curn, dst)); break;
     case TN_PREPEND:
       if (curn == 0) continue;
       LETHE_TRY(tok_buf_append(dst, st->str, st->len));
       LETHE_TRY(tok_buf_append(dst, cur, curn));
       break;
-    case TN_REPLACE:
-      LETHE_TRY(replace(st, ctx, cur, curn, dst));
-      break;
+    case TN_REPLACE: LETHE_TRY(replace(st, ctx, cur, curn, dst)); break;
     case TN_STRIP: {
       size_t a = 0, b = curn;
       if (st->left)

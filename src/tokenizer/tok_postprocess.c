@@ -43,8 +43,8 @@ static lethe_status add_template(tok_post *p, tok_template *t) {
 }
 
 /* The ids of a special token named in a template. */
-static lethe_status special_ids(const json_t *specials, const char *id, size_t idlen,
-                                const char *name, const char *where, tok_template *t) {
+static lethe_status special_ids(const json_t *specials, const char *id, size_t idlen, const char *name,
+                                const char *where, tok_template *t) {
   json_t *sp = NULL;
   const char *k;
   json_t *v;
@@ -52,12 +52,11 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
     if (strlen(k) == idlen && !memcmp(k, id, idlen)) sp = v;
   }
   if (!sp)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: special token \"%.*s\" is not in special_tokens",
-                      name, where, (int)idlen, id);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: special token \"%.*s\" is not in special_tokens", name, where,
+                      (int)idlen, id);
   json_t *ids = json_object_get(sp, "ids");
   if (!json_is_array(ids))
-    return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: post_processor.special_tokens[\"%.*s\"].ids: expected an array, found %s",
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: post_processor.special_tokens[\"%.*s\"].ids: expected an array, found %s",
                       name, (int)idlen, id, tok_json_type_name(ids));
   size_t n = json_array_size(ids);
   int *buf = malloc((n + 1) * sizeof *buf);
@@ -66,9 +65,8 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
     json_t *x = json_array_get(ids, i);
     if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= TOK_MAX_ID) {
       free(buf);
-      return lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: post_processor.special_tokens[\"%.*s\"].ids[%zu]: expected an id",
-                        name, (int)idlen, id, i);
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: post_processor.special_tokens[\"%.*s\"].ids[%zu]: expected an id", name,
+                        (int)idlen, id, i);
     }
     buf[i] = (int)json_integer_value(x);
   }
@@ -77,17 +75,18 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
   return st;
 }
 
-static lethe_status parse_template(const json_t *j, const char *name, const char *where,
-                                   tok_post *out) {
+static lethe_status parse_template(const json_t *j, const char *name, const char *where, tok_post *out) {
   json_t *single = json_object_get(j, "single");
   json_t *specials = json_object_get(j, "special_tokens");
   char w[256];
-  if (!specials) specials = json_object();
-  else json_incref(specials);
+  if (!specials)
+    specials = json_object();
+  else
+    json_incref(specials);
   if (!json_is_object(specials)) {
     json_decref(specials);
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.special_tokens: expected an object, found %s",
-                      name, where, tok_json_type_name(specials));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.special_tokens: expected an object, found %s", name, where,
+                      tok_json_type_name(specials));
   }
   tok_template t = {0};
   lethe_status st = LETHE_OK;
@@ -100,8 +99,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
         const char *sid;
         st = tok_json_get_string(seq, "id", 1, name, w, &sid, NULL);
         if (st == LETHE_OK && strcmp(sid, "A"))
-          st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: the single template can only hold sequence A",
-                          name, w);
+          st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: the single template can only hold sequence A", name, w);
         if (st == LETHE_OK) st = add_piece(&t, 1, NULL, 0);
       } else if (json_is_object(spt)) {
         const char *sid;
@@ -109,8 +107,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
         st = tok_json_get_string(spt, "id", 1, name, w, &sid, &sl);
         if (st == LETHE_OK) st = special_ids(specials, sid, sl, name, w, &t);
       } else {
-        st = lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: %s: expected {\"Sequence\": ...} or {\"SpecialToken\": ...}", name, w);
+        st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected {\"Sequence\": ...} or {\"SpecialToken\": ...}", name, w);
       }
     }
   } else if (json_is_string(single)) {
@@ -137,8 +134,8 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
       }
     }
   } else {
-    st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s.single: expected a list or a string, found %s", name,
-                    where, tok_json_type_name(single));
+    st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s.single: expected a list or a string, found %s", name, where,
+                    tok_json_type_name(single));
   }
   json_decref(specials);
   if (st == LETHE_OK) st = add_template(out, &t);
@@ -146,8 +143,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
   return st;
 }
 
-static lethe_status parse_pair_processing(const json_t *j, const char *name, const char *where,
-                                          tok_post *out) {
+static lethe_status parse_pair_processing(const json_t *j, const char *name, const char *where, tok_post *out) {
   tok_template t = {0};
   lethe_status st = LETHE_OK;
   const char *keys[2] = {"cls", "sep"};
@@ -155,10 +151,9 @@ static lethe_status parse_pair_processing(const json_t *j, const char *name, con
   for (int k = 0; k < 2; k++) {
     json_t *v = json_object_get(j, keys[k]);
     json_t *id = json_array_get(v, 1);
-    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_string(json_array_get(v, 0)) ||
-        !json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TOK_MAX_ID)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected [\"token\", id]", name, where,
-                        keys[k]);
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_string(json_array_get(v, 0)) || !json_is_integer(id) ||
+        json_integer_value(id) < 0 || json_integer_value(id) >= TOK_MAX_ID)
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected [\"token\", id]", name, where, keys[k]);
     ids[k] = (int)json_integer_value(id);
   }
   if ((st = add_piece(&t, 0, &ids[0], 1)) == LETHE_OK && (st = add_piece(&t, 1, NULL, 0)) == LETHE_OK &&
@@ -168,8 +163,7 @@ static lethe_status parse_pair_processing(const json_t *j, const char *name, con
   return st;
 }
 
-static lethe_status parse_one(const json_t *j, const char *name, const char *where, tok_post *out,
-                              int depth) {
+static lethe_status parse_one(const json_t *j, const char *name, const char *where, tok_post *out, int depth) {
   const char *type;
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
@@ -177,8 +171,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "processors");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name,
-                        where, tok_json_type_name(arr));
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name, where,
+                        tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.processors[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, out, depth + 1));

@@ -12,8 +12,7 @@
 #include "util/error.h"
 
 /* GPT-2's pre-tokenization pattern, as tokenizers' ByteLevel uses it. */
-static const char GPT2_PATTERN[] =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char GPT2_PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 static lethe_status add_step(tok_pretokenizer *pt, const tok_pre_step *st) {
   tok_pre_step *p = realloc(pt->steps, (size_t)(pt->n + 1) * sizeof *p);
@@ -23,15 +22,19 @@ static lethe_status add_step(tok_pretokenizer *pt, const tok_pre_step *st) {
   return LETHE_OK;
 }
 
-static lethe_status parse_behavior(const json_t *j, const char *name, const char *where,
-                                   tok_behavior *b) {
+static lethe_status parse_behavior(const json_t *j, const char *name, const char *where, tok_behavior *b) {
   const char *s;
   LETHE_TRY(tok_json_get_string(j, "behavior", 1, name, where, &s, NULL));
-  if (!strcmp(s, "Removed")) *b = TB_REMOVED;
-  else if (!strcmp(s, "Isolated")) *b = TB_ISOLATED;
-  else if (!strcmp(s, "MergedWithPrevious")) *b = TB_MERGED_PREV;
-  else if (!strcmp(s, "MergedWithNext")) *b = TB_MERGED_NEXT;
-  else if (!strcmp(s, "Contiguous")) *b = TB_CONTIGUOUS;
+  if (!strcmp(s, "Removed"))
+    *b = TB_REMOVED;
+  else if (!strcmp(s, "Isolated"))
+    *b = TB_ISOLATED;
+  else if (!strcmp(s, "MergedWithPrevious"))
+    *b = TB_MERGED_PREV;
+  else if (!strcmp(s, "MergedWithNext"))
+    *b = TB_MERGED_NEXT;
+  else if (!strcmp(s, "Contiguous"))
+    *b = TB_CONTIGUOUS;
   else
     return lethe_fail(LETHE_ERR_FORMAT,
                       "%s: %s.behavior: unknown behavior \"%s\" (Removed, Isolated, "
@@ -40,18 +43,19 @@ static lethe_status parse_behavior(const json_t *j, const char *name, const char
   return LETHE_OK;
 }
 
-lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const char *where,
-                                      tok_prepend_scheme *out) {
+lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const char *where, tok_prepend_scheme *out) {
   const char *s;
   *out = TPS_ALWAYS;
   LETHE_TRY(tok_json_get_string(j, "prepend_scheme", 0, name, where, &s, NULL));
   if (s) {
-    if (!strcmp(s, "always")) *out = TPS_ALWAYS;
-    else if (!strcmp(s, "first")) *out = TPS_FIRST;
-    else if (!strcmp(s, "never")) *out = TPS_NEVER;
+    if (!strcmp(s, "always"))
+      *out = TPS_ALWAYS;
+    else if (!strcmp(s, "first"))
+      *out = TPS_FIRST;
+    else if (!strcmp(s, "never"))
+      *out = TPS_NEVER;
     else
-      return lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: %s.prepend_scheme: unknown value \"%s\" (always, first, never)", name,
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.prepend_scheme: unknown value \"%s\" (always, first, never)", name,
                         where, s);
     return LETHE_OK;
   }
@@ -62,8 +66,7 @@ lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const c
   return LETHE_OK;
 }
 
-static lethe_status parse_one(const json_t *j, const char *name, const char *where,
-                              tok_pretokenizer *pt, int depth) {
+static lethe_status parse_one(const json_t *j, const char *name, const char *where, tok_pretokenizer *pt, int depth) {
   const char *type;
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
@@ -73,8 +76,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "pretokenizers");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s",
-                        name, where, tok_json_type_name(arr));
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s", name, where,
+                        tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.pretokenizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, pt, depth + 1));
@@ -107,8 +110,7 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   } else if (!strcmp(type, "CharDelimiterSplit")) {
     st.kind = TP_CHAR_SPLIT;
     LETHE_TRY(tok_json_get_char(j, "delimiter", 0xFFFFFFFFu, name, where, &st.ch));
-    if (st.ch == 0xFFFFFFFFu)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"delimiter\"", name, where);
+    if (st.ch == 0xFFFFFFFFu) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"delimiter\"", name, where);
   } else {
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
                       "%s: %s: pre-tokenizer type \"%s\" is not supported (supported: ByteLevel, "
@@ -180,9 +182,7 @@ static lethe_status char_matches(const char *s, size_t n, int kind, uint32_t ch,
   while (i < n) {
     uint32_t cp;
     size_t k = tok_utf8_decode(s + i, &cp);
-    int hit = kind == TP_DIGITS ? is_numeric(cp)
-              : kind == TP_WHITESPACE_SPLIT ? tok_is_whitespace(cp)
-                                            : cp == ch;
+    int hit = kind == TP_DIGITS ? is_numeric(cp) : kind == TP_WHITESPACE_SPLIT ? tok_is_whitespace(cp) : cp == ch;
     if (hit) {
       LETHE_TRY(tok_zvec_push(m, i));
       LETHE_TRY(tok_zvec_push(m, i + k));
@@ -202,8 +202,7 @@ static void behave(tok_zvec *c, tok_behavior b) {
   case TB_ISOLATED:
     for (size_t i = 0; i < n; i++) p[3 * i + 2] = 0;
     return;
-  case TB_REMOVED:
-    return;
+  case TB_REMOVED: return;
   case TB_CONTIGUOUS:
   case TB_MERGED_PREV:
     for (size_t i = 0; i < n; i++) {
@@ -264,8 +263,8 @@ static lethe_status bytelevel_map(const char *s, size_t n, tok_buf *dst) {
 }
 
 /* Runs the pieces of a cover list (with removals) through the next steps. */
-static lethe_status run_pieces(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s,
-                               const tok_zvec *c, int at_origin) {
+static lethe_status run_pieces(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, const tok_zvec *c,
+                               int at_origin) {
   for (size_t i = 0; i + 2 < c->n; i += 3) {
     if (c->p[i + 2]) continue;
     size_t a = c->p[i], b = c->p[i + 1];
@@ -275,8 +274,7 @@ static lethe_status run_pieces(const lethe_tokenizer *t, tok_ctx *ctx, int k, co
   return LETHE_OK;
 }
 
-lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s,
-                             size_t n, int at_origin) {
+lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, size_t n, int at_origin) {
   if (n == 0) return LETHE_OK; /* empty pieces are dropped */
   if (k == t->pre.n) return tok_bpe_tokenize(&t->bpe, ctx, s, n);
   const tok_pre_step *st = &t->pre.steps[k];
@@ -317,8 +315,7 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
   case TP_CHAR_SPLIT:
     LETHE_TRY(char_matches(s, n, (int)st->kind, st->ch, M));
     LETHE_TRY(cover(M, n, 0, C));
-    behave(C, st->kind == TP_DIGITS ? (st->individual_digits ? TB_ISOLATED : TB_CONTIGUOUS)
-                                    : TB_REMOVED);
+    behave(C, st->kind == TP_DIGITS ? (st->individual_digits ? TB_ISOLATED : TB_CONTIGUOUS) : TB_REMOVED);
     return run_pieces(t, ctx, k, s, C, at_origin);
   case TP_METASPACE: {
     A->n = 0;

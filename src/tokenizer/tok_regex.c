@@ -12,9 +12,7 @@
 
 static lethe_status app(tok_buf *b, const char *s) { return tok_buf_append(b, s, strlen(s)); }
 
-static int is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* The class body (without brackets) for \p{L} / \p{N} and friends, or NULL. */
 static const char *prop_body(const char *name, size_t n, const char **extra) {
@@ -36,21 +34,44 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
   while (i < len) {
     char c = pat[i];
     if (c == '\\') {
-      if (i + 1 >= len)
-        return lethe_fail(LETHE_ERR_FORMAT, "%s: regex ends with a lone backslash", where);
+      if (i + 1 >= len) return lethe_fail(LETHE_ERR_FORMAT, "%s: regex ends with a lone backslash", where);
       char e = pat[i + 1];
       const char *body = NULL, *extra = "";
       int negate = 0;
       size_t adv = 2;
       switch (e) {
-      case 's': body = ""; extra = tok_uc_space; break;
-      case 'S': body = ""; extra = tok_uc_space; negate = 1; break;
-      case 'w': body = "\\p{L}\\p{M}\\p{Pc}\\p{Nd}\\p{Nl}"; extra = tok_uc_extra_w; break;
-      case 'W': body = "\\p{L}\\p{M}\\p{Pc}\\p{Nd}\\p{Nl}"; extra = tok_uc_extra_w; negate = 1; break;
-      case 'd': body = "\\p{Nd}"; extra = tok_uc_extra_d; break;
-      case 'D': body = "\\p{Nd}"; extra = tok_uc_extra_d; negate = 1; break;
+      case 's':
+        body = "";
+        extra = tok_uc_space;
+        break;
+      case 'S':
+        body = "";
+        extra = tok_uc_space;
+        negate = 1;
+        break;
+      case 'w':
+        body = "\\p{L}\\p{M}\\p{Pc}\\p{Nd}\\p{Nl}";
+        extra = tok_uc_extra_w;
+        break;
+      case 'W':
+        body = "\\p{L}\\p{M}\\p{Pc}\\p{Nd}\\p{Nl}";
+        extra = tok_uc_extra_w;
+        negate = 1;
+        break;
+      case 'd':
+        body = "\\p{Nd}";
+        extra = tok_uc_extra_d;
+        break;
+      case 'D':
+        body = "\\p{Nd}";
+        extra = tok_uc_extra_d;
+        negate = 1;
+        break;
       case 'h': body = "0-9a-fA-F"; break;
-      case 'H': body = "0-9a-fA-F"; negate = 1; break;
+      case 'H':
+        body = "0-9a-fA-F";
+        negate = 1;
+        break;
       case 'p':
       case 'P': {
         const char *name;
@@ -84,16 +105,14 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
         break;
       }
       case 'u':
-        if (i + 5 < len && is_hex(pat[i + 2]) && is_hex(pat[i + 3]) && is_hex(pat[i + 4]) &&
-            is_hex(pat[i + 5])) {
+        if (i + 5 < len && is_hex(pat[i + 2]) && is_hex(pat[i + 3]) && is_hex(pat[i + 4]) && is_hex(pat[i + 5])) {
           LETHE_TRY(app(out, "\\x{"));
           LETHE_TRY(tok_buf_append(out, pat + i + 2, 4));
           LETHE_TRY(app(out, "}"));
           i += 6;
           continue;
         }
-        return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: \\u must be followed by 4 hex digits",
-                          where);
+        return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: \\u must be followed by 4 hex digits", where);
       case 'Q': { /* literal text up to \E */
         size_t j = i + 2;
         while (j + 1 < len && !(pat[j] == '\\' && pat[j + 1] == 'E')) j++;
@@ -102,8 +121,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
         i = end;
         continue;
       }
-      default:
-        break;
+      default: break;
       }
       if (!body) {
         /* other escapes carry over (\x{..}, \n, \t, \., \b, \A, \z, \k<..>, ...); a multi-char
@@ -114,8 +132,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
       }
       if (in_class) {
         if (negate)
-          return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                            "%s: regex: negated class escape \\%c inside [...] is not supported",
+          return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: regex: negated class escape \\%c inside [...] is not supported",
                             where, e);
         LETHE_TRY(app(out, body));
         LETHE_TRY(app(out, extra));
@@ -135,17 +152,20 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
         if (i + 1 < len && pat[i + 1] == ':') { /* POSIX bracket [:alpha:] */
           size_t j = i + 2;
           while (j + 1 < len && !(pat[j] == ':' && pat[j + 1] == ']')) j++;
-          if (j + 1 >= len)
-            return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: unterminated [: :]", where);
+          if (j + 1 >= len) return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: unterminated [: :]", where);
           LETHE_TRY(tok_buf_append(out, pat + i, j + 2 - i));
           i = j + 2;
           continue;
         }
-        return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: regex: nested character classes are not "
-                          "supported", where);
+        return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                          "%s: regex: nested character classes are not "
+                          "supported",
+                          where);
       } else if (c == '&' && i + 1 < len && pat[i + 1] == '&') {
-        return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: regex: class intersection (&&) is not "
-                          "supported", where);
+        return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                          "%s: regex: class intersection (&&) is not "
+                          "supported",
+                          where);
       }
       LETHE_TRY(tok_buf_append(out, &c, 1));
       i++;
@@ -169,8 +189,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
   return LETHE_OK;
 }
 
-lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const char *where,
-                               tok_regex **out) {
+lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const char *where, tok_regex **out) {
   *out = NULL;
   tok_buf tr = {0};
   lethe_status st = LETHE_OK;
@@ -196,15 +215,14 @@ lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const c
     return tok_nomem(where);
   }
   pcre2_set_newline(cctx, PCRE2_NEWLINE_LF); /* '.', '^' and '$' know only \n, as in Oniguruma */
-  pcre2_code *code =
-      pcre2_compile((PCRE2_SPTR)(tr.p ? tr.p : ""), tr.n, opts, &errcode, &erroff, cctx);
+  pcre2_code *code = pcre2_compile((PCRE2_SPTR)(tr.p ? tr.p : ""), tr.n, opts, &errcode, &erroff, cctx);
   pcre2_compile_context_free(cctx);
   tok_buf_free(&tr);
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(errcode, msg, sizeof msg);
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: bad regex '%.*s': %s", where, (int)(len > 200 ? 200 : len),
-                      pat, (const char *)msg);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: bad regex '%.*s': %s", where, (int)(len > 200 ? 200 : len), pat,
+                      (const char *)msg);
   }
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* without JIT the interpreter runs */
   tok_regex *re = calloc(1, sizeof *re);
@@ -236,17 +254,14 @@ void tok_regex_free(tok_regex *re) {
   free(re);
 }
 
-static int match_at(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n,
-                    size_t from) {
+static int match_at(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n, size_t from) {
   int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, from, PCRE2_NO_UTF_CHECK, md, re->mctx);
   if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter keeps its frames on the heap */
-    rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, from, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
-                     re->mctx);
+    rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, from, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, re->mctx);
   return rc;
 }
 
-lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n,
-                                tok_zvec *out) {
+lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n, tok_zvec *out) {
   size_t last_end = 0;
   size_t last_match_end = SIZE_MAX;
   static const char empty[1] = {0};
@@ -257,8 +272,8 @@ lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof msg);
-      return lethe_fail(LETHE_ERR_INVALID, "tokenizer: regex '%.100s' at byte %zu: %s",
-                        re->source, last_end, (const char *)msg);
+      return lethe_fail(LETHE_ERR_INVALID, "tokenizer: regex '%.100s' at byte %zu: %s", re->source, last_end,
+                        (const char *)msg);
     }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     size_t ms = ov[0], me = ov[1];

@@ -5,9 +5,7 @@
 #include "tokenizer/tok_internal.h"
 #include "util/error.h"
 
-lethe_status tok_nomem(const char *where) {
-  return lethe_fail(LETHE_ERR_NOMEM, "tokenizer: %s: out of memory", where);
-}
+lethe_status tok_nomem(const char *where) { return lethe_fail(LETHE_ERR_NOMEM, "tokenizer: %s: out of memory", where); }
 
 static size_t grow(size_t cap, size_t need) {
   size_t c = cap ? cap : 64;

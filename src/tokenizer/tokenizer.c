@@ -50,19 +50,15 @@ int lethe_tokenizer_token_to_id(const lethe_tokenizer *t, const char *token) {
 /* BOS / EOS without a tokenizer_config.json: what the post-processor's template puts around the
  * sequence, else a well-known token name. */
 static void infer_bos_eos(lethe_tokenizer *t) {
-  static const char *const BOS[] = {"<|begin_of_text|>", "<s>", "<|bos|>", "<bos>",
-                                    "<|startoftext|>"};
+  static const char *const BOS[] = {"<|begin_of_text|>", "<s>", "<|bos|>", "<bos>", "<|startoftext|>"};
   static const char *const EOS[] = {"<|end_of_text|>", "</s>", "<|endoftext|>", "<|eos|>", "<eos>"};
   if (t->bos < 0) t->bos = t->post.bos;
   if (t->eos < 0) t->eos = t->post.eos;
-  for (size_t i = 0; t->bos < 0 && i < sizeof BOS / sizeof *BOS; i++)
-    t->bos = lethe_tokenizer_token_to_id(t, BOS[i]);
-  for (size_t i = 0; t->eos < 0 && i < sizeof EOS / sizeof *EOS; i++)
-    t->eos = lethe_tokenizer_token_to_id(t, EOS[i]);
+  for (size_t i = 0; t->bos < 0 && i < sizeof BOS / sizeof *BOS; i++) t->bos = lethe_tokenizer_token_to_id(t, BOS[i]);
+  for (size_t i = 0; t->eos < 0 && i < sizeof EOS / sizeof *EOS; i++) t->eos = lethe_tokenizer_token_to_id(t, EOS[i]);
 }
 
-lethe_status lethe_tokenizer_load_json(const char *json, size_t len, const char *name,
-                                       lethe_tokenizer **out) {
+lethe_status lethe_tokenizer_load_json(const char *json, size_t len, const char *name, lethe_tokenizer **out) {
   if (!out) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: load_json: out is NULL");
   *out = NULL;
   if (!json && len) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: load_json: json is NULL");
@@ -80,18 +76,16 @@ lethe_status lethe_tokenizer_load_json(const char *json, size_t len, const char 
 }
 
 /* bos_token / eos_token of tokenizer_config.json: a string or {"content": ...}. */
-static lethe_status config_token(lethe_tokenizer *t, const json_t *cfg, const char *key,
-                                 const char *path, int *id) {
+static lethe_status config_token(lethe_tokenizer *t, const json_t *cfg, const char *key, const char *path, int *id) {
   json_t *v = json_object_get(cfg, key);
   if (!v || json_is_null(v)) return LETHE_OK;
   if (json_is_object(v)) v = json_object_get(v, "content");
   if (!json_is_string(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected a string or {\"content\": string}", path,
-                      key);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected a string or {\"content\": string}", path, key);
   int k = lethe_tokenizer_token_to_id(t, json_string_value(v));
   if (k < 0)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: \"%.80s\" is not a token of %s", path, key,
-                      json_string_value(v), t->name);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: \"%.80s\" is not a token of %s", path, key, json_string_value(v),
+                      t->name);
   *id = k;
   return LETHE_OK;
 }
@@ -109,8 +103,7 @@ static lethe_status read_config(lethe_tokenizer *t, const char *json_path) {
     json_error_t err;
     json_t *cfg = json_load_file(cfg_path, JSON_DECODE_INT_AS_REAL, &err);
     if (!cfg) {
-      st = lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: %s", cfg_path, err.line,
-                      err.column, err.text);
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: %s", cfg_path, err.line, err.column, err.text);
     } else if (!json_is_object(cfg)) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: expected a JSON object", cfg_path);
     } else {
@@ -157,7 +150,8 @@ lethe_status lethe_tokenizer_load(const char *path, lethe_tokenizer **out) {
     if (st == LETHE_OK) {
       (*out)->bos = (*out)->eos = -1;
       st = read_config(*out, file);
-      if (st == LETHE_OK) infer_bos_eos(*out);
+      if (st == LETHE_OK)
+        infer_bos_eos(*out);
       else {
         lethe_tokenizer_free(*out);
         *out = NULL;
@@ -193,16 +187,14 @@ lethe_status lethe_tokenizer_builtin(lethe_tokenizer **out) {
   return st;
 }
 
-lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, size_t len,
-                                    int add_special, int **ids, int *n) {
-  if (!t || !ids || !n || (!text && len))
-    return lethe_fail(LETHE_ERR_INVALID, "tokenizer: encode: NULL argument");
+lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, size_t len, int add_special, int **ids,
+                                    int *n) {
+  if (!t || !ids || !n || (!text && len)) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: encode: NULL argument");
   *ids = NULL;
   *n = 0;
   size_t bad = tok_utf8_invalid_at(text, len);
   if (bad != len)
-    return lethe_fail(LETHE_ERR_INVALID,
-                      "%s: encode: the text is not valid UTF-8 (byte 0x%02X at byte offset %zu)",
+    return lethe_fail(LETHE_ERR_INVALID, "%s: encode: the text is not valid UTF-8 (byte 0x%02X at byte offset %zu)",
                       t->name, (unsigned char)text[bad], bad);
   tok_ivec out = {0};
   lethe_status st;
@@ -224,10 +216,9 @@ lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, 
   return LETHE_OK;
 }
 
-lethe_status lethe_tokenizer_decode(const lethe_tokenizer *t, const int *ids, int n,
-                                    int skip_special, char **text, size_t *len) {
-  if (!t || !text || (!ids && n > 0) || n < 0)
-    return lethe_fail(LETHE_ERR_INVALID, "tokenizer: decode: bad arguments");
+lethe_status lethe_tokenizer_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, char **text,
+                                    size_t *len) {
+  if (!t || !text || (!ids && n > 0) || n < 0) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: decode: bad arguments");
   *text = NULL;
   if (len) *len = 0;
   tok_buf out = {0};

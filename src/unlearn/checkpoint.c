@@ -123,12 +123,14 @@ static lethe_status recover(const char *dir, const char *cdir, int *found) {
         free(best);
         best = p;
         best_step = st;
-      } else free(p);
+      } else
+        free(p);
     }
     if (d) closedir(d);
     if (best) {
       int bad = rename(best, cdir) != 0;
-      lethe_status s = bad ? lethe_fail(LETHE_ERR_IO, "%s: cannot recover the complete checkpoint %s: %s", cdir, best, strerror(errno))
+      lethe_status s = bad ? lethe_fail(LETHE_ERR_IO, "%s: cannot recover the complete checkpoint %s: %s", cdir, best,
+                                        strerror(errno))
                            : lethe_fsync_dir(dir);
       free(best);
       if (s) return s;
@@ -144,13 +146,14 @@ static lethe_status mismatch(const char *cdir, const char *key, const json_t *no
   char *a = json_dumps(now, JSON_ENCODE_ANY), *b = then ? json_dumps(then, JSON_ENCODE_ANY) : strdup("(absent)");
   lethe_status s;
   if (!strcmp(key, "threads"))
-    s = lethe_fail(LETHE_ERR_INVALID,
-                   "%s: cannot resume: --threads is %s now but was %s in the checkpointed run (results depend on the thread "
-                   "count; resume with --threads %s)",
-                   cdir, a ? a : "?", b ? b : "?", b ? b : "?");
+    s = lethe_fail(
+        LETHE_ERR_INVALID,
+        "%s: cannot resume: --threads is %s now but was %s in the checkpointed run (results depend on the thread "
+        "count; resume with --threads %s)",
+        cdir, a ? a : "?", b ? b : "?", b ? b : "?");
   else
-    s = lethe_fail(LETHE_ERR_INVALID, "%s: cannot resume: option %s is %s now but was %s in the checkpointed run", cdir, key,
-                   a ? a : "?", b ? b : "?");
+    s = lethe_fail(LETHE_ERR_INVALID, "%s: cannot resume: option %s is %s now but was %s in the checkpointed run", cdir,
+                   key, a ? a : "?", b ? b : "?");
   free(a);
   free(b);
   return s;
@@ -161,12 +164,14 @@ static lethe_status compare_inputs(const char *cdir, const json_t *want, const j
   json_t *v;
   json_object_foreach((json_t *)want, key, v) {
     const json_t *h = json_is_object(have) ? json_object_get(have, key) : NULL;
-    const char *now = json_string_value(json_object_get(v, "hash")), *path = json_string_value(json_object_get(v, "path"));
+    const char *now = json_string_value(json_object_get(v, "hash")),
+               *path = json_string_value(json_object_get(v, "path"));
     const char *then = json_string_value(json_object_get(h, "hash"));
     if (!then || !now || strcmp(now, then) != 0)
-      return lethe_fail(LETHE_ERR_INVALID,
-                        "%s: cannot resume: the %s (%s) is not the one the checkpoint was trained on (content hash %s now, %s then)",
-                        cdir, key, path ? path : "?", now ? now : "?", then ? then : "(none recorded)");
+      return lethe_fail(
+          LETHE_ERR_INVALID,
+          "%s: cannot resume: the %s (%s) is not the one the checkpoint was trained on (content hash %s now, %s then)",
+          cdir, key, path ? path : "?", now ? now : "?", then ? then : "(none recorded)");
   }
   return LETHE_OK;
 }
@@ -181,8 +186,7 @@ lethe_status lethe_checkpoint_recover(const char *dir, int *found) {
   return s;
 }
 
-lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json,
-                                   double *elapsed_s) {
+lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json, double *elapsed_s) {
   char *cdir = lethe_path_join(dir, "checkpoint");
   char *sp = lethe_path_join(cdir, "state.json"), *pp = lethe_path_join(cdir, "params.safetensors");
   json_t *state = NULL, *want = NULL;
@@ -223,12 +227,14 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
     }
   }
   if ((size_t)np != t->n_params) {
-    s = lethe_fail(LETHE_ERR_INVALID, "%s: checkpoint holds %lld parameters, this run trains %zu", cdir, (long long)np, t->n_params);
+    s = lethe_fail(LETHE_ERR_INVALID, "%s: checkpoint holds %lld parameters, this run trains %zu", cdir, (long long)np,
+                   t->n_params);
     goto done;
   }
   if (step != epoch * (int64_t)t->steps_per_epoch + sie || (epoch == t->cfg.epochs && sie != 0)) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: position (step %lld, epoch %lld, step in epoch %lld) is inconsistent for %d steps per epoch", sp,
-                   (long long)step, (long long)epoch, (long long)sie, t->steps_per_epoch);
+    s = lethe_fail(LETHE_ERR_FORMAT,
+                   "%s: position (step %lld, epoch %lld, step in epoch %lld) is inconsistent for %d steps per epoch",
+                   sp, (long long)step, (long long)epoch, (long long)sie, t->steps_per_epoch);
     goto done;
   }
   if ((s = lethe_st_open(pp, &st))) goto done;
@@ -240,15 +246,22 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
   if (!host) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory reading a checkpoint");
   for (int i = 0; i < 3 && !s; i++) {
     const lethe_st_tensor *x = lethe_st_find(&st, names[i]);
-    if (!x) s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing tensor '%s'", pp, names[i]);
-    else if (x->numel != t->n_params) s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds %zu values, %zu expected", pp, names[i], (size_t)x->numel, t->n_params);
-    else s = lethe_st_to_f32(&st, x, host, t->n_params);
+    if (!x)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing tensor '%s'", pp, names[i]);
+    else if (x->numel != t->n_params)
+      s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds %zu values, %zu expected", pp, names[i], (size_t)x->numel,
+                     t->n_params);
+    else
+      s = lethe_st_to_f32(&st, x, host, t->n_params);
     for (size_t k = 0; !s && k < t->n_params; k++)
       if (!isfinite(host[k]) || (i == 2 && host[k] < 0))
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds an invalid value (%g) at index %zu", pp, names[i], (double)host[k], k);
+        s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds an invalid value (%g) at index %zu", pp, names[i],
+                       (double)host[k], k);
     if (!s) {
-      if (o->host_visible) memcpy(dst[i], host, sizeof(float) * t->n_params);
-      else o->upload(dst[i], host, sizeof(float) * t->n_params);
+      if (o->host_visible)
+        memcpy(dst[i], host, sizeof(float) * t->n_params);
+      else
+        o->upload(dst[i], host, sizeof(float) * t->n_params);
     }
   }
   free(host);
@@ -262,7 +275,9 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
     }
     double sum = json_number_value(json_array_get(ar, 0)), count = json_number_value(json_array_get(ar, 1));
     if (!isfinite(sum) || !isfinite(count) || count < 0 || count > 1e15) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: \"adaptive_retain\" [%g, %g] is out of range (a finite sum, a count in [0, 1e15])", sp, sum, count);
+      s = lethe_fail(LETHE_ERR_FORMAT,
+                     "%s: \"adaptive_retain\" [%g, %g] is out of range (a finite sum, a count in [0, 1e15])", sp, sum,
+                     count);
       goto done;
     }
     t->adapt_sum = sum;
@@ -375,8 +390,9 @@ static lethe_status add_input(json_t *inputs, const char *what, const char *path
   return LETHE_OK;
 }
 
-lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer, const char *forget,
-                                                 const char *retain, const char *data, int threads) {
+lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer,
+                                                 const char *forget, const char *retain, const char *data,
+                                                 int threads) {
   json_error_t je;
   json_t *f = json_loads(*fp, 0, &je), *in = json_object();
   if (!f || !in) {
@@ -399,7 +415,8 @@ lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, c
   json_object_set_new(f, "threads", json_integer(threads));
   if (!s) {
     char *text = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    if (!text)
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     else {
       free(*fp);
       *fp = text;

@@ -15,8 +15,10 @@ int lethe_lr_probe_epochs(int epochs) { return epochs / 4 > 1 ? epochs / 4 : 1; 
 static void reset(lethe_trainer *t, const float *init, double lr, int64_t total) {
   const lethe_ops *o = t->m->ops;
   size_t nb = sizeof(float) * t->n_params;
-  if (o->host_visible) memcpy(t->params, init, nb);
-  else o->upload(t->params, init, nb);
+  if (o->host_visible)
+    memcpy(t->params, init, nb);
+  else
+    o->upload(t->params, init, nb);
   o->zero(t->adam_m, t->n_params);
   o->zero(t->adam_v, t->n_params);
   o->zero(t->grads, t->n_params);
@@ -39,8 +41,8 @@ static lethe_status read_choice(const char *path, double *lr) {
   return s;
 }
 
-lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out, int resuming,
-                             FILE *progress, double *lr) {
+lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out,
+                             int resuming, FILE *progress, double *lr) {
   char *path = lethe_path_join(out, "lr_search.json");
   lethe_status s = LETHE_OK;
   if (resuming && lethe_file_exists(path)) {
@@ -60,8 +62,10 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     free(path);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for --lr auto (%zu parameters)", t->n_params);
   }
-  if (o->host_visible) memcpy(init, t->params, sizeof(float) * t->n_params);
-  else o->download(init, t->params, sizeof(float) * t->n_params);
+  if (o->host_visible)
+    memcpy(init, t->params, sizeof(float) * t->n_params);
+  else
+    o->download(init, t->params, sizeof(float) * t->n_params);
   double t0 = lethe_now_s();
   double score[NC];
   int best = -1;
@@ -89,8 +93,9 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     }
     if (s) break;
     if (progress) fprintf(progress, "lr auto: lr %g: best final %.4f (epoch %d)\n", cand[c], score[c], best_epoch);
-    json_array_append_new(rows, json_pack("{s:f, s:o, s:i}", "lr", cand[c], "best_final",
-                                          isfinite(score[c]) ? json_real(score[c]) : json_null(), "best_epoch", best_epoch));
+    json_array_append_new(rows,
+                          json_pack("{s:f, s:o, s:i}", "lr", cand[c], "best_final",
+                                    isfinite(score[c]) ? json_real(score[c]) : json_null(), "best_epoch", best_epoch));
     if (isfinite(score[c]) && (best < 0 || score[c] > score[best])) best = c;
   }
   if (!s && best < 0) s = lethe_fail(LETHE_ERR_NUMERIC, "--lr auto: every candidate learning rate diverged");
@@ -98,9 +103,12 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     *lr = cand[best];
     reset(t, init, *lr, total);
     double secs = lethe_now_s() - t0;
-    if (progress) fprintf(progress, "lr auto: chose lr %g (search: %lld steps in %.1f s)\n", *lr, (long long)probe_steps * NC, secs);
+    if (progress)
+      fprintf(progress, "lr auto: chose lr %g (search: %lld steps in %.1f s)\n", *lr, (long long)probe_steps * NC,
+              secs);
     json_t *j = json_pack("{s:f, s:i, s:I, s:I, s:f, s:o}", "chosen_lr", *lr, "probe_epochs", probe, "probe_steps",
-                          (json_int_t)probe_steps, "total_steps", (json_int_t)probe_steps * NC, "seconds", secs, "candidates", rows);
+                          (json_int_t)probe_steps, "total_steps", (json_int_t)probe_steps * NC, "seconds", secs,
+                          "candidates", rows);
     rows = NULL;
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(j);

@@ -11,7 +11,8 @@
 #include "unlearn/run_eval.h"
 #include "unlearn/trainer.h"
 
-#define LETHE_LR_CANDIDATES {1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
+#define LETHE_LR_CANDIDATES                                                                                            \
+  { 1e-4, 3e-4, 1e-3, 3e-3, 1e-2 }
 
 /* Probe epochs per candidate for a run of `epochs`: a quarter, at least 1. */
 int lethe_lr_probe_epochs(int epochs);
@@ -19,7 +20,7 @@ int lethe_lr_probe_epochs(int epochs);
 /* Runs the search (progress lines to `progress`), writes OUT/lr_search.json atomically and sets
  * *lr. The trainer is back at its initial state afterwards (parameters, Adam, position), with
  * cfg.lr = *lr. When OUT/lr_search.json exists and `resuming`, its choice is read instead. */
-lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out, int resuming,
-                             FILE *progress, double *lr);
+lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out,
+                             int resuming, FILE *progress, double *lr);
 
 #endif

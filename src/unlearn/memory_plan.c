@@ -13,15 +13,18 @@ size_t lethe_machine_memory_bytes(void) {
   return (size_t)pages * (size_t)page;
 }
 
-lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset, const lethe_tokset *d, int batch,
-                                      int recompute, int needs_ref, size_t machine_bytes) {
+lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset,
+                                      const lethe_tokset *d, int batch, int recompute, int needs_ref,
+                                      size_t machine_bytes) {
   if (machine_bytes == 0) return LETHE_OK; /* unknown: nothing to compare with */
   int B = batch < d->n ? batch : d->n;
   int64_t tokens = (int64_t)B * d->max_len;
   if (B < 1 || tokens < 1) return LETHE_OK;
   if (tokens > INT32_MAX)
-    return lethe_fail(LETHE_ERR_NOMEM, "a step of batch %d x %d tokens (%lld tokens) is beyond what lethe can plan; lower --batch or --max-len", B,
-                      d->max_len, (long long)tokens);
+    return lethe_fail(
+        LETHE_ERR_NOMEM,
+        "a step of batch %d x %d tokens (%lld tokens) is beyond what lethe can plan; lower --batch or --max-len", B,
+        d->max_len, (long long)tokens);
   const lethe_config *c = &m->cfg;
   size_t acts = lethe_workspace_plan(c, lora, (int)tokens, B, recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN);
   if (needs_ref) acts += lethe_workspace_plan(c, NULL, (int)tokens, B, LETHE_WS_INFER);
@@ -33,9 +36,11 @@ lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lo
   size_t need = weights + acts + trained;
   if (need <= machine_bytes) return LETHE_OK;
   const double G = 1024.0 * 1024.0 * 1024.0;
-  return lethe_fail(LETHE_ERR_NOMEM,
-                    "the training step needs %zu bytes (%.1f GiB: weights %.2f GiB, activations of batch %d x %d tokens %.1f GiB, "
-                    "trained parameters with gradient, Adam moments and any frozen copy %.2f GiB) but this machine has %zu bytes (%.1f GiB) of "
-                    "memory; lower --batch or --max-len, or add --recompute",
-                    need, need / G, weights / G, B, d->max_len, acts / G, trained / G, machine_bytes, machine_bytes / G);
+  return lethe_fail(
+      LETHE_ERR_NOMEM,
+      "the training step needs %zu bytes (%.1f GiB: weights %.2f GiB, activations of batch %d x %d tokens %.1f GiB, "
+      "trained parameters with gradient, Adam moments and any frozen copy %.2f GiB) but this machine has %zu bytes "
+      "(%.1f GiB) of "
+      "memory; lower --batch or --max-len, or add --recompute",
+      need, need / G, weights / G, B, d->max_len, acts / G, trained / G, machine_bytes, machine_bytes / G);
 }

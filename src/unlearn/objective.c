@@ -27,7 +27,8 @@ int lethe_obj_needs_ref_hidden(const lethe_objective *o) {
 }
 
 int lethe_obj_two_pass(const lethe_objective *o) {
-  return (o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO)) || o->adaptive_retain;
+  return (o->w_forget != 0 && (o->forget == LETHE_FORGET_NPO_SEQ || o->forget == LETHE_FORGET_SIMNPO)) ||
+         o->adaptive_retain;
 }
 
 void lethe_obj_retain_nll(const lethe_obj_rows *r, const float *logp, double *nll, int *n_seq) {
@@ -146,8 +147,10 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
         sig[t] = kl[t] = pw[t] = 0;
         tgt[t] = full_kl ? LETHE_TGT_REF : LETHE_TGT_SELF;
         if (o->w_kl != 0) {
-          if (o->kl == LETHE_KL_GOLD) f -= o->w_kl * exp((double)r->ref[t]) / nR;
-          else kl[t] = (float)(scale * o->w_kl / nR);
+          if (o->kl == LETHE_KL_GOLD)
+            f -= o->w_kl * exp((double)r->ref[t]) / nR;
+          else
+            kl[t] = (float)(scale * o->w_kl / nR);
         }
         fixed[t] = (float)(scale * f);
       }
@@ -227,7 +230,8 @@ void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const flo
     } else {
       for (int t = a; t < b; t++) {
         retain -= (double)logp[t] / nR;
-        if (o->w_kl != 0 && o->kl == LETHE_KL_GOLD && r->ref) kl += exp((double)r->ref[t]) * ((double)r->ref[t] - logp[t]) / nR;
+        if (o->w_kl != 0 && o->kl == LETHE_KL_GOLD && r->ref)
+          kl += exp((double)r->ref[t]) * ((double)r->ref[t] - logp[t]) / nR;
         if (o->w_kl != 0 && o->kl == LETHE_KL_FULL && kl_rows) kl += (double)kl_rows[t] / nR;
       }
     }

@@ -28,7 +28,7 @@
 
 typedef struct {
   double total, forget, retain, kl;
-  int n_forget, n_retain;   /* answer rows */
+  int n_forget, n_retain; /* answer rows */
   int n_forget_seq;
 } lethe_loss_terms;
 
@@ -36,12 +36,12 @@ typedef struct {
 typedef struct {
   int n_rows;
   int n_seq;
-  const int *row_off;           /* (n_seq + 1) first row of each sequence */
-  const unsigned char *split;   /* (n_seq) lethe_split of each sequence */
-  const float *ref;             /* (n_rows) r_t, or NULL when the objective needs none */
-  double retain_mult;           /* m (1 unless adaptive_retain) */
-  const int *global;            /* (LETHE_OBJ_NCOUNTS) the counts of the whole (global) batch the
-                                   normalisations use, summed over ranks; NULL: this batch's own */
+  const int *row_off;         /* (n_seq + 1) first row of each sequence */
+  const unsigned char *split; /* (n_seq) lethe_split of each sequence */
+  const float *ref;           /* (n_rows) r_t, or NULL when the objective needs none */
+  double retain_mult;         /* m (1 unless adaptive_retain) */
+  const int *global;          /* (LETHE_OBJ_NCOUNTS) the counts of the whole (global) batch the
+                                 normalisations use, summed over ranks; NULL: this batch's own */
 } lethe_obj_rows;
 
 /* The counts the objectives normalise by, in this order: forget answer rows, forget rows trained

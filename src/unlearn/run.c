@@ -1,6 +1,7 @@
 /* unlearn/run.c: `lethe unlearn` and `lethe train` end to end: load the model, tokenizer and data,
  * build the trainer, run every step with a progress line, a JSONL log and checkpoints, stop
- * cleanly when the caller's stop flag is raised or on a NaN (keeping the last good checkpoint), and write the results. */
+ * cleanly when the caller's stop flag is raised or on a NaN (keeping the last good checkpoint), and write the results.
+ */
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
@@ -57,15 +58,17 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   }
 }
 
-static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets, const lethe_run_eval *ev) {
-  json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:b, s:i, s:i, s:i}",
-                        "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta, "delta",
-                        o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl", o->obj.w_kl, "kl",
-                        (int)o->obj.kl, "batch", o->batch, "grad_accum", o->grad_accum, "lr", o->lr, "weight_decay",
-                        o->weight_decay, "adamw", o->adamw, "beta1", o->beta1, "beta2", o->beta2, "adam_eps", o->adam_eps,
-                        "max_grad_norm", o->max_grad_norm, "schedule", (int)o->schedule, "warmup_steps", o->warmup_steps,
-                        "seed", (json_int_t)o->seed, "full", o->full, "n_sequences", d->n, "answer_tokens",
-                        d->n_answer_tokens, "max_len", o->max_len);
+static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets,
+                         const lethe_run_eval *ev) {
+  json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, "
+                        "s:i, s:I, s:b, s:i, s:i, s:i}",
+                        "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta,
+                        "delta", o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl",
+                        o->obj.w_kl, "kl", (int)o->obj.kl, "batch", o->batch, "grad_accum", o->grad_accum, "lr", o->lr,
+                        "weight_decay", o->weight_decay, "adamw", o->adamw, "beta1", o->beta1, "beta2", o->beta2,
+                        "adam_eps", o->adam_eps, "max_grad_norm", o->max_grad_norm, "schedule", (int)o->schedule,
+                        "warmup_steps", o->warmup_steps, "seed", (json_int_t)o->seed, "full", o->full, "n_sequences",
+                        d->n, "answer_tokens", d->n_answer_tokens, "max_len", o->max_len);
   json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
   if (o->obj.forget == LETHE_FORGET_SATIMP) {
     json_object_set_new(f, "sat_beta1", json_real(o->obj.sat_beta1));
@@ -118,16 +121,21 @@ static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const
 static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static void fmt_term(char *buf, size_t n, double v, int present) {
-  if (present && isfinite(v)) snprintf(buf, n, "%.9g", v);
-  else snprintf(buf, n, "null");
+  if (present && isfinite(v))
+    snprintf(buf, n, "%.9g", v);
+  else
+    snprintf(buf, n, "null");
 }
 
 static void fmt_time(double s, char *buf, size_t n) {
   if (!isfinite(s) || s < 0) s = 0;
   long t = (long)(s + 0.5);
-  if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-  else snprintf(buf, n, "%lds", t);
+  if (t >= 3600)
+    snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60)
+    snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+  else
+    snprintf(buf, n, "%lds", t);
 }
 
 /* The tokenizer files to copy into a saved model directory: the given tokenizer.json (and its
@@ -167,8 +175,8 @@ struct lethe_train_shared {
   char *model_key; /* model, tokenizer, device */
   lethe_model *m;
   lethe_tokenizer *tok;
-  char *ref_key;   /* model_key, the data files, max_len, batch, eos, line limit, threads */
-  float *ref;      /* (ref_n) */
+  char *ref_key; /* model_key, the data files, max_len, batch, eos, line limit, threads */
+  float *ref;    /* (ref_n) */
   int ref_n;
   int model_loads, ref_builds;
 };
@@ -230,23 +238,30 @@ static int eos_for(const lethe_train_opts *o, const lethe_model *m, const lethe_
 static lethe_status validate(const lethe_train_opts *o) {
   if (!o->model) return lethe_fail(LETHE_ERR_INVALID, "no model given");
   if (!o->out) return lethe_fail(LETHE_ERR_INVALID, "no output directory given");
-  if (!o->forget && !o->data) return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
-  if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1) return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
+  if (!o->forget && !o->data)
+    return lethe_fail(LETHE_ERR_INVALID, "no data given (--forget for unlearn, --data for train)");
+  if (o->epochs < 1 || o->batch < 1 || o->grad_accum < 1)
+    return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
-  if (o->lr_auto && o->full) return lethe_fail(LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with full-parameter training");
+  if (o->lr_auto && o->full)
+    return lethe_fail(LETHE_ERR_INVALID,
+                      "--lr auto searches an adapter's learning rate; not with full-parameter training");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
-  if (o->lora_dropout != 0) return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
-  if (o->train_layers && !o->full) return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
+  if (o->lora_dropout != 0)
+    return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
+  if (o->train_layers && !o->full)
+    return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
   if (lethe_comm_size(o->comm) > 1 && (o->eval_every || o->eval_every_steps || o->lr_auto))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
   return LETHE_OK;
 }
 
 /* Data parallelism: rank 0 read the checkpoint (or found none); every rank gets its state. */
 static lethe_status share_resume(const lethe_comm *c, lethe_trainer *t, int *found, double *elapsed) {
   if (lethe_comm_size(c) <= 1) return LETHE_OK;
-  double pos[7] = {(double)*found, *elapsed, (double)t->step, (double)t->epoch, (double)t->step_in_epoch, t->adapt_sum,
-                   t->adapt_count};
+  double pos[7] = {(double)*found,           *elapsed,     (double)t->step, (double)t->epoch,
+                   (double)t->step_in_epoch, t->adapt_sum, t->adapt_count};
   LETHE_TRY(lethe_comm_bcast(c, pos, sizeof pos, 0));
   *found = (int)pos[0];
   if (!*found) return LETHE_OK;
@@ -297,7 +312,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   int model_reused = 0, ref_reused = 0;
   if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
   if (rank0 && (s = lethe_run_dir_open(o))) goto done;
-  if (sh && !(mkey = shared_key("%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
+  if (sh &&
+      !(mkey = shared_key("%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
     s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     goto done;
   }
@@ -331,7 +347,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   for (int i = 0; i < r.data.n; i++) n_forget += r.data.split[i] == LETHE_SPLIT_FORGET;
   say(o, "data: %d sequences (%d forget, %d retain), %d answer tokens, longest %d tokens\n", r.data.n, n_forget,
       r.data.n - n_forget, r.data.n_answer_tokens, r.data.max_len);
-  if (r.data.n_truncated) say(o, "warning: %d rows longer than --max-len %d were cut\n", r.data.n_truncated, o->max_len);
+  if (r.data.n_truncated)
+    say(o, "warning: %d rows longer than --max-len %d were cut\n", r.data.n_truncated, o->max_len);
   if (r.data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r.data.n_skipped);
   if (o->forget && n_forget == 0) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
@@ -340,14 +357,16 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r.data, r.m->cfg.vocab_size, &bad_seq);
   if (bad_id >= 0) {
     const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
-    s = lethe_fail(LETHE_ERR_INVALID, "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): is it the model's tokenizer?",
-                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id, o->model,
-                   r.m->cfg.vocab_size);
+    s = lethe_fail(LETHE_ERR_INVALID,
+                   "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): "
+                   "is it the model's tokenizer?",
+                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)",
+                   bad_id, o->model, r.m->cfg.vocab_size);
     goto done;
   }
   if (r.data.max_len > r.m->cfg.max_seq_len) {
-    s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d", r.data.max_len,
-                   r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
+    s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d",
+                   r.data.max_len, r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
     goto done;
   }
   if (!o->full) {
@@ -356,10 +375,15 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
       goto done;
     }
-    if (!(s = lethe_lora_targets_from_list(o->lora_targets, &r.m->cfg, lt)) && !(targets = lethe_lora_targets_describe(lt, r.m->cfg.n_layers)))
+    if (!(s = lethe_lora_targets_from_list(o->lora_targets, &r.m->cfg, lt)) &&
+        !(targets = lethe_lora_targets_describe(lt, r.m->cfg.n_layers)))
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-    lethe_lora_config lc = {.rank = o->lora_rank, .alpha = o->lora_alpha, .rslora = o->rslora, .layer_targets = lt,
-                            .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER, .dropout = 0};
+    lethe_lora_config lc = {.rank = o->lora_rank,
+                            .alpha = o->lora_alpha,
+                            .rslora = o->rslora,
+                            .layer_targets = lt,
+                            .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER,
+                            .dropout = 0};
     if (!s) s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora);
     free(lt);
     if (s) goto done;
@@ -376,7 +400,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   }
   if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
       (s = lethe_train_memory_check(r.m, r.lora, n_subset, &r.data, o->batch, o->recompute,
-                                    lethe_obj_needs_ref_hidden(&o->obj) || (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
+                                    lethe_obj_needs_ref_hidden(&o->obj) ||
+                                        (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
                                     lethe_machine_memory_bytes())))
     goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
@@ -387,13 +412,27 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     nll_r0 = mean[LETHE_SPLIT_RETAIN];
     say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f0, nll_r0);
   }
-  lethe_trainer_cfg tc = {.obj = o->obj, .batch = o->batch, .grad_accum = o->grad_accum, .epochs = o->epochs,
-                          .max_steps = o->max_steps, .lr = o->lr, .weight_decay = o->weight_decay, .beta1 = o->beta1,
-                          .beta2 = o->beta2, .eps = o->adam_eps, .max_grad_norm = o->max_grad_norm, .adamw = o->adamw,
-                          .schedule = o->schedule, .warmup_steps = o->warmup_steps, .seed = o->seed,
-                          .no_ref_cache = o->no_ref_cache, .recompute = o->recompute,
-                          .schedule_data = o->schedule_data, .forget_chunk = o->forget_chunk,
-                          .retain_per_forget = o->retain_per_forget, .comm = o->comm};
+  lethe_trainer_cfg tc = {.obj = o->obj,
+                          .batch = o->batch,
+                          .grad_accum = o->grad_accum,
+                          .epochs = o->epochs,
+                          .max_steps = o->max_steps,
+                          .lr = o->lr,
+                          .weight_decay = o->weight_decay,
+                          .beta1 = o->beta1,
+                          .beta2 = o->beta2,
+                          .eps = o->adam_eps,
+                          .max_grad_norm = o->max_grad_norm,
+                          .adamw = o->adamw,
+                          .schedule = o->schedule,
+                          .warmup_steps = o->warmup_steps,
+                          .seed = o->seed,
+                          .no_ref_cache = o->no_ref_cache,
+                          .recompute = o->recompute,
+                          .schedule_data = o->schedule_data,
+                          .forget_chunk = o->forget_chunk,
+                          .retain_per_forget = o->retain_per_forget,
+                          .comm = o->comm};
   if (o->full && o->train_layers) {
     const char *mods = o->train_modules ? o->train_modules : "all";
     tc.train_modules = lethe_train_modules_parse(mods);
@@ -417,7 +456,9 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   }
   double tc0 = lethe_now_s();
   if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
-  if (world > 1) say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch, (o->batch + world - 1) / world);
+  if (world > 1)
+    say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch,
+        (o->batch + world - 1) / world);
   r.tr->cfg.ref_cache_in = NULL;
   if (r.tr->ref_cache)
     say(o, "reference cache: %d answer tokens %s in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n],
@@ -449,7 +490,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   }
   free(targets);
   targets = NULL;
-  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
+  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data,
+                                               omp_get_max_threads())))
     goto done;
   double elapsed0 = 0;
   int resumed = 0; /* from a checkpoint */
@@ -458,8 +500,10 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     if (rank0 && (s = lethe_checkpoint_recover(o->resume, &found))) goto done;
     if (rank0 && found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
     if ((s = share_resume(o->comm, r.tr, &found, &elapsed0))) goto done;
-    if (found) say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
-    else say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
+    if (found)
+      say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+    else
+      say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
     if (rank0 && (s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
     resumed = found;
   }
@@ -491,8 +535,10 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     if (s) {
       if (s == LETHE_ERR_NUMERIC) {
         char *ck = lethe_path_join(o->out, "checkpoint");
-        if (ck && lethe_is_dir(ck)) lethe_fail_context(s, "training stopped; the last good checkpoint is kept in %s", ck);
-        else lethe_fail_context(s, "training stopped before any checkpoint was written");
+        if (ck && lethe_is_dir(ck))
+          lethe_fail_context(s, "training stopped; the last good checkpoint is kept in %s", ck);
+        else
+          lethe_fail_context(s, "training stopped before any checkpoint was written");
         free(ck);
       }
       break;
@@ -504,11 +550,12 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
     fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
     fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
-    if (r.log) fprintf(r.log,
-            "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
-            "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
-            (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
-            st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
+    if (r.log)
+      fprintf(r.log,
+              "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
+              "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
+              (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb,
+              kb, st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
     if (r.log) fflush(r.log);
     if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
       char etab[32];
@@ -516,7 +563,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
       int ep = r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1;
       fprintf(o->progress, "%sepoch %d/%d step %lld/%lld | loss %.4f", tty ? "\r" : "", ep, o->epochs,
               (long long)r.tr->step, (long long)r.tr->total_steps, st.loss.total);
-      if (o->forget) fprintf(o->progress, " (forget %.4f retain %.4f kl %.4f)", st.loss.forget, st.loss.retain, st.loss.kl);
+      if (o->forget)
+        fprintf(o->progress, " (forget %.4f retain %.4f kl %.4f)", st.loss.forget, st.loss.retain, st.loss.kl);
       fprintf(o->progress, " | |g| %.3g | %.0f tok/s | ETA %s%s", st.grad_norm, st.tokens / (dt > 0 ? dt : 1e-9), etab,
               tty ? "   " : "\n");
       fflush(o->progress);
@@ -532,9 +580,10 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     }
     int stop_now = stop_asked(o);
     if ((s = agree_stop(o->comm, &stop_now))) break;
-    int want_ckpt = rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
-                    (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                    (stop_now && !finished));
+    int want_ckpt =
+        rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
+                  (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
+                  (stop_now && !finished));
     if (want_ckpt && !finished) {
       /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
       if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
@@ -592,12 +641,13 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     free(md);
     if (s) goto done;
   }
-  json_t *run = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}", "command",
-                          o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
-                          o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats",
-                          "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
-                          "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
-                          (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", lethe_now_s() - t0);
+  json_t *run =
+      json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}", "command",
+                o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
+                o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats",
+                "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
+                "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
+                (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", lethe_now_s() - t0);
   /* how it ran; not in the resume fingerprint: recomputation gives the same numbers, and a run may
    * continue on another device (which changes only the rounding) */
   json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
@@ -607,16 +657,21 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   if (o->forget)
     json_object_set_new(run, "answer_nll",
                         json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
-                                  num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
-  if (o->lr_auto) json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
+                                  num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after",
+                                  num_or_null(nll_r1)));
+  if (o->lr_auto)
+    json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
   if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
   if (sh)
-    json_object_set_new(run, "shared", json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused",
-                                                 ref_reused, "model_loads", sh->model_loads, "reference_cache_builds", sh->ref_builds));
+    json_object_set_new(run, "shared",
+                        json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused",
+                                  ref_reused, "model_loads", sh->model_loads, "reference_cache_builds",
+                                  sh->ref_builds));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");
-  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj)) : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
+  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj))
+               : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
   free(rp);
   free(rj);
   if (!s) lethe_run_dir_finish(o->out);

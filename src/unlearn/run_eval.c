@@ -70,7 +70,8 @@ static lethe_status mmlu_subset(lethe_mmlu_set *set, size_t limit) {
     for (size_t k = 0; k < limit; k++) keep[idx[k]] = 1;
     size_t w = 0;
     for (int i = 0; i < n; i++) {
-      if (keep[i]) sub->test[w++] = sub->test[i];
+      if (keep[i])
+        sub->test[w++] = sub->test[i];
       else {
         free(sub->test[i].question);
         for (int c = 0; c < 4; c++) free(sub->test[i].choices[c]);
@@ -86,19 +87,25 @@ static lethe_status mmlu_subset(lethe_mmlu_set *set, size_t limit) {
 lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   memset(e, 0, sizeof *e);
   int any_set = o->eval_forget || o->eval_retain || o->mia_members || o->mia_nonmembers || o->mmlu_dir;
-  if (o->eval_every < 0 || o->eval_every_steps < 0) return lethe_fail(LETHE_ERR_INVALID, "--eval-every and --eval-every-steps must be at least 1");
+  if (o->eval_every < 0 || o->eval_every_steps < 0)
+    return lethe_fail(LETHE_ERR_INVALID, "--eval-every and --eval-every-steps must be at least 1");
   if (o->eval_every && o->eval_every_steps)
     return lethe_fail(LETHE_ERR_INVALID, "give --eval-every (epochs) or --eval-every-steps, not both");
   int every = o->eval_every || o->eval_every_steps;
   if (o->lr_auto && !every) every = 1; /* --lr auto evaluates every epoch unless told otherwise */
   if (!every && any_set)
-    return lethe_fail(LETHE_ERR_INVALID, "evaluation sets were given but no schedule: add --eval-every K (epochs) or --eval-every-steps K");
+    return lethe_fail(
+        LETHE_ERR_INVALID,
+        "evaluation sets were given but no schedule: add --eval-every K (epochs) or --eval-every-steps K");
   if (!every && o->select == LETHE_SELECT_BEST)
-    return lethe_fail(LETHE_ERR_INVALID, "--select best needs something to evaluate on: add --eval-every K (and the evaluation sets)");
-  if (!every && o->early_stop) return lethe_fail(LETHE_ERR_INVALID, "--early-stop needs evaluation: add --eval-every K");
+    return lethe_fail(LETHE_ERR_INVALID,
+                      "--select best needs something to evaluate on: add --eval-every K (and the evaluation sets)");
+  if (!every && o->early_stop)
+    return lethe_fail(LETHE_ERR_INVALID, "--early-stop needs evaluation: add --eval-every K");
   if (o->early_stop < 0) return lethe_fail(LETHE_ERR_INVALID, "--early-stop must be >= 0");
   if (o->early_stop && o->select == LETHE_SELECT_LAST)
-    return lethe_fail(LETHE_ERR_INVALID, "--early-stop stops at the best evaluation's patience; it needs --select best");
+    return lethe_fail(LETHE_ERR_INVALID,
+                      "--early-stop stops at the best evaluation's patience; it needs --select best");
   if ((o->mia_members == NULL) != (o->mia_nonmembers == NULL))
     return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
   if (o->mmlu_limit < 0 || o->eval_max_new < 0 || o->eval_batch < 0)
@@ -136,7 +143,8 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   }
   if (!f && !r) {
     lethe_run_eval_free(e);
-    return lethe_fail(LETHE_ERR_INVALID, "nothing to evaluate on: training documents have no answers; give --eval-retain rows");
+    return lethe_fail(LETHE_ERR_INVALID,
+                      "nothing to evaluate on: training documents have no answers; give --eval-retain rows");
   }
   if (o->mia_members && ((s = check_docs(o->mia_members)) || (s = check_docs(o->mia_nonmembers)))) {
     lethe_run_eval_free(e);
@@ -180,17 +188,21 @@ int lethe_run_eval_due(const lethe_run_eval *e, const lethe_trainer *t, int fini
 }
 
 static void fmt(char *b, size_t n, double v, const char *f) {
-  if (isfinite(v)) snprintf(b, n, f, v);
-  else snprintf(b, n, "-");
+  if (isfinite(v))
+    snprintf(b, n, f, v);
+  else
+    snprintf(b, n, "-");
 }
 
-lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p) {
+lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok,
+                                    lethe_eval_point *p) {
   double t0 = lethe_now_s();
   lethe_eval_rows rows;
   lethe_mmlu_tally tally;
   lethe_eval_results res;
-  LETHE_TRY(lethe_eval_scores(&e->eo, t->m, t->lora, tok, e->has_forget ? &e->forget : NULL, e->has_retain ? &e->retain : NULL,
-                              e->has_mmlu ? &e->mmlu : NULL, &rows, &tally, &res, NULL));
+  LETHE_TRY(lethe_eval_scores(&e->eo, t->m, t->lora, tok, e->has_forget ? &e->forget : NULL,
+                              e->has_retain ? &e->retain : NULL, e->has_mmlu ? &e->mmlu : NULL, &rows, &tally, &res,
+                              NULL));
   memset(p, 0, sizeof *p);
   lethe_eval_point_from(&res, p);
   lethe_eval_results_free(&res);
@@ -216,8 +228,10 @@ lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe
     e->since_best = 0;
     if (e->best_params) {
       const lethe_ops *o = t->m->ops;
-      if (o->host_visible) memcpy(e->best_params, t->params, sizeof(float) * t->n_params);
-      else o->download(e->best_params, t->params, sizeof(float) * t->n_params);
+      if (o->host_visible)
+        memcpy(e->best_params, t->params, sizeof(float) * t->n_params);
+      else
+        o->download(e->best_params, t->params, sizeof(float) * t->n_params);
     }
   } else {
     e->since_best++;
@@ -234,8 +248,9 @@ lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe
     fmt(ms, sizeof ms, p.mia_score, "%.3f");
     fmt(mm, sizeof mm, p.mmlu, "%.3f");
     fmt(fi, sizeof fi, p.final, "%.4f");
-    fprintf(progress, "eval epoch %.4g step %" PRId64 " | forget %s/%s retain %s/%s | aggregate %s | MIA AUC %s score %s", p.epoch,
-            p.step, fr, fk, rr, rk, ag, au, ms);
+    fprintf(progress,
+            "eval epoch %.4g step %" PRId64 " | forget %s/%s retain %s/%s | aggregate %s | MIA AUC %s score %s",
+            p.epoch, p.step, fr, fk, rr, rk, ag, au, ms);
     if (e->has_mmlu) fprintf(progress, " | MMLU %s", mm);
     fprintf(progress, " | final %s%s | %.1fs\n", fi, better && e->select_best ? " (best)" : "", p.seconds);
     fflush(progress);
@@ -252,38 +267,66 @@ static char *sel_path(const char *out, int64_t step, const char *ext) {
 
 static json_t *point_json(const lethe_eval_point *p) {
   json_t *a = json_array();
-  const double v[] = {(double)p->step, p->epoch, p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation,
-                      p->retain_knowledge, p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final, p->seconds};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++) json_array_append_new(a, isfinite(v[i]) ? json_real(v[i]) : json_null());
+  const double v[] = {(double)p->step,
+                      p->epoch,
+                      p->forget_regurgitation,
+                      p->forget_knowledge,
+                      p->retain_regurgitation,
+                      p->retain_knowledge,
+                      p->task_aggregate,
+                      p->mia_auc,
+                      p->mia_score,
+                      p->mmlu,
+                      p->final,
+                      p->seconds};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+    json_array_append_new(a, isfinite(v[i]) ? json_real(v[i]) : json_null());
   return a;
 }
 
 static lethe_status point_read(const json_t *a, const char *path, lethe_eval_point *p) {
-  double *v[] = {NULL, &p->epoch, &p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation,
-                 &p->retain_knowledge, &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final, &p->seconds};
+  double *v[] = {NULL,
+                 &p->epoch,
+                 &p->forget_regurgitation,
+                 &p->forget_knowledge,
+                 &p->retain_regurgitation,
+                 &p->retain_knowledge,
+                 &p->task_aggregate,
+                 &p->mia_auc,
+                 &p->mia_score,
+                 &p->mmlu,
+                 &p->final,
+                 &p->seconds};
   size_t n = sizeof v / sizeof *v;
-  if (!json_is_array(a) || json_array_size(a) != n) return lethe_fail(LETHE_ERR_FORMAT, "%s: a point must be an array of %zu numbers", path, n);
+  if (!json_is_array(a) || json_array_size(a) != n)
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: a point must be an array of %zu numbers", path, n);
   for (size_t i = 0; i < n; i++) {
     json_t *x = json_array_get(a, i);
-    if (!json_is_number(x) && !json_is_null(x)) return lethe_fail(LETHE_ERR_FORMAT, "%s: a point holds a non-number", path);
+    if (!json_is_number(x) && !json_is_null(x))
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: a point holds a non-number", path);
     double d = json_is_null(x) ? NAN : json_number_value(x);
-    if (i == 0) p->step = (int64_t)d;
-    else *v[i] = d;
+    if (i == 0)
+      p->step = (int64_t)d;
+    else
+      *v[i] = d;
   }
   return LETHE_OK;
 }
 
 lethe_status lethe_run_eval_save(const lethe_run_eval *e, const char *out, int64_t step) {
   if (!e->on) return LETHE_OK;
-  char *dir = lethe_path_join(out, "selection"), *sp = sel_path(out, step, "safetensors"), *jp = sel_path(out, step, "json");
+  char *dir = lethe_path_join(out, "selection"), *sp = sel_path(out, step, "safetensors"),
+       *jp = sel_path(out, step, "json");
   lethe_status s = lethe_make_dirs(dir);
   if (!s && e->best_params && e->has_best) {
-    lethe_st_entry en = {.name = "best", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)e->n_params}, .src = e->best_params};
+    lethe_st_entry en = {
+        .name = "best", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {(int64_t)e->n_params}, .src = e->best_params};
     s = lethe_st_write(sp, &en, 1, NULL);
   }
   if (!s) {
-    json_t *j = json_pack("{s:I, s:i, s:b, s:i, s:o, s:o}", "step", (json_int_t)step, "evaluations", e->n_evals, "has_best",
-                          e->has_best, "since_best", e->since_best, "best", point_json(&e->best), "last", point_json(&e->last));
+    json_t *j =
+        json_pack("{s:I, s:i, s:b, s:i, s:o, s:o}", "step", (json_int_t)step, "evaluations", e->n_evals, "has_best",
+                  e->has_best, "since_best", e->since_best, "best", point_json(&e->best), "last", point_json(&e->last));
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(j);
     s = text ? lethe_write_file_atomic(jp, text, strlen(text)) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -319,16 +362,22 @@ lethe_status lethe_run_eval_load(lethe_run_eval *e, const char *out, int64_t ste
   int st_open = 0;
   lethe_status s = LETHE_OK;
   if (!lethe_file_exists(jp)) {
-    s = lethe_fail(LETHE_ERR_IO, "%s: missing: the checkpoint at step %" PRId64 " has no evaluation state (was the run started with the same --eval-every?)", jp, step);
+    s = lethe_fail(LETHE_ERR_IO,
+                   "%s: missing: the checkpoint at step %" PRId64
+                   " has no evaluation state (was the run started with the same --eval-every?)",
+                   jp, step);
     goto done;
   }
   if ((s = lethe_json_load(jp, 1 << 20, &j))) goto done;
   int64_t n = 0, since = 0;
   int hb = 0;
   if ((s = lethe_json_int(j, "evaluations", 1, 0, INT32_MAX, jp, &n, NULL)) ||
-      (s = lethe_json_int(j, "since_best", 1, 0, INT32_MAX, jp, &since, NULL)) || (s = lethe_json_bool(j, "has_best", jp, &hb)))
+      (s = lethe_json_int(j, "since_best", 1, 0, INT32_MAX, jp, &since, NULL)) ||
+      (s = lethe_json_bool(j, "has_best", jp, &hb)))
     goto done;
-  if ((s = point_read(json_object_get(j, "best"), jp, &e->best)) || (s = point_read(json_object_get(j, "last"), jp, &e->last))) goto done;
+  if ((s = point_read(json_object_get(j, "best"), jp, &e->best)) ||
+      (s = point_read(json_object_get(j, "last"), jp, &e->last)))
+    goto done;
   e->n_evals = (int)n;
   e->since_best = (int)since;
   e->has_best = hb;
@@ -353,8 +402,10 @@ done:
 void lethe_run_eval_restore_best(const lethe_run_eval *e, lethe_trainer *t) {
   if (!e->best_params || !e->has_best) return;
   const lethe_ops *o = t->m->ops;
-  if (o->host_visible) memcpy(t->params, e->best_params, sizeof(float) * t->n_params);
-  else o->upload(t->params, e->best_params, sizeof(float) * t->n_params);
+  if (o->host_visible)
+    memcpy(t->params, e->best_params, sizeof(float) * t->n_params);
+  else
+    o->upload(t->params, e->best_params, sizeof(float) * t->n_params);
   lethe_trainer_sync_model(t);
 }
 
@@ -362,11 +413,26 @@ static json_t *point_obj(const lethe_eval_point *p) {
   json_t *o = json_object();
   json_object_set_new(o, "step", json_integer((json_int_t)p->step));
   json_object_set_new(o, "epoch", json_real(p->epoch));
-  const char *k[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation", "retain_knowledge", "task_aggregate",
-                     "mia_auc", "mia_score", "mmlu", "final"};
-  const double v[] = {p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation, p->retain_knowledge,
-                      p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++) json_object_set_new(o, k[i], isfinite(v[i]) ? json_real(v[i]) : json_null());
+  const char *k[] = {"forget_regurgitation",
+                     "forget_knowledge",
+                     "retain_regurgitation",
+                     "retain_knowledge",
+                     "task_aggregate",
+                     "mia_auc",
+                     "mia_score",
+                     "mmlu",
+                     "final"};
+  const double v[] = {p->forget_regurgitation,
+                      p->forget_knowledge,
+                      p->retain_regurgitation,
+                      p->retain_knowledge,
+                      p->task_aggregate,
+                      p->mia_auc,
+                      p->mia_score,
+                      p->mmlu,
+                      p->final};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+    json_object_set_new(o, k[i], isfinite(v[i]) ? json_real(v[i]) : json_null());
   return o;
 }
 

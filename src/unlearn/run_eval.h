@@ -17,11 +17,11 @@
 #include "unlearn/trainer.h"
 
 typedef struct {
-  int on;                    /* anything to evaluate */
-  int select_best;           /* the run's result is the best evaluation's parameters */
-  int early_stop;            /* evaluations without improvement before stopping (0: never) */
+  int on;          /* anything to evaluate */
+  int select_best; /* the run's result is the best evaluation's parameters */
+  int early_stop;  /* evaluations without improvement before stopping (0: never) */
   int every_epochs, every_steps;
-  lethe_eval_opts eo;        /* carries max_new, batch, shots, the MIA paths */
+  lethe_eval_opts eo; /* carries max_new, batch, shots, the MIA paths */
   lethe_rowset forget, retain;
   int has_forget, has_retain;
   lethe_mmlu_set mmlu;
@@ -31,9 +31,9 @@ typedef struct {
   /* selection state (saved beside each checkpoint) */
   int n_evals, has_best, since_best;
   lethe_eval_point best, last;
-  float *best_params;        /* (n_params) host copy of the best evaluation's parameters */
+  float *best_params; /* (n_params) host copy of the best evaluation's parameters */
   size_t n_params;
-  double seconds;            /* evaluation time in this process */
+  double seconds; /* evaluation time in this process */
 } lethe_run_eval;
 
 /* Checks the evaluation options and loads the evaluation sets (before any model is loaded):
@@ -45,7 +45,8 @@ lethe_status lethe_run_eval_start(lethe_run_eval *e, const char *out, size_t n_p
 /* Whether the trainer's position (after a step; `finished` at the end) is an evaluation point. */
 int lethe_run_eval_due(const lethe_run_eval *e, const lethe_trainer *t, int finished);
 /* The scores of the trainer's current parameters (no state changes but the time spent). */
-lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p);
+lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok,
+                                    lethe_eval_point *p);
 /* Evaluates the trainer's current parameters, prints one line, logs the record, updates the best;
  * *stop is set when early stopping says so. */
 lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,

@@ -62,7 +62,8 @@ static lethe_status build_ref_cache(lethe_trainer *t) {
     int n = hi - first < B ? hi - first : B;
     for (int k = 0; k < n; k++) idx[k] = first + k;
     if ((s = lethe_packed_fill(&t->pb, d, idx, n))) break;
-    lethe_batch b = {.n_seq = n, .n_tokens = t->pb.n_tokens, .tokens = t->pb.tokens, .targets = t->pb.targets, .start = t->pb.start};
+    lethe_batch b = {
+        .n_seq = n, .n_tokens = t->pb.n_tokens, .tokens = t->pb.tokens, .targets = t->pb.targets, .start = t->pb.start};
     if ((s = lethe_forward(t->m, NULL, t->ws, &b))) break;
     if ((s = lethe_head(t->m, t->ws, &b, NULL, 0))) break;
     memcpy(t->ref_cache + t->ref_off[first], t->ws->logp, sizeof(float) * (size_t)t->ws->n_rows);
@@ -120,11 +121,12 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   if (data->n < 1) return lethe_fail(LETHE_ERR_INVALID, "no training sequences");
   if (cfg->batch < 1 || cfg->grad_accum < 1 || cfg->epochs < 1)
     return lethe_fail(LETHE_ERR_INVALID, "batch, gradient accumulation and epochs must be at least 1");
-  if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps > 0))
+  if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) ||
+      !(cfg->eps > 0))
     return lethe_fail(LETHE_ERR_INVALID, "invalid optimizer settings (lr >= 0, 0 <= betas < 1, eps > 0)");
   if (data->max_len > m->cfg.max_seq_len)
-    return lethe_fail(LETHE_ERR_INVALID, "sequences of %d tokens exceed the model's context of %d (lower --max-len)", data->max_len,
-                      m->cfg.max_seq_len);
+    return lethe_fail(LETHE_ERR_INVALID, "sequences of %d tokens exceed the model's context of %d (lower --max-len)",
+                      data->max_len, m->cfg.max_seq_len);
   lethe_trainer *t = calloc(1, sizeof *t);
   if (!t) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   t->m = m;
@@ -136,19 +138,23 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   int W = lethe_comm_size(cfg->comm);
   if (W > 1 && (cfg->obj.forget == LETHE_FORGET_RMU || cfg->obj.adaptive_retain)) {
     free(t);
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "RMU and the adaptive retain weight are not data-parallel yet: run them in one process");
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "RMU and the adaptive retain weight are not data-parallel yet: run them in one process");
   }
   if (W > 1 && strcmp(m->ops->name, "cpu") != 0) {
     free(t);
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "data parallelism over MPI runs on the CPU backend (the NCCL path for %s is not built)",
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                      "data parallelism over MPI runs on the CPU backend (the NCCL path for %s is not built)",
                       m->ops->name);
   }
   B = local_batch(t); /* the buffers hold this rank's slice */
   int cap_tokens = B * data->max_len;
-  lethe_status s = lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
+  lethe_status s =
+      lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
   int rmu = cfg->obj.forget == LETHE_FORGET_RMU;
   if (rmu && (cfg->obj.rmu_layer < 0 || cfg->obj.rmu_layer >= m->cfg.n_layers))
-    s = lethe_fail(LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer, m->cfg.n_layers - 1);
+    s = lethe_fail(LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer,
+                   m->cfg.n_layers - 1);
   /* RMU reads the reference's layer output, which only a training workspace keeps */
   if (!s && lethe_obj_needs_ref_hidden(&cfg->obj))
     s = lethe_workspace_create(m, NULL, cap_tokens, B, rmu ? LETHE_WS_TRAIN : LETHE_WS_INFER, &t->ws_ref);
@@ -165,9 +171,10 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     int ref_pass = lethe_obj_needs_ref_hidden(&cfg->obj) || (lethe_obj_needs_ref(&cfg->obj) && cfg->no_ref_cache);
     if (ref_pass && !cfg->train_modules) {
       lethe_trainer_free(t);
-      return lethe_fail(LETHE_ERR_UNSUPPORTED, "full-parameter training of the whole model keeps no frozen reference for this objective "
-                                               "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
-                                               "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
+      return lethe_fail(LETHE_ERR_UNSUPPORTED,
+                        "full-parameter training of the whole model keeps no frozen reference for this objective "
+                        "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
+                        "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
     }
     s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
                            : lethe_model_enable_grads(m);
@@ -189,7 +196,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
         t->frozen = m->ops->alloc(t->n_params * sizeof(float));
         if (!t->frozen) {
           lethe_trainer_free(t);
-          return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
+          return lethe_fail(LETHE_ERR_NOMEM,
+                            "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
         }
         m->ops->copy(t->frozen, t->params, t->n_params);
       }
@@ -231,8 +239,10 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->fidx = malloc(sizeof(int) * (size_t)data->n);
   t->ridx = malloc(sizeof(int) * (size_t)data->n);
   for (int i = 0; t->fidx && t->ridx && i < data->n; i++) {
-    if (data->split[i] == LETHE_SPLIT_FORGET) t->fidx[t->n_fidx++] = i;
-    else t->ridx[t->n_ridx++] = i;
+    if (data->split[i] == LETHE_SPLIT_FORGET)
+      t->fidx[t->n_fidx++] = i;
+    else
+      t->ridx[t->n_ridx++] = i;
   }
   t->n_order = data->n;
   t->n_epochs = cfg->epochs;
@@ -240,7 +250,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   if (cfg->schedule_data == LETHE_DATA_SEQUENTIAL) {
     if (cfg->forget_chunk < 1 || cfg->retain_per_forget < 0 || t->n_fidx == 0) {
       lethe_trainer_free(t);
-      return lethe_fail(LETHE_ERR_INVALID, "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
+      return lethe_fail(LETHE_ERR_INVALID,
+                        "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
     }
     int chunks = (t->n_fidx + cfg->forget_chunk - 1) / cfg->forget_chunk;
     t->n_epochs = chunks * cfg->epochs;
@@ -248,8 +259,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     t->n_order = per * (1 + (t->n_ridx > 0 ? cfg->retain_per_forget : 0));
   }
   t->order = malloc(sizeof(int) * (size_t)(t->n_order > 0 ? t->n_order : 1));
-  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows || !t->split || !t->order || !t->fidx || !t->ridx || !t->gather_counts ||
-      !t->gather_displs) {
+  if (!t->adam_m || !t->adam_v || !t->ref_off || !t->fixed || !t->sig || !t->klw || !t->pw || !t->tgt || !t->ref_rows ||
+      !t->split || !t->order || !t->fidx || !t->ridx || !t->gather_counts || !t->gather_displs) {
     lethe_trainer_free(t);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the optimizer state (%zu parameters)", t->n_params);
   }
@@ -266,8 +277,10 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   t->order_epoch = -1;
   if (lethe_obj_needs_ref(&cfg->obj) && !cfg->no_ref_cache) {
     t->ref_cache = malloc(sizeof(float) * (size_t)(t->ref_off[data->n] ? t->ref_off[data->n] : 1));
-    if (t->ref_cache && cfg->ref_cache_in) memcpy(t->ref_cache, cfg->ref_cache_in, sizeof(float) * (size_t)t->ref_off[data->n]);
-    else s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
+    if (t->ref_cache && cfg->ref_cache_in)
+      memcpy(t->ref_cache, cfg->ref_cache_in, sizeof(float) * (size_t)t->ref_off[data->n]);
+    else
+      s = t->ref_cache ? build_ref_cache(t) : lethe_fail(LETHE_ERR_NOMEM, "out of memory for the reference cache");
     if (s) {
       lethe_trainer_free(t);
       return s;
@@ -313,8 +326,10 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
   for (int s = 0; s < n; s++) {
     int np = t->data->n_prompt[p->seq[s]], first = p->start[s] + (np > 1 ? np : 1), cnt = p->start[s + 1] - first;
     if (cnt <= 0) continue;
-    if (t->split[s] == LETHE_SPLIT_FORGET) nF++, posF += cnt;
-    else nR++, posR += cnt;
+    if (t->split[s] == LETHE_SPLIT_FORGET)
+      nF++, posF += cnt;
+    else
+      nR++, posR += cnt;
   }
   if (nR > 0 && t->ws_ref) {
     ref_begin(t);
@@ -341,8 +356,10 @@ static lethe_status rmu_micro(lethe_trainer *t, const lethe_batch *b, int n, flo
       }
     }
     seq /= (double)d * cnt;
-    if (is_f) forget += seq / nF;
-    else retain += seq / nR;
+    if (is_f)
+      forget += seq / nF;
+    else
+      retain += seq / nR;
   }
   ops->upload(t->ws->dx, t->rmu_dh, nb);
   LETHE_TRY(lethe_backward_from_layer(t->m, t->lora, t->ws, b, L));
@@ -409,7 +426,11 @@ static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float s
   const lethe_objective *o = &t->cfg.obj;
   for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
   if (o->forget == LETHE_FORGET_RMU) return rmu_micro(t, &b, n, scale, loss);
-  lethe_obj_rows rows = {.n_rows = p->answer_off[n], .n_seq = n, .row_off = p->answer_off, .split = t->split, .ref = NULL,
+  lethe_obj_rows rows = {.n_rows = p->answer_off[n],
+                         .n_seq = n,
+                         .row_off = p->answer_off,
+                         .split = t->split,
+                         .ref = NULL,
                          .retain_mult = 1.0};
   int gc[LETHE_OBJ_NCOUNTS];
   if (parallel) {
@@ -490,7 +511,8 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
   st->grad_norm = norm;
   if (!isfinite(norm)) {
     o->zero(t->grads, t->n_params);
-    return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1, norm);
+    return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1,
+                      norm);
   }
   if (t->cfg.max_grad_norm > 0) {
     /* torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1 */

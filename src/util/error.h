@@ -16,10 +16,10 @@ lethe_status lethe_fail(lethe_status s, const char *fmt, ...) LETHE_PRINTF(2, 3)
 /* Prefixes the current message with "prefix: " (adds context while unwinding). Returns `s`. */
 lethe_status lethe_fail_context(lethe_status s, const char *fmt, ...) LETHE_PRINTF(2, 3);
 
-#define LETHE_TRY(expr)                                                                            \
-  do {                                                                                             \
-    lethe_status lethe_try_s_ = (expr);                                                            \
-    if (lethe_try_s_ != LETHE_OK) return lethe_try_s_;                                             \
+#define LETHE_TRY(expr)                                                                                                \
+  do {                                                                                                                 \
+    lethe_status lethe_try_s_ = (expr);                                                                                \
+    if (lethe_try_s_ != LETHE_OK) return lethe_try_s_;                                                                 \
   } while (0)
 
 #endif

@@ -30,8 +30,11 @@ lethe_status lethe_open_regular(const char *path, int *fd_out) {
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     return lethe_fail(LETHE_ERR_IO, "%s: not a regular file (%s)", path,
-                      S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
-                      S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+                      S_ISDIR(st.st_mode)                          ? "a directory"
+                      : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                      : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                                   : "not a file");
   }
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -56,8 +59,8 @@ lethe_status lethe_read_file(const char *path, size_t max_bytes, char **out, siz
   }
   if ((uint64_t)st.st_size > max_bytes) {
     fclose(fp);
-    return lethe_fail(LETHE_ERR_INVALID, "%s: file is %lld bytes, larger than the %zu allowed",
-                      path, (long long)st.st_size, max_bytes);
+    return lethe_fail(LETHE_ERR_INVALID, "%s: file is %lld bytes, larger than the %zu allowed", path,
+                      (long long)st.st_size, max_bytes);
   }
   size_t n = (size_t)st.st_size;
   char *buf = malloc(n + 1);
@@ -119,7 +122,8 @@ lethe_status lethe_atomic_open(lethe_atomic_file *f, const char *path) {
   snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
   f->fp = fopen(f->tmp_path, "wb");
   if (!f->fp) {
-    lethe_status s = lethe_fail(LETHE_ERR_IO, "%s: cannot create (as the temporary %s): %s", path, f->tmp_path, strerror(errno));
+    lethe_status s =
+        lethe_fail(LETHE_ERR_IO, "%s: cannot create (as the temporary %s): %s", path, f->tmp_path, strerror(errno));
     free(f->tmp_path);
     free(f->path);
     memset(f, 0, sizeof *f);
@@ -140,8 +144,7 @@ lethe_status lethe_atomic_commit(lethe_atomic_file *f) {
     return s;
   }
   if (rename(f->tmp_path, f->path) != 0) {
-    lethe_status s = lethe_fail(LETHE_ERR_IO, "%s: cannot rename into place: %s", f->path,
-                                strerror(errno));
+    lethe_status s = lethe_fail(LETHE_ERR_IO, "%s: cannot rename into place: %s", f->path, strerror(errno));
     lethe_atomic_abort(f);
     return s;
   }
@@ -232,8 +235,10 @@ double lethe_now_s(void) {
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st;
   (void)ftw;
-  if (flag == FTW_DP) rmdir(path);
-  else unlink(path); /* a file, or a symbolic link itself (FTW_SL: never followed) */
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path); /* a file, or a symbolic link itself (FTW_SL: never followed) */
   return 0;
 }
 
@@ -266,10 +271,13 @@ lethe_status lethe_fsync_parent(const char *path) {
   while (n > 1 && p[n - 1] == '/') p[--n] = 0;
   char *slash = strrchr(p, '/');
   lethe_status s;
-  if (!slash) s = lethe_fsync_dir(".");
+  if (!slash)
+    s = lethe_fsync_dir(".");
   else {
-    if (slash == p) slash[1] = 0;
-    else *slash = 0;
+    if (slash == p)
+      slash[1] = 0;
+    else
+      *slash = 0;
     s = lethe_fsync_dir(p);
   }
   free(p);
@@ -342,16 +350,19 @@ lethe_status lethe_out_check(const char *path, const char *kind) {
     if (dir_is_empty(path)) return LETHE_OK; /* nothing in it to lose */
     if (lethe_dir_kind(path, have, sizeof have)) {
       if (!strcmp(have, kind)) return LETHE_OK;
-      return lethe_fail(LETHE_ERR_INVALID, "%s is lethe's %s output, not a %s: choose another output, or --force to replace it",
-                        path, have, kind);
+      return lethe_fail(LETHE_ERR_INVALID,
+                        "%s is lethe's %s output, not a %s: choose another output, or --force to replace it", path,
+                        have, kind);
     }
     return lethe_fail(LETHE_ERR_INVALID,
                       "%s exists and is not a %s lethe wrote (no %s marker): lethe does not replace a directory it did "
                       "not write; choose a new output, or --force to replace it",
                       path, kind, LETHE_OUTPUT_MARKER);
   }
-  return lethe_fail(LETHE_ERR_INVALID, "%s exists and is %s, not a %s directory lethe wrote: choose a new output, or --force to replace it",
-                    path, S_ISREG(st.st_mode) ? "a file" : "not a directory", kind);
+  return lethe_fail(
+      LETHE_ERR_INVALID,
+      "%s exists and is %s, not a %s directory lethe wrote: choose a new output, or --force to replace it", path,
+      S_ISREG(st.st_mode) ? "a file" : "not a directory", kind);
 }
 
 lethe_status lethe_out_clear(const char *path) {
@@ -466,11 +477,13 @@ char *lethe_path_canon(const char *path) {
   }
   char *out = NULL;
   if (parent) {
-    if (!strcmp(base, ".") || !*base) out = strdup(parent);
+    if (!strcmp(base, ".") || !*base)
+      out = strdup(parent);
     else if (!strcmp(base, "..")) {
       char *s2 = strrchr(parent, '/');
       out = s2 && s2 != parent ? strndup(parent, (size_t)(s2 - parent)) : strdup("/");
-    } else out = lethe_path_join(parent, base);
+    } else
+      out = lethe_path_join(parent, base);
   }
   free(parent);
   free(p);
@@ -484,7 +497,8 @@ int lethe_path_overlap(const char *a, const char *b) {
     size_t na = strlen(ca), nb = strlen(cb);
     size_t k = na < nb ? na : nb;
     if (!strncmp(ca, cb, k)) {
-      if (na == nb) r = 1;
+      if (na == nb)
+        r = 1;
       else {
         const char *longer = na > nb ? ca : cb;
         r = longer[k] == '/' || (k == 1 && longer[0] == '/');
@@ -500,7 +514,8 @@ lethe_status lethe_out_apart(const char *out, const char *what, const char *cons
   for (int i = 0; i < n; i++) {
     if (!inputs[i] || !*inputs[i]) continue;
     if (lethe_path_overlap(out, inputs[i]))
-      return lethe_fail(LETHE_ERR_INVALID, "%s (the %s) is, contains or lies inside the input %s: lethe never writes over its inputs; "
+      return lethe_fail(LETHE_ERR_INVALID,
+                        "%s (the %s) is, contains or lies inside the input %s: lethe never writes over its inputs; "
                         "choose another output",
                         out, what, inputs[i]);
   }
@@ -525,10 +540,11 @@ lethe_status lethe_out_dir_prepare(const char *dir, const char *kind) {
     int ours = S_ISDIR(st.st_mode) && lethe_dir_kind(dir, have, sizeof have) && !strcmp(have, kind);
     if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(dir))) {
       if (S_ISLNK(st.st_mode)) return lethe_out_check(dir, kind);
-      return lethe_fail(LETHE_ERR_INVALID,
-                        "%s exists and is not a%s %s lethe wrote (no %s marker naming one): lethe does not write into a "
-                        "directory or file it did not make; choose a new --out",
-                        dir, strchr("aeiou", kind[0]) ? "n" : "", kind, LETHE_OUTPUT_MARKER);
+      return lethe_fail(
+          LETHE_ERR_INVALID,
+          "%s exists and is not a%s %s lethe wrote (no %s marker naming one): lethe does not write into a "
+          "directory or file it did not make; choose a new --out",
+          dir, strchr("aeiou", kind[0]) ? "n" : "", kind, LETHE_OUTPUT_MARKER);
     }
   }
   LETHE_TRY(lethe_make_dirs(dir));

@@ -62,7 +62,4 @@ char *lethe_path_canon(const char *path);
 /* 1 when the two paths name the same place or one lies inside the other. */
 int lethe_path_overlap(const char *a, const char *b);
 
-
-
-
 #endif

@@ -12,8 +12,7 @@ lethe_status lethe_json_parse(const char *text, size_t len, const char *name, js
   json_error_t e;
   *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
   if (!*out)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: invalid JSON: %s", name, e.line,
-                      e.column, e.text);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: invalid JSON: %s", name, e.line, e.column, e.text);
   return LETHE_OK;
 }
 
@@ -32,8 +31,8 @@ static const json_t *field(const json_t *obj, const char *key) {
   return (v && !json_is_null(v)) ? v : NULL;
 }
 
-lethe_status lethe_json_int(const json_t *obj, const char *key, int required, int64_t lo,
-                            int64_t hi, const char *name, int64_t *out, int *present) {
+lethe_status lethe_json_int(const json_t *obj, const char *key, int required, int64_t lo, int64_t hi, const char *name,
+                            int64_t *out, int *present) {
   const json_t *v = field(obj, key);
   if (present) *present = v != NULL;
   if (!v) {
@@ -43,21 +42,20 @@ lethe_status lethe_json_int(const json_t *obj, const char *key, int required, in
   int64_t x;
   if (json_is_integer(v)) {
     x = (int64_t)json_integer_value(v);
-  } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
-             fabs(json_real_value(v)) < 9e15) {
+  } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) && fabs(json_real_value(v)) < 9e15) {
     x = (int64_t)json_real_value(v);
   } else {
     return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' must be an integer", name, key);
   }
   if (x < lo || x > hi)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [%lld, %lld]", name, key,
-                      (long long)x, (long long)lo, (long long)hi);
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [%lld, %lld]", name, key, (long long)x,
+                      (long long)lo, (long long)hi);
   *out = x;
   return LETHE_OK;
 }
 
-lethe_status lethe_json_num(const json_t *obj, const char *key, int required, const char *name,
-                            double *out, int *present) {
+lethe_status lethe_json_num(const json_t *obj, const char *key, int required, const char *name, double *out,
+                            int *present) {
   const json_t *v = field(obj, key);
   if (present) *present = v != NULL;
   if (!v) {
@@ -79,8 +77,7 @@ lethe_status lethe_json_bool(const json_t *obj, const char *key, const char *nam
   return LETHE_OK;
 }
 
-lethe_status lethe_json_str(const json_t *obj, const char *key, int required, const char *name,
-                            const char **out) {
+lethe_status lethe_json_str(const json_t *obj, const char *key, int required, const char *name, const char **out) {
   const json_t *v = field(obj, key);
   if (!v) {
     if (required) return lethe_fail(LETHE_ERR_FORMAT, "%s: missing required field '%s'", name, key);

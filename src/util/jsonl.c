@@ -44,7 +44,8 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
     size_t n = nl ? (size_t)(nl - s) : len - pos;
     pos += n + (nl ? 1 : 0);
     if (n > max_line) {
-      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: the line is %zu bytes, longer than the %zu allowed (raise it with --max-line-bytes)",
+      st = lethe_fail(LETHE_ERR_FORMAT,
+                      "%s:%zu: the line is %zu bytes, longer than the %zu allowed (raise it with --max-line-bytes)",
                       path, line, n, max_line);
       break;
     }
@@ -52,8 +53,7 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
     json_error_t err;
     json_t *obj = json_loadb(s, n, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
     if (!obj) {
-      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid JSON: %s (column %d)", path, line,
-                      err.text, err.column);
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid JSON: %s (column %d)", path, line, err.text, err.column);
       break;
     }
     if (!json_is_object(obj)) {
@@ -68,25 +68,23 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
   return st;
 }
 
-lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line,
-                             const char **s, size_t *len) {
+lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line, const char **s,
+                             size_t *len) {
   const json_t *v = json_object_get(obj, key);
   if (!v) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"%s\"", path, line, key);
-  if (!json_is_string(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string", path, line, key);
+  if (!json_is_string(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string", path, line, key);
   *s = json_string_value(v);
   *len = json_string_length(v);
   return LETHE_OK;
 }
 
-lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line,
-                             double *out, int *present) {
+lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line, double *out,
+                             int *present) {
   const json_t *v = json_object_get(obj, key);
   *out = NAN;
   *present = 0;
   if (!v || json_is_null(v)) return LETHE_OK;
-  if (!json_is_number(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a number", path, line, key);
+  if (!json_is_number(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a number", path, line, key);
   *out = json_number_value(v);
   *present = 1;
   return LETHE_OK;

@@ -9,8 +9,7 @@
 #include "lethe/status.h"
 
 /* Called for each object; `line` is 1-based. A non-OK status stops the walk and is returned. */
-typedef lethe_status (*lethe_jsonl_fn)(const json_t *obj, const char *path, size_t line,
-                                       void *ctx);
+typedef lethe_status (*lethe_jsonl_fn)(const json_t *obj, const char *path, size_t line, void *ctx);
 
 /* Walks every non-blank line of `path`: each must be one JSON object (strings may hold \u0000).
  * *n_objects (may be NULL) receives the number of objects seen. */
@@ -24,10 +23,10 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
                                   void *ctx, size_t *n_objects);
 
 /* Required string field: *s and *len point into obj. */
-lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line,
-                             const char **s, size_t *len);
+lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line, const char **s,
+                             size_t *len);
 /* Optional number field: *present = 0 when missing or null (then *out is NAN). */
-lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line,
-                             double *out, int *present);
+lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line, double *out,
+                             int *present);
 
 #endif

@@ -1,8 +1,8 @@
 /* tests/bench/test_memory_plan.c: `lethe bench plan` computes, from the config alone, the memory that
  * `lethe bench step` then allocates: the plan must equal the step's own account of its buffers
  * (with every activation kept and with recomputation), and the bf16 weight plan must equal the
- * layout a model really gets with bf16 projections; full-parameter training of a subset too. Fixture: the tiny OLMo (clip_qkv) and Qwen2
- * (GQA, biases) models; the Llama one (tied head). */
+ * layout a model really gets with bf16 projections; full-parameter training of a subset too. Fixture: the tiny OLMo
+ * (clip_qkv) and Qwen2 (GQA, biases) models; the Llama one (tied head). */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -19,31 +19,41 @@ static void check(const char *name) {
   char *cfg = tu_src_path(rel);
   size_t keep_total = 0;
   for (int rc = 0; rc < 2; rc++) {
-    lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .steps = 1, .warmup = 0, .threads = 2, .seed = 5, .recompute = rc};
+    lethe_bench_step_opts o = {
+        .config = cfg, .batch = 3, .seq = 40, .steps = 1, .warmup = 0, .threads = 2, .seed = 5, .recompute = rc};
     lethe_bench_plan_result p;
     lethe_bench_step_result r;
     assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
     if (lethe_bench_step(&o, &r) != LETHE_OK) fail_msg("%s", lethe_last_error());
-    print_message("%s recompute=%d: plan %zu bytes (weights %zu, activations %zu, adapter %zu, other %zu), step %zu\n", name, rc,
-                  p.total, p.weights, p.activations, p.adapter, p.other, r.design_bytes);
+    print_message("%s recompute=%d: plan %zu bytes (weights %zu, activations %zu, adapter %zu, other %zu), step %zu\n",
+                  name, rc, p.total, p.weights, p.activations, p.adapter, p.other, r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_int_equal(p.weights_bf16, 0);
     assert_int_equal(p.weights, p.n_params * sizeof(float));
-    if (rc) assert_true(p.total < keep_total); /* recomputation keeps less */
-    else keep_total = p.total;
+    if (rc)
+      assert_true(p.total < keep_total); /* recomputation keeps less */
+    else
+      keep_total = p.total;
   }
   /* full parameters of a subset instead of LoRA: the plan covers the selected tensors' copy,
    * gradients and moments and the workspace without adapter buffers */
   const char *layers[] = {"1-1", "-1", "0-1"}, *modules[] = {"mlp", "attn", "all"};
   for (int k = 0; k < 3; k++) {
-    lethe_bench_step_opts o = {.config = cfg, .batch = 3, .seq = 40, .steps = 1, .warmup = 0, .threads = 2, .seed = 5,
-                               .train_layers = layers[k], .train_modules = modules[k]};
+    lethe_bench_step_opts o = {.config = cfg,
+                               .batch = 3,
+                               .seq = 40,
+                               .steps = 1,
+                               .warmup = 0,
+                               .threads = 2,
+                               .seed = 5,
+                               .train_layers = layers[k],
+                               .train_modules = modules[k]};
     lethe_bench_plan_result p;
     lethe_bench_step_result r;
     assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
     if (lethe_bench_step(&o, &r) != LETHE_OK) fail_msg("%s", lethe_last_error());
-    print_message("%s layers %s %s: plan %zu bytes (trained %zu), step %zu\n", name, layers[k], modules[k], p.total, p.adapter,
-                  r.design_bytes);
+    print_message("%s layers %s %s: plan %zu bytes (trained %zu), step %zu\n", name, layers[k], modules[k], p.total,
+                  p.adapter, r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_true(p.adapter > 0 && p.adapter < p.n_params * sizeof(float) * 4);
     assert_int_equal(p.frozen, 0);
@@ -94,14 +104,24 @@ static void check(const char *name) {
   free(cfg);
 }
 
-static void test_olmo(void **s) { (void)s; check("olmo_tiny"); }
-static void test_qwen2(void **s) { (void)s; check("qwen2_tiny"); }
-static void test_llama(void **s) { (void)s; check("llama_tiny"); }
+static void test_olmo(void **s) {
+  (void)s;
+  check("olmo_tiny");
+}
+static void test_qwen2(void **s) {
+  (void)s;
+  check("qwen2_tiny");
+}
+static void test_llama(void **s) {
+  (void)s;
+  check("llama_tiny");
+}
 
 int main(void) {
   /* the thread count the options name (.threads = 2): the caller sets it, the library never does */
   omp_set_num_threads(2);
   openblas_set_num_threads(2);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2), cmocka_unit_test(test_llama)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2),
+                                     cmocka_unit_test(test_llama)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

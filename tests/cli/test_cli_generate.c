@@ -18,8 +18,8 @@ static void test_stories_greedy(void **state) {
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   char *out, *err;
-  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", model, "--tokenizer", tok, "--prompt", "Once upon a time",
-                        "--max-new", "40", NULL);
+  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", model, "--tokenizer", tok, "--prompt",
+                        "Once upon a time", "--max-new", "40", NULL);
   print_message("%s", out);
   assert_int_equal(rc, 0);
   assert_true(strncmp(out, EXPECT, strlen(EXPECT)) == 0);
@@ -50,7 +50,8 @@ static void test_model_without_tokenizer(void **state) {
 /* Runs generate on a bad model path; expects exit 1 and `needle` in a one-line message. */
 static void expect_cli_error(const char *model, const char *needle) {
   char *out, *err;
-  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", model, "--tokenizer", "/dev/null", "--prompt", "x", NULL);
+  int rc =
+      tu_run_lethe(NULL, &out, &err, "generate", "--model", model, "--tokenizer", "/dev/null", "--prompt", "x", NULL);
   print_message("exit %d: %s", rc, err);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, needle));
@@ -124,7 +125,8 @@ static void test_bad_flags(void **state) {
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", "x", NULL), 2);
   assert_non_null(strstr(err, "give one of --prompt and --prompt-ids"));
   free(err);
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", "x", "--prompt", "y", "--max-new", "ten", NULL), 2);
+  assert_int_equal(
+      tu_run_lethe(NULL, NULL, &err, "generate", "--model", "x", "--prompt", "y", "--max-new", "ten", NULL), 2);
   assert_non_null(strstr(err, "not an integer"));
   free(err);
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--bogus", NULL), 2);

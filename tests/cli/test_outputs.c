@@ -67,7 +67,8 @@ static void assert_user_dir_intact(const char *d) {
 }
 
 static int merge(const char *out, int force, char **err) {
-  char *argv[] = {"merge", "--model", MODEL, "--adapter", ADAPTER, "--out", (char *)out, force ? "--force" : NULL, NULL};
+  char *argv[] = {"merge", "--model", MODEL, "--adapter", ADAPTER, "--out", (char *)out, force ? "--force" : NULL,
+                  NULL};
   return tu_run_lethe_argv(NULL, NULL, err, argv);
 }
 
@@ -204,7 +205,8 @@ static void test_output_overlapping_input(void **state) {
 
 static void test_unlearn_outputs(void **state) {
   (void)state;
-  char *m = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *m = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   if (!m || !tok) {
     free(m);
     free(tok);

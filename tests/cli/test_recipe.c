@@ -54,12 +54,13 @@ static void check_run(const char *out, const char *run, double wf, double wk, do
 
 static void test_zjuklab(void **state) {
   (void)state;
-  char *m = tu_src_path("tests/fixtures/unlearn/tiny_llama"), *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
-       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl"), *out = tu_fresh_dir("recipe-zjuklab"), *err = NULL,
-       *so = NULL;
+  char *m = tu_src_path("tests/fixtures/unlearn/tiny_llama"),
+       *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl"), *out = tu_fresh_dir("recipe-zjuklab"),
+       *err = NULL, *so = NULL;
   lethe_remove_tree(out);
-  int rc = tu_run_lethe(NULL, &so, &err, "recipe", "zjuklab", "--model", m, "--forget", f, "--retain", r, "--out", out, "--epochs", "1",
-                        "--threads", "2", "--quiet", NULL);
+  int rc = tu_run_lethe(NULL, &so, &err, "recipe", "zjuklab", "--model", m, "--forget", f, "--retain", r, "--out", out,
+                        "--epochs", "1", "--threads", "2", "--quiet", NULL);
   if (rc) print_error("exit %d: %s\n", rc, err);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(so, "lethe merge --model"));
@@ -68,11 +69,11 @@ static void test_zjuklab(void **state) {
   check_run(out, "run-a", 0.4, 0.4, 0.2);
   check_run(out, "run-b", 0.3, 0.3, 0.4);
   /* the merged model: TIES of the two adapters, as lethe merge makes it */
-  char *a = lethe_path_join(out, "run-a/adapter"), *b = lethe_path_join(out, "run-b/adapter"), *merged = lethe_path_join(out, "model"),
-       *again = tu_tmp_path("recipe-zjuklab-merge");
+  char *a = lethe_path_join(out, "run-a/adapter"), *b = lethe_path_join(out, "run-b/adapter"),
+       *merged = lethe_path_join(out, "model"), *again = tu_tmp_path("recipe-zjuklab-merge");
   lethe_remove_tree(again);
-  rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", m, "--adapter", a, "--adapter", b, "--combine", "ties", "--density", "0.8",
-                    "--weights", "1,1", "--out", again, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", m, "--adapter", a, "--adapter", b, "--combine", "ties",
+                    "--density", "0.8", "--weights", "1,1", "--out", again, NULL);
   if (rc) print_error("merge: exit %d: %s\n", rc, err);
   assert_int_equal(rc, 0);
   free(err);

@@ -48,9 +48,10 @@ static int *encode(const lethe_tokenizer *t, const char *text, size_t len, int *
 
 static void test_rows_load(void **st) {
   (void)st;
-  char *p = write_tmp("rows.jsonl", "{\"id\": \"a1sc1\", \"input\": \"in\", \"output\": \"out\", \"task\": \"Task1\"}\n"
-                                    "\n"
-                                    "{\"id\": 42, \"input\": \"x\\u0000y\", \"output\": \"z\", \"extra\": [1, {\"k\": 2}]}\n");
+  char *p = write_tmp("rows.jsonl",
+                      "{\"id\": \"a1sc1\", \"input\": \"in\", \"output\": \"out\", \"task\": \"Task1\"}\n"
+                      "\n"
+                      "{\"id\": 42, \"input\": \"x\\u0000y\", \"output\": \"z\", \"extra\": [1, {\"k\": 2}]}\n");
   lethe_rowset r;
   assert_int_equal(lethe_rows_load(p, &r), LETHE_OK);
   assert_int_equal(r.n, 2);

@@ -78,18 +78,21 @@ static void test_attacks_match_reference(void **state) {
     size_t zl = 0;
     assert_int_equal(lethe_zlib_length(text, strlen(text), &zl), LETHE_OK);
     double loss = lethe_score_loss(logp, T);
-    double sc[LETHE_ATK_COUNT] = {loss, loss / (double)zl, lethe_score_mink(logp, T, k), lethe_score_minkpp(logp, mu, var, T, k),
-                                  loss - lethe_score_loss(blogp, T)};
+    double sc[LETHE_ATK_COUNT] = {loss, loss / (double)zl, lethe_score_mink(logp, T, k),
+                                  lethe_score_minkpp(logp, mu, var, T, k), loss - lethe_score_loss(blogp, T)};
     const json_t *want = json_object_get(s, "scores");
     int member = (int)json_integer_value(json_object_get(s, "member"));
     for (int a = 0; a < LETHE_ATK_COUNT; a++) {
-      close_to(lethe_attack_name((lethe_attack)a), (int)i, sc[a], json_number_value(json_object_get(want, lethe_attack_name((lethe_attack)a))), 1e-6);
+      close_to(lethe_attack_name((lethe_attack)a), (int)i, sc[a],
+               json_number_value(json_object_get(want, lethe_attack_name((lethe_attack)a))), 1e-6);
       lethe_doc_scores *d = member ? &mem : &non;
       d->score[a][d->n] = sc[a];
     }
     (member ? &mem : &non)->n++;
-    close_to("exact memorisation", (int)i, lethe_exact_memorization(hit, T), json_number_value(json_object_get(s, "exact_memorization")), 1e-12);
-    close_to("extraction strength", (int)i, lethe_extraction_strength(hit, T), json_number_value(json_object_get(s, "extraction_strength")), 1e-12);
+    close_to("exact memorisation", (int)i, lethe_exact_memorization(hit, T),
+             json_number_value(json_object_get(s, "exact_memorization")), 1e-12);
+    close_to("extraction strength", (int)i, lethe_extraction_strength(hit, T),
+             json_number_value(json_object_get(s, "extraction_strength")), 1e-12);
     free(logp);
     free(mu);
     free(var);
@@ -106,7 +109,8 @@ static void test_attacks_match_reference(void **state) {
   assert_int_equal(lethe_attack_aucs(&mem, &non, &r), LETHE_OK);
   const json_t *auc = json_object_get(root, "auc");
   for (int a = 0; a < LETHE_ATK_COUNT; a++)
-    close_to(lethe_attack_name((lethe_attack)a), -1, r.auc[a], json_number_value(json_object_get(auc, lethe_attack_name((lethe_attack)a))), 1e-12);
+    close_to(lethe_attack_name((lethe_attack)a), -1, r.auc[a],
+             json_number_value(json_object_get(auc, lethe_attack_name((lethe_attack)a))), 1e-12);
   /* mia_attacks.json round trip. */
   r.exact_mem[0] = 0.25;
   char *p = tu_tmp_path("mia_attacks.json");
@@ -160,7 +164,8 @@ static void test_csv_and_one_line_json(void **state) {
   fclose(f);
   free(p);
   assert_true(n >= 10);
-  const char *in = "{\n    \"a\": [\n        1.5,\n        2\n    ],\n    \"b, c\": {\n        \"c\": \"x,\\n    y\"\n    },\n    \"e\": []\n}";
+  const char *in = "{\n    \"a\": [\n        1.5,\n        2\n    ],\n    \"b, c\": {\n        \"c\": \"x,\\n    y\"\n "
+                   "   },\n    \"e\": []\n}";
   lethe_sbuf b = {0};
   assert_int_equal(lethe_json_one_line(in, strlen(in), &b), LETHE_OK);
   lethe_sbuf_put(&b, "", 1);
@@ -172,7 +177,8 @@ static void test_csv_and_one_line_json(void **state) {
  * has its PyTorch parity test), for any batch size; LOSS is the per-document NLL eval reports. */
 static void test_model_pass_matches_classifier(void **state) {
   (void)state;
-  char *mp = tu_shared_path("models/stories260K/stories260K.bin"), *tp = tu_shared_path("models/stories260K/tok512.bin");
+  char *mp = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tp = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(mp, "models/stories260K");
   TU_REQUIRE_SHARED(tp, "models/stories260K/tok512.bin");
   lethe_model *m = NULL;
@@ -214,7 +220,8 @@ static void test_model_pass_matches_classifier(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_model_pass_matches_classifier),cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
-                                     cmocka_unit_test(test_csv_and_one_line_json)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_model_pass_matches_classifier), cmocka_unit_test(test_attacks_match_reference),
+      cmocka_unit_test(test_memorisation_edges), cmocka_unit_test(test_csv_and_one_line_json)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -122,13 +122,15 @@ static void write_text(const char *path, const char *text) {
 
 static void test_model_eval_and_bad_inputs(void **state) {
   (void)state;
-  char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *model = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   char *dir = tu_fresh_dir("evalcli");
-  char *rows = lethe_path_join(dir, "rows.jsonl"), *mem = lethe_path_join(dir, "mem.jsonl"), *non = lethe_path_join(dir, "non.jsonl"),
-       *out = lethe_path_join(dir, "out");
-  write_text(rows, "{\"id\": \"a\\\"1\\\"sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a little girl named Lily.\", \"task\": \"Task1\"}\n"
+  char *rows = lethe_path_join(dir, "rows.jsonl"), *mem = lethe_path_join(dir, "mem.jsonl"),
+       *non = lethe_path_join(dir, "non.jsonl"), *out = lethe_path_join(dir, "out");
+  write_text(rows, "{\"id\": \"a\\\"1\\\"sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a little "
+                   "girl named Lily.\", \"task\": \"Task1\"}\n"
                    "{\"id\": \"b1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"Task1\"}\n"
                    "{\"id\": \"odd-id\", \"input\": \"The dog\", \"output\": \" ran\", \"task\": \"Task1\"}\n");
   write_text(mem, "{\"id\": \"m1\", \"document\": \"Once upon a time, there was a little girl named Lily.\"}\n"
@@ -136,8 +138,8 @@ static void test_model_eval_and_bad_inputs(void **state) {
   write_text(non, "{\"id\": \"n1\", \"document\": \"Quantum chromodynamics describes the strong interaction.\"}\n"
                   "{\"id\": \"n2\", \"document\": \"The stock market fell sharply on Tuesday.\"}\n");
   char *err, *outs;
-  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain", rows,
-                        "--mia-members", mem, "--mia-nonmembers", non, "--out", out, "--max-new", "24", NULL);
+  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain",
+                        rows, "--mia-members", mem, "--mia-nonmembers", non, "--out", out, "--max-new", "24", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   print_message("%s", outs);
@@ -149,7 +151,8 @@ static void test_model_eval_and_bad_inputs(void **state) {
   /* The greedy continuation of "Once upon a time" is the memorised sentence: recall 1. */
   double reg = json_number_value(json_object_get(json_object_get(r, "retain-set"), "overall-regurgitation-score"));
   assert_true(reg > 0.99);
-  double forget_reg = json_number_value(json_object_get(json_object_get(r, "forget-set"), "overall-regurgitation-score"));
+  double forget_reg =
+      json_number_value(json_object_get(json_object_get(r, "forget-set"), "overall-regurgitation-score"));
   assert_true(fabs(forget_reg - reg) < 1e-12);
   double auc = json_number_value(json_object_get(r, "mia_loss_acc"));
   assert_true(auc == 1.0); /* the model knows its stories better than physics */
@@ -159,13 +162,14 @@ static void test_model_eval_and_bad_inputs(void **state) {
   free(err);
   /* Bad inputs. */
   write_text(mem, "");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members", mem,
-                    "--mia-nonmembers", non, "--out", out, "--max-new", "4", NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members",
+                    mem, "--mia-nonmembers", non, "--out", out, "--max-new", "4", NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "no rows"));
   free(err);
   write_text(rows, "{\"id\": \"x1sc1\", \"input\": \"a\"}\n");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--out", out, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--out", out,
+                    NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, ":1: missing field \"output\""));
   free(err);
@@ -177,11 +181,13 @@ static void test_model_eval_and_bad_inputs(void **state) {
   write_text(f1, "q1,a,b,c,d,A\n");
   write_text(f2, "q2,a,b,c,d,E\n");
   write_text(rows, "{\"id\": \"x1sc1\", \"input\": \"Once\", \"output\": \" upon\", \"task\": \"T\"}\n");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mmlu", mmlu, "--out", out, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mmlu", mmlu,
+                    "--out", out, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "toy_test.csv"));
   free(err);
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members", mem, "--out", out, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members",
+                    mem, "--out", out, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "both --mia-members and --mia-nonmembers"));
   free(err);
@@ -206,15 +212,18 @@ static void test_model_eval_and_bad_inputs(void **state) {
  * model with an adapter: both evaluations are written and the table shows both columns. */
 static void test_mmlu_and_compare(void **state) {
   (void)state;
-  char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin"),
-       *mmlu = tu_shared_path("data/mmlu");
+  char *model = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin"), *mmlu = tu_shared_path("data/mmlu");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(mmlu, "data/mmlu");
   char *dir = tu_fresh_dir("evalmmlu");
-  char *rows = lethe_path_join(dir, "rows.jsonl"), *out = lethe_path_join(dir, "out"), *ad = lethe_path_join(dir, "adapter");
-  write_text(rows, "{\"id\": \"a1sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a girl.\", \"task\": \"T\"}\n"
-                   "{\"id\": \"a1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"T\"}\n");
+  char *rows = lethe_path_join(dir, "rows.jsonl"), *out = lethe_path_join(dir, "out"),
+       *ad = lethe_path_join(dir, "adapter");
+  write_text(
+      rows,
+      "{\"id\": \"a1sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a girl.\", \"task\": \"T\"}\n"
+      "{\"id\": \"a1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"T\"}\n");
   /* An adapter for stories260K: q_proj and v_proj, random. */
   lethe_model *m;
   assert_int_equal(lethe_model_load(model, &m), LETHE_OK);
@@ -227,8 +236,9 @@ static void test_mmlu_and_compare(void **state) {
   lethe_lora_free(l);
   lethe_model_free(m);
   char *outs, *err;
-  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--adapter", ad, "--compare", "--forget",
-                        rows, "--retain", rows, "--mmlu", mmlu, "--limit", "2", "--shots", "1", "--out", out, "--max-new", "16", NULL);
+  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--adapter", ad, "--compare",
+                        "--forget", rows, "--retain", rows, "--mmlu", mmlu, "--limit", "2", "--shots", "1", "--out",
+                        out, "--max-new", "16", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   print_message("%s", outs);

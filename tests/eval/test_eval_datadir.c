@@ -45,7 +45,8 @@ static void test_data_dir_equals_jsonl(void **state) {
   print_message("SKIP: built without snappy or zstd\n");
   skip();
 #endif
-  char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *model = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   char *dir = tu_tmp_path("datadir");
@@ -54,8 +55,9 @@ static void test_data_dir_equals_jsonl(void **state) {
        *o2 = lethe_path_join(dir, "o2"), *empty = lethe_path_join(dir, "empty");
   assert_int_equal(lethe_make_dirs(mia), LETHE_OK);
   assert_int_equal(lethe_make_dirs(empty), LETHE_OK);
-  char *f = fix("rows_snappy_v2_dict.parquet"), *r = fix("rows_zstd_v1_dict.parquet"), *m = fix("docs_snappy_v1_dict.parquet"),
-       *nm = fix("docs_zstd_v2_plain.parquet"), *rows = fix("rows.jsonl"), *docs = fix("docs.jsonl");
+  char *f = fix("rows_snappy_v2_dict.parquet"), *r = fix("rows_zstd_v1_dict.parquet"),
+       *m = fix("docs_snappy_v1_dict.parquet"), *nm = fix("docs_zstd_v2_plain.parquet"), *rows = fix("rows.jsonl"),
+       *docs = fix("docs.jsonl");
   copy(f, data, "forget_train-00000-of-00001.parquet");
   copy(r, data, "retain_train-00000-of-00001.parquet");
   copy(m, mia, "member.parquet");
@@ -68,7 +70,8 @@ static void test_data_dir_equals_jsonl(void **state) {
   assert_non_null(strstr(err, "forget_train-00000-of-00001.parquet"));
   free(err);
   rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain", rows,
-                    "--mia-members", docs, "--mia-nonmembers", docs, "--out", o2, "--max-new", "6", "--batch", "8", NULL);
+                    "--mia-members", docs, "--mia-nonmembers", docs, "--out", o2, "--max-new", "6", "--batch", "8",
+                    NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -80,14 +83,16 @@ static void test_data_dir_equals_jsonl(void **state) {
     free(b);
   }
   /* No task files: one error naming the directory. */
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", empty, "--out", o1, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", empty, "--out", o1,
+                    NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, empty));
   assert_non_null(strstr(err, "no forget or retain rows"));
   free(err);
   /* Two shards of one set: refused, not silently half-read. */
   copy(f, data, "forget_train-00001-of-00002.parquet");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", data, "--out", o1, NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", data, "--out", o1,
+                    NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "several shards"));
   free(err);
@@ -110,7 +115,8 @@ static void test_data_dir_equals_jsonl(void **state) {
 
 static void test_official_layout_and_score_only(void **state) {
   (void)state;
-  char *model = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *model = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   TU_REQUIRE_SHARED(model, "models/stories260K");
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   char *dir = tu_fresh_dir("official");
@@ -118,11 +124,13 @@ static void test_official_layout_and_score_only(void **state) {
        *non = lethe_path_join(dir, "non.jsonl");
   FILE *f = fopen(non, "wb");
   fputs("{\"id\": \"n1\", \"document\": \"Once upon a time, there was a little girl named Lily.\"}\n"
-        "{\"id\": 7, \"document\": \"The stock market fell sharply on Tuesday, analysts said.\"}\n", f);
+        "{\"id\": 7, \"document\": \"The stock market fell sharply on Tuesday, analysts said.\"}\n",
+        f);
   fclose(f);
   char *err = NULL, *outs = NULL;
-  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain", rows,
-                        "--mia-members", docs, "--mia-nonmembers", non, "--out", out, "--max-new", "6", "--layout", "official", NULL);
+  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain",
+                        rows, "--mia-members", docs, "--mia-nonmembers", non, "--out", out, "--max-new", "6",
+                        "--layout", "official", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(outs, "min_k_plus_plus"));
@@ -165,13 +173,16 @@ static void test_official_layout_and_score_only(void **state) {
   free(outs);
   free(err);
   /* The official MMLU warning, below 0.371 only. */
-  rc = tu_run_lethe(NULL, &outs, &err, "eval", "--score-only", "--rows", rj, "--mia", mj, "--mmlu-average", "0.3", NULL);
+  rc =
+      tu_run_lethe(NULL, &outs, &err, "eval", "--score-only", "--rows", rj, "--mia", mj, "--mmlu-average", "0.3", NULL);
   assert_int_equal(rc, 0);
-  assert_non_null(strstr(outs, "[WARNING] The MMLU average for the provided checkpoint is below threshold. If this happens "
-                               "your model may not be considered in final challenge ranking.\n"));
+  assert_non_null(strstr(outs,
+                         "[WARNING] The MMLU average for the provided checkpoint is below threshold. If this happens "
+                         "your model may not be considered in final challenge ranking.\n"));
   free(outs);
   free(err);
-  rc = tu_run_lethe(NULL, &outs, &err, "eval", "--score-only", "--rows", rj, "--mia", mj, "--mmlu-average", "0.4", NULL);
+  rc =
+      tu_run_lethe(NULL, &outs, &err, "eval", "--score-only", "--rows", rj, "--mia", mj, "--mmlu-average", "0.4", NULL);
   assert_int_equal(rc, 0);
   assert_null(strstr(outs, "[WARNING]"));
   free(outs);
@@ -186,7 +197,8 @@ static void test_official_layout_and_score_only(void **state) {
   assert_non_null(strstr(err, non));
   free(outs);
   free(err);
-  rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--forget", rows, "--out", out, "--layout", "pandas", NULL);
+  rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--forget", rows, "--out", out, "--layout", "pandas",
+                    NULL);
   assert_int_equal(rc, 2);
   free(outs);
   free(err);

@@ -26,8 +26,9 @@ static void test_real_data(void **state) {
   char *line = ef_line(&cur);
   size_t want_sub, want_dev, want_test;
   unsigned long long want_first;
-  assert_int_equal(sscanf(line, "# subjects %zu dev %zu test %zu first_prompt %llx", &want_sub,
-                          &want_dev, &want_test, &want_first), 4);
+  assert_int_equal(
+      sscanf(line, "# subjects %zu dev %zu test %zu first_prompt %llx", &want_sub, &want_dev, &want_test, &want_first),
+      4);
   assert_int_equal(want_sub, 57);
   assert_int_equal(want_dev, 285);
   assert_int_equal(want_test, 14042);
@@ -41,8 +42,8 @@ static void test_real_data(void **state) {
   for (size_t i = 0; i < want_sub; i++) {
     line = ef_line(&cur);
     assert_non_null(line);
-    assert_int_equal(sscanf(line, "%127s %zu %zu %llx %llx", want[i].name, &want[i].d, &want[i].t,
-                            &want[i].h[0], &want[i].h[1]), 5);
+    assert_int_equal(
+        sscanf(line, "%127s %zu %zu %llx %llx", want[i].name, &want[i].d, &want[i].t, &want[i].h[0], &want[i].h[1]), 5);
   }
   for (int literal = 0; literal <= 1; literal++) {
     lethe_mmlu_options opt = {0, literal};

@@ -58,8 +58,9 @@ static void test_mini_token_for_token(void **state) {
     const lethe_mmlu_subject *sub = find(&set, json_string_value(json_object_get(j, "subject")));
     int *ids = NULL, n = 0, k = -1;
     int limit = (int)json_integer_value(json_object_get(j, "limit"));
-    assert_int_equal(lethe_mmlu_encode(tok, sub, (size_t)json_integer_value(json_object_get(j, "index")), 5, limit, &ids, &n, &k),
-                     LETHE_OK);
+    assert_int_equal(
+        lethe_mmlu_encode(tok, sub, (size_t)json_integer_value(json_object_get(j, "index")), 5, limit, &ids, &n, &k),
+        LETHE_OK);
     const json_t *want = json_object_get(j, "ids");
     assert_int_equal(k, (int)json_integer_value(json_object_get(j, "k")));
     assert_int_equal(n, (int)json_array_size(want));
@@ -96,12 +97,15 @@ static void test_real_mmlu_by_hash(void **state) {
     unsigned long long h;
     assert_int_equal(sscanf(line, "%255s %d %d %d %llx", name, &index, &k, &n, &h), 5);
     int *ids = NULL, got_n = 0, got_k = -1;
-    assert_int_equal(lethe_mmlu_encode(tok, find(&set, name), (size_t)index, 5, LETHE_MMLU_TOKEN_LIMIT, &ids, &got_n, &got_k),
-                     LETHE_OK);
+    assert_int_equal(
+        lethe_mmlu_encode(tok, find(&set, name), (size_t)index, 5, LETHE_MMLU_TOKEN_LIMIT, &ids, &got_n, &got_k),
+        LETHE_OK);
     unsigned long long g = 0xcbf29ce484222325ull;
     for (int i = 0; i < got_n; i++)
       for (int b = 0; b < 4; b++) g = (g ^ (((unsigned)ids[i] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-    if (got_k != k || got_n != n || g != h) fail_msg("%s %d: k %d n %d, want k %d n %d (hash %s)", name, index, got_k, got_n, k, n, g == h ? "same" : "differs");
+    if (got_k != k || got_n != n || g != h)
+      fail_msg("%s %d: k %d n %d, want k %d n %d (hash %s)", name, index, got_k, got_n, k, n,
+               g == h ? "same" : "differs");
     fewer += k < 5;
     free(ids);
     cases++;
@@ -116,6 +120,7 @@ static void test_real_mmlu_by_hash(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_mini_token_for_token), cmocka_unit_test(test_real_mmlu_by_hash)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_mini_token_for_token),
+                                     cmocka_unit_test(test_real_mmlu_by_hash)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,7 @@ static void test_committed_words(void **state) {
     size_t k = lethe_porter_stem(line, len, out);
     assert_int_equal(k, strlen(out));
     assert_true(k <= len);
-    if (strcmp(out, want) != 0 && bad++ < 20)
-      print_message("stem(%s) = %s, nltk says %s\n", line, out, want);
+    if (strcmp(out, want) != 0 && bad++ < 20) print_message("stem(%s) = %s, nltk says %s\n", line, out, want);
     n++;
   }
   free(text);
@@ -32,11 +31,25 @@ static void test_committed_words(void **state) {
 static void test_examples(void **state) {
   (void)state;
   static const char *const cases[][2] = {
-      {"caresses", "caress"}, {"ponies", "poni"},     {"ties", "tie"},       {"dies", "die"},
-      {"flies", "fli"},       {"dying", "die"},       {"news", "news"},      {"agreed", "agre"},
-      {"hopping", "hop"},     {"filing", "file"},     {"happy", "happi"},    {"enjoy", "enjoy"},
-      {"generalizations", "gener"}, {"geology", "geolog"}, {"Running", "run"}, {"a", "a"},
-      {"by", "by"},           {"yyyy", "yyyi"},       {"1990s", "1990"},
+      {"caresses", "caress"},
+      {"ponies", "poni"},
+      {"ties", "tie"},
+      {"dies", "die"},
+      {"flies", "fli"},
+      {"dying", "die"},
+      {"news", "news"},
+      {"agreed", "agre"},
+      {"hopping", "hop"},
+      {"filing", "file"},
+      {"happy", "happi"},
+      {"enjoy", "enjoy"},
+      {"generalizations", "gener"},
+      {"geology", "geolog"},
+      {"Running", "run"},
+      {"a", "a"},
+      {"by", "by"},
+      {"yyyy", "yyyi"},
+      {"1990s", "1990"},
   };
   char out[64];
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -54,15 +67,17 @@ static int cmp_pair(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int cmp_cstr(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static const char *const k_lume_files[] = {
-    "data/lume/forget_train.jsonl",          "data/lume/forget_validation.jsonl",
-    "data/lume/retain_train.jsonl",          "data/lume/retain_validation.jsonl",
-    "data/lume/mia/member.jsonl",            "data/lume/mia/nonmember.jsonl",
-    "data/lume/mia/validation/member.jsonl", "data/lume/mia/validation/nonmember.jsonl",
+    "data/lume/forget_train.jsonl",
+    "data/lume/forget_validation.jsonl",
+    "data/lume/retain_train.jsonl",
+    "data/lume/retain_validation.jsonl",
+    "data/lume/mia/member.jsonl",
+    "data/lume/mia/nonmember.jsonl",
+    "data/lume/mia/validation/member.jsonl",
+    "data/lume/mia/validation/nonmember.jsonl",
 };
 
 static void test_lume_vocabulary(void **state) {
@@ -89,8 +104,7 @@ static void test_lume_vocabulary(void **state) {
         const json_t *v = json_object_get(j, fields[k]);
         if (!v) continue;
         lethe_rouge_tokens t;
-        assert_int_equal(lethe_rouge_tokenize(json_string_value(v), json_string_length(v), 0, &t),
-                         LETHE_OK);
+        assert_int_equal(lethe_rouge_tokenize(json_string_value(v), json_string_length(v), 0, &t), LETHE_OK);
         for (size_t i = 0; i < t.n; i++) {
           if (n_tok == cap) {
             cap = cap ? 2 * cap : 1 << 16;
@@ -161,8 +175,7 @@ static void test_lume_vocabulary(void **state) {
     hash_pair *hit = bsearch(&key, pairs, n_pairs, sizeof *pairs, cmp_pair);
     assert_non_null(hit);
     if (hit->stem != ef_fnv64(EF_FNV_INIT, st, strlen(st)) && bad++ < 20)
-      print_message("LUME word of %zu letters starting '%.3s': stem '%s' differs from nltk's\n",
-                    len, toks[i], st);
+      print_message("LUME word of %zu letters starting '%.3s': stem '%s' differs from nltk's\n", len, toks[i], st);
     free(toks[i]);
   }
   free(toks);

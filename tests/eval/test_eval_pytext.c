@@ -20,10 +20,14 @@ static void test_every_code_point(void **state) {
   size_t n_lower = 0, n_space = 0;
   while ((line = ef_line(&cur)) != NULL) {
     unsigned a, b;
-    if (sscanf(line, "L %x %x", &a, &b) == 2) lower[a] = b, n_lower++;
-    else if (sscanf(line, "S %x", &a) == 1) space[a] = 1, n_space++;
-    else if (sscanf(line, "I %x %x", &a, &b) == 2) memset(cls + a, 2, b - a + 1);
-    else if (sscanf(line, "C %x %x", &a, &b) == 2) memset(cls + a, 1, b - a + 1);
+    if (sscanf(line, "L %x %x", &a, &b) == 2)
+      lower[a] = b, n_lower++;
+    else if (sscanf(line, "S %x", &a) == 1)
+      space[a] = 1, n_space++;
+    else if (sscanf(line, "I %x %x", &a, &b) == 2)
+      memset(cls + a, 2, b - a + 1);
+    else if (sscanf(line, "C %x %x", &a, &b) == 2)
+      memset(cls + a, 1, b - a + 1);
   }
   free(text);
   assert_true(n_lower > 1400);
@@ -32,11 +36,10 @@ static void test_every_code_point(void **state) {
   for (uint32_t c = 0; c < MAXCP; c++) {
     if (c >= 0xD800 && c < 0xE000) continue;
     uint32_t want = c == 0x130 ? 0x130 : lower[c]; /* U+0130 expands: checked below */
-    if (lethe_py_lower1(c) != want || lethe_py_isspace(c) != space[c] ||
-        lethe_py_case_class(c) != cls[c]) {
+    if (lethe_py_lower1(c) != want || lethe_py_isspace(c) != space[c] || lethe_py_case_class(c) != cls[c]) {
       if (bad++ < 10)
-        print_message("U+%04X: lower %X/%X space %d/%d class %d/%d\n", c, lethe_py_lower1(c), want,
-                      lethe_py_isspace(c), space[c], lethe_py_case_class(c), cls[c]);
+        print_message("U+%04X: lower %X/%X space %d/%d class %d/%d\n", c, lethe_py_lower1(c), want, lethe_py_isspace(c),
+                      space[c], lethe_py_case_class(c), cls[c]);
     }
   }
   assert_int_equal(bad, 0);
@@ -97,12 +100,17 @@ static void test_exact_match_examples(void **state) {
   assert_true(lethe_exact_match(" Paris\n", 7, "paris", 5));
   assert_true(lethe_exact_match("\xC4\xB0stanbul", 9, "i\xCC\x87stanbul", 10)); /* U+0130 */
   assert_false(lethe_exact_match("\xC4\xB0stanbul", 9, "istanbul", 8));
-  assert_true(lethe_exact_match("\xE2\x84\xAA", 3, "k", 1)); /* KELVIN SIGN */
+  assert_true(lethe_exact_match("\xE2\x84\xAA", 3, "k", 1));              /* KELVIN SIGN */
   assert_true(lethe_exact_match("\xC2\xA0yes\xE3\x80\x80", 8, "YES", 3)); /* NBSP, ideographic */
   assert_false(lethe_exact_match("a\0b", 3, "a", 1));
   assert_true(lethe_exact_match("", 0, " \t", 2));
   /* Invalid UTF-8 bytes are characters of their own. */
-  assert_true(lethe_exact_match("\xFF" "A", 2, "\xFF" "a", 2));
+  assert_true(lethe_exact_match("\xFF"
+                                "A",
+                                2,
+                                "\xFF"
+                                "a",
+                                2));
   assert_false(lethe_exact_match("\xFF", 1, "\xFE", 1));
 }
 
@@ -115,9 +123,7 @@ static void test_pandas_na(void **state) {
   assert_int_equal(json_array_size(na), 19);
   size_t i;
   const json_t *v;
-  json_array_foreach(na, i, v) {
-    assert_true(lethe_eval_pandas_na(json_string_value(v), json_string_length(v)));
-  }
+  json_array_foreach(na, i, v) { assert_true(lethe_eval_pandas_na(json_string_value(v), json_string_length(v))); }
   assert_false(lethe_eval_pandas_na("none", 4));
   assert_false(lethe_eval_pandas_na(" NA", 3));
   assert_false(lethe_eval_pandas_na("nan ", 4));

@@ -13,8 +13,7 @@ static void check_tokens(const json_t *want, const lethe_rouge_tokens *got, cons
   if (json_array_size(want) != got->n)
     print_message("tokens of \"%.200s\": %zu, want %zu\n", text, got->n, json_array_size(want));
   assert_int_equal(json_array_size(want), got->n);
-  for (size_t i = 0; i < got->n; i++)
-    assert_string_equal(got->tokens[i], json_string_value(json_array_get(want, i)));
+  for (size_t i = 0; i < got->n; i++) assert_string_equal(got->tokens[i], json_string_value(json_array_get(want, i)));
 }
 
 static void test_pairs(void **state) {
@@ -32,8 +31,8 @@ static void test_pairs(void **state) {
     double df = fabs(s.fmeasure - ef_num(j, "f"));
     double d = fmax(dr, fmax(dp, df));
     if (d > 1e-9)
-      print_message("pair %zu: r %.17g/%.17g p %.17g/%.17g f %.17g/%.17g\n", n, s.recall,
-                    ef_num(j, "r"), s.precision, ef_num(j, "p"), s.fmeasure, ef_num(j, "f"));
+      print_message("pair %zu: r %.17g/%.17g p %.17g/%.17g f %.17g/%.17g\n", n, s.recall, ef_num(j, "r"), s.precision,
+                    ef_num(j, "p"), s.fmeasure, ef_num(j, "f"));
     assert_true(d <= 1e-9);
     if (d > worst) worst = d;
     if (s.recall > 0) n_nonzero++;
@@ -52,8 +51,7 @@ static void test_pairs(void **state) {
     n++;
   }
   free(text);
-  print_message("%zu pairs (%zu with token lists, %zu with recall > 0), max |diff| %.3g\n", n,
-                n_tok, n_nonzero, worst);
+  print_message("%zu pairs (%zu with token lists, %zu with recall > 0), max |diff| %.3g\n", n, n_tok, n_nonzero, worst);
   assert_true(n >= 1000);
   assert_true(n_nonzero > n / 2);
 }
@@ -112,7 +110,10 @@ static void test_examples(void **state) {
   assert_int_equal(lethe_rouge_l("...", 3, "!!!", 3, &s), LETHE_OK);
   assert_true(s.recall == 0);
   /* Invalid UTF-8 separates tokens. */
-  assert_int_equal(lethe_rouge_l("ab\xFF" "cd", 5, "ab cd", 5, &s), LETHE_OK);
+  assert_int_equal(lethe_rouge_l("ab\xFF"
+                                 "cd",
+                                 5, "ab cd", 5, &s),
+                   LETHE_OK);
   assert_true(s.recall == 1.0);
 }
 

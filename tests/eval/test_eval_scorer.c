@@ -103,8 +103,8 @@ static void check_case(const char *c, const char *expected, int literal) {
         n_other++;
       } else {
         if (fabs(rows.rows[i].score - json_number_value(ref)) > 1e-9)
-          print_message("%s row %zu (%s): %.17g, official %.17g\n", c, i, rows.rows[i].id,
-                        rows.rows[i].score, json_number_value(ref));
+          print_message("%s row %zu (%s): %.17g, official %.17g\n", c, i, rows.rows[i].id, rows.rows[i].score,
+                        json_number_value(ref));
         assert_true(fabs(rows.rows[i].score - json_number_value(ref)) <= 1e-9);
       }
       json_decref(j);
@@ -196,10 +196,8 @@ static void test_rows_roundtrip(void **state) {
     assert_memory_equal(rows.rows[i].expected, rows2.rows[i].expected, rows.rows[i].expected_len);
     assert_int_equal(rows.rows[i].generated_len, rows2.rows[i].generated_len);
     assert_memory_equal(rows.rows[i].generated, rows2.rows[i].generated, rows.rows[i].generated_len);
-    assert_true(rows.rows[i].nll == rows2.rows[i].nll ||
-                (isnan(rows.rows[i].nll) && isnan(rows2.rows[i].nll)));
-    assert_true(rows.rows[i].score == rows2.rows[i].score ||
-                (isnan(rows.rows[i].score) && isnan(rows2.rows[i].score)));
+    assert_true(rows.rows[i].nll == rows2.rows[i].nll || (isnan(rows.rows[i].nll) && isnan(rows2.rows[i].nll)));
+    assert_true(rows.rows[i].score == rows2.rows[i].score || (isnan(rows.rows[i].score) && isnan(rows2.rows[i].score)));
   }
   char *j1, *j2;
   assert_int_equal(lethe_eval_results_to_json(&r, &j1, NULL), LETHE_OK);
@@ -218,11 +216,9 @@ static void test_rows_roundtrip(void **state) {
   lethe_eval_results_free(&r2);
 }
 
-static void add(lethe_eval_rows *rows, const char *id, const char *task, lethe_split split,
-                const char *exp, const char *gen) {
-  assert_int_equal(
-      lethe_eval_rows_add(rows, id, task, split, exp, strlen(exp), gen, strlen(gen), NAN),
-      LETHE_OK);
+static void add(lethe_eval_rows *rows, const char *id, const char *task, lethe_split split, const char *exp,
+                const char *gen) {
+  assert_int_equal(lethe_eval_rows_add(rows, id, task, split, exp, strlen(exp), gen, strlen(gen), NAN), LETHE_OK);
 }
 
 static void test_harmonic_zero_and_final(void **state) {
@@ -300,30 +296,43 @@ static void expect_rows_error(const char *name, const char *content, const char 
   free(path);
 }
 
-static const char k_good[] =
-    "{\"id\": \"a\\\"b\\\"sc1\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", "
-    "\"generated\": \"x\", \"extra\": [1, 2]}\n";
+static const char k_good[] = "{\"id\": \"a\\\"b\\\"sc1\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", "
+                             "\"generated\": \"x\", \"extra\": [1, 2]}\n";
 
 static void test_bad_rows(void **state) {
   (void)state;
   char buf[1024];
-  snprintf(buf, sizeof buf, "%s\n{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\"}\n", k_good);
+  snprintf(buf, sizeof buf, "%s\n{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\"}\n",
+           k_good);
   expect_rows_error("missing.jsonl", buf, ":3: missing field \"generated\"");
-  snprintf(buf, sizeof buf, "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \n", k_good);
+  snprintf(buf, sizeof buf,
+           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \n", k_good);
   expect_rows_error("invalid.jsonl", buf, ":2: invalid JSON");
-  snprintf(buf, sizeof buf, "%s{\"id\": 7, \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n", k_good);
+  snprintf(buf, sizeof buf,
+           "%s{\"id\": 7, \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n",
+           k_good);
   expect_rows_error("type.jsonl", buf, ":2: field \"id\" must be a string");
-  snprintf(buf, sizeof buf, "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\", \"nll\": \"1\"}\n", k_good);
+  snprintf(buf, sizeof buf,
+           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\", "
+           "\"nll\": \"1\"}\n",
+           k_good);
   expect_rows_error("nll.jsonl", buf, ":2: field \"nll\" must be a number");
-  snprintf(buf, sizeof buf, "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"train\", \"expected\": \"x\", \"generated\": \"y\"}\n", k_good);
+  snprintf(buf, sizeof buf,
+           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"train\", \"expected\": \"x\", \"generated\": \"y\"}\n",
+           k_good);
   expect_rows_error("split.jsonl", buf, ":2: field \"split\" must be \"forget\" or \"retain\"");
   expect_rows_error("array.jsonl", "[1, 2]\n", ":1: expected a JSON object");
-  snprintf(buf, sizeof buf, "{\"id\": \"a\\u0000b\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n");
+  snprintf(
+      buf, sizeof buf,
+      "{\"id\": \"a\\u0000b\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n");
   expect_rows_error("nul.jsonl", buf, ":1: field \"id\" contains a NUL");
 
   /* A good file: blank lines and unknown fields are fine, ids keep their quotes, NULs in the
    * texts are kept. */
-  snprintf(buf, sizeof buf, "\n%s\r\n{\"id\": \"q\", \"task\": \"T\", \"split\": \"retain\", \"expected\": \"a\\u0000b\", \"generated\": \"a\", \"nll\": null, \"score\": 1}\n", k_good);
+  snprintf(buf, sizeof buf,
+           "\n%s\r\n{\"id\": \"q\", \"task\": \"T\", \"split\": \"retain\", \"expected\": \"a\\u0000b\", "
+           "\"generated\": \"a\", \"nll\": null, \"score\": 1}\n",
+           k_good);
   char *path = ef_tmp_file("good.jsonl", buf, strlen(buf));
   lethe_eval_rows rows = {0};
   assert_int_equal(lethe_eval_rows_read_jsonl(path, &rows), LETHE_OK);
@@ -413,11 +422,16 @@ static void test_bad_mia_and_mmlu_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_case_main),           cmocka_unit_test(test_case_main_literal),
-      cmocka_unit_test(test_case_partial),        cmocka_unit_test(test_case_mia_only),
-      cmocka_unit_test(test_case_mmlu_only),      cmocka_unit_test(test_rows_roundtrip),
-      cmocka_unit_test(test_harmonic_zero_and_final), cmocka_unit_test(test_row_kinds),
-      cmocka_unit_test(test_bad_rows),            cmocka_unit_test(test_bad_mia_and_mmlu_files),
+      cmocka_unit_test(test_case_main),
+      cmocka_unit_test(test_case_main_literal),
+      cmocka_unit_test(test_case_partial),
+      cmocka_unit_test(test_case_mia_only),
+      cmocka_unit_test(test_case_mmlu_only),
+      cmocka_unit_test(test_rows_roundtrip),
+      cmocka_unit_test(test_harmonic_zero_and_final),
+      cmocka_unit_test(test_row_kinds),
+      cmocka_unit_test(test_bad_rows),
+      cmocka_unit_test(test_bad_mia_and_mmlu_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

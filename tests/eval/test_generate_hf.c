@@ -24,7 +24,6 @@
 #include "testutil.h"
 #include "util/fileio.h"
 
-
 static float *floats(const json_t *a, int *n) {
   *n = (int)json_array_size(a);
   float *x = malloc(sizeof(float) * (size_t)*n);
@@ -42,7 +41,8 @@ static void test_sampling_distribution(void **state) {
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(j, "cases"), i, c) {
-    lethe_sampler s = {json_number_value(json_object_get(c, "temperature")), (int)json_integer_value(json_object_get(c, "top_k")),
+    lethe_sampler s = {json_number_value(json_object_get(c, "temperature")),
+                       (int)json_integer_value(json_object_get(c, "top_k")),
                        json_number_value(json_object_get(c, "top_p"))};
     int nw;
     float *want = floats(json_object_get(c, "probs"), &nw);
@@ -50,8 +50,8 @@ static void test_sampling_distribution(void **state) {
     lethe_sample_probs(z, V, &s, p, order);
     int kept = 0, kept_w = 0;
     for (int v = 0; v < V; v++) kept += p[v] > 0, kept_w += want[v] > 0;
-    print_message("T %.2f top-k %d top-p %.2f: %d of %d tokens kept (transformers %d), max |dp| %.2e\n", s.temperature, s.top_k,
-                  s.top_p, kept, V, kept_w, tu_max_abs_diff(p, want, V));
+    print_message("T %.2f top-k %d top-p %.2f: %d of %d tokens kept (transformers %d), max |dp| %.2e\n", s.temperature,
+                  s.top_k, s.top_p, kept, V, kept_w, tu_max_abs_diff(p, want, V));
     assert_int_equal(kept, kept_w);
     for (int v = 0; v < V; v++) assert_true((p[v] > 0) == (want[v] > 0));
     assert_true(tu_max_abs_diff(p, want, V) <= 1e-6);
@@ -123,12 +123,15 @@ static void test_seeded_sampling(void **state) {
   lethe_model_free(m);
   /* the CLI: the same seed, the same JSON */
   char *model = tu_src_path("tests/fixtures/models/llama_tiny"), *o1, *o2, *o3;
-  assert_int_equal(tu_run_lethe(NULL, &o1, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample", "--seed",
-                                "11", "--max-new", "12", "--logprobs", NULL), 0);
-  assert_int_equal(tu_run_lethe(NULL, &o2, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample", "--seed",
-                                "11", "--max-new", "12", "--logprobs", NULL), 0);
-  assert_int_equal(tu_run_lethe(NULL, &o3, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample", "--seed",
-                                "12", "--max-new", "12", "--logprobs", NULL), 0);
+  assert_int_equal(tu_run_lethe(NULL, &o1, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
+                                "--seed", "11", "--max-new", "12", "--logprobs", NULL),
+                   0);
+  assert_int_equal(tu_run_lethe(NULL, &o2, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
+                                "--seed", "11", "--max-new", "12", "--logprobs", NULL),
+                   0);
+  assert_int_equal(tu_run_lethe(NULL, &o3, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
+                                "--seed", "12", "--max-new", "12", "--logprobs", NULL),
+                   0);
   print_message("%s%s", o1, o3);
   assert_string_equal(o1, o2);
   assert_string_not_equal(o1, o3);
@@ -148,7 +151,8 @@ static void test_seeded_sampling(void **state) {
 static char *ids_csv(const json_t *a, size_t n) {
   char *s = malloc(16 * (n + 1)), *w = s;
   *w = 0;
-  for (size_t i = 0; i < n; i++) w += sprintf(w, i ? " %lld" : "%lld", (long long)json_integer_value(json_array_get(a, i)));
+  for (size_t i = 0; i < n; i++)
+    w += sprintf(w, i ? " %lld" : "%lld", (long long)json_integer_value(json_array_get(a, i)));
   return s;
 }
 
@@ -168,7 +172,8 @@ static json_t *gen_ids(const char *model, const char *prompt, int *rc) {
 static void test_eos_list(void **state) {
   (void)state;
   json_t *fx = tu_load_json("tests/fixtures/generate/eos.json");
-  const json_t *pr = json_object_get(fx, "prompt"), *want = json_object_get(fx, "transformers"), *free_run = json_object_get(fx, "free");
+  const json_t *pr = json_object_get(fx, "prompt"), *want = json_object_get(fx, "transformers"),
+               *free_run = json_object_get(fx, "free");
   char *prompt = ids_csv(pr, json_array_size(pr));
   char *src = tu_src_path("tests/fixtures/models/llama_tiny"), *dir = tu_tmp_path("eosmodel");
   lethe_remove_tree(dir);
@@ -196,9 +201,11 @@ static void test_eos_list(void **state) {
   ids = gen_ids(dir, prompt, &rc);
   assert_int_equal(rc, 0);
   size_t nw = json_array_size(want);
-  print_message("generation_config %s: %zu new tokens (transformers %zu with the eos)\n", gtext, json_array_size(ids), nw);
+  print_message("generation_config %s: %zu new tokens (transformers %zu with the eos)\n", gtext, json_array_size(ids),
+                nw);
   assert_int_equal(json_array_size(ids), nw - 1);
-  for (size_t i = 0; i + 1 < nw; i++) assert_int_equal(json_integer_value(json_array_get(ids, i)), json_integer_value(json_array_get(want, i)));
+  for (size_t i = 0; i + 1 < nw; i++)
+    assert_int_equal(json_integer_value(json_array_get(ids, i)), json_integer_value(json_array_get(want, i)));
   json_decref(ids);
   /* max_new_tokens is the default: an eos list that never matches runs 20 tokens */
   const char *g2 = "{\"eos_token_id\": [94, 95], \"max_new_tokens\": 20}";
@@ -208,8 +215,8 @@ static void test_eos_list(void **state) {
   assert_int_equal(json_array_size(ids), 20);
   json_decref(ids);
   /* bad generation_config.json: one clear error naming it */
-  const char *bad[] = {"{\"eos_token_id\": \"x\"}", "{\"eos_token_id\": [1, -4]}", "{\"max_new_tokens\": 1.5}", "{\"temperature\": 0}",
-                       "{\"eos_token_id\": [1,", "[]"};
+  const char *bad[] = {"{\"eos_token_id\": \"x\"}", "{\"eos_token_id\": [1, -4]}", "{\"max_new_tokens\": 1.5}",
+                       "{\"temperature\": 0}",      "{\"eos_token_id\": [1,",      "[]"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     assert_int_equal(lethe_write_file_atomic(gp, bad[i], strlen(bad[i])), LETHE_OK);
     char *out, *err;
@@ -234,8 +241,10 @@ static void test_eos_list(void **state) {
  * model generates for a row as the eos, that row's generation is empty. */
 static void test_eval_stops_at_eos(void **state) {
   (void)state;
-  char *src = tu_src_path("tests/fixtures/models/llama_tiny"), *dir = tu_tmp_path("evaleos"), *out = tu_tmp_path("evaleos-out");
-  char *tok = tu_src_path("tests/fixtures/score/tokenizer.json"), *rows = tu_src_path("tests/fixtures/score/rows.jsonl");
+  char *src = tu_src_path("tests/fixtures/models/llama_tiny"), *dir = tu_tmp_path("evaleos"),
+       *out = tu_tmp_path("evaleos-out");
+  char *tok = tu_src_path("tests/fixtures/score/tokenizer.json"),
+       *rows = tu_src_path("tests/fixtures/score/rows.jsonl");
   lethe_remove_tree(dir);
   lethe_remove_tree(out);
   assert_int_equal(lethe_make_dirs(dir), LETHE_OK);
@@ -247,8 +256,9 @@ static void test_eval_stops_at_eos(void **state) {
     free(b);
   }
   char *o, *err;
-  assert_int_equal(tu_run_lethe(NULL, &o, &err, "generate", "--model", dir, "--tokenizer", tok, "--prompt", "Who wrote the letter?",
-                                "--max-new", "4", "--ids", NULL), 0);
+  assert_int_equal(tu_run_lethe(NULL, &o, &err, "generate", "--model", dir, "--tokenizer", tok, "--prompt",
+                                "Who wrote the letter?", "--max-new", "4", "--ids", NULL),
+                   0);
   json_t *j = json_loads(o, 0, NULL);
   assert_non_null(j);
   json_int_t first = json_integer_value(json_array_get(json_object_get(j, "ids"), 0));
@@ -259,8 +269,8 @@ static void test_eval_stops_at_eos(void **state) {
   snprintf(gc, sizeof gc, "{\"eos_token_id\": [%lld]}", (long long)first);
   char *gp = lethe_path_join(dir, "generation_config.json");
   assert_int_equal(lethe_write_file_atomic(gp, gc, strlen(gc)), LETHE_OK);
-  int rc = tu_run_lethe(NULL, &o, &err, "eval", "--model", dir, "--tokenizer", tok, "--forget", rows, "--out", out, "--max-new", "8",
-                        "--quiet", NULL);
+  int rc = tu_run_lethe(NULL, &o, &err, "eval", "--model", dir, "--tokenizer", tok, "--forget", rows, "--out", out,
+                        "--max-new", "8", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(o);
@@ -307,7 +317,8 @@ static void chat_family(const char *name) {
   char rel[128];
   snprintf(rel, sizeof rel, "tests/fixtures/chat/%s.json", name);
   json_t *fx = tu_load_json(rel);
-  const char *tokrel = json_string_value(json_object_get(fx, "tokenizer")), *cfgrel = json_string_value(json_object_get(fx, "config"));
+  const char *tokrel = json_string_value(json_object_get(fx, "tokenizer")),
+             *cfgrel = json_string_value(json_object_get(fx, "config"));
   char *tokp = !strncmp(tokrel, "../shared/", 10) ? tu_shared_path(tokrel + 10) : tu_src_path(tokrel);
   char *cfgp = !strncmp(cfgrel, "../shared/", 10) ? tu_shared_path(cfgrel + 10) : tu_src_path(cfgrel);
   if (!tokp || !cfgp) json_decref(fx);
@@ -368,13 +379,19 @@ static void test_chat_llama2(void **s) {
 static void test_chat_errors(void **state) {
   (void)state;
   lethe_chat_template t;
-  assert_int_not_equal(lethe_chat_template_parse("{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}", "", "", "x.json", &t), LETHE_OK);
+  assert_int_not_equal(
+      lethe_chat_template_parse("{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}", "", "", "x.json", &t),
+      LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "x.json: chat_template is of no family"));
-  assert_int_not_equal(lethe_chat_template_parse("<|start_header_id|>system Cutting Knowledge Date", "", "", "y.json", &t), LETHE_OK);
+  assert_int_not_equal(
+      lethe_chat_template_parse("<|start_header_id|>system Cutting Knowledge Date", "", "", "y.json", &t), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "Llama 3.1"));
-  assert_int_not_equal(lethe_chat_template_parse("<|im_start|>{% if enable_thinking %}<think>", "", "", "q.json", &t), LETHE_OK);
+  assert_int_not_equal(lethe_chat_template_parse("<|im_start|>{% if enable_thinking %}<think>", "", "", "q.json", &t),
+                       LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "<think>"));
-  assert_int_equal(lethe_chat_template_parse("[INST] ... {{ message['content'] + eos_token + ' ' }}", "<s>", "</s>", "m.json", &t), LETHE_OK);
+  assert_int_equal(
+      lethe_chat_template_parse("[INST] ... {{ message['content'] + eos_token + ' ' }}", "<s>", "</s>", "m.json", &t),
+      LETHE_OK);
   lethe_chat_msg turns[3] = {{"user", "a"}, {"assistant", "b"}, {"user", "c"}};
   char *r;
   assert_int_equal(lethe_chat_render(&t, turns, 3, 1, &r), LETHE_OK);
@@ -404,15 +421,18 @@ static void test_chat_errors(void **state) {
   free(p);
   free(dir);
   /* the CLI: --chat on a model whose tokenizer has no tokenizer_config.json beside it */
-  char *model = tu_src_path("tests/fixtures/models/llama_tiny"), *tok = tu_src_path("tests/fixtures/score/tokenizer.json"), *o, *err;
-  int rc = tu_run_lethe(NULL, &o, &err, "generate", "--model", model, "--tokenizer", tok, "--chat", "--prompt", "hi", NULL);
+  char *model = tu_src_path("tests/fixtures/models/llama_tiny"),
+       *tok = tu_src_path("tests/fixtures/score/tokenizer.json"), *o, *err;
+  int rc =
+      tu_run_lethe(NULL, &o, &err, "generate", "--model", model, "--tokenizer", tok, "--chat", "--prompt", "hi", NULL);
   print_message("%s", err);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "tokenizer_config.json"));
   assert_int_equal(o[0], 0);
   free(o);
   free(err);
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", model, "--chat", "--prompt-ids", "1", NULL), 2);
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", model, "--chat", "--prompt-ids", "1", NULL),
+                   2);
   free(err);
   free(tok);
   free(model);
@@ -421,10 +441,11 @@ static void test_chat_errors(void **state) {
 static void test_chat_gguf_smollm2(void **state) {
   (void)state;
   char *path = tu_smollm2_path();
-  if (!path) tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)");
+  if (!path)
+    tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)");
   char *out, *err;
-  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", path, "--chat", "--prompt", "What is the capital of France?",
-                        "--max-new", "30", "--ids", NULL);
+  int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", path, "--chat", "--prompt",
+                        "What is the capital of France?", "--max-new", "30", "--ids", NULL);
   print_message("%s%s", out, err);
   assert_int_equal(rc, 0);
   json_t *j = json_loads(out, 0, NULL);
@@ -443,10 +464,17 @@ static void test_chat_gguf_smollm2(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sampling_distribution), cmocka_unit_test(test_seeded_sampling), cmocka_unit_test(test_eos_list),
-      cmocka_unit_test(test_bad_prompt_ids),        cmocka_unit_test(test_chat_chatml),     cmocka_unit_test(test_chat_llama3),
-      cmocka_unit_test(test_chat_mistral),          cmocka_unit_test(test_chat_llama2),     cmocka_unit_test(test_chat_errors),
-      cmocka_unit_test(test_chat_gguf_smollm2),     cmocka_unit_test(test_eval_stops_at_eos),
+      cmocka_unit_test(test_sampling_distribution),
+      cmocka_unit_test(test_seeded_sampling),
+      cmocka_unit_test(test_eos_list),
+      cmocka_unit_test(test_bad_prompt_ids),
+      cmocka_unit_test(test_chat_chatml),
+      cmocka_unit_test(test_chat_llama3),
+      cmocka_unit_test(test_chat_mistral),
+      cmocka_unit_test(test_chat_llama2),
+      cmocka_unit_test(test_chat_errors),
+      cmocka_unit_test(test_chat_gguf_smollm2),
+      cmocka_unit_test(test_eval_stops_at_eos),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,8 @@ static int teardown(void **state) {
 
 static void test_eval_all_or_nothing(void **state) {
   (void)state;
-  char *m = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *m = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   if (!m || !tok) {
     free(m);
     free(tok);

@@ -35,13 +35,15 @@ static const char *find_browser(void) {
 static void test_report_renders(void **state) {
   (void)state;
   char *fx = tu_src_path("tests/fixtures/report");
-  char *run = lethe_path_join(fx, "npo"), *ev = lethe_path_join(fx, "npo/eval"), *base = lethe_path_join(fx, "eval-base"),
-       *ga = lethe_path_join(fx, "ga"), *gaev = lethe_path_join(fx, "ga/eval"), *mem = lethe_path_join(fx, "memorised");
+  char *run = lethe_path_join(fx, "npo"), *ev = lethe_path_join(fx, "npo/eval"),
+       *base = lethe_path_join(fx, "eval-base"), *ga = lethe_path_join(fx, "ga"),
+       *gaev = lethe_path_join(fx, "ga/eval"), *mem = lethe_path_join(fx, "memorised");
   char *dir = tu_fresh_dir("report");
   char *out = lethe_path_join(dir, "report.html"); /* the browser needs the .html extension */
   char *err;
-  int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", run, "--eval", ev, "--base-eval", base, "--compare-run", ga,
-                        "--compare-eval", gaev, "--compare-label", "gradient ascent", "--train-run", mem, "--out", out, NULL);
+  int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", run, "--eval", ev, "--base-eval", base, "--compare-run",
+                        ga, "--compare-eval", gaev, "--compare-label", "gradient ascent", "--train-run", mem, "--out",
+                        out, NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   char *html;
@@ -62,16 +64,25 @@ static void test_report_renders(void **state) {
   char *png = lethe_path_join(dir, "report.png"), *errlog = lethe_path_join(dir, "chromium.log");
   char cmd[4096];
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --enable-logging=stderr --v=0 "
+           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+           "--enable-logging=stderr --v=0 "
            "--user-data-dir=%s.profile --dump-dom 'file://%s' 2>%s",
            browser, errlog, out, errlog);
   char *dom = run_capture(cmd);
   assert_non_null(dom);
   /* The page's script ran and counted its charts: scores, NPO and GA losses, memorisation. */
   assert_non_null(strstr(dom, "data-ready=\"4\""));
-  const char *ids[] = {"id=\"scores-table\"", "id=\"scores-chart\"", "id=\"loss-chart\"", "id=\"compare-loss-chart\"",
-                       "id=\"train-chart\"", "id=\"most-forgotten\"", "id=\"least-forgotten\"", "id=\"retain-damage\"",
-                       "after gradient ascent", "forget regurgitation", "MIA AUC"};
+  const char *ids[] = {"id=\"scores-table\"",
+                       "id=\"scores-chart\"",
+                       "id=\"loss-chart\"",
+                       "id=\"compare-loss-chart\"",
+                       "id=\"train-chart\"",
+                       "id=\"most-forgotten\"",
+                       "id=\"least-forgotten\"",
+                       "id=\"retain-damage\"",
+                       "after gradient ascent",
+                       "forget regurgitation",
+                       "MIA AUC"};
   for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
     if (!strstr(dom, ids[i])) {
       print_error("rendered page lacks %s\n", ids[i]);
@@ -87,7 +98,8 @@ static void test_report_renders(void **state) {
       fail();
     }
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir=%s.profile "
+           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+           "--user-data-dir=%s.profile "
            "--window-size=1200,2400 --screenshot=%s 'file://%s' >/dev/null 2>&1",
            browser, errlog, png, out);
   assert_int_equal(system(cmd), 0);

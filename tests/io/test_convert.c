@@ -21,26 +21,28 @@
 
 static int run(char **out, char **err, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
                const char *a6, const char *a7, const char *a8) {
-  char *argv[] = {"convert", (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, (char *)a6, (char *)a7, (char *)a8, NULL};
+  char *argv[] = {"convert",  (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                  (char *)a5, (char *)a6, (char *)a7, (char *)a8, NULL};
   return tu_run_lethe_argv(NULL, out, err, argv);
 }
 
-#define REQUIRE_CONVERT()                                                                          \
-  do {                                                                                             \
-    char *e_ = NULL;                                                                               \
-    int rc_ = run(NULL, &e_, "--help", NULL, NULL, NULL, NULL, NULL, NULL, NULL);                  \
-    if (rc_ != 0) {                                                                                \
-      print_message("lethe convert --help failed (rc %d: %s)\n", rc_, e_ ? e_ : "");            \
-      free(e_);                                                                                    \
-      fail();                                                                                      \
-    }                                                                                              \
-    free(e_);                                                                                      \
+#define REQUIRE_CONVERT()                                                                                              \
+  do {                                                                                                                 \
+    char *e_ = NULL;                                                                                                   \
+    int rc_ = run(NULL, &e_, "--help", NULL, NULL, NULL, NULL, NULL, NULL, NULL);                                      \
+    if (rc_ != 0) {                                                                                                    \
+      print_message("lethe convert --help failed (rc %d: %s)\n", rc_, e_ ? e_ : "");                                   \
+      free(e_);                                                                                                        \
+      fail();                                                                                                          \
+    }                                                                                                                  \
+    free(e_);                                                                                                          \
   } while (0)
 
 static void test_stories260k(void **state) {
   (void)state;
   REQUIRE_CONVERT();
-  char *bin = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *bin = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   if (!bin || !tok) {
     free(bin);
     free(tok);
@@ -134,7 +136,8 @@ static void test_gguf(void **state) {
   char *cfg = slurp(dir, "config.json");
   assert_non_null(strstr(cfg, "\"bfloat16\""));
   free(cfg);
-  print_message("GGUF converted: %zu parameters bit-identical in float32; tokenizer.json from the GGUF metadata\n", a->n_params);
+  print_message("GGUF converted: %zu parameters bit-identical in float32; tokenizer.json from the GGUF metadata\n",
+                a->n_params);
   lethe_model_free(a);
   lethe_model_free(b);
   lethe_remove_tree(dir);

@@ -76,7 +76,8 @@ static void test_nan_model_refused_at_load(void **state) {
   const char *e = lethe_last_error();
   print_message("%s\n", e);
   assert_non_null(strstr(e, dir));
-  assert_non_null(strstr(e, "tensor 'model.layers.1.mlp.up_proj.weight' holds a non-finite value (nan) at flat index 37"));
+  assert_non_null(
+      strstr(e, "tensor 'model.layers.1.mlp.up_proj.weight' holds a non-finite value (nan) at flat index 37"));
   /* the CLI says the same (generate used to print only the prompt) */
   char *err;
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", dir, "--prompt", "hi", NULL) != 0, 1);
@@ -85,7 +86,8 @@ static void test_nan_model_refused_at_load(void **state) {
   poke(st, "model.layers.1.mlp.up_proj.weight", 37, 0.0f);
   poke(st, "model.embed_tokens.weight", 5, INFINITY);
   assert_int_equal(lethe_model_load(dir, &m), LETHE_ERR_FORMAT);
-  assert_non_null(strstr(lethe_last_error(), "'model.embed_tokens.weight' holds a non-finite value (inf) at flat index 5"));
+  assert_non_null(
+      strstr(lethe_last_error(), "'model.embed_tokens.weight' holds a non-finite value (inf) at flat index 5"));
   free(st);
   free(dir);
   free(src);
@@ -93,7 +95,8 @@ static void test_nan_model_refused_at_load(void **state) {
 
 static void test_nan_adapter_refused_at_load(void **state) {
   (void)state;
-  char *msrc = tu_src_path("tests/fixtures/models/olmo_tiny"), *asrc = tu_src_path("tests/fixtures/peft/olmo_tiny_peft");
+  char *msrc = tu_src_path("tests/fixtures/models/olmo_tiny"),
+       *asrc = tu_src_path("tests/fixtures/peft/olmo_tiny_peft");
   static const char *const files[] = {"adapter_config.json", "adapter_model.safetensors"};
   char *ad = copy_dir(asrc, "nan_adapter", files, 2);
   char *st = lethe_path_join(ad, "adapter_model.safetensors");
@@ -130,12 +133,15 @@ static void test_unwritable_values_refused(void **state) {
   assert_int_equal(lethe_model_save(m, big, "float32", 0), LETHE_OK);
   assert_int_equal(lethe_model_save(m, f16, "float16", 0), LETHE_ERR_NUMERIC);
   print_message("%s\n", lethe_last_error());
-  assert_non_null(strstr(lethe_last_error(), "tensor 'model.layers.0.self_attn.o_proj.weight' holds a value of magnitude 100000"));
+  assert_non_null(
+      strstr(lethe_last_error(), "tensor 'model.layers.0.self_attn.o_proj.weight' holds a value of magnitude 100000"));
   assert_non_null(strstr(lethe_last_error(), "float16's largest finite 65504"));
   assert_false(lethe_is_dir(f16));
   /* the CLI: convert --dtype float16 */
   char *err;
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "convert", "--model", big, "--out", f16, "--dtype", "float16", "--no-tokenizer", NULL), 1);
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "convert", "--model", big, "--out", f16, "--dtype", "float16",
+                                "--no-tokenizer", NULL),
+                   1);
   print_message("%s", err);
   assert_non_null(strstr(err, "magnitude 100000"));
   assert_false(lethe_is_dir(f16));
@@ -145,7 +151,8 @@ static void test_unwritable_values_refused(void **state) {
   assert_int_equal(lethe_model_save(m, f16, "bfloat16", 0), LETHE_OK);
   m->params[t->offset + 2] = NAN;
   assert_int_equal(lethe_model_save(m, big, "float32", 0), LETHE_ERR_NUMERIC);
-  assert_non_null(strstr(lethe_last_error(), "'model.layers.0.self_attn.o_proj.weight' holds a non-finite value (nan) at flat index 2"));
+  assert_non_null(strstr(lethe_last_error(),
+                         "'model.layers.0.self_attn.o_proj.weight' holds a non-finite value (nan) at flat index 2"));
   lethe_model_free(m);
   free(big);
   free(f16);

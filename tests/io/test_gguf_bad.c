@@ -62,21 +62,26 @@ static void header(buf *b, uint32_t version, uint64_t nt, uint64_t nkv) {
 
 typedef struct {
   const char *arch;
-  uint32_t q_type;         /* type of blk.0.attn_q.weight */
-  const char *drop;        /* tensor left out */
-  const char *extra;       /* an extra tensor */
-  int q_rows;              /* rows of attn_q (8) */
-  int block_count;         /* 1 */
+  uint32_t q_type;   /* type of blk.0.attn_q.weight */
+  const char *drop;  /* tensor left out */
+  const char *extra; /* an extra tensor */
+  int q_rows;        /* rows of attn_q (8) */
+  int block_count;   /* 1 */
   int block_count_as_str;
   int no_block_count;
-  const char *tok_model;   /* NULL: no tokenizer metadata */
+  const char *tok_model; /* NULL: no tokenizer metadata */
   const char *tok_pre;
-  int tok_types_n;         /* entries of token_type (8) */
+  int tok_types_n; /* entries of token_type (8) */
 } spec;
 
 static spec base(void) {
-  return (spec){.arch = "llama", .q_type = GGML_F32, .q_rows = 8, .block_count = 1, .tok_model = "gpt2",
-                .tok_pre = "gpt2", .tok_types_n = 8};
+  return (spec){.arch = "llama",
+                .q_type = GGML_F32,
+                .q_rows = 8,
+                .block_count = 1,
+                .tok_model = "gpt2",
+                .tok_pre = "gpt2",
+                .tok_types_n = 8};
 }
 
 typedef struct {
@@ -119,8 +124,10 @@ static buf build(const spec *s) {
   kv_str(&kv, "general.architecture", s->arch), nkv++;
   kv_u32(&kv, KEY("context_length"), 64), nkv++;
   kv_u32(&kv, KEY("embedding_length"), 8), nkv++;
-  if (s->block_count_as_str) kv_str(&kv, KEY("block_count"), "one"), nkv++;
-  else if (!s->no_block_count) kv_u32(&kv, KEY("block_count"), (uint32_t)s->block_count), nkv++;
+  if (s->block_count_as_str)
+    kv_str(&kv, KEY("block_count"), "one"), nkv++;
+  else if (!s->no_block_count)
+    kv_u32(&kv, KEY("block_count"), (uint32_t)s->block_count), nkv++;
   kv_u32(&kv, KEY("feed_forward_length"), 8), nkv++;
   kv_u32(&kv, KEY("attention.head_count"), 2), nkv++;
   kv_f32(&kv, KEY("attention.layer_norm_rms_epsilon"), 1e-5f), nkv++;
@@ -609,10 +616,10 @@ static void test_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_valid_tiny),        cmocka_unit_test(test_magic_and_version),
-      cmocka_unit_test(test_every_truncation),  cmocka_unit_test(test_lying_counts_and_lengths),
-      cmocka_unit_test(test_tensor_infos),      cmocka_unit_test(test_metadata),
-      cmocka_unit_test(test_model_level),       cmocka_unit_test(test_unsupported_tensor_type),
+      cmocka_unit_test(test_valid_tiny),         cmocka_unit_test(test_magic_and_version),
+      cmocka_unit_test(test_every_truncation),   cmocka_unit_test(test_lying_counts_and_lengths),
+      cmocka_unit_test(test_tensor_infos),       cmocka_unit_test(test_metadata),
+      cmocka_unit_test(test_model_level),        cmocka_unit_test(test_unsupported_tensor_type),
       cmocka_unit_test(test_tokenizer_metadata), cmocka_unit_test(test_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

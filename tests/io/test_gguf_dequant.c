@@ -52,14 +52,38 @@ static void check_type(const char *type_name, uint32_t type_id) {
   free(rpath);
 }
 
-static void test_f32(void **state) { (void)state; check_type("F32", GGML_F32); }
-static void test_f16(void **state) { (void)state; check_type("F16", GGML_F16); }
-static void test_bf16(void **state) { (void)state; check_type("BF16", GGML_BF16); }
-static void test_q8_0(void **state) { (void)state; check_type("Q8_0", GGML_Q8_0); }
-static void test_q4_0(void **state) { (void)state; check_type("Q4_0", GGML_Q4_0); }
-static void test_q4_1(void **state) { (void)state; check_type("Q4_1", GGML_Q4_1); }
-static void test_q4_k(void **state) { (void)state; check_type("Q4_K", GGML_Q4_K); }
-static void test_q6_k(void **state) { (void)state; check_type("Q6_K", GGML_Q6_K); }
+static void test_f32(void **state) {
+  (void)state;
+  check_type("F32", GGML_F32);
+}
+static void test_f16(void **state) {
+  (void)state;
+  check_type("F16", GGML_F16);
+}
+static void test_bf16(void **state) {
+  (void)state;
+  check_type("BF16", GGML_BF16);
+}
+static void test_q8_0(void **state) {
+  (void)state;
+  check_type("Q8_0", GGML_Q8_0);
+}
+static void test_q4_0(void **state) {
+  (void)state;
+  check_type("Q4_0", GGML_Q4_0);
+}
+static void test_q4_1(void **state) {
+  (void)state;
+  check_type("Q4_1", GGML_Q4_1);
+}
+static void test_q4_k(void **state) {
+  (void)state;
+  check_type("Q4_K", GGML_Q4_K);
+}
+static void test_q6_k(void **state) {
+  (void)state;
+  check_type("Q6_K", GGML_Q6_K);
+}
 
 /* Block sizes and byte sizes as ggml defines them; unsupported types are known but refused. */
 static void test_type_table(void **state) {

@@ -35,8 +35,10 @@ static void *st_read(lethe_safetensors *st, const char *name, int i32, size_t *n
     fail();
   }
   void *x = malloc(4 * t->numel);
-  if (i32) assert_int_equal(lethe_st_to_i32(st, t, x, t->numel), LETHE_OK);
-  else assert_int_equal(lethe_st_to_f32(st, t, x, t->numel), LETHE_OK);
+  if (i32)
+    assert_int_equal(lethe_st_to_i32(st, t, x, t->numel), LETHE_OK);
+  else
+    assert_int_equal(lethe_st_to_f32(st, t, x, t->numel), LETHE_OK);
   *n = t->numel;
   return x;
 }
@@ -95,8 +97,8 @@ static void check_tiny(const char *name) {
       fail();
     }
   }
-  print_message("%s: %d tensors, %zu parameters bit-identical to the safetensors model, config the same\n", name, g->n_tensors,
-                g->n_params);
+  print_message("%s: %d tensors, %zu parameters bit-identical to the safetensors model, config the same\n", name,
+                g->n_tensors, g->n_params);
   snprintf(rel, sizeof rel, "tests/fixtures/models/%s/parity.safetensors", name);
   char *pp = tu_src_path(rel);
   lethe_safetensors st;

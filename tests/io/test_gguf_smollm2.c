@@ -27,22 +27,26 @@ static char g_looked_at[4096]; /* where gguf_path looked last, for the skip mess
 static char *gguf_path(void) {
   const char *env = getenv("LETHE_SMOLLM2");
   char buf[4096];
-  if (env && *env) snprintf(buf, sizeof buf, "%s", env);
+  if (env && *env)
+    snprintf(buf, sizeof buf, "%s", env);
   else {
     const char *cache = getenv("LETHE_CACHE"), *home = getenv("HOME");
-    if (cache && *cache) snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
-    else snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+    if (cache && *cache)
+      snprintf(buf, sizeof buf, "%s/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", cache);
+    else
+      snprintf(buf, sizeof buf, "%s/.cache/lethe/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
   }
   snprintf(g_looked_at, sizeof g_looked_at, "%s", buf);
   struct stat st;
   return stat(buf, &st) == 0 ? strdup(buf) : NULL;
 }
 
-#define REQUIRE_SMOLLM2(p)                                                                         \
-  do {                                                                                             \
-    if (!(p))                                                                                      \
-      tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found at %s (run scripts/fetch-smollm2.sh, "  \
-                   "or set LETHE_SMOLLM2)", g_looked_at);                                          \
+#define REQUIRE_SMOLLM2(p)                                                                                             \
+  do {                                                                                                                 \
+    if (!(p))                                                                                                          \
+      tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found at %s (run scripts/fetch-smollm2.sh, "                   \
+                   "or set LETHE_SMOLLM2)",                                                                            \
+                   g_looked_at);                                                                                       \
   } while (0)
 
 static json_t *load_json(const char *rel) {
@@ -97,8 +101,8 @@ static void test_tokenizer(void **state) {
     free(got);
     free(want);
   }
-  print_message("SmolLM2 tokenizer: %zu of %zu strings encode as llama.cpp does\n", json_array_size(cases) - (size_t)bad,
-                json_array_size(cases));
+  print_message("SmolLM2 tokenizer: %zu of %zu strings encode as llama.cpp does\n",
+                json_array_size(cases) - (size_t)bad, json_array_size(cases));
   assert_int_equal(bad, 0);
   json_decref(all);
   lethe_tokenizer_free(t);
@@ -147,10 +151,10 @@ static void test_greedy(void **state) {
     int kf = common_prefix(out, nout, f32, nf), kq = common_prefix(out, nout, q41, nq);
     int tie = 0;
     while (tie < nq && json_real_value(json_array_get(margins, (size_t)tie)) >= NEAR_TIE) tie++;
-    print_message("prompt %zu: %d new tokens; vs llama.cpp fp32 copy: %d of %d match; vs llama.cpp Q4_1: first %d match "
-                  "(its first top-two margin below %.1f is at step %d%s)\n",
-                  i, nout, kf, nf, kq, NEAR_TIE, tie,
-                  kq < nq ? "" : ", never reached");
+    print_message(
+        "prompt %zu: %d new tokens; vs llama.cpp fp32 copy: %d of %d match; vs llama.cpp Q4_1: first %d match "
+        "(its first top-two margin below %.1f is at step %d%s)\n",
+        i, nout, kf, nf, kq, NEAR_TIE, tie, kq < nq ? "" : ", never reached");
     if (kq < nq && kq < nout)
       print_message("   step %d: lethe %d, llama.cpp Q4_1 %d (llama.cpp margin there %.4f)\n", kq, out[kq], q41[kq],
                     json_real_value(json_array_get(margins, (size_t)kq)));

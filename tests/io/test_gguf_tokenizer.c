@@ -15,7 +15,6 @@
 #include "lethe/tokenizer.h"
 #include "testutil.h"
 
-
 static lethe_tokenizer *tok_from_json(char *json, const char *name) {
   lethe_tokenizer *t = NULL;
   lethe_status s = lethe_tokenizer_load_json(json, strlen(json), name, &t);
@@ -99,8 +98,13 @@ static void test_llama2c_tok512(void **state) {
   assert_int_equal(lethe_tokenizer_eos_id(t), 2);
   json_t *all = tu_load_json("tests/fixtures/gguf/llama2c_tok512_encode.json");
   json_t *cases = json_object_get(all, "cases");
-  static const char *const KNOWN_DIFF[] = {"\xe2\x96\x81" "already" "\xe2\x96\x81" "a" "\xe2\x96\x81" "metaspace", "<s>",
-                                           "</s>", "<unk>", NULL};
+  static const char *const KNOWN_DIFF[] = {"\xe2\x96\x81"
+                                           "already"
+                                           "\xe2\x96\x81"
+                                           "a"
+                                           "\xe2\x96\x81"
+                                           "metaspace",
+                                           "<s>", "</s>", "<unk>", NULL};
   int nk, bad = run_cases(t, cases, KNOWN_DIFF, &nk);
   print_message("tok512: %zu of %zu strings encode as llama2.c's encode() does (%d known differences skipped)\n",
                 json_array_size(cases) - (size_t)bad - (size_t)nk, json_array_size(cases) - (size_t)nk, nk);

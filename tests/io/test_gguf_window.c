@@ -18,8 +18,10 @@ static void convert(const char *name, const char *want_warning, int want_window)
   int rc = tu_run_lethe(NULL, NULL, &err, "convert", "--model", src, "--out", out, "--no-tokenizer", NULL);
   print_message("%s: %s", name, err);
   assert_int_equal(rc, 0);
-  if (want_warning) assert_non_null(strstr(err, want_warning));
-  else assert_null(strstr(err, "warning"));
+  if (want_warning)
+    assert_non_null(strstr(err, want_warning));
+  else
+    assert_null(strstr(err, "warning"));
   lethe_model *m;
   assert_int_equal(lethe_model_load(out, &m), LETHE_OK);
   assert_int_equal(lethe_model_config(m)->sliding_window, want_window);

@@ -165,21 +165,26 @@ static void test_config_bad(void **state) {
   expect_config_error("{\"model_type\": \"olmo\", " BASE ", \"num_attention_heads\": 5}", "not divisible");
   expect_config_error("{\"model_type\": \"gpt2\", " BASE ", \"num_attention_heads\": 4}", "model_type 'gpt2'");
   expect_config_error("{" BASE ", \"num_attention_heads\": 4}", "missing required field 'model_type'");
-  expect_config_error("{\"model_type\": \"llama\", \"hidden_size\": 32, \"num_hidden_layers\": 2, \"intermediate_size\": 48, "
-                      "\"num_attention_heads\": 4}",
-                      "missing required field 'vocab_size'");
+  expect_config_error(
+      "{\"model_type\": \"llama\", \"hidden_size\": 32, \"num_hidden_layers\": 2, \"intermediate_size\": 48, "
+      "\"num_attention_heads\": 4}",
+      "missing required field 'vocab_size'");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": \"4\"}", "must be an integer");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"num_key_value_heads\": 3}",
                       "not a multiple");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}", "hidden_act");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"rope_scaling\": {\"rope_type\": \"yarn\", "
+  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}",
+                      "hidden_act");
+  expect_config_error("{\"model_type\": \"llama\", " BASE
+                      ", \"num_attention_heads\": 4, \"rope_scaling\": {\"rope_type\": \"yarn\", "
                       "\"factor\": 2}}",
                       "yarn");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"eos_token_id\": 64}", "eos_token_id");
+  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"eos_token_id\": 64}",
+                      "eos_token_id");
   expect_config_error("{\"model_type\": \"llama\", \"vocab_size\": 0, \"hidden_size\": 32, \"num_hidden_layers\": 2, "
                       "\"intermediate_size\": 48, \"num_attention_heads\": 4}",
                       "outside");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"vocab_size\": 9}", "duplicate");
+  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"vocab_size\": 9}",
+                      "duplicate");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4,}", "invalid JSON");
   expect_config_error("[]", "JSON object");
   /* Defaults and both RoPE spellings parse. */
@@ -236,15 +241,18 @@ static void test_model_dir_bad(void **state) {
     if (!strcmp(st.tensors[i].name, "model.layers.1.mlp.up_proj.weight")) continue;
     bufs[n] = malloc(sizeof(float) * st.tensors[i].numel);
     lethe_st_to_f32(&st, &st.tensors[i], bufs[n], st.tensors[i].numel);
-    e[n] = (lethe_st_entry){.name = st.tensors[i].name, .dtype = LETHE_DT_F32, .ndim = st.tensors[i].ndim,
-                            .shape = {st.tensors[i].shape[0], st.tensors[i].shape[1]}, .src = bufs[n]};
+    e[n] = (lethe_st_entry){.name = st.tensors[i].name,
+                            .dtype = LETHE_DT_F32,
+                            .ndim = st.tensors[i].ndim,
+                            .shape = {st.tensors[i].shape[0], st.tensors[i].shape[1]},
+                            .src = bufs[n]};
     n++;
   }
   assert_int_equal(lethe_st_write(st_path, e, n, NULL), LETHE_OK);
   expect_load_error(dir, "model.layers.1.mlp.up_proj.weight' is missing");
   /* An unexpected tensor: add one. */
-  e[n] = (lethe_st_entry){.name = "model.layers.0.self_attn.q_norm.weight", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {4},
-                          .src = bufs[0]};
+  e[n] = (lethe_st_entry){
+      .name = "model.layers.0.self_attn.q_norm.weight", .dtype = LETHE_DT_F32, .ndim = 1, .shape = {4}, .src = bufs[0]};
   assert_int_equal(lethe_st_write(st_path, e, n + 1, NULL), LETHE_OK);
   expect_load_error(dir, "unexpected tensor 'model.layers.0.self_attn.q_norm.weight'");
   for (int i = 0; i < n; i++) free(bufs[i]);
@@ -299,8 +307,10 @@ static void test_model_dir_bad(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_safetensors_bad),    cmocka_unit_test(test_safetensors_roundtrip),
-      cmocka_unit_test(test_f16_conversion_exhaustive), cmocka_unit_test(test_config_bad),
+      cmocka_unit_test(test_safetensors_bad),
+      cmocka_unit_test(test_safetensors_roundtrip),
+      cmocka_unit_test(test_f16_conversion_exhaustive),
+      cmocka_unit_test(test_config_bad),
       cmocka_unit_test(test_model_dir_bad),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,8 +32,10 @@ static void test_roundtrip_dtypes(void **state) {
     assert_int_equal(lethe_model_load(dir, &b), LETHE_OK);
     assert_string_equal(b->cfg.dtype, dtypes[i]);
     assert_int_equal(b->n_params, m->n_params);
-    if (tol[i] == 0) assert_memory_equal(b->params, m->params, sizeof(float) * m->n_params);
-    else tu_assert_close(dtypes[i], b->params, m->params, m->n_params, tol[i]);
+    if (tol[i] == 0)
+      assert_memory_equal(b->params, m->params, sizeof(float) * m->n_params);
+    else
+      tu_assert_close(dtypes[i], b->params, m->params, m->n_params, tol[i]);
     lethe_model_free(b);
     lethe_remove_tree(dir);
     free(dir);
@@ -59,8 +61,10 @@ static void test_sharded(void **state) {
       char full[96];
       snprintf(full, sizeof full, "%s%05d.safetensors", name, total);
       char *p = lethe_path_join(dir, full);
-      if (lethe_file_exists(p)) probe = p;
-      else free(p);
+      if (lethe_file_exists(p))
+        probe = p;
+      else
+        free(p);
     }
     if (!probe) break;
     shards++;

@@ -50,8 +50,8 @@ static int codec_built(const char *name) {
 
 static void test_rows_every_variant(void **state) {
   (void)state;
-  static const char *variants[] = {"none_v1_dict", "none_v1_plain", "snappy_v1_dict", "gzip_v1_plain", "zstd_v1_dict",
-                                   "none_v2_plain", "snappy_v2_dict", "gzip_v2_dict",  "zstd_v2_plain"};
+  static const char *variants[] = {"none_v1_dict",  "none_v1_plain",  "snappy_v1_dict", "gzip_v1_plain", "zstd_v1_dict",
+                                   "none_v2_plain", "snappy_v2_dict", "gzip_v2_dict",   "zstd_v2_plain"};
   char *jp = fix("rows.jsonl");
   lethe_rowset want;
   assert_int_equal(lethe_rows_load(jp, &want), LETHE_OK);
@@ -201,7 +201,8 @@ static void test_lying_lengths(void **state) {
   expect_error(t, "footer length");
   /* The footer's Thrift is garbage. */
   memcpy(b, buf, n);
-  uint32_t footer = (uint8_t)b[n - 8] | (uint8_t)b[n - 7] << 8 | (uint8_t)b[n - 6] << 16 | (uint32_t)(uint8_t)b[n - 5] << 24;
+  uint32_t footer =
+      (uint8_t)b[n - 8] | (uint8_t)b[n - 7] << 8 | (uint8_t)b[n - 6] << 16 | (uint32_t)(uint8_t)b[n - 5] << 24;
   memset(b + n - 8 - footer, 0xff, footer);
   write_bytes(t, b, n);
   expect_error(t, "bad Thrift metadata");
@@ -262,8 +263,10 @@ static void test_mutations_do_not_crash(void **state) {
       b[x % n] = (uint8_t)(x >> 32);
     }
     lethe_pq_table t;
-    if (lethe_pq_parse(b, n, "mut", &t) == LETHE_OK) lethe_pq_free(&t);
-    else refused++;
+    if (lethe_pq_parse(b, n, "mut", &t) == LETHE_OK)
+      lethe_pq_free(&t);
+    else
+      refused++;
   }
   assert_true(refused > 0);
   free(b);
@@ -273,8 +276,8 @@ static void test_mutations_do_not_crash(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rows_every_variant), cmocka_unit_test(test_docs_and_int_ids),
-      cmocka_unit_test(test_magic_not_name),      cmocka_unit_test(test_refused_inputs),
+      cmocka_unit_test(test_rows_every_variant),     cmocka_unit_test(test_docs_and_int_ids),
+      cmocka_unit_test(test_magic_not_name),         cmocka_unit_test(test_refused_inputs),
       cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_lying_lengths),
       cmocka_unit_test(test_mutations_do_not_crash),
   };

@@ -202,9 +202,14 @@ static void test_base_model_path(void **state) {
   lethe_model_free(m);
 }
 
-static void test_olmo(void **s) { (void)s; roundtrip("olmo_tiny"); }
-static void test_llama(void **s) { (void)s; roundtrip("llama_tiny"); }
-
+static void test_olmo(void **s) {
+  (void)s;
+  roundtrip("olmo_tiny");
+}
+static void test_llama(void **s) {
+  (void)s;
+  roundtrip("llama_tiny");
+}
 
 static void expect_load_error(lethe_model *m, const char *dir, const char *needle) {
   lethe_lora *l = NULL;
@@ -231,48 +236,61 @@ static void test_bad_adapters(void **state) {
   char *cfg = lethe_path_join(dir, "adapter_config.json"), *w = lethe_path_join(dir, "adapter_model.safetensors");
   char *src_w = lethe_path_join(peft, "adapter_model.safetensors");
   assert_int_equal(lethe_copy_file(src_w, w), LETHE_OK);
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 5, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 5, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"]}");
   expect_load_error(olmo, dir, "r=5");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "which target_modules does not select");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\", \"k_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\", \"k_proj\"]}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
+  tu_write_text(
+      cfg,
+      "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "use_dora");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \".*proj\"}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \"(q_proj\"}");
   expect_load_error(olmo, dir, "not a regular expression");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
-                  "\"alora_invocation_tokens\": [5, 6]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"], "
+                     "\"alora_invocation_tokens\": [5, 6]}");
   expect_load_error(olmo, dir, "alora_invocation_tokens");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
-                  "\"rank_pattern\": {\"q_proj\": 2}}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"], "
+                     "\"rank_pattern\": {\"q_proj\": 2}}");
   expect_load_error(olmo, dir, "rank_pattern");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
-                  "\"modules_to_save\": [\"lm_head\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"], "
+                     "\"modules_to_save\": [\"lm_head\"]}");
   expect_load_error(olmo, dir, "modules_to_save");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
-                  "\"some_future_field\": 3}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"], "
+                     "\"some_future_field\": 3}");
   expect_load_error(olmo, dir, "some_future_field");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"], "
-                  "\"init_lora_weights\": \"pissa_niter_4\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"], "
+                     "\"init_lora_weights\": \"pissa_niter_4\"}");
   expect_load_error(olmo, dir, "init_lora_weights 'pissa_niter_4'");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
+  tu_write_text(
+      cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"lm_head\"]}");
   expect_load_error(olmo, dir, "selects module 'lm_head'");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"proj\"]}");
   expect_load_error(olmo, dir, "selects no module");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"], \"layers_to_transform\": \"x\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\"], "
+                     "\"layers_to_transform\": \"x\"}");
   expect_load_error(olmo, dir, "layers_to_transform");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", 3]}");
   expect_load_error(olmo, dir, "target_modules[1] is not a string");
   tu_write_text(cfg, "{\"peft_type\": \"PREFIX_TUNING\"}");
   expect_load_error(olmo, dir, "PREFIX_TUNING");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\"], \"bias\": \"all\"}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\"], \"bias\": \"all\"}");
   expect_load_error(olmo, dir, "bias 'all'");
   tu_write_text(cfg, "not json");
   expect_load_error(olmo, dir, "invalid JSON");
-  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", \"down_proj\"]}");
+  tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+                     "\"v_proj\", \"down_proj\"]}");
   unlink(w);
   expect_load_error(olmo, dir, "cannot open");
   /* a pickled adapter: said so, with the way out */
@@ -435,7 +453,8 @@ static void test_target_list(void **state) {
   assert_int_equal(lethe_lora_targets_from_list("model.layers.1.mlp.down_proj,q_proj", &m->cfg, lt), LETHE_OK);
   assert_true(lt[0] == 1u << LETHE_PROJ_Q && lt[1] == ((1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_DOWN)));
   char *d = lethe_lora_targets_describe(lt, 2);
-  assert_string_equal(d, "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj,model.layers.1.mlp.down_proj");
+  assert_string_equal(d,
+                      "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj,model.layers.1.mlp.down_proj");
   free(d);
   assert_int_not_equal(lethe_lora_targets_from_list("mlp.q_proj", &m->cfg, lt), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "selects no module"));

@@ -30,8 +30,8 @@
 static const lethe_ops *G;
 static lethe_rng R;
 static lethe_ops SHADOW;
-static int BF16;      /* the model's projections stored in bf16 on both sides */
-static int SHADOWED;  /* G runs the CPU's own kernels: results must be identical */
+static int BF16;     /* the model's projections stored in bf16 on both sides */
+static int SHADOWED; /* G runs the CPU's own kernels: results must be identical */
 
 static int setup(void **state) {
   (void)state;
@@ -79,7 +79,8 @@ static void test_ops(void **state) {
    * then the backend against the CPU (A with a row stride wider than K) */
   for (int tw = 0; tw < 2; tw++) {
     int lda = K + 3;
-    float *A = rnd((size_t)M * lda, 1), *W32 = rnd((size_t)K * N, 1), *C = rnd((size_t)M * N, 1), *C0 = malloc(sizeof(float) * M * N);
+    float *A = rnd((size_t)M * lda, 1), *W32 = rnd((size_t)K * N, 1), *C = rnd((size_t)M * N, 1),
+          *C0 = malloc(sizeof(float) * M * N);
     memcpy(C0, C, sizeof(float) * M * N);
     uint16_t *W = malloc(sizeof(uint16_t) * K * N);
     for (int i = 0; i < K * N; i++) W[i] = lethe_f32_bf16(W32[i]);
@@ -89,7 +90,8 @@ static void test_ops(void **state) {
       for (int j = 0; j < N; j++) {
         double s = 0;
         for (int k = 0; k < K; k++)
-          s += (double)lethe_bf16_round(A[(size_t)i * lda + k]) * lethe_bf16_f32(tw ? W[(size_t)j * ldw + k] : W[(size_t)k * ldw + j]);
+          s += (double)lethe_bf16_round(A[(size_t)i * lda + k]) *
+               lethe_bf16_f32(tw ? W[(size_t)j * ldw + k] : W[(size_t)k * ldw + j]);
         ref[(size_t)i * N + j] = (float)(0.7 * s + 0.3 * C[(size_t)i * N + j]);
       }
     cpu_gemm_bf16w(tw, M, N, K, 0.7f, A, lda, W, ldw, 0.3f, C, N);
@@ -107,8 +109,8 @@ static void test_ops(void **state) {
   float *x = rnd((size_t)R_ * d, 2), *w = rnd(d, 1), *dy = rnd((size_t)R_ * d, 1);
   float *y = malloc(sizeof(float) * R_ * d), rstd[13], *dx = calloc((size_t)R_ * d, sizeof(float)), dw[200] = {0};
   float *gx = up(x, sizeof(float) * R_ * d), *gw = up(w, sizeof(float) * d), *gdy = up(dy, sizeof(float) * R_ * d);
-  float *gy = G->alloc(sizeof(float) * R_ * d), *gr = G->alloc(sizeof(float) * R_), *gdx = G->alloc(sizeof(float) * R_ * d),
-        *gdw = G->alloc(sizeof(float) * d);
+  float *gy = G->alloc(sizeof(float) * R_ * d), *gr = G->alloc(sizeof(float) * R_),
+        *gdx = G->alloc(sizeof(float) * R_ * d), *gdw = G->alloc(sizeof(float) * d);
   cpu_layernorm(y, NULL, rstd, x, R_, d, 1e-5f);
   G->layernorm(gy, NULL, gr, gx, R_, d, 1e-5f);
   same("layernorm", gy, y, (size_t)R_ * d, 1e-5);
@@ -314,7 +316,8 @@ static void test_model_step(void **state) {
       assert_int_equal(lethe_seq_nll(mg, NULL, &d, 4, sm, cm), LETHE_OK);
       double moved = 0, off = 0;
       for (int i = 0; i < 8; i++) moved += fabs(sa[i] - s0[i]), off += fabs(sm[i] - sa[i]);
-      print_message("bf16 merge: the adapter moves the NLLs by %.4f, the merged base is %.4f from base + adapter\n", moved, off);
+      print_message("bf16 merge: the adapter moves the NLLs by %.4f, the merged base is %.4f from base + adapter\n",
+                    moved, off);
       assert_true(off < 0.25 * moved);
       lethe_lora_free(lh);
       lethe_model_free(mf);
@@ -360,7 +363,8 @@ static void test_objectives_step(void **state) {
     lethe_trainer_cfg c;
     memset(&c, 0, sizeof c);
     assert_true(lethe_objective_preset(methods[k], &c.obj));
-    if (c.obj.forget == LETHE_FORGET_UNDIAL) { /* with a full-vocabulary retain KL: both reference targets in one batch */
+    if (c.obj.forget ==
+        LETHE_FORGET_UNDIAL) { /* with a full-vocabulary retain KL: both reference targets in one batch */
       c.obj.w_retain = 1;
       c.obj.w_kl = 0.5;
       c.obj.kl = LETHE_KL_FULL;

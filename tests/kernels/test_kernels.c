@@ -52,7 +52,8 @@ static void test_gemm(void **state) {
       for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
           double s = 0;
-          for (int k = 0; k < K; k++) s += (double)(ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
+          for (int k = 0; k < K; k++)
+            s += (double)(ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
           want[i * N + j] = 0.5 * s + 2.0 * C[i * N + j];
         }
       cpu_gemm(ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, 2.0f, C, N);
@@ -223,7 +224,8 @@ static void test_rope(void **state) {
   for (int t = 0; t < N; t++)
     for (int h = 0; h < H; h++)
       for (int i = 0; i < half; i++) {
-        double a = pos[t] * pow(10000.0, -2.0 * i / hd), x1 = x0[t * ld + h * hd + i], x2 = x0[t * ld + h * hd + i + half];
+        double a = pos[t] * pow(10000.0, -2.0 * i / hd), x1 = x0[t * ld + h * hd + i],
+               x2 = x0[t * ld + h * hd + i + half];
         want[t * ld + h * hd + i] = x1 * cos(a) - x2 * sin(a);
         want[t * ld + h * hd + i + half] = x2 * cos(a) + x1 * sin(a);
       }
@@ -238,9 +240,9 @@ static void test_rope(void **state) {
 }
 
 /* Naive attention in double: returns out and lse; and the backward given dout. */
-static void naive_attention(const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start, int n_seq,
-                            int H, int KV, int hd, int window, const float *dout, double *out, double *lse, double *dq,
-                            double *dk, double *dv) {
+static void naive_attention(const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
+                            int n_seq, int H, int KV, int hd, int window, const float *dout, double *out, double *lse,
+                            double *dq, double *dk, double *dv) {
   int N = start[n_seq], group = H / KV;
   double scale = 1 / sqrt((double)hd);
   memset(dq, 0, sizeof(double) * N * ldq);
@@ -293,8 +295,9 @@ static void check_attention(int window) {
         *dout = rnd((size_t)N * H * hd, 1);
   float *out = malloc(sizeof(float) * N * H * hd), *lse = malloc(sizeof(float) * N * H);
   float *dq = rnd((size_t)N * ldq, 1), *dk = rnd((size_t)N * ldkv, 1), *dv = rnd((size_t)N * ldkv, 1);
-  double *ow = malloc(sizeof(double) * N * H * hd), *lw = malloc(sizeof(double) * N * H), *dqw = malloc(sizeof(double) * N * ldq),
-         *dkw = malloc(sizeof(double) * N * ldkv), *dvw = malloc(sizeof(double) * N * ldkv);
+  double *ow = malloc(sizeof(double) * N * H * hd), *lw = malloc(sizeof(double) * N * H),
+         *dqw = malloc(sizeof(double) * N * ldq), *dkw = malloc(sizeof(double) * N * ldkv),
+         *dvw = malloc(sizeof(double) * N * ldkv);
   naive_attention(q, k, v, ldq, ldkv, start, n_seq, H, KV, hd, window, dout, ow, lw, dqw, dkw, dvw);
   int threads = omp_get_max_threads();
   lethe_scratch sc = {.per_thread = (size_t)2 * LETHE_ATTN_BLOCK * 150, .threads = threads};
@@ -459,8 +462,10 @@ static void test_adam(void **state) {
     double b1c = 1 - pow(b1, t), b2c = 1 - pow(b2, t);
     for (size_t i = 0; i < n; i++) {
       double pp = p[i], gg = g[i];
-      if (dec) pp *= 1 - lr * wd;
-      else gg += wd * pp;
+      if (dec)
+        pp *= 1 - lr * wd;
+      else
+        gg += wd * pp;
       double mm = b1 * m[i] + (1 - b1) * gg, vv = b2 * v[i] + (1 - b2) * gg * gg;
       pw[i] = pp - lr * (mm / b1c) / (sqrt(vv / b2c) + eps);
     }
@@ -495,10 +500,12 @@ static void test_rows(void **state) {
 int main(void) {
   lethe_rng_seed(&R, 20261127);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_expf),       cmocka_unit_test(test_gemm),      cmocka_unit_test(test_embed),
-      cmocka_unit_test(test_norms),      cmocka_unit_test(test_elementwise), cmocka_unit_test(test_rope),
-      cmocka_unit_test(test_attention),  cmocka_unit_test(test_attention_window), cmocka_unit_test(test_classifier),
-      cmocka_unit_test(test_adam),       cmocka_unit_test(test_rows),
+      cmocka_unit_test(test_expf),        cmocka_unit_test(test_gemm),
+      cmocka_unit_test(test_embed),       cmocka_unit_test(test_norms),
+      cmocka_unit_test(test_elementwise), cmocka_unit_test(test_rope),
+      cmocka_unit_test(test_attention),   cmocka_unit_test(test_attention_window),
+      cmocka_unit_test(test_classifier),  cmocka_unit_test(test_adam),
+      cmocka_unit_test(test_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

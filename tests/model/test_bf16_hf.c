@@ -17,8 +17,8 @@
 #include "testutil.h"
 
 typedef struct {
-  int same_gen;      /* generations identical to the reference's */
-  double max_dnll;   /* max |NLL - reference NLL| over rows */
+  int same_gen;    /* generations identical to the reference's */
+  double max_dnll; /* max |NLL - reference NLL| over rows */
   double mean_dnll;
 } score;
 
@@ -65,7 +65,8 @@ static score run(lethe_model *m, const json_t *fx, const char *ref) {
     int *out, nout;
     assert_int_equal(lethe_generate(m, NULL, pp, &np, 1, &o, &out, &nout), LETHE_OK);
     sc.same_gen += nout == nw && !memcmp(out, want, sizeof(int) * (size_t)nw);
-    double d = fabs(row_nll(m, ws, p, np, a, na) - json_number_value(json_array_get(json_object_get(r, "nll"), (size_t)i)));
+    double d =
+        fabs(row_nll(m, ws, p, np, a, na) - json_number_value(json_array_get(json_object_get(r, "nll"), (size_t)i)));
     sc.max_dnll = d > sc.max_dnll ? d : sc.max_dnll;
     sc.mean_dnll += d / n;
     free(out);
@@ -93,8 +94,8 @@ static void check(const char *name, lethe_model *m, int min_same, double nll_bou
   print_message("%s: --dtype bf16 vs transformers bf16: %d of %d generations identical, NLL |diff| max %.2e mean %.2e\n"
                 "%s: fp32 (exact) vs transformers bf16: %d of %d identical, NLL |diff| max %.2e mean %.2e"
                 " (vs transformers fp32: %d of %d, max %.2e)\n",
-                name, b16.same_gen, n, b16.max_dnll, b16.mean_dnll, name, f32b.same_gen, n, f32b.max_dnll, f32b.mean_dnll,
-                f32.same_gen, n, f32.max_dnll);
+                name, b16.same_gen, n, b16.max_dnll, b16.mean_dnll, name, f32b.same_gen, n, f32b.max_dnll,
+                f32b.mean_dnll, f32.same_gen, n, f32.max_dnll);
   /* the fp32 mode is transformers' fp32 run (random tiny models have near-ties that fp32 summation
    * order flips: the NLLs are the check) */
   assert_true(f32.max_dnll <= 1e-4);
@@ -119,8 +120,14 @@ static void fixture_model(const char *name, int min_same, double nll_bound, doub
   free(p);
 }
 
-static void test_llama(void **s) { (void)s; fixture_model("llama_tiny", 31, 5e-3, 2); }
-static void test_olmo(void **s) { (void)s; fixture_model("olmo_tiny", 29, 4e-3, 2); }
+static void test_llama(void **s) {
+  (void)s;
+  fixture_model("llama_tiny", 31, 5e-3, 2);
+}
+static void test_olmo(void **s) {
+  (void)s;
+  fixture_model("olmo_tiny", 29, 4e-3, 2);
+}
 
 static void test_stories(void **state) {
   (void)state;
@@ -156,8 +163,10 @@ static void test_bad_dtype(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_llama), cmocka_unit_test(test_olmo),
-      cmocka_unit_test(test_stories), cmocka_unit_test(test_bad_dtype),
+      cmocka_unit_test(test_llama),
+      cmocka_unit_test(test_olmo),
+      cmocka_unit_test(test_stories),
+      cmocka_unit_test(test_bad_dtype),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -65,9 +65,18 @@ static void check_model(const char *name) {
   lethe_model_free(m);
 }
 
-static void test_olmo(void **s) { (void)s; check_model("olmo_tiny"); }
-static void test_llama(void **s) { (void)s; check_model("llama_tiny"); }
-static void test_qwen2(void **s) { (void)s; check_model("qwen2_tiny"); }
+static void test_olmo(void **s) {
+  (void)s;
+  check_model("olmo_tiny");
+}
+static void test_llama(void **s) {
+  (void)s;
+  check_model("llama_tiny");
+}
+static void test_qwen2(void **s) {
+  (void)s;
+  check_model("qwen2_tiny");
+}
 
 static void test_stories(void **state) {
   (void)state;
@@ -116,7 +125,7 @@ static void test_stop_and_limits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_olmo), cmocka_unit_test(test_llama), cmocka_unit_test(test_qwen2),
+      cmocka_unit_test(test_olmo),    cmocka_unit_test(test_llama),           cmocka_unit_test(test_qwen2),
       cmocka_unit_test(test_stories), cmocka_unit_test(test_stop_and_limits),
   };
   return tu_run_group_tests(tests, NULL, NULL);

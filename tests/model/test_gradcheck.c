@@ -3,9 +3,8 @@
  * whole adapter), every base tensor in full-parameter mode (sampled entries), and the gradient at
  * the model's input activations, and full-parameter training of a subset (layers and modules:
  * only the selected tensors have gradients, equal to the whole model's, and each matches finite
- * differences; the pass stops at the lowest trained layer). The loss mixes every coefficient kind the fused classifier knows
- * (fixed weights, the NPO sigmoid term, full-vocabulary KL), so the objectives' gradients are
- * covered too.
+ * differences; the pass stops at the lowest trained layer). The loss mixes every coefficient kind the fused classifier
+ * knows (fixed weights, the NPO sigmoid term, full-vocabulary KL), so the objectives' gradients are covered too.
  *
  * Tolerance: central differences in fp32 with eps = 1e-2 (1e-3 where clip_qkv is on, so that a
  * step rarely crosses a clamp's kink; the test asserts the clamp is active), loss summed in
@@ -72,8 +71,8 @@ static void setup(fixture *f, lethe_arch arch, int with_lora, int full) {
       for (size_t k = 0; k < f->m->tensors[i].numel; k++)
         f->m->params[f->m->tensors[i].offset + k] = 0.7f + 0.6f * (float)lethe_rng_uniform(&r);
   if (with_lora) {
-    lethe_lora_config lc = {.rank = 3, .alpha = 6.0, .rslora = 0, .targets = (1u << LETHE_NPROJ) - 1,
-                            .init = LETHE_LORA_INIT_XAVIER};
+    lethe_lora_config lc = {
+        .rank = 3, .alpha = 6.0, .rslora = 0, .targets = (1u << LETHE_NPROJ) - 1, .init = LETHE_LORA_INIT_XAVIER};
     assert_int_equal(lethe_lora_create(&c, &lc, 5, &f->lora), LETHE_OK);
     for (size_t i = 0; i < f->lora->n_params; i++)
       if (f->lora->params[i] == 0.0f) f->lora->params[i] = 0.1f * (float)lethe_rng_normal(&r);
@@ -102,8 +101,8 @@ static void setup(fixture *f, lethe_arch arch, int with_lora, int full) {
     f->kl[i] = (i % 3 == 0) ? (float)lethe_rng_uniform(&r) : 0.0f;
   }
   f->beta = 0.5f;
-  f->coef = (lethe_head_coef){.fixed = f->fixed, .sig = f->sig, .ref = f->ref, .beta = f->beta,
-                              .kl = f->kl, .ref_hidden = f->ref_rows};
+  f->coef = (lethe_head_coef){
+      .fixed = f->fixed, .sig = f->sig, .ref = f->ref, .beta = f->beta, .kl = f->kl, .ref_hidden = f->ref_rows};
 }
 
 static void teardown(fixture *f) {
@@ -160,8 +159,8 @@ static double fd(fixture *f, float *p, double eps) {
 }
 
 /* Checks `count` sampled entries of params[0..n) against grads[0..n). */
-static void check_entries(fixture *f, const char *what, float *params, const float *grads, size_t n,
-                          int count, uint64_t seed) {
+static void check_entries(fixture *f, const char *what, float *params, const float *grads, size_t n, int count,
+                          uint64_t seed) {
   lethe_rng r;
   lethe_rng_seed(&r, seed);
   double gmax = 0;
@@ -276,9 +275,10 @@ static void gradcheck_subset(lethe_arch arch, unsigned modules) {
     int layer = -1, used = 0;
     int in_layer = sscanf(t->name, "model.layers.%d.%n", &layer, &used) == 1 && layer == 1;
     const char *rest = t->name + used;
-    int want = in_layer && (((modules & LETHE_TRAIN_ATTN) && !strncmp(rest, "self_attn.", 10) && !strstr(rest, "norm")) ||
-                            ((modules & LETHE_TRAIN_MLP) && !strncmp(rest, "mlp.", 4)) ||
-                            ((modules & LETHE_TRAIN_NORMS) && strstr(rest, "norm")));
+    int want =
+        in_layer && (((modules & LETHE_TRAIN_ATTN) && !strncmp(rest, "self_attn.", 10) && !strstr(rest, "norm")) ||
+                     ((modules & LETHE_TRAIN_MLP) && !strncmp(rest, "mlp.", 4)) ||
+                     ((modules & LETHE_TRAIN_NORMS) && strstr(rest, "norm")));
     if (!want) {
       if (g) print_error("%s has a gradient but is not selected\n", t->name);
       assert_null(g);
@@ -297,23 +297,41 @@ static void gradcheck_subset(lethe_arch arch, unsigned modules) {
   teardown(&whole);
 }
 
-static void test_subset_mlp_olmo(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_OLMO, LETHE_TRAIN_MLP); }
-static void test_subset_attn_llama(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_ATTN); }
-static void test_subset_layer_llama(void **s) { (void)s; gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_LAYER); }
+static void test_subset_mlp_olmo(void **s) {
+  (void)s;
+  gradcheck_subset(LETHE_ARCH_OLMO, LETHE_TRAIN_MLP);
+}
+static void test_subset_attn_llama(void **s) {
+  (void)s;
+  gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_ATTN);
+}
+static void test_subset_layer_llama(void **s) {
+  (void)s;
+  gradcheck_subset(LETHE_ARCH_LLAMA, LETHE_TRAIN_LAYER);
+}
 
-static void test_lora_olmo(void **s) { (void)s; gradcheck_lora(LETHE_ARCH_OLMO); }
-static void test_lora_llama(void **s) { (void)s; gradcheck_lora(LETHE_ARCH_LLAMA); }
-static void test_full_olmo(void **s) { (void)s; gradcheck_full(LETHE_ARCH_OLMO); }
-static void test_full_llama(void **s) { (void)s; gradcheck_full(LETHE_ARCH_LLAMA); }
+static void test_lora_olmo(void **s) {
+  (void)s;
+  gradcheck_lora(LETHE_ARCH_OLMO);
+}
+static void test_lora_llama(void **s) {
+  (void)s;
+  gradcheck_lora(LETHE_ARCH_LLAMA);
+}
+static void test_full_olmo(void **s) {
+  (void)s;
+  gradcheck_full(LETHE_ARCH_OLMO);
+}
+static void test_full_llama(void **s) {
+  (void)s;
+  gradcheck_full(LETHE_ARCH_LLAMA);
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lora_olmo),
-      cmocka_unit_test(test_lora_llama),
-      cmocka_unit_test(test_full_olmo),
-      cmocka_unit_test(test_full_llama),
-      cmocka_unit_test(test_subset_mlp_olmo),
-      cmocka_unit_test(test_subset_attn_llama),
+      cmocka_unit_test(test_lora_olmo),          cmocka_unit_test(test_lora_llama),
+      cmocka_unit_test(test_full_olmo),          cmocka_unit_test(test_full_llama),
+      cmocka_unit_test(test_subset_mlp_olmo),    cmocka_unit_test(test_subset_attn_llama),
       cmocka_unit_test(test_subset_layer_llama),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,9 +193,15 @@ static void check_lora(const char *name, int keep) {
 
 /* Every check runs with all activations kept and with per-block recomputation: both must match
  * PyTorch's gradients. */
-#define PAIR(fn, check, name)                                                                      \
-  static void fn(void **s) { (void)s; check(name, LETHE_WS_TRAIN); }                               \
-  static void fn##_recompute(void **s) { (void)s; check(name, LETHE_WS_RECOMPUTE); }
+#define PAIR(fn, check, name)                                                                                          \
+  static void fn(void **s) {                                                                                           \
+    (void)s;                                                                                                           \
+    check(name, LETHE_WS_TRAIN);                                                                                       \
+  }                                                                                                                    \
+  static void fn##_recompute(void **s) {                                                                               \
+    (void)s;                                                                                                           \
+    check(name, LETHE_WS_RECOMPUTE);                                                                                   \
+  }
 PAIR(test_olmo_base, check_base, "olmo_tiny")
 PAIR(test_llama_base, check_base, "llama_tiny")
 PAIR(test_qwen2_base, check_base, "qwen2_tiny")
@@ -205,11 +211,18 @@ PAIR(test_qwen2_lora, check_lora, "qwen2_tiny")
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_olmo_base), cmocka_unit_test(test_llama_base), cmocka_unit_test(test_qwen2_base),
-      cmocka_unit_test(test_olmo_lora), cmocka_unit_test(test_llama_lora), cmocka_unit_test(test_qwen2_lora),
-      cmocka_unit_test(test_olmo_base_recompute), cmocka_unit_test(test_llama_base_recompute),
-      cmocka_unit_test(test_qwen2_base_recompute), cmocka_unit_test(test_olmo_lora_recompute),
-      cmocka_unit_test(test_llama_lora_recompute), cmocka_unit_test(test_qwen2_lora_recompute),
+      cmocka_unit_test(test_olmo_base),
+      cmocka_unit_test(test_llama_base),
+      cmocka_unit_test(test_qwen2_base),
+      cmocka_unit_test(test_olmo_lora),
+      cmocka_unit_test(test_llama_lora),
+      cmocka_unit_test(test_qwen2_lora),
+      cmocka_unit_test(test_olmo_base_recompute),
+      cmocka_unit_test(test_llama_base_recompute),
+      cmocka_unit_test(test_qwen2_base_recompute),
+      cmocka_unit_test(test_olmo_lora_recompute),
+      cmocka_unit_test(test_llama_lora_recompute),
+      cmocka_unit_test(test_qwen2_lora_recompute),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,22 +36,20 @@ static char *variant(const char *field, const char *value) {
   return s;
 }
 
-static void expect_json_error(const char *json, lethe_status want, const char *msg1,
-                              const char *msg2) {
+static void expect_json_error(const char *json, lethe_status want, const char *msg1, const char *msg2) {
   lethe_tokenizer *t = (lethe_tokenizer *)1;
   lethe_status st = lethe_tokenizer_load_json(json, strlen(json), "bad.json", &t);
   const char *m = lethe_last_error();
-  if (st != want || t != NULL || !strstr(m, "bad.json") || (msg1 && !strstr(m, msg1)) ||
-      (msg2 && !strstr(m, msg2))) {
-    print_error("status %d (want %d), message \"%s\" (want \"%s\", \"%s\")\n", (int)st, (int)want,
-                m, msg1 ? msg1 : "", msg2 ? msg2 : "");
+  if (st != want || t != NULL || !strstr(m, "bad.json") || (msg1 && !strstr(m, msg1)) || (msg2 && !strstr(m, msg2))) {
+    print_error("status %d (want %d), message \"%s\" (want \"%s\", \"%s\")\n", (int)st, (int)want, m, msg1 ? msg1 : "",
+                msg2 ? msg2 : "");
     fail();
   }
   print_message("ok: %s\n", m);
 }
 
-static void expect_variant(const char *field, const char *value, lethe_status want,
-                           const char *msg1, const char *msg2) {
+static void expect_variant(const char *field, const char *value, lethe_status want, const char *msg1,
+                           const char *msg2) {
   char *j = variant(field, value);
   expect_json_error(j, want, msg1, msg2);
   free(j);
@@ -81,68 +79,70 @@ static void test_model(void **st) {
   expect_variant("model.merges", "{}", LETHE_ERR_FORMAT, "model.merges", "expected an array");
   expect_variant("model.merges", "[3]", LETHE_ERR_FORMAT, "model.merges[0]", NULL);
   expect_variant("model.merges", "[[\"a\"]]", LETHE_ERR_FORMAT, "model.merges[0]", NULL);
-  expect_variant("model.merges", "[\"a b\"]", LETHE_ERR_FORMAT, "model.merges[0]",
-                 "not in the vocabulary");
+  expect_variant("model.merges", "[\"a b\"]", LETHE_ERR_FORMAT, "model.merges[0]", "not in the vocabulary");
   expect_variant("model.merges", "[\"ab\"]", LETHE_ERR_FORMAT, "model.merges[0]", "one space");
-  expect_variant("model.merges", "[[\"a\", \"b\"]]", LETHE_ERR_FORMAT, "model.merges[0]",
-                 "merged token \"ab\"");
+  expect_variant("model.merges", "[[\"a\", \"b\"]]", LETHE_ERR_FORMAT, "model.merges[0]", "merged token \"ab\"");
   expect_variant("model.merges", "[[\"a\", \"zz\"]]", LETHE_ERR_FORMAT, "model.merges[0]",
                  "\"zz\" is not in the vocabulary");
   expect_variant("model.dropout", "0.1", LETHE_ERR_UNSUPPORTED, "dropout", NULL);
   expect_variant("model.dropout", "\"x\"", LETHE_ERR_FORMAT, "dropout", NULL);
-  expect_variant("model.byte_fallback", "\"yes\"", LETHE_ERR_FORMAT, "model.byte_fallback",
-                 "true or false");
+  expect_variant("model.byte_fallback", "\"yes\"", LETHE_ERR_FORMAT, "model.byte_fallback", "true or false");
   expect_variant("model.unk_token", "5", LETHE_ERR_FORMAT, "model.unk_token", "expected a string");
   expect_variant("version", "\"2.0\"", LETHE_ERR_UNSUPPORTED, "version", NULL);
 }
 
 static void test_components(void **st) {
   (void)st;
-  expect_variant("normalizer", "{\"type\": \"BertNormalizer\"}", LETHE_ERR_UNSUPPORTED,
-                 "normalizer", "BertNormalizer");
+  expect_variant("normalizer", "{\"type\": \"BertNormalizer\"}", LETHE_ERR_UNSUPPORTED, "normalizer", "BertNormalizer");
   expect_variant("normalizer", "\"NFC\"", LETHE_ERR_FORMAT, "normalizer", "expected an object");
   expect_variant("normalizer", "{\"kind\": \"NFC\"}", LETHE_ERR_FORMAT, "normalizer", "type");
-  expect_variant("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, "
+  expect_variant("normalizer",
+                 "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, "
                  "{\"type\": \"Precompiled\"}]}",
                  LETHE_ERR_UNSUPPORTED, "normalizer.normalizers[1]", "Precompiled");
-  expect_variant("normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"(\"}, "
-                 "\"content\": \"x\"}", LETHE_ERR_FORMAT, "bad regex", NULL);
-  expect_variant("normalizer", "{\"type\": \"Replace\", \"pattern\": \"a\", \"content\": \"x\"}",
-                 LETHE_ERR_FORMAT, "normalizer.pattern", NULL);
-  expect_variant("pre_tokenizer", "{\"type\": \"BertPreTokenizer\"}", LETHE_ERR_UNSUPPORTED,
-                 "pre-tokenizer type", "BertPreTokenizer");
-  expect_variant("pre_tokenizer", "{\"type\": \"Split\", \"behavior\": \"Isolated\"}",
-                 LETHE_ERR_FORMAT, "pre_tokenizer", "pattern");
-  expect_variant("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[a[b]]\"}, "
-                 "\"behavior\": \"Isolated\"}", LETHE_ERR_UNSUPPORTED, "nested", NULL);
-  expect_variant("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, "
-                 "\"behavior\": 3}", LETHE_ERR_FORMAT, "behavior", NULL);
-  expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"replacement\": \"ab\"}",
-                 LETHE_ERR_FORMAT, "replacement", "one character");
-  expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"prepend_scheme\": \"sometimes\"}",
-                 LETHE_ERR_FORMAT, "prepend_scheme", NULL);
-  expect_variant("pre_tokenizer", "{\"type\": \"Sequence\", \"pretokenizers\": {}}",
-                 LETHE_ERR_FORMAT, "pretokenizers", "expected an array");
-  expect_variant("decoder", "{\"type\": \"WordPiece\"}", LETHE_ERR_UNSUPPORTED, "decoder type",
-                 "WordPiece");
-  expect_variant("decoder", "{\"type\": \"Strip\", \"content\": \" \", \"start\": -1}",
-                 LETHE_ERR_FORMAT, "decoder.start", NULL);
-  expect_variant("post_processor", "{\"type\": \"Weird\"}", LETHE_ERR_UNSUPPORTED,
-                 "post-processor type", "Weird");
-  expect_variant("post_processor", "{\"type\": \"TemplateProcessing\", \"single\": "
+  expect_variant("normalizer",
+                 "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"(\"}, "
+                 "\"content\": \"x\"}",
+                 LETHE_ERR_FORMAT, "bad regex", NULL);
+  expect_variant("normalizer", "{\"type\": \"Replace\", \"pattern\": \"a\", \"content\": \"x\"}", LETHE_ERR_FORMAT,
+                 "normalizer.pattern", NULL);
+  expect_variant("pre_tokenizer", "{\"type\": \"BertPreTokenizer\"}", LETHE_ERR_UNSUPPORTED, "pre-tokenizer type",
+                 "BertPreTokenizer");
+  expect_variant("pre_tokenizer", "{\"type\": \"Split\", \"behavior\": \"Isolated\"}", LETHE_ERR_FORMAT,
+                 "pre_tokenizer", "pattern");
+  expect_variant("pre_tokenizer",
+                 "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[a[b]]\"}, "
+                 "\"behavior\": \"Isolated\"}",
+                 LETHE_ERR_UNSUPPORTED, "nested", NULL);
+  expect_variant("pre_tokenizer",
+                 "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, "
+                 "\"behavior\": 3}",
+                 LETHE_ERR_FORMAT, "behavior", NULL);
+  expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"replacement\": \"ab\"}", LETHE_ERR_FORMAT, "replacement",
+                 "one character");
+  expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"prepend_scheme\": \"sometimes\"}", LETHE_ERR_FORMAT,
+                 "prepend_scheme", NULL);
+  expect_variant("pre_tokenizer", "{\"type\": \"Sequence\", \"pretokenizers\": {}}", LETHE_ERR_FORMAT, "pretokenizers",
+                 "expected an array");
+  expect_variant("decoder", "{\"type\": \"WordPiece\"}", LETHE_ERR_UNSUPPORTED, "decoder type", "WordPiece");
+  expect_variant("decoder", "{\"type\": \"Strip\", \"content\": \" \", \"start\": -1}", LETHE_ERR_FORMAT,
+                 "decoder.start", NULL);
+  expect_variant("post_processor", "{\"type\": \"Weird\"}", LETHE_ERR_UNSUPPORTED, "post-processor type", "Weird");
+  expect_variant("post_processor",
+                 "{\"type\": \"TemplateProcessing\", \"single\": "
                  "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": {}}",
                  LETHE_ERR_FORMAT, "<s>", "special_tokens");
-  expect_variant("post_processor", "{\"type\": \"TemplateProcessing\", \"single\": "
+  expect_variant("post_processor",
+                 "{\"type\": \"TemplateProcessing\", \"single\": "
                  "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": "
                  "{\"<s>\": {\"id\": \"<s>\", \"ids\": [999], \"tokens\": [\"<s>\"]}}}",
                  LETHE_ERR_FORMAT, "999", "outside the vocabulary");
-  expect_variant("post_processor", "{\"type\": \"BertProcessing\", \"sep\": \"x\"}",
-                 LETHE_ERR_FORMAT, "post_processor.cls", NULL);
+  expect_variant("post_processor", "{\"type\": \"BertProcessing\", \"sep\": \"x\"}", LETHE_ERR_FORMAT,
+                 "post_processor.cls", NULL);
   expect_variant("added_tokens", "{}", LETHE_ERR_FORMAT, "added_tokens", "expected an array");
-  expect_variant("added_tokens", "[{\"id\": 300}]", LETHE_ERR_FORMAT, "added_tokens[0]",
-                 "content");
-  expect_variant("added_tokens", "[{\"id\": 300, \"content\": \"x\", \"special\": \"yes\"}]",
-                 LETHE_ERR_FORMAT, "added_tokens[0].special", NULL);
+  expect_variant("added_tokens", "[{\"id\": 300}]", LETHE_ERR_FORMAT, "added_tokens[0]", "content");
+  expect_variant("added_tokens", "[{\"id\": 300, \"content\": \"x\", \"special\": \"yes\"}]", LETHE_ERR_FORMAT,
+                 "added_tokens[0].special", NULL);
   expect_variant("added_tokens", "[3]", LETHE_ERR_FORMAT, "added_tokens[0]", "expected an object");
   /* deeply nested sequences */
   char deep[8192] = "";
@@ -178,8 +178,7 @@ static void expect_file_error(const char *path, lethe_status want, const char *m
   lethe_status st = lethe_tokenizer_load(path, &t);
   const char *m = lethe_last_error();
   if (st != want || t || !strstr(m, path) || (msg && !strstr(m, msg))) {
-    print_error("%s: status %d (want %d), message \"%s\" (want \"%s\")\n", path, (int)st,
-                (int)want, m, msg ? msg : "");
+    print_error("%s: status %d (want %d), message \"%s\" (want \"%s\")\n", path, (int)st, (int)want, m, msg ? msg : "");
     fail();
   }
   print_message("ok: %s\n", m);
@@ -268,9 +267,8 @@ static void test_null_args(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_not_json), cmocka_unit_test(test_model),
-      cmocka_unit_test(test_components), cmocka_unit_test(test_unk_missing),
-      cmocka_unit_test(test_files), cmocka_unit_test(test_null_args),
+      cmocka_unit_test(test_not_json),    cmocka_unit_test(test_model), cmocka_unit_test(test_components),
+      cmocka_unit_test(test_unk_missing), cmocka_unit_test(test_files), cmocka_unit_test(test_null_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

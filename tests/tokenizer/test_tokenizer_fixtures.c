@@ -66,8 +66,7 @@ static void check_case(lethe_tokenizer *t, const char *name, json_t *rec, int *f
     }
     snprintf(what, sizeof what, "%s: %s", name, d[k].label);
     if (strlen(out) != olen && !memchr(text, 0, tlen)) ok = 0; /* NUL-terminated, no stray NULs */
-    if (!tf_text_equal(what, text, tlen, out, olen, json_string_value(d[k].want),
-                       json_string_length(d[k].want)))
+    if (!tf_text_equal(what, text, tlen, out, olen, json_string_value(d[k].want), json_string_length(d[k].want)))
       ok = 0;
     free(out);
   }
@@ -76,8 +75,10 @@ static void check_case(lethe_tokenizer *t, const char *name, json_t *rec, int *f
 
 static void on_case(json_t *rec, void *arg) {
   run *r = arg;
-  if (r->fails < 20) check_case(r->t, r->name, rec, &r->fails);
-  else r->fails++;
+  if (r->fails < 20)
+    check_case(r->t, r->name, rec, &r->fails);
+  else
+    r->fails++;
   r->count++;
 }
 
@@ -96,8 +97,7 @@ static void run_strings(lethe_tokenizer *t, const char *name, const char *fixtur
 
 /* ---- LUME rows: the text comes from ../shared, the fixture holds counts, hashes, some ids ---- */
 
-static const char *const LUME_FILES[4] = {"forget_train", "forget_validation", "retain_train",
-                                          "retain_validation"};
+static const char *const LUME_FILES[4] = {"forget_train", "forget_validation", "retain_train", "retain_validation"};
 
 typedef struct {
   json_t *rows[4]; /* arrays of row objects, by line - 1 */
@@ -157,8 +157,7 @@ static void check_lume_field(lume_run *r, const json_t *rec, const char *key) {
   char *text = lume_text(r->L, f, line, key, &len);
   int *ids = NULL, n = 0;
   char what[200];
-  snprintf(what, sizeof what, "%s: LUME %s.jsonl line %d field %s", r->name, LUME_FILES[f], line,
-           key);
+  snprintf(what, sizeof what, "%s: LUME %s.jsonl line %d field %s", r->name, LUME_FILES[f], line, key);
   int ok = lethe_tokenizer_encode(r->t, text, len, 0, &ids, &n) == LETHE_OK;
   if (!ok) print_error("%s: encode failed: %s\n", what, lethe_last_error());
   if (ok && r->bytes_ids) {
@@ -168,11 +167,9 @@ static void check_lume_field(lume_run *r, const json_t *rec, const char *key) {
   } else if (ok) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)tf_fnv_ids(ids, n));
-    if (n != json_integer_value(json_array_get(nh, 0)) ||
-        strcmp(hex, json_string_value(json_array_get(nh, 1)))) {
+    if (n != json_integer_value(json_array_get(nh, 0)) || strcmp(hex, json_string_value(json_array_get(nh, 1)))) {
       print_error("%s: %d ids, hash %s; want %lld ids, hash %s\n", what, n, hex,
-                  (long long)json_integer_value(json_array_get(nh, 0)),
-                  json_string_value(json_array_get(nh, 1)));
+                  (long long)json_integer_value(json_array_get(nh, 0)), json_string_value(json_array_get(nh, 1)));
       ok = 0;
     }
     const json_t *want = json_object_get(json_object_get(rec, "ids"), key);
@@ -254,10 +251,22 @@ static void shared_tokenizer(const char *name) {
   free(p);
 }
 
-static void test_gpt2(void **s) { (void)s; shared_tokenizer("gpt2"); }
-static void test_olmo(void **s) { (void)s; shared_tokenizer("olmo-0724"); }
-static void test_llama3(void **s) { (void)s; shared_tokenizer("llama3"); }
-static void test_mistral(void **s) { (void)s; shared_tokenizer("mistral"); }
+static void test_gpt2(void **s) {
+  (void)s;
+  shared_tokenizer("gpt2");
+}
+static void test_olmo(void **s) {
+  (void)s;
+  shared_tokenizer("olmo-0724");
+}
+static void test_llama3(void **s) {
+  (void)s;
+  shared_tokenizer("llama3");
+}
+static void test_mistral(void **s) {
+  (void)s;
+  shared_tokenizer("mistral");
+}
 
 static void test_builtin(void **s) {
   (void)s;
@@ -327,8 +336,8 @@ static void test_edge(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_edge),    cmocka_unit_test(test_builtin), cmocka_unit_test(test_gpt2),
-      cmocka_unit_test(test_olmo),    cmocka_unit_test(test_llama3),  cmocka_unit_test(test_mistral),
+      cmocka_unit_test(test_edge),   cmocka_unit_test(test_builtin), cmocka_unit_test(test_gpt2),
+      cmocka_unit_test(test_olmo),   cmocka_unit_test(test_llama3),  cmocka_unit_test(test_mistral),
       cmocka_unit_test(test_tok512),
   };
   return tu_run_group_tests(tests, NULL, NULL);

@@ -18,12 +18,11 @@ static lethe_tokenizer *load_shared(const char *rel) {
   return t;
 }
 
-#define LOAD_OR_SKIP(t, rel)                                                                       \
-  lethe_tokenizer *t = load_shared(rel);                                                           \
+#define LOAD_OR_SKIP(t, rel)                                                                                           \
+  lethe_tokenizer *t = load_shared(rel);                                                                               \
   TU_REQUIRE_SHARED(t, rel)
 
-static void expect_ids(lethe_tokenizer *t, const char *text, int add_special, const int *want,
-                       int nwant) {
+static void expect_ids(lethe_tokenizer *t, const char *text, int add_special, const int *want, int nwant) {
   int *ids = NULL, n = 0;
   assert_int_equal(lethe_tokenizer_encode(t, text, strlen(text), add_special, &ids, &n), LETHE_OK);
   if (n != nwant || memcmp(ids, want, (size_t)n * sizeof *ids)) {
@@ -162,7 +161,9 @@ static void test_builtin(void **st) {
   expect_decode(t, want, 7, 1, "Hi \xC3\xA9\n");
   /* a lone byte that is not UTF-8 on its own decodes to U+FFFD */
   const int lone[] = {0xC3, 65};
-  expect_decode(t, lone, 2, 0, "\xEF\xBF\xBD" "A");
+  expect_decode(t, lone, 2, 0,
+                "\xEF\xBF\xBD"
+                "A");
   lethe_tokenizer_free(t);
 }
 
@@ -193,19 +194,20 @@ static void test_invalid_utf8(void **st) {
     const char *s;
     size_t len, off;
   } bad[] = {
-      {"ab\xFF" "cd", 5, 2},          /* not a lead byte */
-      {"\x80", 1, 0},                 /* lone continuation */
-      {"abc\xC3", 4, 3},              /* truncated */
-      {"\xC0\xAF", 2, 0},             /* overlong */
-      {"x\xE0\x80\xAF", 4, 1},        /* overlong, 3 bytes */
-      {"\xED\xA0\x80", 3, 0},         /* a surrogate */
-      {"ok\xF4\x90\x80\x80", 6, 2},   /* above U+10FFFF */
+      {"ab\xFF"
+       "cd",
+       5, 2},                       /* not a lead byte */
+      {"\x80", 1, 0},               /* lone continuation */
+      {"abc\xC3", 4, 3},            /* truncated */
+      {"\xC0\xAF", 2, 0},           /* overlong */
+      {"x\xE0\x80\xAF", 4, 1},      /* overlong, 3 bytes */
+      {"\xED\xA0\x80", 3, 0},       /* a surrogate */
+      {"ok\xF4\x90\x80\x80", 6, 2}, /* above U+10FFFF */
       {"\xF5\x80\x80\x80", 4, 0},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int *ids = (int *)1, n = -1;
-    assert_int_equal(lethe_tokenizer_encode(t, bad[i].s, bad[i].len, 0, &ids, &n),
-                     LETHE_ERR_INVALID);
+    assert_int_equal(lethe_tokenizer_encode(t, bad[i].s, bad[i].len, 0, &ids, &n), LETHE_ERR_INVALID);
     assert_null(ids);
     assert_int_equal(n, 0);
     char want[64];
@@ -274,8 +276,8 @@ static void *encode_all(void *arg) {
   for (int rep = 0; rep < 3; rep++)
     for (int i = 0; i < j->ntexts; i++) {
       int *ids = NULL, n = 0;
-      if (lethe_tokenizer_encode(j->t, j->texts[i], strlen(j->texts[i]), 0, &ids, &n) != LETHE_OK ||
-          n != j->n[i] || (n && memcmp(ids, j->ids[i], (size_t)n * sizeof *ids)))
+      if (lethe_tokenizer_encode(j->t, j->texts[i], strlen(j->texts[i]), 0, &ids, &n) != LETHE_OK || n != j->n[i] ||
+          (n && memcmp(ids, j->ids[i], (size_t)n * sizeof *ids)))
         j->bad++;
       free(ids);
     }
@@ -299,8 +301,7 @@ static void test_threads(void **st) {
   for (int i = 0; i < nt; i++) {
     texts[i] = json_string_value(json_array_get(arr, (size_t)i));
     if (memchr(texts[i], 0, json_string_length(json_array_get(arr, (size_t)i)))) texts[i] = "";
-    assert_int_equal(lethe_tokenizer_encode(t, texts[i], strlen(texts[i]), 0, &ids[i], &n[i]),
-                     LETHE_OK);
+    assert_int_equal(lethe_tokenizer_encode(t, texts[i], strlen(texts[i]), 0, &ids[i], &n[i]), LETHE_OK);
   }
   enum { NT = 4 };
   pthread_t th[NT];
@@ -428,12 +429,10 @@ static void test_detection(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_olmo),         cmocka_unit_test(test_gpt2),
-      cmocka_unit_test(test_llama3),       cmocka_unit_test(test_mistral),
-      cmocka_unit_test(test_mistral_dir),  cmocka_unit_test(test_tok512),
-      cmocka_unit_test(test_builtin),      cmocka_unit_test(test_builtin_json),
-      cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_decode_range),
-      cmocka_unit_test(test_threads),      cmocka_unit_test(test_long_words),
+      cmocka_unit_test(test_olmo),         cmocka_unit_test(test_gpt2),         cmocka_unit_test(test_llama3),
+      cmocka_unit_test(test_mistral),      cmocka_unit_test(test_mistral_dir),  cmocka_unit_test(test_tok512),
+      cmocka_unit_test(test_builtin),      cmocka_unit_test(test_builtin_json), cmocka_unit_test(test_invalid_utf8),
+      cmocka_unit_test(test_decode_range), cmocka_unit_test(test_threads),      cmocka_unit_test(test_long_words),
       cmocka_unit_test(test_detection),
   };
   return tu_run_group_tests(tests, NULL, NULL);

@@ -42,8 +42,7 @@ static unsigned char *onig_set(const char *name) {
 static int matches_cp(const tok_regex *re, pcre2_match_data *md, uint32_t cp) {
   char buf[4];
   size_t n = tok_utf8_encode(cp, buf);
-  int rc = pcre2_match(re->code, (PCRE2_SPTR)buf, n, 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md,
-                       NULL);
+  int rc = pcre2_match(re->code, (PCRE2_SPTR)buf, n, 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, NULL);
   return rc >= 0 && pcre2_get_ovector_pointer(md)[1] == n;
 }
 
@@ -67,8 +66,7 @@ static void check_class(const char *pattern, const unsigned char *want, int nega
 
 static void test_classes(void **st) {
   (void)st;
-  unsigned char *s = onig_set("space"), *L = onig_set("L"), *N = onig_set("N"),
-                *w = onig_set("w"), *d = onig_set("d");
+  unsigned char *s = onig_set("space"), *L = onig_set("L"), *N = onig_set("N"), *w = onig_set("w"), *d = onig_set("d");
   check_class("\\s", s, 0);
   check_class("\\S", s, 1);
   check_class("[\\s]", s, 0);
@@ -94,8 +92,7 @@ static void test_classes(void **st) {
   free(d);
 }
 
-static void expect_matches(const char *pattern, const char *subject, const size_t *want,
-                           size_t nwant) {
+static void expect_matches(const char *pattern, const char *subject, const size_t *want, size_t nwant) {
   tok_regex *re = NULL;
   assert_int_equal(tok_regex_compile(pattern, strlen(pattern), 0, "test", &re), LETHE_OK);
   pcre2_match_data *md = pcre2_match_data_create(1, NULL);

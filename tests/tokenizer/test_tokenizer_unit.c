@@ -39,11 +39,11 @@ static void test_utf8(void **st) {
   (void)st;
   lossy("abc", 3, "abc");
   lossy("a\xC3", 2, "a" R);
-  lossy("\xF0\x9F\x98", 3, R);                 /* a truncated 4-byte sequence: one */
-  lossy("\xE0\x80", 2, R R);                   /* E0 needs A0..BF next: two */
-  lossy("\xED\xA0\x80", 3, R R R);             /* a surrogate: three */
-  lossy("\xF4\x90\x80\x80", 4, R R R R);       /* above U+10FFFF */
-  lossy("\xC0\xAF", 2, R R);                   /* overlong */
+  lossy("\xF0\x9F\x98", 3, R);           /* a truncated 4-byte sequence: one */
+  lossy("\xE0\x80", 2, R R);             /* E0 needs A0..BF next: two */
+  lossy("\xED\xA0\x80", 3, R R R);       /* a surrogate: three */
+  lossy("\xF4\x90\x80\x80", 4, R R R R); /* above U+10FFFF */
+  lossy("\xC0\xAF", 2, R R);             /* overlong */
   lossy("\xE2\x82\xAC\xE2\x82", 5, "\xE2\x82\xAC" R);
   lossy("\x80\x80x", 3, R R "x");
   assert_int_equal(tok_utf8_invalid_at("\xE2\x82\xAC", 3), 3);
@@ -96,11 +96,11 @@ static void test_maps(void **st) {
 
 static void test_whitespace(void **st) {
   (void)st;
-  const uint32_t ws[] = {9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028,
-                         0x2029, 0x202F, 0x205F, 0x3000};
+  const uint32_t ws[] = {9,      10,     11,     12,     13,     32,     0x85,   0xA0,
+                         0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
   for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) assert_true(tok_is_whitespace(ws[i]));
-  const uint32_t not[] = {0, 8, 14, 0x1C, 0x84, 0x180E, 0x200B, 0xFEFF, 'a'};
-  for (size_t i = 0; i < sizeof not / sizeof *not; i++) assert_false(tok_is_whitespace(not[i]));
+  const uint32_t not [] = {0, 8, 14, 0x1C, 0x84, 0x180E, 0x200B, 0xFEFF, 'a'};
+  for (size_t i = 0; i < sizeof not / sizeof *not ; i++) assert_false(tok_is_whitespace(not [i]));
 }
 
 int main(void) {

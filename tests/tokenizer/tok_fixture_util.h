@@ -63,17 +63,20 @@ static inline void tf_show(const char *s, size_t n, char *out, size_t cap) {
   size_t o = 0;
   for (size_t i = 0; i < n && o + 8 < cap; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '\n') o += (size_t)snprintf(out + o, cap - o, "\\n");
-    else if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-    else out[o++] = (char)c;
+    if (c == '\n')
+      o += (size_t)snprintf(out + o, cap - o, "\\n");
+    else if (c < 0x20 || c == 0x7f)
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+    else
+      out[o++] = (char)c;
   }
   if (n && o + 8 >= cap) o += (size_t)snprintf(out + o, cap - o, "...");
   out[o] = 0;
 }
 
 /* 1 when ids equal the JSON array; prints both otherwise. */
-static inline int tf_ids_equal(const char *what, const char *text, size_t tlen, const int *ids,
-                               int n, const json_t *want) {
+static inline int tf_ids_equal(const char *what, const char *text, size_t tlen, const int *ids, int n,
+                               const json_t *want) {
   size_t m = json_array_size(want);
   int ok = (size_t)n == m;
   for (size_t i = 0; ok && i < m; i++)
@@ -82,16 +85,15 @@ static inline int tf_ids_equal(const char *what, const char *text, size_t tlen, 
   char shown[400];
   tf_show(text, tlen, shown, sizeof shown);
   print_error("%s: \"%s\"\n  want (%zu):", what, shown, m);
-  for (size_t i = 0; i < m && i < 60; i++)
-    print_error(" %lld", (long long)json_integer_value(json_array_get(want, i)));
+  for (size_t i = 0; i < m && i < 60; i++) print_error(" %lld", (long long)json_integer_value(json_array_get(want, i)));
   print_error("\n  got  (%d):", n);
   for (int i = 0; i < n && i < 60; i++) print_error(" %d", ids[i]);
   print_error("\n");
   return 0;
 }
 
-static inline int tf_text_equal(const char *what, const char *text, size_t tlen, const char *got,
-                                size_t glen, const char *want, size_t wlen) {
+static inline int tf_text_equal(const char *what, const char *text, size_t tlen, const char *got, size_t glen,
+                                const char *want, size_t wlen) {
   if (glen == wlen && !memcmp(got, want, wlen)) return 1;
   char a[300], b[300], c[300];
   tf_show(text, tlen, a, sizeof a);

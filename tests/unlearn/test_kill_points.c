@@ -48,8 +48,10 @@ static int run_shimmed(char **argv, long kill_at, const char *count_file) {
   if (count_file) setenv("LETHE_KILL_COUNT_FILE", count_file, 1);
   int rc = tu_run_lethe_argv(NULL, NULL, NULL, argv);
   unsetenv("LD_PRELOAD");
-  if (saved) setenv("ASAN_OPTIONS", saved, 1);
-  else unsetenv("ASAN_OPTIONS");
+  if (saved)
+    setenv("ASAN_OPTIONS", saved, 1);
+  else
+    unsetenv("ASAN_OPTIONS");
   free(saved);
   unsetenv("LETHE_KILL_AT");
   unsetenv("LETHE_KILL_COUNT_FILE");
@@ -142,22 +144,24 @@ static void every_kill_point(char **argv, int n, const char *name, const char *p
   free(ref);
 }
 
-#define REQUIRE()                                                                                  \
-  do {                                                                                             \
-    TU_REQUIRE_SHARED(M, "models/stories260K");                                                    \
-    TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");                                       \
-    if (!SHIM) {                                                                                   \
-      print_message("SKIP: LETHE_KILLSHIM (the LD_PRELOAD shim) not set\n");                        \
-      skip();                                                                                      \
-    }                                                                                              \
+#define REQUIRE()                                                                                                      \
+  do {                                                                                                                 \
+    TU_REQUIRE_SHARED(M, "models/stories260K");                                                                        \
+    TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");                                                           \
+    if (!SHIM) {                                                                                                       \
+      print_message("SKIP: LETHE_KILLSHIM (the LD_PRELOAD shim) not set\n");                                           \
+      skip();                                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
 static void test_unlearn_every_kill_point(void **state) {
   (void)state;
   REQUIRE();
-  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
-  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4", "--epochs", "2",
-                  "--threads", "1", "--checkpoint-every", "2", "--quiet", "--out", NULL, NULL};
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  char *argv[] = {"unlearn", "--model", M,       "--tokenizer", TOK, "--forget",  f,   "--retain",
+                  r,         "--lr",    "7e-4",  "--epochs",    "2", "--threads", "1", "--checkpoint-every",
+                  "2",       "--quiet", "--out", NULL,          NULL};
   every_kill_point(argv, (int)(sizeof argv / sizeof *argv), "unlearn", "adapter/adapter_model.safetensors", 6);
   free(f);
   free(r);
@@ -167,8 +171,28 @@ static void test_train_every_kill_point(void **state) {
   (void)state;
   REQUIRE();
   char *d = tu_src_path("tests/fixtures/unlearn/stories_all.jsonl");
-  char *argv[] = {"train", "--model", M, "--tokenizer", TOK, "--data", d, "--full", "--lr", "3e-3", "--batch", "4", "--epochs", "2",
-                  "--threads", "1", "--checkpoint-every", "2", "--quiet", "--out", NULL, NULL};
+  char *argv[] = {"train",
+                  "--model",
+                  M,
+                  "--tokenizer",
+                  TOK,
+                  "--data",
+                  d,
+                  "--full",
+                  "--lr",
+                  "3e-3",
+                  "--batch",
+                  "4",
+                  "--epochs",
+                  "2",
+                  "--threads",
+                  "1",
+                  "--checkpoint-every",
+                  "2",
+                  "--quiet",
+                  "--out",
+                  NULL,
+                  NULL};
   every_kill_point(argv, (int)(sizeof argv / sizeof *argv), "train", "model/model.safetensors", 6);
   free(d);
 }

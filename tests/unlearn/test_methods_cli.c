@@ -1,7 +1,8 @@
 /* tests/unlearn/test_methods_cli.c: every method of the method table runs from `lethe unlearn
  * --method NAME` (stories260K from ../shared, a few steps), records its name in run.json and
- * raises the forget answer NLL; the full-parameter methods (and UNDIAL / KL under --train full) resume byte-identically; `--help` lists every method with its formula and source; an
- * unknown method is one clear usage error naming the choices. */
+ * raises the forget answer NLL; the full-parameter methods (and UNDIAL / KL under --train full) resume
+ * byte-identically; `--help` lists every method with its formula and source; an unknown method is one clear usage error
+ * naming the choices. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ static void test_every_method_runs(void **state) {
   (void)state;
   TU_REQUIRE_SHARED(M, "models/stories260K");
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   int n;
   const lethe_method *ms = lethe_methods(&n);
   assert_true(n >= 13);
@@ -43,16 +45,19 @@ static void test_every_method_runs(void **state) {
     char *out = lethe_path_join(WORK, ms[i].name), *err;
     /* full-parameter methods: layers that exist in stories260K (5 layers), the method's modules */
     const char *layers = ms[i].train_layers ? "2-4" : "all";
-    char *argv[40] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--method",
-                      (char *)ms[i].name, "--threads", "2", "--quiet"};
+    char *argv[40] = {"unlearn",  "--model", M,       "--tokenizer", TOK,        "--forget",         f,
+                      "--retain", r,         "--out", out,           "--method", (char *)ms[i].name, "--threads",
+                      "2",        "--quiet"};
     int k = 16;
-#define ADD(...)                                                        \
-  do {                                                                  \
-    const char *more[] = {__VA_ARGS__};                                 \
-    for (size_t q = 0; q < sizeof more / sizeof *more; q++) argv[k++] = (char *)more[q]; \
+#define ADD(...)                                                                                                       \
+  do {                                                                                                                 \
+    const char *more[] = {__VA_ARGS__};                                                                                \
+    for (size_t q = 0; q < sizeof more / sizeof *more; q++) argv[k++] = (char *)more[q];                               \
   } while (0)
-    if (ms[i].train_layers) ADD("--lr", "1e-3", "--epochs", "2", "--train-layers", layers);
-    else ADD("--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4");
+    if (ms[i].train_layers)
+      ADD("--lr", "1e-3", "--epochs", "2", "--train-layers", layers);
+    else
+      ADD("--lr", "1e-2", "--epochs", "3", "--batch", "4", "--lora-rank", "4");
     /* RMU on a middle layer of the 5, steered to a point of this model's scale */
     if (ms[i].obj.forget == LETHE_FORGET_RMU) ADD("--rmu-layer", "2", "--rmu-coeff", "20", "--retain-weight", "1");
 #undef ADD
@@ -66,7 +71,8 @@ static void test_every_method_runs(void **state) {
     assert_non_null(run);
     assert_string_equal(json_string_value(json_object_get(run, "method")), ms[i].name);
     const json_t *nll = json_object_get(run, "answer_nll");
-    double f0 = json_real_value(json_object_get(nll, "forget_before")), f1 = json_real_value(json_object_get(nll, "forget_after"));
+    double f0 = json_real_value(json_object_get(nll, "forget_before")),
+           f1 = json_real_value(json_object_get(nll, "forget_after"));
     print_message("%-8s forget answer NLL %.4f -> %.4f\n", ms[i].name, f0, f1);
     assert_true(isfinite(f0) && isfinite(f1));
     assert_true(f1 > f0);
@@ -105,7 +111,8 @@ static void test_full_methods_resume_exactly(void **state) {
   (void)state;
   TU_REQUIRE_SHARED(M, "models/stories260K");
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   const char *methods[] = {"sugd", "gd-adaptive", "undial", "kl"};
   /* sugd: 48 steps an epoch (batch 1, 6 forget rows each with 7 retain rows); gd-adaptive: 3 an
    * epoch, stopped in the second one, whose retain weight needs the first one's record; undial and
@@ -119,9 +126,32 @@ static void test_full_methods_resume_exactly(void **state) {
     char *once = lethe_path_join(WORK, name);
     snprintf(name, sizeof name, "%s-resumed", methods[i]);
     char *twice = lethe_path_join(WORK, name);
-    char *a1[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", once, "--method",
-                  (char *)methods[i], "--train-layers", "3-4", "--epochs", "2", "--lr", "1e-3", "--checkpoint-every", (char *)every[i],
-                  "--threads", "2", "--quiet", (char *)extra[i], NULL};
+    char *a1[] = {"unlearn",
+                  "--model",
+                  M,
+                  "--tokenizer",
+                  TOK,
+                  "--forget",
+                  f,
+                  "--retain",
+                  r,
+                  "--out",
+                  once,
+                  "--method",
+                  (char *)methods[i],
+                  "--train-layers",
+                  "3-4",
+                  "--epochs",
+                  "2",
+                  "--lr",
+                  "1e-3",
+                  "--checkpoint-every",
+                  (char *)every[i],
+                  "--threads",
+                  "2",
+                  "--quiet",
+                  (char *)extra[i],
+                  NULL};
     assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
     a1[10] = twice;
     setenv("LETHE_FAULT_NAN_STEP", fault_step[i], 1);
@@ -133,7 +163,8 @@ static void test_full_methods_resume_exactly(void **state) {
     free(err);
     a1[9] = "--resume";
     assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
-    char *ma = lethe_path_join(once, "model/model.safetensors"), *mb = lethe_path_join(twice, "model/model.safetensors");
+    char *ma = lethe_path_join(once, "model/model.safetensors"),
+         *mb = lethe_path_join(twice, "model/model.safetensors");
     assert_true(lethe_file_exists(ma));
     if (!same_file(ma, mb)) print_error("%s: the resumed model differs from the uninterrupted one\n", methods[i]);
     assert_true(same_file(ma, mb));
@@ -159,7 +190,9 @@ static void test_help_and_bad_method(void **state) {
   }
   free(out);
   free(err);
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--out", "o", "--method", "bogus", NULL), 2);
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--out", "o", "--method",
+                                "bogus", NULL),
+                   2);
   assert_non_null(strstr(err, "'bogus' is not one of npo|"));
   assert_non_null(strstr(err, "ce-u"));
   free(err);
@@ -170,7 +203,8 @@ static void test_bad_train_flags(void **state) {
   (void)state;
   TU_REQUIRE_SHARED(M, "models/stories260K");
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
+  char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   char *out = lethe_path_join(WORK, "bad-train");
   struct {
     const char *flag, *value, *extra, *want;
@@ -187,9 +221,10 @@ static void test_bad_train_flags(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char *err;
     lethe_remove_tree(out);
-    int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out,
-                          "--epochs", "1", bad[i].extra, bad[i].flag, bad[i].value, "--quiet", NULL);
-    if (rc != bad[i].rc || !strstr(err, bad[i].want)) print_error("%s %s: exit %d: %s\n", bad[i].flag, bad[i].value, rc, err);
+    int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r,
+                          "--out", out, "--epochs", "1", bad[i].extra, bad[i].flag, bad[i].value, "--quiet", NULL);
+    if (rc != bad[i].rc || !strstr(err, bad[i].want))
+      print_error("%s %s: exit %d: %s\n", bad[i].flag, bad[i].value, rc, err);
     assert_int_equal(rc, bad[i].rc);
     assert_non_null(strstr(err, bad[i].want));
     char *model = lethe_path_join(out, "model");

@@ -129,14 +129,14 @@ static void run_variant(const char *name) {
   const char *forget = json_string_value(json_object_get(cfgj, "forget"));
   lethe_trainer_cfg tc;
   memset(&tc, 0, sizeof tc);
-  tc.obj.forget = !strcmp(forget, "npo") ? LETHE_FORGET_NPO
+  tc.obj.forget = !strcmp(forget, "npo")       ? LETHE_FORGET_NPO
                   : !strcmp(forget, "npo_seq") ? LETHE_FORGET_NPO_SEQ
-                  : !strcmp(forget, "simnpo") ? LETHE_FORGET_SIMNPO
-                  : !strcmp(forget, "wga") ? LETHE_FORGET_WGA
-                  : !strcmp(forget, "satimp") ? LETHE_FORGET_SATIMP
-                  : !strcmp(forget, "undial") ? LETHE_FORGET_UNDIAL
-                  : !strcmp(forget, "ceu") ? LETHE_FORGET_CEU
-                  : !strcmp(forget, "rmu") ? LETHE_FORGET_RMU
+                  : !strcmp(forget, "simnpo")  ? LETHE_FORGET_SIMNPO
+                  : !strcmp(forget, "wga")     ? LETHE_FORGET_WGA
+                  : !strcmp(forget, "satimp")  ? LETHE_FORGET_SATIMP
+                  : !strcmp(forget, "undial")  ? LETHE_FORGET_UNDIAL
+                  : !strcmp(forget, "ceu")     ? LETHE_FORGET_CEU
+                  : !strcmp(forget, "rmu")     ? LETHE_FORGET_RMU
                                                : LETHE_FORGET_GA;
   /* SatImp's exponents and CE-U's skipped tokens (absent from the older fixtures: the presets') */
   lethe_objective preset;
@@ -215,8 +215,10 @@ static void run_variant(const char *name) {
     }
     snprintf(key, sizeof key, "step%d", k + 1);
     snprintf(what, sizeof what, "%s after step %d:", name, k + 1);
-    if (lora) assert_int_equal(adapter_tensors(&st, lora, key, 1, what), 4 * m->cfg.n_layers);
-    else assert_int_equal(model_tensors(&st, m, key, 1, what), n_trained);
+    if (lora)
+      assert_int_equal(adapter_tensors(&st, lora, key, 1, what), 4 * m->cfg.n_layers);
+    else
+      assert_int_equal(model_tensors(&st, m, key, 1, what), n_trained);
   }
   lethe_trainer_free(tr);
   lethe_lora_free(lora);
@@ -283,32 +285,91 @@ static void test_sequential_order(void **state) {
   free(mp);
 }
 
-static void test_npo(void **s) { (void)s; run_variant("npo"); }
-static void test_npo_lr(void **s) { (void)s; run_variant("npo_lr"); }
-static void test_npo_seq(void **s) { (void)s; run_variant("npo_seq"); }
-static void test_npo_fullkl(void **s) { (void)s; run_variant("npo_fullkl"); }
-static void test_simnpo(void **s) { (void)s; run_variant("simnpo"); }
-static void test_gd(void **s) { (void)s; run_variant("gd"); }
-static void test_wga(void **s) { (void)s; run_variant("wga"); }
-static void test_satimp(void **s) { (void)s; run_variant("satimp"); }
-static void test_undial(void **s) { (void)s; run_variant("undial"); }
-static void test_undial_fullkl(void **s) { (void)s; run_variant("undial_fullkl"); }
-static void test_ceu(void **s) { (void)s; run_variant("ceu"); }
-static void test_sugd_full(void **s) { (void)s; run_variant("sugd_full"); }
-static void test_rmu(void **s) { (void)s; run_variant("rmu"); }
-static void test_gd_adaptive_full(void **s) { (void)s; run_variant("gd_adaptive_full"); }
+static void test_npo(void **s) {
+  (void)s;
+  run_variant("npo");
+}
+static void test_npo_lr(void **s) {
+  (void)s;
+  run_variant("npo_lr");
+}
+static void test_npo_seq(void **s) {
+  (void)s;
+  run_variant("npo_seq");
+}
+static void test_npo_fullkl(void **s) {
+  (void)s;
+  run_variant("npo_fullkl");
+}
+static void test_simnpo(void **s) {
+  (void)s;
+  run_variant("simnpo");
+}
+static void test_gd(void **s) {
+  (void)s;
+  run_variant("gd");
+}
+static void test_wga(void **s) {
+  (void)s;
+  run_variant("wga");
+}
+static void test_satimp(void **s) {
+  (void)s;
+  run_variant("satimp");
+}
+static void test_undial(void **s) {
+  (void)s;
+  run_variant("undial");
+}
+static void test_undial_fullkl(void **s) {
+  (void)s;
+  run_variant("undial_fullkl");
+}
+static void test_ceu(void **s) {
+  (void)s;
+  run_variant("ceu");
+}
+static void test_sugd_full(void **s) {
+  (void)s;
+  run_variant("sugd_full");
+}
+static void test_rmu(void **s) {
+  (void)s;
+  run_variant("rmu");
+}
+static void test_gd_adaptive_full(void **s) {
+  (void)s;
+  run_variant("gd_adaptive_full");
+}
 /* full parameters of a subset, the reference = the frozen copy of the trained tensors */
-static void test_undial_full(void **s) { (void)s; run_variant("undial_full"); }
-static void test_kl_full(void **s) { (void)s; run_variant("kl_full"); }
+static void test_undial_full(void **s) {
+  (void)s;
+  run_variant("undial_full");
+}
+static void test_kl_full(void **s) {
+  (void)s;
+  run_variant("kl_full");
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_npo),         cmocka_unit_test(test_npo_lr), cmocka_unit_test(test_npo_seq),
-      cmocka_unit_test(test_npo_fullkl), cmocka_unit_test(test_simnpo), cmocka_unit_test(test_gd),
-      cmocka_unit_test(test_wga),         cmocka_unit_test(test_satimp), cmocka_unit_test(test_undial),
-      cmocka_unit_test(test_undial_fullkl), cmocka_unit_test(test_ceu), cmocka_unit_test(test_sugd_full),
-      cmocka_unit_test(test_gd_adaptive_full), cmocka_unit_test(test_sequential_order), cmocka_unit_test(test_rmu),
-      cmocka_unit_test(test_undial_full), cmocka_unit_test(test_kl_full),
+      cmocka_unit_test(test_npo),
+      cmocka_unit_test(test_npo_lr),
+      cmocka_unit_test(test_npo_seq),
+      cmocka_unit_test(test_npo_fullkl),
+      cmocka_unit_test(test_simnpo),
+      cmocka_unit_test(test_gd),
+      cmocka_unit_test(test_wga),
+      cmocka_unit_test(test_satimp),
+      cmocka_unit_test(test_undial),
+      cmocka_unit_test(test_undial_fullkl),
+      cmocka_unit_test(test_ceu),
+      cmocka_unit_test(test_sugd_full),
+      cmocka_unit_test(test_gd_adaptive_full),
+      cmocka_unit_test(test_sequential_order),
+      cmocka_unit_test(test_rmu),
+      cmocka_unit_test(test_undial_full),
+      cmocka_unit_test(test_kl_full),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,8 @@ static void test_batch_beyond_memory(void **state) {
 
 static void test_jsonl_line_bound(void **state) {
   (void)state;
-  char *m = tu_shared_path("models/stories260K/stories260K.bin"), *tok = tu_shared_path("models/stories260K/tok512.bin");
+  char *m = tu_shared_path("models/stories260K/stories260K.bin"),
+       *tok = tu_shared_path("models/stories260K/tok512.bin");
   if (!m || !tok) {
     free(m);
     free(tok);
@@ -48,21 +49,23 @@ static void test_jsonl_line_bound(void **state) {
   char *dir = tu_fresh_dir("resources");
   char *f = lethe_path_join(dir, "forget.jsonl"), *out = lethe_path_join(dir, "out");
   FILE *fp = fopen(f, "wb");
-  fprintf(fp, "{\"id\": \"a\", \"input\": \"Once upon a time\", \"output\": \" there was a cat.\"}\n{\"id\": \"b\", \"input\": \"");
+  fprintf(fp, "{\"id\": \"a\", \"input\": \"Once upon a time\", \"output\": \" there was a cat.\"}\n{\"id\": \"b\", "
+              "\"input\": \"");
   for (int i = 0; i < 3000; i++) fputc('x', fp);
   fprintf(fp, "\", \"output\": \" y\"}\n");
   fclose(fp);
   char *err;
-  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out, "--epochs", "1",
-                        "--max-line-bytes", "1000", "--quiet", NULL);
+  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out,
+                        "--epochs", "1", "--max-line-bytes", "1000", "--quiet", NULL);
   assert_int_equal(rc, 1);
   print_message("%s", err);
   char want[512];
-  snprintf(want, sizeof want, "%s:2: the line is 3040 bytes, longer than the 1000 allowed (raise it with --max-line-bytes)", f);
+  snprintf(want, sizeof want,
+           "%s:2: the line is 3040 bytes, longer than the 1000 allowed (raise it with --max-line-bytes)", f);
   assert_non_null(strstr(err, want));
   free(err);
-  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out, "--epochs", "1",
-                    "--max-line-bytes", "4000", "--max-len", "64", "--quiet", NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out,
+                    "--epochs", "1", "--max-line-bytes", "4000", "--max-len", "64", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);

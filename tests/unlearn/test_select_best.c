@@ -58,8 +58,8 @@ static int teardown(void **state) {
 static void memorise(void) {
   if (lethe_is_dir(MEMM)) return;
   char *err = NULL;
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "data", "bios", "--out", DATA, "--n", "8", "--forget", "2", "--holdout", "4",
-                                "--seed", "7", NULL),
+  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "data", "bios", "--out", DATA, "--n", "8", "--forget", "2",
+                                "--holdout", "4", "--seed", "7", NULL),
                    0);
   free(err);
   char *all = lethe_path_join(DATA, "all.jsonl"), *a, *b;
@@ -73,9 +73,9 @@ static void memorise(void) {
   free(a);
   free(b);
   char *mem = lethe_path_join(WORK, "memorised");
-  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out", mem,
-                        "--epochs", "40", "--lr", "3e-3", "--batch", "4", "--schedule", "cosine", "--warmup-steps", "10",
-                        "--threads", "1", "--quiet", NULL);
+  int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out",
+                        mem, "--epochs", "40", "--lr", "3e-3", "--batch", "4", "--schedule", "cosine", "--warmup-steps",
+                        "10", "--threads", "1", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -86,9 +86,31 @@ static void memorise(void) {
 /* Unlearning with evaluation after every epoch; extra arguments (NULL-terminated, up to 8). */
 static int unlearn(const char *out, const char *epochs, char **err, const char *x0, const char *x1, const char *x2,
                    const char *x3) {
-  char *argv[40] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
-                    "--mia-nonmembers", MN, "--eval-every", "1", "--eval-max-new", "64", "--lr", "1e-2", "--epochs",
-                    (char *)epochs, "--threads", "1", "--out", (char *)out};
+  char *argv[40] = {"unlearn",
+                    "--model",
+                    MEMM,
+                    "--tokenizer",
+                    TOK,
+                    "--forget",
+                    F,
+                    "--retain",
+                    R,
+                    "--mia-members",
+                    MM,
+                    "--mia-nonmembers",
+                    MN,
+                    "--eval-every",
+                    "1",
+                    "--eval-max-new",
+                    "64",
+                    "--lr",
+                    "1e-2",
+                    "--epochs",
+                    (char *)epochs,
+                    "--threads",
+                    "1",
+                    "--out",
+                    (char *)out};
   int n = 25;
   const char *x[] = {x0, x1, x2, x3};
   for (int i = 0; i < 4 && x[i]; i++) argv[n++] = (char *)x[i];
@@ -115,9 +137,9 @@ static double num(json_t *o, const char *a, const char *b) {
 /* `lethe eval` of an adapter, with the run's settings: its final score as the run computes it. */
 static double eval_final(const char *adapter, const char *out) {
   char *err = NULL;
-  int rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", MEMM, "--tokenizer", TOK, "--adapter", adapter, "--forget", F,
-                        "--retain", R, "--mia-members", MM, "--mia-nonmembers", MN, "--max-new", "64", "--threads", "1",
-                        "--out", out, NULL);
+  int rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", MEMM, "--tokenizer", TOK, "--adapter", adapter, "--forget",
+                        F, "--retain", R, "--mia-members", MM, "--mia-nonmembers", MN, "--max-new", "64", "--threads",
+                        "1", "--out", out, NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -174,13 +196,13 @@ static void test_select_best_and_resume(void **state) {
   }
   free(text);
   free(lp);
-  print_message("chosen: step %d, final %.4f (MIA score %.3f); last epoch: final %.4f (MIA score %.3f)\n", chosen_step, chosen,
-                chosen_mia, last, last_mia);
+  print_message("chosen: step %d, final %.4f (MIA score %.3f); last epoch: final %.4f (MIA score %.3f)\n", chosen_step,
+                chosen, chosen_mia, last, last_mia);
   assert_int_equal(n, 13);
   /* the best evaluated (the log holds 9 digits), the earliest of ties */
   assert_true(chosen >= best - 1e-8 && fabs(chosen - best) < 1e-8 && chosen_step == best_step);
-  assert_true(chosen > last);          /* the last epoch over-forgets ... */
-  assert_true(last_mia < chosen_mia);  /* ... the forget documents now stand out as unlikely */
+  assert_true(chosen > last);         /* the last epoch over-forgets ... */
+  assert_true(last_mia < chosen_mia); /* ... the forget documents now stand out as unlikely */
   /* the chosen adapter is the one that scored so, and the last one is kept */
   char *ad = lethe_path_join(a, "adapter"), *adl = lethe_path_join(a, "adapter-last");
   char *e1 = lethe_path_join(WORK, "eval-chosen"), *e2 = lethe_path_join(WORK, "eval-last");
@@ -213,7 +235,8 @@ static void test_select_best_and_resume(void **state) {
   assert_non_null(strstr(err, "resumed"));
   free(err);
   char *ada = lethe_path_join(a, "adapter/adapter_model.safetensors");
-  char *adla = lethe_path_join(a, "adapter-last/adapter_model.safetensors"), *adlb = lethe_path_join(b, "adapter-last/adapter_model.safetensors");
+  char *adla = lethe_path_join(a, "adapter-last/adapter_model.safetensors"),
+       *adlb = lethe_path_join(b, "adapter-last/adapter_model.safetensors");
   same_file(ada, adb);
   same_file(adla, adlb);
   json_t *runb = load(b, "run.json");
@@ -230,7 +253,8 @@ static void test_damaged_run_files(void **state) {
   (void)state;
   TU_REQUIRE_SHARED(M, "models/stories260K");
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  char *a = lethe_path_join(WORK, "a"), *lp = lethe_path_join(a, "eval_log.jsonl"), *html = lethe_path_join(WORK, "r.html");
+  char *a = lethe_path_join(WORK, "a"), *lp = lethe_path_join(a, "eval_log.jsonl"),
+       *html = lethe_path_join(WORK, "r.html");
   if (!lethe_is_dir(a)) skip();
   char *err = NULL;
   const char *bad_logs[] = {"{\"step\": 0, \"epoch\": 0, \"final\": \"high\"}\n", "{\"step\": -3}\n", "not json\n",
@@ -287,7 +311,8 @@ static void test_lr_auto(void **state) {
   double lr = num(search, "chosen_lr", NULL);
   json_t *ch = json_object_get(json_object_get(run, "evaluation"), "chosen");
   double agg = num(ch, "task_aggregate", NULL), mia = num(ch, "mia_score", NULL);
-  print_message("lr auto: lr %g, chosen epoch %.0f: task aggregate %.4f, MIA score %.3f\n", lr, num(ch, "epoch", NULL), agg, mia);
+  print_message("lr auto: lr %g, chosen epoch %.0f: task aggregate %.4f, MIA score %.3f\n", lr, num(ch, "epoch", NULL),
+                agg, mia);
   assert_true(num(json_object_get(run, "lr_auto"), "chosen_lr", NULL) == lr);
   if (!SANITIZER_BUILD) {
     assert_true(agg >= 0.85);
@@ -353,9 +378,13 @@ static void test_sweep(void **state) {
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   memorise();
   char *out = lethe_path_join(WORK, "sweep"), *err = NULL, *sout = NULL;
-  char *argv[] = {"sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
-                  "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3",
-                  "--lr", "3e-3,1e-2", "--out", out, NULL};
+  char *argv[] = {"sweep", "--model",        MEMM,       "--tokenizer",
+                  TOK,     "--forget",       F,          "--retain",
+                  R,       "--mia-members",  MM,         "--mia-nonmembers",
+                  MN,      "--eval-max-new", "64",       "--threads",
+                  "1",     "--quiet",        "--epochs", "3",
+                  "--lr",  "3e-3,1e-2",      "--out",    out,
+                  NULL};
   int rc = tu_run_lethe_argv(NULL, &sout, &err, argv);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
@@ -384,9 +413,33 @@ static void test_sweep(void **state) {
   assert_true(json_is_true(json_object_get(shr, "reference_cache_reused")));
   json_decref(run1);
   char *sep = lethe_path_join(WORK, "sweep-separate");
-  char *uargv[] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
-                   "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3",
-                   "--lr", "1e-2", "--eval-every", "1", "--out", sep, NULL};
+  char *uargv[] = {"unlearn",
+                   "--model",
+                   MEMM,
+                   "--tokenizer",
+                   TOK,
+                   "--forget",
+                   F,
+                   "--retain",
+                   R,
+                   "--mia-members",
+                   MM,
+                   "--mia-nonmembers",
+                   MN,
+                   "--eval-max-new",
+                   "64",
+                   "--threads",
+                   "1",
+                   "--quiet",
+                   "--epochs",
+                   "3",
+                   "--lr",
+                   "1e-2",
+                   "--eval-every",
+                   "1",
+                   "--out",
+                   sep,
+                   NULL};
   char *uerr = NULL;
   rc = tu_run_lethe_argv(NULL, NULL, &uerr, uargv);
   if (rc) print_error("%s", uerr);
@@ -415,16 +468,16 @@ static void test_sweep(void **state) {
   free(err);
   /* an invalid list: nothing runs */
   char *out2 = lethe_path_join(WORK, "sweep-bad");
-  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2, "--lr",
-                    "1e-3,,2e-3", NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2,
+                    "--lr", "1e-3,,2e-3", NULL);
   assert_int_not_equal(rc, 0);
   assert_non_null(strstr(err, "an empty value in the list"));
   assert_false(lethe_is_dir(out2));
   free(err);
-  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2, "--method",
-                    "npo,nope", NULL);
+  rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2,
+                    "--method", "npo,nope", NULL);
   assert_int_not_equal(rc, 0);
-  assert_non_null(strstr(err, "'nope' is not one of"));  /* names the value */
+  assert_non_null(strstr(err, "'nope' is not one of")); /* names the value */
   assert_false(lethe_is_dir(out2));
   free(err);
   free(out2);
@@ -480,7 +533,9 @@ static void test_bad_eval_options(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume),
-                                     cmocka_unit_test(test_damaged_run_files), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_mmlu_in_training),
+                                     cmocka_unit_test(test_damaged_run_files),
+                                     cmocka_unit_test(test_lr_auto),
+                                     cmocka_unit_test(test_mmlu_in_training),
                                      cmocka_unit_test(test_sweep),
                                      cmocka_unit_test(test_bad_eval_options)};
   return tu_run_group_tests(tests, setup, teardown);

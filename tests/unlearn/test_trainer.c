@@ -262,8 +262,10 @@ static void test_schedules(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_reference_cache_is_exact), cmocka_unit_test(test_checkpoint_resume_is_exact),
-      cmocka_unit_test(test_grad_accumulation),        cmocka_unit_test(test_nan_stops_without_update),
+      cmocka_unit_test(test_reference_cache_is_exact),
+      cmocka_unit_test(test_checkpoint_resume_is_exact),
+      cmocka_unit_test(test_grad_accumulation),
+      cmocka_unit_test(test_nan_stops_without_update),
       cmocka_unit_test(test_schedules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,16 +5,18 @@
 
 #include "kernels/cpu/cpu.h"
 
-void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
-              float beta2, float eps, float wd, int decoupled, float b1c, float b2c) {
+void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps,
+              float wd, int decoupled, float b1c, float b2c) {
   float sb2 = sqrtf(b2c);
   float step = lr / b1c;
 #pragma omp parallel for simd if (n > LETHE_CPU_PAR_MIN)
   for (size_t i = 0; i < n; i++) {
     float gi = g[i];
     if (wd != 0.0f) {
-      if (decoupled) p[i] *= 1.0f - lr * wd;
-      else gi += wd * p[i];
+      if (decoupled)
+        p[i] *= 1.0f - lr * wd;
+      else
+        gi += wd * p[i];
     }
     m[i] += (1.0f - beta1) * (gi - m[i]);
     v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;

@@ -29,8 +29,8 @@ static inline void axpyf(float *y, float a, const float *x, int n) {
 /* Key range [j0, j1] of query row i (sequence-relative) under the causal mask and the window. */
 static inline int key_begin(int i, int window) { return (window > 0 && i - window + 1 > 0) ? i - window + 1 : 0; }
 
-void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq,
-                   int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd, int window,
+void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
+                   const int *start, int n_seq, int N, int H, int KV, int hd, int window,
                    const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
@@ -72,10 +72,9 @@ void cpu_attention(float *out, float *lse, const float *q, const float *k, const
   }
 }
 
-void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
-                            const float *lse, const float *q, const float *k, const float *v,
-                            int ldq, int ldkv, const int *start, int n_seq, int N, int H, int KV, int hd,
-                            int window, const lethe_scratch *scratch) {
+void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                            const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
+                            int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   int tasks = n_seq * KV;
@@ -145,9 +144,8 @@ static inline void attend_row(float *o, const float *qr, const float *k0, const 
   for (int i = 0; i < hd; i++) o[i] = acc[i] * inv;
 }
 
-void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, const float *vc,
-                          const int *slot, const int *pos, int N, int max_pos, int H, int KV, int hd,
-                          int window) {
+void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, const float *vc, const int *slot,
+                          const int *pos, int N, int max_pos, int H, int KV, int hd, int window) {
   int group = H / KV;
   float scale = 1.0f / sqrtf((float)hd);
   size_t ld = (size_t)KV * hd;
@@ -157,7 +155,7 @@ void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, 
     int t = (int)(idx / H), h = (int)(idx % H), kvh = h / group;
     int p = pos[t];
     size_t base = (size_t)slot[t] * max_pos * ld + (size_t)kvh * hd;
-    attend_row(out + (size_t)t * H * hd + (size_t)h * hd, q + (size_t)t * ldq + (size_t)h * hd, kc + base, vc + base, ld,
-               key_begin(p, window), p, hd, scale);
+    attend_row(out + (size_t)t * H * hd + (size_t)h * hd, q + (size_t)t * ldq + (size_t)h * hd, kc + base, vc + base,
+               ld, key_begin(p, window), p, hd, scale);
   }
 }

@@ -27,8 +27,10 @@ void cpu_logits_bf16w(float *z, const float *x, const uint16_t *w16, int n, int 
 /* C (M, N) = A op(W) with the head W (V, d) in fp32 (w) or bf16 (w16): op(W) = W^T when trans_w. */
 static void head_gemm(int trans_w, int M, int N, int K, const float *A, int lda, const float *w, const uint16_t *w16,
                       int ldw, float *C, int ldc) {
-  if (w16) cpu_gemm_bf16w(trans_w, M, N, K, 1.0f, A, lda, w16, ldw, 0.0f, C, ldc);
-  else cpu_gemm(0, trans_w, M, N, K, 1.0f, A, lda, w, ldw, 0.0f, C, ldc);
+  if (w16)
+    cpu_gemm_bf16w(trans_w, M, N, K, 1.0f, A, lda, w16, ldw, 0.0f, C, ldc);
+  else
+    cpu_gemm(0, trans_w, M, N, K, 1.0f, A, lda, w, ldw, 0.0f, C, ldc);
 }
 
 /* The target distribution q of a row (see lethe_head_coef): its log-normaliser over the row's
@@ -53,8 +55,8 @@ static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw
                        float *scratch, int chunk) {
   const int use_kl = coef && coef->kl;
   const int have_ref = use_kl && coef->ref_hidden;
-  float *z = scratch;                          /* (chunk, V) logits, then dL/dz */
-  float *zr = scratch + (size_t)chunk * V;     /* (chunk, V) reference logits, when have_ref */
+  float *z = scratch;                      /* (chunk, V) logits, then dL/dz */
+  float *zr = scratch + (size_t)chunk * V; /* (chunk, V) reference logits, when have_ref */
   for (int r0 = 0; r0 < n; r0 += chunk) {
     int c = n - r0 < chunk ? n - r0 : chunk;
     head_gemm(1, c, V, d, x + (size_t)r0 * d, d, w, w16, d, z, V);
@@ -129,9 +131,8 @@ static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw
   }
 }
 
-void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x,
-                    const float *w, const int *y, int n, int d, int V, const lethe_head_coef *coef,
-                    float *scratch, int chunk) {
+void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
+                    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   classifier(l, lse, kl_out, dx, dw, x, w, NULL, y, n, d, V, coef, scratch, chunk);
 }
 

@@ -45,8 +45,8 @@ static void few_rows_nt(int M, int N, int K, float alpha, const float *A, int ld
   }
 }
 
-void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *B, int ldb, float beta, float *C, int ldc) {
+void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc) {
   if (M <= 0 || N <= 0) return;
   if (!trans_a && trans_b && M <= 16 && K > 0) {
     few_rows_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -58,6 +58,6 @@ void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
       for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+              A, lda, B, ldb, beta, C, ldc);
 }

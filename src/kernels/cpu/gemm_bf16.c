@@ -64,9 +64,7 @@ lethe_status cpu_gemm_bf16_reserve(size_t n) {
   return LETHE_OK;
 }
 
-int cpu_gemm_bf16_ready(int M, int K) {
-  return g_b && (size_t)M * (size_t)((K + 1) & ~1) <= g_a_cap;
-}
+int cpu_gemm_bf16_ready(int M, int K) { return g_b && (size_t)M * (size_t)((K + 1) & ~1) <= g_a_cap; }
 
 /* A (M, K) fp32, stride lda -> g_a (M, Kp) bf16, round to nearest even. */
 TGT static void convert_rows(const float *A, int lda, int m0, int m1, int K, int Kp) {
@@ -121,7 +119,8 @@ TGT static void pack_b(uint16_t *dst, int trans_w, const uint16_t *W, int ldw, i
           }
         } else {
           /* interleave rows k and k + 1 of W */
-          __m512i r0 = _mm512_loadu_si512(W + (size_t)k * ldw + nb), r1 = _mm512_loadu_si512(W + (size_t)(k + 1) * ldw + nb);
+          __m512i r0 = _mm512_loadu_si512(W + (size_t)k * ldw + nb),
+                  r1 = _mm512_loadu_si512(W + (size_t)(k + 1) * ldw + nb);
           _mm512_storeu_si512(op, _mm512_permutex2var_epi16(r0, lo_idx, r1));
           _mm512_storeu_si512(op + NP, _mm512_permutex2var_epi16(r0, hi_idx, r1));
         }
@@ -169,16 +168,18 @@ TGT static inline __attribute__((always_inline)) void micro(const int mr, int pa
   }
 }
 
+/* one case per row count, on one line */
+// clang-format off
 TGT static void micro_any(int mr, int pairs, const uint32_t *a, size_t lda32, const uint16_t *b, float *c, size_t ldc,
                           __mmask16 m0, __mmask16 m1, float alpha, float beta, int first) {
   switch (mr) {
-#define CASE(n)                                                                                                        \
-  case n: micro(n, pairs, a, lda32, b, c, ldc, m0, m1, alpha, beta, first); break;
+#define CASE(n) case n: micro(n, pairs, a, lda32, b, c, ldc, m0, m1, alpha, beta, first); break;
     CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
 #undef CASE
   default: break;
   }
 }
+// clang-format on
 
 /* A few rows against W^T (N, K): C[i][j] = alpha * sum_k bf16(A)[i][k] W[j][k] + beta C[i][j]. */
 TGT static void few_rows(int M, int N, int K, int Kp, float alpha, const uint16_t *W, int ldw, float beta, float *C,
@@ -249,8 +250,10 @@ TGT void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const
               int mr = me - i < MR ? me - i : MR;
               const uint32_t *ar = a32 + (size_t)i * lda32 + k0 / 2;
               float *cr = C + (size_t)i * ldc + n;
-              if (mr == MR) micro(MR, pairs, ar, lda32, bp, cr, (size_t)ldc, mk0, mk1, alpha, beta, k0 == 0);
-              else micro_any(mr, pairs, ar, lda32, bp, cr, (size_t)ldc, mk0, mk1, alpha, beta, k0 == 0);
+              if (mr == MR)
+                micro(MR, pairs, ar, lda32, bp, cr, (size_t)ldc, mk0, mk1, alpha, beta, k0 == 0);
+              else
+                micro_any(mr, pairs, ar, lda32, bp, cr, (size_t)ldc, mk0, mk1, alpha, beta, k0 == 0);
             }
           }
         }

@@ -50,8 +50,8 @@ void cpu_scatter_rows(float *dst, const float *src, const int *rows, int n, int 
   for (int i = 0; i < n; i++) memcpy(dst + (size_t)rows[i] * d, src + (size_t)i * d, sizeof(float) * d);
 }
 
-void cpu_kv_store(float *kc, float *vc, const float *qkv, int ld, int koff, int kvdim,
-                  const int *slot, const int *pos, int N, int max_pos) {
+void cpu_kv_store(float *kc, float *vc, const float *qkv, int ld, int koff, int kvdim, const int *slot, const int *pos,
+                  int N, int max_pos) {
   for (int t = 0; t < N; t++) {
     size_t at = ((size_t)slot[t] * max_pos + pos[t]) * kvdim;
     memcpy(kc + at, qkv + (size_t)t * ld + koff, sizeof(float) * kvdim);

@@ -11,7 +11,7 @@
 static inline float lethe_expf(float x) {
   /* Comparisons leave a NaN untouched. */
   x = x < -87.33654f ? -87.33654f : x;
-  x = x > 88.0f ? 88.0f : x; /* keeps 2^n finite; exp(88) = 1.65e38 */
+  x = x > 88.0f ? 88.0f : x;       /* keeps 2^n finite; exp(88) = 1.65e38 */
   const float shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer in the low bits */
   float t = x * 1.44269504088896341f + shift;
   float n = t - shift;
