@@ -228,11 +228,11 @@ lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const le
   for (int r0 = 0; r0 < n; r0 += ws->head_chunk) {
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
     o->gather_rows(ws->xrows, ws->lnf, ws->rows + r0, k, c->dim);
+    /* the bf16 logits, then cross-entropy in fp32 on logits.float() */
     if (m->head16)
       o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, V);
     else
       o->logits(ws->head_scratch, ws->xrows, m->head, k, c->dim, V);
-      /* the bf16 logits, then cross-entropy in fp32 on logits.float() */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < k; i++) {
       float *z = ws->head_scratch + (size_t)i * V;

@@ -12,11 +12,12 @@
     .forget = (kind), .beta = (b), .w_forget = (wf), .w_retain = (wr), .w_kl = (wk), .kl = (klk), .sat_beta1 = 5.0,    \
     .sat_beta2 = 1.0, .skip_first = 1, .rmu_layer = 7, .rmu_coeff = 300                                                \
   }
-/* name, objective, lr, epochs, formula, source: a LoRA method with lethe's data order */
+/* name, objective, lr, epochs, formula, source: a LoRA method with lethe's data order (o is a braced
+ * initializer, which parentheses would break) */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define M(n, o, lr_, ep, f, src)                                                                                       \
-  {                                                                                                                    \
-    .name = (n), .obj = o, .lr = (lr_), .epochs = (ep), .formula = (f), .source = (src)                                \
-  } // NOLINT(bugprone-macro-parentheses): o is a braced initializer
+  { .name = (n), .obj = o, .lr = (lr_), .epochs = (ep), .formula = (f), .source = (src) }
+// NOLINTEND(bugprone-macro-parentheses)
 
 static const lethe_method METHODS[] = {
     M("npo", OBJ(LETHE_FORGET_NPO, 0.5, 1, 1, 0.5, LETHE_KL_GOLD), 0, 0,
