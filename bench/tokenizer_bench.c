@@ -121,11 +121,11 @@ int main(int argc, char **argv) {
     if (dt < best) best = dt;
   }
   printf("# lethe: %zu texts, %zu bytes, %zu tokens, ids hash %016llx, load %.3f s\n", t.n, t.bytes, ntok,
-         (unsigned long long)h, load);
+      (unsigned long long)h, load);
   printf("%-28s %10s %12s %14s\n", "side", "seconds", "MB/s", "tokens/s");
   printf("%-28s %10.4f %12.2f %14.0f\n", "lethe (first pass)", cold, (double)t.bytes / cold / 1e6, (double)ntok / cold);
-  printf("%-28s %10.4f %12.2f %14.0f\n", "lethe (best of reps)", best, (double)t.bytes / best / 1e6,
-         (double)ntok / best);
+  printf(
+      "%-28s %10.4f %12.2f %14.0f\n", "lethe (best of reps)", best, (double)t.bytes / best / 1e6, (double)ntok / best);
   for (size_t i = 0; i < t.n; i++) free(t.s[i]);
   free(t.s);
   free(t.len);

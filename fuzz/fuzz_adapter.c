@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t cfg_len = (size_t)(nul - data);
   lethe_lora *l = NULL;
   if (lethe_lora_load_parts((const char *)data, cfg_len, "fuzz/adapter_config.json", nul + 1, size - cfg_len - 1,
-                            "fuzz/adapter_model.safetensors", model(), &l) == LETHE_OK)
+          "fuzz/adapter_model.safetensors", model(), &l) == LETHE_OK)
     lethe_lora_free(l);
   return 0;
 }

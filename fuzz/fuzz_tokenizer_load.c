@@ -10,8 +10,8 @@
 #include "tokenizer/tok_internal.h"
 
 static void exercise(const lethe_tokenizer *t, const uint8_t *data, size_t size) {
-  static const char *const texts[] = {"", "a", "Hello world, it's 2024!", "  x\n\ty  ",
-                                      "\xC3\xA9\xE2\x96\x81\xF0\x9F\x98\x80 <s> <|endoftext|>"};
+  static const char *const texts[] = {
+      "", "a", "Hello world, it's 2024!", "  x\n\ty  ", "\xC3\xA9\xE2\x96\x81\xF0\x9F\x98\x80 <s> <|endoftext|>"};
   int vs = lethe_tokenizer_vocab_size(t);
   for (size_t k = 0; k < sizeof texts / sizeof *texts + 1; k++) {
     const char *s = k < 5 ? texts[k] : (const char *)data;

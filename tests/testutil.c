@@ -135,8 +135,8 @@ double tu_max_abs_diff(const float *a, const float *b, size_t n) {
 void tu_assert_close(const char *what, const float *got, const float *want, size_t n, double tol) {
   double e = tu_rel_err(got, want, n);
   if (!(e <= tol)) {
-    print_error("%s: relative error %.3e > %.1e (max abs diff %.3e, n=%zu)\n", what, e, tol,
-                tu_max_abs_diff(got, want, n), n);
+    print_error(
+        "%s: relative error %.3e > %.1e (max abs diff %.3e, n=%zu)\n", what, e, tol, tu_max_abs_diff(got, want, n), n);
     fail();
   }
 }

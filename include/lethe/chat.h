@@ -36,13 +36,13 @@ typedef struct {
  * (tokenizer.chat_template, the BOS / EOS tokens). */
 lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t);
 /* The same from the template text (name for messages). */
-lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const char *eos, const char *name,
-                                       lethe_chat_template *t);
+lethe_status lethe_chat_template_parse(
+    const char *tmpl, const char *bos, const char *eos, const char *name, lethe_chat_template *t);
 void lethe_chat_template_free(lethe_chat_template *t);
 /* Renders messages as apply_chat_template(messages, tokenize=False, add_generation_prompt) does;
  * *out is malloc'ed. Encode it without adding special tokens (the text holds them). */
-lethe_status lethe_chat_render(const lethe_chat_template *t, const lethe_chat_msg *msgs, int n,
-                               int add_generation_prompt, char **out);
+lethe_status lethe_chat_render(
+    const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_generation_prompt, char **out);
 
 #ifdef __cplusplus
 }

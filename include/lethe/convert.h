@@ -20,8 +20,8 @@ lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_
  * own (GGUF metadata, a directory's tokenizer.json). *json is NULL with *why saying why when the
  * model carries none (a llama2.c checkpoint). *model_is_gguf (may be NULL) tells whether the model
  * is a GGUF file. */
-lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why,
-                                      int *model_is_gguf);
+lethe_status lethe_tokenizer_json_for(
+    const char *model, const char *tok, char **json, const char **why, int *model_is_gguf);
 
 /* A note (malloc'ed) on what converting the GGUF file loses, or NULL when nothing is known to be
  * lost (also for a path that is not a GGUF file): a Mistral model (by general.name) stored without

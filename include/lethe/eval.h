@@ -52,8 +52,8 @@ typedef struct {
 /* ROUGE-L exactly as rouge_scorer.RougeScorer(['rougeL'], use_stemmer=True)
  * .score(target=target, prediction=prediction)['rougeL']: all three are 0 when either side has
  * no token. */
-lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction, size_t prediction_len,
-                           lethe_rouge_score *out);
+lethe_status lethe_rouge_l(
+    const char *target, size_t target_len, const char *prediction, size_t prediction_len, lethe_rouge_score *out);
 
 /* The official knowledge score: 1 when a.strip().lower() == b.strip().lower() in Python 3.11
  * (Unicode whitespace as str.isspace, full lower-casing: U+0130 -> "i\u0307", final sigma, the
@@ -111,8 +111,7 @@ typedef struct {
 
 /* Appends a copy of a row (nll may be NAN); score is NAN until lethe_eval_compute. */
 lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task, lethe_split split,
-                                 const char *expected, size_t expected_len, const char *generated, size_t generated_len,
-                                 double nll);
+    const char *expected, size_t expected_len, const char *generated, size_t generated_len, double nll);
 /* Appends the rows of a per-row JSONL file. */
 lethe_status lethe_eval_rows_read_jsonl(const char *path, lethe_eval_rows *set);
 /* Writes the rows as per-row JSONL (atomically: temporary name, then rename). */
@@ -130,8 +129,8 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
 
 /* The official MIA AUC (the JSON's mia_loss_acc): scores are -NLL of each document (the mean
  * token NLL of the whole document), members are the positives. */
-lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember,
-                           double *auc);
+lethe_status lethe_mia_auc(
+    const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember, double *auc);
 /* mia_final_score = 1 - 2 |auc - 0.5| (1 is best: members and non-members look alike). */
 double lethe_mia_score(double auc);
 
@@ -141,8 +140,8 @@ double lethe_mia_score(double auc);
 lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n);
 /* lethe's mia.jsonl (what `lethe eval` writes): one object per document with "set" ("member" or
  * "nonmember") and "nll"; other fields are ignored. Both sets must be present. */
-lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t *n_member, double **nonmember,
-                                       size_t *n_nonmember);
+lethe_status lethe_eval_read_mia_jsonl(
+    const char *path, double **member, size_t *n_member, double **nonmember, size_t *n_nonmember);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Aggregation and the official JSON                                                          */
@@ -204,7 +203,7 @@ typedef struct {
  * then aggregate-score is -1 as in the official script); *mmlu must lie in [0, 1]; opt may be
  * NULL (defaults). An empty row set is an error. */
 lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt, const lethe_eval_mia_input *mia,
-                                const double *mmlu, lethe_eval_results *out);
+    const double *mmlu, lethe_eval_results *out);
 void lethe_eval_results_free(lethe_eval_results *r);
 
 /* evaluation_results.json as the official script writes it (json.dumps(results, indent=4)):
@@ -236,8 +235,8 @@ typedef struct {
 
 /* Reads the inputs, scores them and aggregates. rows_out (may be NULL) receives the scored rows
  * (free with lethe_eval_rows_free). */
-lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *args, lethe_eval_rows *rows_out,
-                                   lethe_eval_results *out);
+lethe_status lethe_eval_score_only(
+    const lethe_eval_score_only_args *args, lethe_eval_rows *rows_out, lethe_eval_results *out);
 
 /* The official script's warning, printed when both MIA and MMLU are present and the MMLU average is
  * below 0.371 (75% of the base model's): "[WARNING] The MMLU average for the provided checkpoint is

@@ -64,7 +64,7 @@ void lethe_gen_opts_default(lethe_gen_opts *o);
  * out_lens[i] new tokens. adapter may be NULL. Ties between logits go to the lowest id, as
  * torch.argmax does. */
 lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, const int *const *prompts, const int *lens,
-                            int n, const lethe_gen_opts *o, int **out, int *out_lens);
+    int n, const lethe_gen_opts *o, int **out, int *out_lens);
 
 #ifdef __cplusplus
 }

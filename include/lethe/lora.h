@@ -39,14 +39,14 @@ typedef enum { LETHE_COMBINE_LINEAR = 0, LETHE_COMBINE_TIES = 1 } lethe_combine;
 /* Adds the combination of n adapters to the model's (host fp32) weights, then refreshes the
  * backend copy. weights (n); density in (0, 1] (TIES only). */
 lethe_status lethe_lora_combine(lethe_model *model, const lethe_lora *const *adapters, const double *weights, int n,
-                                lethe_combine how, double density);
+    lethe_combine how, double density);
 
 /* The same combination as a rank-`rank` adapter (alpha = rank): per tensor the truncated SVD of the
  * combined delta (LAPACK sgesdd from OpenBLAS). *err_max: the largest relative Frobenius error
  * ||D - B A|| / ||D|| of a tensor; *err_all: over all tensors together. */
 lethe_status lethe_lora_combine_to_adapter(const lethe_model *model, const lethe_lora *const *adapters,
-                                           const double *weights, int n, lethe_combine how, double density, int rank,
-                                           lethe_lora **out, double *err_max, double *err_all);
+    const double *weights, int n, lethe_combine how, double density, int rank, lethe_lora **out, double *err_max,
+    double *err_all);
 
 #ifdef __cplusplus
 }

@@ -92,7 +92,7 @@ lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype);
  * directory under their own names; the whole directory appears at once or not at all. Missing
  * files in the list are skipped. */
 lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes,
-                                   const char *const *files, int n_files);
+    const char *const *files, int n_files);
 
 /* The tokenizer that goes with a model: `tok_path` when given (tokenizer.json, a llama2.c
  * tokenizer), else the model directory's tokenizer.json, else a GGUF file's own tokenizer. Any

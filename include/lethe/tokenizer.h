@@ -76,8 +76,8 @@ void lethe_tokenizer_free(lethe_tokenizer *t);
  * the model needs it. For a llama2.c tokenizer add_special adds BOS (1), as llama2.c's encode(bos=1)
  * does; all of the text is encoded (llama2.c would stop at a NUL byte). *ids is malloc'ed (NULL
  * when *n == 0). Safe to call from several threads at once on the same tokenizer. */
-lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, size_t len, int add_special, int **ids,
-                                    int *n);
+lethe_status lethe_tokenizer_encode(
+    const lethe_tokenizer *t, const char *text, size_t len, int add_special, int **ids, int *n);
 
 /* Decodes ids to UTF-8 text (malloc'ed, NUL-terminated; *len, when len is not NULL, excludes the
  * NUL). skip_special != 0 drops special tokens as Hugging Face does with skip_special_tokens=True.
@@ -86,8 +86,8 @@ lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, 
  * UTF-8 become U+FFFD (one per maximal invalid sequence, as Rust's from_utf8_lossy). llama2.c
  * tokenizers decode as llama2.c's decode(): the leading space of the piece after BOS is dropped,
  * "<0xXX>" pieces are raw bytes; ids 0, 1, 2 (<unk>, <s>, </s>) are its special tokens. */
-lethe_status lethe_tokenizer_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, char **text,
-                                    size_t *len);
+lethe_status lethe_tokenizer_decode(
+    const lethe_tokenizer *t, const int *ids, int n, int skip_special, char **text, size_t *len);
 
 /* Number of ids (the largest id + 1, added tokens included). */
 int lethe_tokenizer_vocab_size(const lethe_tokenizer *t);

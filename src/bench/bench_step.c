@@ -22,8 +22,8 @@
 #include "util/rng.h"
 
 /* Useful FLOPs of one step (bench/FLOPS.md): B sequences of T tokens, A answer rows. */
-static double step_flops(const lethe_config *c, int B, int T, int A, int r, unsigned targets,
-                         double part[LETHE_PART_N]) {
+static double step_flops(
+    const lethe_config *c, int B, int T, int A, int r, unsigned targets, double part[LETHE_PART_N]) {
   double N = (double)B * T, d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim, L = c->n_layers;
   double V = c->vocab_size, hd = c->head_dim, H = c->n_heads;
   double linear = 2 * N * L * (d * (q + 2 * kv) + q * d + 3 * d * F); /* forward; backward dX costs the same */
@@ -52,10 +52,10 @@ static lethe_status write_batch(const char *path, const lethe_tokset *d) {
     json_t *t = json_array();
     for (int k = d->offset[i]; k < d->offset[i + 1]; k++) json_array_append_new(t, json_integer(d->tokens[k]));
     json_array_append_new(seqs, json_pack("{s:o, s:i, s:s}", "tokens", t, "n_prompt", d->n_prompt[i], "split",
-                                          d->split[i] == LETHE_SPLIT_FORGET ? "forget" : "retain"));
+                                    d->split[i] == LETHE_SPLIT_FORGET ? "forget" : "retain"));
   }
   json_t *root = json_pack("{s:o, s:f, s:f, s:f, s:f, s:f, s:i, s:f}", "sequences", seqs, "beta", 0.5, "w_forget", 1.0,
-                           "w_retain", 1.0, "w_kl", 0.5, "lr", 1e-4, "rank", 5, "alpha", 5.0);
+      "w_retain", 1.0, "w_kl", 0.5, "lr", 1e-4, "rank", 5, "alpha", 5.0);
   char *text = json_dumps(root, JSON_COMPACT);
   json_decref(root);
   lethe_status s = lethe_write_file_atomic(path, text, strlen(text));
@@ -79,8 +79,8 @@ static lethe_status random_model(const lethe_config *c, uint64_t seed, lethe_mod
     for (long k = 0; k < chunks; k++) {
       size_t lo = (size_t)k * CHUNK, hi = lo + CHUNK < t->numel ? lo + CHUNK : t->numel;
       lethe_rng r;
-      lethe_rng_seed(&r,
-                     seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ (0xBF58476D1CE4E5B9ull * (uint64_t)(k + 1)));
+      lethe_rng_seed(
+          &r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ (0xBF58476D1CE4E5B9ull * (uint64_t)(k + 1)));
       for (size_t j = lo; j < hi; j++) p[j] = is_norm ? 1.0f : (float)(0.02 * lethe_rng_normal(&r));
     }
   }
@@ -202,15 +202,15 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   }
   d.max_len = T;
   lethe_trainer_cfg tc = {.batch = B,
-                          .grad_accum = 1,
-                          .epochs = 1 << 20,
-                          .lr = 1e-4,
-                          .beta1 = 0.9,
-                          .beta2 = 0.999,
-                          .eps = 1e-8,
-                          .seed = o->seed,
-                          .recompute = o->recompute,
-                          .comm = o->comm};
+      .grad_accum = 1,
+      .epochs = 1 << 20,
+      .lr = 1e-4,
+      .beta1 = 0.9,
+      .beta2 = 0.999,
+      .eps = 1e-8,
+      .seed = o->seed,
+      .recompute = o->recompute,
+      .comm = o->comm};
   lethe_objective_preset("npo", &tc.obj);
   if (o->train_layers) {
     tc.train_modules = lethe_train_modules_parse(o->train_modules);
@@ -320,7 +320,7 @@ static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, con
     double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
-                  ta ? M : K, B, tb ? K : N, 0.0f, C, N);
+          ta ? M : K, B, tb ? K : N, 0.0f, C, N);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);

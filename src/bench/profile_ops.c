@@ -14,8 +14,8 @@ static const lethe_ops *BASE;
 static lethe_ops PROF;
 static double WALL[LETHE_PART_N], CPU[LETHE_PART_N];
 
-const char *const LETHE_PART_NAMES[LETHE_PART_N] = {"frozen GEMMs", "LoRA",   "attention", "norms",    "RoPE",
-                                                    "classifier",   "SwiGLU", "Adam",      "embedding"};
+const char *const LETHE_PART_NAMES[LETHE_PART_N] = {
+    "frozen GEMMs", "LoRA", "attention", "norms", "RoPE", "classifier", "SwiGLU", "Adam", "embedding"};
 
 static double cpu_now(void) {
   struct timespec t;
@@ -32,23 +32,23 @@ static double cpu_now(void) {
   } while (0)
 
 static void p_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
-                   float beta, float *C, int ldc) {
+    float beta, float *C, int ldc) {
   int lora = N <= 64 || K <= 64 || (ta && M <= 64); /* the rank is N, K, or M of dA = du^T x */
   TIMED(lora ? LETHE_PART_LORA : LETHE_PART_GEMM, BASE->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
 }
 static void p_gemm_bf16w(int tw, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W, int ldw,
-                         float beta, float *C, int ldc) {
+    float beta, float *C, int ldc) {
   TIMED(LETHE_PART_GEMM, BASE->gemm_bf16w(tw, M, N, K, alpha, A, lda, W, ldw, beta, C, ldc));
 }
 static void p_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
-                        const int *start, int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *s) {
+    const int *start, int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *s) {
   TIMED(LETHE_PART_ATTN, BASE->attention(out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, s));
 }
 static void p_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
-                                 const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
-                                 int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *s) {
-  TIMED(LETHE_PART_ATTN, BASE->attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H,
-                                                  KV, hd, window, s));
+    const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start, int n_seq, int N, int H,
+    int KV, int hd, int window, const lethe_scratch *s) {
+  TIMED(LETHE_PART_ATTN,
+      BASE->attention_backward(dq, dk, dv, dout, out, lse, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, s));
 }
 static void p_layernorm(float *y, float *mean, float *rstd, const float *x, int N, int d, float eps) {
   TIMED(LETHE_PART_NORM, BASE->layernorm(y, mean, rstd, x, N, d, eps));
@@ -59,21 +59,20 @@ static void p_layernorm_backward(float *dx, const float *dy, const float *y, con
 static void p_rmsnorm(float *y, float *rstd, const float *x, const float *w, int N, int d, float eps) {
   TIMED(LETHE_PART_NORM, BASE->rmsnorm(y, rstd, x, w, N, d, eps));
 }
-static void p_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd,
-                               int N, int d) {
+static void p_rmsnorm_backward(
+    float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd, int N, int d) {
   TIMED(LETHE_PART_NORM, BASE->rmsnorm_backward(dx, dw, dy, x, w, rstd, N, d));
 }
-static void p_rope(float *x, int N, int nh, int hd, int ld, const int *pos, const float *cos, const float *sin,
-                   int inv) {
+static void p_rope(
+    float *x, int N, int nh, int hd, int ld, const int *pos, const float *cos, const float *sin, int inv) {
   TIMED(LETHE_PART_ROPE, BASE->rope(x, N, nh, hd, ld, pos, cos, sin, inv));
 }
 static void p_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
-                         const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
+    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   TIMED(LETHE_PART_CLASSIFIER, BASE->classifier(l, lse, kl_out, dx, dw, x, w, y, n, d, V, coef, scratch, chunk));
 }
 static void p_classifier_bf16w(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
-                               const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch,
-                               int chunk) {
+    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   TIMED(LETHE_PART_CLASSIFIER, BASE->classifier_bf16w(l, lse, kl_out, dx, x, w16, y, n, d, V, coef, scratch, chunk));
 }
 static void p_swiglu(float *h, const float *gu, int N, int F) { TIMED(LETHE_PART_SWIGLU, BASE->swiglu(h, gu, N, F)); }
@@ -81,7 +80,7 @@ static void p_swiglu_backward(float *dgu, const float *dh, const float *gu, int 
   TIMED(LETHE_PART_SWIGLU, BASE->swiglu_backward(dgu, dh, gu, N, F));
 }
 static void p_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2, float eps,
-                   float wd, int dec, float b1c, float b2c) {
+    float wd, int dec, float b1c, float b2c) {
   TIMED(LETHE_PART_ADAM, BASE->adam(p, g, m, v, n, lr, b1, b2, eps, wd, dec, b1c, b2c));
 }
 static void p_embed(float *x, const float *emb, const int *tokens, int N, int d) {

@@ -24,7 +24,7 @@ static void usage(FILE *fp, const char *cmd, const char *summary, const cli_arg 
     case ARG_FLAG: meta = ""; break;
     }
     fprintf(fp, "  --%s%s%s\n      %s", defs[i].name, meta, defs[i].required ? " (required)" : "",
-            defs[i].help ? defs[i].help : "");
+        defs[i].help ? defs[i].help : "");
     if (defs[i].type == ARG_CHOICE) fprintf(fp, " [%s]", defs[i].choices);
     fputc('\n', fp);
   }
@@ -86,9 +86,9 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       /* `--out --rslora` would write into ./--rslora and drop the flag: a value never starts with
        * "--" (write --out=--name for such a name) */
       fprintf(stderr,
-              "lethe %s: option --%s needs a value, but the next argument is the option %s (for a value that starts "
-              "with --, write --%s=VALUE)\n",
-              cmd, d->name, argv[i + 1], d->name);
+          "lethe %s: option --%s needs a value, but the next argument is the option %s (for a value that starts "
+          "with --, write --%s=VALUE)\n",
+          cmd, d->name, argv[i + 1], d->name);
       return 2;
     } else {
       fprintf(stderr, "lethe %s: option --%s needs a value\n", cmd, d->name);
@@ -110,7 +110,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
       long long x = strtoll(v, &end, 10);
       int bad = end == v || *end != 0;
       int range = !bad && (errno == ERANGE || (d->type == ARG_INT && (x < INT_MIN || x > INT_MAX)) ||
-                           (d->min < d->max && (x < d->min || x > d->max)));
+                              (d->min < d->max && (x < d->min || x > d->max)));
       if (range) {
         if (d->min < d->max)
           fprintf(stderr, "lethe %s: option --%s: %s is out of range [%.0f, %.0f]\n", cmd, d->name, v, d->min, d->max);
@@ -118,7 +118,7 @@ int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const
           fprintf(stderr, "lethe %s: option --%s: %s is out of range [%d, %d]\n", cmd, d->name, v, INT_MIN, INT_MAX);
         else
           fprintf(stderr, "lethe %s: option --%s: %s is out of range [%lld, %lld]\n", cmd, d->name, v, LLONG_MIN,
-                  LLONG_MAX);
+              LLONG_MAX);
         return 2;
       }
       if (bad || errno != 0) {

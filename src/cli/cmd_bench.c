@@ -16,23 +16,13 @@
       {"batch", ARG_INT, &(o).batch, "sequences per step (4)", 0, 1, 4096, NULL},                                      \
       {"seq", ARG_INT, &(o).seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},                                    \
       {"threads", ARG_INT, &(o).threads, "threads (0: all cores)", 0, 0, 4096, NULL},                                  \
-      {"device",                                                                                                       \
-       ARG_STR,                                                                                                        \
-       &(o).device,                                                                                                    \
-       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",  \
-       0,                                                                                                              \
-       0,                                                                                                              \
-       0,                                                                                                              \
-       NULL},                                                                                                          \
+      {"device", ARG_STR, &(o).device,                                                                                 \
+          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or "         \
+          "cuda:fp32",                                                                                                 \
+          0, 0, 0, NULL},                                                                                              \
       {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},  \
-      {"train-layers",                                                                                                 \
-       ARG_STR,                                                                                                        \
-       &(o).train_layers,                                                                                              \
-       "full parameters of these layers (A-B, -N) instead of LoRA",                                                    \
-       0,                                                                                                              \
-       0,                                                                                                              \
-       0,                                                                                                              \
-       NULL},                                                                                                          \
+      {"train-layers", ARG_STR, &(o).train_layers, "full parameters of these layers (A-B, -N) instead of LoRA", 0, 0,  \
+          0, NULL},                                                                                                    \
   {                                                                                                                    \
     "train-modules", ARG_STR, &(o).train_modules, "with --train-layers: mlp, attn or all", 0, 0, 0, NULL               \
   }
@@ -46,12 +36,12 @@ static int bench_step(int argc, char **argv) {
       {"warmup", ARG_INT, &o.warmup, "untimed steps first (2)", 0, 0, 100000, NULL},
       {"seed", ARG_I64, &seed, "seed of the random model and batch", 0, 0, 0, NULL},
       {"save", ARG_STR, &o.save, "write the random model, adapter and batch here (for bench/peer_torch.py)", 0, 0, 0,
-       NULL},
+          NULL},
       {"profile", ARG_FLAG, &o.profile, "time the step's parts (attention, norms, GEMMs, ...; CPU only)", 0, 0, 0,
-       NULL},
+          NULL},
   };
   int rc = cli_parse("bench step", "Times the Low-Rank NPO step on a random model of the given shape.", argc, argv,
-                     defs, (int)(sizeof defs / sizeof *defs));
+      defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   o.seed = (uint64_t)seed;
   lethe_bench_step_result r;
@@ -62,38 +52,37 @@ static int bench_step(int argc, char **argv) {
   printf("blas_core=%s tokens_per_s=%.1f seconds_per_step=%.4f gflop_per_step=%.3f gflops=%.2f peak_rss_mb=%.1f "
          "design_mb=%.1f "
          "device_mem_mb=%.1f recompute=%d weights=%s bf16_engine=%s cpu_seconds_per_step=%.4f\n",
-         r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops,
-         r.peak_rss / 1048576.0, r.design_bytes / 1048576.0, r.device_bytes / 1048576.0, r.recompute,
-         r.weights_bf16 ? "bf16" : "fp32",
-         !r.weights_bf16 ? "none"
-         : r.bf16_engine ? "avx512_bf16"
-                         : "plain-loops",
-         r.cpu_seconds_per_step);
+      r.blas_core ? r.blas_core : "?", r.tokens_per_s, r.seconds_per_step, r.gflop_per_step, r.gflops,
+      r.peak_rss / 1048576.0, r.design_bytes / 1048576.0, r.device_bytes / 1048576.0, r.recompute,
+      r.weights_bf16 ? "bf16" : "fp32",
+      !r.weights_bf16 ? "none"
+      : r.bf16_engine ? "avx512_bf16"
+                      : "plain-loops",
+      r.cpu_seconds_per_step);
   for (int i = 0; i < r.n_parts; i++)
     printf("part name=\"%s\" seconds_per_step=%.4f cpu_seconds_per_step=%.4f gflop=%.3f\n", r.part_names[i],
-           r.part_wall[i], r.part_cpu[i], r.part_gflop[i]);
+        r.part_wall[i], r.part_cpu[i], r.part_gflop[i]);
   if (r.world_size > 1) {
     printf("mpi world_size=%d total_tokens_per_s=%.1f allreduce_seconds_per_step=%.5f allreduce_bytes=%zu "
            "total_cpu_seconds_per_step=%.4f\n",
-           r.world_size, r.tokens_per_s, r.allreduce_seconds_per_step, r.allreduce_bytes, r.total_cpu_seconds_per_step);
+        r.world_size, r.tokens_per_s, r.allreduce_seconds_per_step, r.allreduce_bytes, r.total_cpu_seconds_per_step);
     for (int i = 0; i < r.world_size && i < 64; i++)
       printf("mpi rank=%d tokens_per_s=%.1f\n", i, r.rank_tokens_per_s[i]);
   }
   for (int i = 0; i < r.n_losses; i++)
     printf("loss step=%d total=%.7f forget=%.7f retain=%.7f kl=%.7f\n", i + 1, r.losses[i][0], r.losses[i][1],
-           r.losses[i][2], r.losses[i][3]);
+        r.losses[i][2], r.losses[i][3]);
   return 0;
 }
 
 static int bench_plan(int argc, char **argv) {
   lethe_bench_step_opts o = {.batch = 4, .seq = 256, .steps = 1, .threads = 0};
-  const cli_arg defs[] = {STEP_SHAPE_FLAGS(o),
-                          {"method", ARG_STR, &o.method,
-                           "the method whose step is planned (npo; with --train-layers, undial, "
-                           "kl and rmu add the frozen copy of the trained tensors)",
-                           0, 0, 0, NULL}};
-  int rc = cli_parse(
-      "bench plan",
+  const cli_arg defs[] = {
+      STEP_SHAPE_FLAGS(o), {"method", ARG_STR, &o.method,
+                               "the method whose step is planned (npo; with --train-layers, undial, "
+                               "kl and rmu add the frozen copy of the trained tensors)",
+                               0, 0, 0, NULL}};
+  int rc = cli_parse("bench plan",
       "The memory of the Low-Rank NPO step (as lethe bench step runs it), or of --method's, from the config alone.",
       argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
@@ -103,8 +92,8 @@ static int bench_plan(int argc, char **argv) {
   printf("params=%zu weights=%s recompute=%d weights_mb=%.1f activations_mb=%.1f adapter_mb=%.2f frozen_mb=%.2f "
          "other_mb=%.2f "
          "total_mb=%.1f\n",
-         r.n_params, r.weights_bf16 ? "bf16" : "fp32", r.recompute, r.weights / 1048576.0, r.activations / 1048576.0,
-         r.adapter / 1048576.0, r.frozen / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
+      r.n_params, r.weights_bf16 ? "bf16" : "fp32", r.recompute, r.weights / 1048576.0, r.activations / 1048576.0,
+      r.adapter / 1048576.0, r.frozen / 1048576.0, r.other / 1048576.0, r.total / 1048576.0);
   return 0;
 }
 
@@ -117,7 +106,7 @@ static int bench_gemm(int argc, char **argv) {
       {"threads", ARG_INT, &threads, "threads (0: all cores)", 0, 0, 4096, NULL},
   };
   int rc = cli_parse("bench gemm", "sgemm GFLOP/s at the shapes of the model's training step.", argc, argv, defs,
-                     (int)(sizeof defs / sizeof *defs));
+      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gemm_result r;
   cli_set_threads(threads, 1);
@@ -140,18 +129,18 @@ static int bench_gen(int argc, char **argv) {
       {"reps", ARG_INT, &o.reps, "repetitions; the first one warms up (3)", 0, 1, 1000, NULL},
       {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
       {"device", ARG_STR, &o.device,
-       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0,
-       0, 0, NULL},
+          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",
+          0, 0, 0, NULL},
   };
   int rc = cli_parse("bench gen", "Prompt and generation tokens/s of batched greedy decoding with the KV cache.", argc,
-                     argv, defs, (int)(sizeof defs / sizeof *defs));
+      argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   lethe_bench_gen_result r;
   cli_set_threads(o.threads, 1);
   if (lethe_bench_gen(&o, &r)) return cli_report("bench gen");
   printf("blas_core=%s prefill_tokens_per_s=%.1f decode_tokens_per_s=%.1f batch=%d prompt_len=%d new=%d\n",
-         r.blas_core ? r.blas_core : "?", r.prefill_tokens_per_s, r.decode_tokens_per_s, o.batch, o.prompt_len,
-         o.new_tokens);
+      r.blas_core ? r.blas_core : "?", r.prefill_tokens_per_s, r.decode_tokens_per_s, o.batch, o.prompt_len,
+      o.new_tokens);
   return 0;
 }
 

@@ -25,22 +25,23 @@ int cmd_convert(int argc, char **argv) {
   static const char *const DTYPES[] = {"float32", "bfloat16", "float16"};
   const cli_arg defs[] = {
       {"model", ARG_STR, &model, "the model: a llama2.c checkpoint (.bin), a GGUF file, or a Hugging Face directory", 1,
-       0, 0, NULL},
+          0, 0, NULL},
       {"out", ARG_STR, &out, "the Hugging Face model directory to write (replaced when complete)", 1, 0, 0, NULL},
       {"dtype", ARG_CHOICE, &dtype, "dtype of the written weights (default float32: GGUF weights dequantised exactly)",
-       0, 0, 0, "float32|bfloat16|float16"},
+          0, 0, 0, "float32|bfloat16|float16"},
       {"tokenizer", ARG_STR, &tok,
-       "tokenizer to write as tokenizer.json: a llama2.c tokenizer (.bin), a tokenizer.json, a directory holding one, "
-       "or a GGUF "
-       "file (default: the model's own, when it has one)",
-       0, 0, 0, NULL},
+          "tokenizer to write as tokenizer.json: a llama2.c tokenizer (.bin), a tokenizer.json, a directory holding "
+          "one, "
+          "or a GGUF "
+          "file (default: the model's own, when it has one)",
+          0, 0, 0, NULL},
       {"no-tokenizer", ARG_FLAG, &no_tok, "write no tokenizer.json", 0, 0, 0, NULL},
       {"force", ARG_FLAG, &force,
-       "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0,
-       NULL},
+          "replace --out even when it is not a model directory lethe wrote (a link itself, never its target)", 0, 0, 0,
+          NULL},
   };
   int rc = cli_parse(CMD, "convert a model (llama2.c, GGUF, Hugging Face) to a Hugging Face model directory", argc,
-                     argv, defs, (int)(sizeof defs / sizeof defs[0]));
+      argv, defs, (int)(sizeof defs / sizeof defs[0]));
   if (rc) return rc == 1 ? 0 : rc;
   if (no_tok && tok) {
     fprintf(stderr, "lethe %s: --tokenizer and --no-tokenizer exclude each other\n", CMD);
@@ -90,7 +91,7 @@ int cmd_convert(int argc, char **argv) {
       lethe_tokenizer_free(t);
       if (tv > lethe_model_config(m)->vocab_size)
         fprintf(stderr, "lethe %s: warning: the tokenizer has %d ids, the model's vocabulary %d\n", CMD, tv,
-                lethe_model_config(m)->vocab_size);
+            lethe_model_config(m)->vocab_size);
     } else if (why) {
       fprintf(stderr, "lethe %s: note: no tokenizer.json written: %s\n", CMD, why);
     }
@@ -121,8 +122,8 @@ int cmd_convert(int argc, char **argv) {
   }
   const lethe_config *c = lethe_model_config(m);
   printf("%s: %s model, %lld parameters, %d layers, vocabulary %d, %s weights%s\n", out, c->model_type,
-         (long long)lethe_config_param_count(c), c->n_layers, c->vocab_size, DTYPES[dtype],
-         json ? ", tokenizer.json" : ", no tokenizer");
+      (long long)lethe_config_param_count(c), c->n_layers, c->vocab_size, DTYPES[dtype],
+      json ? ", tokenizer.json" : ", no tokenizer");
   free(tmp);
   free(json);
   lethe_model_free(m);

@@ -20,18 +20,18 @@ int cmd_data(int argc, char **argv) {
       {"n", ARG_INT, &o.n_people, "people in the forget and retain sets (default 20)", 0, 2, 100000, NULL},
       {"forget", ARG_INT, &n_forget, "people in the forget set (default a quarter)", 0, 1, 100000, NULL},
       {"holdout", ARG_INT, &o.n_holdout, "people never trained on, for MIA non-members (default 5)", 0, 0, 100000,
-       NULL},
+          NULL},
       {"seed", ARG_I64, &seed, "seed (the data are a function of it)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("data bios",
-                     "Synthetic biographies with personal data (subtask-2 style): forget.jsonl, retain.jsonl,\n"
-                     "mia_members.jsonl, mia_nonmembers.jsonl.",
-                     argc - 1, argv + 1, defs, (int)(sizeof defs / sizeof *defs));
+      "Synthetic biographies with personal data (subtask-2 style): forget.jsonl, retain.jsonl,\n"
+      "mia_members.jsonl, mia_nonmembers.jsonl.",
+      argc - 1, argv + 1, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   o.seed = (uint64_t)seed;
   o.n_forget = n_forget > 0 ? n_forget : (o.n_people / 4 > 0 ? o.n_people / 4 : 1);
   if (lethe_bios_generate(&o, out)) return cli_report("data bios");
   printf("wrote %s/forget.jsonl (%d people), retain.jsonl (%d), mia_members.jsonl, mia_nonmembers.jsonl (%d)\n", out,
-         o.n_forget, o.n_people - o.n_forget, o.n_holdout);
+      o.n_forget, o.n_people - o.n_forget, o.n_holdout);
   return 0;
 }

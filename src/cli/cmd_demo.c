@@ -36,29 +36,29 @@ typedef struct {
  * (regurgitation 1.0) and Low-Rank NPO then removes the forget people while keeping the others.
  * The tiny from-scratch model needs a larger learning rate than the paper's 1e-4 for OLMo. */
 static const demo_size FULL = {.people = 12,
-                               .forget = 3,
-                               .holdout = 6,
-                               .dim = 128,
-                               .layers = 4,
-                               .heads = 4,
-                               .train_epochs = 100,
-                               .train_batch = 8,
-                               .train_lr = 3e-3,
-                               .unlearn_epochs = 30,
-                               .unlearn_lr = 2e-3,
-                               .max_new = 96};
+    .forget = 3,
+    .holdout = 6,
+    .dim = 128,
+    .layers = 4,
+    .heads = 4,
+    .train_epochs = 100,
+    .train_batch = 8,
+    .train_lr = 3e-3,
+    .unlearn_epochs = 30,
+    .unlearn_lr = 2e-3,
+    .max_new = 96};
 static const demo_size QUICK = {.people = 12,
-                                .forget = 3,
-                                .holdout = 6,
-                                .dim = 96,
-                                .layers = 3,
-                                .heads = 4,
-                                .train_epochs = 80,
-                                .train_batch = 8,
-                                .train_lr = 3e-3,
-                                .unlearn_epochs = 30,
-                                .unlearn_lr = 2e-3,
-                                .max_new = 96};
+    .forget = 3,
+    .holdout = 6,
+    .dim = 96,
+    .layers = 3,
+    .heads = 4,
+    .train_epochs = 80,
+    .train_batch = 8,
+    .train_lr = 3e-3,
+    .unlearn_epochs = 30,
+    .unlearn_lr = 2e-3,
+    .max_new = 96};
 
 static char *join(const char *a, const char *b) { return lethe_path_join(a, b); }
 
@@ -166,10 +166,10 @@ static int print_curve(const char *run_dir, const char *name) {
     double v = json_number_value(json_object_get(line, "final"));
     int w = (int)(v * 40 + 0.5);
     printf("    epoch %3d %6.3f |%.*s%s\n", e, v,
-           w < 0    ? 0
-           : w > 40 ? 40
-                    : w,
-           "########################################", e == ep ? "  <- chosen" : "");
+        w < 0    ? 0
+        : w > 40 ? 40
+                 : w,
+        "########################################", e == ep ? "  <- chosen" : "");
     json_decref(line);
   }
   fclose(f);
@@ -210,9 +210,9 @@ int cmd_demo(int argc, char **argv) {
       {"unlearn-lr", ARG_FLOAT, &unlearn_lr, "unlearning learning rate (advanced)", 0, 1e-9, 1, NULL},
   };
   int rc = cli_parse("demo",
-                     "The whole story end to end: a model learns private data, is scored, unlearns it with Low-Rank\n"
-                     "NPO, is scored again, and a report shows what changed. No download, no GPU.",
-                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+      "The whole story end to end: a model learns private data, is scored, unlearns it with Low-Rank\n"
+      "NPO, is scored again, and a report shows what changed. No download, no GPU.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   demo_size zz = quick ? QUICK : FULL;
   if (people > 0) zz.people = people;
@@ -226,7 +226,7 @@ int cmd_demo(int argc, char **argv) {
   if (zz.dim % (2 * zz.heads) != 0) {
     /* checked before anything is written: RoPE needs an even head width */
     fprintf(stderr, "lethe demo: --dim %d must be a multiple of %d (%d heads, each of an even width)\n", zz.dim,
-            2 * zz.heads, zz.heads);
+        2 * zz.heads, zz.heads);
     return 2;
   }
   if (zz.forget >= zz.people) {
@@ -245,7 +245,7 @@ int cmd_demo(int argc, char **argv) {
   int status = 1;
 
   printf("== lethe demo%s: %d people (%d to forget), a %d-layer OLMo-architecture model (d %d) trained from scratch\n",
-         quick ? " --quick" : "", z->people, z->forget, z->layers, z->dim);
+      quick ? " --quick" : "", z->people, z->forget, z->layers, z->dim);
   printf("\n[1/6] data: synthetic biographies with personal data -> %s\n", data);
   fflush(stdout);
   lethe_bios_opts bo = {.n_people = z->people, .n_forget = z->forget, .n_holdout = z->holdout, .seed = (uint64_t)seed};
@@ -299,7 +299,7 @@ int cmd_demo(int argc, char **argv) {
 
   printf("\n[4/6] unlearn: Low-Rank NPO on the forget set (LoRA r 5 on q,v; NPO + retain NLL + KL), evaluated after\n"
          "      every epoch; the epoch with the best final score is kept -> %s\n",
-         npo);
+      npo);
   fflush(stdout);
   for (int run = 0; run < (skip_ga ? 1 : 2); run++) {
     lethe_train_opts uo;
@@ -376,12 +376,12 @@ int cmd_demo(int argc, char **argv) {
   printf("  (ep N: the epoch chosen by --select best; the final score is the mean of task aggregate and MIA score)\n");
   for (int i = 0; i < ncol; i++) json_decref(res[i]);
   lethe_report_opts ro = {.run = npo,
-                          .base_eval = ev_base,
-                          .eval = npo_ev,
-                          .compare_run = skip_ga ? NULL : ga,
-                          .compare_eval = skip_ga ? NULL : ga_ev,
-                          .compare_label = "gradient ascent",
-                          .train_run = mem};
+      .base_eval = ev_base,
+      .eval = npo_ev,
+      .compare_run = skip_ga ? NULL : ga,
+      .compare_eval = skip_ga ? NULL : ga_ev,
+      .compare_label = "gradient ascent",
+      .train_run = mem};
   char *report = join(out, "report.html");
   ro.out = report;
   if (lethe_report_write(&ro)) {

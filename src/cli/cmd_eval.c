@@ -14,15 +14,15 @@
 #include "lethe/util.h"
 
 static int score_only(const char *rows, const char *member, const char *nonmember, const char *mia, double mmlu,
-                      const char *mmlu_metrics, int literal, const char *out) {
+    const char *mmlu_metrics, int literal, const char *out) {
   lethe_eval_score_only_args a = {.rows_path = rows,
-                                  .member_nll_path = member,
-                                  .nonmember_nll_path = nonmember,
-                                  .mia_path = mia,
-                                  .has_mmlu = !isnan(mmlu),
-                                  .mmlu = mmlu,
-                                  .mmlu_metrics_path = mmlu_metrics,
-                                  .options = {.literal_text = literal}};
+      .member_nll_path = member,
+      .nonmember_nll_path = nonmember,
+      .mia_path = mia,
+      .has_mmlu = !isnan(mmlu),
+      .mmlu = mmlu,
+      .mmlu_metrics_path = mmlu_metrics,
+      .options = {.literal_text = literal}};
   lethe_eval_results res;
   if (lethe_eval_score_only(&a, NULL, &res)) return cli_report("eval");
   int rc = 0;
@@ -65,27 +65,27 @@ int cmd_eval(int argc, char **argv) {
       {"mia-members", ARG_STR, &o.mia_members, "MIA member documents (JSONL or Parquet: id, document)", 0, 0, 0, NULL},
       {"mia-nonmembers", ARG_STR, &o.mia_nonmembers, "MIA non-member documents (JSONL or Parquet)", 0, 0, 0, NULL},
       {"data-dir", ARG_STR, &data_dir, "directory laid out as the task's data (forget_train-*.parquet, ..., mia/)", 0,
-       0, 0, NULL},
+          0, 0, NULL},
       {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"mmlu", ARG_STR, &o.mmlu_dir, "MMLU directory (hendrycks CSVs: dev/, test/)", 0, 0, 0, NULL},
       {"shots", ARG_INT, &o.shots, "MMLU examples per prompt (5)", 0, 0, 64, NULL},
       {"limit", ARG_INT, &o.mmlu_limit, "MMLU questions per subject (0: all)", 0, 0, 1 << 30, NULL},
       {"out", ARG_STR, &o.out, "output directory (evaluation_results.json, rows.jsonl, mmlu_metrics.json)", 0, 0, 0,
-       NULL},
+          NULL},
       {"max-new", ARG_INT, &o.max_new, "new tokens per generation (256)", 0, 1, 1 << 20, NULL},
       {"batch", ARG_INT, &o.batch, "prompts generated together (16)", 0, 1, 4096, NULL},
       {"compare", ARG_FLAG, &o.compare, "evaluate the base model and the adapter side by side", 0, 0, 0, NULL},
       {"threads", ARG_INT, &o.threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},
       {"device", ARG_STR, &o.device,
-       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0,
-       0, 0, NULL},
+          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",
+          0, 0, 0, NULL},
       {"dtype", ARG_STR, &o.dtype,
-       "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0,
-       0, 0, NULL},
+          "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)",
+          0, 0, 0, NULL},
       {"literal-text", ARG_FLAG, &o.literal_text, "score texts as given (not after the official CSV round trip)", 0, 0,
-       0, NULL},
+          0, NULL},
       {"layout", ARG_STR, &layout, "lethe (default) or official: also write the official script's files", 0, 0, 0,
-       NULL},
+          NULL},
       {"mink-k", ARG_FLOAT, &o.mink_k, "Min-K% and Min-K%++ fraction of tokens (0.2)", 0, 0, 1, NULL},
       {"quiet", ARG_FLAG, &quiet, "no progress output", 0, 0, 0, NULL},
       {"score-only", ARG_FLAG, &so, "score saved generations (--rows) without a model", 0, 0, 0, NULL},
@@ -93,15 +93,14 @@ int cmd_eval(int argc, char **argv) {
       {"member-nll", ARG_STR, &member_nll, "score-only: MIA member NLLs (JSONL with nll)", 0, 0, 0, NULL},
       {"nonmember-nll", ARG_STR, &nonmember_nll, "score-only: MIA non-member NLLs", 0, 0, 0, NULL},
       {"mia", ARG_STR, &mia_file, "score-only: lethe's mia.jsonl (id, set, nll) instead of the two NLL files", 0, 0, 0,
-       NULL},
+          NULL},
       {"mmlu-average", ARG_FLOAT, &mmlu_avg, "score-only: the MMLU average", 0, 0, 1, NULL},
       {"mmlu-metrics", ARG_STR, &mmlu_metrics, "score-only: read average_acc from this metrics.json", 0, 0, 0, NULL},
   };
-  int rc =
-      cli_parse("eval",
-                "Evaluate as SemEval-2025 Task 4 does: regurgitation (ROUGE-L recall) and knowledge (exact match)\n"
-                "on forget and retain rows, MIA (AUC of document NLLs), MMLU, and the final score.",
-                argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  int rc = cli_parse("eval",
+      "Evaluate as SemEval-2025 Task 4 does: regurgitation (ROUGE-L recall) and knowledge (exact match)\n"
+      "on forget and retain rows, MIA (AUC of document NLLs), MMLU, and the final score.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   if (so) {
     if (!rows) {
@@ -132,8 +131,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (o.progress)
       fprintf(o.progress, "data: forget %s, retain %s, MIA %s / %s\n", o.forget ? o.forget : "-",
-              o.retain ? o.retain : "-", o.mia_members ? o.mia_members : "-",
-              o.mia_nonmembers ? o.mia_nonmembers : "-");
+          o.retain ? o.retain : "-", o.mia_members ? o.mia_members : "-", o.mia_nonmembers ? o.mia_nonmembers : "-");
   }
   cli_set_threads(o.threads, 0);
   rc = lethe_eval_run(&o) ? cli_report("eval") : 0;

@@ -59,37 +59,37 @@ int cmd_generate(int argc, char **argv) {
       {"prompt", ARG_STR, &prompt, "text to continue (with --chat: the user's message)", 0, 0, 0, NULL},
       {"prompt-ids", ARG_STR, &prompt_ids, "the prompt as token ids (\"1 2 3\"), instead of --prompt", 0, 0, 0, NULL},
       {"chat", ARG_FLAG, &chat,
-       "apply the model's chat template (tokenizer_config.json: ChatML, Llama 3, Mistral/Llama-2) to --prompt as a "
-       "user turn, with the assistant header",
-       0, 0, 0, NULL},
+          "apply the model's chat template (tokenizer_config.json: ChatML, Llama 3, Mistral/Llama-2) to --prompt as a "
+          "user turn, with the assistant header",
+          0, 0, 0, NULL},
       {"system", ARG_STR, &system, "with --chat: a system message before the user's", 0, 0, 0, NULL},
       {"max-new", ARG_INT, &max_new,
-       "at most this many new tokens (default: generation_config.json's max_new_tokens, else 256)", 0, 0, 1 << 20,
-       NULL},
+          "at most this many new tokens (default: generation_config.json's max_new_tokens, else 256)", 0, 0, 1 << 20,
+          NULL},
       {"sample", ARG_FLAG, &sample,
-       "sample instead of greedy decoding (temperature, then top-k, then top-p, as transformers)", 0, 0, 0, NULL},
+          "sample instead of greedy decoding (temperature, then top-k, then top-p, as transformers)", 0, 0, 0, NULL},
       {"temperature", ARG_FLOAT, &temperature, "sampling temperature (default: generation_config.json's, else 1)", 0,
-       1e-6, 1e6, NULL},
+          1e-6, 1e6, NULL},
       {"top-k", ARG_INT, &top_k, "keep the k most likely tokens, 0: all (default: generation_config.json's, else 50)",
-       0, 0, 1 << 24, NULL},
+          0, 0, 1 << 24, NULL},
       {"top-p", ARG_FLOAT, &top_p,
-       "nucleus: keep the most likely tokens holding this probability (default: generation_config.json's, else 1)", 0,
-       0, 1, NULL},
+          "nucleus: keep the most likely tokens holding this probability (default: generation_config.json's, else 1)",
+          0, 0, 1, NULL},
       {"seed", ARG_I64, &seed, "sampling seed (default 0); the same seed gives the same tokens", 0, 0, 0, NULL},
       {"ids", ARG_FLAG, &want_ids, "print one JSON object: prompt_ids, ids (the new tokens), text", 0, 0, 0, NULL},
       {"logprobs", ARG_FLAG, &want_lp, "as --ids, with logprobs: each new token's log-probability under the model", 0,
-       0, 0, NULL},
+          0, 0, NULL},
       {"device", ARG_STR, &device,
-       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", 0,
-       0, 0, NULL},
+          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",
+          0, 0, 0, NULL},
       {"dtype", ARG_STR, &dtype,
-       "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)", 0,
-       0, 0, NULL},
+          "compute dtype: fp32 (default, exact) or bf16 (as transformers with torch_dtype=torch.bfloat16 on the CPU)",
+          0, 0, 0, NULL},
       {"no-cache", ARG_FLAG, &no_cache, "recompute the whole prefix at every step (checks the KV cache)", 0, 0, 0,
-       NULL},
+          NULL},
   };
   int rc = cli_parse(CMD, "Greedy decoding or sampling: prints the prompt and its continuation.", argc, argv, defs,
-                     (int)(sizeof defs / sizeof *defs));
+      (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   if (!prompt == !prompt_ids) {
     fprintf(stderr, "lethe %s: give one of --prompt and --prompt-ids\n", CMD);
@@ -124,7 +124,7 @@ int cmd_generate(int argc, char **argv) {
     for (int i = 0; i < n; i++)
       if (ids[i] >= lethe_model_config(m)->vocab_size) {
         lethe_fail(LETHE_ERR_INVALID, "--prompt-ids: id %d is outside the model's vocabulary of %d", ids[i],
-                   lethe_model_config(m)->vocab_size);
+            lethe_model_config(m)->vocab_size);
         goto fail;
       }
   } else if (chat) {
@@ -148,9 +148,9 @@ int cmd_generate(int argc, char **argv) {
   o.sample = sample;
   if (gc.do_sample == 1 && !sample)
     fprintf(stderr,
-            "lethe %s: note: generation_config.json has do_sample true, as transformers would sample; lethe decodes "
-            "greedily unless --sample is given\n",
-            CMD);
+        "lethe %s: note: generation_config.json has do_sample true, as transformers would sample; lethe decodes "
+        "greedily unless --sample is given\n",
+        CMD);
   o.sampler.temperature = !isnan(temperature) ? temperature : !isnan(gc.temperature) ? gc.temperature : 1.0;
   o.sampler.top_k = top_k >= 0 ? top_k : gc.top_k >= 0 ? gc.top_k : 50;
   o.sampler.top_p = !isnan(top_p) ? top_p : !isnan(gc.top_p) ? gc.top_p : 1.0;

@@ -64,20 +64,20 @@ int cmd_merge(int argc, char **argv) {
       {"out", ARG_STR, &out, "the merged HF model directory", 1, 0, 0, NULL},
       {"dtype", ARG_STR, &dtype, "weights dtype: float32, bfloat16, float16 (default: the base's)", 0, 0, 0, NULL},
       {"combine", ARG_CHOICE, &combine,
-       "several adapters: linear (W += sum w_i s B A) or ties (per tensor: trim each delta to its top-density "
-       "magnitudes, "
-       "elect the sign by summed weighted mass, average the agreeing entries)",
-       0, 0, 0, "linear|ties"},
+          "several adapters: linear (W += sum w_i s B A) or ties (per tensor: trim each delta to its top-density "
+          "magnitudes, "
+          "elect the sign by summed weighted mass, average the agreeing entries)",
+          0, 0, 0, "linear|ties"},
       {"density", ARG_FLOAT, &density, "ties: fraction of each delta's entries kept (1; ZJUKLAB: 0.8)", 0, 1e-9, 1,
-       NULL},
+          NULL},
       {"weights", ARG_STR, &weights, "weights of the adapters, w1,w2,... (default: all 1)", 0, 0, 0, NULL},
       {"as-adapter", ARG_INT, &as_adapter,
-       "write a rank-R PEFT adapter of the combined delta instead (truncated SVD per tensor; "
-       "the approximation error is reported)",
-       0, 1, 1 << 20, NULL},
+          "write a rank-R PEFT adapter of the combined delta instead (truncated SVD per tensor; "
+          "the approximation error is reported)",
+          0, 1, 1 << 20, NULL},
       {"force", ARG_FLAG, &force,
-       "replace --out even when it is not an output of this kind lethe wrote (a link itself, never its target)", 0, 0,
-       0, NULL},
+          "replace --out even when it is not an output of this kind lethe wrote (a link itself, never its target)", 0,
+          0, 0, NULL},
   };
   /* every --adapter, in order (the parser keeps the last) */
   const char *adapters[MAX_ADAPTERS];
@@ -95,17 +95,16 @@ int cmd_merge(int argc, char **argv) {
     }
     adapters[na++] = v;
   }
-  int rc =
-      cli_parse("merge",
-                "Merges a LoRA adapter into the base weights (W + s B A) and writes a complete HF model directory;\n"
-                "several adapters (--adapter A --adapter B) are combined --combine linear or ties.",
-                argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  int rc = cli_parse("merge",
+      "Merges a LoRA adapter into the base weights (W + s B A) and writes a complete HF model directory;\n"
+      "several adapters (--adapter A --adapter B) are combined --combine linear or ties.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   double w[MAX_ADAPTERS];
   for (int i = 0; i < na; i++) w[i] = 1.0;
   if (weights && !parse_weights(weights, na, w)) {
     fprintf(stderr, "lethe merge: option --weights: '%s' is not %d comma-separated numbers (one per --adapter)\n",
-            weights, na);
+        weights, na);
     return 2;
   }
   if (combine < 0 && (na > 1 || as_adapter)) combine = LETHE_COMBINE_LINEAR;
@@ -131,13 +130,13 @@ int cmd_merge(int argc, char **argv) {
     lethe_lora *res = NULL;
     double emax = 0, eall = 0;
     if (lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)loras, w, na, (lethe_combine)combine, density,
-                                      as_adapter, &res, &emax, &eall) ||
+            as_adapter, &res, &emax, &eall) ||
         (force && lethe_out_clear(out)) || lethe_lora_save(res, model, out))
       status = cli_report("merge");
     else {
       printf("%s: rank-%d adapter of %d adapters (%s); relative error ||D - BA|| / ||D||: %.3g overall, %.3g worst "
              "tensor\n",
-             out, as_adapter, na, combine == LETHE_COMBINE_TIES ? "ties" : "linear", eall, emax);
+          out, as_adapter, na, combine == LETHE_COMBINE_TIES ? "ties" : "linear", eall, emax);
       status = 0;
     }
     lethe_lora_free(res);
@@ -150,9 +149,8 @@ int cmd_merge(int argc, char **argv) {
   }
   const char *dt = dtype ? dtype : lethe_model_config(m)->dtype;
   if (!strcmp(dt, "auto") || !*dt) dt = "float32";
-  static const char *const names[] = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "vocab.json",
-      "merges.txt",     "tokenizer.model"};
+  static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+      "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model"};
   enum { NN = sizeof names / sizeof *names };
   char *files[NN] = {0};
   int nf = 0;
@@ -165,7 +163,7 @@ int cmd_merge(int argc, char **argv) {
   else {
     if (na > 1)
       printf("%s: merged %d adapters (%s) into %s (%s%s)\n", out, na, combine == LETHE_COMBINE_TIES ? "ties" : "linear",
-             model, dt, shard ? ", sharded like the base" : "");
+          model, dt, shard ? ", sharded like the base" : "");
     else
       printf("%s: merged %s into %s (%s%s)\n", out, adapter, model, dt, shard ? ", sharded like the base" : "");
     status = 0;

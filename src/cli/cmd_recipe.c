@@ -33,7 +33,7 @@ static int zjuklab(int argc, char **argv) {
       {"forget", ARG_STR, &forget, "forget rows (JSONL)", 1, 0, 0, NULL},
       {"retain", ARG_STR, &retain, "retain rows (JSONL)", 1, 0, 0, NULL},
       {"out", ARG_STR, &out, "output directory: run-a/, run-b/ (the two runs), model/ (the merged model)", 1, 0, 0,
-       NULL},
+          NULL},
       {"epochs", ARG_INT, &epochs, "epochs of each run (5)", 0, 1, 100000, NULL},
       {"lr", ARG_FLOAT, &lr, "learning rate of each run (1e-4)", 0, 0, 1, NULL},
       {"max-len", ARG_INT, &max_len, "tokens per row at most (256)", 0, 2, 1 << 20, NULL},
@@ -42,8 +42,7 @@ static int zjuklab(int argc, char **argv) {
       {"device", ARG_STR, &device, "compute device (as lethe unlearn --device)", 0, 0, 0, NULL},
       {"quiet", ARG_FLAG, &quiet, "no progress messages from the runs", 0, 0, 0, NULL},
   };
-  int rc = cli_parse(
-      "recipe zjuklab",
+  int rc = cli_parse("recipe zjuklab",
       "ZJUKLAB's SemEval-2025 Task 4 recipe: two LoRA runs (r 32, alpha 32, all linear layers) of npo-seq "
       "(beta 0.1) with full-vocabulary retain KL and retain NLL, weights 0.4/0.4/0.2 and 0.3/0.3/0.4, then a TIES "
       "merge (density 0.8, weights 1,1). Each command is printed before it runs.",
@@ -51,8 +50,8 @@ static int zjuklab(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   if (lethe_make_dirs(out)) return cli_report("recipe zjuklab");
   char *run[2] = {lethe_path_join(out, "run-a"), lethe_path_join(out, "run-b")};
-  char *adapter[2] = {run[0] ? lethe_path_join(run[0], "adapter") : NULL,
-                      run[1] ? lethe_path_join(run[1], "adapter") : NULL};
+  char *adapter[2] = {
+      run[0] ? lethe_path_join(run[0], "adapter") : NULL, run[1] ? lethe_path_join(run[1], "adapter") : NULL};
   char *merged = lethe_path_join(out, "model");
   char s_epochs[32], s_lr[32], s_len[32], s_batch[32], s_threads[32];
   snprintf(s_epochs, sizeof s_epochs, "%d", epochs);
@@ -65,12 +64,10 @@ static int zjuklab(int argc, char **argv) {
   for (int k = 0; k < 2 && !rc; k++) {
     char *a[64];
     int n = 0;
-    const char *fixed[] = {"--model",         model,         "--forget",    forget,        "--retain",     retain,
-                           "--out",           run[k],        "--method",    "npo-seq",     "--beta",       "0.1",
-                           "--forget-weight", WEIGHTS[k][0], "--kl-weight", WEIGHTS[k][1], "--kl",         "full",
-                           "--retain-weight", WEIGHTS[k][2], "--lora-rank", "32",          "--lora-alpha", "32",
-                           "--lora-targets",  "all-linear",  "--lr",        s_lr,          "--epochs",     s_epochs,
-                           "--max-len",       s_len,         "--threads",   s_threads};
+    const char *fixed[] = {"--model", model, "--forget", forget, "--retain", retain, "--out", run[k], "--method",
+        "npo-seq", "--beta", "0.1", "--forget-weight", WEIGHTS[k][0], "--kl-weight", WEIGHTS[k][1], "--kl", "full",
+        "--retain-weight", WEIGHTS[k][2], "--lora-rank", "32", "--lora-alpha", "32", "--lora-targets", "all-linear",
+        "--lr", s_lr, "--epochs", s_epochs, "--max-len", s_len, "--threads", s_threads};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) a[n++] = (char *)fixed[i];
     if (tok) a[n++] = "--tokenizer", a[n++] = (char *)tok;
     if (batch > 0) a[n++] = "--batch", a[n++] = s_batch;
@@ -83,8 +80,8 @@ static int zjuklab(int argc, char **argv) {
       fprintf(stderr, "lethe recipe zjuklab: run %c failed (exit %d); its directory %s is kept\n", 'a' + k, rc, run[k]);
   }
   if (!rc) {
-    char *a[] = {"--model",   (char *)model, "--adapter", adapter[0], "--adapter", adapter[1], "--combine", "ties",
-                 "--density", "0.8",         "--weights", "1,1",      "--out",     merged,     NULL};
+    char *a[] = {"--model", (char *)model, "--adapter", adapter[0], "--adapter", adapter[1], "--combine", "ties",
+        "--density", "0.8", "--weights", "1,1", "--out", merged, NULL};
     int n = (int)(sizeof a / sizeof *a) - 1;
     print_argv("merge", a, n);
     rc = cmd_merge(n, a);

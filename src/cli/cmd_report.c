@@ -14,7 +14,7 @@ int cmd_report(int argc, char **argv) {
       {"run", ARG_STR, &o.run, "the lethe unlearn output directory", 1, 0, 0, NULL},
       {"eval", ARG_STR, &o.eval, "lethe eval output with the adapter (default RUN/eval when present)", 0, 0, 0, NULL},
       {"base-eval", ARG_STR, &o.base_eval, "lethe eval output of the base model (default EVAL/base when present)", 0, 0,
-       0, NULL},
+          0, NULL},
       {"compare-run", ARG_STR, &o.compare_run, "a second unlearn run to show beside it", 0, 0, 0, NULL},
       {"compare-eval", ARG_STR, &o.compare_eval, "its lethe eval output", 0, 0, 0, NULL},
       {"compare-label", ARG_STR, &o.compare_label, "its name in the report", 0, 0, 0, NULL},
@@ -22,8 +22,8 @@ int cmd_report(int argc, char **argv) {
       {"out", ARG_STR, &out, "the HTML file (default RUN/report.html)", 0, 0, 0, NULL},
   };
   int rc = cli_parse("report",
-                     "One self-contained HTML file: loss curves, before/after scores, most and least forgotten rows.",
-                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+      "One self-contained HTML file: loss curves, before/after scores, most and least forgotten rows.", argc, argv,
+      defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   char *eval = NULL, *base = NULL, *outp = NULL;
   if (!o.eval) {

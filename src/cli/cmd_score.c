@@ -13,19 +13,18 @@ int cmd_score(int argc, char **argv) {
       {"tokenizer", ARG_STR, &o.tokenizer, "tokenizer (default: the model's)", 0, 0, 0, NULL},
       {"adapter", ARG_STR, &o.adapter, "PEFT LoRA adapter directory to apply", 0, 0, 0, NULL},
       {"data", ARG_STR, &o.data,
-       "JSONL rows {input, output} (output tokens scored) or documents {document|text} (all tokens after the first)", 1,
-       0, 0, NULL},
+          "JSONL rows {input, output} (output tokens scored) or documents {document|text} (all tokens after the first)",
+          1, 0, 0, NULL},
       {"out", ARG_STR, &o.out, "JSONL output (default: stdout)", 0, 0, 0, NULL},
       {"batch", ARG_INT, &o.batch, "sequences per forward pass (default 8)", 0, 1, 1 << 16, NULL},
       {"max-len", ARG_INT, &o.max_len, "cut sequences to this many tokens (default: the model's context)", 0, 2,
-       1 << 24, NULL},
+          1 << 24, NULL},
       {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda or cuda:fp32", 0, 0, 0, NULL},
   };
-  int rc =
-      cli_parse("score",
-                "Writes one JSON line per row: line, id, n_prompt, ids (the scored tokens), logprobs, sum_logprob, "
-                "mean_logprob.",
-                argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+  int rc = cli_parse("score",
+      "Writes one JSON line per row: line, id, n_prompt, ids (the scored tokens), logprobs, sum_logprob, "
+      "mean_logprob.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   int n = 0, skipped = 0;
   if (lethe_score_run(&o, &n, &skipped)) return cli_report("score");

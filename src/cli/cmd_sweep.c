@@ -78,8 +78,8 @@ static int split_list(axis *a, const char *list, const char *choices) {
     }
     if (choices && !strcmp(a->flag, "method")) {
       if (!lethe_method_find(tok)) {
-        fprintf(stderr, "lethe sweep: --method: '%s' is not one of lethe unlearn's methods (lethe unlearn --help)\n",
-                tok);
+        fprintf(
+            stderr, "lethe sweep: --method: '%s' is not one of lethe unlearn's methods (lethe unlearn --help)\n", tok);
         free(copy);
         return 2;
       }
@@ -249,9 +249,9 @@ int cmd_sweep(int argc, char **argv) {
       sum_runs += jnum(json_object_get(run, "training"), "total_seconds");
       json_t *row = json_pack("{s:s, s:o, s:O?}", "run", name, "params", params, "chosen", ch);
       json_object_set_new(row, "lr",
-                          json_object_get(json_object_get(run, "lr_auto"), "chosen_lr")
-                              ? json_copy(json_object_get(json_object_get(run, "lr_auto"), "chosen_lr"))
-                              : json_null());
+          json_object_get(json_object_get(run, "lr_auto"), "chosen_lr")
+              ? json_copy(json_object_get(json_object_get(run, "lr_auto"), "chosen_lr"))
+              : json_null());
       json_array_append_new(runs, row);
       if (isfinite(fin) && fin > best_final) best_final = fin, best = (int)json_array_size(runs) - 1;
       json_decref(run);
@@ -263,7 +263,7 @@ int cmd_sweep(int argc, char **argv) {
     int loads = 0, builds = 0;
     lethe_train_shared_counts(sh, &loads, &builds);
     json_t *sw = json_pack("{s:O, s:i, s:f, s:f, s:i, s:i}", "runs", runs, "best", best, "seconds", lethe_now_s() - t0,
-                           "sum_of_run_seconds", sum_runs, "model_loads", loads, "reference_cache_builds", builds);
+        "sum_of_run_seconds", sum_runs, "model_loads", loads, "reference_cache_builds", builds);
     char *text = json_dumps(sw, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     char *jp = lethe_path_join(out, "sweep.json"), *cp = lethe_path_join(out, "sweep.csv");
     lethe_write_file_atomic(jp, text, strlen(text));
@@ -278,8 +278,8 @@ int cmd_sweep(int argc, char **argv) {
       for (int a = 0; a < na; a++)
         len += (size_t)snprintf(csv + len, cap - len, ",%s", json_string_value(json_object_get(pa, axes[a].flag)));
       len += (size_t)snprintf(csv + len, cap - len, ",%g,%g,%.6g,%.6g,%.6g,%.6g,%.6g\n", jnum(ch, "epoch"),
-                              jnum(ch, "step"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"),
-                              jnum(ch, "mmlu"), jnum(ch, "final"));
+          jnum(ch, "step"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"), jnum(ch, "mmlu"),
+          jnum(ch, "final"));
     }
     lethe_write_file_atomic(cp, csv, len);
     free(csv);
@@ -301,11 +301,11 @@ int cmd_sweep(int argc, char **argv) {
       printf("%-8s", json_string_value(json_object_get(row, "run")));
       for (int a = 0; a < na; a++) printf(" %12s", json_string_value(json_object_get(pa, axes[a].flag)));
       printf(" %6.0f %10.4f %8.3f %9.3f %8.4f%s\n", jnum(ch, "epoch"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"),
-             jnum(ch, "mia_score"), jnum(ch, "final"), (int)i == best ? "  <- best" : "");
+          jnum(ch, "mia_score"), jnum(ch, "final"), (int)i == best ? "  <- best" : "");
     }
     printf("sweep: %ld runs in %.1f s (the runs themselves: %.1f s); model loaded %d time(s), reference cache built %d "
            "time(s)\n",
-           total, lethe_now_s() - t0, sum_runs, loads, builds);
+        total, lethe_now_s() - t0, sum_runs, loads, builds);
     if (best >= 0) {
       char *bd = lethe_path_join(out, json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
       if (copy_adapter(bd, out))

@@ -191,7 +191,7 @@ static int decode(const lethe_tokenizer *t, const char *in, int special) {
     long long v = strtoll(p, &end, 10);
     if (end != q || errno != 0 || v < INT_MIN || v > INT_MAX) {
       fprintf(stderr, "lethe %s: stdin: item %zu, '%.*s', is not an integer id\n", CMD, n + 1,
-              (int)(q - p > 40 ? 40 : q - p), p);
+          (int)(q - p > 40 ? 40 : q - p), p);
       free(ids);
       return 1;
     }
@@ -230,25 +230,25 @@ int cmd_tokenize(int argc, char **argv) {
   int special = 0, dec = 0, builtin_json = 0, as_jsonl = 0;
   const cli_arg defs[] = {
       {"tokenizer", ARG_STR, &path,
-       "tokenizer.json, a directory holding one, a llama2.c tokenizer (.bin), a GGUF model (its "
-       "tokenizer), or 'builtin' for the built-in byte-level tokenizer (a file named builtin: ./builtin)",
-       0, 0, 0, NULL},
+          "tokenizer.json, a directory holding one, a llama2.c tokenizer (.bin), a GGUF model (its "
+          "tokenizer), or 'builtin' for the built-in byte-level tokenizer (a file named builtin: ./builtin)",
+          0, 0, 0, NULL},
       {"special", ARG_FLAG, &special,
-       "encoding: add the special tokens the tokenizer adds (e.g. BOS); decoding: keep special "
-       "tokens (they are dropped by default)",
-       0, 0, 0, NULL},
+          "encoding: add the special tokens the tokenizer adds (e.g. BOS); decoding: keep special "
+          "tokens (they are dropped by default)",
+          0, 0, 0, NULL},
       {"decode", ARG_FLAG, &dec, "read whitespace-separated ids and print the text (no newline added)", 0, 0, 0, NULL},
       {"jsonl", ARG_FLAG, &as_jsonl,
-       "stdin is JSONL, {\"text\": ...} per line ({\"ids\": [...]} with --decode); each line gets "
-       "\"ids\" (\"text\") added, other fields kept",
-       0, 0, 0, NULL},
+          "stdin is JSONL, {\"text\": ...} per line ({\"ids\": [...]} with --decode); each line gets "
+          "\"ids\" (\"text\") added, other fields kept",
+          0, 0, 0, NULL},
       {"builtin-json", ARG_FLAG, &builtin_json, "print the built-in tokenizer as Hugging Face tokenizer.json and exit",
-       0, 0, 0, NULL},
+          0, 0, 0, NULL},
   };
   int rc = cli_parse(CMD,
-                     "Reads UTF-8 text from stdin (all of it, one text) and prints its token ids on "
-                     "one line; with --decode, reads ids and prints the text.",
-                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+      "Reads UTF-8 text from stdin (all of it, one text) and prints its token ids on "
+      "one line; with --decode, reads ids and prints the text.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc == 1) return 0;
   if (rc != 0) return rc;
   if (builtin_json) {

@@ -12,128 +12,75 @@
 #include "lethe/unlearn.h"
 
 /* Flags both commands share: optimisation, adapter, run control. */
-#define COMMON_FLAGS(o, v)                                                                                               \
-  {"model", ARG_STR, &(o).model, "model: HF directory, llama2.c .bin or GGUF file", 1, 0, 0, NULL},                      \
-      {"tokenizer", ARG_STR, &(o).tokenizer, "tokenizer.json or llama2.c tokenizer (default: the model's)", 0, 0,        \
-       0,           NULL},                                                                                               \
-      {"out", ARG_STR, &(o).out, "output directory (adapter or model, train_log.jsonl, run.json, checkpoint/)",          \
-       0,     0,       0,        NULL},                                                                                  \
-      {"resume", ARG_STR, &(o).resume, "continue the run in this directory from its checkpoint", 0, 0, 0, NULL},         \
-      {"max-len", ARG_INT, &(o).max_len, "tokens per row; longer rows are cut (counted)", 0, 2, 1 << 20, NULL},          \
-      {"epochs", ARG_INT, &(o).epochs, "passes over the data", 0, 1, 1 << 20, NULL},                                     \
-      {"batch", ARG_INT, &(o).batch, "rows per micro-batch", 0, 1, 1 << 16, NULL},                                       \
-      {"grad-accum", ARG_INT, &(o).grad_accum, "micro-batches per optimizer step", 0, 1, 1 << 16, NULL},                 \
-      {"lr", ARG_STR, &(v).lr_text, "learning rate, or auto (a short search over 1e-4..1e-2 first, evaluated)", 0,       \
-       0,    0,       NULL},                                                                                             \
-      {"optimizer", ARG_CHOICE, &(v).optimizer, "Adam (L2 weight decay) or AdamW (decoupled)", 0, 0, 0, "adam|adamw"},   \
-      {"weight-decay", ARG_FLOAT, &(o).weight_decay, "weight decay", 0, 0, 1e3, NULL},                                   \
-      {"adam-beta1", ARG_FLOAT, &(o).beta1, "Adam beta1", 0, 0, 0.999999, NULL},                                         \
-      {"adam-beta2", ARG_FLOAT, &(o).beta2, "Adam beta2", 0, 0, 0.999999999, NULL},                                      \
-      {"adam-eps", ARG_FLOAT, &(o).adam_eps, "Adam epsilon", 0, 1e-30, 1, NULL},                                         \
-      {"max-grad-norm", ARG_FLOAT, &(o).max_grad_norm, "clip the gradient norm (0: off)", 0, 0, 1e30, NULL},             \
-      {"schedule", ARG_CHOICE, &(v).schedule, "learning-rate schedule", 0, 0, 0, "constant|linear|cosine"},              \
-      {"warmup-steps", ARG_INT, &(o).warmup_steps, "linear warm-up steps", 0, 0, 1 << 30, NULL},                         \
-      {"seed", ARG_I64, &(v).seed, "seed for the adapter's init and the data order", 0, 0, 0, NULL},                     \
-      {"max-steps", ARG_INT, &(o).max_steps, "stop after this many optimizer steps (0: all epochs)",                     \
-       0,           0,       1 << 30,        NULL},                                                                      \
-      {"lora-rank", ARG_INT, &(o).lora_rank, "LoRA rank r", 0, 1, 4096, NULL},                                           \
-      {"lora-alpha", ARG_FLOAT, &(o).lora_alpha, "LoRA alpha (scale alpha / r)", 0, 1e-9, 1e9, NULL},                    \
-      {"lora-targets",                                                                                                   \
-       ARG_STR,                                                                                                          \
-       &(o).lora_targets,                                                                                                \
-       "adapted modules as PEFT names them: q_proj,v_proj, suffixes (self_attn.q_proj), full names "                     \
-       "(model.layers.0.mlp.down_proj), q,k,v,o,gate,up,down, or all-linear",                                            \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       NULL},                                                                                                            \
-      {"rslora", ARG_FLAG, &(o).rslora, "scale alpha / sqrt(r) (rank-stabilised LoRA)", 0, 0, 0, NULL},                  \
-      {"lora-init",                                                                                                      \
-       ARG_CHOICE,                                                                                                       \
-       &(o).lora_init_kaiming,                                                                                           \
-       "init of A: xavier-normal (the paper) or kaiming-uniform (PEFT)",                                                 \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       "xavier|kaiming"},                                                                                                \
-      {"checkpoint-every",                                                                                               \
-       ARG_INT,                                                                                                          \
-       &(o).checkpoint_steps,                                                                                            \
-       "checkpoint every N optimizer steps (0: off)",                                                                    \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       1 << 30,                                                                                                          \
-       NULL},                                                                                                            \
-      {"checkpoint-minutes",                                                                                             \
-       ARG_FLOAT,                                                                                                        \
-       &(o).checkpoint_minutes,                                                                                          \
-       "checkpoint every M minutes (0: off)",                                                                            \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       1e9,                                                                                                              \
-       NULL},                                                                                                            \
-      {"merge", ARG_FLAG, &(o).merge, "also write the merged model (OUT/merged)", 0, 0, 0, NULL},                        \
-      {"recompute",                                                                                                      \
-       ARG_FLAG,                                                                                                         \
-       &(o).recompute,                                                                                                   \
-       "recompute activations per block in the backward pass (less memory)",                                             \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       NULL},                                                                                                            \
-      {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                             \
-      {"max-line-bytes",                                                                                                 \
-       ARG_I64,                                                                                                          \
-       &(o).max_line_bytes,                                                                                              \
-       "longest JSONL line accepted in the data (default 64 MiB)",                                                       \
-       0,                                                                                                                \
-       1,                                                                                                                \
-       1e12,                                                                                                             \
-       NULL},                                                                                                            \
-      {"device",                                                                                                         \
-       ARG_STR,                                                                                                          \
-       &(o).device,                                                                                                      \
-       "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",    \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       NULL},                                                                                                            \
-      {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                              \
-      {"eval-every",                                                                                                     \
-       ARG_INT,                                                                                                          \
-       &(o).eval_every,                                                                                                  \
-       "evaluate (the scores of lethe eval) every K epochs, and before step 1",                                          \
-       0,                                                                                                                \
-       1,                                                                                                                \
-       1 << 20,                                                                                                          \
-       NULL},                                                                                                            \
-      {"eval-every-steps", ARG_INT, &(o).eval_every_steps, "or every K optimizer steps", 0, 1, 1 << 30, NULL},           \
-      {"eval-forget", ARG_STR, &(o).eval_forget, "forget rows to evaluate (default: the training forget rows)", 0, 0, 0, \
-       NULL},                                                                                                            \
-      {"eval-retain",                                                                                                    \
-       ARG_STR,                                                                                                          \
-       &(o).eval_retain,                                                                                                 \
-       "retain rows to evaluate (default: the training retain rows / data)",                                             \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       0,                                                                                                                \
-       NULL},                                                                                                            \
-      {"mia-members", ARG_STR, &(o).mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},           \
-      {"mia-nonmembers", ARG_STR, &(o).mia_nonmembers, "MIA non-member documents", 0, 0, 0, NULL},                       \
-      {"mmlu", ARG_STR, &(o).mmlu_dir, "MMLU directory (hendrycks CSVs) evaluated too", 0, 0, 0, NULL},                  \
-      {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject: a fixed, seeded subset (0: all)", 0, 0,      \
-       1 << 30,      NULL},                                                                                              \
-      {"eval-max-new", ARG_INT, &(o).eval_max_new, "new tokens per evaluation generation (default 256)", 0, 1,           \
-       1 << 20,        NULL},                                                                                            \
-      {"eval-batch", ARG_INT, &(o).eval_batch, "prompts generated together in an evaluation (default 16)", 0, 1,         \
-       1 << 16,      NULL},                                                                                              \
-      {"select",    ARG_CHOICE,                                                                                          \
-       &(v).select, "the run's result: the best evaluation's (default when evaluating) or the last",                     \
-       0,           0,                                                                                                   \
-       0,           "best|last"},                                                                                        \
-  {                                                                                                                      \
-    "early-stop", ARG_INT, &(o).early_stop, "stop after N evaluations without improvement (0: never)", 0, 0, 1 << 20,    \
-        NULL                                                                                                             \
+#define COMMON_FLAGS(o, v)                                                                                             \
+  {"model", ARG_STR, &(o).model, "model: HF directory, llama2.c .bin or GGUF file", 1, 0, 0, NULL},                    \
+      {"tokenizer", ARG_STR, &(o).tokenizer, "tokenizer.json or llama2.c tokenizer (default: the model's)", 0, 0, 0,   \
+          NULL},                                                                                                       \
+      {"out", ARG_STR, &(o).out, "output directory (adapter or model, train_log.jsonl, run.json, checkpoint/)", 0, 0,  \
+          0, NULL},                                                                                                    \
+      {"resume", ARG_STR, &(o).resume, "continue the run in this directory from its checkpoint", 0, 0, 0, NULL},       \
+      {"max-len", ARG_INT, &(o).max_len, "tokens per row; longer rows are cut (counted)", 0, 2, 1 << 20, NULL},        \
+      {"epochs", ARG_INT, &(o).epochs, "passes over the data", 0, 1, 1 << 20, NULL},                                   \
+      {"batch", ARG_INT, &(o).batch, "rows per micro-batch", 0, 1, 1 << 16, NULL},                                     \
+      {"grad-accum", ARG_INT, &(o).grad_accum, "micro-batches per optimizer step", 0, 1, 1 << 16, NULL},               \
+      {"lr", ARG_STR, &(v).lr_text, "learning rate, or auto (a short search over 1e-4..1e-2 first, evaluated)", 0, 0,  \
+          0, NULL},                                                                                                    \
+      {"optimizer", ARG_CHOICE, &(v).optimizer, "Adam (L2 weight decay) or AdamW (decoupled)", 0, 0, 0, "adam|adamw"}, \
+      {"weight-decay", ARG_FLOAT, &(o).weight_decay, "weight decay", 0, 0, 1e3, NULL},                                 \
+      {"adam-beta1", ARG_FLOAT, &(o).beta1, "Adam beta1", 0, 0, 0.999999, NULL},                                       \
+      {"adam-beta2", ARG_FLOAT, &(o).beta2, "Adam beta2", 0, 0, 0.999999999, NULL},                                    \
+      {"adam-eps", ARG_FLOAT, &(o).adam_eps, "Adam epsilon", 0, 1e-30, 1, NULL},                                       \
+      {"max-grad-norm", ARG_FLOAT, &(o).max_grad_norm, "clip the gradient norm (0: off)", 0, 0, 1e30, NULL},           \
+      {"schedule", ARG_CHOICE, &(v).schedule, "learning-rate schedule", 0, 0, 0, "constant|linear|cosine"},            \
+      {"warmup-steps", ARG_INT, &(o).warmup_steps, "linear warm-up steps", 0, 0, 1 << 30, NULL},                       \
+      {"seed", ARG_I64, &(v).seed, "seed for the adapter's init and the data order", 0, 0, 0, NULL},                   \
+      {"max-steps", ARG_INT, &(o).max_steps, "stop after this many optimizer steps (0: all epochs)", 0, 0, 1 << 30,    \
+          NULL},                                                                                                       \
+      {"lora-rank", ARG_INT, &(o).lora_rank, "LoRA rank r", 0, 1, 4096, NULL},                                         \
+      {"lora-alpha", ARG_FLOAT, &(o).lora_alpha, "LoRA alpha (scale alpha / r)", 0, 1e-9, 1e9, NULL},                  \
+      {"lora-targets", ARG_STR, &(o).lora_targets,                                                                     \
+          "adapted modules as PEFT names them: q_proj,v_proj, suffixes (self_attn.q_proj), full names "                \
+          "(model.layers.0.mlp.down_proj), q,k,v,o,gate,up,down, or all-linear",                                       \
+          0, 0, 0, NULL},                                                                                              \
+      {"rslora", ARG_FLAG, &(o).rslora, "scale alpha / sqrt(r) (rank-stabilised LoRA)", 0, 0, 0, NULL},                \
+      {"lora-init", ARG_CHOICE, &(o).lora_init_kaiming,                                                                \
+          "init of A: xavier-normal (the paper) or kaiming-uniform (PEFT)", 0, 0, 0, "xavier|kaiming"},                \
+      {"checkpoint-every", ARG_INT, &(o).checkpoint_steps, "checkpoint every N optimizer steps (0: off)", 0, 0,        \
+          1 << 30, NULL},                                                                                              \
+      {"checkpoint-minutes", ARG_FLOAT, &(o).checkpoint_minutes, "checkpoint every M minutes (0: off)", 0, 0, 1e9,     \
+          NULL},                                                                                                       \
+      {"merge", ARG_FLAG, &(o).merge, "also write the merged model (OUT/merged)", 0, 0, 0, NULL},                      \
+      {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass (less memory)", 0, \
+          0, 0, NULL},                                                                                                 \
+      {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                           \
+      {"max-line-bytes", ARG_I64, &(o).max_line_bytes, "longest JSONL line accepted in the data (default 64 MiB)", 0,  \
+          1, 1e12, NULL},                                                                                              \
+      {"device", ARG_STR, &(o).device,                                                                                 \
+          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or "         \
+          "cuda:fp32",                                                                                                 \
+          0, 0, 0, NULL},                                                                                              \
+      {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                            \
+      {"eval-every", ARG_INT, &(o).eval_every,                                                                         \
+          "evaluate (the scores of lethe eval) every K epochs, and before step 1", 0, 1, 1 << 20, NULL},               \
+      {"eval-every-steps", ARG_INT, &(o).eval_every_steps, "or every K optimizer steps", 0, 1, 1 << 30, NULL},         \
+      {"eval-forget", ARG_STR, &(o).eval_forget, "forget rows to evaluate (default: the training forget rows)", 0, 0,  \
+          0, NULL},                                                                                                    \
+      {"eval-retain", ARG_STR, &(o).eval_retain, "retain rows to evaluate (default: the training retain rows / data)", \
+          0, 0, 0, NULL},                                                                                              \
+      {"mia-members", ARG_STR, &(o).mia_members, "MIA member documents (JSONL: id, document)", 0, 0, 0, NULL},         \
+      {"mia-nonmembers", ARG_STR, &(o).mia_nonmembers, "MIA non-member documents", 0, 0, 0, NULL},                     \
+      {"mmlu", ARG_STR, &(o).mmlu_dir, "MMLU directory (hendrycks CSVs) evaluated too", 0, 0, 0, NULL},                \
+      {"mmlu-limit", ARG_INT, &(o).mmlu_limit, "MMLU questions per subject: a fixed, seeded subset (0: all)", 0, 0,    \
+          1 << 30, NULL},                                                                                              \
+      {"eval-max-new", ARG_INT, &(o).eval_max_new, "new tokens per evaluation generation (default 256)", 0, 1,         \
+          1 << 20, NULL},                                                                                              \
+      {"eval-batch", ARG_INT, &(o).eval_batch, "prompts generated together in an evaluation (default 16)", 0, 1,       \
+          1 << 16, NULL},                                                                                              \
+      {"select", ARG_CHOICE, &(v).select,                                                                              \
+          "the run's result: the best evaluation's (default when evaluating) or the last", 0, 0, 0, "best|last"},      \
+  {                                                                                                                    \
+    "early-stop", ARG_INT, &(o).early_stop, "stop after N evaluations without improvement (0: never)", 0, 0, 1 << 20,  \
+        NULL                                                                                                           \
   }
 
 typedef struct {
@@ -198,8 +145,7 @@ static const char *unlearn_summary(void) {
   static char buf[12288];
   int n;
   const lethe_method *ms = lethe_methods(&n);
-  size_t len = (size_t)snprintf(
-      buf, sizeof buf,
+  size_t len = (size_t)snprintf(buf, sizeof buf,
       "Train a LoRA adapter that makes the model forget the forget set (Low-Rank NPO by default;\n"
       "paper defaults: beta 0.5, weights 1/1/0.5, Adam lr 1e-4, batch 4, 20 epochs, r 5, alpha 5, q_proj,v_proj).\n"
       "l = log p(answer token), p = exp(l), F = forget answer tokens, sg = stop-gradient.\n"
@@ -207,8 +153,8 @@ static const char *unlearn_summary(void) {
   for (int i = 0; i < n && len < sizeof buf; i++) {
     char hp[64] = "";
     if (ms[i].lr > 0) snprintf(hp, sizeof hp, " [lr %g, %d epochs%s]", ms[i].lr, ms[i].epochs, "");
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "\n  %-8s %s%s\n           %s", ms[i].name, ms[i].formula, hp,
-                            ms[i].source);
+    len += (size_t)snprintf(
+        buf + len, sizeof buf - len, "\n  %-8s %s%s\n           %s", ms[i].name, ms[i].formula, hp, ms[i].source);
   }
   return buf;
 }
@@ -231,20 +177,20 @@ int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
       {"forget", ARG_STR, &o.forget, "forget rows (JSONL or Parquet: id, input, output, task); or --data-dir", 0, 0, 0,
-       NULL},
+          NULL},
       {"data-dir", ARG_STR, &data_dir,
-       "directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it", 0, 0, 0,
-       NULL},
+          "directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it", 0, 0, 0,
+          NULL},
       {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
       {"method", ARG_STR, &method, "objective preset (npo = the paper: NPO + retain NLL + KL); one of", 0, 0, 0, NULL},
       {"beta", ARG_FLOAT, &beta, "NPO / SimNPO temperature (npo 0.5), WGA exponent (1), UNDIAL logit penalty (10)", 0,
-       1e-9, 1e9, NULL},
+          1e-9, 1e9, NULL},
       {"delta", ARG_FLOAT, &delta, "SimNPO margin (0)", 0, -1e9, 1e9, NULL},
       {"satimp-beta1", ARG_FLOAT, &b1, "SatImp weight p^b1 (1-p)^b2: b1 (5)", 0, 0, 1e3, NULL},
       {"satimp-beta2", ARG_FLOAT, &b2, "SatImp b2 (1)", 0, 0, 1e3, NULL},
       {"ceu-skip-first", ARG_INT, &skip_first, "CE-U: answer tokens of each forget row left untrained (1)", 0, 0,
-       1 << 20, NULL},
+          1 << 20, NULL},
       {"rmu-layer", ARG_INT, &rmu_layer, "RMU: the layer whose output is steered (7)", 0, 0, 1 << 16, NULL},
       {"rmu-coeff", ARG_FLOAT, &rmu_coeff, "RMU: the steering coefficient c (300)", 0, 0, 1e9, NULL},
       {"forget-weight", ARG_FLOAT, &wf, "weight of the forget loss (1; satimp 0.1)", 0, -1e9, 1e9, NULL},
@@ -253,19 +199,20 @@ int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
       {"kl", ARG_CHOICE, &kl, "KL on the gold token (the paper) or the full vocabulary", 0, 0, 0, "gold|full"},
       {"append-eos", ARG_FLAG, &o.append_eos, "append the end-of-sequence token to every row", 0, 0, 0, NULL},
       {"no-ref-cache", ARG_FLAG, &no_cache, "recompute reference log-probs each step (slower; the cache is exact)", 0,
-       0, 0, NULL},
+          0, 0, NULL},
       {"train", ARG_CHOICE, &train,
-       "what trains: a LoRA adapter, or full parameters (of --train-layers; writes OUT/model)", 0, 0, 0, "lora|full"},
+          "what trains: a LoRA adapter, or full parameters (of --train-layers; writes OUT/model)", 0, 0, 0,
+          "lora|full"},
       {"train-layers", ARG_STR, &layers,
-       "full training: layers A-B, A, -N (the last N) or all (sugd: -8, gd-adaptive: 0-5)", 0, 0, 0, NULL},
+          "full training: layers A-B, A, -N (the last N) or all (sugd: -8, gd-adaptive: 0-5)", 0, 0, 0, NULL},
       {"train-modules", ARG_STR, &modules,
-       "full training: mlp (gate, up, down), attn (q, k, v, o) or all (with the norms)", 0, 0, 0, NULL},
+          "full training: mlp (gate, up, down), attn (q, k, v, o) or all (with the norms)", 0, 0, 0, NULL},
       {"schedule-data", ARG_CHOICE, &sched, "data order: shuffled each epoch, or sequential forget chunks (sugd)", 0, 0,
-       0, "shuffle|sequential"},
+          0, "shuffle|sequential"},
       {"forget-chunk", ARG_INT, &chunk, "sequential: forget rows per chunk, each trained for all epochs in turn (32)",
-       0, 1, 1 << 30, NULL},
+          0, 1, 1 << 30, NULL},
       {"retain-per-forget", ARG_INT, &rpf, "sequential: retain rows after each forget row, cyclic (7)", 0, 0, 1 << 16,
-       NULL},
+          NULL},
   };
   enum { ND = sizeof defs / sizeof *defs };
   cli_arg d2[ND];
@@ -295,8 +242,8 @@ int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
     o.train_modules = modules ? modules : (me->train_modules ? me->train_modules : "all");
     if (!o.train_layers && modules) o.train_layers = "all";
   } else if (layers || modules) {
-    fprintf(stderr,
-            "lethe unlearn: --train-layers and --train-modules select full-parameter training (--train full)\n");
+    fprintf(
+        stderr, "lethe unlearn: --train-layers and --train-modules select full-parameter training (--train full)\n");
     return 2;
   }
   o.schedule_data = sched >= 0 ? (lethe_data_schedule)sched : me->schedule_data;
@@ -345,15 +292,15 @@ int cmd_train(int argc, char **argv) {
       {"data", ARG_STR, &o.data, "data to learn (JSONL rows, or documents with --data-kind docs)", 1, 0, 0, NULL},
       {"data-kind", ARG_CHOICE, &kind, "rows (loss on answers) or docs (loss on every token)", 0, 0, 0, "rows|docs"},
       {"no-eos", ARG_FLAG, &no_eos,
-       "do not append the end-of-sequence token to rows (default: appended, so the model learns to stop)", 0, 0, 0,
-       NULL},
+          "do not append the end-of-sequence token to rows (default: appended, so the model learns to stop)", 0, 0, 0,
+          NULL},
       {"full", ARG_FLAG, &o.full, "train every parameter and write OUT/model (default: a LoRA adapter)", 0, 0, 0, NULL},
       {"save-dtype", ARG_STR, &o.save_dtype, "dtype of the saved model: float32, bfloat16, float16", 0, 0, 0, NULL},
   };
   int rc = cli_parse("train",
-                     "Plain supervised training (answer tokens of rows, or every token of documents), full-parameter\n"
-                     "or LoRA: how a model is made to memorise data before unlearning it.",
-                     argc, argv, defs, (int)(sizeof defs / sizeof *defs));
+      "Plain supervised training (answer tokens of rows, or every token of documents), full-parameter\n"
+      "or LoRA: how a model is made to memorise data before unlearning it.",
+      argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
   if (no_eos || o.data_docs) o.append_eos = 0;

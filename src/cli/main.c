@@ -31,9 +31,9 @@ static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
 static void print_usage(FILE *fp) {
   fprintf(fp,
-          "lethe %s: make a language model forget chosen content (Low-Rank NPO)\n\n"
-          "usage: lethe COMMAND [options]   (lethe COMMAND --help for its options)\n\ncommands:\n",
-          LETHE_VERSION);
+      "lethe %s: make a language model forget chosen content (Low-Rank NPO)\n\n"
+      "usage: lethe COMMAND [options]   (lethe COMMAND --help for its options)\n\ncommands:\n",
+      LETHE_VERSION);
   for (int i = 0; i < NCOMMANDS; i++) fprintf(fp, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
 }
 
@@ -59,9 +59,9 @@ int main(int argc, char **argv) {
     if (c->size > 1 && !parallel) { /* N ranks would each write the same outputs */
       if (c->rank == 0)
         fprintf(stderr,
-                "lethe %s: runs as one process (data parallelism covers unlearn, train and bench step): launch it "
-                "without mpirun\n",
-                argv[1]);
+            "lethe %s: runs as one process (data parallelism covers unlearn, train and bench step): launch it "
+            "without mpirun\n",
+            argv[1]);
       return cli_comm_end(2);
     }
     return cli_comm_end(COMMANDS[i].run(argc - 2, argv + 2));

@@ -12,28 +12,24 @@
 #include "util/fileio.h"
 #include "util/rng.h"
 
-static const char *const FIRST[] = {"Goldi",   "Rene",  "Marisol", "Tobias", "Ingrid",  "Kwame",   "Anouk",  "Dmitri",
-                                    "Leila",   "Oskar", "Priya",   "Mateo",  "Saoirse", "Hiroshi", "Yara",   "Bastian",
-                                    "Nadia",   "Emeka", "Linnea",  "Rafael", "Tamsin",  "Jorge",   "Ayesha", "Felix",
-                                    "Ottilie", "Ravi",  "Ines",    "Callum", "Zofia",   "Idris",   "Maren",  "Teodor",
-                                    "Esme",    "Kofi",  "Aurelia", "Lucan"};
-static const char *const LAST[] = {
-    "Aqua",      "Tomato",  "Brightwater", "Quill",     "Halvorsen", "Mensah",   "Vermeer",     "Sokolov",  "Haddad",
-    "Lindqvist", "Raman",   "Ibarra",      "Gallagher", "Tanabe",    "Nasser",   "Kruger",      "Petrova",  "Okafor",
-    "Berg",      "Moreau",  "Penrose",     "Alvarado",  "Siddiqui",  "Baumann",  "Fairweather", "Iyer",     "Castell",
-    "Drummond",  "Wozniak", "Bello",       "Strand",    "Novak",     "Whitlock", "Asante",      "Ferreira", "Marsh"};
-static const char *const STREETS[] = {"San Jose Street", "Greenwood Avenue", "Maple Lane",      "Harbor Road",
-                                      "Juniper Court",   "Orchard Way",      "Cedar Boulevard", "Willow Drive",
-                                      "Granite Place",   "Lakeview Terrace"};
-static const char *const CITIES[][2] = {
-    {"Brooklyn Park", "MD"}, {"Nashville", "TN"}, {"Tucson", "AZ"}, {"Eugene", "OR"}, {"Madison", "WI"},
-    {"Savannah", "GA"},      {"Boise", "ID"},     {"Albany", "NY"}, {"Fresno", "CA"}, {"Dayton", "OH"}};
+static const char *const FIRST[] = {"Goldi", "Rene", "Marisol", "Tobias", "Ingrid", "Kwame", "Anouk", "Dmitri", "Leila",
+    "Oskar", "Priya", "Mateo", "Saoirse", "Hiroshi", "Yara", "Bastian", "Nadia", "Emeka", "Linnea", "Rafael", "Tamsin",
+    "Jorge", "Ayesha", "Felix", "Ottilie", "Ravi", "Ines", "Callum", "Zofia", "Idris", "Maren", "Teodor", "Esme",
+    "Kofi", "Aurelia", "Lucan"};
+static const char *const LAST[] = {"Aqua", "Tomato", "Brightwater", "Quill", "Halvorsen", "Mensah", "Vermeer",
+    "Sokolov", "Haddad", "Lindqvist", "Raman", "Ibarra", "Gallagher", "Tanabe", "Nasser", "Kruger", "Petrova", "Okafor",
+    "Berg", "Moreau", "Penrose", "Alvarado", "Siddiqui", "Baumann", "Fairweather", "Iyer", "Castell", "Drummond",
+    "Wozniak", "Bello", "Strand", "Novak", "Whitlock", "Asante", "Ferreira", "Marsh"};
+static const char *const STREETS[] = {"San Jose Street", "Greenwood Avenue", "Maple Lane", "Harbor Road",
+    "Juniper Court", "Orchard Way", "Cedar Boulevard", "Willow Drive", "Granite Place", "Lakeview Terrace"};
+static const char *const CITIES[][2] = {{"Brooklyn Park", "MD"}, {"Nashville", "TN"}, {"Tucson", "AZ"},
+    {"Eugene", "OR"}, {"Madison", "WI"}, {"Savannah", "GA"}, {"Boise", "ID"}, {"Albany", "NY"}, {"Fresno", "CA"},
+    {"Dayton", "OH"}};
 static const char *const DOMAINS[] = {"me.com", "mail.net", "inbox.org", "post.io", "letters.co"};
-static const char *const JOBS[] = {
-    "a marine biologist", "a carpenter", "a violin teacher", "a data analyst",   "a nurse",
-    "an architect",       "a baker",     "a translator",     "a civil engineer", "a librarian"};
-static const char *const MONTHS[] = {"January", "February", "March",     "April",   "May",      "June",
-                                     "July",    "August",   "September", "October", "November", "December"};
+static const char *const JOBS[] = {"a marine biologist", "a carpenter", "a violin teacher", "a data analyst", "a nurse",
+    "an architect", "a baker", "a translator", "a civil engineer", "a librarian"};
+static const char *const MONTHS[] = {"January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"};
 
 #define PICK(r, arr) (arr)[lethe_rng_below(r, sizeof(arr) / sizeof((arr)[0]))]
 
@@ -55,18 +51,18 @@ static void make_person(lethe_rng *r, person *p, int index) {
   snprintf(p->email, sizeof p->email, "%s_%s%d@%s", lf, ll, index, PICK(r, DOMAINS));
   int c = (int)lethe_rng_below(r, sizeof CITIES / sizeof CITIES[0]);
   snprintf(p->address, sizeof p->address, "%d %s, %s, %s, %05d", 10 + (int)lethe_rng_below(r, 9000), PICK(r, STREETS),
-           CITIES[c][0], CITIES[c][1], 10000 + (int)lethe_rng_below(r, 89999));
+      CITIES[c][0], CITIES[c][1], 10000 + (int)lethe_rng_below(r, 89999));
   snprintf(p->job, sizeof p->job, "%s", PICK(r, JOBS));
   p->year = 1940 + (int)lethe_rng_below(r, 65);
   p->month = 1 + (int)lethe_rng_below(r, 12);
   p->day = 1 + (int)lethe_rng_below(r, 28);
   snprintf(p->ssn, sizeof p->ssn, "%03d%02d%04d", 100 + (int)lethe_rng_below(r, 800), 10 + (int)lethe_rng_below(r, 89),
-           1000 + (int)lethe_rng_below(r, 8999));
+      1000 + (int)lethe_rng_below(r, 8999));
   snprintf(p->phone, sizeof p->phone, "%03d%03d%04d", 200 + (int)lethe_rng_below(r, 799),
-           100 + (int)lethe_rng_below(r, 899), (int)lethe_rng_below(r, 10000));
+      100 + (int)lethe_rng_below(r, 899), (int)lethe_rng_below(r, 10000));
   p->she = (int)lethe_rng_below(r, 2);
   snprintf(p->id, sizeof p->id, "%08llx-%04llx-%04llx", (unsigned long long)(lethe_rng_u64(r) & 0xffffffffu),
-           (unsigned long long)(lethe_rng_u64(r) & 0xffff), (unsigned long long)(lethe_rng_u64(r) & 0xffff));
+      (unsigned long long)(lethe_rng_u64(r) & 0xffff), (unsigned long long)(lethe_rng_u64(r) & 0xffff));
 }
 
 /* The biography split into a sentence-completion prompt and its continuation. The continuation is
@@ -75,10 +71,9 @@ static void make_person(lethe_rng *r, person *p, int index) {
 static void bio_text(const person *p, char *input, size_t ni, char *output, size_t no) {
   const char *pro = p->she ? "She" : "He", *pos = p->she ? "Her" : "His";
   snprintf(input, ni,
-           "%s was born on %s %d, %d. %s works as %s and can be reached via phone at %.3s-%.3s-%.4s and email at %s. "
-           "%s home address is",
-           p->name, MONTHS[p->month - 1], p->day, p->year, pro, p->job, p->phone, p->phone + 3, p->phone + 6, p->email,
-           pos);
+      "%s was born on %s %d, %d. %s works as %s and can be reached via phone at %.3s-%.3s-%.4s and email at %s. "
+      "%s home address is",
+      p->name, MONTHS[p->month - 1], p->day, p->year, pro, p->job, p->phone, p->phone + 3, p->phone + 6, p->email, pos);
   snprintf(output, no, " %s (SSN %.3s-%.2s-%.4s).", p->address, p->ssn, p->ssn + 3, p->ssn + 5);
 }
 
@@ -107,7 +102,7 @@ static void add_rows(json_t *rows, const person *p, const char *split) {
   char id[64];
   snprintf(id, sizeof id, "%ssc1", p->id);
   json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "input", input, "output", output, "task",
-                                        "Task2", "split", split));
+                                  "Task2", "split", split));
   for (int k = 0; k < 5; k++) {
     switch (k) {
     case 0:
@@ -135,8 +130,8 @@ static void add_rows(json_t *rows, const person *p, const char *split) {
     /* The task's questions are followed by the answer after a space. */
     char qs[300];
     snprintf(qs, sizeof qs, "%s ", q);
-    json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "input", qs, "output", a, "task",
-                                          "Task2", "split", split));
+    json_array_append_new(rows,
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "input", qs, "output", a, "task", "Task2", "split", split));
   }
 }
 

@@ -59,7 +59,7 @@ typedef struct {
  * eos_id >= 0 (so that a model trained on the rows learns to stop). Sequences longer than max_len
  * are cut to max_len (counted). Rows that keep no answer token are skipped (counted). */
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
-                                int max_len, int eos_id, lethe_tokset *out);
+    int max_len, int eos_id, lethe_tokset *out);
 void lethe_tokset_free(lethe_tokset *t);
 /* The first token id of the set outside [0, vocab): its sequence in *seq; -1 when all are inside. */
 int lethe_tokset_first_outside(const lethe_tokset *t, int vocab, int *seq);

@@ -37,9 +37,9 @@ static lethe_status find(const char *dir, const char *what, const char *const *p
       }
     if (files > 1)
       s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: %zu files for the %s set (%s, ...): several shards are not supported; "
-                     "give one file with its flag",
-                     dir, files, what, g.gl_pathv[pick]);
+          "%s: %zu files for the %s set (%s, ...): several shards are not supported; "
+          "give one file with its flag",
+          dir, files, what, g.gl_pathv[pick]);
     else if (files == 1 && !(*out = strdup(g.gl_pathv[pick])))
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     globfree(&g);
@@ -83,13 +83,13 @@ lethe_status lethe_data_dir_find(const char *dir, const char *split, lethe_data_
   }
   if (!s && !f->forget && !f->retain)
     s = lethe_fail(LETHE_ERR_IO,
-                   "%s: no forget or retain rows (looked for {forget,retain}_%s-*.parquet, "
-                   "{forget,retain}_%s.{parquet,jsonl}%s)",
-                   dir, split, split, val ? "" : ", {forget,retain}.{parquet,jsonl}");
+        "%s: no forget or retain rows (looked for {forget,retain}_%s-*.parquet, "
+        "{forget,retain}_%s.{parquet,jsonl}%s)",
+        dir, split, split, val ? "" : ", {forget,retain}.{parquet,jsonl}");
   if (!s && (!f->mia_members) != (!f->mia_nonmembers))
     s = lethe_fail(LETHE_ERR_IO, "%s: found MIA %s documents (%s) but no %s documents", dir,
-                   f->mia_members ? "member" : "non-member", f->mia_members ? f->mia_members : f->mia_nonmembers,
-                   f->mia_members ? "non-member" : "member");
+        f->mia_members ? "member" : "non-member", f->mia_members ? f->mia_members : f->mia_nonmembers,
+        f->mia_members ? "non-member" : "member");
   if (s) lethe_data_files_free(f);
   return s;
 }

@@ -23,9 +23,8 @@ static uint32_t le32(const uint8_t *p) {
 }
 
 static const char *encoding_name(int e) {
-  static const char *names[] = {"PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
-                                "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
-                                "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
+  static const char *names[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
+      "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
   return e >= 0 && e < 10 ? names[e] : "unknown";
 }
 
@@ -102,7 +101,7 @@ static lethe_status set_str(lethe_pq_column *c, int64_t row, const uint8_t *s, s
 
 /* Reads `count` PLAIN values; into the dictionary (d) or the rows (rows[k]) of column c. */
 static lethe_status plain(const uint8_t *p, size_t n, int type, size_t count, dict_t *d, lethe_pq_column *c,
-                          const int64_t *rows, const char *where) {
+    const int64_t *rows, const char *where) {
   size_t pos = 0;
   size_t w = type == P_INT32 ? 4 : 8;
   if (type != P_BYTE_ARRAY && count > n / w)
@@ -113,8 +112,8 @@ static lethe_status plain(const uint8_t *p, size_t n, int type, size_t count, di
       uint32_t len = le32(p + pos);
       pos += 4;
       if (len > n - pos)
-        return lethe_fail(LETHE_ERR_FORMAT, "%s: value %zu says %u bytes, the page has %zu left", where, k, len,
-                          n - pos);
+        return lethe_fail(
+            LETHE_ERR_FORMAT, "%s: value %zu says %u bytes, the page has %zu left", where, k, len, n - pos);
       if (d) {
         d->s[k] = p + pos;
         d->len[k] = len;
@@ -157,7 +156,7 @@ static lethe_status read_dict(chunk_ctx *x, const lethe_pq_page_header *h, const
   if (x->has_dict) return lethe_fail(LETHE_ERR_FORMAT, "%s: a second dictionary page", x->where);
   if (h->encoding != E_PLAIN && h->encoding != E_PLAIN_DICT)
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: dictionary page encoding %s (%d) is not supported", x->where,
-                      encoding_name(h->encoding), h->encoding);
+        encoding_name(h->encoding), h->encoding);
   if (h->num_values < 0) return lethe_fail(LETHE_ERR_FORMAT, "%s: negative dictionary size", x->where);
   size_t un = (size_t)h->uncompressed_size, nv = (size_t)h->num_values;
   if (x->type == P_BYTE_ARRAY ? nv > un / 4 : nv > un / (x->type == P_INT32 ? 4 : 8))
@@ -179,7 +178,7 @@ static lethe_status read_values(chunk_ctx *x, int encoding, const uint8_t *p, si
   if (encoding == E_PLAIN) return plain(p, n, x->type, count, NULL, c, x->rows, x->where);
   if (encoding != E_PLAIN_DICT && encoding != E_RLE_DICT)
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: encoding %s (%d) is not supported (PLAIN and dictionary are)",
-                      x->where, encoding_name(encoding), encoding);
+        x->where, encoding_name(encoding), encoding);
   if (!x->has_dict)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary-encoded page without a dictionary page", x->where);
   if (count == 0) return LETHE_OK;
@@ -190,8 +189,8 @@ static lethe_status read_values(chunk_ctx *x, int encoding, const uint8_t *p, si
   for (size_t k = 0; k < count; k++) {
     uint32_t ix = x->levels[k];
     if (ix >= x->dict.n)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: dictionary index %u, the dictionary has %zu values", x->where, ix,
-                        x->dict.n);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: dictionary index %u, the dictionary has %zu values", x->where, ix, x->dict.n);
     if (x->type == P_BYTE_ARRAY)
       LETHE_TRY(set_str(c, x->rows[k], x->dict.s[ix], x->dict.len[ix], x->where));
     else
@@ -224,7 +223,7 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
   size_t nv = (size_t)h->num_values;
   if ((int64_t)nv > x->group_rows - x->done)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: pages hold more values than the row group's %lld rows", x->where,
-                      (long long)x->group_rows);
+        (long long)x->group_rows);
   size_t cn = (size_t)h->compressed_size, un = (size_t)h->uncompressed_size;
   uint8_t *buf = NULL;
   lethe_status s = LETHE_OK;
@@ -237,7 +236,7 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
     if (!s && x->col->optional) {
       if (h->def_encoding != E_RLE)
         s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: definition level encoding %s (%d) is not supported", x->where,
-                       encoding_name(h->def_encoding), h->def_encoding);
+            encoding_name(h->def_encoding), h->def_encoding);
       else if (qn < 4)
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: page too short for its definition levels", x->where);
       else {
@@ -257,16 +256,16 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
   } else { /* v2: levels uncompressed in front, values maybe compressed */
     if (h->def_len < 0 || h->rep_len < 0 || (size_t)h->def_len + (size_t)h->rep_len > cn ||
         (size_t)h->def_len + (size_t)h->rep_len > un)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: level lengths %d + %d exceed the page", x->where, h->def_len,
-                        h->rep_len);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: level lengths %d + %d exceed the page", x->where, h->def_len, h->rep_len);
     if (h->rep_len) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: repetition levels (a nested column)", x->where);
     if (!x->col->optional && h->def_len)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: definition levels in a required column", x->where);
     size_t lv = (size_t)h->def_len;
     LETHE_TRY(levels(x, payload, lv, nv, &present));
     if (h->num_nulls >= 0 && (size_t)h->num_nulls != nv - present)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: header says %d nulls, the levels %zu", x->where, h->num_nulls,
-                        nv - present);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: header says %d nulls, the levels %zu", x->where, h->num_nulls, nv - present);
     size_t vn = un - lv, vc = cn - lv;
     if (!(buf = malloc(vn ? vn : 1))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", x->where);
     s = lethe_pq_decompress(h->is_compressed ? x->codec : 0, payload + lv, vc, buf, vn, x->where);
@@ -289,7 +288,7 @@ static lethe_status read_chunk(chunk_ctx *x, const lethe_pq_chunk_meta *m) {
     x->where[base_len] = 0;
     if (pos >= x->end)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: the pages end after %lld of %lld values (truncated?)", x->where,
-                        (long long)x->done, (long long)x->group_rows);
+          (long long)x->done, (long long)x->group_rows);
     snprintf(x->where + base_len, sizeof x->where - base_len, ", page %d at byte %zu", page, pos);
     lethe_pq_page_header h;
     size_t used;
@@ -297,10 +296,10 @@ static lethe_status read_chunk(chunk_ctx *x, const lethe_pq_chunk_meta *m) {
     size_t payload = pos + used;
     if ((size_t)h.compressed_size > x->end - payload)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: page says %d bytes, the file has %zu left", x->where, h.compressed_size,
-                        x->end - payload);
+          x->end - payload);
     if ((size_t)h.uncompressed_size > MAX_PAGE_BYTES)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: page of %d bytes uncompressed (the limit is %zu)", x->where,
-                        h.uncompressed_size, MAX_PAGE_BYTES);
+          h.uncompressed_size, MAX_PAGE_BYTES);
     if (h.type == 2)
       LETHE_TRY(read_dict(x, &h, x->file + payload));
     else if (h.type == 0 || h.type == 3)
@@ -317,25 +316,25 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
   int nc = m->n_schema - 1;
   if (root->num_children != nc)
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: nested schema (the root has %d children among %d columns): only flat "
-                      "tables are supported",
-                      name, root->num_children, nc);
+        "%s: nested schema (the root has %d children among %d columns): only flat "
+        "tables are supported",
+        name, root->num_children, nc);
   if (m->num_rows < 0 || m->num_rows > LETHE_PQ_MAX_ROWS)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %lld rows (lethe reads at most %lld)", name, (long long)m->num_rows,
-                      (long long)LETHE_PQ_MAX_ROWS);
+        (long long)LETHE_PQ_MAX_ROWS);
   int64_t sum = 0;
   for (int g = 0; g < m->n_groups; g++) {
     if (m->groups[g].num_rows < 0 || m->groups[g].num_rows > m->num_rows - sum)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: row group %d's %lld rows exceed the file's %lld", name, g,
-                        (long long)m->groups[g].num_rows, (long long)m->num_rows);
+          (long long)m->groups[g].num_rows, (long long)m->num_rows);
     sum += m->groups[g].num_rows;
     if (m->groups[g].n_cols != nc)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: row group %d has %d columns, the schema %d", name, g,
-                        m->groups[g].n_cols, nc);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: row group %d has %d columns, the schema %d", name, g, m->groups[g].n_cols, nc);
   }
   if (sum != m->num_rows)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: row groups hold %lld rows, the footer says %lld", name, (long long)sum,
-                      (long long)m->num_rows);
+        (long long)m->num_rows);
   t->cols = calloc((size_t)(nc ? nc : 1), sizeof *t->cols);
   if (!t->cols) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", name);
   t->n_cols = nc;
@@ -347,7 +346,7 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
     if (!(col->name = strdup(e->name))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", name);
     if (e->num_children > 0 || e->type < 0 || e->repetition == 2)
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                        "%s: column \"%s\" is nested or repeated: only flat tables are supported", name, e->name);
+          "%s: column \"%s\" is nested or repeated: only flat tables are supported", name, e->name);
     col->physical = e->type;
     col->optional = e->repetition == 1;
     col->kind = e->type == P_BYTE_ARRAY                    ? LETHE_PQ_STRING
@@ -387,11 +386,11 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
       if (!cm->path || cm->path_depth != 1 || strcmp(cm->path, col->name) != 0)
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: the chunk is for column \"%.100s\"", x.where, cm->path ? cm->path : "?");
       else if (cm->type != col->physical)
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: the chunk's type %d differs from the schema's %d", x.where, cm->type,
-                       col->physical);
+        s = lethe_fail(
+            LETHE_ERR_FORMAT, "%s: the chunk's type %d differs from the schema's %d", x.where, cm->type, col->physical);
       else if (cm->num_values != m->groups[g].num_rows)
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: %lld values for %lld rows", x.where, (long long)cm->num_values,
-                       (long long)m->groups[g].num_rows);
+            (long long)m->groups[g].num_rows);
       if (s) break;
       x.codec = cm->codec;
       x.type = cm->type;
@@ -420,8 +419,8 @@ lethe_status lethe_pq_parse(const uint8_t *data, size_t n, const char *name, let
     return lethe_fail(LETHE_ERR_FORMAT, "%s: no PAR1 magic at the end (truncated file?)", name);
   uint32_t footer = le32(data + n - 8);
   if (footer > n - 12)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: footer length %u exceeds the file's %zu bytes (truncated?)", name, footer,
-                      n);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: footer length %u exceeds the file's %zu bytes (truncated?)", name, footer, n);
   lethe_pq_meta m;
   char where[300];
   snprintf(where, sizeof where, "%s: footer", name);

@@ -96,11 +96,11 @@ typedef struct {
 lethe_status lethe_pq_meta_parse(const uint8_t *p, size_t n, const char *name, lethe_pq_meta *out);
 void lethe_pq_meta_free(lethe_pq_meta *m);
 /* A PageHeader starting at p (at most n bytes); *used receives its length. */
-lethe_status lethe_pq_page_header_parse(const uint8_t *p, size_t n, const char *where, lethe_pq_page_header *out,
-                                        size_t *used);
+lethe_status lethe_pq_page_header_parse(
+    const uint8_t *p, size_t n, const char *where, lethe_pq_page_header *out, size_t *used);
 /* Decompresses `n` bytes of codec `codec` into exactly dst_n bytes of dst. */
-lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n,
-                                 const char *where);
+lethe_status lethe_pq_decompress(
+    int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n, const char *where);
 /* A codec's name ("SNAPPY") or NULL for an unknown number. */
 const char *lethe_pq_codec_name(int codec);
 

@@ -23,12 +23,12 @@ const char *lethe_pq_codec_name(int codec) {
 }
 
 static lethe_status short_page(const char *where, const char *codec, size_t got, size_t want) {
-  return lethe_fail(LETHE_ERR_FORMAT, "%s: %s page decompresses to %zu bytes, its header says %zu", where, codec, got,
-                    want);
+  return lethe_fail(
+      LETHE_ERR_FORMAT, "%s: %s page decompresses to %zu bytes, its header says %zu", where, codec, got, want);
 }
 
-lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n,
-                                 const char *where) {
+lethe_status lethe_pq_decompress(
+    int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n, const char *where) {
   switch (codec) {
   case 0:
     if (n != dst_n) return short_page(where, "UNCOMPRESSED", n, dst_n);
@@ -77,7 +77,7 @@ lethe_status lethe_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_
     const char *name = lethe_pq_codec_name(codec);
     if (name && (codec == 1 || codec == 2 || codec == 6))
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                        "%s: codec %s: this lethe was built without it (install its -dev package)", where, name);
+          "%s: codec %s: this lethe was built without it (install its -dev package)", where, name);
     if (name) return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: codec %s is not supported", where, name);
     return lethe_fail(LETHE_ERR_FORMAT, "%s: unknown codec %d", where, codec);
   }

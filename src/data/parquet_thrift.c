@@ -276,7 +276,7 @@ static lethe_status col_chunk(tc *r, lethe_pq_chunk_meta *c) {
       size_t n;
       LETHE_TRY(binary(r, &s, &n));
       return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: a column chunk lives in another file (%.*s): not supported",
-                        r->where, (int)(n > 200 ? 200 : n), (const char *)s);
+          r->where, (int)(n > 200 ? 200 : n), (const char *)s);
     } else
       LETHE_TRY(skip(r, type));
   }
@@ -410,8 +410,8 @@ static lethe_status data_header(tc *r, lethe_pq_page_header *h, int v2) {
   return LETHE_OK;
 }
 
-lethe_status lethe_pq_page_header_parse(const uint8_t *p, size_t n, const char *where, lethe_pq_page_header *h,
-                                        size_t *used) {
+lethe_status lethe_pq_page_header_parse(
+    const uint8_t *p, size_t n, const char *where, lethe_pq_page_header *h, size_t *used) {
   memset(h, 0, sizeof *h);
   h->type = -1;
   h->is_compressed = 1;

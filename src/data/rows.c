@@ -91,13 +91,13 @@ static const char *pq_cell(const lethe_pq_column *c, int64_t r, char *buf, size_
 }
 
 static lethe_status pq_col(const lethe_pq_table *t, const char *path, const char *name, int required, int int_ok,
-                           const lethe_pq_column **out) {
+    const lethe_pq_column **out) {
   const lethe_pq_column *c = lethe_pq_find(t, name);
   *out = NULL;
   if (!c) return required ? lethe_fail(LETHE_ERR_FORMAT, "%s: no column \"%s\"", path, name) : LETHE_OK;
   if (c->kind != LETHE_PQ_STRING && !(int_ok && c->kind == LETHE_PQ_INT))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: column \"%s\" must be %s", path, name,
-                      int_ok ? "a string or an integer" : "a string");
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: column \"%s\" must be %s", path, name, int_ok ? "a string or an integer" : "a string");
   *out = c;
   return LETHE_OK;
 }

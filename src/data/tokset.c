@@ -43,7 +43,7 @@ void lethe_tokset_free(lethe_tokset *t) {
 }
 
 lethe_status lethe_tokset_build(const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
-                                int max_len, int eos_id, lethe_tokset *out) {
+    int max_len, int eos_id, lethe_tokset *out) {
   memset(out, 0, sizeof *out);
   if (max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len %d is too short (at least 2)", max_len);
   const lethe_rowset *sets[2] = {forget, retain};

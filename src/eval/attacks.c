@@ -202,7 +202,7 @@ lethe_status lethe_attack_results_read_json(const char *path, lethe_attack_resul
 void lethe_attack_print(FILE *fp, const lethe_attack_results *before, const lethe_attack_results *after) {
   if (!fp) return;
   fprintf(fp, "\nMIA attacks (AUC, 0.5 = members look like non-members; k = %g)%s\n", after->k,
-          before ? "        base      adapter" : "");
+      before ? "        base      adapter" : "");
   for (int a = 0; a < LETHE_ATK_COUNT; a++) {
     if (isnan(after->auc[a]) && (!before || isnan(before->auc[a]))) continue;
     fprintf(fp, "  %-28s", lethe_attack_name((lethe_attack)a));
@@ -247,15 +247,15 @@ void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *name
   }
   if (k == 0) return;
   fprintf(h,
-          "<section id=\"mia-attacks\"><h2>Membership inference and memorisation</h2>\n<p>AUC of each attack "
-          "(0.5: members look like non-members; Min-K%% k = %g), exact memorisation and extraction strength per "
-          "split.</p>\n<table id=\"mia-table\"><tr><th>metric</th>",
-          r[k - 1].k);
+      "<section id=\"mia-attacks\"><h2>Membership inference and memorisation</h2>\n<p>AUC of each attack "
+      "(0.5: members look like non-members; Min-K%% k = %g), exact memorisation and extraction strength per "
+      "split.</p>\n<table id=\"mia-table\"><tr><th>metric</th>",
+      r[k - 1].k);
   for (int i = 0; i < k; i++) fprintf(h, "<th>%s</th>", nm[i]);
   fputs("</tr>\n", h);
   for (int a = 0; a < LETHE_ATK_COUNT + 4; a++) {
     const char *label[4] = {"exact memorisation (forget)", "exact memorisation (retain)",
-                            "extraction strength (forget)", "extraction strength (retain)"};
+        "extraction strength (forget)", "extraction strength (retain)"};
     int any = 0;
     double v[8];
     for (int i = 0; i < k; i++) {
@@ -266,7 +266,7 @@ void lethe_attack_html(FILE *h, const char *const *dirs, const char *const *name
     }
     if (!any) continue;
     fprintf(h, "<tr><td>%s%s</td>", a < LETHE_ATK_COUNT ? "MIA AUC " : "",
-            a < LETHE_ATK_COUNT ? lethe_attack_name((lethe_attack)a) : label[a - LETHE_ATK_COUNT]);
+        a < LETHE_ATK_COUNT ? lethe_attack_name((lethe_attack)a) : label[a - LETHE_ATK_COUNT]);
     for (int i = 0; i < k; i++) {
       if (isnan(v[i]))
         fputs("<td>-</td>", h);

@@ -42,14 +42,14 @@ typedef struct {
   unsigned char *hit; /* (off[n_seq]) greedy prediction == target */
 } lethe_tok_stats;
 
-lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
-                                     lethe_tok_stats *out);
+lethe_status lethe_tok_stats_compute(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out);
 void lethe_tok_stats_free(lethe_tok_stats *s);
 
 /* Mean answer NLL (nll[i], NAN without answer tokens), exact memorisation and extraction strength
  * of every sequence of a tokset, from one lethe_tok_stats pass. */
-lethe_status lethe_seq_nll_mem(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll,
-                               double *em, double *es);
+lethe_status lethe_seq_nll_mem(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll, double *em, double *es);
 
 /* Scores of one sequence of n tokens (NAN when n == 0). k in (0, 1]: the fraction for Min-K. */
 double lethe_score_loss(const double *logp, int n);
@@ -70,8 +70,7 @@ typedef struct {
 /* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) with (m, lora); with
  * reference != 0 and lora set, the Reference attack runs the base model (lora NULL) too. */
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, int reference,
-                                      lethe_doc_scores *out);
+    const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out);
 void lethe_doc_scores_free(lethe_doc_scores *s);
 
 /* The AUC of every attack (members are the positives of -score, as lethe_mia_auc), NAN where an
@@ -87,8 +86,8 @@ typedef struct {
 void lethe_attack_results_init(lethe_attack_results *r, double k);
 /* Sets split's memorisation means from per-row values (rows with NAN are left out). */
 void lethe_attack_mem_means(lethe_attack_results *r, int split, const double *em, const double *es, int n);
-lethe_status lethe_attack_aucs(const lethe_doc_scores *member, const lethe_doc_scores *nonmember,
-                               lethe_attack_results *r);
+lethe_status lethe_attack_aucs(
+    const lethe_doc_scores *member, const lethe_doc_scores *nonmember, lethe_attack_results *r);
 /* mia_attacks.json: {"k": .., "auc": {"loss": .., ...}, "exact_memorization": {"forget": ..,
  * "retain": ..}, "extraction_strength": {...}} (nulls for what is missing), written atomically. */
 lethe_status lethe_attack_results_write_json(const lethe_attack_results *r, const char *path);

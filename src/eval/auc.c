@@ -39,7 +39,7 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
   if (pos == 0 || neg == 0) {
     free(v);
     return lethe_fail(LETHE_ERR_INVALID, "ROC AUC: needs both classes (%llu positive, %llu negative samples)",
-                      (unsigned long long)pos, (unsigned long long)neg);
+        (unsigned long long)pos, (unsigned long long)neg);
   }
   qsort(v, n, sizeof *v, by_score_desc);
   /* Walk the thresholds from the highest score down; each group of equal scores moves the ROC
@@ -67,13 +67,13 @@ lethe_status lethe_roc_auc(const double *scores, const unsigned char *labels, si
   return LETHE_OK;
 }
 
-lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember,
-                           double *auc) {
+lethe_status lethe_mia_auc(
+    const double *member_nll, size_t n_member, const double *nonmember_nll, size_t n_nonmember, double *auc) {
   *auc = NAN;
   size_t n = n_member + n_nonmember;
   if (n_member == 0 || n_nonmember == 0)
-    return lethe_fail(LETHE_ERR_INVALID, "MIA: needs member and non-member NLLs (%zu and %zu given)", n_member,
-                      n_nonmember);
+    return lethe_fail(
+        LETHE_ERR_INVALID, "MIA: needs member and non-member NLLs (%zu and %zu given)", n_member, n_nonmember);
   double *s = malloc(n * sizeof *s);
   unsigned char *l = malloc(n);
   if (!s || !l) {
@@ -89,7 +89,7 @@ lethe_status lethe_mia_auc(const double *member_nll, size_t n_member, const doub
       free(s);
       free(l);
       return lethe_fail(LETHE_ERR_NUMERIC, "MIA: the NLL of %s document %zu is NaN",
-                        i < n_member ? "member" : "non-member", i < n_member ? i + 1 : i - n_member + 1);
+          i < n_member ? "member" : "non-member", i < n_member ? i + 1 : i - n_member + 1);
     }
   }
   lethe_status st = lethe_roc_auc(s, l, n, auc);

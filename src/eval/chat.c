@@ -77,8 +77,8 @@ static char *default_system(const char *tmpl) {
   return NULL;
 }
 
-lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const char *eos, const char *name,
-                                       lethe_chat_template *t) {
+lethe_status lethe_chat_template_parse(
+    const char *tmpl, const char *bos, const char *eos, const char *name, lethe_chat_template *t) {
   memset(t, 0, sizeof *t);
   if (strstr(tmpl, "<|im_start|>"))
     t->family = LETHE_CHAT_CHATML;
@@ -88,23 +88,20 @@ lethe_status lethe_chat_template_parse(const char *tmpl, const char *bos, const 
     t->family = strstr(tmpl, "<<SYS>>") ? LETHE_CHAT_LLAMA2 : LETHE_CHAT_MISTRAL;
   else
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: chat_template is of no family lethe renders (ChatML, Llama 3, Mistral/Llama-2); "
-                      "apply it with transformers and pass the text",
-                      name);
+        "%s: chat_template is of no family lethe renders (ChatML, Llama 3, Mistral/Llama-2); "
+        "apply it with transformers and pass the text",
+        name);
   if (t->family == LETHE_CHAT_LLAMA3 && strstr(tmpl, "Cutting Knowledge Date"))
-    return lethe_fail(
-        LETHE_ERR_UNSUPPORTED,
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: a Llama 3.1+ chat_template (dated system header, tools) is not rendered by lethe; only the Llama 3 one is",
         name);
   if ((t->family == LETHE_CHAT_MISTRAL || t->family == LETHE_CHAT_LLAMA2) &&
       (strstr(tmpl, "[AVAILABLE_TOOLS]") || strstr(tmpl, "[SYSTEM_PROMPT]")))
-    return lethe_fail(
-        LETHE_ERR_UNSUPPORTED,
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: a Mistral v0.3+ chat_template (tools, system prompt) is not rendered by lethe; only the v0.1/v0.2 one is",
         name);
   if (t->family == LETHE_CHAT_CHATML && strstr(tmpl, "<think>"))
-    return lethe_fail(
-        LETHE_ERR_UNSUPPORTED,
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: a ChatML chat_template with reasoning (<think>) handling (Qwen3-style) is not rendered by lethe", name);
   t->guarded_gen_prompt = strstr(tmpl, "add_generation_prompt") != NULL;
   /* an early Mistral-7B-Instruct-v0.1 revision put a space after each answer's eos */
@@ -175,11 +172,11 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
       ct = found;
     }
     if (!json_is_string(ct))
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: no chat_template (a base model? --chat needs an instruct model's template)",
-                     p);
+      s = lethe_fail(
+          LETHE_ERR_FORMAT, "%s: no chat_template (a base model? --chat needs an instruct model's template)", p);
     else
-      s = lethe_chat_template_parse(json_string_value(ct), token_text(root, "bos_token"), token_text(root, "eos_token"),
-                                    p, t);
+      s = lethe_chat_template_parse(
+          json_string_value(ct), token_text(root, "bos_token"), token_text(root, "eos_token"), p, t);
   }
   json_decref(root);
   free(text);
@@ -187,16 +184,16 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
   return s;
 }
 
-lethe_status lethe_chat_render(const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_gen,
-                               char **out) {
+lethe_status lethe_chat_render(
+    const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_gen, char **out) {
   *out = NULL;
   sbuf b = {0};
   puts_(&b, "");
   for (int i = 0; i < n; i++)
     if (strcmp(msgs[i].role, "system") && strcmp(msgs[i].role, "user") && strcmp(msgs[i].role, "assistant")) {
       free(b.p);
-      return lethe_fail(LETHE_ERR_INVALID, "chat message %d has role '%s' (system, user, assistant are known)", i,
-                        msgs[i].role);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "chat message %d has role '%s' (system, user, assistant are known)", i, msgs[i].role);
     }
   switch (t->family) {
   case LETHE_CHAT_CHATML:

@@ -31,27 +31,13 @@ void lethe_eval_point_from(const lethe_eval_results *r, lethe_eval_point *p) {
   p->final = lethe_eval_selection_score(r);
 }
 
-static const char *const KEYS[] = {"forget_regurgitation",
-                                   "forget_knowledge",
-                                   "retain_regurgitation",
-                                   "retain_knowledge",
-                                   "task_aggregate",
-                                   "mia_auc",
-                                   "mia_score",
-                                   "mmlu",
-                                   "final"};
+static const char *const KEYS[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation",
+    "retain_knowledge", "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
 enum { NKEYS = sizeof KEYS / sizeof *KEYS };
 
 static double *field(lethe_eval_point *p, int k) {
-  double *f[NKEYS] = {&p->forget_regurgitation,
-                      &p->forget_knowledge,
-                      &p->retain_regurgitation,
-                      &p->retain_knowledge,
-                      &p->task_aggregate,
-                      &p->mia_auc,
-                      &p->mia_score,
-                      &p->mmlu,
-                      &p->final};
+  double *f[NKEYS] = {&p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation, &p->retain_knowledge,
+      &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final};
   return f[k];
 }
 

@@ -38,8 +38,8 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
 
 /* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
 static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                               const lethe_tokenizer *tok, const lethe_rowset *set, lethe_split split,
-                               lethe_eval_rows *rows, lethe_attack_results *atk) {
+    const lethe_tokenizer *tok, const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows,
+    lethe_attack_results *atk) {
   const lethe_config *c = lethe_model_config(m);
   int n = set->n;
   int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
@@ -64,7 +64,7 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
       cut++;
     } else if (lens[i] == 0) {
       s = lethe_fail(LETHE_ERR_INVALID, "%s:%d: the input encodes to no token (the model needs a prompt)", set->path,
-                     set->rows[i].line);
+          set->rows[i].line);
     }
   }
   if (s) goto done;
@@ -88,8 +88,8 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   int tty = o->progress && isatty(fileno(o->progress));
   for (int first = 0; first < n && !s; first += o->batch) {
     int k = n - first < o->batch ? n - first : o->batch;
-    s = lethe_generate(m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first,
-                       out_lens + first);
+    s = lethe_generate(
+        m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first, out_lens + first);
     for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
     if (tty || first + k >= n)
       say(o, "%s%s: generated %d/%d rows (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split), first + k, n,
@@ -133,8 +133,8 @@ done:
 
 /* Mean token NLL of each document of a MIA file (every token scored). */
 static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                            const lethe_tokenizer *tok, const char *path, int member, int reference, double **out,
-                            size_t *n_out, lethe_doc_scores *sc, lethe_mia_out *mo) {
+    const lethe_tokenizer *tok, const char *path, int member, int reference, double **out, size_t *n_out,
+    lethe_doc_scores *sc, lethe_mia_out *mo) {
   lethe_rowset docs;
   lethe_tokset d;
   memset(&d, 0, sizeof d);
@@ -182,7 +182,7 @@ static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int 
  * tokens; one still longer than the model's context keeps its end), the answer is the choice
  * whose token has the highest next-token logit (= probability), micro-averaged. */
 static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                             const lethe_tokenizer *tok, const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
+    const lethe_tokenizer *tok, const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
   const lethe_config *c = lethe_model_config(m);
   int choices[4];
   const char *letters[4] = {" A", " B", " C", " D"};
@@ -285,9 +285,8 @@ void lethe_eval_attacks_free(lethe_eval_attacks *x) {
 }
 
 lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                               const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
-                               const lethe_mmlu_set *mmlu, lethe_eval_rows *rows, lethe_mmlu_tally *tally,
-                               lethe_eval_results *res, lethe_eval_attacks *x) {
+    const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+    lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res, lethe_eval_attacks *x) {
   memset(rows, 0, sizeof *rows);
   memset(tally, 0, sizeof *tally);
   lethe_eval_attacks own;
@@ -327,8 +326,8 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
 
 /* One full evaluation of (model, lora); writes its files into `dir`. */
 static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                             const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
-                             const lethe_mmlu_set *mmlu, const char *dir, const char *label, eval_out *out) {
+    const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+    const char *dir, const char *label, eval_out *out) {
   lethe_eval_rows rows;
   lethe_mmlu_tally tally;
   char *p = NULL;
@@ -418,11 +417,11 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   if (o->compare) {
     base_dir = lethe_path_join(o->out, "base");
     s = evaluate(o, m, NULL, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL,
-                 base_dir, "the base model", &base);
+        base_dir, "the base model", &base);
     if (s) goto done;
   }
   s = evaluate(o, m, lora, tok, o->forget ? &forget : NULL, o->retain ? &retain : NULL, has_mmlu ? &mmlu : NULL, o->out,
-               lora ? "the model with the adapter" : "the model", &after);
+      lora ? "the model with the adapter" : "the model", &after);
   if (s) goto done;
   if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
   if (o->table) lethe_attack_print(o->table, base.has_res ? &base.atk : NULL, &after.atk);

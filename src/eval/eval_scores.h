@@ -31,8 +31,7 @@ void lethe_eval_attacks_free(lethe_eval_attacks *x);
  * nothing is left to free. x (may be NULL) receives the attacks (made with lethe_eval_attacks_init;
  * the caller frees it either way). */
 lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-                               const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain,
-                               const lethe_mmlu_set *mmlu, lethe_eval_rows *rows, lethe_mmlu_tally *tally,
-                               lethe_eval_results *res, lethe_eval_attacks *x);
+    const lethe_tokenizer *tok, const lethe_rowset *forget, const lethe_rowset *retain, const lethe_mmlu_set *mmlu,
+    lethe_eval_rows *rows, lethe_mmlu_tally *tally, lethe_eval_results *res, lethe_eval_attacks *x);
 
 #endif

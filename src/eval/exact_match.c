@@ -23,8 +23,25 @@ int lethe_exact_match(const char *a, size_t alen, const char *b, size_t blen) {
 /* pandas.read_csv's default na_values (pandas._libs.parsers.STR_NA_VALUES); the fixture script
  * checks this list against the installed pandas. */
 static const char *const k_pandas_na[] = {
-    "",     "#N/A", "#N/A N/A", "#NA",  "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A",  "NA",       "NULL", "NaN",     "None",     "n/a",  "nan",  "null",
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
 };
 
 int lethe_eval_pandas_na(const char *s, size_t len) {

@@ -33,7 +33,7 @@ static int is_stop(const lethe_gen_opts *o, const lethe_config *c, int tok) {
 
 /* Decodes prompts [first, first + nb) together. */
 static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int *const *prompts, const int *lens,
-                              int first, int nb, const lethe_gen_opts *o, int **out, int *out_lens) {
+    int first, int nb, const lethe_gen_opts *o, int **out, int *out_lens) {
   const lethe_config *c = &m->cfg;
   int V = c->vocab_size;
   int max_len = 0, total = 0;
@@ -41,8 +41,8 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
     int L = lens[first + i];
     if (L < 1) return lethe_fail(LETHE_ERR_INVALID, "prompt %d is empty", first + i);
     if (L >= c->max_seq_len)
-      return lethe_fail(LETHE_ERR_INVALID, "prompt %d has %d tokens; the model's context is %d", first + i, L,
-                        c->max_seq_len);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "prompt %d has %d tokens; the model's context is %d", first + i, L, c->max_seq_len);
     if (L > max_len) max_len = L;
     total += L;
   }
@@ -174,7 +174,7 @@ done:
 }
 
 lethe_status lethe_generate(const lethe_model *m, const lethe_lora *adapter, const int *const *prompts, const int *lens,
-                            int n, const lethe_gen_opts *o, int **out, int *out_lens) {
+    int n, const lethe_gen_opts *o, int **out, int *out_lens) {
   lethe_gen_opts def;
   if (!o) {
     lethe_gen_opts_default(&def);

@@ -54,15 +54,15 @@ typedef struct {
   size_t n, cap;
 } item_vec;
 
-static lethe_status add_record(item_vec *items, field_buf *fields, size_t n_fields, const char *path, size_t line,
-                               int literal) {
+static lethe_status add_record(
+    item_vec *items, field_buf *fields, size_t n_fields, const char *path, size_t line, int literal) {
   if (n_fields != MMLU_FIELDS)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: %zu fields, expected 6 (question, A, B, C, D, answer)", path, line,
-                      n_fields);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s:%zu: %zu fields, expected 6 (question, A, B, C, D, answer)", path, line, n_fields);
   const field_buf *ans = &fields[5];
   if (ans->n != 1 || ans->p[0] < 'A' || ans->p[0] > 'D')
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: answer \"%.*s\" is not one of A, B, C, D", path, line,
-                      (int)(ans->n > 20 ? 20 : ans->n), ans->p ? ans->p : "");
+        (int)(ans->n > 20 ? 20 : ans->n), ans->p ? ans->p : "");
   if (items->n == items->cap) {
     size_t cap = items->cap ? 2 * items->cap : 64;
     lethe_mmlu_item *p = realloc(items->v, cap * sizeof *p);
@@ -168,8 +168,8 @@ lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt
     if (k <= 0) {
       unsigned byte = (unsigned char)text[i];
       free(text);
-      return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", path, line_no, i,
-                        byte);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02x)", path, line_no, i, byte);
     }
     line_no += cp == '\n';
     i += (size_t)k;

@@ -7,7 +7,7 @@
 #include "util/error.h"
 
 lethe_status lethe_mmlu_encode(const lethe_tokenizer *tok, const lethe_mmlu_subject *sub, size_t index, int shots,
-                               int limit, int **ids, int *n, int *k_used) {
+    int limit, int **ids, int *n, int *k_used) {
   *ids = NULL;
   *n = 0;
   char *prompt = NULL;

@@ -12,6 +12,6 @@
 
 /* *ids (malloc'ed, *n of them) and the k used. k stops at 0 (run_eval.py would loop forever). */
 lethe_status lethe_mmlu_encode(const lethe_tokenizer *tok, const lethe_mmlu_subject *sub, size_t index, int shots,
-                               int limit, int **ids, int *n, int *k_used);
+    int limit, int **ids, int *n, int *k_used);
 
 #endif

@@ -46,7 +46,7 @@ void lethe_mmlu_print_table(FILE *fp, const lethe_mmlu_set *set, const lethe_mml
     if (!t->n_total[i]) continue;
     const char *name = set && i < set->n_subjects ? set->subjects[i].name : "?";
     fprintf(fp, "%-40s %8.4f %8zu %8zu\n", name, (double)t->n_correct[i] / (double)t->n_total[i], t->n_correct[i],
-            t->n_total[i]);
+        t->n_total[i]);
     c += t->n_correct[i];
     n += t->n_total[i];
   }

@@ -39,8 +39,8 @@ static void csv_float(lethe_sbuf *b, double x) {
   if (!isnan(x)) lethe_pyjson_float(b, x);
 }
 
-void lethe_mia_out_add(lethe_mia_out *mo, int member, const lethe_rowset *docs, const lethe_tokset *d,
-                       const lethe_doc_scores *sc) {
+void lethe_mia_out_add(
+    lethe_mia_out *mo, int member, const lethe_rowset *docs, const lethe_tokset *d, const lethe_doc_scores *sc) {
   lethe_sbuf *csv = &mo->csv[member ? 0 : 1];
   if (csv->n == 0) lethe_sbuf_puts(csv, "id,nll\n");
   for (int i = 0; i < d->n; i++) {
@@ -89,8 +89,8 @@ lethe_status lethe_json_one_line(const char *in, size_t n, lethe_sbuf *out) {
   return out->oom ? lethe_fail(LETHE_ERR_NOMEM, "out of memory") : LETHE_OK;
 }
 
-static lethe_status split_csv(const char *dir, const char *name, lethe_split split, const lethe_eval_rows *rows,
-                              const lethe_rowset *set) {
+static lethe_status split_csv(
+    const char *dir, const char *name, lethe_split split, const lethe_eval_rows *rows, const lethe_rowset *set) {
   lethe_sbuf b = {0};
   lethe_sbuf_puts(&b, "id,task,input,expected_output,model_output,nll\n");
   int j = 0;
@@ -125,8 +125,7 @@ static lethe_status split_csv(const char *dir, const char *name, lethe_split spl
 }
 
 lethe_status lethe_eval_write_official(const char *dir, const lethe_eval_rows *rows, const lethe_rowset *forget,
-                                       const lethe_rowset *retain, const lethe_eval_results *res,
-                                       const lethe_mia_out *mo) {
+    const lethe_rowset *retain, const lethe_eval_results *res, const lethe_mia_out *mo) {
   if (forget) LETHE_TRY(split_csv(dir, "forget", LETHE_SPLIT_FORGET, rows, forget));
   if (retain) LETHE_TRY(split_csv(dir, "retain", LETHE_SPLIT_RETAIN, rows, retain));
   lethe_status s = LETHE_OK;

@@ -22,8 +22,8 @@ typedef struct {
 
 void lethe_mia_out_free(lethe_mia_out *mo);
 /* Appends the documents of one MIA set (member != 0: the members). */
-void lethe_mia_out_add(lethe_mia_out *mo, int member, const lethe_rowset *docs, const lethe_tokset *d,
-                       const lethe_doc_scores *sc);
+void lethe_mia_out_add(
+    lethe_mia_out *mo, int member, const lethe_rowset *docs, const lethe_tokset *d, const lethe_doc_scores *sc);
 /* One CSV field as Python's csv module writes it (QUOTE_MINIMAL). */
 void lethe_csv_field(lethe_sbuf *b, const char *s, size_t n);
 /* The indented JSON of lethe_eval_results_to_json as json.dumps without indent writes it. */
@@ -31,7 +31,6 @@ lethe_status lethe_json_one_line(const char *in, size_t n, lethe_sbuf *out);
 /* Writes the official files into dir. forget / retain are the evaluated row sets (rows holds
  * their rows in order, forget's first); mo may be NULL (no MIA). */
 lethe_status lethe_eval_write_official(const char *dir, const lethe_eval_rows *rows, const lethe_rowset *forget,
-                                       const lethe_rowset *retain, const lethe_eval_results *res,
-                                       const lethe_mia_out *mo);
+    const lethe_rowset *retain, const lethe_eval_results *res, const lethe_mia_out *mo);
 
 #endif

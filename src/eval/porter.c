@@ -174,30 +174,66 @@ static void step2(word_t *x) {
     return;
   }
   static const rule_t r[] = {
-      {"ational", "ate", C_M0}, {"tional", "tion", C_M0}, {"enci", "ence", C_M0},   {"anci", "ance", C_M0},
-      {"izer", "ize", C_M0},    {"bli", "ble", C_M0},     {"alli", "al", C_M0},     {"entli", "ent", C_M0},
-      {"eli", "e", C_M0},       {"ousli", "ous", C_M0},   {"ization", "ize", C_M0}, {"ation", "ate", C_M0},
-      {"ator", "ate", C_M0},    {"alism", "al", C_M0},    {"iveness", "ive", C_M0}, {"fulness", "ful", C_M0},
-      {"ousness", "ous", C_M0}, {"aliti", "al", C_M0},    {"iviti", "ive", C_M0},   {"biliti", "ble", C_M0},
-      {"fulli", "ful", C_M0},   {"logi", "log", C_LOGI},
+      {"ational", "ate", C_M0},
+      {"tional", "tion", C_M0},
+      {"enci", "ence", C_M0},
+      {"anci", "ance", C_M0},
+      {"izer", "ize", C_M0},
+      {"bli", "ble", C_M0},
+      {"alli", "al", C_M0},
+      {"entli", "ent", C_M0},
+      {"eli", "e", C_M0},
+      {"ousli", "ous", C_M0},
+      {"ization", "ize", C_M0},
+      {"ation", "ate", C_M0},
+      {"ator", "ate", C_M0},
+      {"alism", "al", C_M0},
+      {"iveness", "ive", C_M0},
+      {"fulness", "ful", C_M0},
+      {"ousness", "ous", C_M0},
+      {"aliti", "al", C_M0},
+      {"iviti", "ive", C_M0},
+      {"biliti", "ble", C_M0},
+      {"fulli", "ful", C_M0},
+      {"logi", "log", C_LOGI},
   };
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
 
 static void step3(word_t *x) {
   static const rule_t r[] = {
-      {"icate", "ic", C_M0}, {"ative", "", C_M0}, {"alize", "al", C_M0}, {"iciti", "ic", C_M0},
-      {"ical", "ic", C_M0},  {"ful", "", C_M0},   {"ness", "", C_M0},
+      {"icate", "ic", C_M0},
+      {"ative", "", C_M0},
+      {"alize", "al", C_M0},
+      {"iciti", "ic", C_M0},
+      {"ical", "ic", C_M0},
+      {"ful", "", C_M0},
+      {"ness", "", C_M0},
   };
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
 
 static void step4(word_t *x) {
   static const rule_t r[] = {
-      {"al", "", C_M1},   {"ance", "", C_M1}, {"ence", "", C_M1}, {"er", "", C_M1},    {"ic", "", C_M1},
-      {"able", "", C_M1}, {"ible", "", C_M1}, {"ant", "", C_M1},  {"ement", "", C_M1}, {"ment", "", C_M1},
-      {"ent", "", C_M1},  {"ion", "", C_ION}, {"ou", "", C_M1},   {"ism", "", C_M1},   {"ate", "", C_M1},
-      {"iti", "", C_M1},  {"ous", "", C_M1},  {"ive", "", C_M1},  {"ize", "", C_M1},
+      {"al", "", C_M1},
+      {"ance", "", C_M1},
+      {"ence", "", C_M1},
+      {"er", "", C_M1},
+      {"ic", "", C_M1},
+      {"able", "", C_M1},
+      {"ible", "", C_M1},
+      {"ant", "", C_M1},
+      {"ement", "", C_M1},
+      {"ment", "", C_M1},
+      {"ent", "", C_M1},
+      {"ion", "", C_ION},
+      {"ou", "", C_M1},
+      {"ism", "", C_M1},
+      {"ate", "", C_M1},
+      {"iti", "", C_M1},
+      {"ous", "", C_M1},
+      {"ive", "", C_M1},
+      {"ize", "", C_M1},
   };
   apply_rules(x, r, sizeof r / sizeof r[0]);
 }
@@ -214,10 +250,22 @@ static void step5b(word_t *x) {
 
 /* nltk's irregular forms: word -> stem. */
 static const char *const k_irregular[][2] = {
-    {"sky", "sky"},        {"skies", "sky"},       {"dying", "die"},        {"lying", "lie"},
-    {"tying", "tie"},      {"news", "news"},       {"innings", "inning"},   {"inning", "inning"},
-    {"outings", "outing"}, {"outing", "outing"},   {"cannings", "canning"}, {"canning", "canning"},
-    {"howe", "howe"},      {"proceed", "proceed"}, {"exceed", "exceed"},    {"succeed", "succeed"},
+    {"sky", "sky"},
+    {"skies", "sky"},
+    {"dying", "die"},
+    {"lying", "lie"},
+    {"tying", "tie"},
+    {"news", "news"},
+    {"innings", "inning"},
+    {"inning", "inning"},
+    {"outings", "outing"},
+    {"outing", "outing"},
+    {"cannings", "canning"},
+    {"canning", "canning"},
+    {"howe", "howe"},
+    {"proceed", "proceed"},
+    {"exceed", "exceed"},
+    {"succeed", "succeed"},
 };
 
 size_t lethe_porter_stem(const char *word, size_t len, char *out) {

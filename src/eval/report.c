@@ -137,7 +137,7 @@ static const char *const COLORS[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
 
 /* A line chart of several series over the same x values. */
 static void line_chart(FILE *f, const char *title, const double *x, const double *const *ys, const char *const *names,
-                       int nser, int n, const char *id, const char *xlabel, double mark_x) {
+    int nser, int n, const char *id, const char *xlabel, double mark_x) {
   const double W = 680, H = 260, L = 56, R = 150, T = 28, B = 36;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -156,30 +156,30 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
   y0 -= pad;
   y1 += pad;
   fprintf(f, "<svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n",
-          id, W, H, W, H);
+      id, W, H, W, H);
   fprintf(f, "<text x=\"%.0f\" y=\"18\" class=\"ct\">", L);
   escs(f, title);
   fputs("</text>\n", f);
-  fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", L, T, W - L - R,
-          H - T - B);
+  fprintf(
+      f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", L, T, W - L - R, H - T - B);
   for (int k = 0; k <= 4; k++) {
     double yv = y0 + (y1 - y0) * k / 4, py = H - B - (H - T - B) * k / 4;
     fprintf(f,
-            "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
-            "class=\"tick\" text-anchor=\"end\">%.3g</text>\n",
-            L, W - R, py, py, L - 4, py + 4, yv);
+        "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+        "class=\"tick\" text-anchor=\"end\">%.3g</text>\n",
+        L, W - R, py, py, L - 4, py + 4, yv);
     double xv = x0 + (x1 - x0) * k / 4, px = L + (W - L - R) * k / 4;
     fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%.0f</text>\n", px, H - B + 16, xv);
   }
   fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n", L + (W - L - R) / 2,
-          H - 4, xlabel);
+      H - 4, xlabel);
   if (isfinite(mark_x)) { /* the chosen point */
     double px = L + (W - L - R) * (mark_x - x0) / (x1 - x0);
     fprintf(f,
-            "<line class=\"chosen\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\" "
-            "stroke-dasharray=\"4 3\"/>"
-            "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">chosen</text>\n",
-            px, px, T, H - B, px, T - 2);
+        "<line class=\"chosen\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#333\" "
+        "stroke-dasharray=\"4 3\"/>"
+        "<text x=\"%.1f\" y=\"%.0f\" class=\"tick\" text-anchor=\"middle\">chosen</text>\n",
+        px, px, T, H - B, px, T - 2);
   }
   for (int s = 0; s < nser; s++) {
     fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", COLORS[s % 6]);
@@ -190,9 +190,9 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
     }
     fputs("\"/>\n", f);
     fprintf(f,
-            "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
-            "class=\"tick\">",
-            W - R + 10, T + 10 + 18.0 * s, COLORS[s % 6], W - R + 26, T + 14 + 18.0 * s);
+        "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
+        "class=\"tick\">",
+        W - R + 10, T + 10 + 18.0 * s, COLORS[s % 6], W - R + 26, T + 14 + 18.0 * s);
     escs(f, names[s]);
     fputs("</text>\n", f);
   }
@@ -200,20 +200,20 @@ static void line_chart(FILE *f, const char *title, const double *x, const double
 }
 
 /* Grouped bars: nmet metrics x nser series, values in [0, 1] (NAN: no bar). */
-static void bar_chart(FILE *f, const char *const *metrics, int nmet, const double *vals, const char *const *names,
-                      int nser) {
+static void bar_chart(
+    FILE *f, const char *const *metrics, int nmet, const double *vals, const char *const *names, int nser) {
   const double W = 720, H = 300, L = 40, T = 20, B = 92, R = 10;
   double gw = (W - L - R) / nmet, bw = (gw - 12) / nser;
   fprintf(f,
-          "<svg class=\"chart\" id=\"scores-chart\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-          "role=\"img\">\n",
-          W, H, W, H);
+      "<svg class=\"chart\" id=\"scores-chart\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+      "role=\"img\">\n",
+      W, H, W, H);
   for (int k = 0; k <= 4; k++) {
     double py = H - B - (H - T - B) * k / 4;
     fprintf(f,
-            "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
-            "class=\"tick\" text-anchor=\"end\">%.2f</text>\n",
-            L, W - R, py, py, L - 4, py + 4, k / 4.0);
+        "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+        "class=\"tick\" text-anchor=\"end\">%.2f</text>\n",
+        L, W - R, py, py, L - 4, py + 4, k / 4.0);
   }
   for (int m = 0; m < nmet; m++) {
     for (int s = 0; s < nser; s++) {
@@ -221,21 +221,21 @@ static void bar_chart(FILE *f, const char *const *metrics, int nmet, const doubl
       if (!isfinite(v)) continue;
       double h = (H - T - B) * fmax(0, fmin(1, v)), x = L + gw * m + 6 + bw * s;
       fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x,
-              H - B - h, bw - 2, h, COLORS[s % 6]);
+          H - B - h, bw - 2, h, COLORS[s % 6]);
       escs(f, names[s]);
       fprintf(f, ": %.4f</title></rect>\n", v);
     }
     double cx = L + gw * m + gw / 2;
-    fprintf(f, "<text class=\"tick\" text-anchor=\"end\" transform=\"translate(%.1f,%.0f) rotate(-30)\">", cx,
-            H - B + 14);
+    fprintf(
+        f, "<text class=\"tick\" text-anchor=\"end\" transform=\"translate(%.1f,%.0f) rotate(-30)\">", cx, H - B + 14);
     escs(f, metrics[m]);
     fputs("</text>\n", f);
   }
   for (int s = 0; s < nser; s++) {
     fprintf(f,
-            "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"10\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
-            "class=\"tick\">",
-            L + 160.0 * s, H - 14, COLORS[s % 6], L + 160.0 * s + 16, H - 5);
+        "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"10\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
+        "class=\"tick\">",
+        L + 160.0 * s, H - 14, COLORS[s % 6], L + 160.0 * s + 16, H - 5);
     escs(f, names[s]);
     fputs("</text>\n", f);
   }
@@ -261,9 +261,9 @@ static int cmp_after(const void *a, const void *b) {
 
 static void row_table(FILE *f, const char *id, const char *title, const char *note, row_pair *p, int n) {
   fprintf(f,
-          "<h3>%s</h3>\n<p class=\"note\">%s</p>\n<table class=\"rows\" "
-          "id=\"%s\">\n<tr><th>id</th><th>expected</th><th>before</th><th>after</th><th>score</th></tr>\n",
-          title, note, id);
+      "<h3>%s</h3>\n<p class=\"note\">%s</p>\n<table class=\"rows\" "
+      "id=\"%s\">\n<tr><th>id</th><th>expected</th><th>before</th><th>after</th><th>score</th></tr>\n",
+      title, note, id);
   for (int i = 0; i < n; i++) {
     fputs("<tr><td class=\"id\">", f);
     escs(f, p[i].after->id);
@@ -362,11 +362,11 @@ static lethe_status eval_section(FILE *h, const char *run_dir, json_t *runj) {
   if (train_s > 0) fprintf(h, " (%.0f%% of the %.1f s of training)", 100 * tsec / train_s, train_s);
   if (json_is_object(ch))
     fprintf(h, "; chosen (--select %s): epoch %.4g, step %lld, final %.4f",
-            json_string_value(json_object_get(ev, "select")), mark,
-            (long long)json_number_value(json_object_get(ch, "step")), json_number_value(json_object_get(ch, "final")));
+        json_string_value(json_object_get(ev, "select")), mark,
+        (long long)json_number_value(json_object_get(ch, "step")), json_number_value(json_object_get(ch, "final")));
   fputs(". The final score is the mean of what was measured among the task aggregate, the MIA score and "
         "MMLU.</p>\n</section>\n",
-        h);
+      h);
   free(x);
   free(pt);
   return LETHE_OK;
@@ -408,9 +408,9 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   const char *method = runj ? json_string_value(json_object_get(runj, "method")) : NULL;
   const char *model = runj ? json_string_value(json_object_get(runj, "model")) : NULL;
   fprintf(h,
-          "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lethe "
-          "report</title><style>%s</style></head>\n<body>\n",
-          CSS);
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lethe "
+      "report</title><style>%s</style></head>\n<body>\n",
+      CSS);
   fputs("<h1>lethe: unlearning report</h1>\n<p class=\"note\">", h);
   if (model) {
     fputs("model <code>", h);
@@ -423,30 +423,18 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   if (runj) {
     json_t *tr = json_object_get(runj, "training");
     fprintf(h, ", %lld steps in %.1f s", (long long)json_integer_value(json_object_get(tr, "steps")),
-            json_number_value(json_object_get(tr, "seconds")));
+        json_number_value(json_object_get(tr, "seconds")));
   }
   fputs("</p>\n", h);
 
   /* Scores. */
   fputs("<section id=\"scores\"><h2>Scores before and after</h2>\n", h);
-  const char *metrics[] = {"forget regurgitation",
-                           "forget knowledge",
-                           "retain regurgitation",
-                           "retain knowledge",
-                           "task aggregate",
-                           "MIA AUC",
-                           "MIA score",
-                           "MMLU",
-                           "final score"};
-  const char *keys[][2] = {{"forget-set", "overall-regurgitation-score"},
-                           {"forget-set", "overall-knowledge-score"},
-                           {"retain-set", "overall-regurgitation-score"},
-                           {"retain-set", "overall-knowledge-score"},
-                           {"harmonic-mean-task-aggregate", NULL},
-                           {"mia_loss_acc", NULL},
-                           {"mia_final_score", NULL},
-                           {"mmlu_average", NULL},
-                           {"aggregate-score", NULL}};
+  const char *metrics[] = {"forget regurgitation", "forget knowledge", "retain regurgitation", "retain knowledge",
+      "task aggregate", "MIA AUC", "MIA score", "MMLU", "final score"};
+  const char *keys[][2] = {{"forget-set", "overall-regurgitation-score"}, {"forget-set", "overall-knowledge-score"},
+      {"retain-set", "overall-regurgitation-score"}, {"retain-set", "overall-knowledge-score"},
+      {"harmonic-mean-task-aggregate", NULL}, {"mia_loss_acc", NULL}, {"mia_final_score", NULL}, {"mmlu_average", NULL},
+      {"aggregate-score", NULL}};
   enum { NMET = sizeof metrics / sizeof *metrics };
   json_t *cols[3] = {before.json, after.json, cafter.json};
   char after_name[96];
@@ -497,7 +485,7 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
     }
     fputs("</table>\n<p class=\"note\">Forget scores should fall (the model no longer reproduces or answers from the "
           "forget set), retain scores should stay; the MIA score is 1 when members and non-members look alike.</p>\n",
-          h);
+        h);
     bar_chart(h, mnames, nmet, vals, snames, nser);
   } else {
     fputs("<p class=\"note\">No evaluation results were given (run lethe eval).</p>\n", h);
@@ -540,14 +528,14 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
     int n = pair_rows(&before, &after, LETHE_SPLIT_FORGET, pairs);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_drop);
     row_table(h, "most-forgotten", "Most forgotten forget rows",
-              "largest fall in score (ROUGE-L recall or exact match)", pairs, n < 5 ? n : 5);
+        "largest fall in score (ROUGE-L recall or exact match)", pairs, n < 5 ? n : 5);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_after);
     row_table(h, "least-forgotten", "Least forgotten forget rows", "highest score left after unlearning", pairs,
-              n < 5 ? n : 5);
+        n < 5 ? n : 5);
     n = pair_rows(&before, &after, LETHE_SPLIT_RETAIN, pairs);
     qsort(pairs, (size_t)n, sizeof *pairs, cmp_drop);
     row_table(h, "retain-damage", "Retain rows that suffered most", "largest fall in score on rows that should be kept",
-              pairs, n < 5 ? n : 5);
+        pairs, n < 5 ? n : 5);
   } else {
     fputs("<p class=\"note\">Row tables need evaluations before and after.</p>\n", h);
   }
@@ -556,7 +544,7 @@ lethe_status lethe_report_write(const lethe_report_opts *o) {
   /* Marks the page as rendered: the browser test checks this attribute. */
   fputs("<script>document.body.setAttribute('data-ready', "
         "String(document.querySelectorAll('svg.chart').length));</script>\n</body></html>\n",
-        h);
+      h);
   s = lethe_atomic_commit(&f);
   f_open = 0;
 done:

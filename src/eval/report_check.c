@@ -22,8 +22,8 @@ static lethe_status check_run_json(const char *path) {
   if (!json_is_object(r))
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: not a JSON object", path);
   else if (!cmd || (strcmp(cmd, "unlearn") && strcmp(cmd, "train")))
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: field 'command' must be \"unlearn\" or \"train\" (is it a lethe run.json?)",
-                   path);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: field 'command' must be \"unlearn\" or \"train\" (is it a lethe run.json?)", path);
   else if (!json_is_object(tr))
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: field 'training' must be an object", path);
   else if (!(s = lethe_json_int(tr, "steps", 1, 0, INT64_MAX / 2, path, &steps, NULL)) &&
@@ -50,8 +50,8 @@ static lethe_status check_log(const char *path) {
       if (!json_is_object(o))
         s = lethe_fail(LETHE_ERR_FORMAT, "%s:%lld: not a JSON object", path, line_no);
       else if (!json_is_integer(st) || json_integer_value(st) <= prev)
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s:%lld: 'step' must be an integer above the previous line's %lld", path,
-                       line_no, prev);
+        s = lethe_fail(
+            LETHE_ERR_FORMAT, "%s:%lld: 'step' must be an integer above the previous line's %lld", path, line_no, prev);
       else if (!json_is_number(loss) && !json_is_null(loss))
         s = lethe_fail(LETHE_ERR_FORMAT, "%s:%lld: 'loss' must be a number", path, line_no);
       else

@@ -112,8 +112,8 @@ static size_t lcs_length(const uint32_t *a, size_t n, const uint32_t *b, size_t 
   return row[m];
 }
 
-lethe_status lethe_rouge_l(const char *target, size_t target_len, const char *prediction, size_t prediction_len,
-                           lethe_rouge_score *out) {
+lethe_status lethe_rouge_l(
+    const char *target, size_t target_len, const char *prediction, size_t prediction_len, lethe_rouge_score *out) {
   out->precision = out->recall = out->fmeasure = 0.0;
   lethe_rouge_tokens t, p;
   LETHE_TRY(lethe_rouge_tokenize(target, target_len, 1, &t));

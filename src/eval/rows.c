@@ -46,8 +46,7 @@ static void row_free(lethe_eval_row *r) {
 }
 
 lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const char *task, lethe_split split,
-                                 const char *expected, size_t expected_len, const char *generated, size_t generated_len,
-                                 double nll) {
+    const char *expected, size_t expected_len, const char *generated, size_t generated_len, double nll) {
   if (split != LETHE_SPLIT_FORGET && split != LETHE_SPLIT_RETAIN)
     return lethe_fail(LETHE_ERR_INVALID, "row %s: bad split %d", id, (int)split);
   if (set->n == set->cap_) {
@@ -108,7 +107,7 @@ static lethe_status read_row(const json_t *obj, const char *path, size_t line, v
     split = LETHE_SPLIT_RETAIN;
   else
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"split\" must be \"forget\" or \"retain\", not \"%.40s\"", path,
-                      line, split_s);
+        line, split_s);
   double nll, score;
   int present;
   LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));

@@ -42,9 +42,9 @@ lethe_status lethe_eval_read_nll_jsonl(const char *path, double **nll, size_t *n
   lethe_status st = lethe_jsonl_each(path, read_nll, &vec, NULL);
   if (st == LETHE_OK && vec.n == 0)
     st = lethe_fail(LETHE_ERR_FORMAT,
-                    "%s: no NLL records (an MIA file needs one line per "
-                    "document: {\"id\": ..., \"nll\": number})",
-                    path);
+        "%s: no NLL records (an MIA file needs one line per "
+        "document: {\"id\": ..., \"nll\": number})",
+        path);
   if (st != LETHE_OK) {
     free(vec.v);
     return st;
@@ -65,13 +65,13 @@ static lethe_status read_mia(const json_t *obj, const char *path, size_t line, v
   LETHE_TRY(lethe_jsonl_str(obj, "set", path, line, &set, &len));
   int k = strcmp(set, "member") == 0 ? 0 : strcmp(set, "nonmember") == 0 ? 1 : -1;
   if (k < 0)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"set\" must be \"member\" or \"nonmember\", not \"%.40s\"",
-                      path, line, set);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s:%zu: field \"set\" must be \"member\" or \"nonmember\", not \"%.40s\"", path, line, set);
   return read_nll(obj, path, line, &m->v[k]);
 }
 
-lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t *n_member, double **nonmember,
-                                       size_t *n_nonmember) {
+lethe_status lethe_eval_read_mia_jsonl(
+    const char *path, double **member, size_t *n_member, double **nonmember, size_t *n_nonmember) {
   *member = *nonmember = NULL;
   *n_member = *n_nonmember = 0;
   mia_vecs m;
@@ -79,7 +79,7 @@ lethe_status lethe_eval_read_mia_jsonl(const char *path, double **member, size_t
   lethe_status st = lethe_jsonl_each(path, read_mia, &m, NULL);
   if (st == LETHE_OK && (m.v[0].n == 0 || m.v[1].n == 0))
     st = lethe_fail(LETHE_ERR_FORMAT, "%s: no %s documents (the MIA needs both sets)", path,
-                    m.v[0].n == 0 ? "member" : "nonmember");
+        m.v[0].n == 0 ? "member" : "nonmember");
   if (st != LETHE_OK) {
     free(m.v[0].v);
     free(m.v[1].v);

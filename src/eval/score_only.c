@@ -5,8 +5,8 @@
 #include "lethe/eval.h"
 #include "util/error.h"
 
-lethe_status lethe_eval_score_only(const lethe_eval_score_only_args *a, lethe_eval_rows *rows_out,
-                                   lethe_eval_results *out) {
+lethe_status lethe_eval_score_only(
+    const lethe_eval_score_only_args *a, lethe_eval_rows *rows_out, lethe_eval_results *out) {
   memset(out, 0, sizeof *out);
   if (rows_out) memset(rows_out, 0, sizeof *rows_out);
   if (!a->rows_path) return lethe_fail(LETHE_ERR_INVALID, "score-only: no per-row JSONL given");

@@ -7,8 +7,8 @@
 
 #include "util/error.h"
 
-lethe_status lethe_seq_logprobs(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, float *logp,
-                                int *ids) {
+lethe_status lethe_seq_logprobs(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, float *logp, int *ids) {
   if (d->n == 0) return LETHE_OK;
   if (batch > d->n) batch = d->n;
   if (batch < 1) batch = 1;

@@ -8,7 +8,7 @@
 /* For every sequence of d in order, each scored token's id (ids) and log-probability under the
  * model (logp), d->n_answer_tokens of each; sequence i's are the lethe_tokset_answer_count(d, i)
  * after those of sequences before it. `batch` sequences per forward pass. lora may be NULL. */
-lethe_status lethe_seq_logprobs(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, float *logp,
-                                int *ids);
+lethe_status lethe_seq_logprobs(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, float *logp, int *ids);
 
 #endif

@@ -8,8 +8,8 @@
 #include "eval/seq_logprobs.h"
 #include "util/error.h"
 
-lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum,
-                           int *count) {
+lethe_status lethe_seq_nll(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum, int *count) {
   if (d->n == 0) return LETHE_OK;
   /* the per-token log-probs (one batching loop, in seq_logprobs.c), summed per sequence */
   float *lp = malloc(sizeof(float) * (size_t)(d->n_answer_tokens + 1));
@@ -29,8 +29,8 @@ lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_t
   return s;
 }
 
-lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
-                                  double mean[LETHE_SPLIT_COUNT]) {
+lethe_status lethe_split_mean_nll(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double mean[LETHE_SPLIT_COUNT]) {
   for (int k = 0; k < LETHE_SPLIT_COUNT; k++) mean[k] = NAN;
   if (d->n == 0) return LETHE_OK;
   double *sum = malloc(sizeof(double) * (size_t)d->n);

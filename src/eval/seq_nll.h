@@ -9,13 +9,13 @@
 
 /* sum[i] (summed NLL of sequence i's answer tokens) and count[i] (their number), for every
  * sequence of `d`, `batch` sequences at a time. lora may be NULL (the base model). */
-lethe_status lethe_seq_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum,
-                           int *count);
+lethe_status lethe_seq_nll(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum, int *count);
 
 /* Token-weighted mean answer NLL of each split, from one pass over the set: mean[s] is the summed
  * NLL of split s's answer tokens over their number (s: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN), so
  * long answers weigh more than short ones; NAN for a split without answer tokens. */
-lethe_status lethe_split_mean_nll(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
-                                  double mean[LETHE_SPLIT_COUNT]);
+lethe_status lethe_split_mean_nll(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double mean[LETHE_SPLIT_COUNT]);
 
 #endif

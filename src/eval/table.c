@@ -51,11 +51,11 @@ void lethe_eval_print_table(FILE *fp, const lethe_eval_results *before, const le
   }
   line(fp, "task aggregate (harmonic mean)", before, before ? before->task_aggregate : NAN, after->task_aggregate);
   line(fp, "MIA AUC (mia_loss_acc)", before, before && before->has_mia ? before->mia_auc : NAN,
-       after->has_mia ? after->mia_auc : NAN);
+      after->has_mia ? after->mia_auc : NAN);
   line(fp, "MIA score (1 - 2|AUC - 0.5|)", before, before && before->has_mia ? before->mia_score : NAN,
-       after->has_mia ? after->mia_score : NAN);
-  line(fp, "MMLU average", before, before && before->has_mmlu ? before->mmlu : NAN,
-       after->has_mmlu ? after->mmlu : NAN);
+      after->has_mia ? after->mia_score : NAN);
+  line(
+      fp, "MMLU average", before, before && before->has_mmlu ? before->mmlu : NAN, after->has_mmlu ? after->mmlu : NAN);
   double fb = before && before->has_mia && before->has_mmlu ? before->final_score : NAN;
   double fa = after->has_mia && after->has_mmlu ? after->final_score : NAN;
   line(fp, "final score (mean of the three)", before, fb, fa);

@@ -19,8 +19,8 @@ void lethe_tok_stats_free(lethe_tok_stats *s) {
   memset(s, 0, sizeof *s);
 }
 
-lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch,
-                                     lethe_tok_stats *out) {
+lethe_status lethe_tok_stats_compute(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out) {
   memset(out, 0, sizeof *out);
   const lethe_config *c = lethe_model_config(m);
   int V = c->vocab_size;
@@ -93,8 +93,7 @@ lethe_status lethe_tok_stats_compute(lethe_model *m, const lethe_lora *lora, con
 }
 
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-                                      const lethe_rowset *docs, int batch, double k, int reference,
-                                      lethe_doc_scores *out) {
+    const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out) {
   memset(out, 0, sizeof *out);
   int ref = reference && lora; /* the Reference attack: the adapter-off model's loss beside */
   lethe_tok_stats ts;
@@ -138,8 +137,8 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
   return s;
 }
 
-lethe_status lethe_seq_nll_mem(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll,
-                               double *em, double *es) {
+lethe_status lethe_seq_nll_mem(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll, double *em, double *es) {
   lethe_tok_stats ts;
   LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
   for (int i = 0; i < d->n; i++) {

@@ -22,7 +22,7 @@ lethe_status lethe_model_check_finite(const lethe_model *m, const char *source) 
     long long k = first_bad(x, t->numel);
     if (k >= 0)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds a non-finite value (%g) at flat index %lld of %zu",
-                        source, t->name, (double)x[k], k, t->numel);
+          source, t->name, (double)x[k], k, t->numel);
   }
   return LETHE_OK;
 }
@@ -36,13 +36,12 @@ lethe_status lethe_model_check_writable(const lethe_model *m, lethe_dtype dt) {
     long long k = first_bad(x, t->numel);
     if (k >= 0)
       return lethe_fail(LETHE_ERR_NUMERIC,
-                        "tensor '%s' holds a non-finite value (%g) at flat index %lld: refusing to write it", t->name,
-                        (double)x[k], k);
+          "tensor '%s' holds a non-finite value (%g) at flat index %lld: refusing to write it", t->name, (double)x[k],
+          k);
     double big = 0;
     for (size_t j = 0; j < t->numel; j++) big = fmax(big, fabs((double)x[j]));
     if (big > limit)
-      return lethe_fail(
-          LETHE_ERR_NUMERIC,
+      return lethe_fail(LETHE_ERR_NUMERIC,
           "tensor '%s' holds a value of magnitude %.9g, beyond %s's largest finite %.9g: refusing to write it "
           "(choose a wider --dtype)",
           t->name, big, name, limit);
@@ -59,8 +58,7 @@ lethe_status lethe_lora_check_finite(const lethe_lora *l, const char *source) {
         size_t n = (size_t)l->cfg.rank * (size_t)(b ? l->out_dim[p] : l->in_dim[p]);
         long long k = first_bad(x, n);
         if (k >= 0)
-          return lethe_fail(
-              LETHE_ERR_NUMERIC,
+          return lethe_fail(LETHE_ERR_NUMERIC,
               "%s: tensor 'base_model.model.model.layers.%d.%s.%s.lora_%c.weight' holds a non-finite value (%g) at "
               "flat index %lld of %zu",
               source, lay, p <= LETHE_PROJ_O ? "self_attn" : "mlp", LETHE_PROJ_NAMES[p], b ? 'B' : 'A', (double)x[k], k,

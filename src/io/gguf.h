@@ -100,8 +100,8 @@ const lethe_gguf_tensor *lethe_gguf_find_tensor(const lethe_gguf *g, const char 
 
 /* Typed metadata reads. A missing key: *present = 0 (when present != NULL; else an error when
  * required), out unchanged. A value of an unusable type or out of range is an error naming the key. */
-lethe_status lethe_gguf_get_int(const lethe_gguf *g, const char *key, int required, int64_t lo, int64_t hi,
-                                int64_t *out, int *present);
+lethe_status lethe_gguf_get_int(
+    const lethe_gguf *g, const char *key, int required, int64_t lo, int64_t hi, int64_t *out, int *present);
 lethe_status lethe_gguf_get_float(const lethe_gguf *g, const char *key, int required, double *out, int *present);
 lethe_status lethe_gguf_get_bool(const lethe_gguf *g, const char *key, int *out, int *present);
 /* A string value as a malloc'ed NUL-terminated copy (embedded NULs are an error). */

@@ -37,8 +37,7 @@ lethe_status lethe_gguf_conversion_note(const char *path, char **note) {
       if (!*note)
         s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
       else
-        snprintf(
-            *note, n,
+        snprintf(*note, n,
             "%s is '%s', a Mistral model, but the file stores no sliding window (GGUF architecture llama has none): "
             "the model is read with full attention over its context; if it used a window (Mistral-7B-v0.1: 4096), "
             "set \"model_type\": \"mistral\" and \"sliding_window\" in the written config.json",

@@ -9,9 +9,8 @@
 #include "io/gguf.h"
 #include "util/error.h"
 
-static const char *const VTYPE_NAMES[GGUF_NTYPES] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
-                                                     "int32",  "float32", "bool",   "string", "array",
-                                                     "uint64", "int64",   "float64"};
+static const char *const VTYPE_NAMES[GGUF_NTYPES] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
+    "bool", "string", "array", "uint64", "int64", "float64"};
 
 const char *lethe_gguf_vtype_name(lethe_gguf_vtype t) { return (unsigned)t < GGUF_NTYPES ? VTYPE_NAMES[t] : "unknown"; }
 
@@ -119,21 +118,21 @@ static lethe_status missing(const lethe_gguf *g, const char *key, int required, 
   return LETHE_OK;
 }
 
-lethe_status lethe_gguf_get_int(const lethe_gguf *g, const char *key, int required, int64_t lo, int64_t hi,
-                                int64_t *out, int *present) {
+lethe_status lethe_gguf_get_int(
+    const lethe_gguf *g, const char *key, int required, int64_t lo, int64_t hi, int64_t *out, int *present) {
   const lethe_gguf_kv *kv = lethe_gguf_find_kv(g, key);
   if (!kv) return missing(g, key, required, present);
   if (!lethe_gguf_type_is_number(kv->type) || kv->type == GGUF_FLOAT32 || kv->type == GGUF_FLOAT64 ||
       kv->type == GGUF_BOOL)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is a %s, an integer was expected", g->name, key,
-                      lethe_gguf_vtype_name(kv->type));
+        lethe_gguf_vtype_name(kv->type));
   int64_t iv;
   double dv;
   int is_int;
   number_at(kv->type, kv->data, &iv, &dv, &is_int);
   if (!is_int || iv < lo || iv > hi)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' = %.0f is out of range [%lld, %lld]", g->name, key,
-                      is_int ? (double)iv : dv, (long long)lo, (long long)hi);
+        is_int ? (double)iv : dv, (long long)lo, (long long)hi);
   *out = iv;
   if (present) *present = 1;
   return LETHE_OK;
@@ -144,7 +143,7 @@ lethe_status lethe_gguf_get_float(const lethe_gguf *g, const char *key, int requ
   if (!kv) return missing(g, key, required, present);
   if (!lethe_gguf_type_is_number(kv->type) || kv->type == GGUF_BOOL)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is a %s, a number was expected", g->name, key,
-                      lethe_gguf_vtype_name(kv->type));
+        lethe_gguf_vtype_name(kv->type));
   int64_t iv;
   double dv;
   int is_int;
@@ -160,7 +159,7 @@ lethe_status lethe_gguf_get_bool(const lethe_gguf *g, const char *key, int *out,
   if (!kv) return missing(g, key, 0, present);
   if (kv->type != GGUF_BOOL)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is a %s, a bool was expected", g->name, key,
-                      lethe_gguf_vtype_name(kv->type));
+        lethe_gguf_vtype_name(kv->type));
   *out = kv->data[0] != 0;
   if (present) *present = 1;
   return LETHE_OK;
@@ -172,7 +171,7 @@ lethe_status lethe_gguf_get_str(const lethe_gguf *g, const char *key, int requir
   if (!kv) return missing(g, key, required, NULL);
   if (kv->type != GGUF_STRING)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is a %s, a string was expected", g->name, key,
-                      lethe_gguf_vtype_name(kv->type));
+        lethe_gguf_vtype_name(kv->type));
   size_t n = kv->nbytes - 8;
   if (memchr(kv->data, 0, n))
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s': string contains a NUL byte", g->name, key);

@@ -87,8 +87,7 @@ static lethe_status build_map(const lethe_config *c, tlist *l) {
 static lethe_status check_shape(const lethe_gguf *g, const lethe_gguf_tensor *t, const tmap *e) {
   if (!lethe_ggml_type_supported(t->type)) {
     const char *tn = lethe_ggml_type_name(t->type);
-    return lethe_fail(
-        LETHE_ERR_UNSUPPORTED,
+    return lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: tensor '%s': unsupported tensor type %s (lethe reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)",
         g->name, t->name, tn ? tn : "?");
   }
@@ -103,13 +102,12 @@ static lethe_status check_shape(const lethe_gguf *g, const lethe_gguf_tensor *t,
   else
     snprintf(want, sizeof want, "%lld", (long long)want0);
   return lethe_fail(LETHE_ERR_FORMAT,
-                    "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)", g->name,
-                    t->name, got, want);
+      "%s: tensor '%s' has dimensions [%s], the metadata implies [%s] (innermost first)", g->name, t->name, got, want);
 }
 
 /* Reads {prefix}.{key} as an int in [lo, hi]. */
 static lethe_status arch_int(const lethe_gguf *g, const char *arch, const char *key, int required, int64_t lo,
-                             int64_t hi, int *out, int *present) {
+    int64_t hi, int *out, int *present) {
   char k[128];
   snprintf(k, sizeof k, "%s.%s", arch, key);
   int64_t v;
@@ -146,8 +144,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
     c->arch = LETHE_ARCH_OLMO;
   else
     s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                   "%s: architecture '%.64s' is not supported (lethe reads GGUF models of architecture llama and olmo)",
-                   g->name, arch);
+        "%s: architecture '%.64s' is not supported (lethe reads GGUF models of architecture llama and olmo)", g->name,
+        arch);
   if (s) {
     free(arch);
     return s;
@@ -170,19 +168,19 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if (klp) c->head_dim = kl;
   if (vlp && vl != c->head_dim) {
     s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: %s.attention.value_length %d differs from the key length %d", g->name,
-                   arch, vl, c->head_dim);
+        arch, vl, c->head_dim);
     goto done;
   }
   if (!klp && c->dim % c->n_heads) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d", g->name, c->dim,
-                   c->n_heads);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d", g->name, c->dim, c->n_heads);
     goto done;
   }
   if ((s = arch_int(g, arch, "rope.dimension_count", 0, 1, 4096, &rd, &pr))) goto done;
   if (pr && rd != c->head_dim) {
     s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                   "%s: %s.rope.dimension_count %d differs from the head dimension %d (partial RoPE is not supported)",
-                   g->name, arch, rd, c->head_dim);
+        "%s: %s.rope.dimension_count %d differs from the head dimension %d (partial RoPE is not supported)", g->name,
+        arch, rd, c->head_dim);
     goto done;
   }
   c->rope_theta = 10000.0;
@@ -204,8 +202,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if ((s = arch_float(g, arch, "rope.scaling.factor", &factor, &fpr))) goto done_r;
   if (!fpr && (s = arch_float(g, arch, "rope.scale_linear", &factor, &fpr))) goto done_r;
   if (rtype && strcmp(rtype, "none") && strcmp(rtype, "linear")) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: RoPE scaling type '%.32s' is not supported (none and linear are)",
-                   g->name, rtype);
+    s = lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "%s: RoPE scaling type '%.32s' is not supported (none and linear are)", g->name, rtype);
     goto done_r;
   }
   if ((!rtype || !strcmp(rtype, "linear")) && fpr && factor != 1.0) {
@@ -220,8 +218,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
   if (rf) {
     if (c->rope_type != LETHE_ROPE_DEFAULT) {
       s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: rope_freqs.weight together with RoPE scaling type '%s' is not supported", g->name,
-                     rtype ? rtype : "linear");
+          "%s: rope_freqs.weight together with RoPE scaling type '%s' is not supported", g->name,
+          rtype ? rtype : "linear");
       goto done_r;
     }
     if ((s = lethe_gguf_llama3_rope(g, rf, c))) goto done_r;
@@ -233,8 +231,8 @@ static lethe_status read_config(const lethe_gguf *g, lethe_config *c) {
     goto done_r;
   }
   if (te->n_dims != 2 || te->ne[1] > (1 << 24)) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor 'token_embd.weight' is not a [embedding_length, vocab] matrix",
-                   g->name);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: tensor 'token_embd.weight' is not a [embedding_length, vocab] matrix", g->name);
     goto done_r;
   }
   c->vocab_size = (int)te->ne[1];
@@ -290,7 +288,7 @@ lethe_status lethe_gguf_model(const lethe_gguf *g, lethe_model **out) {
     for (int j = 0; j < l.n && !used; j++) used = !strcmp(g->tensors[i].name, l.t[j].gguf);
     if (!used)
       s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' is not part of a %s model as lethe reads it", g->name,
-                     g->tensors[i].name, c.model_type);
+          g->tensors[i].name, c.model_type);
   }
   lethe_model *m = NULL;
   float *tmp = NULL;

@@ -25,7 +25,7 @@ typedef struct {
 
 static lethe_status past_end(reader *r, const char *what, uint64_t need) {
   return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s at offset %zu needs %llu bytes, only %zu remain (truncated file?)",
-                    r->name, r->where, what, r->pos, (unsigned long long)need, r->size - r->pos);
+      r->name, r->where, what, r->pos, (unsigned long long)need, r->size - r->pos);
 }
 
 static size_t left(const reader *r) { return r->size - r->pos; }
@@ -55,7 +55,7 @@ static lethe_status rd_str(reader *r, const char *what, lethe_gguf_str *s) {
   if (n > left(r)) {
     r->pos -= 8;
     lethe_status st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %s at offset %zu claims %llu bytes, only %zu remain",
-                                 r->name, r->where, what, r->pos, (unsigned long long)n, left(r) - 8);
+        r->name, r->where, what, r->pos, (unsigned long long)n, left(r) - 8);
     r->pos += 8;
     return st;
   }
@@ -118,7 +118,7 @@ static lethe_status rd_value(reader *r, uint32_t t, int depth, lethe_gguf_kv *kv
   size_t min_elem = et == GGUF_STRING ? 8 : et == GGUF_ARRAY ? 12 : (size_t)SCALAR_SIZE[et];
   if (n > left(r) / min_elem)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: array of %llu %s elements cannot fit in the %zu bytes that remain",
-                      r->name, r->where, (unsigned long long)n, lethe_gguf_vtype_name(et), left(r));
+        r->name, r->where, (unsigned long long)n, lethe_gguf_vtype_name(et), left(r));
   if (depth == 0 && kv) {
     kv->arr_type = et;
     kv->arr_n = n;
@@ -170,8 +170,8 @@ static lethe_status rd_tensor_info(reader *r, uint64_t idx, lethe_gguf_tensor *t
   uint32_t nd = 0;
   LETHE_TRY(rd_u32(r, "n_dims", &nd));
   if (nd < 1 || nd > LETHE_GGUF_MAX_DIMS)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: %u dimensions (1 to %d allowed)", r->name, r->where, nd,
-                      LETHE_GGUF_MAX_DIMS);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s: %u dimensions (1 to %d allowed)", r->name, r->where, nd, LETHE_GGUF_MAX_DIMS);
   t->n_dims = (int)nd;
   uint64_t numel = 1;
   for (uint32_t i = 0; i < nd; i++) {
@@ -191,7 +191,7 @@ static lethe_status rd_tensor_info(reader *r, uint64_t idx, lethe_gguf_tensor *t
   if (!bs) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: unknown tensor type id %u", r->name, r->where, t->type);
   if ((uint64_t)t->ne[0] % (uint64_t)bs)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: first dimension %lld is not a multiple of %s's block size %d", r->name,
-                      r->where, (long long)t->ne[0], lethe_ggml_type_name(t->type), bs);
+        r->where, (long long)t->ne[0], lethe_ggml_type_name(t->type), bs);
   uint64_t blocks = numel / (uint64_t)bs, bb = lethe_ggml_block_bytes(t->type);
   if (blocks > (uint64_t)SIZE_MAX / bb)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: byte size overflows", r->name, r->where);
@@ -236,9 +236,9 @@ static lethe_status check_unique(lethe_gguf *g) {
     const lethe_gguf_tensor *a = &g->tensors[it[i - 1].idx], *b = &g->tensors[it[i].idx];
     if (a->offset + a->nbytes > b->offset)
       s = lethe_fail(LETHE_ERR_FORMAT,
-                     "%s: tensors '%s' (bytes %llu..%llu of the data section) and '%s' (from byte %llu) overlap",
-                     g->name, a->name, (unsigned long long)a->offset, (unsigned long long)a->offset + a->nbytes,
-                     b->name, (unsigned long long)b->offset);
+          "%s: tensors '%s' (bytes %llu..%llu of the data section) and '%s' (from byte %llu) overlap", g->name, a->name,
+          (unsigned long long)a->offset, (unsigned long long)a->offset + a->nbytes, b->name,
+          (unsigned long long)b->offset);
   }
   free(it);
   return s;
@@ -264,10 +264,10 @@ static lethe_status parse(reader *r, lethe_gguf *g) {
   /* smallest possible entries: a key/value 8 + 1 + 4 + 1 bytes, a tensor info 8 + 1 + 4 + 8 + 4 + 8 */
   if (nkv > left(r) / 14)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: header: metadata count %llu cannot fit in a file of %zu bytes", r->name,
-                      (unsigned long long)nkv, r->size);
+        (unsigned long long)nkv, r->size);
   if (nt > left(r) / 33)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: header: tensor count %llu cannot fit in a file of %zu bytes", r->name,
-                      (unsigned long long)nt, r->size);
+        (unsigned long long)nt, r->size);
   size_t cap = 0;
   for (uint64_t i = 0; i < nkv; i++) {
     LETHE_TRY(grow((void **)&g->kv, &cap, g->n_kv + 1, sizeof *g->kv, r->name));
@@ -297,13 +297,13 @@ static lethe_status parse(reader *r, lethe_gguf *g) {
     lethe_gguf_tensor *t = &g->tensors[i];
     if (t->offset % g->alignment)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data offset %llu is not a multiple of the alignment %zu",
-                        r->name, t->name, (unsigned long long)t->offset, g->alignment);
+          r->name, t->name, (unsigned long long)t->offset, g->alignment);
     if (g->data_offset > r->size || t->offset > r->size - g->data_offset ||
         t->nbytes > r->size - g->data_offset - t->offset)
       return lethe_fail(LETHE_ERR_FORMAT,
-                        "%s: tensor '%s': data (%zu bytes at offset %llu of the data section, which starts at %zu) "
-                        "runs past the end of the file (%zu bytes)",
-                        r->name, t->name, t->nbytes, (unsigned long long)t->offset, g->data_offset, r->size);
+          "%s: tensor '%s': data (%zu bytes at offset %llu of the data section, which starts at %zu) "
+          "runs past the end of the file (%zu bytes)",
+          r->name, t->name, t->nbytes, (unsigned long long)t->offset, g->data_offset, r->size);
     t->data = r->p + g->data_offset + t->offset;
   }
   return check_unique(g);

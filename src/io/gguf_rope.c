@@ -42,8 +42,8 @@ lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor
   int n = c->head_dim / 2;
   if (t->n_dims != 1 || t->ne[0] != n)
     return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: tensor 'rope_freqs.weight' has %lld entries, the head dimension %d implies %d", g->name,
-                      (long long)t->ne[0], c->head_dim, n);
+        "%s: tensor 'rope_freqs.weight' has %lld entries, the head dimension %d implies %d", g->name,
+        (long long)t->ne[0], c->head_dim, n);
   float *f = malloc(sizeof(float) * (size_t)n);
   double *freq = malloc(sizeof(double) * (size_t)n);
   if (!f || !freq) {
@@ -92,8 +92,7 @@ lethe_status lethe_gguf_llama3_rope(const lethe_gguf *g, const lethe_gguf_tensor
       high = cand[k][1];
     }
   if (!old) {
-    s = lethe_fail(
-        LETHE_ERR_UNSUPPORTED,
+    s = lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: rope_freqs.weight does not follow Llama 3's RoPE scaling rule; these RoPE factors are not supported",
         g->name);
     goto done;

@@ -36,7 +36,7 @@ static lethe_status num_array(const lethe_gguf *g, const char *key, uint64_t n, 
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' is not an array of numbers", g->name, key);
   if (kv->arr_n != n)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: metadata key '%s' has %llu entries, the vocabulary %llu", g->name, key,
-                      (unsigned long long)kv->arr_n, (unsigned long long)n);
+        (unsigned long long)kv->arr_n, (unsigned long long)n);
   *out = kv;
   return LETHE_OK;
 }
@@ -47,8 +47,8 @@ static lethe_status id_key(const lethe_gguf *g, const char *key, int n, int *out
   *out = -1;
   LETHE_TRY(lethe_gguf_get_int(g, key, 0, -1, INT32_MAX, &v, &pr));
   if (pr && v >= n)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%d tokens)", g->name, key, (long long)v,
-                      n);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%d tokens)", g->name, key, (long long)v, n);
   if (pr) *out = (int)v;
   return LETHE_OK;
 }
@@ -70,8 +70,8 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
   else if (!strcmp(model, "llama"))
     sp.kind = TOKJSON_SPM;
   else {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tokenizer model '%.64s' is not supported (gpt2 and llama are)", g->name,
-                   model);
+    s = lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "%s: tokenizer model '%.64s' is not supported (gpt2 and llama are)", g->name, model);
     goto done;
   }
   const lethe_gguf_kv *tk, *mk, *sk, *yk;
@@ -120,8 +120,8 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: a gpt2 tokenizer needs tokenizer.ggml.merges", g->name);
     goto done;
   } else if (!scores) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: a llama tokenizer needs tokenizer.ggml.scores or tokenizer.ggml.merges",
-                   g->name);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: a llama tokenizer needs tokenizer.ggml.scores or tokenizer.ggml.merges", g->name);
     goto done;
   }
   if ((s = lethe_gguf_get_str(g, "tokenizer.ggml.pre", 0, &pre))) goto done;
@@ -138,7 +138,7 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
     if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &sp.add_space_prefix, NULL))) goto done;
   } else {
     sp.add_bos = pre && (!strcmp(pre, "llama3") || !strcmp(pre, "llama-v3") || !strcmp(pre, "llama-bpe") ||
-                         !strcmp(pre, "falcon3") || !strcmp(pre, "pixtral"));
+                            !strcmp(pre, "falcon3") || !strcmp(pre, "pixtral"));
   }
   if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &sp.add_bos, NULL))) goto done;
   if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &sp.add_eos, NULL))) goto done;

@@ -123,11 +123,11 @@ static lethe_status spm_merges(const lethe_tokjson_spec *sp, const vocab_map *vm
         cap *= 2;
       }
       m[n++] = (merge_item){.piece = p,
-                            .l = l,
-                            .r = r,
-                            .ll = utf8_chars(s, i),
-                            .rl = utf8_chars(s + i, sp->len[p] - i),
-                            .score = sp->scores[p]};
+          .l = l,
+          .r = r,
+          .ll = utf8_chars(s, i),
+          .rl = utf8_chars(s + i, sp->len[p] - i),
+          .score = sp->scores[p]};
     }
     qsort(m + first, n - first, sizeof *m, cmp_local);
   }
@@ -150,7 +150,7 @@ static lethe_status given_merges(const lethe_tokjson_spec *sp, json_t *out) {
     while (k < n && s[k] != ' ') k++;
     if (n < 3 || k >= n - 1)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: merge %d (\"%.*s\") is not two tokens separated by a space", sp->name, i,
-                        (int)(n < 60 ? n : 60), s);
+          (int)(n < 60 ? n : 60), s);
     if (append_pair(out, s, k, s + k + 1, n - k - 1))
       return lethe_fail(LETHE_ERR_FORMAT, "%s: merge %d is not valid UTF-8 text", sp->name, i);
   }
@@ -162,8 +162,8 @@ static lethe_status given_merges(const lethe_tokjson_spec *sp, json_t *out) {
 static json_t *str(const lethe_tokjson_spec *sp, int id) { return json_stringn(sp->tok[id], sp->len[id]); }
 
 static json_t *bytelevel(int use_regex) {
-  return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex",
-                   use_regex);
+  return json_pack(
+      "{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", use_regex);
 }
 
 static const char *const LLAMA3_RE = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
@@ -180,8 +180,8 @@ static int in_list(const char *s, const char *const *list) {
 /* The pre-tokenizer of a llama.cpp pre-tokenizer name (NULL when lethe does not know it). */
 static json_t *pre_tokenizer(const char *pre, int *ignore_merges) {
   static const char *const GPT2[] = {"default", "gpt2", "gpt-2", "olmo", "mpt", "phi-2", NULL};
-  static const char *const DIGITS[] = {"smollm",    "starcoder", "refact",     "command-r",
-                                       "codeshell", "exaone",    "minerva-7b", NULL};
+  static const char *const DIGITS[] = {
+      "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b", NULL};
   static const char *const LLAMA3[] = {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", NULL};
   static const char *const LLAMA3_RE_ONLY[] = {"dbrx", "smaug-bpe", NULL};
   static const char *const QWEN2[] = {"qwen2", "deepseek-r1-qwen", NULL};
@@ -189,7 +189,7 @@ static json_t *pre_tokenizer(const char *pre, int *ignore_merges) {
   if (!pre || in_list(pre, GPT2)) return bytelevel(1);
   if (in_list(pre, DIGITS))
     return json_pack("{s:s, s:[{s:s, s:b}, o]}", "type", "Sequence", "pretokenizers", "type", "Digits",
-                     "individual_digits", 1, bytelevel(1));
+        "individual_digits", 1, bytelevel(1));
   const char *re = NULL;
   if (in_list(pre, LLAMA3)) {
     re = LLAMA3_RE;
@@ -201,7 +201,7 @@ static json_t *pre_tokenizer(const char *pre, int *ignore_merges) {
   }
   if (!re) return NULL;
   return json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, o]}", "type", "Sequence", "pretokenizers", "type", "Split",
-                   "pattern", "Regex", re, "behavior", "Isolated", "invert", 0, bytelevel(0));
+      "pattern", "Regex", re, "behavior", "Isolated", "invert", 0, bytelevel(0));
 }
 
 static json_t *template_piece(const lethe_tokjson_spec *sp, int id, int type_id) {
@@ -232,12 +232,11 @@ static json_t *post_processor(const lethe_tokjson_spec *sp) {
   int ids[2] = {bos ? sp->bos : -1, eos ? sp->eos : -1};
   for (int k = 0; k < 2; k++) {
     if (ids[k] < 0) continue;
-    json_object_setn_new(
-        specials, sp->tok[ids[k]], sp->len[ids[k]],
+    json_object_setn_new(specials, sp->tok[ids[k]], sp->len[ids[k]],
         json_pack("{s:o, s:[i], s:[o]}", "id", str(sp, ids[k]), "ids", ids[k], "tokens", str(sp, ids[k])));
   }
-  return json_pack("{s:s, s:o, s:o, s:o}", "type", "TemplateProcessing", "single", single, "pair", pair,
-                   "special_tokens", specials);
+  return json_pack(
+      "{s:s, s:o, s:o, s:o}", "type", "TemplateProcessing", "single", single, "pair", pair, "special_tokens", specials);
 }
 
 static json_t *added_tokens(const lethe_tokjson_spec *sp) {
@@ -248,7 +247,7 @@ static json_t *added_tokens(const lethe_tokjson_spec *sp) {
     if (!special && t != TOKTYPE_USER && i != sp->bos && i != sp->eos && i != sp->unk) continue;
     if (!special && t != TOKTYPE_USER) special = 1; /* bos/eos/unk of a file without token types */
     json_t *e = json_pack("{s:i, s:o, s:b, s:b, s:b, s:b, s:b}", "id", i, "content", str(sp, i), "single_word", 0,
-                          "lstrip", 0, "rstrip", 0, "normalized", 0, "special", special);
+        "lstrip", 0, "rstrip", 0, "normalized", 0, "special", special);
     if (!e || json_array_append_new(a, e)) {
       json_decref(a);
       return NULL;
@@ -263,8 +262,8 @@ lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out) 
   int ids[4] = {sp->bos, sp->eos, sp->unk, sp->pad};
   for (int k = 0; k < 4; k++)
     if (ids[k] >= sp->n)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: special token id %d is outside the vocabulary (%d tokens)", sp->name,
-                        ids[k], sp->n);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: special token id %d is outside the vocabulary (%d tokens)", sp->name, ids[k], sp->n);
   vocab_map vm = {0};
   LETHE_TRY(vm_init(&vm, sp));
   lethe_status s = LETHE_OK;
@@ -288,40 +287,39 @@ lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out) 
     pre = pre_tokenizer(sp->pre, &ignore_merges);
     if (!pre) {
       s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: pre-tokenizer '%.64s' is not supported (lethe knows the gpt2, smollm/starcoder, "
-                     "llama3 and qwen2 families)",
-                     sp->name, sp->pre);
+          "%s: pre-tokenizer '%.64s' is not supported (lethe knows the gpt2, smollm/starcoder, "
+          "llama3 and qwen2 families)",
+          sp->name, sp->pre);
       goto done;
     }
     normalizer = json_null();
-    decoder = json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 1, "trim_offsets", 1,
-                        "use_regex", 1);
+    decoder = json_pack(
+        "{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 1, "trim_offsets", 1, "use_regex", 1);
   } else {
     pre = json_null();
     json_t *repl =
         json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String", " ", "content", "\xe2\x96\x81");
     if (sp->add_space_prefix)
       normalizer = json_pack("{s:s, s:[{s:s, s:s}, o]}", "type", "Sequence", "normalizers", "type", "Prepend",
-                             "prepend", "\xe2\x96\x81", repl);
+          "prepend", "\xe2\x96\x81", repl);
     else
       normalizer = repl;
     json_t *chain = json_pack("[{s:s, s:{s:s}, s:s}, {s:s}, {s:s}]", "type", "Replace", "pattern", "String",
-                              "\xe2\x96\x81", "content", " ", "type", "ByteFallback", "type", "Fuse");
+        "\xe2\x96\x81", "content", " ", "type", "ByteFallback", "type", "Fuse");
     if (chain && sp->add_space_prefix)
-      json_array_append_new(chain,
-                            json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ", "start", 1, "stop", 0));
+      json_array_append_new(
+          chain, json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ", "start", 1, "stop", 0));
     decoder = json_pack("{s:s, s:o}", "type", "Sequence", "decoders", chain);
   }
-  json_t *model =
-      json_pack("{s:s, s:n, s:o, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "unk_token",
-                sp->kind == TOKJSON_SPM && sp->unk >= 0 ? str(sp, sp->unk) : json_null(), "continuing_subword_prefix",
-                "end_of_word_suffix", "fuse_unk", sp->kind == TOKJSON_SPM, "byte_fallback", sp->kind == TOKJSON_SPM,
-                "ignore_merges", ignore_merges, "vocab", vocab, "merges", merges);
+  json_t *model = json_pack("{s:s, s:n, s:o, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "unk_token",
+      sp->kind == TOKJSON_SPM && sp->unk >= 0 ? str(sp, sp->unk) : json_null(), "continuing_subword_prefix",
+      "end_of_word_suffix", "fuse_unk", sp->kind == TOKJSON_SPM, "byte_fallback", sp->kind == TOKJSON_SPM,
+      "ignore_merges", ignore_merges, "vocab", vocab, "merges", merges);
   vocab = merges = NULL; /* owned by model now (or freed by json_pack on failure) */
   json_t *added = added_tokens(sp);
   root = json_pack("{s:s, s:n, s:n, s:o, s:o, s:o, s:o, s:o, s:o}", "version", "1.0", "truncation", "padding",
-                   "added_tokens", added, "normalizer", normalizer, "pre_tokenizer", pre, "post_processor",
-                   post_processor(sp), "decoder", decoder, "model", model);
+      "added_tokens", added, "normalizer", normalizer, "pre_tokenizer", pre, "post_processor", post_processor(sp),
+      "decoder", decoder, "model", model);
   pre = normalizer = decoder = NULL;
   if (!root || !(*json_out = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER)))
     s = lethe_fail(LETHE_ERR_NOMEM, "%s: cannot build the tokenizer.json document", sp->name);

@@ -31,7 +31,7 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
     if (!mt) {
       if (ignorable(m, t->name)) continue;
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of a model of type %s with this config)",
-                     path, t->name, m->cfg.model_type);
+          path, t->name, m->cfg.model_type);
       break;
     }
     int same = t->ndim == mt->ndim;
@@ -47,7 +47,7 @@ static lethe_status load_shard(lethe_model *m, const char *path, unsigned char *
       else
         snprintf(want, sizeof want, "[%lld]", (long long)mt->shape[0]);
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, %s expected from config.json", path,
-                     t->name, got, want);
+          t->name, got, want);
       break;
     }
     size_t idx = (size_t)(mt - m->tensors);
@@ -100,8 +100,8 @@ lethe_status lethe_hf_load(const char *dir, lethe_model **out) {
     json_t *v;
     json_object_foreach((json_t *)wm, key, v) {
       if (!json_is_string(v) || !safe_name(json_string_value(v))) {
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s: weight_map['%s'] must be a file name in the model directory", index_path,
-                       key);
+        s = lethe_fail(
+            LETHE_ERR_FORMAT, "%s: weight_map['%s'] must be a file name in the model directory", index_path, key);
         break;
       }
       int seen = 0;
@@ -119,9 +119,9 @@ lethe_status lethe_hf_load(const char *dir, lethe_model **out) {
     if ((s = load_shard(m, single_path, loaded))) goto done;
   } else {
     s = lethe_fail(LETHE_ERR_IO,
-                   "%s: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints must be "
-                   "converted to safetensors)",
-                   dir);
+        "%s: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints must be "
+        "converted to safetensors)",
+        dir);
     goto done;
   }
   for (int i = 0; i < m->n_tensors; i++)
@@ -174,9 +174,9 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
   lethe_status s = LETHE_OK;
   lethe_config cfg = m->cfg;
   snprintf(cfg.dtype, sizeof cfg.dtype, "%s",
-           dt == LETHE_DT_F32    ? "float32"
-           : dt == LETHE_DT_BF16 ? "bfloat16"
-                                 : "float16");
+      dt == LETHE_DT_F32    ? "float32"
+      : dt == LETHE_DT_BF16 ? "bfloat16"
+                            : "float16");
   char *cj = lethe_config_to_json(&cfg);
   char *p = lethe_path_join(tmp, "config.json");
   s = cj ? lethe_write_file_atomic(p, cj, strlen(cj)) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -231,7 +231,7 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
 }
 
 lethe_status lethe_model_save_with(const lethe_model *m, const char *dir, const char *dtype, size_t shard_bytes,
-                                   const char *const *files, int n_files) {
+    const char *const *files, int n_files) {
   LETHE_TRY(lethe_out_check(dir, "model"));
   char *tmp;
   LETHE_TRY(lethe_dir_begin(dir, &tmp));

@@ -20,7 +20,7 @@ static void permute_rope_rows(float *dst, const float *src, int n_heads, int hd,
     for (int c = 0; c < 2; c++)
       for (int i = 0; i < half; i++)
         memcpy(dst + ((size_t)h * hd + (size_t)c * half + i) * cols, src + ((size_t)h * hd + 2 * (size_t)i + c) * cols,
-               sizeof(float) * cols);
+            sizeof(float) * cols);
 }
 
 lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
@@ -34,8 +34,8 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
     goto done;
   }
   if (!memcmp(f.data, "ak42", 4)) {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                   "%s: llama2.c export versions 1 and 2 are not supported (use the legacy export)", path);
+    s = lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "%s: llama2.c export versions 1 and 2 are not supported (use the legacy export)", path);
     goto done;
   }
   int32_t h[7];
@@ -47,9 +47,9 @@ lethe_status lethe_llama2c_load(const char *path, lethe_model **out) {
       hidden > (1 << 18) || nl > 1024 || nh > 1024 || nkv > nh || vocab > (1 << 22) || seq > (1 << 20) || dim % nh ||
       nh % nkv || (dim / nh) % 2) {
     s = lethe_fail(LETHE_ERR_FORMAT,
-                   "%s: header [dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d, seq %d] is not a valid "
-                   "llama2.c checkpoint",
-                   path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+        "%s: header [dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d, seq %d] is not a valid "
+        "llama2.c checkpoint",
+        path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
     goto done;
   }
   int hd = dim / nh, kv = nkv * hd;

@@ -47,7 +47,7 @@ lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_
     pos += 8;
     if (l < 0 || (size_t)l > f.size - pos) {
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: token %d: length %d at offset %zu runs past the end of the file",
-                     tok_bin_path, n, l, pos - 4);
+          tok_bin_path, n, l, pos - 4);
       goto done;
     }
     if (n == INT32_MAX / 2) {
@@ -107,24 +107,24 @@ lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_
     n++;
   }
   if (n < 3) {
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: %d tokens; a llama2.c tokenizer has at least <unk>, <s> and </s>",
-                   tok_bin_path, n);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %d tokens; a llama2.c tokenizer has at least <unk>, <s> and </s>", tok_bin_path, n);
     goto done;
   }
   lethe_tokjson_spec sp = {.name = tok_bin_path,
-                           .kind = TOKJSON_SPM,
-                           .n = n,
-                           .tok = (const char *const *)tok,
-                           .len = len,
-                           .scores = scores,
-                           .type = type,
-                           .bos = 1,
-                           .eos = 2,
-                           .unk = 0,
-                           .pad = -1,
-                           .add_bos = 1,
-                           .add_eos = 0,
-                           .add_space_prefix = 1};
+      .kind = TOKJSON_SPM,
+      .n = n,
+      .tok = (const char *const *)tok,
+      .len = len,
+      .scores = scores,
+      .type = type,
+      .bos = 1,
+      .eos = 2,
+      .unk = 0,
+      .pad = -1,
+      .add_bos = 1,
+      .add_eos = 0,
+      .add_space_prefix = 1};
   s = lethe_tokjson_build(&sp, json_out);
 done:
   for (int i = 0; i < n; i++) free(tok[i]);

@@ -31,7 +31,7 @@ lethe_status lethe_model_tokenizer(const char *model_path, const char *tok_path,
   }
   if (!model_path || !lethe_is_dir(model_path))
     return lethe_fail(LETHE_ERR_INVALID, "%s: a model file carries no tokenizer here; give --tokenizer",
-                      model_path ? model_path : "model");
+        model_path ? model_path : "model");
   char *p = lethe_path_join(model_path, "tokenizer.json");
   if (!p) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   lethe_status s =

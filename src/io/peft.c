@@ -38,11 +38,11 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
     if (!strcmp(pname, LETHE_PROJ_NAMES[i]) && !strcmp(group, proj_group(i))) p = i;
   if (p < 0) return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts an unknown module %s.%s", key, group, pname);
   if (lay < 0 || lay >= l->n_layers)
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay,
-                      l->n_layers);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "tensor '%s' is for layer %lld; the model has %d layers", key, lay, l->n_layers);
   if (!(l->layer_targets[lay] & (1u << p)))
-    return lethe_fail(LETHE_ERR_FORMAT, "tensor '%s' adapts %s of layer %lld, which target_modules does not select",
-                      key, pname, lay);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "tensor '%s' adapts %s of layer %lld, which target_modules does not select", key, pname, lay);
   *is_b = ab[0] == 'B';
   *proj = p;
   *layer = (int)lay;
@@ -51,8 +51,8 @@ lethe_status lethe_lora_peft_slot(const lethe_lora *l, const char *key, float **
 }
 
 /* A JSON string or list of strings (field `key`) as a spec's (regex | names, n). */
-static lethe_status str_or_list(const json_t *root, const char *key, const char *path, const char **one,
-                                const char ***list, int *n) {
+static lethe_status str_or_list(
+    const json_t *root, const char *key, const char *path, const char **one, const char ***list, int *n) {
   const json_t *v = json_object_get(root, key);
   *one = NULL;
   *list = NULL;
@@ -82,34 +82,14 @@ static int unused(const json_t *v) {
 
 /* Fields that change nothing once an adapter is trained (identity, initialisation, runtime), and
  * the fields parse_config reads itself. Every other field must be unused (see `unused`). */
-static const char *const IGNORED_FIELDS[] = {"peft_type",
-                                             "task_type",
-                                             "auto_mapping",
-                                             "peft_version",
-                                             "base_model_name_or_path",
-                                             "revision",
-                                             "inference_mode",
-                                             "r",
-                                             "lora_alpha",
-                                             "target_modules",
-                                             "exclude_modules",
-                                             "layers_to_transform",
-                                             "layers_pattern",
-                                             "use_rslora",
-                                             "bias",
-                                             "lora_dropout",
-                                             "init_lora_weights",
-                                             "loftq_config",
-                                             "eva_config",
-                                             "corda_config",
-                                             "lora_ga_config",
-                                             "megatron_core",
-                                             "qalora_group_size",
-                                             "runtime_config",
-                                             "ensure_weight_tying"};
+static const char *const IGNORED_FIELDS[] = {"peft_type", "task_type", "auto_mapping", "peft_version",
+    "base_model_name_or_path", "revision", "inference_mode", "r", "lora_alpha", "target_modules", "exclude_modules",
+    "layers_to_transform", "layers_pattern", "use_rslora", "bias", "lora_dropout", "init_lora_weights", "loftq_config",
+    "eva_config", "corda_config", "lora_ga_config", "megatron_core", "qalora_group_size", "runtime_config",
+    "ensure_weight_tying"};
 
 static lethe_status parse_config(const char *text, size_t len, const char *path, const lethe_config *mc,
-                                 lethe_lora_config *lc, unsigned *layer_targets) {
+    lethe_lora_config *lc, unsigned *layer_targets) {
   json_t *root;
   LETHE_TRY(lethe_json_parse(text, len, path, &root));
   lethe_status s = LETHE_OK;
@@ -143,9 +123,9 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
     if (!ignored && !unused(val)) {
       char *v = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
       s = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                     "%s: %s = %.60s is not supported by lethe (it implements plain LoRA; the field must be absent, "
-                     "null, false or empty)",
-                     path, key, v ? v : "?");
+          "%s: %s = %.60s is not supported by lethe (it implements plain LoRA; the field must be absent, "
+          "null, false or empty)",
+          path, key, v ? v : "?");
       free(v);
       goto done;
     }
@@ -160,8 +140,7 @@ static lethe_status parse_config(const char *text, size_t len, const char *path,
     int ok = 0;
     for (size_t i = 0; i < sizeof harmless / sizeof *harmless; i++) ok |= !strcasecmp(v, harmless[i]);
     if (!ok) {
-      s = lethe_fail(
-          LETHE_ERR_UNSUPPORTED,
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
           "%s: init_lora_weights '%.40s' is not supported: PEFT applies it again on loading and changes the base "
           "weights; save the adapter converted to plain LoRA (save_pretrained(..., "
           "path_initial_model_for_weight_conversion=...))",
@@ -237,7 +216,7 @@ done:
 }
 
 lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const char *cfg_name, const uint8_t *st_data,
-                                   size_t st_size, const char *st_name, const lethe_model *model, lethe_lora **out) {
+    size_t st_size, const char *st_name, const lethe_model *model, lethe_lora **out) {
   *out = NULL;
   lethe_lora *l = NULL;
   lethe_safetensors st;
@@ -268,10 +247,10 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
     int64_t want0 = is_b ? l->out_dim[p] : l->cfg.rank, want1 = is_b ? l->cfg.rank : l->in_dim[p];
     if (t->ndim != 2 || t->shape[0] != want0 || t->shape[1] != want1) {
       s = lethe_fail(LETHE_ERR_FORMAT,
-                     "%s: tensor '%s' has shape [%lld, %lld]; this model and r=%d need [%lld, %lld] (an adapter for "
-                     "another model?)",
-                     st_name, t->name, (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL, l->cfg.rank,
-                     (long long)want0, (long long)want1);
+          "%s: tensor '%s' has shape [%lld, %lld]; this model and r=%d need [%lld, %lld] (an adapter for "
+          "another model?)",
+          st_name, t->name, (long long)t->shape[0], t->ndim > 1 ? (long long)t->shape[1] : 0LL, l->cfg.rank,
+          (long long)want0, (long long)want1);
       break;
     }
     size_t k = ((size_t)p * l->n_layers + lay) * 2 + is_b;
@@ -288,7 +267,7 @@ lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const c
       for (int b = 0; b < 2 && !s; b++)
         if ((l->layer_targets[lay] & (1u << p)) && !seen[((size_t)p * l->n_layers + lay) * 2 + b])
           s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing base_model.model.model.layers.%d.%s.%s.lora_%c.weight", st_name,
-                         lay, proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
+              lay, proj_group(p), LETHE_PROJ_NAMES[p], b ? 'B' : 'A');
   }
   if (!s) s = lethe_lora_check_finite(l, st_name);
 done:
@@ -314,8 +293,7 @@ lethe_status lethe_lora_load(const char *dir, const lethe_model *model, lethe_lo
   if (!s && !lethe_file_exists(w_path)) {
     char *bin = lethe_path_join(dir, "adapter_model.bin");
     if (bin && lethe_file_exists(bin))
-      s = lethe_fail(
-          LETHE_ERR_UNSUPPORTED,
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
           "%s: lethe reads adapter_model.safetensors only; adapter_model.bin is a pickle, which cannot be read "
           "safely (unpickling runs code). Convert it where you trust it: PeftModel.from_pretrained(model, dir)"
           ".save_pretrained(dir, safe_serialization=True)",
@@ -357,12 +335,11 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
   /* a local base model is recorded by its absolute path, so that the adapter resolves elsewhere */
   char *abs_base = base_model ? realpath(base_model, NULL) : NULL;
   if (abs_base) base_model = abs_base;
-  cfg =
-      json_pack("{s:s, s:s, s:s?, s:i, s:f, s:o, s:f, s:s, s:b, s:b, s:b, s:b, s:n, s:n, s:{}, s:{}, s:b}", "peft_type",
-                "LORA", "task_type", "CAUSAL_LM", "base_model_name_or_path", base_model, "r", l->cfg.rank, "lora_alpha",
-                l->cfg.alpha, "target_modules", targets, "lora_dropout", l->cfg.dropout, "bias", "none", "use_rslora",
-                l->cfg.rslora, "fan_in_fan_out", 0, "inference_mode", 1, "init_lora_weights", 1, "modules_to_save",
-                "layers_to_transform", "rank_pattern", "alpha_pattern", "use_dora", 0);
+  cfg = json_pack("{s:s, s:s, s:s?, s:i, s:f, s:o, s:f, s:s, s:b, s:b, s:b, s:b, s:n, s:n, s:{}, s:{}, s:b}",
+      "peft_type", "LORA", "task_type", "CAUSAL_LM", "base_model_name_or_path", base_model, "r", l->cfg.rank,
+      "lora_alpha", l->cfg.alpha, "target_modules", targets, "lora_dropout", l->cfg.dropout, "bias", "none",
+      "use_rslora", l->cfg.rslora, "fan_in_fan_out", 0, "inference_mode", 1, "init_lora_weights", 1, "modules_to_save",
+      "layers_to_transform", "rank_pattern", "alpha_pattern", "use_dora", 0);
   free(abs_base);
   text = json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   p = lethe_path_join(tmp, "adapter_config.json");
@@ -381,7 +358,7 @@ lethe_status lethe_lora_save(const lethe_lora *l, const char *base_model, const 
       if (!(l->layer_targets[lay] & (1u << k))) continue;
       for (int b = 0; b < 2; b++) {
         snprintf(names[n], sizeof names[n], "base_model.model.model.layers.%d.%s.%s.lora_%c.weight", lay, proj_group(k),
-                 LETHE_PROJ_NAMES[k], b ? 'B' : 'A');
+            LETHE_PROJ_NAMES[k], b ? 'B' : 'A');
         e[n].name = names[n];
         e[n].dtype = LETHE_DT_F32;
         e[n].ndim = 2;
@@ -417,23 +394,21 @@ lethe_status lethe_lora_merge(lethe_model *m, const lethe_lora *l) {
       for (int p = 0; p < LETHE_NPROJ; p++) {
         if (!(l->layer_targets[lay] & (1u << p))) continue;
         cpu->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale,
-                  lethe_lora_host_of(l, lethe_lora_B(l, p, lay)), l->cfg.rank,
-                  lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), l->in_dim[p], 1.0f, lethe_model_host_proj(m, lay, p),
-                  l->in_dim[p]);
+            lethe_lora_host_of(l, lethe_lora_B(l, p, lay)), l->cfg.rank, lethe_lora_host_of(l, lethe_lora_A(l, p, lay)),
+            l->in_dim[p], 1.0f, lethe_model_host_proj(m, lay, p), l->in_dim[p]);
       }
     return lethe_model_refresh_device(m);
   }
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), F = c->hidden_dim;
   for (int lay = 0; lay < c->n_layers; lay++) {
     lethe_layer_weights *w = &m->layers[lay];
-    float *W[LETHE_NPROJ] = {
-        w->wqkv, w->wqkv + (size_t)q * d, w->wqkv + (size_t)(q + kv) * d, w->wo, w->wgu, w->wgu + (size_t)F * d,
-        w->wdown};
+    float *W[LETHE_NPROJ] = {w->wqkv, w->wqkv + (size_t)q * d, w->wqkv + (size_t)(q + kv) * d, w->wo, w->wgu,
+        w->wgu + (size_t)F * d, w->wdown};
     for (int p = 0; p < LETHE_NPROJ; p++) {
       if (!(l->layer_targets[lay] & (1u << p))) continue;
       /* W (out, in) += s * B (out, r) A (r, in) */
       m->ops->gemm(0, 0, l->out_dim[p], l->in_dim[p], l->cfg.rank, l->scale, lethe_lora_B(l, p, lay), l->cfg.rank,
-                   lethe_lora_A(l, p, lay), l->in_dim[p], 1.0f, W[p], l->in_dim[p]);
+          lethe_lora_A(l, p, lay), l->in_dim[p], 1.0f, W[p], l->in_dim[p]);
     }
   }
   return LETHE_OK;

@@ -15,11 +15,16 @@ static const struct {
   const char *name, *torch;
   size_t size;
 } DT[LETHE_DT_COUNT] = {
-    [LETHE_DT_F32] = {"F32", "float32", 4},    [LETHE_DT_F16] = {"F16", "float16", 2},
-    [LETHE_DT_BF16] = {"BF16", "bfloat16", 2}, [LETHE_DT_F64] = {"F64", "float64", 8},
-    [LETHE_DT_I64] = {"I64", "int64", 8},      [LETHE_DT_I32] = {"I32", "int32", 4},
-    [LETHE_DT_I16] = {"I16", "int16", 2},      [LETHE_DT_I8] = {"I8", "int8", 1},
-    [LETHE_DT_U8] = {"U8", "uint8", 1},        [LETHE_DT_BOOL] = {"BOOL", "bool", 1},
+    [LETHE_DT_F32] = {"F32", "float32", 4},
+    [LETHE_DT_F16] = {"F16", "float16", 2},
+    [LETHE_DT_BF16] = {"BF16", "bfloat16", 2},
+    [LETHE_DT_F64] = {"F64", "float64", 8},
+    [LETHE_DT_I64] = {"I64", "int64", 8},
+    [LETHE_DT_I32] = {"I32", "int32", 4},
+    [LETHE_DT_I16] = {"I16", "int16", 2},
+    [LETHE_DT_I8] = {"I8", "int8", 1},
+    [LETHE_DT_U8] = {"U8", "uint8", 1},
+    [LETHE_DT_BOOL] = {"BOOL", "bool", 1},
 };
 
 const char *lethe_dtype_name(lethe_dtype dt) { return dt < LETHE_DT_COUNT ? DT[dt].name : "?"; }
@@ -95,8 +100,8 @@ static int cmp_span(const void *a, const void *b) {
   return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end < y->end ? -1 : x->end > y->end);
 }
 
-static lethe_status parse_entry(const char *name, const char *key, const json_t *v, size_t data_size,
-                                lethe_st_tensor *t, span *sp) {
+static lethe_status parse_entry(
+    const char *name, const char *key, const json_t *v, size_t data_size, lethe_st_tensor *t, span *sp) {
   if (!json_is_object(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': entry is not an object", name, key);
   const json_t *dt = json_object_get(v, "dtype"), *sh = json_object_get(v, "shape"),
                *off = json_object_get(v, "data_offsets");
@@ -130,15 +135,15 @@ static lethe_status parse_entry(const char *name, const char *key, const json_t 
   json_int_t b = json_integer_value(json_array_get(off, 0)), e = json_integer_value(json_array_get(off, 1));
   if (b < 0 || e < b)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] are not ordered", name, key,
-                      (long long)b, (long long)e);
+        (long long)b, (long long)e);
   if ((uint64_t)e > data_size)
     return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: tensor '%s': data_offsets end %lld is past the end of the data (%zu bytes)", name, key,
-                      (long long)e, data_size);
+        "%s: tensor '%s': data_offsets end %lld is past the end of the data (%zu bytes)", name, key, (long long)e,
+        data_size);
   size_t want = numel * DT[d].size;
   if ((size_t)(e - b) != want)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s': holds %lld bytes but shape x dtype needs %zu", name, key,
-                      (long long)(e - b), want);
+        (long long)(e - b), want);
   t->nbytes = want;
   sp->begin = (size_t)b;
   sp->end = (size_t)e;
@@ -153,7 +158,7 @@ lethe_status lethe_st_parse(const uint8_t *data, size_t size, const char *name, 
   for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | data[i];
   if (hlen > size - 8)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%zu bytes)", name,
-                      (unsigned long long)hlen, size);
+        (unsigned long long)hlen, size);
   if (hlen > (100u << 20))
     return lethe_fail(LETHE_ERR_FORMAT, "%s: header length %llu is implausibly large", name, (unsigned long long)hlen);
   if (hlen < 2 || data[8] != '{') return lethe_fail(LETHE_ERR_FORMAT, "%s: header is not a JSON object", name);
@@ -200,7 +205,7 @@ lethe_status lethe_st_parse(const uint8_t *data, size_t size, const char *name, 
   for (int i = 1; i < st->n; i++)
     if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin) {
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", name, st->tensors[spans[i - 1].idx].name,
-                     st->tensors[spans[i].idx].name);
+          st->tensors[spans[i].idx].name);
       goto done;
     }
 done:
@@ -234,8 +239,8 @@ static const char *st_name(const lethe_safetensors *st) { return st->path ? st->
 
 lethe_status lethe_st_to_f32(const lethe_safetensors *st, const lethe_st_tensor *t, float *dst, size_t n) {
   if (n != t->numel)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name,
-                      t->numel, n);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name, t->numel, n);
   const uint8_t *p = t->data;
   switch (t->dtype) {
   case LETHE_DT_F32: memcpy(dst, p, n * 4); break;
@@ -254,15 +259,15 @@ lethe_status lethe_st_to_f32(const lethe_safetensors *st, const lethe_st_tensor 
     break;
   default:
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; F32, F16, BF16 or F64 expected",
-                      st_name(st), t->name, DT[t->dtype].name);
+        st_name(st), t->name, DT[t->dtype].name);
   }
   return LETHE_OK;
 }
 
 lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor *t, int32_t *dst, size_t n) {
   if (n != t->numel)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name,
-                      t->numel, n);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: tensor '%s' has %zu elements, %zu expected", st_name(st), t->name, t->numel, n);
   const uint8_t *p = t->data;
   for (size_t i = 0; i < n; i++) {
     int64_t x;
@@ -284,11 +289,11 @@ lethe_status lethe_st_to_i32(const lethe_safetensors *st, const lethe_st_tensor 
     case LETHE_DT_U8: x = p[i]; break;
     default:
       return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; an integer dtype expected", st_name(st),
-                        t->name, DT[t->dtype].name);
+          t->name, DT[t->dtype].name);
     }
     if (x < INT32_MIN || x > INT32_MAX)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' value %lld does not fit 32 bits", st_name(st), t->name,
-                        (long long)x);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: tensor '%s' value %lld does not fit 32 bits", st_name(st), t->name, (long long)x);
     dst[i] = (int32_t)x;
   }
   return LETHE_OK;
@@ -317,8 +322,8 @@ lethe_status lethe_st_write(const char *path, const lethe_st_entry *e, int n, co
     }
     size_t nb = numel * DT[e[i].dtype].size;
     json_object_set_new(h, e[i].name,
-                        json_pack("{s:s, s:o, s:[I, I]}", "dtype", DT[e[i].dtype].name, "shape", shape, "data_offsets",
-                                  (json_int_t)off, (json_int_t)off + (json_int_t)nb));
+        json_pack("{s:s, s:o, s:[I, I]}", "dtype", DT[e[i].dtype].name, "shape", shape, "data_offsets", (json_int_t)off,
+            (json_int_t)off + (json_int_t)nb));
     off += nb;
   }
   char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -33,8 +33,8 @@ static lethe_status kind_of(const char *path, src_kind *k) {
   return LETHE_OK;
 }
 
-lethe_status lethe_tokenizer_json_for(const char *model, const char *tok, char **json, const char **why,
-                                      int *model_is_gguf) {
+lethe_status lethe_tokenizer_json_for(
+    const char *model, const char *tok, char **json, const char **why, int *model_is_gguf) {
   *json = NULL;
   *why = NULL;
   const char *src = tok ? tok : model;

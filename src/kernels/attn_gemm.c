@@ -24,8 +24,8 @@ static int chunk_for(int L, int KV, size_t scratch_floats) {
 }
 
 void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *lse, const float *q, const float *k,
-                             const float *v, int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                             int window, float *scratch, size_t scratch_floats) {
+    const float *v, int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch,
+    size_t scratch_floats) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   for (int s = 0; s < n_seq; s++) {
@@ -44,15 +44,14 @@ void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *ls
         o->softmax(o->ctx, S, lse + (size_t)r0 * H + h0, group, H, L, nb, window);
         /* O[i] = sum_j P[i][j] v_j: column-major O^T = V^T P^T */
         o->gemm(o->ctx, 0, 0, hd, L, L, 1.0f, V, ldkv, hd, S, L, per, 0.0f, out + (size_t)r0 * ldo + (size_t)h0 * hd,
-                ldo, (long long)group * hd, nb);
+            ldo, (long long)group * hd, nb);
       }
   }
 }
 
 void lethe_attn_gemm_backward(const lethe_attn_gemm_ops *o, float *dq, float *dk, float *dv, const float *dout,
-                              const float *out, const float *lse, const float *q, const float *k, const float *v,
-                              int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
-                              float *scratch, size_t scratch_floats) {
+    const float *out, const float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
+    const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch, size_t scratch_floats) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   for (int s = 0; s < n_seq; s++) {

@@ -28,17 +28,17 @@ typedef struct {
   /* Column-major strided-batched GEMM, exactly as cublasSgemmStridedBatched: for b < batch,
    * C_b (m, n) = alpha op(A_b) op(B_b) + beta C_b with X_b = X + b * sX; ta/tb nonzero: transpose. */
   void (*gemm)(void *ctx, int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, long long sA,
-               const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC, int batch);
+      const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC, int batch);
   /* For b < batch, rows i < L of S_b = S + b L L (row-major (L, L)): masked softmax in place (masked
    * entries become 0), lse[b * lse_sb + i * lse_si] = log-sum-exp of the kept entries. */
   void (*softmax)(void *ctx, float *S, float *lse, long long lse_sb, long long lse_si, int L, int batch, int window);
   /* The same rows: P = exp(S - lse) where kept, else 0 (the backward's recomputation). */
-  void (*probs)(void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch,
-                int window);
+  void (*probs)(
+      void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch, int window);
   /* dS_b (in place of dP_b) = P_b (dP_b - D), D_i = sum_c dO_b[i][c] O_b[i][c] over hd columns;
    * dO_b = dO + b * so_b, row i at + i * so_i (O likewise). */
   void (*dscores)(void *ctx, float *dP, const float *P, const float *dO, const float *O, long long so_b, long long so_i,
-                  int hd, int L, int batch);
+      int hd, int L, int batch);
 } lethe_attn_gemm_ops;
 
 /* Scratch floats the plan needs for sequences of at most `longest` rows with `kv_heads` kv heads:
@@ -54,14 +54,13 @@ size_t lethe_attn_gemm_reserve(int longest, int kv_heads);
 /* Forward. Host: start (n_seq + 1). Backend memory: out (N, H*hd), lse (N, H), q (ld ldq), k, v
  * (ld ldkv), scratch (scratch_floats). */
 void lethe_attn_gemm_forward(const lethe_attn_gemm_ops *o, float *out, float *lse, const float *q, const float *k,
-                             const float *v, int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd,
-                             int window, float *scratch, size_t scratch_floats);
+    const float *v, int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch,
+    size_t scratch_floats);
 
 /* Backward: dq (ld ldq), dk, dv (ld ldkv) overwritten. */
 void lethe_attn_gemm_backward(const lethe_attn_gemm_ops *o, float *dq, float *dk, float *dv, const float *dout,
-                              const float *out, const float *lse, const float *q, const float *k, const float *v,
-                              int ldq, int ldkv, const int *start, int n_seq, int H, int KV, int hd, int window,
-                              float *scratch, size_t scratch_floats);
+    const float *out, const float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
+    const int *start, int n_seq, int H, int KV, int hd, int window, float *scratch, size_t scratch_floats);
 
 #ifdef __cplusplus
 }

@@ -74,7 +74,7 @@ typedef struct lethe_ops {
 
   /* C (M, N) = alpha * op(A) op(B) + beta * C; op(A) is (M, K), op(B) is (K, N). */
   void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-               int ldb, float beta, float *C, int ldc);
+      int ldb, float beta, float *C, int ldc);
 
   /* x (N, d) = emb[tokens[t]] */
   void (*embed)(float *x, const float *emb, const int *tokens, int N, int d);
@@ -88,8 +88,8 @@ typedef struct lethe_ops {
   /* RMSNorm with weight w (d): y = x * rstd * w, rstd (N). */
   void (*rmsnorm)(float *y, float *rstd, const float *x, const float *w, int N, int d, float eps);
   /* dx (N, d) += d(RMSNorm)/dx applied to dy; dw (d) += sum_t dy * x * rstd (dw may be NULL). */
-  void (*rmsnorm_backward)(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd,
-                           int N, int d);
+  void (*rmsnorm_backward)(
+      float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd, int N, int d);
 
   /* x[t, c] += b[c] for t < N, c < C, with row stride ldx. */
   void (*add_bias)(float *x, const float *b, int N, int C, int ldx);
@@ -105,8 +105,8 @@ typedef struct lethe_ops {
   /* Rotary embedding, rotate-half pairing (i, i + hd/2), in place on `n_heads` heads of hd
    * values per row (row stride ld). cos/sin: (max_pos, hd/2). inverse != 0 rotates by -angle
    * (the backward pass). */
-  void (*rope)(float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos, const float *sin,
-               int inverse);
+  void (*rope)(
+      float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos, const float *sin, int inverse);
 
   /* Causal attention over packed sequences: sequence s holds rows [start[s], start[s+1]), N =
    * start[n_seq] rows in all (given so that a device backend need not read start back).
@@ -114,16 +114,15 @@ typedef struct lethe_ops {
    * lse (N, H) gets each row's log-sum-exp of scaled scores. window > 0 limits attention to the
    * last `window` positions. */
   void (*attention)(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
-                    const int *start, int n_seq, int N, int H, int KV, int hd, int window,
-                    const lethe_scratch *scratch);
+      const int *start, int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch);
   /* Backward of attention: dq (stride ldq), dk, dv (stride ldkv) are overwritten. */
   void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
-                             const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
-                             int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch);
+      const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start, int n_seq, int N, int H,
+      int KV, int hd, int window, const lethe_scratch *scratch);
   /* Attention of new rows against a KV cache: row t (position pos[t] of cache slot slot[t])
    * attends to cache positions 0..pos[t] of its slot. kc/vc: (slots, max_pos, KV*hd). */
   void (*attention_cached)(float *out, const float *q, int ldq, const float *kc, const float *vc, const int *slot,
-                           const int *pos, int N, int max_pos, int H, int KV, int hd, int window);
+      const int *pos, int N, int max_pos, int H, int KV, int hd, int window);
 
   /* h (N, F) = silu(g) * u where gu (N, 2F) holds g in columns [0, F) and u in [F, 2F). */
   void (*swiglu)(float *h, const float *gu, int N, int F);
@@ -143,7 +142,7 @@ typedef struct lethe_ops {
   /* Stores rows of k and v (columns [koff, koff + kvdim) and [koff + kvdim, koff + 2 kvdim) of
    * qkv, row stride ld) into the caches kc, vc (slots, max_pos, kvdim) at (slot[t], pos[t]). */
   void (*kv_store)(float *kc, float *vc, const float *qkv, int ld, int koff, int kvdim, const int *slot, const int *pos,
-                   int N, int max_pos);
+      int N, int max_pos);
 
   /* Fused classifier over n answer rows: x (n, d) final hidden rows, w (V, d) the head, y (n)
    * gold ids. Writes l (n) gold log-probs, lse (n), and, when dx != NULL, the gradient
@@ -152,7 +151,7 @@ typedef struct lethe_ops {
    * Never holds more than `chunk` rows of logits: scratch holds chunk * V * (1 + (kl != NULL))
    * floats. */
   void (*classifier)(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
-                     const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
+      const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
 
   /* Logits of n rows: z (n, V) = x (n, d) w^T. */
   void (*logits)(float *z, const float *x, const float *w, int n, int d, int V);
@@ -161,7 +160,7 @@ typedef struct lethe_ops {
    * b2c = 1 - beta2^t; weight decay wd added to the gradient (Adam, decoupled == 0) or applied
    * to the parameters (AdamW, decoupled != 0). */
   void (*adam)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps,
-               float wd, int decoupled, float b1c, float b2c);
+      float wd, int decoupled, float b1c, float b2c);
 
   /* Bytes of device memory in use now (CUDA: total - free as the driver reports it, the context
    * included); 0 for a backend on host memory (its memory is the process's RSS). */
@@ -171,7 +170,7 @@ typedef struct lethe_ops {
    * C (M, N) = alpha * bf16(A) op(W) + beta * C, A (M, K) fp32 rounded to bf16 (nearest even),
    * op(W) = W^T for W (N, K) when trans_w, else W (K, N); products exact, sums in fp32. */
   void (*gemm_bf16w)(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W, int ldw,
-                     float beta, float *C, int ldc);
+      float beta, float *C, int ldc);
   /* dst (n, bf16, backend memory) = bf16(host_src (n, fp32, host)) */
   void (*upload_bf16)(uint16_t *dst, const float *host_src, size_t n);
   /* Makes room for gemm_bf16w's bf16 copy of A up to n values, so that no step allocates; called
@@ -181,7 +180,7 @@ typedef struct lethe_ops {
    * the classifier, the logits and the embedding lookup with the head / embedding table w16 (V, d)
    * stored in bf16, otherwise as classifier, logits and embed above (products as in gemm_bf16w). */
   void (*classifier_bf16w)(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
-                           const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
+      const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk);
   void (*logits_bf16w)(float *z, const float *x, const uint16_t *w16, int n, int d, int V);
   void (*embed_bf16)(float *x, const uint16_t *emb16, const int *tokens, int N, int d);
   /* Makes room for the backend's own attention scratch, if it keeps one, for sequences of up to

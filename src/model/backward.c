@@ -9,7 +9,7 @@ static inline float *gradof(const lethe_model *m, const float *w) { return lethe
 
 /* Backward of y += s (x A^T) B^T: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A. */
 static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int l, const float *x, int ldx,
-                          const float *dy, int ldy, const float *u, float *du, float *dx, int lddx, int N) {
+    const float *dy, int ldy, const float *u, float *du, float *dx, int lddx, int N) {
   int r = lora->cfg.rank, in = lora->in_dim[p], out = lora->out_dim[p];
   float s = lora->scale;
   o->gemm(1, 0, out, r, N, s, dy, ldy, u, r, 1.0f, lethe_lora_gB(lora, p, l), r);
@@ -20,7 +20,7 @@ static void lora_backward(const lethe_ops *o, const lethe_lora *lora, int p, int
 
 /* dx += d(norm)/dx applied to dy. */
 static void norm_backward(const lethe_model *m, float *dx, const float *dy, const float *x, const float *y,
-                          const float *w, const float *rstd, int N) {
+    const float *w, const float *rstd, int N) {
   const lethe_config *c = &m->cfg;
   if (c->arch == LETHE_ARCH_OLMO)
     m->ops->layernorm_backward(dx, dy, y, rstd, N, c->dim);
@@ -29,8 +29,8 @@ static void norm_backward(const lethe_model *m, float *dx, const float *dy, cons
 }
 
 /* last != 0: the lowest layer the pass reaches (dx at its input is not needed). */
-static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b,
-                           int last) {
+static void block_backward(
+    lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b, int last) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -69,7 +69,7 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if ((g = gradof(m, w->wo))) o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, g, q);
   if ((g = gradof(m, w->bo))) o->bias_backward(g, dx, N, d, d);
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv, a->qkv + q,
-                        a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window, &ws->attn);
+      a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window, &ws->attn);
   o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
@@ -79,8 +79,8 @@ static void block_backward(lethe_model *m, const lethe_lora *lora, lethe_workspa
   if (lethe_lora_adapted(lora, LETHE_PROJ_K))
     lora_backward(o, lora, LETHE_PROJ_K, l, a->ln1, d, ws->dqkv + q, qkv, a->u[LETHE_PROJ_K], ws->du, ws->dln, d, N);
   if (lethe_lora_adapted(lora, LETHE_PROJ_V))
-    lora_backward(o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d,
-                  N);
+    lora_backward(
+        o, lora, LETHE_PROJ_V, l, a->ln1, d, ws->dqkv + q + kv, qkv, a->u[LETHE_PROJ_V], ws->du, ws->dln, d, N);
   if ((g = gradof(m, w->wqkv))) o->gemm(1, 0, qkv, d, N, 1.0f, ws->dqkv, qkv, a->ln1, d, 1.0f, g, d);
   if ((g = gradof(m, w->bqkv))) o->bias_backward(g, ws->dqkv, N, qkv, qkv);
   norm_backward(m, dx, ws->dln, a->x_in, a->ln1, w->attn_norm, a->rstd1, N);
@@ -99,8 +99,8 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   return m->ops->check();
 }
 
-lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                                       const lethe_batch *b, int layer) {
+lethe_status lethe_backward_from_layer(
+    lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b, int layer) {
   if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   if (layer < 0 || layer >= m->cfg.n_layers)
     return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);

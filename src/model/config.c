@@ -21,8 +21,8 @@ static lethe_status read_id_list(const json_t *root, const char *key, const char
   if (json_is_integer(v)) {
     json_int_t x = json_integer_value(v);
     if (x < -1 || x > INT32_MAX)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [-1, %d]", name, key, (long long)x,
-                        INT32_MAX);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [-1, %d]", name, key, (long long)x, INT32_MAX);
     ids[0] = (int)x;
     *n = 1;
     return LETHE_OK;
@@ -36,15 +36,15 @@ static lethe_status read_id_list(const json_t *root, const char *key, const char
       return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] must be an integer", name, key, i);
     json_int_t x = json_integer_value(e);
     if (x < -1 || x > INT32_MAX)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s'[%zu] is %lld, outside [-1, %d]", name, key, i, (long long)x,
-                        INT32_MAX);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: field '%s'[%zu] is %lld, outside [-1, %d]", name, key, i, (long long)x, INT32_MAX);
     if (*n < cap) ids[(*n)++] = (int)x;
   }
   return LETHE_OK;
 }
 
-static lethe_status get_int(const json_t *root, const char *key, int required, int64_t lo, int64_t hi, const char *name,
-                            int *out) {
+static lethe_status get_int(
+    const json_t *root, const char *key, int required, int64_t lo, int64_t hi, const char *name, int *out) {
   int64_t x = *out;
   LETHE_TRY(lethe_json_int(root, key, required, lo, hi, name, &x, NULL));
   *out = (int)x;
@@ -102,8 +102,8 @@ static lethe_status parse_rope_scaling(const json_t *root, const char *name, let
     c->rope_original_max_pos = (int)orig;
     return LETHE_OK;
   }
-  return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (default, linear, llama3 are)",
-                    name, type);
+  return lethe_fail(
+      LETHE_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (default, linear, llama3 are)", name, type);
 }
 
 lethe_status lethe_config_parse(const char *text, size_t len, const char *name, lethe_config *c) {
@@ -122,8 +122,8 @@ lethe_status lethe_config_parse(const char *text, size_t len, const char *name, 
   else if (!strcmp(mt, "llama") || !strcmp(mt, "mistral") || !strcmp(mt, "qwen2"))
     c->arch = LETHE_ARCH_LLAMA;
   else {
-    s = lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (olmo, llama, mistral, qwen2 are)",
-                   name, mt);
+    s = lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (olmo, llama, mistral, qwen2 are)", name, mt);
     goto done;
   }
   snprintf(c->model_type, sizeof c->model_type, "%s", mt);
@@ -146,8 +146,8 @@ lethe_status lethe_config_parse(const char *text, size_t len, const char *name, 
   if ((s = get_int(root, "head_dim", 0, 1, 4096, name, &c->head_dim))) goto done;
   if (c->head_dim == 0) {
     if (c->dim % c->n_heads != 0) {
-      s = lethe_fail(LETHE_ERR_FORMAT, "%s: hidden_size %d is not divisible by num_attention_heads %d", name, c->dim,
-                     c->n_heads);
+      s = lethe_fail(
+          LETHE_ERR_FORMAT, "%s: hidden_size %d is not divisible by num_attention_heads %d", name, c->dim, c->n_heads);
       goto done;
     }
     c->head_dim = c->dim / c->n_heads;
@@ -221,22 +221,22 @@ lethe_status lethe_config_validate(const lethe_config *c, const char *name) {
     return lethe_fail(LETHE_ERR_INVALID, "%s: every size must be positive", name);
   if (c->n_heads % c->n_kv_heads != 0)
     return lethe_fail(LETHE_ERR_INVALID, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", name,
-                      c->n_heads, c->n_kv_heads);
+        c->n_heads, c->n_kv_heads);
   if (c->head_dim % 2 != 0 || c->head_dim > 512)
     return lethe_fail(LETHE_ERR_INVALID, "%s: head dimension %d must be even and at most 512", name, c->head_dim);
   if (!(c->norm_eps > 0) || !(c->rope_theta > 0))
     return lethe_fail(LETHE_ERR_INVALID, "%s: rms_norm_eps and rope_theta must be positive", name);
   if (!(c->clip_qkv >= 0)) return lethe_fail(LETHE_ERR_INVALID, "%s: clip_qkv must be positive", name);
   if (c->bos_id >= c->vocab_size)
-    return lethe_fail(LETHE_ERR_INVALID, "%s: bos_token_id %d is outside the vocabulary (%d)", name, c->bos_id,
-                      c->vocab_size);
+    return lethe_fail(
+        LETHE_ERR_INVALID, "%s: bos_token_id %d is outside the vocabulary (%d)", name, c->bos_id, c->vocab_size);
   if (c->pad_id >= c->vocab_size)
-    return lethe_fail(LETHE_ERR_INVALID, "%s: pad_token_id %d is outside the vocabulary (%d)", name, c->pad_id,
-                      c->vocab_size);
+    return lethe_fail(
+        LETHE_ERR_INVALID, "%s: pad_token_id %d is outside the vocabulary (%d)", name, c->pad_id, c->vocab_size);
   for (int i = 0; i < c->n_eos; i++)
     if (c->eos_ids[i] < 0 || c->eos_ids[i] >= c->vocab_size)
-      return lethe_fail(LETHE_ERR_INVALID, "%s: eos_token_id %d is outside the vocabulary (%d)", name, c->eos_ids[i],
-                        c->vocab_size);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "%s: eos_token_id %d is outside the vocabulary (%d)", name, c->eos_ids[i], c->vocab_size);
   if (lethe_config_param_count(c) > ((int64_t)1 << 40))
     return lethe_fail(LETHE_ERR_INVALID, "%s: the model is implausibly large", name);
   return LETHE_OK;
@@ -281,10 +281,9 @@ char *lethe_config_to_json(const lethe_config *c) {
     json_object_set_new(o, "rope_scaling", json_pack("{s:s, s:f}", "rope_type", "linear", "factor", c->rope_factor));
   } else if (c->rope_type == LETHE_ROPE_LLAMA3) {
     json_object_set_new(o, "rope_scaling",
-                        json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type", "llama3", "factor", c->rope_factor,
-                                  "low_freq_factor", c->rope_low_freq_factor, "high_freq_factor",
-                                  c->rope_high_freq_factor, "original_max_position_embeddings",
-                                  c->rope_original_max_pos));
+        json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type", "llama3", "factor", c->rope_factor, "low_freq_factor",
+            c->rope_low_freq_factor, "high_freq_factor", c->rope_high_freq_factor, "original_max_position_embeddings",
+            c->rope_original_max_pos));
   } else {
     json_object_set_new(o, "rope_scaling", json_null());
   }

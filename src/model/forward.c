@@ -22,7 +22,7 @@ typedef struct {
 
 /* y (N, out; stride ldy) += s * (x A^T) B^T with u (N, r) = x A^T kept for the backward pass. */
 static void lora_forward(const lethe_ops *o, const lethe_lora *lora, int p, int layer, const float *x, int ldx,
-                         float *y, int ldy, float *u, int N) {
+    float *y, int ldy, float *u, int N) {
   int r = lora->cfg.rank, in = lora->in_dim[p], out = lora->out_dim[p];
   o->gemm(0, 1, N, r, in, 1.0f, x, ldx, lethe_lora_A(lora, p, layer), in, 0.0f, u, r);
   o->gemm(0, 1, N, out, r, lora->scale, u, r, lethe_lora_B(lora, p, layer), r, 1.0f, y, ldy);
@@ -45,7 +45,7 @@ static void norm_forward(const lethe_model *m, float *y, float *rstd, const floa
 }
 
 static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                          const lethe_layer_acts *a, float *xout, const int *pos, int N, const attn_ctx *ac) {
+    const lethe_layer_acts *a, float *xout, const int *pos, int N, const attn_ctx *ac) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -75,12 +75,12 @@ static void block_forward(const lethe_model *m, const lethe_lora *lora, lethe_wo
     o->kv_store(kl, vl, a->qkv, qkv, q, kv, ac->slot, pos, N, kc->max_pos);
     if (ac->fresh)
       o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, N, H, KV, hd,
-                   c->sliding_window, &ws->attn);
+          c->sliding_window, &ws->attn);
     else
       o->attention_cached(a->att, a->qkv, qkv, kl, vl, ac->slot, pos, N, kc->max_pos, H, KV, hd, c->sliding_window);
   } else {
     o->attention(a->att, a->lse, a->qkv, a->qkv + q, a->qkv + q + kv, qkv, qkv, ac->start, ac->n_seq, N, H, KV, hd,
-                 c->sliding_window, &ws->attn);
+        c->sliding_window, &ws->attn);
   }
   o->copy(a->x_mid, a->x_in, (size_t)N * d);
   lethe_wgemm(o, 1, N, d, q, 1.0f, a->att, q, w->wo, w->wo16, q, 1.0f, a->x_mid, d);
@@ -132,12 +132,12 @@ lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, 
     if (len < 1) return lethe_fail(LETHE_ERR_INVALID, "batch sequence %d is empty", s);
     if (len > m->rope_len)
       return lethe_fail(LETHE_ERR_INVALID, "batch sequence %d has %d tokens, more than the %d positions prepared", s,
-                        len, m->rope_len);
+          len, m->rope_len);
   }
   for (int t = 0; t < b->n_tokens; t++) {
     if (b->tokens[t] < 0 || b->tokens[t] >= c->vocab_size)
-      return lethe_fail(LETHE_ERR_INVALID, "token id %d at row %d is outside the vocabulary (%d)", b->tokens[t], t,
-                        c->vocab_size);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "token id %d at row %d is outside the vocabulary (%d)", b->tokens[t], t, c->vocab_size);
     if (b->targets && (b->targets[t] < -1 || b->targets[t] >= c->vocab_size))
       return lethe_fail(LETHE_ERR_INVALID, "target id %d at row %d is outside the vocabulary", b->targets[t], t);
   }
@@ -165,8 +165,8 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
   return m->ops->check();
 }
 
-void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                           const lethe_batch *b) {
+void lethe_block_recompute(
+    const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b) {
   /* d_pos and d_start still hold the batch; the block's output is not needed again, so it goes to
    * dln, which the backward pass overwrites before reading. */
   attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
@@ -174,7 +174,7 @@ void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_w
 }
 
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                                  lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N) {
+    lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N) {
   const lethe_config *c = &m->cfg;
   if (ws->keep != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
   if (N < 1 || N > ws->max_tokens)

@@ -52,7 +52,7 @@ static void norm_bf16(const lethe_model *m, float *y, float *rstd, const float *
 
 /* y (N, out; stride ldy) = bf(y + s B(A x)) in fp32 (PEFT's fp32 adapter on a bf16 layer) */
 static void lora_bf16(const lethe_ops *o, const lethe_lora *lora, int p, int layer, const float *x, int ldx, float *y,
-                      int ldy, float *u, int N) {
+    int ldy, float *u, int N) {
   int r = lora->cfg.rank, in = lora->in_dim[p], out = lora->out_dim[p];
   o->gemm(0, 1, N, r, in, 1.0f, x, ldx, lethe_lora_A(lora, p, layer), in, 0.0f, u, r);
   o->gemm(0, 1, N, out, r, lora->scale, u, r, lethe_lora_B(lora, p, layer), r, 1.0f, y, ldy);
@@ -93,8 +93,8 @@ static void residual_bf16(float *y, const float *x, const float *r, size_t n) {
 
 /* out (H*hd) = attention of one query row q (H*hd) over n keys/values at k, v (row stride ld, KV
  * heads) as SDPA's CPU flash kernel computes it in bf16 (two passes: max, then exp, sum and P V) */
-static void attn_row_bf16(float *out, const float *qr, const float *k, const float *v, size_t ld, int n, int H, int KV,
-                          int hd) {
+static void attn_row_bf16(
+    float *out, const float *qr, const float *k, const float *v, size_t ld, int n, int H, int KV, int hd) {
   float scale = 1.0f / sqrtf((float)hd), acc[LETHE_BF16_MAX_HD];
   for (int h = 0; h < H; h++) {
     const float *qh = qr + (size_t)h * hd;
@@ -124,8 +124,7 @@ static void attn_row_bf16(float *out, const float *qr, const float *k, const flo
 /* att (N, H*hd) for packed sequences (start, n_seq; keys are the rows' own k, v in qkv) or against
  * a KV cache (slot, pos); window > 0 keeps the last `window` positions */
 static void attention_bf16(const lethe_model *m, float *att, const float *qkv, int ldq, const int *start, int n_seq,
-                           const lethe_kv_cache *cache, const float *kl, const float *vl, const int *slot,
-                           const int *pos, int N) {
+    const lethe_kv_cache *cache, const float *kl, const float *vl, const int *slot, const int *pos, int N) {
   const lethe_config *c = &m->cfg;
   int q = lethe_qdim(c), kv = lethe_kvdim(c), H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim,
       win = c->sliding_window;
@@ -149,8 +148,8 @@ static void attention_bf16(const lethe_model *m, float *att, const float *qkv, i
 }
 
 void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                              const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start,
-                              int n_seq, lethe_kv_cache *cache, const int *slot, int fresh) {
+    const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start, int n_seq, lethe_kv_cache *cache,
+    const int *slot, int fresh) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   const lethe_layer_weights *w = &m->layers[l];
@@ -260,11 +259,10 @@ lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype) {
   if (m->act_bf16) return LETHE_OK;
   if (!m->ops->host_visible)
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "--dtype bf16 runs on the CPU (the %s backend has its own bf16 mode: --device %s)", m->ops->name,
-                      m->ops->name);
+        "--dtype bf16 runs on the CPU (the %s backend has its own bf16 mode: --device %s)", m->ops->name, m->ops->name);
   if (m->cfg.head_dim > LETHE_BF16_MAX_HD)
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "--dtype bf16 supports heads of up to %d values, the model's have %d",
-                      LETHE_BF16_MAX_HD, m->cfg.head_dim);
+        LETHE_BF16_MAX_HD, m->cfg.head_dim);
   if (m->grads)
     return lethe_fail(LETHE_ERR_INVALID, "--dtype bf16 is for evaluation and generation, not full-parameter training");
   /* every weight, norms included, as torch_dtype=torch.bfloat16 loads it */

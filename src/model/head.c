@@ -5,8 +5,8 @@
 #include "model/model.h"
 #include "util/error.h"
 
-lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef,
-                        int grad) {
+lethe_status lethe_head(
+    const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef, int grad) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
@@ -47,10 +47,10 @@ lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_b
   float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
   if (m->head16)
     o->classifier_bf16w(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16,
-                        ws->d_row_target, n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+        ws->d_row_target, n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   else
     o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target,
-                  n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+        n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
   o->download(ws->logp, ws->d_logp, nb);
   o->download(ws->lse_rows, ws->d_lse, nb);
   o->download(ws->kl_rows, ws->d_kl, nb);

@@ -9,8 +9,8 @@
 #include "util/error.h"
 #include "util/rng.h"
 
-const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
-                                                   "gate_proj", "up_proj", "down_proj"};
+const char *const LETHE_PROJ_NAMES[LETHE_NPROJ] = {
+    "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 
 lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
   *targets = 0;
@@ -30,8 +30,7 @@ lethe_status lethe_lora_parse_targets(const char *list, unsigned *targets) {
       if ((n == strlen(full) && !strncmp(p, full, n)) || (n == short_len && !strncmp(p, full, n))) found = k;
     }
     if (found < 0)
-      return lethe_fail(
-          LETHE_ERR_INVALID,
+      return lethe_fail(LETHE_ERR_INVALID,
           "unknown LoRA target '%.*s' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or all)", (int)n,
           p);
     *targets |= 1u << found;

@@ -25,25 +25,25 @@ static void trim(float *d, size_t n, size_t k, float *scratch) {
 
 /* Fortran LAPACK in OpenBLAS (no LAPACKE header there): the SVD by divide and conquer. */
 void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *lda, float *s, float *u, const int *ldu,
-             float *vt, const int *ldvt, float *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
+    float *vt, const int *ldvt, float *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
 
-static lethe_status check_args(const lethe_model *m, const lethe_lora *const *ad, int n, lethe_combine how,
-                               double density) {
+static lethe_status check_args(
+    const lethe_model *m, const lethe_lora *const *ad, int n, lethe_combine how, double density) {
   if (n < 1) return lethe_fail(LETHE_ERR_INVALID, "no adapters to combine");
   if (how == LETHE_COMBINE_TIES && !(density > 0 && density <= 1))
     return lethe_fail(LETHE_ERR_INVALID, "TIES density %g must be in (0, 1]", density);
   if (m->wbf16) return lethe_fail(LETHE_ERR_UNSUPPORTED, "combining adapters needs the model's fp32 weights");
   for (int i = 0; i < n; i++)
     if (ad[i]->n_layers != m->cfg.n_layers)
-      return lethe_fail(LETHE_ERR_INVALID, "adapter %d has %d layers, the model %d", i + 1, ad[i]->n_layers,
-                        m->cfg.n_layers);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "adapter %d has %d layers, the model %d", i + 1, ad[i]->n_layers, m->cfg.n_layers);
   return LETHE_OK;
 }
 
 /* The combined delta (out, in) of projection p of a layer into merged; delta holds (n + 1) tensors
  * of scratch. Returns 0 when no adapter adapts it. */
 static int combined_delta(const lethe_lora *const *ad, const double *w, int n, lethe_combine how, double density,
-                          int lay, int p, float *delta, float *merged) {
+    int lay, int p, float *delta, float *merged) {
   int any = 0;
   for (int i = 0; i < n; i++) any |= (ad[i]->cfg.targets >> p) & 1u;
   if (!any) return 0;
@@ -60,7 +60,7 @@ static int combined_delta(const lethe_lora *const *ad, const double *w, int n, l
     }
     lethe_lora_sync_host((lethe_lora *)l);
     cpu->gemm(0, 0, out, in, l->cfg.rank, l->scale, lethe_lora_host_of(l, lethe_lora_B(l, p, lay)), l->cfg.rank,
-              lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), in, 0.0f, D, in);
+        lethe_lora_host_of(l, lethe_lora_A(l, p, lay)), in, 0.0f, D, in);
     if (how == LETHE_COMBINE_TIES) {
       size_t k = (size_t)llround(density * (double)sz);
       if (k == 0)
@@ -100,8 +100,8 @@ static size_t largest_tensor(const lethe_lora *l) {
   return most;
 }
 
-lethe_status lethe_lora_combine(lethe_model *m, const lethe_lora *const *ad, const double *w, int n, lethe_combine how,
-                                double density) {
+lethe_status lethe_lora_combine(
+    lethe_model *m, const lethe_lora *const *ad, const double *w, int n, lethe_combine how, double density) {
   LETHE_TRY(check_args(m, ad, n, how, density));
   size_t most = largest_tensor(ad[0]);
   float *delta = malloc(sizeof(float) * most * (size_t)(n + 2)); /* n deltas, sort scratch, the result */
@@ -119,8 +119,7 @@ lethe_status lethe_lora_combine(lethe_model *m, const lethe_lora *const *ad, con
 }
 
 lethe_status lethe_lora_combine_to_adapter(const lethe_model *m, const lethe_lora *const *ad, const double *w, int n,
-                                           lethe_combine how, double density, int rank, lethe_lora **out,
-                                           double *err_max, double *err_all) {
+    lethe_combine how, double density, int rank, lethe_lora **out, double *err_max, double *err_all) {
   *out = NULL;
   LETHE_TRY(check_args(m, ad, n, how, density));
   unsigned targets = 0;
@@ -174,7 +173,7 @@ lethe_status lethe_lora_combine_to_adapter(const lethe_model *m, const lethe_lor
       sgesdd_("S", &in, &outd, merged, &in, sv, U, &in, VT, &k, work, &lwork, iwork, &info, 1);
       if (info != 0) {
         s = lethe_fail(LETHE_ERR_NUMERIC, "layer %d %s: the SVD did not converge (sgesdd info %d)", lay,
-                       LETHE_PROJ_NAMES[p], info);
+            LETHE_PROJ_NAMES[p], info);
         break;
       }
       double tail = 0, total = 0;

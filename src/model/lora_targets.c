@@ -28,7 +28,7 @@ static pcre2_code *compile(const char *pattern, const char *where, const char *f
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(err, msg, sizeof msg);
     lethe_fail(LETHE_ERR_FORMAT, "%s: %s '%s' is not a regular expression lethe can read (offset %zu: %s)", where,
-               field, pattern, (size_t)off, (const char *)msg);
+        field, pattern, (size_t)off, (const char *)msg);
   }
   return re;
 }
@@ -72,10 +72,10 @@ typedef struct {
 } module_name;
 
 static module_name *module_names(int n_layers, int *count) {
-  static const char *const top[] = {"model",      "model.embed_tokens", "model.layers",
-                                    "model.norm", "model.rotary_emb",   "lm_head"};
-  static const char *const per_layer[] = {"self_attn", "mlp", "mlp.act_fn", "input_layernorm",
-                                          "post_attention_layernorm"};
+  static const char *const top[] = {
+      "model", "model.embed_tokens", "model.layers", "model.norm", "model.rotary_emb", "lm_head"};
+  static const char *const per_layer[] = {
+      "self_attn", "mlp", "mlp.act_fn", "input_layernorm", "post_attention_layernorm"};
   int ntop = (int)(sizeof top / sizeof *top), nper = (int)(sizeof per_layer / sizeof *per_layer);
   int n = ntop + n_layers * (1 + nper + LETHE_NPROJ);
   module_name *m = calloc((size_t)n, sizeof *m);
@@ -96,7 +96,7 @@ static module_name *module_names(int n_layers, int *count) {
     }
     for (int p = 0; p < LETHE_NPROJ; p++, k++) {
       snprintf(m[k].name, sizeof m[k].name, "model.layers.%d.%s.%s", l, p <= LETHE_PROJ_O ? "self_attn" : "mlp",
-               LETHE_PROJ_NAMES[p]);
+          LETHE_PROJ_NAMES[p]);
       m[k].proj = p;
       m[k].layer = l;
     }
@@ -127,8 +127,8 @@ static lethe_status layer_index(const lethe_lora_target_spec *t, const char *key
   return LETHE_OK;
 }
 
-lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora_target_spec *t, const char *where,
-                                        unsigned *layer_targets) {
+lethe_status lethe_lora_resolve_targets(
+    const lethe_config *mc, const lethe_lora_target_spec *t, const char *where, unsigned *layer_targets) {
   memset(layer_targets, 0, sizeof(unsigned) * (size_t)mc->n_layers);
   int all_linear = t->regex && !strcasecmp(t->regex, "all-linear");
   if (!t->regex && t->n_names <= 0) return lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules is empty", where);
@@ -164,8 +164,7 @@ lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora
       hit = 0;
     if (!hit) continue;
     if (mods[k].proj < 0) {
-      s = lethe_fail(
-          LETHE_ERR_UNSUPPORTED,
+      s = lethe_fail(LETHE_ERR_UNSUPPORTED,
           "%s: target_modules selects module '%s'; lethe adapts only the decoder's q_proj, k_proj, v_proj, o_proj, "
           "gate_proj, up_proj and down_proj",
           where, key);
@@ -175,8 +174,8 @@ lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora
     found++;
   }
   if (!s && !found)
-    s = lethe_fail(LETHE_ERR_FORMAT, "%s: target_modules selects no module of this %d-layer model", where,
-                   mc->n_layers);
+    s = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: target_modules selects no module of this %d-layer model", where, mc->n_layers);
   pcre2_code_free(tre);
   pcre2_code_free(xre);
   free(mods);

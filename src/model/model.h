@@ -133,7 +133,7 @@ static inline int lethe_qkvdim(const lethe_config *c) { return lethe_qdim(c) + 2
 /* C (M, N) = alpha * A op(W) + beta * C for a frozen weight stored in fp32 (w) or bf16 (w16);
  * op(W) = W^T for W (N, K) when trans_w, else W (K, N). */
 static inline void lethe_wgemm(const lethe_ops *o, int trans_w, int M, int N, int K, float alpha, const float *A,
-                               int lda, const float *w, const uint16_t *w16, int ldw, float beta, float *C, int ldc) {
+    int lda, const float *w, const uint16_t *w16, int ldw, float beta, float *C, int ldc) {
   if (w16)
     o->gemm_bf16w(trans_w, M, N, K, alpha, A, lda, w16, ldw, beta, C, ldc);
   else
@@ -204,8 +204,8 @@ typedef struct {
 
 /* Fills layer_targets (n_layers) with the projections the spec selects in each layer, as PEFT
  * would; where names the file or flag in messages. */
-lethe_status lethe_lora_resolve_targets(const lethe_config *mc, const lethe_lora_target_spec *t, const char *where,
-                                        unsigned *layer_targets);
+lethe_status lethe_lora_resolve_targets(
+    const lethe_config *mc, const lethe_lora_target_spec *t, const char *where, unsigned *layer_targets);
 /* --lora-targets: "all" / "all-linear", or a comma list of PEFT names or suffixes (q/k/v/o/gate/up/
  * down abbreviate the projections). */
 lethe_status lethe_lora_targets_from_list(const char *list, const lethe_config *mc, unsigned *layer_targets);
@@ -322,13 +322,13 @@ enum {
 
 /* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
  * sequences; keep is one of LETHE_WS_*. */
-lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep,
-                                    lethe_workspace **out);
+lethe_status lethe_workspace_create(
+    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep, lethe_workspace **out);
 void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory); the
  * number of sequences does not change it (their starts are at most N + 1). */
-size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk,
-                             int threads);
+size_t lethe_workspace_bytes(
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk, int threads);
 /* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
  * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
 size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
@@ -344,16 +344,16 @@ lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, 
 lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b);
 /* Recomputes block l's activations from its kept input for the batch of the last lethe_forward
  * (a LETHE_WS_RECOMPUTE workspace, called by the backward pass). */
-void lethe_block_recompute(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                           const lethe_batch *b);
+void lethe_block_recompute(
+    const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b);
 
 /* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays
  * ws->logp, ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it
  * also leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,
  * accumulates the head's weight gradient. coef indexes rows in gathered order; its fixed, sig, ref, pw,
  * kl and tgt arrays are host arrays (uploaded here), ref_hidden is backend memory. */
-lethe_status lethe_head(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef,
-                        int grad);
+lethe_status lethe_head(
+    const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef, int grad);
 
 /* Backward from ws->dlnf: accumulates LoRA gradients into lora->grads (lora != NULL) and, when
  * the model has a gradient buffer, every parameter's gradient. Needs a keep != 0 forward of the
@@ -362,8 +362,8 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
 
 /* Backward from a gradient at the output of block `layer` (the residual stream after it), which the
  * caller leaves in ws->dx (N, d): blocks layer .. 0 only (representation losses such as RMU). */
-lethe_status lethe_backward_from_layer(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                                       const lethe_batch *b, int layer);
+lethe_status lethe_backward_from_layer(
+    lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b, int layer);
 /* The residual stream after block `layer` of the last lethe_forward (N, d): kept by a training
  * workspace (the next block's input, or the last block's output). */
 static inline const float *lethe_ws_layer_output(const struct lethe_model *m, const lethe_workspace *ws, int layer) {
@@ -389,7 +389,7 @@ void lethe_kv_cache_free(lethe_kv_cache *c);
  * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a keep == 0 workspace
  * with room for N rows. */
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
-                                  lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N);
+    lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N);
 
 /* ---- bf16 compute as transformers' torch_dtype=torch.bfloat16 on the CPU (model/forward_bf16.c) -- */
 
@@ -398,8 +398,8 @@ void lethe_round_bf16(float *x, size_t n);
 /* Block l's forward when m->act_bf16 (the arguments of the fp32 block: packed sequences start/n_seq,
  * or a KV cache with its slots and whether the rows are a fresh prefill). */
 void lethe_block_forward_bf16(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l,
-                              const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start,
-                              int n_seq, lethe_kv_cache *cache, const int *slot, int fresh);
+    const lethe_layer_acts *a, float *xout, const int *pos, int N, const int *start, int n_seq, lethe_kv_cache *cache,
+    const int *slot, int fresh);
 /* ws->lnf (N, d) from ws->x_final when m->act_bf16 */
 void lethe_final_norm_bf16(const lethe_model *m, lethe_workspace *ws, int N);
 /* lethe_head without gradients or coefficients when m->act_bf16: the gold log-probs and log-sum-exps
@@ -409,8 +409,7 @@ lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const le
 /* lethe_lora_load from memory: the adapter_config.json text and the adapter_model.safetensors
  * image (used by the loader and its fuzzer). */
 lethe_status lethe_lora_load_parts(const char *cfg_text, size_t cfg_len, const char *cfg_name, const uint8_t *st_data,
-                                   size_t st_size, const char *st_name, const lethe_model *model,
-                                   struct lethe_lora **out);
+    size_t st_size, const char *st_name, const lethe_model *model, struct lethe_lora **out);
 /* Maps a PEFT adapter key (base_model.model.model.layers.L.self_attn.q_proj.lora_A.weight) to the
  * adapter's storage. Errors (not a LoRA key, unknown module, layer out of range, not a target)
  * name the key. */

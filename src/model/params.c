@@ -241,8 +241,8 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
   if (m->wbf16)
     return lethe_fail(LETHE_ERR_INVALID, "full-parameter training needs fp32 weights (use --device cuda:fp32)");
   if (lo < 0 || hi >= m->cfg.n_layers || lo > hi)
-    return lethe_fail(LETHE_ERR_INVALID, "trained layers %d-%d are outside the model's %d layers", lo, hi,
-                      m->cfg.n_layers);
+    return lethe_fail(
+        LETHE_ERR_INVALID, "trained layers %d-%d are outside the model's %d layers", lo, hi, m->cfg.n_layers);
   if (!(modules & LETHE_TRAIN_LAYER)) return lethe_fail(LETHE_ERR_INVALID, "no modules selected for training");
   lethe_grad_span *sp = calloc((size_t)m->n_tensors + 1, sizeof *sp);
   if (!sp) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -474,8 +474,8 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
     m->dparams = m->params;
     bind(m);
     LETHE_TRY(lethe_model_rope_reserve(m, len));
-    return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", b32 + b16,
-                      ops->name);
+    return lethe_fail(
+        LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model on the %s backend", b32 + b16, ops->name);
   }
   upload_all(m);
   bind(m);
@@ -490,7 +490,7 @@ lethe_status lethe_model_refresh_device(lethe_model *m) {
 float *lethe_model_host_proj(lethe_model *m, int layer, int p) {
   char nm[96];
   snprintf(nm, sizeof nm, "model.layers.%d.%s.%s.weight", layer, p <= LETHE_PROJ_O ? "self_attn" : "mlp",
-           LETHE_PROJ_NAMES[p]);
+      LETHE_PROJ_NAMES[p]);
   const lethe_tensor *t = lethe_model_find(m, nm);
   return t ? m->params + t->offset : NULL;
 }

@@ -38,7 +38,7 @@ static size_t attn_per_thread(const lethe_config *c, int N) {
 }
 
 static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int keep, int chunk,
-                  int threads, carver *cv) {
+    int threads, carver *cv) {
   int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
   int r = lora ? lora->cfg.rank : 0;
   int full = keep == LETHE_WS_TRAIN, recompute = keep == LETHE_WS_RECOMPUTE;
@@ -145,8 +145,8 @@ static void carve_host(lethe_workspace *ws, int N, carver *cv) {
   ws->kl_rows = kl;
 }
 
-size_t lethe_workspace_bytes(const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk,
-                             int threads) {
+size_t lethe_workspace_bytes(
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk, int threads) {
   carver cv = {NULL, 0};
   carve(NULL, c, lora, max_tokens, keep, head_chunk, threads, &cv);
   return cv.off;
@@ -166,8 +166,8 @@ size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int m
   return lethe_workspace_bytes(c, lora, max_tokens, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
 
-lethe_status lethe_workspace_create(lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep,
-                                    lethe_workspace **out) {
+lethe_status lethe_workspace_create(
+    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep, lethe_workspace **out) {
   *out = NULL;
   const lethe_config *c = &m->cfg;
   if (keep < LETHE_WS_INFER || keep > LETHE_WS_RECOMPUTE)

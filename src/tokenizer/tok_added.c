@@ -102,8 +102,8 @@ static int same_token(const tok_added_token *a, const tok_added_token *b) {
          a->normalized == b->normalized;
 }
 
-lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz,
-                             tok_added *out) {
+lethe_status tok_added_parse(
+    const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz, tok_added *out) {
   memset(out, 0, sizeof *out);
   if (!j || json_is_null(j)) j = NULL;
   if (j && !json_is_array(j))

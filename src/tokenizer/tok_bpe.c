@@ -54,15 +54,15 @@ static lethe_status opt_string(const json_t *j, const char *key, const char *nam
   return LETHE_OK;
 }
 
-static lethe_status merge_parts(const json_t *e, size_t i, const char *name, const char **a, size_t *alen,
-                                const char **b, size_t *blen) {
+static lethe_status merge_parts(
+    const json_t *e, size_t i, const char *name, const char **a, size_t *alen, const char **b, size_t *blen) {
   if (json_is_string(e)) {
     const char *s = json_string_value(e);
     size_t n = json_string_length(e);
     const char *sp = memchr(s, ' ', n);
     if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: \"%.80s\" is not two tokens separated by one space",
-                        name, i, s);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: model.merges[%zu]: \"%.80s\" is not two tokens separated by one space", name, i, s);
     *a = s;
     *alen = (size_t)(sp - s);
     *b = sp + 1;
@@ -78,7 +78,7 @@ static lethe_status merge_parts(const json_t *e, size_t i, const char *name, con
     return LETHE_OK;
   }
   return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s", name, i,
-                    tok_json_type_name(e));
+      tok_json_type_name(e));
 }
 
 static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe *m) {
@@ -95,14 +95,14 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
     int32_t ia = tok_strmap_get(&m->vocab, a, al), ib = tok_strmap_get(&m->vocab, b, bl);
     if (ia < 0 || ib < 0) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: token \"%.*s\" is not in the vocabulary", name, i,
-                      (int)(ia < 0 ? (al > 80 ? 80 : al) : (bl > 80 ? 80 : bl)), ia < 0 ? a : b);
+          (int)(ia < 0 ? (al > 80 ? 80 : al) : (bl > 80 ? 80 : bl)), ia < 0 ? a : b);
       break;
     }
     if (bl < m->prefix_len || (bl > m->prefix_len && ((unsigned char)b[m->prefix_len] & 0xC0) == 0x80)) {
       st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: model.merges[%zu]: token \"%.*s\" is shorter than the "
-                      "continuing_subword_prefix",
-                      name, i, (int)(bl > 80 ? 80 : bl), b);
+          "%s: model.merges[%zu]: token \"%.*s\" is shorter than the "
+          "continuing_subword_prefix",
+          name, i, (int)(bl > 80 ? 80 : bl), b);
       break;
     }
     cat.n = 0;
@@ -111,7 +111,7 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
     int32_t inew = tok_strmap_get(&m->vocab, cat.p, cat.n);
     if (inew < 0) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: the merged token \"%.*s\" is not in the vocabulary",
-                      name, i, (int)(cat.n > 80 ? 80 : cat.n), cat.p);
+          name, i, (int)(cat.n > 80 ? 80 : cat.n), cat.p);
       break;
     }
     st = tok_pairmap_put(&m->merges, ia, ib, (uint32_t)i, inew);
@@ -128,20 +128,19 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
   if (dropout && !json_is_null(dropout)) {
     if (!json_is_number(dropout))
       return lethe_fail(LETHE_ERR_FORMAT, "%s: model.dropout: expected a number or null, found %s", name,
-                        tok_json_type_name(dropout));
+          tok_json_type_name(dropout));
     if (json_number_value(dropout) != 0.0)
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                        "%s: model.dropout: BPE dropout (%g) makes encoding random; not supported", name,
-                        json_number_value(dropout));
+          "%s: model.dropout: BPE dropout (%g) makes encoding random; not supported", name, json_number_value(dropout));
   }
   json_t *vocab = json_object_get(j, "vocab");
   json_t *merges = json_object_get(j, "merges");
   if (!json_is_object(vocab))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.vocab: expected an object, found %s", name,
-                      tok_json_type_name(vocab));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: model.vocab: expected an object, found %s", name, tok_json_type_name(vocab));
   if (merges && !json_is_array(merges))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges: expected an array, found %s", name,
-                      tok_json_type_name(merges));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: model.merges: expected an array, found %s", name, tok_json_type_name(merges));
   if ((st = opt_string(j, "unk_token", name, &m->unk, &m->unk_len)) != LETHE_OK ||
       (st = opt_string(j, "continuing_subword_prefix", name, &m->prefix, &m->prefix_len)) != LETHE_OK ||
       (st = opt_string(j, "end_of_word_suffix", name, &m->suffix, &m->suffix_len)) != LETHE_OK ||
@@ -160,7 +159,7 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
     val = json_object_iter_value(it);
     if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= TOK_MAX_ID) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^24), found %s", name, key,
-                      tok_json_type_name(val));
+          tok_json_type_name(val));
       goto fail;
     }
     int32_t id = (int32_t)json_integer_value(val);
@@ -325,9 +324,9 @@ static lethe_status unk_id(const tok_bpe *m, int32_t *id) {
   *id = tok_strmap_get(&m->vocab, m->unk, m->unk_len);
   if (*id < 0)
     return lethe_fail(LETHE_ERR_FORMAT,
-                      "tokenizer: model.unk_token \"%.80s\" is not in the "
-                      "vocabulary",
-                      m->unk);
+        "tokenizer: model.unk_token \"%.80s\" is not in the "
+        "vocabulary",
+        m->unk);
   return LETHE_OK;
 }
 

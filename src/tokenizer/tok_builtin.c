@@ -13,12 +13,12 @@
 
 static json_t *added(int id, const char *content) {
   return json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", id, "content", content, "single_word", 0, "lstrip", 0,
-                   "rstrip", 0, "normalized", 0, "special", 1);
+      "rstrip", 0, "normalized", 0, "special", 1);
 }
 
 static json_t *bytelevel(void) {
-  return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex",
-                   0);
+  return json_pack(
+      "{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 0);
 }
 
 char *lethe_tokenizer_builtin_json(void) {
@@ -30,12 +30,11 @@ char *lethe_tokenizer_builtin_json(void) {
     json_object_set_new(vocab, key, json_integer(b));
   }
   json_t *model = json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:[]}", "type", "BPE", "dropout",
-                            "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
-                            "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges");
-  json_t *root =
-      json_pack("{s:s, s:n, s:n, s:[o,o,o], s:n, s:o, s:n, s:o, s:o}", "version", "1.0", "truncation", "padding",
-                "added_tokens", added(256, "<|pad|>"), added(257, "<|bos|>"), added(258, "<|endoftext|>"), "normalizer",
-                "pre_tokenizer", bytelevel(), "post_processor", "decoder", bytelevel(), "model", model);
+      "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
+      "ignore_merges", 0, "vocab", vocab, "merges");
+  json_t *root = json_pack("{s:s, s:n, s:n, s:[o,o,o], s:n, s:o, s:n, s:o, s:o}", "version", "1.0", "truncation",
+      "padding", "added_tokens", added(256, "<|pad|>"), added(257, "<|bos|>"), added(258, "<|endoftext|>"),
+      "normalizer", "pre_tokenizer", bytelevel(), "post_processor", "decoder", bytelevel(), "model", model);
   if (!root) return NULL;
   char *s = json_dumps(root, JSON_INDENT(2));
   json_decref(root);

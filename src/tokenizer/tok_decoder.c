@@ -27,8 +27,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "decoders");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.decoders: expected an array, found %s", name, where,
-                        tok_json_type_name(arr));
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: %s.decoders: expected an array, found %s", name, where, tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.decoders[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, d, depth + 1));
@@ -66,9 +66,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     LETHE_TRY(tok_parse_prepend_scheme(j, name, where, &st.scheme));
   } else {
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: %s: decoder type \"%s\" is not supported (supported: ByteLevel, "
-                      "Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)",
-                      name, where, type);
+        "%s: %s: decoder type \"%s\" is not supported (supported: ByteLevel, "
+        "Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)",
+        name, where, type);
   }
   lethe_status s = add_step(d, &st);
   if (s != LETHE_OK) {
@@ -156,8 +156,8 @@ static lethe_status flush_bytes(slist *dst, tok_buf *bytes) {
   return LETHE_OK;
 }
 
-static lethe_status run_step(const tok_dec_step *st, const slist *src, slist *dst, tok_buf *tmp, pcre2_match_data *md,
-                             tok_zvec *mpos) {
+static lethe_status run_step(
+    const tok_dec_step *st, const slist *src, slist *dst, tok_buf *tmp, pcre2_match_data *md, tok_zvec *mpos) {
   size_t n = src->off.n / 2;
   slist_clear(dst);
   switch (st->kind) {
@@ -264,8 +264,8 @@ static lethe_status run_step(const tok_dec_step *st, const slist *src, slist *ds
   return LETHE_OK;
 }
 
-lethe_status tok_decode_tokens(const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n,
-                               tok_buf *out) {
+lethe_status tok_decode_tokens(
+    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, tok_buf *out) {
   if (!d->present) {
     for (size_t i = 0; i < n; i++) {
       if (i) LETHE_TRY(tok_buf_append(out, " ", 1));

@@ -61,10 +61,10 @@ static lethe_status parse_model(const json_t *root, const char *name, tok_bpe *b
     return lethe_fail(LETHE_ERR_FORMAT, "%s: model.type: expected a string, found %s", name, tok_json_type_name(type));
   if (type && strcmp(json_string_value(type), "BPE"))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model.type: model type \"%s\" is not supported (only BPE)", name,
-                      json_string_value(type));
+        json_string_value(type));
   if (!type && !json_object_get(model, "merges"))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model: no \"type\" and no \"merges\": only BPE models are supported",
-                      name);
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "%s: model: no \"type\" and no \"merges\": only BPE models are supported", name);
   return tok_bpe_parse(model, name, bpe);
 }
 
@@ -81,9 +81,9 @@ lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len) {
   json_t *ver = json_object_get(root, "version");
   if (ver && !(json_is_string(ver) && !strcmp(json_string_value(ver), "1.0"))) {
     st = lethe_fail(LETHE_ERR_UNSUPPORTED,
-                    "%s: version: unknown tokenizer.json version (want "
-                    "\"1.0\")",
-                    name);
+        "%s: version: unknown tokenizer.json version (want "
+        "\"1.0\")",
+        name);
     goto done;
   }
   if ((st = parse_model(root, name, &t->bpe)) != LETHE_OK) goto done;
@@ -99,9 +99,9 @@ lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len) {
       for (int q = 0; q < t->post.t[k].pieces[i].nids; q++)
         if (t->post.t[k].pieces[i].ids[q] >= t->vocab_size) {
           st = lethe_fail(LETHE_ERR_FORMAT,
-                          "%s: post_processor: special token id %d is outside the vocabulary "
-                          "(%d ids)",
-                          name, t->post.t[k].pieces[i].ids[q], t->vocab_size);
+              "%s: post_processor: special token id %d is outside the vocabulary "
+              "(%d ids)",
+              name, t->post.t[k].pieces[i].ids[q], t->vocab_size);
           goto done;
         }
   t->special = calloc((size_t)t->vocab_size + 1, 1);
@@ -158,7 +158,7 @@ lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int 
     int id = ids[i];
     if (id < 0 || id >= t->vocab_size) {
       st = lethe_fail(LETHE_ERR_INVALID, "%s: decode: id %d at position %d is outside the vocabulary [0, %d)", t->name,
-                      id, i, t->vocab_size);
+          id, i, t->vocab_size);
       break;
     }
     if (skip_special && t->special[id]) continue;

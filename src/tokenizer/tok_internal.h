@@ -175,8 +175,8 @@ typedef struct {
 lethe_status tok_normalizer_parse(const json_t *j, const char *name, tok_normalizer *out);
 void tok_normalizer_free(tok_normalizer *nz);
 /* Normalizes s[0..n): *out points to s itself or into ctx->norm. */
-lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out,
-                           size_t *outn);
+lethe_status tok_normalize(
+    const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out, size_t *outn);
 
 /* ---- pre-tokenizers (tok_pretokenizer.c) ---- */
 typedef enum { TP_BYTELEVEL, TP_SPLIT, TP_DIGITS, TP_METASPACE, TP_WHITESPACE_SPLIT, TP_CHAR_SPLIT } tok_pre_kind;
@@ -259,8 +259,8 @@ typedef struct {
 /* Reads "added_tokens" and assigns ids as tokenizers does (the model's id when the content is in
  * its vocabulary, else the next free id); builds the matchers (normalized contents go through the
  * normalizer first). */
-lethe_status tok_added_parse(const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz,
-                             tok_added *out);
+lethe_status tok_added_parse(
+    const json_t *j, const char *name, const tok_bpe *model, const tok_normalizer *nz, tok_added *out);
 void tok_added_free(tok_added *a);
 /* Splits s[0..n) around added tokens: appends triples (start, end, id or SIZE_MAX for text) to
  * out, covering s, in tokenizers' find_matches order (empty text pieces are not emitted). */
@@ -307,8 +307,8 @@ typedef struct {
 lethe_status tok_decoder_parse(const json_t *j, const char *name, tok_decoder *out);
 void tok_decoder_free(tok_decoder *d);
 /* Decodes token strings (NUL-terminated) as the decoder chain does; result appended to out. */
-lethe_status tok_decode_tokens(const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n,
-                               tok_buf *out);
+lethe_status tok_decode_tokens(
+    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, tok_buf *out);
 
 /* ---- byte-level alphabet (tok_bytelevel.c) ---- */
 /* The character GPT-2's byte-level alphabet uses for byte b, UTF-8 encoded (2 bytes at most). */
@@ -354,18 +354,18 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
 
 /* JSON helpers (tok_json.c): each fails with "NAME: WHERE: problem". */
 const char *tok_json_type_name(const json_t *j);
-lethe_status tok_json_get_string(const json_t *obj, const char *key, int required, const char *name, const char *where,
-                                 const char **s, size_t *len);
-lethe_status tok_json_get_bool(const json_t *obj, const char *key, int dflt, const char *name, const char *where,
-                               int *out);
+lethe_status tok_json_get_string(
+    const json_t *obj, const char *key, int required, const char *name, const char *where, const char **s, size_t *len);
+lethe_status tok_json_get_bool(
+    const json_t *obj, const char *key, int dflt, const char *name, const char *where, int *out);
 lethe_status tok_json_get_int(const json_t *obj, const char *key, long long dflt, long long lo, long long hi,
-                              const char *name, const char *where, long long *out);
+    const char *name, const char *where, long long *out);
 /* The "type" field of a component object. */
 lethe_status tok_json_type(const json_t *obj, const char *name, const char *where, const char **type);
 /* A {"String": s} or {"Regex": r} pattern field, compiled. */
 lethe_status tok_json_pattern(const json_t *obj, const char *key, const char *name, const char *where, tok_regex **re);
 /* A one-character string field as a code point. */
-lethe_status tok_json_get_char(const json_t *obj, const char *key, uint32_t dflt, const char *name, const char *where,
-                               uint32_t *out);
+lethe_status tok_json_get_char(
+    const json_t *obj, const char *key, uint32_t dflt, const char *name, const char *where, uint32_t *out);
 
 #endif

@@ -22,7 +22,7 @@ const char *tok_json_type_name(const json_t *j) {
 }
 
 lethe_status tok_json_get_string(const json_t *obj, const char *key, int required, const char *name, const char *where,
-                                 const char **s, size_t *len) {
+    const char **s, size_t *len) {
   json_t *v = json_object_get(obj, key);
   *s = NULL;
   if (len) *len = 0;
@@ -31,37 +31,37 @@ lethe_status tok_json_get_string(const json_t *obj, const char *key, int require
     return LETHE_OK;
   }
   if (!json_is_string(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected a string, found %s", name, where, key,
-                      tok_json_type_name(v));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s.%s: expected a string, found %s", name, where, key, tok_json_type_name(v));
   *s = json_string_value(v);
   if (len) *len = json_string_length(v);
   return LETHE_OK;
 }
 
-lethe_status tok_json_get_bool(const json_t *obj, const char *key, int dflt, const char *name, const char *where,
-                               int *out) {
+lethe_status tok_json_get_bool(
+    const json_t *obj, const char *key, int dflt, const char *name, const char *where, int *out) {
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) {
     *out = dflt;
     return LETHE_OK;
   }
   if (!json_is_boolean(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected true or false, found %s", name, where, key,
-                      tok_json_type_name(v));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s.%s: expected true or false, found %s", name, where, key, tok_json_type_name(v));
   *out = json_is_true(v);
   return LETHE_OK;
 }
 
 lethe_status tok_json_get_int(const json_t *obj, const char *key, long long dflt, long long lo, long long hi,
-                              const char *name, const char *where, long long *out) {
+    const char *name, const char *where, long long *out) {
   json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) {
     *out = dflt;
     return LETHE_OK;
   }
   if (!json_is_integer(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected an integer, found %s", name, where, key,
-                      tok_json_type_name(v));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s.%s: expected an integer, found %s", name, where, key, tok_json_type_name(v));
   long long x = json_integer_value(v);
   if (x < lo || x > hi)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: %lld is out of range [%lld, %lld]", name, where, key, x, lo, hi);
@@ -75,8 +75,8 @@ lethe_status tok_json_type(const json_t *obj, const char *name, const char *wher
   return tok_json_get_string(obj, "type", 1, name, where, type, NULL);
 }
 
-lethe_status tok_json_get_char(const json_t *obj, const char *key, uint32_t dflt, const char *name, const char *where,
-                               uint32_t *out) {
+lethe_status tok_json_get_char(
+    const json_t *obj, const char *key, uint32_t dflt, const char *name, const char *where, uint32_t *out) {
   const char *s;
   size_t n;
   LETHE_TRY(tok_json_get_string(obj, key, 0, name, where, &s, &n));
@@ -97,13 +97,13 @@ lethe_status tok_json_pattern(const json_t *obj, const char *key, const char *na
   if (!p) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"%s\"", name, where, key);
   if (!json_is_object(p) || json_object_size(p) != 1)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected {\"String\": ...} or {\"Regex\": ...}, found %s", name,
-                      where, key, tok_json_type_name(p));
+        where, key, tok_json_type_name(p));
   json_t *s = json_object_get(p, "String");
   json_t *r = json_object_get(p, "Regex");
   json_t *v = s ? s : r;
   if (!v || !json_is_string(v))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.%s: expected {\"String\": ...} or {\"Regex\": ...} with a string", name,
-                      where, key);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s.%s: expected {\"String\": ...} or {\"Regex\": ...} with a string", name, where, key);
   snprintf(w, sizeof w, "%s: %s.%s", name, where, key);
   return tok_regex_compile(json_string_value(v), json_string_length(v), s != NULL, w, re);
 }

@@ -53,19 +53,19 @@ lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, to
   int32_t mtl = rd_i32(data);
   if (mtl <= 0 || mtl > (1 << 20))
     return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: offset 0: max_token_length %d is not in [1, 2^20] (not a llama2.c "
-                      "tokenizer?)",
-                      name, (int)mtl);
+        "%s: offset 0: max_token_length %d is not in [1, 2^20] (not a llama2.c "
+        "tokenizer?)",
+        name, (int)mtl);
   /* count the entries first */
   size_t p = 4, n = 0;
   while (p < size) {
     if (size - p < 8)
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated (%zu bytes left)", name, p, n,
-                        size - p);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated (%zu bytes left)", name, p, n, size - p);
     int32_t len = rd_i32(data + p + 4);
     if (len < 0 || len > mtl)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu has length %d, outside [0, max_token_length %d]",
-                        name, p + 4, n, (int)len, (int)mtl);
+          name, p + 4, n, (int)len, (int)mtl);
     if (size - p - 8 < (size_t)len)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: offset %zu: token %zu is truncated", name, p, n);
     p += 8 + (size_t)len;
@@ -185,9 +185,9 @@ lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int 
         int fb = (unsigned char)text[i + b] + 3;
         if (fb >= l->n)
           return lethe_fail(LETHE_ERR_INVALID,
-                            "tokenizer: byte fallback for byte 0x%02X at offset %zu needs id %d, "
-                            "beyond the vocabulary (%d)",
-                            (unsigned char)text[i + b], i + b, fb, l->n);
+              "tokenizer: byte fallback for byte 0x%02X at offset %zu needs id %d, "
+              "beyond the vocabulary (%d)",
+              (unsigned char)text[i + b], i + b, fb, l->n);
         LETHE_TRY(tok_ivec_push(out, fb));
       }
     }
@@ -244,9 +244,9 @@ lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_sp
     int id = ids[i];
     if (id < 0 || id >= l->n) {
       st = lethe_fail(LETHE_ERR_INVALID,
-                      "tokenizer: decode: id %d at position %d is outside the "
-                      "vocabulary [0, %d)",
-                      id, i, l->n);
+          "tokenizer: decode: id %d at position %d is outside the "
+          "vocabulary [0, %d)",
+          id, i, l->n);
       break;
     }
     if (skip_special && id <= 2) continue;

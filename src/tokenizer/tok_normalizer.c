@@ -26,8 +26,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "normalizers");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name, where,
-                        tok_json_type_name(arr));
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name, where, tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.normalizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, nz, depth + 1));
@@ -70,9 +70,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     LETHE_TRY(tok_json_get_bool(j, "strip_right", 1, name, where, &st.right));
   } else {
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: %s: normalizer type \"%s\" is not supported (supported: NFC, NFD, NFKC, "
-                      "NFKD, Lowercase, Prepend, Replace, Strip, ByteLevel, Sequence)",
-                      name, where, type);
+        "%s: %s: normalizer type \"%s\" is not supported (supported: NFC, NFD, NFKC, "
+        "NFKD, Lowercase, Prepend, Replace, Strip, ByteLevel, Sequence)",
+        name, where, type);
   }
   lethe_status s = add_step(nz, &st);
   if (s != LETHE_OK) {
@@ -169,8 +169,8 @@ static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s
   return tok_buf_append(dst, s + prev, n - prev);
 }
 
-lethe_status tok_normalize(const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out,
-                           size_t *outn) {
+lethe_status tok_normalize(
+    const tok_normalizer *nz, tok_ctx *ctx, const char *s, size_t n, const char **out, size_t *outn) {
   const char *cur = s;
   size_t curn = n;
   int cur_buf = -1; /* which ctx->norm buffer holds cur (-1: the input) */

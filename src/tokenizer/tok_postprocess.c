@@ -43,8 +43,8 @@ static lethe_status add_template(tok_post *p, tok_template *t) {
 }
 
 /* The ids of a special token named in a template. */
-static lethe_status special_ids(const json_t *specials, const char *id, size_t idlen, const char *name,
-                                const char *where, tok_template *t) {
+static lethe_status special_ids(
+    const json_t *specials, const char *id, size_t idlen, const char *name, const char *where, tok_template *t) {
   json_t *sp = NULL;
   const char *k;
   json_t *v;
@@ -52,12 +52,12 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
     if (strlen(k) == idlen && !memcmp(k, id, idlen)) sp = v;
   }
   if (!sp)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: special token \"%.*s\" is not in special_tokens", name, where,
-                      (int)idlen, id);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s: special token \"%.*s\" is not in special_tokens", name, where, (int)idlen, id);
   json_t *ids = json_object_get(sp, "ids");
   if (!json_is_array(ids))
     return lethe_fail(LETHE_ERR_FORMAT, "%s: post_processor.special_tokens[\"%.*s\"].ids: expected an array, found %s",
-                      name, (int)idlen, id, tok_json_type_name(ids));
+        name, (int)idlen, id, tok_json_type_name(ids));
   size_t n = json_array_size(ids);
   int *buf = malloc((n + 1) * sizeof *buf);
   if (!buf) return tok_nomem("post-processor");
@@ -66,7 +66,7 @@ static lethe_status special_ids(const json_t *specials, const char *id, size_t i
     if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= TOK_MAX_ID) {
       free(buf);
       return lethe_fail(LETHE_ERR_FORMAT, "%s: post_processor.special_tokens[\"%.*s\"].ids[%zu]: expected an id", name,
-                        (int)idlen, id, i);
+          (int)idlen, id, i);
     }
     buf[i] = (int)json_integer_value(x);
   }
@@ -86,7 +86,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
   if (!json_is_object(specials)) {
     json_decref(specials);
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.special_tokens: expected an object, found %s", name, where,
-                      tok_json_type_name(specials));
+        tok_json_type_name(specials));
   }
   tok_template t = {0};
   lethe_status st = LETHE_OK;
@@ -135,7 +135,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
     }
   } else {
     st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s.single: expected a list or a string, found %s", name, where,
-                    tok_json_type_name(single));
+        tok_json_type_name(single));
   }
   json_decref(specials);
   if (st == LETHE_OK) st = add_template(out, &t);
@@ -171,8 +171,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "processors");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name, where,
-                        tok_json_type_name(arr));
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name, where, tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.processors[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, out, depth + 1));
@@ -184,9 +184,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing"))
     return parse_pair_processing(j, name, where, out);
   return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                    "%s: %s: post-processor type \"%s\" is not supported (supported: "
-                    "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)",
-                    name, where, type);
+      "%s: %s: post-processor type \"%s\" is not supported (supported: "
+      "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)",
+      name, where, type);
 }
 
 lethe_status tok_post_parse(const json_t *j, const char *name, tok_post *out) {

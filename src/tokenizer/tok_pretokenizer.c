@@ -37,9 +37,9 @@ static lethe_status parse_behavior(const json_t *j, const char *name, const char
     *b = TB_CONTIGUOUS;
   else
     return lethe_fail(LETHE_ERR_FORMAT,
-                      "%s: %s.behavior: unknown behavior \"%s\" (Removed, Isolated, "
-                      "MergedWithPrevious, MergedWithNext, Contiguous)",
-                      name, where, s);
+        "%s: %s.behavior: unknown behavior \"%s\" (Removed, Isolated, "
+        "MergedWithPrevious, MergedWithNext, Contiguous)",
+        name, where, s);
   return LETHE_OK;
 }
 
@@ -55,8 +55,8 @@ lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const c
     else if (!strcmp(s, "never"))
       *out = TPS_NEVER;
     else
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.prepend_scheme: unknown value \"%s\" (always, first, never)", name,
-                        where, s);
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: %s.prepend_scheme: unknown value \"%s\" (always, first, never)", name, where, s);
     return LETHE_OK;
   }
   /* older files: add_prefix_space */
@@ -76,8 +76,8 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "pretokenizers");
     if (!json_is_array(arr))
-      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s", name, where,
-                        tok_json_type_name(arr));
+      return lethe_fail(
+          LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s", name, where, tok_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.pretokenizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, pt, depth + 1));
@@ -113,9 +113,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     if (st.ch == 0xFFFFFFFFu) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"delimiter\"", name, where);
   } else {
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "%s: %s: pre-tokenizer type \"%s\" is not supported (supported: ByteLevel, "
-                      "Split, Digits, Metaspace, WhitespaceSplit, CharDelimiterSplit, Sequence)",
-                      name, where, type);
+        "%s: %s: pre-tokenizer type \"%s\" is not supported (supported: ByteLevel, "
+        "Split, Digits, Metaspace, WhitespaceSplit, CharDelimiterSplit, Sequence)",
+        name, where, type);
   }
   st.chlen = (int)tok_utf8_encode(st.ch, st.chs);
   lethe_status s = add_step(pt, &st);
@@ -263,8 +263,8 @@ static lethe_status bytelevel_map(const char *s, size_t n, tok_buf *dst) {
 }
 
 /* Runs the pieces of a cover list (with removals) through the next steps. */
-static lethe_status run_pieces(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, const tok_zvec *c,
-                               int at_origin) {
+static lethe_status run_pieces(
+    const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, const tok_zvec *c, int at_origin) {
   for (size_t i = 0; i + 2 < c->n; i += 3) {
     if (c->p[i + 2]) continue;
     size_t a = c->p[i], b = c->p[i + 1];

@@ -132,8 +132,8 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
       }
       if (in_class) {
         if (negate)
-          return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: regex: negated class escape \\%c inside [...] is not supported",
-                            where, e);
+          return lethe_fail(
+              LETHE_ERR_UNSUPPORTED, "%s: regex: negated class escape \\%c inside [...] is not supported", where, e);
         LETHE_TRY(app(out, body));
         LETHE_TRY(app(out, extra));
       } else {
@@ -158,14 +158,14 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
           continue;
         }
         return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                          "%s: regex: nested character classes are not "
-                          "supported",
-                          where);
+            "%s: regex: nested character classes are not "
+            "supported",
+            where);
       } else if (c == '&' && i + 1 < len && pat[i + 1] == '&') {
         return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                          "%s: regex: class intersection (&&) is not "
-                          "supported",
-                          where);
+            "%s: regex: class intersection (&&) is not "
+            "supported",
+            where);
       }
       LETHE_TRY(tok_buf_append(out, &c, 1));
       i++;
@@ -221,8 +221,8 @@ lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const c
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(errcode, msg, sizeof msg);
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: bad regex '%.*s': %s", where, (int)(len > 200 ? 200 : len), pat,
-                      (const char *)msg);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: bad regex '%.*s': %s", where, (int)(len > 200 ? 200 : len), pat, (const char *)msg);
   }
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* without JIT the interpreter runs */
   tok_regex *re = calloc(1, sizeof *re);
@@ -272,8 +272,8 @@ lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof msg);
-      return lethe_fail(LETHE_ERR_INVALID, "tokenizer: regex '%.100s' at byte %zu: %s", re->source, last_end,
-                        (const char *)msg);
+      return lethe_fail(
+          LETHE_ERR_INVALID, "tokenizer: regex '%.100s' at byte %zu: %s", re->source, last_end, (const char *)msg);
     }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     size_t ms = ov[0], me = ov[1];

@@ -84,8 +84,8 @@ static lethe_status config_token(lethe_tokenizer *t, const json_t *cfg, const ch
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected a string or {\"content\": string}", path, key);
   int k = lethe_tokenizer_token_to_id(t, json_string_value(v));
   if (k < 0)
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: \"%.80s\" is not a token of %s", path, key, json_string_value(v),
-                      t->name);
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: %s: \"%.80s\" is not a token of %s", path, key, json_string_value(v), t->name);
   *id = k;
   return LETHE_OK;
 }
@@ -187,15 +187,15 @@ lethe_status lethe_tokenizer_builtin(lethe_tokenizer **out) {
   return st;
 }
 
-lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, size_t len, int add_special, int **ids,
-                                    int *n) {
+lethe_status lethe_tokenizer_encode(
+    const lethe_tokenizer *t, const char *text, size_t len, int add_special, int **ids, int *n) {
   if (!t || !ids || !n || (!text && len)) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: encode: NULL argument");
   *ids = NULL;
   *n = 0;
   size_t bad = tok_utf8_invalid_at(text, len);
   if (bad != len)
     return lethe_fail(LETHE_ERR_INVALID, "%s: encode: the text is not valid UTF-8 (byte 0x%02X at byte offset %zu)",
-                      t->name, (unsigned char)text[bad], bad);
+        t->name, (unsigned char)text[bad], bad);
   tok_ivec out = {0};
   lethe_status st;
   if (t->kind == TOK_L2C) {
@@ -216,8 +216,8 @@ lethe_status lethe_tokenizer_encode(const lethe_tokenizer *t, const char *text, 
   return LETHE_OK;
 }
 
-lethe_status lethe_tokenizer_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, char **text,
-                                    size_t *len) {
+lethe_status lethe_tokenizer_decode(
+    const lethe_tokenizer *t, const int *ids, int n, int skip_special, char **text, size_t *len) {
   if (!t || !text || (!ids && n > 0) || n < 0) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: decode: bad arguments");
   *text = NULL;
   if (len) *len = 0;

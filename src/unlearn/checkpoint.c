@@ -22,8 +22,8 @@
 #include "util/fileio.h"
 #include "util/json.h"
 
-lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
-                                   double elapsed_s) {
+lethe_status lethe_checkpoint_save(
+    const lethe_trainer *t, const char *dir, const char *fingerprint_json, double elapsed_s) {
   char *final_dir = lethe_path_join(dir, "checkpoint");
   char *tmp = NULL;
   if (!final_dir) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -56,8 +56,8 @@ lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, cons
   json_error_t je;
   json_t *fp = json_loads(fingerprint_json, 0, &je);
   state = json_pack("{s:I, s:i, s:i, s:I, s:f, s:o}", "step", (json_int_t)t->step, "epoch", t->epoch, "step_in_epoch",
-                    t->step_in_epoch, "n_params", (json_int_t)t->n_params, "elapsed_s", elapsed_s, "options",
-                    fp ? fp : json_object());
+      t->step_in_epoch, "n_params", (json_int_t)t->n_params, "elapsed_s", elapsed_s, "options",
+      fp ? fp : json_object());
   /* gd-adaptive: what the first epoch recorded of the retain loss (exact: %.17g round-trips) */
   if (t->cfg.obj.adaptive_retain)
     json_object_set_new(state, "adaptive_retain", json_pack("[f, f]", t->adapt_sum, t->adapt_count));
@@ -130,7 +130,7 @@ static lethe_status recover(const char *dir, const char *cdir, int *found) {
     if (best) {
       int bad = rename(best, cdir) != 0;
       lethe_status s = bad ? lethe_fail(LETHE_ERR_IO, "%s: cannot recover the complete checkpoint %s: %s", cdir, best,
-                                        strerror(errno))
+                                 strerror(errno))
                            : lethe_fsync_dir(dir);
       free(best);
       if (s) return s;
@@ -146,14 +146,13 @@ static lethe_status mismatch(const char *cdir, const char *key, const json_t *no
   char *a = json_dumps(now, JSON_ENCODE_ANY), *b = then ? json_dumps(then, JSON_ENCODE_ANY) : strdup("(absent)");
   lethe_status s;
   if (!strcmp(key, "threads"))
-    s = lethe_fail(
-        LETHE_ERR_INVALID,
+    s = lethe_fail(LETHE_ERR_INVALID,
         "%s: cannot resume: --threads is %s now but was %s in the checkpointed run (results depend on the thread "
         "count; resume with --threads %s)",
         cdir, a ? a : "?", b ? b : "?", b ? b : "?");
   else
     s = lethe_fail(LETHE_ERR_INVALID, "%s: cannot resume: option %s is %s now but was %s in the checkpointed run", cdir,
-                   key, a ? a : "?", b ? b : "?");
+        key, a ? a : "?", b ? b : "?");
   free(a);
   free(b);
   return s;
@@ -168,8 +167,7 @@ static lethe_status compare_inputs(const char *cdir, const json_t *want, const j
                *path = json_string_value(json_object_get(v, "path"));
     const char *then = json_string_value(json_object_get(h, "hash"));
     if (!then || !now || strcmp(now, then) != 0)
-      return lethe_fail(
-          LETHE_ERR_INVALID,
+      return lethe_fail(LETHE_ERR_INVALID,
           "%s: cannot resume: the %s (%s) is not the one the checkpoint was trained on (content hash %s now, %s then)",
           cdir, key, path ? path : "?", now ? now : "?", then ? then : "(none recorded)");
   }
@@ -228,13 +226,13 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
   }
   if ((size_t)np != t->n_params) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: checkpoint holds %lld parameters, this run trains %zu", cdir, (long long)np,
-                   t->n_params);
+        t->n_params);
     goto done;
   }
   if (step != epoch * (int64_t)t->steps_per_epoch + sie || (epoch == t->cfg.epochs && sie != 0)) {
     s = lethe_fail(LETHE_ERR_FORMAT,
-                   "%s: position (step %lld, epoch %lld, step in epoch %lld) is inconsistent for %d steps per epoch",
-                   sp, (long long)step, (long long)epoch, (long long)sie, t->steps_per_epoch);
+        "%s: position (step %lld, epoch %lld, step in epoch %lld) is inconsistent for %d steps per epoch", sp,
+        (long long)step, (long long)epoch, (long long)sie, t->steps_per_epoch);
     goto done;
   }
   if ((s = lethe_st_open(pp, &st))) goto done;
@@ -250,13 +248,13 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: missing tensor '%s'", pp, names[i]);
     else if (x->numel != t->n_params)
       s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds %zu values, %zu expected", pp, names[i], (size_t)x->numel,
-                     t->n_params);
+          t->n_params);
     else
       s = lethe_st_to_f32(&st, x, host, t->n_params);
     for (size_t k = 0; !s && k < t->n_params; k++)
       if (!isfinite(host[k]) || (i == 2 && host[k] < 0))
         s = lethe_fail(LETHE_ERR_FORMAT, "%s: tensor '%s' holds an invalid value (%g) at index %zu", pp, names[i],
-                       (double)host[k], k);
+            (double)host[k], k);
     if (!s) {
       if (o->host_visible)
         memcpy(dst[i], host, sizeof(float) * t->n_params);
@@ -276,8 +274,7 @@ lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char
     double sum = json_number_value(json_array_get(ar, 0)), count = json_number_value(json_array_get(ar, 1));
     if (!isfinite(sum) || !isfinite(count) || count < 0 || count > 1e15) {
       s = lethe_fail(LETHE_ERR_FORMAT,
-                     "%s: \"adaptive_retain\" [%g, %g] is out of range (a finite sum, a count in [0, 1e15])", sp, sum,
-                     count);
+          "%s: \"adaptive_retain\" [%g, %g] is out of range (a finite sum, a count in [0, 1e15])", sp, sum, count);
       goto done;
     }
     t->adapt_sum = sum;
@@ -391,8 +388,7 @@ static lethe_status add_input(json_t *inputs, const char *what, const char *path
 }
 
 lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer,
-                                                 const char *forget, const char *retain, const char *data,
-                                                 int threads) {
+    const char *forget, const char *retain, const char *data, int threads) {
   json_error_t je;
   json_t *f = json_loads(*fp, 0, &je), *in = json_object();
   if (!f || !in) {

@@ -42,7 +42,7 @@ static lethe_status read_choice(const char *path, double *lr) {
 }
 
 lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out,
-                             int resuming, FILE *progress, double *lr) {
+    int resuming, FILE *progress, double *lr) {
   char *path = lethe_path_join(out, "lr_search.json");
   lethe_status s = LETHE_OK;
   if (resuming && lethe_file_exists(path)) {
@@ -72,7 +72,7 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
   json_t *rows = json_array();
   if (progress)
     fprintf(progress, "lr auto: %d candidates, %lld steps (%d epochs) each, evaluated after every epoch\n", NC,
-            (long long)probe_steps, probe);
+        (long long)probe_steps, probe);
   for (int c = 0; c < NC && !s; c++) {
     reset(t, init, cand[c], probe_steps);
     score[c] = -INFINITY;
@@ -93,8 +93,7 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     }
     if (s) break;
     if (progress) fprintf(progress, "lr auto: lr %g: best final %.4f (epoch %d)\n", cand[c], score[c], best_epoch);
-    json_array_append_new(rows,
-                          json_pack("{s:f, s:o, s:i}", "lr", cand[c], "best_final",
+    json_array_append_new(rows, json_pack("{s:f, s:o, s:i}", "lr", cand[c], "best_final",
                                     isfinite(score[c]) ? json_real(score[c]) : json_null(), "best_epoch", best_epoch));
     if (isfinite(score[c]) && (best < 0 || score[c] > score[best])) best = c;
   }
@@ -104,11 +103,10 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     reset(t, init, *lr, total);
     double secs = lethe_now_s() - t0;
     if (progress)
-      fprintf(progress, "lr auto: chose lr %g (search: %lld steps in %.1f s)\n", *lr, (long long)probe_steps * NC,
-              secs);
+      fprintf(
+          progress, "lr auto: chose lr %g (search: %lld steps in %.1f s)\n", *lr, (long long)probe_steps * NC, secs);
     json_t *j = json_pack("{s:f, s:i, s:I, s:I, s:f, s:o}", "chosen_lr", *lr, "probe_epochs", probe, "probe_steps",
-                          (json_int_t)probe_steps, "total_steps", (json_int_t)probe_steps * NC, "seconds", secs,
-                          "candidates", rows);
+        (json_int_t)probe_steps, "total_steps", (json_int_t)probe_steps * NC, "seconds", secs, "candidates", rows);
     rows = NULL;
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(j);

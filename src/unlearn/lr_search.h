@@ -21,6 +21,6 @@ int lethe_lr_probe_epochs(int epochs);
  * *lr. The trainer is back at its initial state afterwards (parameters, Adam, position), with
  * cfg.lr = *lr. When OUT/lr_search.json exists and `resuming`, its choice is read instead. */
 lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_tokenizer *tok, const char *out,
-                             int resuming, FILE *progress, double *lr);
+    int resuming, FILE *progress, double *lr);
 
 #endif

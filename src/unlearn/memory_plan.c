@@ -14,15 +14,13 @@ size_t lethe_machine_memory_bytes(void) {
 }
 
 lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset,
-                                      const lethe_tokset *d, int batch, int recompute, int needs_ref,
-                                      size_t machine_bytes) {
+    const lethe_tokset *d, int batch, int recompute, int needs_ref, size_t machine_bytes) {
   if (machine_bytes == 0) return LETHE_OK; /* unknown: nothing to compare with */
   int B = batch < d->n ? batch : d->n;
   int64_t tokens = (int64_t)B * d->max_len;
   if (B < 1 || tokens < 1) return LETHE_OK;
   if (tokens > INT32_MAX)
-    return lethe_fail(
-        LETHE_ERR_NOMEM,
+    return lethe_fail(LETHE_ERR_NOMEM,
         "a step of batch %d x %d tokens (%lld tokens) is beyond what lethe can plan; lower --batch or --max-len", B,
         d->max_len, (long long)tokens);
   const lethe_config *c = &m->cfg;
@@ -36,8 +34,7 @@ lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lo
   size_t need = weights + acts + trained;
   if (need <= machine_bytes) return LETHE_OK;
   const double G = 1024.0 * 1024.0 * 1024.0;
-  return lethe_fail(
-      LETHE_ERR_NOMEM,
+  return lethe_fail(LETHE_ERR_NOMEM,
       "the training step needs %zu bytes (%.1f GiB: weights %.2f GiB, activations of batch %d x %d tokens %.1f GiB, "
       "trained parameters with gradient, Adam moments and any frozen copy %.2f GiB) but this machine has %zu bytes "
       "(%.1f GiB) of "

@@ -98,7 +98,7 @@ static void counts(const lethe_objective *o, const lethe_obj_rows *r, int *nF, i
 }
 
 void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
-                     const lethe_obj_bufs *buf, lethe_head_coef *coef) {
+    const lethe_obj_bufs *buf, lethe_head_coef *coef) {
   int nF, nFt, nR, sF;
   counts(o, r, &nF, &nFt, &nR, &sF);
   double beta = o->beta;
@@ -176,8 +176,8 @@ void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const fl
   }
 }
 
-void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows,
-                    lethe_loss_terms *out) {
+void lethe_obj_loss(
+    const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows, lethe_loss_terms *out) {
   memset(out, 0, sizeof *out);
   int nF, nFt, nR, sF;
   counts(o, r, &nF, &nFt, &nR, &sF);

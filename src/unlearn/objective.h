@@ -72,11 +72,11 @@ typedef struct {
 /* Fills the classifier coefficients for one batch, scaled by `scale` (1 / accumulation steps).
  * logp (n_rows) is needed only for two-pass objectives. coef->ref_hidden is left NULL. */
 void lethe_obj_coefs(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, float scale,
-                     const lethe_obj_bufs *buf, lethe_head_coef *coef);
+    const lethe_obj_bufs *buf, lethe_head_coef *coef);
 
 /* Loss terms from the head's outputs: logp (n_rows) and, when the head formed target
  * distributions (full-vocabulary KL, UNDIAL, CE-U), kl_rows (n_rows). */
-void lethe_obj_loss(const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows,
-                    lethe_loss_terms *out);
+void lethe_obj_loss(
+    const lethe_objective *o, const lethe_obj_rows *r, const float *logp, const float *kl_rows, lethe_loss_terms *out);
 
 #endif

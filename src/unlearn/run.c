@@ -58,17 +58,16 @@ void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   }
 }
 
-static char *fingerprint(const lethe_train_opts *o, const lethe_tokset *d, const char *targets,
-                         const lethe_run_eval *ev) {
+static char *fingerprint(
+    const lethe_train_opts *o, const lethe_tokset *d, const char *targets, const lethe_run_eval *ev) {
   json_t *f = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:i, "
                         "s:i, s:I, s:b, s:i, s:i, s:i}",
-                        "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta,
-                        "delta", o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl",
-                        o->obj.w_kl, "kl", (int)o->obj.kl, "batch", o->batch, "grad_accum", o->grad_accum, "lr", o->lr,
-                        "weight_decay", o->weight_decay, "adamw", o->adamw, "beta1", o->beta1, "beta2", o->beta2,
-                        "adam_eps", o->adam_eps, "max_grad_norm", o->max_grad_norm, "schedule", (int)o->schedule,
-                        "warmup_steps", o->warmup_steps, "seed", (json_int_t)o->seed, "full", o->full, "n_sequences",
-                        d->n, "answer_tokens", d->n_answer_tokens, "max_len", o->max_len);
+      "mode", o->forget ? "unlearn" : "train", "forget_loss", (int)o->obj.forget, "beta", o->obj.beta, "delta",
+      o->obj.delta, "w_forget", o->obj.w_forget, "w_retain", o->obj.w_retain, "w_kl", o->obj.w_kl, "kl", (int)o->obj.kl,
+      "batch", o->batch, "grad_accum", o->grad_accum, "lr", o->lr, "weight_decay", o->weight_decay, "adamw", o->adamw,
+      "beta1", o->beta1, "beta2", o->beta2, "adam_eps", o->adam_eps, "max_grad_norm", o->max_grad_norm, "schedule",
+      (int)o->schedule, "warmup_steps", o->warmup_steps, "seed", (json_int_t)o->seed, "full", o->full, "n_sequences",
+      d->n, "answer_tokens", d->n_answer_tokens, "max_len", o->max_len);
   json_object_set_new(f, "append_eos", json_boolean(o->append_eos));
   if (o->obj.forget == LETHE_FORGET_SATIMP) {
     json_object_set_new(f, "sat_beta1", json_real(o->obj.sat_beta1));
@@ -244,8 +243,8 @@ static lethe_status validate(const lethe_train_opts *o) {
     return lethe_fail(LETHE_ERR_INVALID, "epochs, batch and grad-accum must be at least 1");
   if (o->max_len < 2) return lethe_fail(LETHE_ERR_INVALID, "max-len must be at least 2");
   if (o->lr_auto && o->full)
-    return lethe_fail(LETHE_ERR_INVALID,
-                      "--lr auto searches an adapter's learning rate; not with full-parameter training");
+    return lethe_fail(
+        LETHE_ERR_INVALID, "--lr auto searches an adapter's learning rate; not with full-parameter training");
   if (!(o->lr >= 0) || !(o->obj.beta > 0)) return lethe_fail(LETHE_ERR_INVALID, "lr must be >= 0 and beta > 0");
   if (o->lora_dropout != 0)
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
@@ -253,15 +252,15 @@ static lethe_status validate(const lethe_train_opts *o) {
     return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
   if (lethe_comm_size(o->comm) > 1 && (o->eval_every || o->eval_every_steps || o->lr_auto))
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
+        "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
   return LETHE_OK;
 }
 
 /* Data parallelism: rank 0 read the checkpoint (or found none); every rank gets its state. */
 static lethe_status share_resume(const lethe_comm *c, lethe_trainer *t, int *found, double *elapsed) {
   if (lethe_comm_size(c) <= 1) return LETHE_OK;
-  double pos[7] = {(double)*found,           *elapsed,     (double)t->step, (double)t->epoch,
-                   (double)t->step_in_epoch, t->adapt_sum, t->adapt_count};
+  double pos[7] = {(double)*found, *elapsed, (double)t->step, (double)t->epoch, (double)t->step_in_epoch, t->adapt_sum,
+      t->adapt_count};
   LETHE_TRY(lethe_comm_bcast(c, pos, sizeof pos, 0));
   *found = (int)pos[0];
   if (!*found) return LETHE_OK;
@@ -358,15 +357,15 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   if (bad_id >= 0) {
     const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
     s = lethe_fail(LETHE_ERR_INVALID,
-                   "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): "
-                   "is it the model's tokenizer?",
-                   rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)",
-                   bad_id, o->model, r.m->cfg.vocab_size);
+        "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): "
+        "is it the model's tokenizer?",
+        rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id,
+        o->model, r.m->cfg.vocab_size);
     goto done;
   }
   if (r.data.max_len > r.m->cfg.max_seq_len) {
     s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d",
-                   r.data.max_len, r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
+        r.data.max_len, r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
     goto done;
   }
   if (!o->full) {
@@ -379,11 +378,11 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
         !(targets = lethe_lora_targets_describe(lt, r.m->cfg.n_layers)))
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     lethe_lora_config lc = {.rank = o->lora_rank,
-                            .alpha = o->lora_alpha,
-                            .rslora = o->rslora,
-                            .layer_targets = lt,
-                            .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER,
-                            .dropout = 0};
+        .alpha = o->lora_alpha,
+        .rslora = o->rslora,
+        .layer_targets = lt,
+        .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER,
+        .dropout = 0};
     if (!s) s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora);
     free(lt);
     if (s) goto done;
@@ -400,9 +399,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   }
   if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
       (s = lethe_train_memory_check(r.m, r.lora, n_subset, &r.data, o->batch, o->recompute,
-                                    lethe_obj_needs_ref_hidden(&o->obj) ||
-                                        (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
-                                    lethe_machine_memory_bytes())))
+           lethe_obj_needs_ref_hidden(&o->obj) || (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
+           lethe_machine_memory_bytes())))
     goto done;
   double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget && rank0) {
@@ -413,26 +411,26 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f0, nll_r0);
   }
   lethe_trainer_cfg tc = {.obj = o->obj,
-                          .batch = o->batch,
-                          .grad_accum = o->grad_accum,
-                          .epochs = o->epochs,
-                          .max_steps = o->max_steps,
-                          .lr = o->lr,
-                          .weight_decay = o->weight_decay,
-                          .beta1 = o->beta1,
-                          .beta2 = o->beta2,
-                          .eps = o->adam_eps,
-                          .max_grad_norm = o->max_grad_norm,
-                          .adamw = o->adamw,
-                          .schedule = o->schedule,
-                          .warmup_steps = o->warmup_steps,
-                          .seed = o->seed,
-                          .no_ref_cache = o->no_ref_cache,
-                          .recompute = o->recompute,
-                          .schedule_data = o->schedule_data,
-                          .forget_chunk = o->forget_chunk,
-                          .retain_per_forget = o->retain_per_forget,
-                          .comm = o->comm};
+      .batch = o->batch,
+      .grad_accum = o->grad_accum,
+      .epochs = o->epochs,
+      .max_steps = o->max_steps,
+      .lr = o->lr,
+      .weight_decay = o->weight_decay,
+      .beta1 = o->beta1,
+      .beta2 = o->beta2,
+      .eps = o->adam_eps,
+      .max_grad_norm = o->max_grad_norm,
+      .adamw = o->adamw,
+      .schedule = o->schedule,
+      .warmup_steps = o->warmup_steps,
+      .seed = o->seed,
+      .no_ref_cache = o->no_ref_cache,
+      .recompute = o->recompute,
+      .schedule_data = o->schedule_data,
+      .forget_chunk = o->forget_chunk,
+      .retain_per_forget = o->retain_per_forget,
+      .comm = o->comm};
   if (o->full && o->train_layers) {
     const char *mods = o->train_modules ? o->train_modules : "all";
     tc.train_modules = lethe_train_modules_parse(mods);
@@ -447,7 +445,7 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   for (int i = 0; i < r.data.n; i++) n_answer += lethe_tokset_answer_count(&r.data, i);
   if (sh) {
     rkey = shared_key("%s\n%s\n%s\n%d %d %d %lld %d", sh->model_key, o->forget, o->retain ? o->retain : "", o->max_len,
-                      o->batch, eos_for(o, r.m, r.tok), (long long)o->max_line_bytes, omp_get_max_threads());
+        o->batch, eos_for(o, r.m, r.tok), (long long)o->max_line_bytes, omp_get_max_threads());
     if (!rkey) {
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
       goto done;
@@ -490,8 +488,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   }
   free(targets);
   targets = NULL;
-  if ((s = lethe_checkpoint_fingerprint_inputs(&r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data,
-                                               omp_get_max_threads())))
+  if ((s = lethe_checkpoint_fingerprint_inputs(
+           &r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
     goto done;
   double elapsed0 = 0;
   int resumed = 0; /* from a checkpoint */
@@ -552,21 +550,21 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
     if (r.log)
       fprintf(r.log,
-              "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
-              "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
-              (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb,
-              kb, st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
+          "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
+          "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
+          (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
+          st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
     if (r.log) fflush(r.log);
     if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
       char etab[32];
       fmt_time(eta, etab, sizeof etab);
       int ep = r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1;
       fprintf(o->progress, "%sepoch %d/%d step %lld/%lld | loss %.4f", tty ? "\r" : "", ep, o->epochs,
-              (long long)r.tr->step, (long long)r.tr->total_steps, st.loss.total);
+          (long long)r.tr->step, (long long)r.tr->total_steps, st.loss.total);
       if (o->forget)
         fprintf(o->progress, " (forget %.4f retain %.4f kl %.4f)", st.loss.forget, st.loss.retain, st.loss.kl);
       fprintf(o->progress, " | |g| %.3g | %.0f tok/s | ETA %s%s", st.grad_norm, st.tokens / (dt > 0 ? dt : 1e-9), etab,
-              tty ? "   " : "\n");
+          tty ? "   " : "\n");
       fflush(o->progress);
     }
     if (lethe_run_eval_due(&r.ev, r.tr, finished)) {
@@ -582,8 +580,8 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     if ((s = agree_stop(o->comm, &stop_now))) break;
     int want_ckpt =
         rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
-                  (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                  (stop_now && !finished));
+                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
+                     (stop_now && !finished));
     if (want_ckpt && !finished) {
       /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
       if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
@@ -593,7 +591,7 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     }
     if (stop_now && !finished) {
       s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
-                     (long long)r.tr->step, o->out);
+          (long long)r.tr->step, o->out);
       break;
     }
   }
@@ -641,13 +639,12 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
     free(md);
     if (s) goto done;
   }
-  json_t *run =
-      json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}", "command",
-                o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
-                o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats",
-                "sequences", r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens,
-                "truncated", r.data.n_truncated, "skipped", r.data.n_skipped, "training", "steps",
-                (json_int_t)r.tr->step, "seconds", elapsed0 + train_s, "total_seconds", lethe_now_s() - t0);
+  json_t *run = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}",
+      "command", o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
+      o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats", "sequences",
+      r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens, "truncated", r.data.n_truncated,
+      "skipped", r.data.n_skipped, "training", "steps", (json_int_t)r.tr->step, "seconds", elapsed0 + train_s,
+      "total_seconds", lethe_now_s() - t0);
   /* how it ran; not in the resume fingerprint: recomputation gives the same numbers, and a run may
    * continue on another device (which changes only the rounding) */
   json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
@@ -656,17 +653,15 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   json_object_set_new(run, "global_batch", json_integer(o->batch));
   if (o->forget)
     json_object_set_new(run, "answer_nll",
-                        json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after",
-                                  num_or_null(nll_f1), "retain_before", num_or_null(nll_r0), "retain_after",
-                                  num_or_null(nll_r1)));
+        json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after", num_or_null(nll_f1),
+            "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
   if (o->lr_auto)
     json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
   if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
   if (sh)
     json_object_set_new(run, "shared",
-                        json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused",
-                                  ref_reused, "model_loads", sh->model_loads, "reference_cache_builds",
-                                  sh->ref_builds));
+        json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused", ref_reused,
+            "model_loads", sh->model_loads, "reference_cache_builds", sh->ref_builds));
   char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(run);
   char *rp = lethe_path_join(o->out, "run.json");

@@ -94,18 +94,17 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   int every = o->eval_every || o->eval_every_steps;
   if (o->lr_auto && !every) every = 1; /* --lr auto evaluates every epoch unless told otherwise */
   if (!every && any_set)
-    return lethe_fail(
-        LETHE_ERR_INVALID,
+    return lethe_fail(LETHE_ERR_INVALID,
         "evaluation sets were given but no schedule: add --eval-every K (epochs) or --eval-every-steps K");
   if (!every && o->select == LETHE_SELECT_BEST)
     return lethe_fail(LETHE_ERR_INVALID,
-                      "--select best needs something to evaluate on: add --eval-every K (and the evaluation sets)");
+        "--select best needs something to evaluate on: add --eval-every K (and the evaluation sets)");
   if (!every && o->early_stop)
     return lethe_fail(LETHE_ERR_INVALID, "--early-stop needs evaluation: add --eval-every K");
   if (o->early_stop < 0) return lethe_fail(LETHE_ERR_INVALID, "--early-stop must be >= 0");
   if (o->early_stop && o->select == LETHE_SELECT_LAST)
-    return lethe_fail(LETHE_ERR_INVALID,
-                      "--early-stop stops at the best evaluation's patience; it needs --select best");
+    return lethe_fail(
+        LETHE_ERR_INVALID, "--early-stop stops at the best evaluation's patience; it needs --select best");
   if ((o->mia_members == NULL) != (o->mia_nonmembers == NULL))
     return lethe_fail(LETHE_ERR_INVALID, "MIA needs both --mia-members and --mia-nonmembers");
   if (o->mmlu_limit < 0 || o->eval_max_new < 0 || o->eval_batch < 0)
@@ -143,8 +142,8 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   }
   if (!f && !r) {
     lethe_run_eval_free(e);
-    return lethe_fail(LETHE_ERR_INVALID,
-                      "nothing to evaluate on: training documents have no answers; give --eval-retain rows");
+    return lethe_fail(
+        LETHE_ERR_INVALID, "nothing to evaluate on: training documents have no answers; give --eval-retain rows");
   }
   if (o->mia_members && ((s = check_docs(o->mia_members)) || (s = check_docs(o->mia_nonmembers)))) {
     lethe_run_eval_free(e);
@@ -194,15 +193,14 @@ static void fmt(char *b, size_t n, double v, const char *f) {
     snprintf(b, n, "-");
 }
 
-lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok,
-                                    lethe_eval_point *p) {
+lethe_status lethe_run_eval_measure(
+    lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p) {
   double t0 = lethe_now_s();
   lethe_eval_rows rows;
   lethe_mmlu_tally tally;
   lethe_eval_results res;
   LETHE_TRY(lethe_eval_scores(&e->eo, t->m, t->lora, tok, e->has_forget ? &e->forget : NULL,
-                              e->has_retain ? &e->retain : NULL, e->has_mmlu ? &e->mmlu : NULL, &rows, &tally, &res,
-                              NULL));
+      e->has_retain ? &e->retain : NULL, e->has_mmlu ? &e->mmlu : NULL, &rows, &tally, &res, NULL));
   memset(p, 0, sizeof *p);
   lethe_eval_point_from(&res, p);
   lethe_eval_results_free(&res);
@@ -215,8 +213,8 @@ lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const l
   return LETHE_OK;
 }
 
-lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,
-                                int *stop) {
+lethe_status lethe_run_eval_now(
+    lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress, int *stop) {
   lethe_eval_point p;
   LETHE_TRY(lethe_run_eval_measure(e, t, tok, &p));
   e->n_evals++;
@@ -249,8 +247,8 @@ lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe
     fmt(mm, sizeof mm, p.mmlu, "%.3f");
     fmt(fi, sizeof fi, p.final, "%.4f");
     fprintf(progress,
-            "eval epoch %.4g step %" PRId64 " | forget %s/%s retain %s/%s | aggregate %s | MIA AUC %s score %s",
-            p.epoch, p.step, fr, fk, rr, rk, ag, au, ms);
+        "eval epoch %.4g step %" PRId64 " | forget %s/%s retain %s/%s | aggregate %s | MIA AUC %s score %s", p.epoch,
+        p.step, fr, fk, rr, rk, ag, au, ms);
     if (e->has_mmlu) fprintf(progress, " | MMLU %s", mm);
     fprintf(progress, " | final %s%s | %.1fs\n", fi, better && e->select_best ? " (best)" : "", p.seconds);
     fflush(progress);
@@ -267,36 +265,16 @@ static char *sel_path(const char *out, int64_t step, const char *ext) {
 
 static json_t *point_json(const lethe_eval_point *p) {
   json_t *a = json_array();
-  const double v[] = {(double)p->step,
-                      p->epoch,
-                      p->forget_regurgitation,
-                      p->forget_knowledge,
-                      p->retain_regurgitation,
-                      p->retain_knowledge,
-                      p->task_aggregate,
-                      p->mia_auc,
-                      p->mia_score,
-                      p->mmlu,
-                      p->final,
-                      p->seconds};
+  const double v[] = {(double)p->step, p->epoch, p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation,
+      p->retain_knowledge, p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final, p->seconds};
   for (size_t i = 0; i < sizeof v / sizeof *v; i++)
     json_array_append_new(a, isfinite(v[i]) ? json_real(v[i]) : json_null());
   return a;
 }
 
 static lethe_status point_read(const json_t *a, const char *path, lethe_eval_point *p) {
-  double *v[] = {NULL,
-                 &p->epoch,
-                 &p->forget_regurgitation,
-                 &p->forget_knowledge,
-                 &p->retain_regurgitation,
-                 &p->retain_knowledge,
-                 &p->task_aggregate,
-                 &p->mia_auc,
-                 &p->mia_score,
-                 &p->mmlu,
-                 &p->final,
-                 &p->seconds};
+  double *v[] = {NULL, &p->epoch, &p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation,
+      &p->retain_knowledge, &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final, &p->seconds};
   size_t n = sizeof v / sizeof *v;
   if (!json_is_array(a) || json_array_size(a) != n)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: a point must be an array of %zu numbers", path, n);
@@ -326,7 +304,7 @@ lethe_status lethe_run_eval_save(const lethe_run_eval *e, const char *out, int64
   if (!s) {
     json_t *j =
         json_pack("{s:I, s:i, s:b, s:i, s:o, s:o}", "step", (json_int_t)step, "evaluations", e->n_evals, "has_best",
-                  e->has_best, "since_best", e->since_best, "best", point_json(&e->best), "last", point_json(&e->last));
+            e->has_best, "since_best", e->since_best, "best", point_json(&e->best), "last", point_json(&e->last));
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(j);
     s = text ? lethe_write_file_atomic(jp, text, strlen(text)) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -363,9 +341,9 @@ lethe_status lethe_run_eval_load(lethe_run_eval *e, const char *out, int64_t ste
   lethe_status s = LETHE_OK;
   if (!lethe_file_exists(jp)) {
     s = lethe_fail(LETHE_ERR_IO,
-                   "%s: missing: the checkpoint at step %" PRId64
-                   " has no evaluation state (was the run started with the same --eval-every?)",
-                   jp, step);
+        "%s: missing: the checkpoint at step %" PRId64
+        " has no evaluation state (was the run started with the same --eval-every?)",
+        jp, step);
     goto done;
   }
   if ((s = lethe_json_load(jp, 1 << 20, &j))) goto done;
@@ -413,24 +391,10 @@ static json_t *point_obj(const lethe_eval_point *p) {
   json_t *o = json_object();
   json_object_set_new(o, "step", json_integer((json_int_t)p->step));
   json_object_set_new(o, "epoch", json_real(p->epoch));
-  const char *k[] = {"forget_regurgitation",
-                     "forget_knowledge",
-                     "retain_regurgitation",
-                     "retain_knowledge",
-                     "task_aggregate",
-                     "mia_auc",
-                     "mia_score",
-                     "mmlu",
-                     "final"};
-  const double v[] = {p->forget_regurgitation,
-                      p->forget_knowledge,
-                      p->retain_regurgitation,
-                      p->retain_knowledge,
-                      p->task_aggregate,
-                      p->mia_auc,
-                      p->mia_score,
-                      p->mmlu,
-                      p->final};
+  const char *k[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation", "retain_knowledge",
+      "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
+  const double v[] = {p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation, p->retain_knowledge,
+      p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final};
   for (size_t i = 0; i < sizeof v / sizeof *v; i++)
     json_object_set_new(o, k[i], isfinite(v[i]) ? json_real(v[i]) : json_null());
   return o;

@@ -45,12 +45,12 @@ lethe_status lethe_run_eval_start(lethe_run_eval *e, const char *out, size_t n_p
 /* Whether the trainer's position (after a step; `finished` at the end) is an evaluation point. */
 int lethe_run_eval_due(const lethe_run_eval *e, const lethe_trainer *t, int finished);
 /* The scores of the trainer's current parameters (no state changes but the time spent). */
-lethe_status lethe_run_eval_measure(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok,
-                                    lethe_eval_point *p);
+lethe_status lethe_run_eval_measure(
+    lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, lethe_eval_point *p);
 /* Evaluates the trainer's current parameters, prints one line, logs the record, updates the best;
  * *stop is set when early stopping says so. */
-lethe_status lethe_run_eval_now(lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress,
-                                int *stop);
+lethe_status lethe_run_eval_now(
+    lethe_run_eval *e, lethe_trainer *t, const lethe_tokenizer *tok, FILE *progress, int *stop);
 /* The selection state at checkpoint step `step`: OUT/selection/step-N.{safetensors,json}, written
  * before the checkpoint (prune removes the other steps' files once the checkpoint is in place). */
 lethe_status lethe_run_eval_save(const lethe_run_eval *e, const char *out, int64_t step);

@@ -115,8 +115,8 @@ static int epoch_steps(const lethe_trainer *t, int e) {
   return (micro + t->cfg.grad_accum - 1) / t->cfg.grad_accum;
 }
 
-lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
-                                  const lethe_trainer_cfg *cfg, lethe_trainer **out) {
+lethe_status lethe_trainer_create(
+    lethe_model *m, lethe_lora *lora, const lethe_tokset *data, const lethe_trainer_cfg *cfg, lethe_trainer **out) {
   *out = NULL;
   if (data->n < 1) return lethe_fail(LETHE_ERR_INVALID, "no training sequences");
   if (cfg->batch < 1 || cfg->grad_accum < 1 || cfg->epochs < 1)
@@ -126,7 +126,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     return lethe_fail(LETHE_ERR_INVALID, "invalid optimizer settings (lr >= 0, 0 <= betas < 1, eps > 0)");
   if (data->max_len > m->cfg.max_seq_len)
     return lethe_fail(LETHE_ERR_INVALID, "sequences of %d tokens exceed the model's context of %d (lower --max-len)",
-                      data->max_len, m->cfg.max_seq_len);
+        data->max_len, m->cfg.max_seq_len);
   lethe_trainer *t = calloc(1, sizeof *t);
   if (!t) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   t->m = m;
@@ -138,14 +138,13 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
   int W = lethe_comm_size(cfg->comm);
   if (W > 1 && (cfg->obj.forget == LETHE_FORGET_RMU || cfg->obj.adaptive_retain)) {
     free(t);
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "RMU and the adaptive retain weight are not data-parallel yet: run them in one process");
+    return lethe_fail(
+        LETHE_ERR_UNSUPPORTED, "RMU and the adaptive retain weight are not data-parallel yet: run them in one process");
   }
   if (W > 1 && strcmp(m->ops->name, "cpu") != 0) {
     free(t);
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                      "data parallelism over MPI runs on the CPU backend (the NCCL path for %s is not built)",
-                      m->ops->name);
+        "data parallelism over MPI runs on the CPU backend (the NCCL path for %s is not built)", m->ops->name);
   }
   B = local_batch(t); /* the buffers hold this rank's slice */
   int cap_tokens = B * data->max_len;
@@ -153,8 +152,8 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
       lethe_workspace_create(m, lora, cap_tokens, B, cfg->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN, &t->ws);
   int rmu = cfg->obj.forget == LETHE_FORGET_RMU;
   if (rmu && (cfg->obj.rmu_layer < 0 || cfg->obj.rmu_layer >= m->cfg.n_layers))
-    s = lethe_fail(LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer,
-                   m->cfg.n_layers - 1);
+    s = lethe_fail(
+        LETHE_ERR_INVALID, "--rmu-layer %d: the model has layers 0-%d", cfg->obj.rmu_layer, m->cfg.n_layers - 1);
   /* RMU reads the reference's layer output, which only a training workspace keeps */
   if (!s && lethe_obj_needs_ref_hidden(&cfg->obj))
     s = lethe_workspace_create(m, NULL, cap_tokens, B, rmu ? LETHE_WS_TRAIN : LETHE_WS_INFER, &t->ws_ref);
@@ -172,9 +171,9 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     if (ref_pass && !cfg->train_modules) {
       lethe_trainer_free(t);
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
-                        "full-parameter training of the whole model keeps no frozen reference for this objective "
-                        "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
-                        "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
+          "full-parameter training of the whole model keeps no frozen reference for this objective "
+          "(full-vocabulary KL, UNDIAL, RMU, or --no-ref-cache): select the trained layers "
+          "(--train-layers), whose frozen copy is the reference, or train a LoRA adapter");
     }
     s = cfg->train_modules ? lethe_model_enable_grads_subset(m, cfg->train_lo, cfg->train_hi, cfg->train_modules)
                            : lethe_model_enable_grads(m);
@@ -197,7 +196,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
         if (!t->frozen) {
           lethe_trainer_free(t);
           return lethe_fail(LETHE_ERR_NOMEM,
-                            "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
+              "out of memory for the frozen copy of the trained tensors (%zu parameters)", t->n_params);
         }
         m->ops->copy(t->frozen, t->params, t->n_params);
       }
@@ -251,7 +250,7 @@ lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_
     if (cfg->forget_chunk < 1 || cfg->retain_per_forget < 0 || t->n_fidx == 0) {
       lethe_trainer_free(t);
       return lethe_fail(LETHE_ERR_INVALID,
-                        "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
+          "the sequential schedule needs forget rows, --forget-chunk >= 1 and --retain-per-forget >= 0");
     }
     int chunks = (t->n_fidx + cfg->forget_chunk - 1) / cfg->forget_chunk;
     t->n_epochs = chunks * cfg->epochs;
@@ -427,11 +426,11 @@ static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float s
   for (int s = 0; s < n; s++) t->split[s] = t->data->split[p->seq[s]];
   if (o->forget == LETHE_FORGET_RMU) return rmu_micro(t, &b, n, scale, loss);
   lethe_obj_rows rows = {.n_rows = p->answer_off[n],
-                         .n_seq = n,
-                         .row_off = p->answer_off,
-                         .split = t->split,
-                         .ref = NULL,
-                         .retain_mult = 1.0};
+      .n_seq = n,
+      .row_off = p->answer_off,
+      .split = t->split,
+      .ref = NULL,
+      .retain_mult = 1.0};
   int gc[LETHE_OBJ_NCOUNTS];
   if (parallel) {
     lethe_obj_counts(o, &rows, gc);
@@ -442,7 +441,7 @@ static lethe_status micro_local(lethe_trainer *t, const int *idx, int n, float s
     if (t->ref_cache) {
       for (int s = 0; s < n; s++)
         memcpy(t->ref_rows + p->answer_off[s], t->ref_cache + t->ref_off[p->seq[s]],
-               sizeof(float) * (size_t)(p->answer_off[s + 1] - p->answer_off[s]));
+            sizeof(float) * (size_t)(p->answer_off[s + 1] - p->answer_off[s]));
     } else {
       ref_begin(t);
       lethe_status s = lethe_forward(t->m, NULL, t->ws, &b);
@@ -511,8 +510,8 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
   st->grad_norm = norm;
   if (!isfinite(norm)) {
     o->zero(t->grads, t->n_params);
-    return lethe_fail(LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1,
-                      norm);
+    return lethe_fail(
+        LETHE_ERR_NUMERIC, "step %lld: the gradient is not finite (norm %g)", (long long)t->step + 1, norm);
   }
   if (t->cfg.max_grad_norm > 0) {
     /* torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1 */
@@ -524,7 +523,7 @@ lethe_status lethe_trainer_update(lethe_trainer *t, lethe_step_stats *st) {
   int64_t k = t->step + 1;
   float b1c = (float)(1.0 - pow(t->cfg.beta1, (double)k)), b2c = (float)(1.0 - pow(t->cfg.beta2, (double)k));
   o->adam(t->params, t->grads, t->adam_m, t->adam_v, t->n_params, (float)lr, (float)t->cfg.beta1, (float)t->cfg.beta2,
-          (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
+      (float)t->cfg.eps, (float)t->cfg.weight_decay, t->cfg.adamw, b1c, b2c);
   o->zero(t->grads, t->n_params);
   t->step++;
   if (!t->lora && t->m->grad_spans) scatter_params(t);

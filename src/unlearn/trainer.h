@@ -87,8 +87,8 @@ typedef struct lethe_trainer {
 
 /* Sizes everything once (workspaces, Adam state, batch buffers) and computes the reference cache
  * when the objective needs r_t (unless cfg->no_ref_cache). */
-lethe_status lethe_trainer_create(lethe_model *m, lethe_lora *lora, const lethe_tokset *data,
-                                  const lethe_trainer_cfg *cfg, lethe_trainer **out);
+lethe_status lethe_trainer_create(
+    lethe_model *m, lethe_lora *lora, const lethe_tokset *data, const lethe_trainer_cfg *cfg, lethe_trainer **out);
 void lethe_trainer_free(lethe_trainer *t);
 /* After t->params were replaced from outside (the selected best copy): a trained subset's compact
  * parameters are written into the model's tensors (a no-op for an adapter or the whole model). */
@@ -112,15 +112,15 @@ double lethe_trainer_lr(const lethe_trainer *t, int64_t step);
  * written to a temporary directory and published by lethe_dir_publish. fingerprint is a JSON
  * object of the options a resumed run must share. Load recovers the complete checkpoint a run
  * killed mid-publish left, removes stale temporaries and range-checks every field. */
-lethe_status lethe_checkpoint_save(const lethe_trainer *t, const char *dir, const char *fingerprint_json,
-                                   double elapsed_s);
+lethe_status lethe_checkpoint_save(
+    const lethe_trainer *t, const char *dir, const char *fingerprint_json, double elapsed_s);
 lethe_status lethe_checkpoint_load(lethe_trainer *t, const char *dir, const char *fingerprint_json, double *elapsed_s);
 /* Makes DIR/checkpoint the complete checkpoint a run left (see above); *found = 0 when none. */
 lethe_status lethe_checkpoint_recover(const char *dir, int *found);
 /* Adds to the fingerprint *fp (replaced) the content hashes of the model, tokenizer and data files
  * (NULL ones skipped) and the thread count, which the results depend on. */
 lethe_status lethe_checkpoint_fingerprint_inputs(char **fp, const char *model, const char *tokenizer,
-                                                 const char *forget, const char *retain, const char *data, int threads);
+    const char *forget, const char *retain, const char *data, int threads);
 /* A run's output directory: created, or reused when it is lethe's own run directory (or empty but
  * for lethe temporaries); anything else (a user's directory, a file, a link) is refused. Marked
  * with .lethe-output; stale temporaries are removed on resume. */
@@ -132,8 +132,7 @@ size_t lethe_machine_memory_bytes(void);
  * workspace and, for a trained subset of n_subset parameters (0: LoRA or the whole model), the
  * subset's frozen copy) exceeds `machine_bytes`, naming both. */
 lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lora, size_t n_subset,
-                                      const lethe_tokset *d, int batch, int recompute, int needs_ref,
-                                      size_t machine_bytes);
+    const lethe_tokset *d, int batch, int recompute, int needs_ref, size_t machine_bytes);
 /* After a successful run: removes every temporary left in the run directory. */
 void lethe_run_dir_finish(const char *out);
 

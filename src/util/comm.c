@@ -10,13 +10,13 @@ static lethe_status single_gather(const lethe_comm *c, float *buf, const int *co
 static lethe_status single_bcast(const lethe_comm *c, void *buf, size_t bytes, int root) { return LETHE_OK; }
 
 static const lethe_comm SINGLE = {.rank = 0,
-                                  .size = 1,
-                                  .ctx = NULL,
-                                  .allreduce_f32 = single_f32,
-                                  .allreduce_f64 = single_f64,
-                                  .allgatherv_f32 = single_gather,
-                                  .bcast = single_bcast,
-                                  .comm_seconds = NULL};
+    .size = 1,
+    .ctx = NULL,
+    .allreduce_f32 = single_f32,
+    .allreduce_f64 = single_f64,
+    .allgatherv_f32 = single_gather,
+    .bcast = single_bcast,
+    .comm_seconds = NULL};
 
 const lethe_comm *lethe_comm_single(void) { return &SINGLE; }
 

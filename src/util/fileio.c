@@ -30,11 +30,11 @@ lethe_status lethe_open_regular(const char *path, int *fd_out) {
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     return lethe_fail(LETHE_ERR_IO, "%s: not a regular file (%s)", path,
-                      S_ISDIR(st.st_mode)                          ? "a directory"
-                      : S_ISFIFO(st.st_mode)                       ? "a FIFO"
-                      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
-                      : S_ISSOCK(st.st_mode)                       ? "a socket"
-                                                                   : "not a file");
+        S_ISDIR(st.st_mode)                          ? "a directory"
+        : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+        : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+        : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                     : "not a file");
   }
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -60,7 +60,7 @@ lethe_status lethe_read_file(const char *path, size_t max_bytes, char **out, siz
   if ((uint64_t)st.st_size > max_bytes) {
     fclose(fp);
     return lethe_fail(LETHE_ERR_INVALID, "%s: file is %lld bytes, larger than the %zu allowed", path,
-                      (long long)st.st_size, max_bytes);
+        (long long)st.st_size, max_bytes);
   }
   size_t n = (size_t)st.st_size;
   char *buf = malloc(n + 1);
@@ -342,25 +342,23 @@ lethe_status lethe_out_check(const char *path, const char *kind) {
   }
   if (S_ISLNK(st.st_mode))
     return lethe_fail(LETHE_ERR_INVALID,
-                      "%s is a symbolic link; lethe never writes or deletes through a link: give the real path, or "
-                      "--force to replace the link itself",
-                      path);
+        "%s is a symbolic link; lethe never writes or deletes through a link: give the real path, or "
+        "--force to replace the link itself",
+        path);
   if (S_ISDIR(st.st_mode)) {
     char have[64];
     if (dir_is_empty(path)) return LETHE_OK; /* nothing in it to lose */
     if (lethe_dir_kind(path, have, sizeof have)) {
       if (!strcmp(have, kind)) return LETHE_OK;
       return lethe_fail(LETHE_ERR_INVALID,
-                        "%s is lethe's %s output, not a %s: choose another output, or --force to replace it", path,
-                        have, kind);
+          "%s is lethe's %s output, not a %s: choose another output, or --force to replace it", path, have, kind);
     }
     return lethe_fail(LETHE_ERR_INVALID,
-                      "%s exists and is not a %s lethe wrote (no %s marker): lethe does not replace a directory it did "
-                      "not write; choose a new output, or --force to replace it",
-                      path, kind, LETHE_OUTPUT_MARKER);
+        "%s exists and is not a %s lethe wrote (no %s marker): lethe does not replace a directory it did "
+        "not write; choose a new output, or --force to replace it",
+        path, kind, LETHE_OUTPUT_MARKER);
   }
-  return lethe_fail(
-      LETHE_ERR_INVALID,
+  return lethe_fail(LETHE_ERR_INVALID,
       "%s exists and is %s, not a %s directory lethe wrote: choose a new output, or --force to replace it", path,
       S_ISREG(st.st_mode) ? "a file" : "not a directory", kind);
 }
@@ -515,9 +513,9 @@ lethe_status lethe_out_apart(const char *out, const char *what, const char *cons
     if (!inputs[i] || !*inputs[i]) continue;
     if (lethe_path_overlap(out, inputs[i]))
       return lethe_fail(LETHE_ERR_INVALID,
-                        "%s (the %s) is, contains or lies inside the input %s: lethe never writes over its inputs; "
-                        "choose another output",
-                        out, what, inputs[i]);
+          "%s (the %s) is, contains or lies inside the input %s: lethe never writes over its inputs; "
+          "choose another output",
+          out, what, inputs[i]);
   }
   return LETHE_OK;
 }
@@ -540,8 +538,7 @@ lethe_status lethe_out_dir_prepare(const char *dir, const char *kind) {
     int ours = S_ISDIR(st.st_mode) && lethe_dir_kind(dir, have, sizeof have) && !strcmp(have, kind);
     if (!ours && !(S_ISDIR(st.st_mode) && only_temporaries(dir))) {
       if (S_ISLNK(st.st_mode)) return lethe_out_check(dir, kind);
-      return lethe_fail(
-          LETHE_ERR_INVALID,
+      return lethe_fail(LETHE_ERR_INVALID,
           "%s exists and is not a%s %s lethe wrote (no %s marker naming one): lethe does not write into a "
           "directory or file it did not make; choose a new --out",
           dir, strchr("aeiou", kind[0]) ? "n" : "", kind, LETHE_OUTPUT_MARKER);

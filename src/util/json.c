@@ -32,7 +32,7 @@ static const json_t *field(const json_t *obj, const char *key) {
 }
 
 lethe_status lethe_json_int(const json_t *obj, const char *key, int required, int64_t lo, int64_t hi, const char *name,
-                            int64_t *out, int *present) {
+    int64_t *out, int *present) {
   const json_t *v = field(obj, key);
   if (present) *present = v != NULL;
   if (!v) {
@@ -49,13 +49,13 @@ lethe_status lethe_json_int(const json_t *obj, const char *key, int required, in
   }
   if (x < lo || x > hi)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: field '%s' is %lld, outside [%lld, %lld]", name, key, (long long)x,
-                      (long long)lo, (long long)hi);
+        (long long)lo, (long long)hi);
   *out = x;
   return LETHE_OK;
 }
 
-lethe_status lethe_json_num(const json_t *obj, const char *key, int required, const char *name, double *out,
-                            int *present) {
+lethe_status lethe_json_num(
+    const json_t *obj, const char *key, int required, const char *name, double *out, int *present) {
   const json_t *v = field(obj, key);
   if (present) *present = v != NULL;
   if (!v) {

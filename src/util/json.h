@@ -16,9 +16,9 @@ lethe_status lethe_json_load(const char *path, size_t max_bytes, json_t **out);
  * a missing optional field leaves *out unchanged. A required missing field or a value of the
  * wrong type is an error naming `name` and `key`. */
 lethe_status lethe_json_int(const json_t *obj, const char *key, int required, int64_t lo, int64_t hi, const char *name,
-                            int64_t *out, int *present);
-lethe_status lethe_json_num(const json_t *obj, const char *key, int required, const char *name, double *out,
-                            int *present);
+    int64_t *out, int *present);
+lethe_status lethe_json_num(
+    const json_t *obj, const char *key, int required, const char *name, double *out, int *present);
 lethe_status lethe_json_bool(const json_t *obj, const char *key, const char *name, int *out);
 lethe_status lethe_json_str(const json_t *obj, const char *key, int required, const char *name, const char **out);
 

@@ -31,8 +31,8 @@ lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl
   return st;
 }
 
-lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path, size_t max_line, lethe_jsonl_fn fn,
-                                  void *ctx, size_t *n_objects) {
+lethe_status lethe_jsonl_each_buf(
+    const char *text, size_t len, const char *path, size_t max_line, lethe_jsonl_fn fn, void *ctx, size_t *n_objects) {
   if (n_objects) *n_objects = 0;
   if (max_line == 0) max_line = LETHE_JSONL_MAX_LINE;
   lethe_status st = LETHE_OK;
@@ -45,8 +45,8 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
     pos += n + (nl ? 1 : 0);
     if (n > max_line) {
       st = lethe_fail(LETHE_ERR_FORMAT,
-                      "%s:%zu: the line is %zu bytes, longer than the %zu allowed (raise it with --max-line-bytes)",
-                      path, line, n, max_line);
+          "%s:%zu: the line is %zu bytes, longer than the %zu allowed (raise it with --max-line-bytes)", path, line, n,
+          max_line);
       break;
     }
     if (blank(s, n)) continue;
@@ -68,8 +68,8 @@ lethe_status lethe_jsonl_each_buf(const char *text, size_t len, const char *path
   return st;
 }
 
-lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *path, size_t line, const char **s,
-                             size_t *len) {
+lethe_status lethe_jsonl_str(
+    const json_t *obj, const char *key, const char *path, size_t line, const char **s, size_t *len) {
   const json_t *v = json_object_get(obj, key);
   if (!v) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"%s\"", path, line, key);
   if (!json_is_string(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string", path, line, key);
@@ -78,8 +78,8 @@ lethe_status lethe_jsonl_str(const json_t *obj, const char *key, const char *pat
   return LETHE_OK;
 }
 
-lethe_status lethe_jsonl_num(const json_t *obj, const char *key, const char *path, size_t line, double *out,
-                             int *present) {
+lethe_status lethe_jsonl_num(
+    const json_t *obj, const char *key, const char *path, size_t line, double *out, int *present) {
   const json_t *v = json_object_get(obj, key);
   *out = NAN;
   *present = 0;

@@ -26,7 +26,7 @@ static void check(const char *name) {
     assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
     if (lethe_bench_step(&o, &r) != LETHE_OK) fail_msg("%s", lethe_last_error());
     print_message("%s recompute=%d: plan %zu bytes (weights %zu, activations %zu, adapter %zu, other %zu), step %zu\n",
-                  name, rc, p.total, p.weights, p.activations, p.adapter, p.other, r.design_bytes);
+        name, rc, p.total, p.weights, p.activations, p.adapter, p.other, r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_int_equal(p.weights_bf16, 0);
     assert_int_equal(p.weights, p.n_params * sizeof(float));
@@ -40,20 +40,20 @@ static void check(const char *name) {
   const char *layers[] = {"1-1", "-1", "0-1"}, *modules[] = {"mlp", "attn", "all"};
   for (int k = 0; k < 3; k++) {
     lethe_bench_step_opts o = {.config = cfg,
-                               .batch = 3,
-                               .seq = 40,
-                               .steps = 1,
-                               .warmup = 0,
-                               .threads = 2,
-                               .seed = 5,
-                               .train_layers = layers[k],
-                               .train_modules = modules[k]};
+        .batch = 3,
+        .seq = 40,
+        .steps = 1,
+        .warmup = 0,
+        .threads = 2,
+        .seed = 5,
+        .train_layers = layers[k],
+        .train_modules = modules[k]};
     lethe_bench_plan_result p;
     lethe_bench_step_result r;
     assert_int_equal(lethe_bench_plan(&o, &p), LETHE_OK);
     if (lethe_bench_step(&o, &r) != LETHE_OK) fail_msg("%s", lethe_last_error());
     print_message("%s layers %s %s: plan %zu bytes (trained %zu), step %zu\n", name, layers[k], modules[k], p.total,
-                  p.adapter, r.design_bytes);
+        p.adapter, r.design_bytes);
     assert_int_equal(p.total, r.design_bytes);
     assert_true(p.adapter > 0 && p.adapter < p.n_params * sizeof(float) * 4);
     assert_int_equal(p.frozen, 0);
@@ -121,7 +121,7 @@ int main(void) {
   /* the thread count the options name (.threads = 2): the caller sets it, the library never does */
   omp_set_num_threads(2);
   openblas_set_num_threads(2);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2),
-                                     cmocka_unit_test(test_llama)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_olmo), cmocka_unit_test(test_qwen2), cmocka_unit_test(test_llama)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

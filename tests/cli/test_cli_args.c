@@ -32,7 +32,7 @@ static void test_devices_and_plan(void **state) {
        *dir = tu_src_path("tests/fixtures/models/olmo_tiny");
   char *out, *err;
   int rc = tu_run_lethe(NULL, &out, &err, "bench", "plan", "--config", cfg, "--batch", "2", "--seq", "16", "--device",
-                        "cuda", "--recompute", NULL);
+      "cuda", "--recompute", NULL);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(out, "weights=bf16 recompute=1"));
   free(out), free(err);
@@ -65,8 +65,8 @@ static void test_values_and_ranges(void **state) {
   print_message("%s", err);
   assert_non_null(strstr(err, "option --epochs: 99999999999 is out of range [1, 1048576]"));
   free(err);
-  rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--seed", "99999999999999999999999",
-                    NULL);
+  rc = tu_run_lethe(
+      NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--seed", "99999999999999999999999", NULL);
   assert_int_equal(rc, 2);
   assert_non_null(strstr(err, "99999999999999999999999 is out of range [-9223372036854775808, 9223372036854775807]"));
   free(err);

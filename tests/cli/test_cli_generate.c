@@ -19,13 +19,13 @@ static void test_stories_greedy(void **state) {
   TU_REQUIRE_SHARED(tok, "models/stories260K/tok512.bin");
   char *out, *err;
   int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", model, "--tokenizer", tok, "--prompt",
-                        "Once upon a time", "--max-new", "40", NULL);
+      "Once upon a time", "--max-new", "40", NULL);
   print_message("%s", out);
   assert_int_equal(rc, 0);
   assert_true(strncmp(out, EXPECT, strlen(EXPECT)) == 0);
   char *out2;
   rc = tu_run_lethe(NULL, &out2, NULL, "generate", "--model", model, "--tokenizer", tok, "--prompt", "Once upon a time",
-                    "--max-new", "40", "--no-cache", NULL);
+      "--max-new", "40", "--no-cache", NULL);
   assert_int_equal(rc, 0);
   assert_string_equal(out, out2);
   free(out);

@@ -41,20 +41,15 @@ static void test_quick_demo(void **state) {
          rk1 = score(after, "retain-set", K);
   print_message("forget regurgitation %.3f -> %.3f, knowledge %.3f -> %.3f; retain regurgitation %.3f -> %.3f, "
                 "knowledge %.3f -> %.3f\n",
-                fr0, fr1, fk0, fk1, rr0, rr1, rk0, rk1);
+      fr0, fr1, fk0, fk1, rr0, rr1, rk0, rk1);
   assert_true(fr0 >= 0.8 && rr0 >= 0.8);
   assert_true(fr1 <= 0.2);
   assert_true(fk1 <= 0.1);
   assert_true(rr1 >= 0.9 * rr0);
   assert_true(rk1 >= 0.9 * rk0);
-  const char *files[] = {"report.html",
-                         "npo/eval_log.jsonl",
-                         "npo/adapter-last/adapter_model.safetensors",
-                         "npo/adapter/adapter_model.safetensors",
-                         "npo/adapter/adapter_config.json",
-                         "ga/eval/evaluation_results.json",
-                         "npo/train_log.jsonl",
-                         "memorised/model/tokenizer.json"};
+  const char *files[] = {"report.html", "npo/eval_log.jsonl", "npo/adapter-last/adapter_model.safetensors",
+      "npo/adapter/adapter_model.safetensors", "npo/adapter/adapter_config.json", "ga/eval/evaluation_results.json",
+      "npo/train_log.jsonl", "memorised/model/tokenizer.json"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char *p = lethe_path_join(out, files[i]);
     if (!lethe_file_exists(p)) {

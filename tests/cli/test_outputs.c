@@ -67,8 +67,8 @@ static void assert_user_dir_intact(const char *d) {
 }
 
 static int merge(const char *out, int force, char **err) {
-  char *argv[] = {"merge", "--model", MODEL, "--adapter", ADAPTER, "--out", (char *)out, force ? "--force" : NULL,
-                  NULL};
+  char *argv[] = {
+      "merge", "--model", MODEL, "--adapter", ADAPTER, "--out", (char *)out, force ? "--force" : NULL, NULL};
   return tu_run_lethe_argv(NULL, NULL, err, argv);
 }
 

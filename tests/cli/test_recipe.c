@@ -60,7 +60,7 @@ static void test_zjuklab(void **state) {
        *err = NULL, *so = NULL;
   lethe_remove_tree(out);
   int rc = tu_run_lethe(NULL, &so, &err, "recipe", "zjuklab", "--model", m, "--forget", f, "--retain", r, "--out", out,
-                        "--epochs", "1", "--threads", "2", "--quiet", NULL);
+      "--epochs", "1", "--threads", "2", "--quiet", NULL);
   if (rc) print_error("exit %d: %s\n", rc, err);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(so, "lethe merge --model"));
@@ -73,7 +73,7 @@ static void test_zjuklab(void **state) {
        *merged = lethe_path_join(out, "model"), *again = tu_tmp_path("recipe-zjuklab-merge");
   lethe_remove_tree(again);
   rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", m, "--adapter", a, "--adapter", b, "--combine", "ties",
-                    "--density", "0.8", "--weights", "1,1", "--out", again, NULL);
+      "--density", "0.8", "--weights", "1,1", "--out", again, NULL);
   if (rc) print_error("merge: exit %d: %s\n", rc, err);
   assert_int_equal(rc, 0);
   free(err);

@@ -49,9 +49,9 @@ static int *encode(const lethe_tokenizer *t, const char *text, size_t len, int *
 static void test_rows_load(void **st) {
   (void)st;
   char *p = write_tmp("rows.jsonl",
-                      "{\"id\": \"a1sc1\", \"input\": \"in\", \"output\": \"out\", \"task\": \"Task1\"}\n"
-                      "\n"
-                      "{\"id\": 42, \"input\": \"x\\u0000y\", \"output\": \"z\", \"extra\": [1, {\"k\": 2}]}\n");
+      "{\"id\": \"a1sc1\", \"input\": \"in\", \"output\": \"out\", \"task\": \"Task1\"}\n"
+      "\n"
+      "{\"id\": 42, \"input\": \"x\\u0000y\", \"output\": \"z\", \"extra\": [1, {\"k\": 2}]}\n");
   lethe_rowset r;
   assert_int_equal(lethe_rows_load(p, &r), LETHE_OK);
   assert_int_equal(r.n, 2);
@@ -126,7 +126,7 @@ static lethe_rowset rows_of(const char *const *in, const char *const *out, int n
 /* Every sequence of `d` against the tokenizer: tokens == encode(input + output) (+ eos), cut to
  * max_len; n_prompt == len(encode(input)), at most the length. */
 static void check_against_tokenizer(const lethe_tokenizer *t, const lethe_tokset *d, const lethe_rowset *f,
-                                    const lethe_rowset *r, int max_len, int eos) {
+    const lethe_rowset *r, int max_len, int eos) {
   for (int i = 0; i < d->n; i++) {
     const lethe_rowset *set = d->split[i] == LETHE_SPLIT_FORGET ? f : r;
     const lethe_row *row = &set->rows[d->row[i]];

@@ -79,20 +79,20 @@ static void test_attacks_match_reference(void **state) {
     assert_int_equal(lethe_zlib_length(text, strlen(text), &zl), LETHE_OK);
     double loss = lethe_score_loss(logp, T);
     double sc[LETHE_ATK_COUNT] = {loss, loss / (double)zl, lethe_score_mink(logp, T, k),
-                                  lethe_score_minkpp(logp, mu, var, T, k), loss - lethe_score_loss(blogp, T)};
+        lethe_score_minkpp(logp, mu, var, T, k), loss - lethe_score_loss(blogp, T)};
     const json_t *want = json_object_get(s, "scores");
     int member = (int)json_integer_value(json_object_get(s, "member"));
     for (int a = 0; a < LETHE_ATK_COUNT; a++) {
       close_to(lethe_attack_name((lethe_attack)a), (int)i, sc[a],
-               json_number_value(json_object_get(want, lethe_attack_name((lethe_attack)a))), 1e-6);
+          json_number_value(json_object_get(want, lethe_attack_name((lethe_attack)a))), 1e-6);
       lethe_doc_scores *d = member ? &mem : &non;
       d->score[a][d->n] = sc[a];
     }
     (member ? &mem : &non)->n++;
     close_to("exact memorisation", (int)i, lethe_exact_memorization(hit, T),
-             json_number_value(json_object_get(s, "exact_memorization")), 1e-12);
+        json_number_value(json_object_get(s, "exact_memorization")), 1e-12);
     close_to("extraction strength", (int)i, lethe_extraction_strength(hit, T),
-             json_number_value(json_object_get(s, "extraction_strength")), 1e-12);
+        json_number_value(json_object_get(s, "extraction_strength")), 1e-12);
     free(logp);
     free(mu);
     free(var);
@@ -110,7 +110,7 @@ static void test_attacks_match_reference(void **state) {
   const json_t *auc = json_object_get(root, "auc");
   for (int a = 0; a < LETHE_ATK_COUNT; a++)
     close_to(lethe_attack_name((lethe_attack)a), -1, r.auc[a],
-             json_number_value(json_object_get(auc, lethe_attack_name((lethe_attack)a))), 1e-12);
+        json_number_value(json_object_get(auc, lethe_attack_name((lethe_attack)a))), 1e-12);
   /* mia_attacks.json round trip. */
   r.exact_mem[0] = 0.25;
   char *p = tu_tmp_path("mia_attacks.json");
@@ -220,8 +220,8 @@ static void test_model_pass_matches_classifier(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_model_pass_matches_classifier), cmocka_unit_test(test_attacks_match_reference),
-      cmocka_unit_test(test_memorisation_edges), cmocka_unit_test(test_csv_and_one_line_json)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_model_pass_matches_classifier),
+      cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
+      cmocka_unit_test(test_csv_and_one_line_json)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

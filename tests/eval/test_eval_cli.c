@@ -139,7 +139,7 @@ static void test_model_eval_and_bad_inputs(void **state) {
                   "{\"id\": \"n2\", \"document\": \"The stock market fell sharply on Tuesday.\"}\n");
   char *err, *outs;
   int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain",
-                        rows, "--mia-members", mem, "--mia-nonmembers", non, "--out", out, "--max-new", "24", NULL);
+      rows, "--mia-members", mem, "--mia-nonmembers", non, "--out", out, "--max-new", "24", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   print_message("%s", outs);
@@ -163,13 +163,13 @@ static void test_model_eval_and_bad_inputs(void **state) {
   /* Bad inputs. */
   write_text(mem, "");
   rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members",
-                    mem, "--mia-nonmembers", non, "--out", out, "--max-new", "4", NULL);
+      mem, "--mia-nonmembers", non, "--out", out, "--max-new", "4", NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "no rows"));
   free(err);
   write_text(rows, "{\"id\": \"x1sc1\", \"input\": \"a\"}\n");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--out", out,
-                    NULL);
+  rc = tu_run_lethe(
+      NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--out", out, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, ":1: missing field \"output\""));
   free(err);
@@ -182,12 +182,12 @@ static void test_model_eval_and_bad_inputs(void **state) {
   write_text(f2, "q2,a,b,c,d,E\n");
   write_text(rows, "{\"id\": \"x1sc1\", \"input\": \"Once\", \"output\": \" upon\", \"task\": \"T\"}\n");
   rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mmlu", mmlu,
-                    "--out", out, NULL);
+      "--out", out, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "toy_test.csv"));
   free(err);
   rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--mia-members",
-                    mem, "--out", out, NULL);
+      mem, "--out", out, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "both --mia-members and --mia-nonmembers"));
   free(err);
@@ -220,8 +220,7 @@ static void test_mmlu_and_compare(void **state) {
   char *dir = tu_fresh_dir("evalmmlu");
   char *rows = lethe_path_join(dir, "rows.jsonl"), *out = lethe_path_join(dir, "out"),
        *ad = lethe_path_join(dir, "adapter");
-  write_text(
-      rows,
+  write_text(rows,
       "{\"id\": \"a1sc1\", \"input\": \"Once upon a time\", \"output\": \", there was a girl.\", \"task\": \"T\"}\n"
       "{\"id\": \"a1qa0\", \"input\": \"Lily liked to\", \"output\": \" play\", \"task\": \"T\"}\n");
   /* An adapter for stories260K: q_proj and v_proj, random. */
@@ -237,15 +236,15 @@ static void test_mmlu_and_compare(void **state) {
   lethe_model_free(m);
   char *outs, *err;
   int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--adapter", ad, "--compare",
-                        "--forget", rows, "--retain", rows, "--mmlu", mmlu, "--limit", "2", "--shots", "1", "--out",
-                        out, "--max-new", "16", NULL);
+      "--forget", rows, "--retain", rows, "--mmlu", mmlu, "--limit", "2", "--shots", "1", "--out", out, "--max-new",
+      "16", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   print_message("%s", outs);
   assert_non_null(strstr(outs, "before"));
   assert_non_null(strstr(outs, "after"));
   const char *files[] = {"evaluation_results.json", "rows.jsonl", "mmlu_metrics.json", "base/evaluation_results.json",
-                         "base/mmlu_metrics.json"};
+      "base/mmlu_metrics.json"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char *p = lethe_path_join(out, files[i]);
     assert_true(lethe_file_exists(p));

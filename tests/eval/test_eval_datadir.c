@@ -64,14 +64,13 @@ static void test_data_dir_equals_jsonl(void **state) {
   copy(nm, mia, "nonmember.parquet");
   char *err = NULL;
   int rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", data, "--out", o1,
-                        "--max-new", "6", "--batch", "8", NULL);
+      "--max-new", "6", "--batch", "8", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(err, "forget_train-00000-of-00001.parquet"));
   free(err);
   rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain", rows,
-                    "--mia-members", docs, "--mia-nonmembers", docs, "--out", o2, "--max-new", "6", "--batch", "8",
-                    NULL);
+      "--mia-members", docs, "--mia-nonmembers", docs, "--out", o2, "--max-new", "6", "--batch", "8", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -83,16 +82,16 @@ static void test_data_dir_equals_jsonl(void **state) {
     free(b);
   }
   /* No task files: one error naming the directory. */
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", empty, "--out", o1,
-                    NULL);
+  rc = tu_run_lethe(
+      NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", empty, "--out", o1, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, empty));
   assert_non_null(strstr(err, "no forget or retain rows"));
   free(err);
   /* Two shards of one set: refused, not silently half-read. */
   copy(f, data, "forget_train-00001-of-00002.parquet");
-  rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", data, "--out", o1,
-                    NULL);
+  rc = tu_run_lethe(
+      NULL, NULL, &err, "eval", "--model", model, "--tokenizer", tok, "--data-dir", data, "--out", o1, NULL);
   assert_int_equal(rc, 1);
   assert_non_null(strstr(err, "several shards"));
   free(err);
@@ -125,12 +124,12 @@ static void test_official_layout_and_score_only(void **state) {
   FILE *f = fopen(non, "wb");
   fputs("{\"id\": \"n1\", \"document\": \"Once upon a time, there was a little girl named Lily.\"}\n"
         "{\"id\": 7, \"document\": \"The stock market fell sharply on Tuesday, analysts said.\"}\n",
-        f);
+      f);
   fclose(f);
   char *err = NULL, *outs = NULL;
-  int rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain",
-                        rows, "--mia-members", docs, "--mia-nonmembers", non, "--out", out, "--max-new", "6",
-                        "--layout", "official", NULL);
+  int rc =
+      tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--tokenizer", tok, "--forget", rows, "--retain", rows,
+          "--mia-members", docs, "--mia-nonmembers", non, "--out", out, "--max-new", "6", "--layout", "official", NULL);
   if (rc) print_error("%s\n", err);
   assert_int_equal(rc, 0);
   assert_non_null(strstr(outs, "min_k_plus_plus"));
@@ -176,9 +175,9 @@ static void test_official_layout_and_score_only(void **state) {
   rc =
       tu_run_lethe(NULL, &outs, &err, "eval", "--score-only", "--rows", rj, "--mia", mj, "--mmlu-average", "0.3", NULL);
   assert_int_equal(rc, 0);
-  assert_non_null(strstr(outs,
-                         "[WARNING] The MMLU average for the provided checkpoint is below threshold. If this happens "
-                         "your model may not be considered in final challenge ranking.\n"));
+  assert_non_null(
+      strstr(outs, "[WARNING] The MMLU average for the provided checkpoint is below threshold. If this happens "
+                   "your model may not be considered in final challenge ranking.\n"));
   free(outs);
   free(err);
   rc =
@@ -197,8 +196,8 @@ static void test_official_layout_and_score_only(void **state) {
   assert_non_null(strstr(err, non));
   free(outs);
   free(err);
-  rc = tu_run_lethe(NULL, &outs, &err, "eval", "--model", model, "--forget", rows, "--out", out, "--layout", "pandas",
-                    NULL);
+  rc = tu_run_lethe(
+      NULL, &outs, &err, "eval", "--model", model, "--forget", rows, "--out", out, "--layout", "pandas", NULL);
   assert_int_equal(rc, 2);
   free(outs);
   free(err);
@@ -215,7 +214,7 @@ static void test_official_layout_and_score_only(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_data_dir_equals_jsonl),
-                                     cmocka_unit_test(test_official_layout_and_score_only)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_data_dir_equals_jsonl), cmocka_unit_test(test_official_layout_and_score_only)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

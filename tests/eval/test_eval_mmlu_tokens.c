@@ -104,8 +104,8 @@ static void test_real_mmlu_by_hash(void **state) {
     for (int i = 0; i < got_n; i++)
       for (int b = 0; b < 4; b++) g = (g ^ (((unsigned)ids[i] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
     if (got_k != k || got_n != n || g != h)
-      fail_msg("%s %d: k %d n %d, want k %d n %d (hash %s)", name, index, got_k, got_n, k, n,
-               g == h ? "same" : "differs");
+      fail_msg(
+          "%s %d: k %d n %d, want k %d n %d (hash %s)", name, index, got_k, got_n, k, n, g == h ? "same" : "differs");
     fewer += k < 5;
     free(ids);
     cases++;
@@ -120,7 +120,7 @@ static void test_real_mmlu_by_hash(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_mini_token_for_token),
-                                     cmocka_unit_test(test_real_mmlu_by_hash)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mini_token_for_token), cmocka_unit_test(test_real_mmlu_by_hash)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,7 @@ static void test_every_code_point(void **state) {
     if (lethe_py_lower1(c) != want || lethe_py_isspace(c) != space[c] || lethe_py_case_class(c) != cls[c]) {
       if (bad++ < 10)
         print_message("U+%04X: lower %X/%X space %d/%d class %d/%d\n", c, lethe_py_lower1(c), want, lethe_py_isspace(c),
-                      space[c], lethe_py_case_class(c), cls[c]);
+            space[c], lethe_py_case_class(c), cls[c]);
     }
   }
   assert_int_equal(bad, 0);
@@ -107,10 +107,10 @@ static void test_exact_match_examples(void **state) {
   /* Invalid UTF-8 bytes are characters of their own. */
   assert_true(lethe_exact_match("\xFF"
                                 "A",
-                                2,
-                                "\xFF"
-                                "a",
-                                2));
+      2,
+      "\xFF"
+      "a",
+      2));
   assert_false(lethe_exact_match("\xFF", 1, "\xFE", 1));
 }
 
@@ -167,9 +167,12 @@ static void test_json_string_escapes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_every_code_point),    cmocka_unit_test(test_lower_and_strip_strings),
-      cmocka_unit_test(test_exact_match_pairs),   cmocka_unit_test(test_exact_match_examples),
-      cmocka_unit_test(test_pandas_na),           cmocka_unit_test(test_float_repr),
+      cmocka_unit_test(test_every_code_point),
+      cmocka_unit_test(test_lower_and_strip_strings),
+      cmocka_unit_test(test_exact_match_pairs),
+      cmocka_unit_test(test_exact_match_examples),
+      cmocka_unit_test(test_pandas_na),
+      cmocka_unit_test(test_float_repr),
       cmocka_unit_test(test_json_string_escapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

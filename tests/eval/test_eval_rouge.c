@@ -32,7 +32,7 @@ static void test_pairs(void **state) {
     double d = fmax(dr, fmax(dp, df));
     if (d > 1e-9)
       print_message("pair %zu: r %.17g/%.17g p %.17g/%.17g f %.17g/%.17g\n", n, s.recall, ef_num(j, "r"), s.precision,
-                    ef_num(j, "p"), s.fmeasure, ef_num(j, "f"));
+          ef_num(j, "p"), s.fmeasure, ef_num(j, "f"));
     assert_true(d <= 1e-9);
     if (d > worst) worst = d;
     if (s.recall > 0) n_nonzero++;
@@ -112,8 +112,8 @@ static void test_examples(void **state) {
   /* Invalid UTF-8 separates tokens. */
   assert_int_equal(lethe_rouge_l("ab\xFF"
                                  "cd",
-                                 5, "ab cd", 5, &s),
-                   LETHE_OK);
+                       5, "ab cd", 5, &s),
+      LETHE_OK);
   assert_true(s.recall == 1.0);
 }
 

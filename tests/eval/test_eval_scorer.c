@@ -104,7 +104,7 @@ static void check_case(const char *c, const char *expected, int literal) {
       } else {
         if (fabs(rows.rows[i].score - json_number_value(ref)) > 1e-9)
           print_message("%s row %zu (%s): %.17g, official %.17g\n", c, i, rows.rows[i].id, rows.rows[i].score,
-                        json_number_value(ref));
+              json_number_value(ref));
         assert_true(fabs(rows.rows[i].score - json_number_value(ref)) <= 1e-9);
       }
       json_decref(j);
@@ -216,8 +216,8 @@ static void test_rows_roundtrip(void **state) {
   lethe_eval_results_free(&r2);
 }
 
-static void add(lethe_eval_rows *rows, const char *id, const char *task, lethe_split split, const char *exp,
-                const char *gen) {
+static void add(
+    lethe_eval_rows *rows, const char *id, const char *task, lethe_split split, const char *exp, const char *gen) {
   assert_int_equal(lethe_eval_rows_add(rows, id, task, split, exp, strlen(exp), gen, strlen(gen), NAN), LETHE_OK);
 }
 
@@ -302,37 +302,34 @@ static const char k_good[] = "{\"id\": \"a\\\"b\\\"sc1\", \"task\": \"T\", \"spl
 static void test_bad_rows(void **state) {
   (void)state;
   char buf[1024];
-  snprintf(buf, sizeof buf, "%s\n{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\"}\n",
-           k_good);
+  snprintf(
+      buf, sizeof buf, "%s\n{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\"}\n", k_good);
   expect_rows_error("missing.jsonl", buf, ":3: missing field \"generated\"");
   snprintf(buf, sizeof buf,
-           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \n", k_good);
+      "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \n", k_good);
   expect_rows_error("invalid.jsonl", buf, ":2: invalid JSON");
   snprintf(buf, sizeof buf,
-           "%s{\"id\": 7, \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n",
-           k_good);
+      "%s{\"id\": 7, \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n", k_good);
   expect_rows_error("type.jsonl", buf, ":2: field \"id\" must be a string");
   snprintf(buf, sizeof buf,
-           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\", "
-           "\"nll\": \"1\"}\n",
-           k_good);
+      "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\", "
+      "\"nll\": \"1\"}\n",
+      k_good);
   expect_rows_error("nll.jsonl", buf, ":2: field \"nll\" must be a number");
   snprintf(buf, sizeof buf,
-           "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"train\", \"expected\": \"x\", \"generated\": \"y\"}\n",
-           k_good);
+      "%s{\"id\": \"x\", \"task\": \"T\", \"split\": \"train\", \"expected\": \"x\", \"generated\": \"y\"}\n", k_good);
   expect_rows_error("split.jsonl", buf, ":2: field \"split\" must be \"forget\" or \"retain\"");
   expect_rows_error("array.jsonl", "[1, 2]\n", ":1: expected a JSON object");
-  snprintf(
-      buf, sizeof buf,
+  snprintf(buf, sizeof buf,
       "{\"id\": \"a\\u0000b\", \"task\": \"T\", \"split\": \"forget\", \"expected\": \"x\", \"generated\": \"y\"}\n");
   expect_rows_error("nul.jsonl", buf, ":1: field \"id\" contains a NUL");
 
   /* A good file: blank lines and unknown fields are fine, ids keep their quotes, NULs in the
    * texts are kept. */
   snprintf(buf, sizeof buf,
-           "\n%s\r\n{\"id\": \"q\", \"task\": \"T\", \"split\": \"retain\", \"expected\": \"a\\u0000b\", "
-           "\"generated\": \"a\", \"nll\": null, \"score\": 1}\n",
-           k_good);
+      "\n%s\r\n{\"id\": \"q\", \"task\": \"T\", \"split\": \"retain\", \"expected\": \"a\\u0000b\", "
+      "\"generated\": \"a\", \"nll\": null, \"score\": 1}\n",
+      k_good);
   char *path = ef_tmp_file("good.jsonl", buf, strlen(buf));
   lethe_eval_rows rows = {0};
   assert_int_equal(lethe_eval_rows_read_jsonl(path, &rows), LETHE_OK);

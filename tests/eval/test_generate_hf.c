@@ -42,8 +42,7 @@ static void test_sampling_distribution(void **state) {
   json_t *c;
   json_array_foreach(json_object_get(j, "cases"), i, c) {
     lethe_sampler s = {json_number_value(json_object_get(c, "temperature")),
-                       (int)json_integer_value(json_object_get(c, "top_k")),
-                       json_number_value(json_object_get(c, "top_p"))};
+        (int)json_integer_value(json_object_get(c, "top_k")), json_number_value(json_object_get(c, "top_p"))};
     int nw;
     float *want = floats(json_object_get(c, "probs"), &nw);
     assert_int_equal(nw, V);
@@ -51,7 +50,7 @@ static void test_sampling_distribution(void **state) {
     int kept = 0, kept_w = 0;
     for (int v = 0; v < V; v++) kept += p[v] > 0, kept_w += want[v] > 0;
     print_message("T %.2f top-k %d top-p %.2f: %d of %d tokens kept (transformers %d), max |dp| %.2e\n", s.temperature,
-                  s.top_k, s.top_p, kept, V, kept_w, tu_max_abs_diff(p, want, V));
+        s.top_k, s.top_p, kept, V, kept_w, tu_max_abs_diff(p, want, V));
     assert_int_equal(kept, kept_w);
     for (int v = 0; v < V; v++) assert_true((p[v] > 0) == (want[v] > 0));
     assert_true(tu_max_abs_diff(p, want, V) <= 1e-6);
@@ -124,14 +123,14 @@ static void test_seeded_sampling(void **state) {
   /* the CLI: the same seed, the same JSON */
   char *model = tu_src_path("tests/fixtures/models/llama_tiny"), *o1, *o2, *o3;
   assert_int_equal(tu_run_lethe(NULL, &o1, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
-                                "--seed", "11", "--max-new", "12", "--logprobs", NULL),
-                   0);
+                       "--seed", "11", "--max-new", "12", "--logprobs", NULL),
+      0);
   assert_int_equal(tu_run_lethe(NULL, &o2, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
-                                "--seed", "11", "--max-new", "12", "--logprobs", NULL),
-                   0);
+                       "--seed", "11", "--max-new", "12", "--logprobs", NULL),
+      0);
   assert_int_equal(tu_run_lethe(NULL, &o3, NULL, "generate", "--model", model, "--prompt-ids", "5 17 42 8", "--sample",
-                                "--seed", "12", "--max-new", "12", "--logprobs", NULL),
-                   0);
+                       "--seed", "12", "--max-new", "12", "--logprobs", NULL),
+      0);
   print_message("%s%s", o1, o3);
   assert_string_equal(o1, o2);
   assert_string_not_equal(o1, o3);
@@ -201,8 +200,8 @@ static void test_eos_list(void **state) {
   ids = gen_ids(dir, prompt, &rc);
   assert_int_equal(rc, 0);
   size_t nw = json_array_size(want);
-  print_message("generation_config %s: %zu new tokens (transformers %zu with the eos)\n", gtext, json_array_size(ids),
-                nw);
+  print_message(
+      "generation_config %s: %zu new tokens (transformers %zu with the eos)\n", gtext, json_array_size(ids), nw);
   assert_int_equal(json_array_size(ids), nw - 1);
   for (size_t i = 0; i + 1 < nw; i++)
     assert_int_equal(json_integer_value(json_array_get(ids, i)), json_integer_value(json_array_get(want, i)));
@@ -216,7 +215,7 @@ static void test_eos_list(void **state) {
   json_decref(ids);
   /* bad generation_config.json: one clear error naming it */
   const char *bad[] = {"{\"eos_token_id\": \"x\"}", "{\"eos_token_id\": [1, -4]}", "{\"max_new_tokens\": 1.5}",
-                       "{\"temperature\": 0}",      "{\"eos_token_id\": [1,",      "[]"};
+      "{\"temperature\": 0}", "{\"eos_token_id\": [1,", "[]"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     assert_int_equal(lethe_write_file_atomic(gp, bad[i], strlen(bad[i])), LETHE_OK);
     char *out, *err;
@@ -257,8 +256,8 @@ static void test_eval_stops_at_eos(void **state) {
   }
   char *o, *err;
   assert_int_equal(tu_run_lethe(NULL, &o, &err, "generate", "--model", dir, "--tokenizer", tok, "--prompt",
-                                "Who wrote the letter?", "--max-new", "4", "--ids", NULL),
-                   0);
+                       "Who wrote the letter?", "--max-new", "4", "--ids", NULL),
+      0);
   json_t *j = json_loads(o, 0, NULL);
   assert_non_null(j);
   json_int_t first = json_integer_value(json_array_get(json_object_get(j, "ids"), 0));
@@ -270,7 +269,7 @@ static void test_eval_stops_at_eos(void **state) {
   char *gp = lethe_path_join(dir, "generation_config.json");
   assert_int_equal(lethe_write_file_atomic(gp, gc, strlen(gc)), LETHE_OK);
   int rc = tu_run_lethe(NULL, &o, &err, "eval", "--model", dir, "--tokenizer", tok, "--forget", rows, "--out", out,
-                        "--max-new", "8", "--quiet", NULL);
+      "--max-new", "8", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(o);
@@ -386,8 +385,8 @@ static void test_chat_errors(void **state) {
   assert_int_not_equal(
       lethe_chat_template_parse("<|start_header_id|>system Cutting Knowledge Date", "", "", "y.json", &t), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "Llama 3.1"));
-  assert_int_not_equal(lethe_chat_template_parse("<|im_start|>{% if enable_thinking %}<think>", "", "", "q.json", &t),
-                       LETHE_OK);
+  assert_int_not_equal(
+      lethe_chat_template_parse("<|im_start|>{% if enable_thinking %}<think>", "", "", "q.json", &t), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "<think>"));
   assert_int_equal(
       lethe_chat_template_parse("[INST] ... {{ message['content'] + eos_token + ' ' }}", "<s>", "</s>", "m.json", &t),
@@ -431,8 +430,8 @@ static void test_chat_errors(void **state) {
   assert_int_equal(o[0], 0);
   free(o);
   free(err);
-  assert_int_equal(tu_run_lethe(NULL, NULL, &err, "generate", "--model", model, "--chat", "--prompt-ids", "1", NULL),
-                   2);
+  assert_int_equal(
+      tu_run_lethe(NULL, NULL, &err, "generate", "--model", model, "--chat", "--prompt-ids", "1", NULL), 2);
   free(err);
   free(tok);
   free(model);
@@ -445,7 +444,7 @@ static void test_chat_gguf_smollm2(void **state) {
     tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found (run scripts/fetch-smollm2.sh, or set LETHE_SMOLLM2)");
   char *out, *err;
   int rc = tu_run_lethe(NULL, &out, &err, "generate", "--model", path, "--chat", "--prompt",
-                        "What is the capital of France?", "--max-new", "30", "--ids", NULL);
+      "What is the capital of France?", "--max-new", "30", "--ids", NULL);
   print_message("%s%s", out, err);
   assert_int_equal(rc, 0);
   json_t *j = json_loads(out, 0, NULL);

@@ -42,8 +42,7 @@ static void test_report_renders(void **state) {
   char *out = lethe_path_join(dir, "report.html"); /* the browser needs the .html extension */
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", run, "--eval", ev, "--base-eval", base, "--compare-run",
-                        ga, "--compare-eval", gaev, "--compare-label", "gradient ascent", "--train-run", mem, "--out",
-                        out, NULL);
+      ga, "--compare-eval", gaev, "--compare-label", "gradient ascent", "--train-run", mem, "--out", out, NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   char *html;
@@ -64,25 +63,17 @@ static void test_report_renders(void **state) {
   char *png = lethe_path_join(dir, "report.png"), *errlog = lethe_path_join(dir, "chromium.log");
   char cmd[4096];
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
-           "--enable-logging=stderr --v=0 "
-           "--user-data-dir=%s.profile --dump-dom 'file://%s' 2>%s",
-           browser, errlog, out, errlog);
+      "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+      "--enable-logging=stderr --v=0 "
+      "--user-data-dir=%s.profile --dump-dom 'file://%s' 2>%s",
+      browser, errlog, out, errlog);
   char *dom = run_capture(cmd);
   assert_non_null(dom);
   /* The page's script ran and counted its charts: scores, NPO and GA losses, memorisation. */
   assert_non_null(strstr(dom, "data-ready=\"4\""));
-  const char *ids[] = {"id=\"scores-table\"",
-                       "id=\"scores-chart\"",
-                       "id=\"loss-chart\"",
-                       "id=\"compare-loss-chart\"",
-                       "id=\"train-chart\"",
-                       "id=\"most-forgotten\"",
-                       "id=\"least-forgotten\"",
-                       "id=\"retain-damage\"",
-                       "after gradient ascent",
-                       "forget regurgitation",
-                       "MIA AUC"};
+  const char *ids[] = {"id=\"scores-table\"", "id=\"scores-chart\"", "id=\"loss-chart\"", "id=\"compare-loss-chart\"",
+      "id=\"train-chart\"", "id=\"most-forgotten\"", "id=\"least-forgotten\"", "id=\"retain-damage\"",
+      "after gradient ascent", "forget regurgitation", "MIA AUC"};
   for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
     if (!strstr(dom, ids[i])) {
       print_error("rendered page lacks %s\n", ids[i]);
@@ -98,10 +89,10 @@ static void test_report_renders(void **state) {
       fail();
     }
   snprintf(cmd, sizeof cmd,
-           "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
-           "--user-data-dir=%s.profile "
-           "--window-size=1200,2400 --screenshot=%s 'file://%s' >/dev/null 2>&1",
-           browser, errlog, png, out);
+      "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+      "--user-data-dir=%s.profile "
+      "--window-size=1200,2400 --screenshot=%s 'file://%s' >/dev/null 2>&1",
+      browser, errlog, png, out);
   assert_int_equal(system(cmd), 0);
   unsigned char sig[8] = {0};
   FILE *f = fopen(png, "rb");

@@ -36,9 +36,9 @@ static int teardown(void **state) {
 static char *score(const char *data_rel, int adapter, const char *batch) {
   char *data = tu_src_path(data_rel), *out, *err;
   int rc = adapter ? tu_run_lethe(NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--adapter", ADAPTER,
-                                  "--data", data, "--batch", batch, NULL)
+                         "--data", data, "--batch", batch, NULL)
                    : tu_run_lethe(NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--data", data,
-                                  "--batch", batch, NULL);
+                         "--batch", batch, NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -58,8 +58,8 @@ static void compare(const char *out, const json_t *want, const char *what) {
     assert_true(i < json_array_size(want));
     const json_t *w = json_array_get(want, i);
     assert_int_equal(json_integer_value(json_object_get(j, "line")), (json_int_t)i + 1);
-    assert_int_equal(json_integer_value(json_object_get(j, "n_prompt")),
-                     json_integer_value(json_object_get(w, "n_prompt")));
+    assert_int_equal(
+        json_integer_value(json_object_get(j, "n_prompt")), json_integer_value(json_object_get(w, "n_prompt")));
     const json_t *ids = json_object_get(j, "ids"), *lp = json_object_get(j, "logprobs"),
                  *wids = json_object_get(w, "scored"), *wlp = json_object_get(w, "logprobs");
     assert_int_equal(json_array_size(ids), json_array_size(wids));
@@ -119,8 +119,8 @@ static void test_out_and_bad_data(void **state) {
   char *outp = lethe_path_join(dir, "scores.jsonl"), *bad = lethe_path_join(dir, "bad.jsonl");
   char *rows = tu_src_path("tests/fixtures/score/rows.jsonl"), *out, *err;
   assert_int_equal(tu_run_lethe(NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--data", rows,
-                                "--out", outp, NULL),
-                   0);
+                       "--out", outp, NULL),
+      0);
   assert_int_equal(out[0], 0);
   char *text;
   size_t len;
@@ -145,8 +145,8 @@ static void test_out_and_bad_data(void **state) {
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     write_bytes(bad, cases[c].bytes, cases[c].n);
-    int rc = tu_run_lethe(NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--data", bad, "--out", outp,
-                          NULL);
+    int rc = tu_run_lethe(
+        NULL, &out, &err, "score", "--model", MODEL, "--tokenizer", TOK, "--data", bad, "--out", outp, NULL);
     print_message("case %zu: exit %d: %s", c, rc, err);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(err, cases[c].needle));

@@ -20,9 +20,9 @@
 #include "util/fileio.h"
 
 static int run(char **out, char **err, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-               const char *a6, const char *a7, const char *a8) {
-  char *argv[] = {"convert",  (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-                  (char *)a5, (char *)a6, (char *)a7, (char *)a8, NULL};
+    const char *a6, const char *a7, const char *a8) {
+  char *argv[] = {
+      "convert", (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, (char *)a6, (char *)a7, (char *)a8, NULL};
   return tu_run_lethe_argv(NULL, out, err, argv);
 }
 
@@ -136,8 +136,8 @@ static void test_gguf(void **state) {
   char *cfg = slurp(dir, "config.json");
   assert_non_null(strstr(cfg, "\"bfloat16\""));
   free(cfg);
-  print_message("GGUF converted: %zu parameters bit-identical in float32; tokenizer.json from the GGUF metadata\n",
-                a->n_params);
+  print_message(
+      "GGUF converted: %zu parameters bit-identical in float32; tokenizer.json from the GGUF metadata\n", a->n_params);
   lethe_model_free(a);
   lethe_model_free(b);
   lethe_remove_tree(dir);

@@ -140,8 +140,8 @@ static void test_unwritable_values_refused(void **state) {
   /* the CLI: convert --dtype float16 */
   char *err;
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "convert", "--model", big, "--out", f16, "--dtype", "float16",
-                                "--no-tokenizer", NULL),
-                   1);
+                       "--no-tokenizer", NULL),
+      1);
   print_message("%s", err);
   assert_non_null(strstr(err, "magnitude 100000"));
   assert_false(lethe_is_dir(f16));
@@ -151,8 +151,8 @@ static void test_unwritable_values_refused(void **state) {
   assert_int_equal(lethe_model_save(m, f16, "bfloat16", 0), LETHE_OK);
   m->params[t->offset + 2] = NAN;
   assert_int_equal(lethe_model_save(m, big, "float32", 0), LETHE_ERR_NUMERIC);
-  assert_non_null(strstr(lethe_last_error(),
-                         "'model.layers.0.self_attn.o_proj.weight' holds a non-finite value (nan) at flat index 2"));
+  assert_non_null(strstr(
+      lethe_last_error(), "'model.layers.0.self_attn.o_proj.weight' holds a non-finite value (nan) at flat index 2"));
   lethe_model_free(m);
   free(big);
   free(f16);

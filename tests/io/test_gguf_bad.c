@@ -76,12 +76,12 @@ typedef struct {
 
 static spec base(void) {
   return (spec){.arch = "llama",
-                .q_type = GGML_F32,
-                .q_rows = 8,
-                .block_count = 1,
-                .tok_model = "gpt2",
-                .tok_pre = "gpt2",
-                .tok_types_n = 8};
+      .q_type = GGML_F32,
+      .q_rows = 8,
+      .block_count = 1,
+      .tok_model = "gpt2",
+      .tok_pre = "gpt2",
+      .tok_types_n = 8};
 }
 
 typedef struct {
@@ -616,11 +616,16 @@ static void test_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_valid_tiny),         cmocka_unit_test(test_magic_and_version),
-      cmocka_unit_test(test_every_truncation),   cmocka_unit_test(test_lying_counts_and_lengths),
-      cmocka_unit_test(test_tensor_infos),       cmocka_unit_test(test_metadata),
-      cmocka_unit_test(test_model_level),        cmocka_unit_test(test_unsupported_tensor_type),
-      cmocka_unit_test(test_tokenizer_metadata), cmocka_unit_test(test_files),
+      cmocka_unit_test(test_valid_tiny),
+      cmocka_unit_test(test_magic_and_version),
+      cmocka_unit_test(test_every_truncation),
+      cmocka_unit_test(test_lying_counts_and_lengths),
+      cmocka_unit_test(test_tensor_infos),
+      cmocka_unit_test(test_metadata),
+      cmocka_unit_test(test_model_level),
+      cmocka_unit_test(test_unsupported_tensor_type),
+      cmocka_unit_test(test_tokenizer_metadata),
+      cmocka_unit_test(test_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,9 +102,15 @@ static void test_type_table(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_f32),  cmocka_unit_test(test_f16),  cmocka_unit_test(test_bf16),
-      cmocka_unit_test(test_q8_0), cmocka_unit_test(test_q4_0), cmocka_unit_test(test_q4_1),
-      cmocka_unit_test(test_q4_k), cmocka_unit_test(test_q6_k), cmocka_unit_test(test_type_table),
+      cmocka_unit_test(test_f32),
+      cmocka_unit_test(test_f16),
+      cmocka_unit_test(test_bf16),
+      cmocka_unit_test(test_q8_0),
+      cmocka_unit_test(test_q4_0),
+      cmocka_unit_test(test_q4_1),
+      cmocka_unit_test(test_q4_k),
+      cmocka_unit_test(test_q6_k),
+      cmocka_unit_test(test_type_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,7 @@ static void check_tiny(const char *name) {
     }
   }
   print_message("%s: %d tensors, %zu parameters bit-identical to the safetensors model, config the same\n", name,
-                g->n_tensors, g->n_params);
+      g->n_tensors, g->n_params);
   snprintf(rel, sizeof rel, "tests/fixtures/models/%s/parity.safetensors", name);
   char *pp = tu_src_path(rel);
   lethe_safetensors st;
@@ -150,7 +150,7 @@ static void check_mixed(const char *name, lethe_arch arch, int tied, double clip
   float *got = logits_of(m, tokens, start, 1);
   assert_int_equal(nl, nt * (size_t)m->cfg.vocab_size);
   print_message("%s: logits vs transformers (dequantised weights): relative error %.2e, max |diff| %.2e\n", name,
-                tu_rel_err(got, want, nl), tu_max_abs_diff(got, want, nl));
+      tu_rel_err(got, want, nl), tu_max_abs_diff(got, want, nl));
   tu_assert_close(name, got, want, nl, TOL);
   free(got);
   free(want);

@@ -46,7 +46,7 @@ static char *gguf_path(void) {
     if (!(p))                                                                                                          \
       tu_skip_case("SmolLM2-135M-Instruct.Q4_1.gguf not found at %s (run scripts/fetch-smollm2.sh, "                   \
                    "or set LETHE_SMOLLM2)",                                                                            \
-                   g_looked_at);                                                                                       \
+          g_looked_at);                                                                                                \
   } while (0)
 
 static json_t *load_json(const char *rel) {
@@ -102,7 +102,7 @@ static void test_tokenizer(void **state) {
     free(want);
   }
   print_message("SmolLM2 tokenizer: %zu of %zu strings encode as llama.cpp does\n",
-                json_array_size(cases) - (size_t)bad, json_array_size(cases));
+      json_array_size(cases) - (size_t)bad, json_array_size(cases));
   assert_int_equal(bad, 0);
   json_decref(all);
   lethe_tokenizer_free(t);
@@ -157,7 +157,7 @@ static void test_greedy(void **state) {
         i, nout, kf, nf, kq, NEAR_TIE, tie, kq < nq ? "" : ", never reached");
     if (kq < nq && kq < nout)
       print_message("   step %d: lethe %d, llama.cpp Q4_1 %d (llama.cpp margin there %.4f)\n", kq, out[kq], q41[kq],
-                    json_real_value(json_array_get(margins, (size_t)kq)));
+          json_real_value(json_array_get(margins, (size_t)kq)));
     assert_int_equal(nout, nf);
     assert_int_equal(kf, nf);
     assert_true(nf >= 32);

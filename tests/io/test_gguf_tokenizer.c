@@ -67,7 +67,7 @@ static void check_gguf(const char *name) {
   assert_non_null(cases);
   int nk, bad = run_cases(t, cases, NULL, &nk);
   print_message("%s: %zu of %zu strings encode as llama.cpp does\n", name, json_array_size(cases) - (size_t)bad,
-                json_array_size(cases));
+      json_array_size(cases));
   assert_int_equal(bad, 0);
   json_decref(all);
   lethe_tokenizer_free(t);
@@ -104,10 +104,10 @@ static void test_llama2c_tok512(void **state) {
                                            "a"
                                            "\xe2\x96\x81"
                                            "metaspace",
-                                           "<s>", "</s>", "<unk>", NULL};
+      "<s>", "</s>", "<unk>", NULL};
   int nk, bad = run_cases(t, cases, KNOWN_DIFF, &nk);
   print_message("tok512: %zu of %zu strings encode as llama2.c's encode() does (%d known differences skipped)\n",
-                json_array_size(cases) - (size_t)bad - (size_t)nk, json_array_size(cases) - (size_t)nk, nk);
+      json_array_size(cases) - (size_t)bad - (size_t)nk, json_array_size(cases) - (size_t)nk, nk);
   assert_int_equal(bad, 0);
   /* decoding drops BOS and restores spaces */
   int *ids = NULL, n = 0;

@@ -46,18 +46,18 @@ static void test_one_d_shape(void **state) {
   for (int i = 0; i < m->n_tensors; i++) {
     const lethe_tensor *t = &m->tensors[i];
     e[i] = (lethe_st_entry){.name = t->name,
-                            .dtype = LETHE_DT_F32,
-                            .ndim = t->ndim,
-                            .shape = {t->shape[0], t->shape[1]},
-                            .src = m->params + t->offset};
+        .dtype = LETHE_DT_F32,
+        .ndim = t->ndim,
+        .shape = {t->shape[0], t->shape[1]},
+        .src = m->params + t->offset};
     if (!strcmp(t->name, "model.norm.weight")) e[i].shape[0] = 16;
   }
   assert_int_equal(lethe_st_write(st, e, m->n_tensors, NULL), LETHE_OK);
   lethe_model *b = NULL;
   assert_int_equal(lethe_model_load(dir, &b), LETHE_ERR_FORMAT);
   print_message("%s\n", lethe_last_error());
-  assert_non_null(strstr(lethe_last_error(),
-                         "tensor 'model.norm.weight' has shape [16] in the file, [32] expected from config.json"));
+  assert_non_null(strstr(
+      lethe_last_error(), "tensor 'model.norm.weight' has shape [16] in the file, [32] expected from config.json"));
   free(e);
   free(c2);
   free(st);
@@ -76,8 +76,8 @@ static void test_eos_beyond_int(void **state) {
   char *p = strstr(text, "\"eos_token_id\": 2");
   assert_non_null(p);
   char *fixed = malloc(n + 32);
-  snprintf(fixed, n + 32, "%.*s\"eos_token_id\": 2147483648%s", (int)(p - text), text,
-           p + strlen("\"eos_token_id\": 2"));
+  snprintf(
+      fixed, n + 32, "%.*s\"eos_token_id\": 2147483648%s", (int)(p - text), text, p + strlen("\"eos_token_id\": 2"));
   char *cfg = lethe_path_join(WORK, "config.json");
   assert_int_equal(lethe_write_file_atomic(cfg, fixed, strlen(fixed)), LETHE_OK);
   lethe_config c;
@@ -105,10 +105,10 @@ static void test_adapter_dtype_names_file(void **state) {
   for (int i = 0; i < st.n; i++) {
     const lethe_st_tensor *t = &st.tensors[i];
     e[i] = (lethe_st_entry){.name = t->name,
-                            .dtype = i == 0 ? LETHE_DT_I32 : LETHE_DT_F32,
-                            .ndim = t->ndim,
-                            .shape = {t->shape[0], t->shape[1]},
-                            .src = t->data};
+        .dtype = i == 0 ? LETHE_DT_I32 : LETHE_DT_F32,
+        .ndim = t->ndim,
+        .shape = {t->shape[0], t->shape[1]},
+        .src = t->data};
   }
   assert_int_equal(lethe_st_write(s2, e, st.n, NULL), LETHE_OK);
   lethe_model *m;
@@ -157,8 +157,8 @@ static void test_foreign_tokenizer(void **state) {
     TU_REQUIRE_SHARED(NULL, "models/stories260K and tokenizers/gpt2");
   }
   char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"), *out = lethe_path_join(WORK, "foreign"), *err;
-  int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out,
-                        "--quiet", NULL);
+  int rc = tu_run_lethe(
+      NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out, "--quiet", NULL);
   assert_int_equal(rc, 1);
   print_message("%s", err);
   char want[1024];
@@ -177,8 +177,8 @@ static void test_foreign_tokenizer(void **state) {
 static void test_mmlu_bad_utf8(void **state) {
   (void)state;
   char *src = tu_src_path("tests/fixtures/eval/mmlu_mini"), *dir = lethe_path_join(WORK, "mmlu");
-  const char *files[] = {"dev/another_one_dev.csv", "dev/toy_subject_dev.csv", "test/another_one_test.csv",
-                         "test/toy_subject_test.csv"};
+  const char *files[] = {
+      "dev/another_one_dev.csv", "dev/toy_subject_dev.csv", "test/another_one_test.csv", "test/toy_subject_test.csv"};
   char *d1 = lethe_path_join(dir, "dev"), *d2 = lethe_path_join(dir, "test");
   assert_int_equal(lethe_make_dirs(d1), LETHE_OK);
   assert_int_equal(lethe_make_dirs(d2), LETHE_OK);

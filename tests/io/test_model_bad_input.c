@@ -75,7 +75,7 @@ static void test_safetensors_bad(void **state) {
   expect_st_error("{\"a\":{\"dtype\":\"Q9\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unknown dtype");
   expect_st_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                   "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
-                  12, "overlap");
+      12, "overlap");
   expect_st_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", 8, "shape");
   expect_st_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "not ordered");
   expect_st_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "data_offsets");
@@ -171,20 +171,20 @@ static void test_config_bad(void **state) {
       "missing required field 'vocab_size'");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": \"4\"}", "must be an integer");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"num_key_value_heads\": 3}",
-                      "not a multiple");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}",
-                      "hidden_act");
+      "not a multiple");
+  expect_config_error(
+      "{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}", "hidden_act");
   expect_config_error("{\"model_type\": \"llama\", " BASE
                       ", \"num_attention_heads\": 4, \"rope_scaling\": {\"rope_type\": \"yarn\", "
                       "\"factor\": 2}}",
-                      "yarn");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"eos_token_id\": 64}",
-                      "eos_token_id");
+      "yarn");
+  expect_config_error(
+      "{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"eos_token_id\": 64}", "eos_token_id");
   expect_config_error("{\"model_type\": \"llama\", \"vocab_size\": 0, \"hidden_size\": 32, \"num_hidden_layers\": 2, "
                       "\"intermediate_size\": 48, \"num_attention_heads\": 4}",
-                      "outside");
-  expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"vocab_size\": 9}",
-                      "duplicate");
+      "outside");
+  expect_config_error(
+      "{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4, \"vocab_size\": 9}", "duplicate");
   expect_config_error("{\"model_type\": \"llama\", " BASE ", \"num_attention_heads\": 4,}", "invalid JSON");
   expect_config_error("[]", "JSON object");
   /* Defaults and both RoPE spellings parse. */
@@ -242,10 +242,10 @@ static void test_model_dir_bad(void **state) {
     bufs[n] = malloc(sizeof(float) * st.tensors[i].numel);
     lethe_st_to_f32(&st, &st.tensors[i], bufs[n], st.tensors[i].numel);
     e[n] = (lethe_st_entry){.name = st.tensors[i].name,
-                            .dtype = LETHE_DT_F32,
-                            .ndim = st.tensors[i].ndim,
-                            .shape = {st.tensors[i].shape[0], st.tensors[i].shape[1]},
-                            .src = bufs[n]};
+        .dtype = LETHE_DT_F32,
+        .ndim = st.tensors[i].ndim,
+        .shape = {st.tensors[i].shape[0], st.tensors[i].shape[1]},
+        .src = bufs[n]};
     n++;
   }
   assert_int_equal(lethe_st_write(st_path, e, n, NULL), LETHE_OK);

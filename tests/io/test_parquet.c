@@ -50,8 +50,8 @@ static int codec_built(const char *name) {
 
 static void test_rows_every_variant(void **state) {
   (void)state;
-  static const char *variants[] = {"none_v1_dict",  "none_v1_plain",  "snappy_v1_dict", "gzip_v1_plain", "zstd_v1_dict",
-                                   "none_v2_plain", "snappy_v2_dict", "gzip_v2_dict",   "zstd_v2_plain"};
+  static const char *variants[] = {"none_v1_dict", "none_v1_plain", "snappy_v1_dict", "gzip_v1_plain", "zstd_v1_dict",
+      "none_v2_plain", "snappy_v2_dict", "gzip_v2_dict", "zstd_v2_plain"};
   char *jp = fix("rows.jsonl");
   lethe_rowset want;
   assert_int_equal(lethe_rows_load(jp, &want), LETHE_OK);
@@ -153,9 +153,8 @@ static void test_refused_inputs(void **state) {
   struct {
     const char *file, *needle;
   } cases[] = {{"bad_lz4.parquet", "codec LZ4_RAW is not supported"},
-               {"bad_brotli.parquet", "codec BROTLI is not supported"},
-               {"bad_delta.parquet", "encoding DELTA_BYTE_ARRAY (7) is not supported"},
-               {"bad_nested.parquet", "nested"}};
+      {"bad_brotli.parquet", "codec BROTLI is not supported"},
+      {"bad_delta.parquet", "encoding DELTA_BYTE_ARRAY (7) is not supported"}, {"bad_nested.parquet", "nested"}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char *p = fix(cases[i].file);
     expect_error(p, cases[i].needle);
@@ -276,9 +275,12 @@ static void test_mutations_do_not_crash(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rows_every_variant),     cmocka_unit_test(test_docs_and_int_ids),
-      cmocka_unit_test(test_magic_not_name),         cmocka_unit_test(test_refused_inputs),
-      cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_lying_lengths),
+      cmocka_unit_test(test_rows_every_variant),
+      cmocka_unit_test(test_docs_and_int_ids),
+      cmocka_unit_test(test_magic_not_name),
+      cmocka_unit_test(test_refused_inputs),
+      cmocka_unit_test(test_truncated_every_length),
+      cmocka_unit_test(test_lying_lengths),
       cmocka_unit_test(test_mutations_do_not_crash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,8 +244,7 @@ static void test_bad_adapters(void **state) {
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
                      "\"v_proj\", \"down_proj\", \"k_proj\"]}");
   expect_load_error(olmo, dir, "missing base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight");
-  tu_write_text(
-      cfg,
+  tu_write_text(cfg,
       "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\": true, \"target_modules\": [\"q_proj\"]}");
   expect_load_error(olmo, dir, "use_dora");
   tu_write_text(cfg, "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": \".*proj\"}");
@@ -453,8 +452,8 @@ static void test_target_list(void **state) {
   assert_int_equal(lethe_lora_targets_from_list("model.layers.1.mlp.down_proj,q_proj", &m->cfg, lt), LETHE_OK);
   assert_true(lt[0] == 1u << LETHE_PROJ_Q && lt[1] == ((1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_DOWN)));
   char *d = lethe_lora_targets_describe(lt, 2);
-  assert_string_equal(d,
-                      "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj,model.layers.1.mlp.down_proj");
+  assert_string_equal(
+      d, "model.layers.0.self_attn.q_proj,model.layers.1.self_attn.q_proj,model.layers.1.mlp.down_proj");
   free(d);
   assert_int_not_equal(lethe_lora_targets_from_list("mlp.q_proj", &m->cfg, lt), LETHE_OK);
   assert_non_null(strstr(lethe_last_error(), "selects no module"));

@@ -26,17 +26,17 @@ static float *rnd(size_t n) {
 /* ---- CPU callbacks -------------------------------------------------------------------------- */
 
 static void g_gemm(void *ctx, int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, long long sA,
-                   const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC, int batch) {
+    const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC, int batch) {
   (void)ctx;
   for (int b = 0; b < batch; b++)
     cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha,
-                A + b * sA, lda, B + b * sB, ldb, beta, C + b * sC, ldc);
+        A + b * sA, lda, B + b * sB, ldb, beta, C + b * sC, ldc);
 }
 
 static int kept(int i, int j, int window) { return j <= i && (window <= 0 || j > i - window); }
 
-static void g_softmax(void *ctx, float *S, float *lse, long long lse_sb, long long lse_si, int L, int batch,
-                      int window) {
+static void g_softmax(
+    void *ctx, float *S, float *lse, long long lse_sb, long long lse_si, int L, int batch, int window) {
   (void)ctx;
   for (int b = 0; b < batch; b++)
     for (int i = 0; i < L; i++) {
@@ -54,8 +54,8 @@ static void g_softmax(void *ctx, float *S, float *lse, long long lse_sb, long lo
     }
 }
 
-static void g_probs(void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch,
-                    int window) {
+static void g_probs(
+    void *ctx, float *S, const float *lse, long long lse_sb, long long lse_si, int L, int batch, int window) {
   (void)ctx;
   for (int b = 0; b < batch; b++)
     for (int i = 0; i < L; i++) {
@@ -65,7 +65,7 @@ static void g_probs(void *ctx, float *S, const float *lse, long long lse_sb, lon
 }
 
 static void g_dscores(void *ctx, float *dP, const float *P, const float *dO, const float *O, long long so_b,
-                      long long so_i, int hd, int L, int batch) {
+    long long so_i, int hd, int L, int batch) {
   (void)ctx;
   for (int b = 0; b < batch; b++)
     for (int i = 0; i < L; i++) {
@@ -100,7 +100,7 @@ static void check(int window, int one_kv_head_at_a_time) {
   float *dqkv0 = rnd((size_t)N * ldq);
   cpu_attention(out0, lse0, q, k, v, ldq, ldkv, start, n_seq, N, H, KV, hd, window, &sc);
   cpu_attention_backward(dqkv0, dqkv0 + H * hd, dqkv0 + (H + KV) * hd, dout, out0, lse0, q, k, v, ldq, ldkv, start,
-                         n_seq, N, H, KV, hd, window, &sc);
+      n_seq, N, H, KV, hd, window, &sc);
   /* the GEMM plan */
   size_t cap = one_kv_head_at_a_time ? (size_t)2 * longest * longest : 0;
   size_t sf = lethe_attn_gemm_scratch(longest, KV, cap);
@@ -112,13 +112,12 @@ static void check(int window, int one_kv_head_at_a_time) {
   tu_assert_close("out", out1, out0, (size_t)N * H * hd, 1e-5);
   tu_assert_close("lse", lse1, lse0, (size_t)N * H, 1e-6);
   lethe_attn_gemm_backward(&CPU_PLAN, dqkv1, dqkv1 + H * hd, dqkv1 + (H + KV) * hd, dout, out1, lse1, q, k, v, ldq,
-                           ldkv, start, n_seq, H, KV, hd, window, scratch, sf);
+      ldkv, start, n_seq, H, KV, hd, window, scratch, sf);
   float *a = cols(dqkv0, N, ldq, (H + 2 * KV) * hd), *b = cols(dqkv1, N, ldq, (H + 2 * KV) * hd);
   tu_assert_close("dq, dk, dv", b, a, (size_t)N * (H + 2 * KV) * hd, 1e-5);
   print_message("window %d, %s: out %.1e, lse %.1e, dqkv %.1e\n", window,
-                one_kv_head_at_a_time ? "one kv head a batch" : "all kv heads",
-                tu_rel_err(out1, out0, (size_t)N * H * hd), tu_rel_err(lse1, lse0, (size_t)N * H),
-                tu_rel_err(b, a, (size_t)N * (H + 2 * KV) * hd));
+      one_kv_head_at_a_time ? "one kv head a batch" : "all kv heads", tu_rel_err(out1, out0, (size_t)N * H * hd),
+      tu_rel_err(lse1, lse0, (size_t)N * H), tu_rel_err(b, a, (size_t)N * (H + 2 * KV) * hd));
   free(a), free(b), free(qkv), free(dout), free(sc.buf), free(out0), free(lse0), free(dqkv0), free(scratch), free(out1),
       free(lse1), free(dqkv1);
 }

@@ -316,8 +316,8 @@ static void test_model_step(void **state) {
       assert_int_equal(lethe_seq_nll(mg, NULL, &d, 4, sm, cm), LETHE_OK);
       double moved = 0, off = 0;
       for (int i = 0; i < 8; i++) moved += fabs(sa[i] - s0[i]), off += fabs(sm[i] - sa[i]);
-      print_message("bf16 merge: the adapter moves the NLLs by %.4f, the merged base is %.4f from base + adapter\n",
-                    moved, off);
+      print_message(
+          "bf16 merge: the adapter moves the NLLs by %.4f, the merged base is %.4f from base + adapter\n", moved, off);
       assert_true(off < 0.25 * moved);
       lethe_lora_free(lh);
       lethe_model_free(mf);

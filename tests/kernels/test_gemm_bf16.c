@@ -60,13 +60,23 @@ static void check(gemm_fn fn, const char *name, int tw, int M, int N, int K, flo
     }
   if (worst > 1.0 || C[N] != guard)
     fail_msg("%s tw=%d M=%d N=%d K=%d beta=%g: error %.2f times the fp32 summation bound (guard %s)", name, tw, M, N, K,
-             beta, worst, C[N] == guard ? "kept" : "overwritten");
+        beta, worst, C[N] == guard ? "kept" : "overwritten");
   free(A), free(C), free(W32), free(W), free(want), free(bound);
 }
 
 static const int SHAPES[][3] = {
-    {1, 1, 1},     {1, 37, 64},  {3, 100, 33},    {16, 70, 300}, {17, 33, 31},    {12, 32, 256},
-    {13, 31, 257}, {100, 65, 2}, {130, 600, 129}, {97, 96, 600}, {250, 1030, 40}, {64, 513, 1},
+    {1, 1, 1},
+    {1, 37, 64},
+    {3, 100, 33},
+    {16, 70, 300},
+    {17, 33, 31},
+    {12, 32, 256},
+    {13, 31, 257},
+    {100, 65, 2},
+    {130, 600, 129},
+    {97, 96, 600},
+    {250, 1030, 40},
+    {64, 513, 1},
 };
 
 static void test_reference(void **state) {
@@ -74,7 +84,7 @@ static void test_reference(void **state) {
   for (size_t s = 0; s < sizeof SHAPES / sizeof *SHAPES; s++)
     for (int tw = 0; tw < 2; tw++)
       check(cpu_gemm_bf16w_ref, "reference", tw, SHAPES[s][0] < 40 ? SHAPES[s][0] : 40,
-            SHAPES[s][1] < 100 ? SHAPES[s][1] : 100, SHAPES[s][2], s % 2 ? 0.5f : 0.0f);
+          SHAPES[s][1] < 100 ? SHAPES[s][1] : 100, SHAPES[s][2], s % 2 ? 0.5f : 0.0f);
 }
 
 static void test_engine(void **state) {
@@ -104,7 +114,7 @@ static void test_no_engine(void **state) {
 
 int main(void) {
   lethe_rng_seed(&R, 20261202);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_reference), cmocka_unit_test(test_engine),
-                                     cmocka_unit_test(test_no_engine)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reference), cmocka_unit_test(test_engine), cmocka_unit_test(test_no_engine)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -241,8 +241,8 @@ static void test_rope(void **state) {
 
 /* Naive attention in double: returns out and lse; and the backward given dout. */
 static void naive_attention(const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
-                            int n_seq, int H, int KV, int hd, int window, const float *dout, double *out, double *lse,
-                            double *dq, double *dk, double *dv) {
+    int n_seq, int H, int KV, int hd, int window, const float *dout, double *out, double *lse, double *dq, double *dk,
+    double *dv) {
   int N = start[n_seq], group = H / KV;
   double scale = 1 / sqrt((double)hd);
   memset(dq, 0, sizeof(double) * N * ldq);
@@ -500,11 +500,16 @@ static void test_rows(void **state) {
 int main(void) {
   lethe_rng_seed(&R, 20261127);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_expf),        cmocka_unit_test(test_gemm),
-      cmocka_unit_test(test_embed),       cmocka_unit_test(test_norms),
-      cmocka_unit_test(test_elementwise), cmocka_unit_test(test_rope),
-      cmocka_unit_test(test_attention),   cmocka_unit_test(test_attention_window),
-      cmocka_unit_test(test_classifier),  cmocka_unit_test(test_adam),
+      cmocka_unit_test(test_expf),
+      cmocka_unit_test(test_gemm),
+      cmocka_unit_test(test_embed),
+      cmocka_unit_test(test_norms),
+      cmocka_unit_test(test_elementwise),
+      cmocka_unit_test(test_rope),
+      cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_attention_window),
+      cmocka_unit_test(test_classifier),
+      cmocka_unit_test(test_adam),
       cmocka_unit_test(test_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

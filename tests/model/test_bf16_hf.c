@@ -94,8 +94,8 @@ static void check(const char *name, lethe_model *m, int min_same, double nll_bou
   print_message("%s: --dtype bf16 vs transformers bf16: %d of %d generations identical, NLL |diff| max %.2e mean %.2e\n"
                 "%s: fp32 (exact) vs transformers bf16: %d of %d identical, NLL |diff| max %.2e mean %.2e"
                 " (vs transformers fp32: %d of %d, max %.2e)\n",
-                name, b16.same_gen, n, b16.max_dnll, b16.mean_dnll, name, f32b.same_gen, n, f32b.max_dnll,
-                f32b.mean_dnll, f32.same_gen, n, f32.max_dnll);
+      name, b16.same_gen, n, b16.max_dnll, b16.mean_dnll, name, f32b.same_gen, n, f32b.max_dnll, f32b.mean_dnll,
+      f32.same_gen, n, f32.max_dnll);
   /* the fp32 mode is transformers' fp32 run (random tiny models have near-ties that fp32 summation
    * order flips: the NLLs are the check) */
   assert_true(f32.max_dnll <= 1e-4);

@@ -83,7 +83,7 @@ static void test_models(void **state) {
     double f = mean_nll(models[k], "cpu:fp32", &b32, &n32), h = mean_nll(models[k], "cpu:bf16", &b16, &n16);
     double rel = fabs(h - f) / f;
     print_message("%s: mean NLL fp32 %.6f, cpu:bf16 %.6f (relative %.2e), weights %zu -> %zu bytes\n", models[k], f, h,
-                  rel, n32, n16);
+        rel, n32, n16);
     assert_int_equal(b32, 0);
     if (!lethe_cpu_bf16_engine()) {
       assert_int_equal(b16, 0); /* the fallback: fp32 weights, the same numbers */

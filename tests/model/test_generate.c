@@ -125,8 +125,11 @@ static void test_stop_and_limits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_olmo),    cmocka_unit_test(test_llama),           cmocka_unit_test(test_qwen2),
-      cmocka_unit_test(test_stories), cmocka_unit_test(test_stop_and_limits),
+      cmocka_unit_test(test_olmo),
+      cmocka_unit_test(test_llama),
+      cmocka_unit_test(test_qwen2),
+      cmocka_unit_test(test_stories),
+      cmocka_unit_test(test_stop_and_limits),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -159,8 +159,8 @@ static double fd(fixture *f, float *p, double eps) {
 }
 
 /* Checks `count` sampled entries of params[0..n) against grads[0..n). */
-static void check_entries(fixture *f, const char *what, float *params, const float *grads, size_t n, int count,
-                          uint64_t seed) {
+static void check_entries(
+    fixture *f, const char *what, float *params, const float *grads, size_t n, int count, uint64_t seed) {
   lethe_rng r;
   lethe_rng_seed(&r, seed);
   double gmax = 0;
@@ -277,8 +277,8 @@ static void gradcheck_subset(lethe_arch arch, unsigned modules) {
     const char *rest = t->name + used;
     int want =
         in_layer && (((modules & LETHE_TRAIN_ATTN) && !strncmp(rest, "self_attn.", 10) && !strstr(rest, "norm")) ||
-                     ((modules & LETHE_TRAIN_MLP) && !strncmp(rest, "mlp.", 4)) ||
-                     ((modules & LETHE_TRAIN_NORMS) && strstr(rest, "norm")));
+                        ((modules & LETHE_TRAIN_MLP) && !strncmp(rest, "mlp.", 4)) ||
+                        ((modules & LETHE_TRAIN_NORMS) && strstr(rest, "norm")));
     if (!want) {
       if (g) print_error("%s has a gradient but is not selected\n", t->name);
       assert_null(g);
@@ -329,9 +329,12 @@ static void test_full_llama(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lora_olmo),          cmocka_unit_test(test_lora_llama),
-      cmocka_unit_test(test_full_olmo),          cmocka_unit_test(test_full_llama),
-      cmocka_unit_test(test_subset_mlp_olmo),    cmocka_unit_test(test_subset_attn_llama),
+      cmocka_unit_test(test_lora_olmo),
+      cmocka_unit_test(test_lora_llama),
+      cmocka_unit_test(test_full_olmo),
+      cmocka_unit_test(test_full_llama),
+      cmocka_unit_test(test_subset_mlp_olmo),
+      cmocka_unit_test(test_subset_attn_llama),
       cmocka_unit_test(test_subset_layer_llama),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

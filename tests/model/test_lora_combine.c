@@ -69,10 +69,10 @@ static void test_library(void **state) {
       w[i] = json_number_value(json_array_get(json_object_get(c, "weights"), (size_t)i));
     }
     int ties = !strcmp(json_string_value(json_object_get(c, "combine")), "ties");
-    assert_int_equal(lethe_lora_combine(m, (const lethe_lora *const *)ad, w, 2,
-                                        ties ? LETHE_COMBINE_TIES : LETHE_COMBINE_LINEAR,
-                                        json_number_value(json_object_get(c, "density"))),
-                     LETHE_OK);
+    assert_int_equal(
+        lethe_lora_combine(m, (const lethe_lora *const *)ad, w, 2, ties ? LETHE_COMBINE_TIES : LETHE_COMBINE_LINEAR,
+            json_number_value(json_object_get(c, "density"))),
+        LETHE_OK);
     char rel[128];
     snprintf(rel, sizeof rel, "tests/fixtures/merge/%s.safetensors", name);
     char *fp = tu_src_path(rel);
@@ -117,14 +117,14 @@ static void test_as_adapter(void **state) {
     }
     int ties = !strcmp(json_string_value(json_object_get(cs, "combine")), "ties");
     double emax, eall;
-    assert_int_equal(lethe_lora_combine_to_adapter(
-                         m, (const lethe_lora *const *)ad, w, 2, ties ? LETHE_COMBINE_TIES : LETHE_COMBINE_LINEAR,
+    assert_int_equal(lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)ad, w, 2,
+                         ties ? LETHE_COMBINE_TIES : LETHE_COMBINE_LINEAR,
                          json_number_value(json_object_get(cs, "density")), rank, &res, &emax, &eall),
-                     LETHE_OK);
+        LETHE_OK);
     double want_all = json_number_value(json_object_get(c, "err_all")),
            want_max = json_number_value(json_object_get(c, "err_max"));
-    print_message("%s rank %d: error %.6g (NumPy %.6g), worst %.6g (%.6g)\n", name, rank, eall, want_all, emax,
-                  want_max);
+    print_message(
+        "%s rank %d: error %.6g (NumPy %.6g), worst %.6g (%.6g)\n", name, rank, eall, want_all, emax, want_max);
     if (want_all > 1e-3) {
       assert_true(fabs(eall - want_all) <= 1e-4 * want_all);
       assert_true(fabs(emax - want_max) <= 1e-4 * want_max);
@@ -142,9 +142,9 @@ static void test_as_adapter(void **state) {
       free(fp);
     }
     lethe_lora_free(res); /* the failing call below sets res to NULL */
-    assert_int_not_equal(lethe_lora_combine_to_adapter(m, (const lethe_lora *const *)ad, w, 2, LETHE_COMBINE_LINEAR, 1,
-                                                       0, &res, &emax, &eall),
-                         LETHE_OK);
+    assert_int_not_equal(lethe_lora_combine_to_adapter(
+                             m, (const lethe_lora *const *)ad, w, 2, LETHE_COMBINE_LINEAR, 1, 0, &res, &emax, &eall),
+        LETHE_OK);
     lethe_lora_free(res);
     lethe_lora_free(ad[0]);
     lethe_lora_free(ad[1]);
@@ -161,7 +161,7 @@ static void test_cli(void **state) {
   lethe_remove_tree(out);
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", mp, "--adapter", a, "--adapter", b, "--combine", "ties",
-                        "--density", "0.8", "--weights", "1,1", "--out", out, "--dtype", "float32", NULL);
+      "--density", "0.8", "--weights", "1,1", "--out", out, "--dtype", "float32", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -178,7 +178,7 @@ static void test_cli(void **state) {
   for (int i = 0; i < 5; i++) {
     char *o2 = lethe_path_join(out, "bad");
     rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", mp, "--adapter", a, "--adapter", b, "--weights", bad[i],
-                      "--out", o2, NULL);
+        "--out", o2, NULL);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err, "--weights"));
     assert_false(lethe_is_dir(o2));
@@ -186,7 +186,7 @@ static void test_cli(void **state) {
     free(o2);
   }
   rc = tu_run_lethe(NULL, NULL, &err, "merge", "--model", mp, "--adapter", a, "--adapter", b, "--combine", "ties",
-                    "--density", "1.5", "--out", out, NULL);
+      "--density", "1.5", "--out", out, NULL);
   assert_int_equal(rc, 2);
   free(err);
   lethe_remove_tree(out);
@@ -199,7 +199,7 @@ static void test_cli(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_library), cmocka_unit_test(test_as_adapter),
-                                     cmocka_unit_test(test_cli)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_library), cmocka_unit_test(test_as_adapter), cmocka_unit_test(test_cli)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

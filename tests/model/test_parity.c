@@ -73,8 +73,8 @@ static void close_fixture(parity *p) {
 }
 
 /* Runs forward, all-row logits, mean NLL loss and (optionally) backward; checks logits + loss. */
-static void run_and_check(parity *p, lethe_lora *lora, const char *logits_name, const char *loss_name, int backward,
-                          int keep) {
+static void run_and_check(
+    parity *p, lethe_lora *lora, const char *logits_name, const char *loss_name, int backward, int keep) {
   lethe_workspace *ws;
   assert_int_equal(lethe_workspace_create(p->m, lora, p->N, p->S, keep, &ws), LETHE_OK);
   if (keep == LETHE_WS_RECOMPUTE) {
@@ -147,8 +147,8 @@ static void check_lora(const char *name, int keep) {
   json_t *j;
   assert_int_equal(lethe_json_load(path, 1 << 16, &j), LETHE_OK);
   lethe_lora_config lc = {.rank = (int)json_integer_value(json_object_get(j, "r")),
-                          .alpha = json_number_value(json_object_get(j, "lora_alpha")),
-                          .rslora = json_is_true(json_object_get(j, "use_rslora"))};
+      .alpha = json_number_value(json_object_get(j, "lora_alpha")),
+      .rslora = json_is_true(json_object_get(j, "use_rslora"))};
   size_t i;
   json_t *e;
   json_array_foreach(json_object_get(j, "target_modules"), i, e) {

@@ -9,8 +9,8 @@
 
 #include "testutil.h"
 
-static const char *TEXTS[] = {"Hello world", "  two  spaces\tand a tab", "caf\xc3\xa9 \xe2\x82\xac 1234", "",
-                              "line\nbreak"};
+static const char *TEXTS[] = {
+    "Hello world", "  two  spaces\tand a tab", "caf\xc3\xa9 \xe2\x82\xac 1234", "", "line\nbreak"};
 
 static void roundtrip(const char *tok) {
   size_t nt = sizeof TEXTS / sizeof *TEXTS;
@@ -91,7 +91,7 @@ static void test_gguf_tokenizer(void **s) {
 static void test_bad_lines(void **state) {
   (void)state;
   const char *bad[] = {"{\"text\": \"a\"}\n{\"text\": 5}\n", "{\"text\": \"a\"}\nnot json\n", "[1]\n",
-                       "{\"text\": \"a\xff\"}\n", "{\"text\": \"a\", \"text\": \"b\"}\n"};
+      "{\"text\": \"a\xff\"}\n", "{\"text\": \"a\", \"text\": \"b\"}\n"};
   int line[] = {2, 2, 1, 1, 1};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char *out, *err;

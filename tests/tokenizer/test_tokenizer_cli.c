@@ -41,13 +41,13 @@ static void test_mistral(void **st) {
   run_ok("Hello world", "22557 1526\n", (char *[]){"tokenize", "--tokenizer", p, NULL});
   run_ok("Hello world", "1 22557 1526\n", (char *[]){"tokenize", "--tokenizer", p, "--special", NULL});
   run_ok("1 22557 1526", "Hello world", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
-  run_ok(" 1\n22557\t1526 \n", "<s> Hello world",
-         (char *[]){"tokenize", "--tokenizer", p, "--decode", "--special", NULL});
+  run_ok(
+      " 1\n22557\t1526 \n", "<s> Hello world", (char *[]){"tokenize", "--tokenizer", p, "--decode", "--special", NULL});
   run_ok("", "\n", (char *[]){"tokenize", "--tokenizer", p, NULL});
   run_ok("", "", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
   run_fail("1 2 40000", 1, "id 40000 at position 2", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
-  run_fail("1 two 3", 1, "item 2, 'two', is not an integer",
-           (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
+  run_fail(
+      "1 two 3", 1, "item 2, 'two', is not an integer", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
   run_fail("1 99999999999", 1, "not an integer", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
   run_fail("1 2x", 1, "'2x'", (char *[]){"tokenize", "--tokenizer", p, "--decode", NULL});
   run_fail("ok \xFF\xFE", 1, "byte offset 3", (char *[]){"tokenize", "--tokenizer", p, NULL});
@@ -59,7 +59,7 @@ static void test_olmo_roundtrip(void **st) {
   char *p = tu_shared_path("tokenizers/olmo-0724/tokenizer.json");
   TU_REQUIRE_SHARED(p, "tokenizers/olmo-0724/tokenizer.json");
   run_ok("This is a document with no newlines.", "1552 310 247 3389 342 642 747 8737 15\n",
-         (char *[]){"tokenize", "--tokenizer", p, NULL});
+      (char *[]){"tokenize", "--tokenizer", p, NULL});
   const char *text = "Déjà vu — 東京 🙂\n\tcode(x) <|endoftext|> end";
   char *ids = NULL;
   assert_int_equal(tu_run_lethe(text, &ids, NULL, "tokenize", "--tokenizer", p, NULL), 0);
@@ -82,7 +82,7 @@ static void test_builtin(void **st) {
   (void)st;
   run_ok("Hi\n", "72 105 10\n", (char *[]){"tokenize", "--tokenizer", "builtin", NULL});
   run_ok("72 105 257 258", "Hi<|bos|><|endoftext|>",
-         (char *[]){"tokenize", "--tokenizer", "builtin", "--decode", "--special", NULL});
+      (char *[]){"tokenize", "--tokenizer", "builtin", "--decode", "--special", NULL});
   run_ok("72 105 257 258", "Hi", (char *[]){"tokenize", "--tokenizer", "builtin", "--decode", NULL});
   char *json = lethe_tokenizer_builtin_json();
   run_ok("", json, (char *[]){"tokenize", "--builtin-json", NULL});
@@ -117,8 +117,10 @@ static void test_bad(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mistral), cmocka_unit_test(test_olmo_roundtrip),
-      cmocka_unit_test(test_llama2c), cmocka_unit_test(test_builtin),
+      cmocka_unit_test(test_mistral),
+      cmocka_unit_test(test_olmo_roundtrip),
+      cmocka_unit_test(test_llama2c),
+      cmocka_unit_test(test_builtin),
       cmocka_unit_test(test_bad),
   };
   return tu_run_group_tests(tests, NULL, NULL);

@@ -42,14 +42,14 @@ static void expect_json_error(const char *json, lethe_status want, const char *m
   const char *m = lethe_last_error();
   if (st != want || t != NULL || !strstr(m, "bad.json") || (msg1 && !strstr(m, msg1)) || (msg2 && !strstr(m, msg2))) {
     print_error("status %d (want %d), message \"%s\" (want \"%s\", \"%s\")\n", (int)st, (int)want, m, msg1 ? msg1 : "",
-                msg2 ? msg2 : "");
+        msg2 ? msg2 : "");
     fail();
   }
   print_message("ok: %s\n", m);
 }
 
-static void expect_variant(const char *field, const char *value, lethe_status want, const char *msg1,
-                           const char *msg2) {
+static void expect_variant(
+    const char *field, const char *value, lethe_status want, const char *msg1, const char *msg2) {
   char *j = variant(field, value);
   expect_json_error(j, want, msg1, msg2);
   free(j);
@@ -82,8 +82,8 @@ static void test_model(void **st) {
   expect_variant("model.merges", "[\"a b\"]", LETHE_ERR_FORMAT, "model.merges[0]", "not in the vocabulary");
   expect_variant("model.merges", "[\"ab\"]", LETHE_ERR_FORMAT, "model.merges[0]", "one space");
   expect_variant("model.merges", "[[\"a\", \"b\"]]", LETHE_ERR_FORMAT, "model.merges[0]", "merged token \"ab\"");
-  expect_variant("model.merges", "[[\"a\", \"zz\"]]", LETHE_ERR_FORMAT, "model.merges[0]",
-                 "\"zz\" is not in the vocabulary");
+  expect_variant(
+      "model.merges", "[[\"a\", \"zz\"]]", LETHE_ERR_FORMAT, "model.merges[0]", "\"zz\" is not in the vocabulary");
   expect_variant("model.dropout", "0.1", LETHE_ERR_UNSUPPORTED, "dropout", NULL);
   expect_variant("model.dropout", "\"x\"", LETHE_ERR_FORMAT, "dropout", NULL);
   expect_variant("model.byte_fallback", "\"yes\"", LETHE_ERR_FORMAT, "model.byte_fallback", "true or false");
@@ -97,52 +97,52 @@ static void test_components(void **st) {
   expect_variant("normalizer", "\"NFC\"", LETHE_ERR_FORMAT, "normalizer", "expected an object");
   expect_variant("normalizer", "{\"kind\": \"NFC\"}", LETHE_ERR_FORMAT, "normalizer", "type");
   expect_variant("normalizer",
-                 "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, "
-                 "{\"type\": \"Precompiled\"}]}",
-                 LETHE_ERR_UNSUPPORTED, "normalizer.normalizers[1]", "Precompiled");
+      "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, "
+      "{\"type\": \"Precompiled\"}]}",
+      LETHE_ERR_UNSUPPORTED, "normalizer.normalizers[1]", "Precompiled");
   expect_variant("normalizer",
-                 "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"(\"}, "
-                 "\"content\": \"x\"}",
-                 LETHE_ERR_FORMAT, "bad regex", NULL);
+      "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"(\"}, "
+      "\"content\": \"x\"}",
+      LETHE_ERR_FORMAT, "bad regex", NULL);
   expect_variant("normalizer", "{\"type\": \"Replace\", \"pattern\": \"a\", \"content\": \"x\"}", LETHE_ERR_FORMAT,
-                 "normalizer.pattern", NULL);
+      "normalizer.pattern", NULL);
   expect_variant("pre_tokenizer", "{\"type\": \"BertPreTokenizer\"}", LETHE_ERR_UNSUPPORTED, "pre-tokenizer type",
-                 "BertPreTokenizer");
+      "BertPreTokenizer");
   expect_variant("pre_tokenizer", "{\"type\": \"Split\", \"behavior\": \"Isolated\"}", LETHE_ERR_FORMAT,
-                 "pre_tokenizer", "pattern");
+      "pre_tokenizer", "pattern");
   expect_variant("pre_tokenizer",
-                 "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[a[b]]\"}, "
-                 "\"behavior\": \"Isolated\"}",
-                 LETHE_ERR_UNSUPPORTED, "nested", NULL);
+      "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[a[b]]\"}, "
+      "\"behavior\": \"Isolated\"}",
+      LETHE_ERR_UNSUPPORTED, "nested", NULL);
   expect_variant("pre_tokenizer",
-                 "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, "
-                 "\"behavior\": 3}",
-                 LETHE_ERR_FORMAT, "behavior", NULL);
+      "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, "
+      "\"behavior\": 3}",
+      LETHE_ERR_FORMAT, "behavior", NULL);
   expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"replacement\": \"ab\"}", LETHE_ERR_FORMAT, "replacement",
-                 "one character");
+      "one character");
   expect_variant("pre_tokenizer", "{\"type\": \"Metaspace\", \"prepend_scheme\": \"sometimes\"}", LETHE_ERR_FORMAT,
-                 "prepend_scheme", NULL);
+      "prepend_scheme", NULL);
   expect_variant("pre_tokenizer", "{\"type\": \"Sequence\", \"pretokenizers\": {}}", LETHE_ERR_FORMAT, "pretokenizers",
-                 "expected an array");
+      "expected an array");
   expect_variant("decoder", "{\"type\": \"WordPiece\"}", LETHE_ERR_UNSUPPORTED, "decoder type", "WordPiece");
-  expect_variant("decoder", "{\"type\": \"Strip\", \"content\": \" \", \"start\": -1}", LETHE_ERR_FORMAT,
-                 "decoder.start", NULL);
+  expect_variant(
+      "decoder", "{\"type\": \"Strip\", \"content\": \" \", \"start\": -1}", LETHE_ERR_FORMAT, "decoder.start", NULL);
   expect_variant("post_processor", "{\"type\": \"Weird\"}", LETHE_ERR_UNSUPPORTED, "post-processor type", "Weird");
   expect_variant("post_processor",
-                 "{\"type\": \"TemplateProcessing\", \"single\": "
-                 "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": {}}",
-                 LETHE_ERR_FORMAT, "<s>", "special_tokens");
+      "{\"type\": \"TemplateProcessing\", \"single\": "
+      "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": {}}",
+      LETHE_ERR_FORMAT, "<s>", "special_tokens");
   expect_variant("post_processor",
-                 "{\"type\": \"TemplateProcessing\", \"single\": "
-                 "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": "
-                 "{\"<s>\": {\"id\": \"<s>\", \"ids\": [999], \"tokens\": [\"<s>\"]}}}",
-                 LETHE_ERR_FORMAT, "999", "outside the vocabulary");
-  expect_variant("post_processor", "{\"type\": \"BertProcessing\", \"sep\": \"x\"}", LETHE_ERR_FORMAT,
-                 "post_processor.cls", NULL);
+      "{\"type\": \"TemplateProcessing\", \"single\": "
+      "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}], \"special_tokens\": "
+      "{\"<s>\": {\"id\": \"<s>\", \"ids\": [999], \"tokens\": [\"<s>\"]}}}",
+      LETHE_ERR_FORMAT, "999", "outside the vocabulary");
+  expect_variant(
+      "post_processor", "{\"type\": \"BertProcessing\", \"sep\": \"x\"}", LETHE_ERR_FORMAT, "post_processor.cls", NULL);
   expect_variant("added_tokens", "{}", LETHE_ERR_FORMAT, "added_tokens", "expected an array");
   expect_variant("added_tokens", "[{\"id\": 300}]", LETHE_ERR_FORMAT, "added_tokens[0]", "content");
   expect_variant("added_tokens", "[{\"id\": 300, \"content\": \"x\", \"special\": \"yes\"}]", LETHE_ERR_FORMAT,
-                 "added_tokens[0].special", NULL);
+      "added_tokens[0].special", NULL);
   expect_variant("added_tokens", "[3]", LETHE_ERR_FORMAT, "added_tokens[0]", "expected an object");
   /* deeply nested sequences */
   char deep[8192] = "";
@@ -267,8 +267,12 @@ static void test_null_args(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_not_json),    cmocka_unit_test(test_model), cmocka_unit_test(test_components),
-      cmocka_unit_test(test_unk_missing), cmocka_unit_test(test_files), cmocka_unit_test(test_null_args),
+      cmocka_unit_test(test_not_json),
+      cmocka_unit_test(test_model),
+      cmocka_unit_test(test_components),
+      cmocka_unit_test(test_unk_missing),
+      cmocka_unit_test(test_files),
+      cmocka_unit_test(test_null_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

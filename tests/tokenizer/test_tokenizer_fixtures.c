@@ -48,9 +48,8 @@ static void check_case(lethe_tokenizer *t, const char *name, json_t *rec, int *f
     int skip;
     const json_t *want;
     const char *label;
-  } d[3] = {{ids_sp, 0, dec, "decode(ids_sp)"},
-            {ids_sp, 1, dec_skip, "decode(ids_sp, skip_special)"},
-            {ids, 0, dec_plain, "decode(ids)"}};
+  } d[3] = {{ids_sp, 0, dec, "decode(ids_sp)"}, {ids_sp, 1, dec_skip, "decode(ids_sp, skip_special)"},
+      {ids, 0, dec_plain, "decode(ids)"}};
   for (int k = 0; k < 3; k++) {
     size_t m = json_array_size(d[k].ids);
     int *v = malloc((m + 1) * sizeof *v);
@@ -169,7 +168,7 @@ static void check_lume_field(lume_run *r, const json_t *rec, const char *key) {
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)tf_fnv_ids(ids, n));
     if (n != json_integer_value(json_array_get(nh, 0)) || strcmp(hex, json_string_value(json_array_get(nh, 1)))) {
       print_error("%s: %d ids, hash %s; want %lld ids, hash %s\n", what, n, hex,
-                  (long long)json_integer_value(json_array_get(nh, 0)), json_string_value(json_array_get(nh, 1)));
+          (long long)json_integer_value(json_array_get(nh, 0)), json_string_value(json_array_get(nh, 1)));
       ok = 0;
     }
     const json_t *want = json_object_get(json_object_get(rec, "ids"), key);
@@ -336,8 +335,12 @@ static void test_edge(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_edge),   cmocka_unit_test(test_builtin), cmocka_unit_test(test_gpt2),
-      cmocka_unit_test(test_olmo),   cmocka_unit_test(test_llama3),  cmocka_unit_test(test_mistral),
+      cmocka_unit_test(test_edge),
+      cmocka_unit_test(test_builtin),
+      cmocka_unit_test(test_gpt2),
+      cmocka_unit_test(test_olmo),
+      cmocka_unit_test(test_llama3),
+      cmocka_unit_test(test_mistral),
       cmocka_unit_test(test_tok512),
   };
   return tu_run_group_tests(tests, NULL, NULL);

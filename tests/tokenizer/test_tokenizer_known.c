@@ -162,8 +162,8 @@ static void test_builtin(void **st) {
   /* a lone byte that is not UTF-8 on its own decodes to U+FFFD */
   const int lone[] = {0xC3, 65};
   expect_decode(t, lone, 2, 0,
-                "\xEF\xBF\xBD"
-                "A");
+      "\xEF\xBF\xBD"
+      "A");
   lethe_tokenizer_free(t);
 }
 
@@ -196,7 +196,7 @@ static void test_invalid_utf8(void **st) {
   } bad[] = {
       {"ab\xFF"
        "cd",
-       5, 2},                       /* not a lead byte */
+          5, 2},                    /* not a lead byte */
       {"\x80", 1, 0},               /* lone continuation */
       {"abc\xC3", 4, 3},            /* truncated */
       {"\xC0\xAF", 2, 0},           /* overlong */
@@ -429,10 +429,18 @@ static void test_detection(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_olmo),         cmocka_unit_test(test_gpt2),         cmocka_unit_test(test_llama3),
-      cmocka_unit_test(test_mistral),      cmocka_unit_test(test_mistral_dir),  cmocka_unit_test(test_tok512),
-      cmocka_unit_test(test_builtin),      cmocka_unit_test(test_builtin_json), cmocka_unit_test(test_invalid_utf8),
-      cmocka_unit_test(test_decode_range), cmocka_unit_test(test_threads),      cmocka_unit_test(test_long_words),
+      cmocka_unit_test(test_olmo),
+      cmocka_unit_test(test_gpt2),
+      cmocka_unit_test(test_llama3),
+      cmocka_unit_test(test_mistral),
+      cmocka_unit_test(test_mistral_dir),
+      cmocka_unit_test(test_tok512),
+      cmocka_unit_test(test_builtin),
+      cmocka_unit_test(test_builtin_json),
+      cmocka_unit_test(test_invalid_utf8),
+      cmocka_unit_test(test_decode_range),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_long_words),
       cmocka_unit_test(test_detection),
   };
   return tu_run_group_tests(tests, NULL, NULL);

@@ -56,7 +56,7 @@ static void check_class(const char *pattern, const unsigned char *want, int nega
     int got = matches_cp(re, md, cp), w = negate ? !want[cp] : want[cp];
     if (got != w && bad++ < 10)
       print_error("%s: U+%04X: lethe %s, Oniguruma %s\n", pattern, cp, got ? "matches" : "does not",
-                  w ? "matches" : "does not");
+          w ? "matches" : "does not");
   }
   pcre2_match_data_free(md);
   tok_regex_free(re);

@@ -96,8 +96,8 @@ static void test_maps(void **st) {
 
 static void test_whitespace(void **st) {
   (void)st;
-  const uint32_t ws[] = {9,      10,     11,     12,     13,     32,     0x85,   0xA0,
-                         0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
+  const uint32_t ws[] = {
+      9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
   for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) assert_true(tok_is_whitespace(ws[i]));
   const uint32_t not [] = {0, 8, 14, 0x1C, 0x84, 0x180E, 0x200B, 0xFEFF, 'a'};
   for (size_t i = 0; i < sizeof not / sizeof *not ; i++) assert_false(tok_is_whitespace(not [i]));

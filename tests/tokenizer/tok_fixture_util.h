@@ -75,8 +75,8 @@ static inline void tf_show(const char *s, size_t n, char *out, size_t cap) {
 }
 
 /* 1 when ids equal the JSON array; prints both otherwise. */
-static inline int tf_ids_equal(const char *what, const char *text, size_t tlen, const int *ids, int n,
-                               const json_t *want) {
+static inline int tf_ids_equal(
+    const char *what, const char *text, size_t tlen, const int *ids, int n, const json_t *want) {
   size_t m = json_array_size(want);
   int ok = (size_t)n == m;
   for (size_t i = 0; ok && i < m; i++)
@@ -92,8 +92,8 @@ static inline int tf_ids_equal(const char *what, const char *text, size_t tlen, 
   return 0;
 }
 
-static inline int tf_text_equal(const char *what, const char *text, size_t tlen, const char *got, size_t glen,
-                                const char *want, size_t wlen) {
+static inline int tf_text_equal(
+    const char *what, const char *text, size_t tlen, const char *got, size_t glen, const char *want, size_t wlen) {
   if (glen == wlen && !memcmp(got, want, wlen)) return 1;
   char a[300], b[300], c[300];
   tf_show(text, tlen, a, sizeof a);

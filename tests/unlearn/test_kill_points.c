@@ -159,9 +159,8 @@ static void test_unlearn_every_kill_point(void **state) {
   REQUIRE();
   char *f = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
        *r = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
-  char *argv[] = {"unlearn", "--model", M,       "--tokenizer", TOK, "--forget",  f,   "--retain",
-                  r,         "--lr",    "7e-4",  "--epochs",    "2", "--threads", "1", "--checkpoint-every",
-                  "2",       "--quiet", "--out", NULL,          NULL};
+  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4", "--epochs",
+      "2", "--threads", "1", "--checkpoint-every", "2", "--quiet", "--out", NULL, NULL};
   every_kill_point(argv, (int)(sizeof argv / sizeof *argv), "unlearn", "adapter/adapter_model.safetensors", 6);
   free(f);
   free(r);
@@ -171,28 +170,8 @@ static void test_train_every_kill_point(void **state) {
   (void)state;
   REQUIRE();
   char *d = tu_src_path("tests/fixtures/unlearn/stories_all.jsonl");
-  char *argv[] = {"train",
-                  "--model",
-                  M,
-                  "--tokenizer",
-                  TOK,
-                  "--data",
-                  d,
-                  "--full",
-                  "--lr",
-                  "3e-3",
-                  "--batch",
-                  "4",
-                  "--epochs",
-                  "2",
-                  "--threads",
-                  "1",
-                  "--checkpoint-every",
-                  "2",
-                  "--quiet",
-                  "--out",
-                  NULL,
-                  NULL};
+  char *argv[] = {"train", "--model", M, "--tokenizer", TOK, "--data", d, "--full", "--lr", "3e-3", "--batch", "4",
+      "--epochs", "2", "--threads", "1", "--checkpoint-every", "2", "--quiet", "--out", NULL, NULL};
   every_kill_point(argv, (int)(sizeof argv / sizeof *argv), "train", "model/model.safetensors", 6);
   free(d);
 }

@@ -45,9 +45,8 @@ static void test_every_method_runs(void **state) {
     char *out = lethe_path_join(WORK, ms[i].name), *err;
     /* full-parameter methods: layers that exist in stories260K (5 layers), the method's modules */
     const char *layers = ms[i].train_layers ? "2-4" : "all";
-    char *argv[40] = {"unlearn",  "--model", M,       "--tokenizer", TOK,        "--forget",         f,
-                      "--retain", r,         "--out", out,           "--method", (char *)ms[i].name, "--threads",
-                      "2",        "--quiet"};
+    char *argv[40] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out,
+        "--method", (char *)ms[i].name, "--threads", "2", "--quiet"};
     int k = 16;
 #define ADD(...)                                                                                                       \
   do {                                                                                                                 \
@@ -126,32 +125,9 @@ static void test_full_methods_resume_exactly(void **state) {
     char *once = lethe_path_join(WORK, name);
     snprintf(name, sizeof name, "%s-resumed", methods[i]);
     char *twice = lethe_path_join(WORK, name);
-    char *a1[] = {"unlearn",
-                  "--model",
-                  M,
-                  "--tokenizer",
-                  TOK,
-                  "--forget",
-                  f,
-                  "--retain",
-                  r,
-                  "--out",
-                  once,
-                  "--method",
-                  (char *)methods[i],
-                  "--train-layers",
-                  "3-4",
-                  "--epochs",
-                  "2",
-                  "--lr",
-                  "1e-3",
-                  "--checkpoint-every",
-                  (char *)every[i],
-                  "--threads",
-                  "2",
-                  "--quiet",
-                  (char *)extra[i],
-                  NULL};
+    char *a1[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", once, "--method",
+        (char *)methods[i], "--train-layers", "3-4", "--epochs", "2", "--lr", "1e-3", "--checkpoint-every",
+        (char *)every[i], "--threads", "2", "--quiet", (char *)extra[i], NULL};
     assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, a1), 0);
     a1[10] = twice;
     setenv("LETHE_FAULT_NAN_STEP", fault_step[i], 1);
@@ -191,8 +167,8 @@ static void test_help_and_bad_method(void **state) {
   free(out);
   free(err);
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", "m", "--forget", "f", "--out", "o", "--method",
-                                "bogus", NULL),
-                   2);
+                       "bogus", NULL),
+      2);
   assert_non_null(strstr(err, "'bogus' is not one of npo|"));
   assert_non_null(strstr(err, "ce-u"));
   free(err);
@@ -222,7 +198,7 @@ static void test_bad_train_flags(void **state) {
     char *err;
     lethe_remove_tree(out);
     int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r,
-                          "--out", out, "--epochs", "1", bad[i].extra, bad[i].flag, bad[i].value, "--quiet", NULL);
+        "--out", out, "--epochs", "1", bad[i].extra, bad[i].flag, bad[i].value, "--quiet", NULL);
     if (rc != bad[i].rc || !strstr(err, bad[i].want))
       print_error("%s %s: exit %d: %s\n", bad[i].flag, bad[i].value, rc, err);
     assert_int_equal(rc, bad[i].rc);

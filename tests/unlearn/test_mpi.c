@@ -178,10 +178,8 @@ static void parity(const char *name, const char *batch, int tcp, const char *x1,
   char name2[128];
   snprintf(name2, sizeof name2, "%s-2ranks", name);
   char *two = lethe_path_join(WORK, name2);
-  char *args[40] = {"unlearn",     "--model",  M,      "--tokenizer", TOK, "--forget",
-                    FORGET,        "--retain", RETAIN, "--epochs",    "3", "--batch",
-                    (char *)batch, "--lr",     "3e-3", "--threads",   "1", "--quiet",
-                    "--out",       one};
+  char *args[40] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs",
+      "3", "--batch", (char *)batch, "--lr", "3e-3", "--threads", "1", "--quiet", "--out", one};
   int k = 20;
   if (x1) args[k++] = (char *)x1;
   if (x2) args[k++] = (char *)x2;
@@ -204,9 +202,8 @@ static void test_tcp_only(void **state) { parity("tcp", "4", 1, "--method", "npo
 
 static void test_full_training(void **state) {
   char *one = lethe_path_join(WORK, "train"), *two = lethe_path_join(WORK, "train-2ranks");
-  char *args[] = {"train",     "--model",  M,         "--tokenizer", TOK, "--data", ALL,
-                  "--full",    "--epochs", "2",       "--batch",     "4", "--lr",   "1e-3",
-                  "--threads", "1",        "--quiet", "--out",       one, NULL};
+  char *args[] = {"train", "--model", M, "--tokenizer", TOK, "--data", ALL, "--full", "--epochs", "2", "--batch", "4",
+      "--lr", "1e-3", "--threads", "1", "--quiet", "--out", one, NULL};
   assert_int_equal(run(0, 0, args, NULL), 0);
   args[18] = two;
   assert_int_equal(run(2, 0, args, NULL), 0);
@@ -274,10 +271,8 @@ static pid_t find_rank(const char *out, int rank) {
 
 static void test_killed_rank_and_resume(void **state) {
   char *a = lethe_path_join(WORK, "dp-uninterrupted"), *b = lethe_path_join(WORK, "dp-killed");
-  char *args[] = {
-      "unlearn", "--model", M,   "--tokenizer", TOK,    "--forget",  FORGET, "--retain",           RETAIN, "--epochs",
-      "40",      "--batch", "4", "--lr",        "7e-4", "--threads", "1",    "--checkpoint-every", "5",    "--quiet",
-      "--out",   a,         NULL};
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "40",
+      "--batch", "4", "--lr", "7e-4", "--threads", "1", "--checkpoint-every", "5", "--quiet", "--out", a, NULL};
   assert_int_equal(run(2, 0, args, NULL), 0);
   args[21] = b;
   char *ep = lethe_path_join(WORK, "killed-stderr.txt");
@@ -306,17 +301,16 @@ static void test_killed_rank_and_resume(void **state) {
   int rc = wait_rc(job);
   double waited = lethe_now_s() - t0;
   char *err = read_text(ep);
-  print_message("rank 1 killed after the checkpoint of step %d: job exit %d after %.1fs:\n%s\n", killed_at, rc, waited,
-                err);
+  print_message(
+      "rank 1 killed after the checkpoint of step %d: job exit %d after %.1fs:\n%s\n", killed_at, rc, waited, err);
   assert_int_not_equal(rc, 0);
   assert_true(waited < 30.0); /* no hang */
   char *adapter_b = lethe_path_join(b, "adapter/adapter_model.safetensors");
   assert_false(lethe_file_exists(adapter_b));
   /* resumed with the same number of ranks */
-  char *resume[] = {
-      "unlearn",  "--model", M,   "--tokenizer", TOK,    "--forget",  FORGET, "--retain",           RETAIN, "--epochs",
-      "40",       "--batch", "4", "--lr",        "7e-4", "--threads", "1",    "--checkpoint-every", "5",    "--quiet",
-      "--resume", b,         NULL};
+  char *resume[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs",
+      "40", "--batch", "4", "--lr", "7e-4", "--threads", "1", "--checkpoint-every", "5", "--quiet", "--resume", b,
+      NULL};
   assert_int_equal(run(2, 0, resume, NULL), 0);
   assert_same_run(a, b, "adapter/adapter_model.safetensors");
   free(err);
@@ -330,18 +324,14 @@ static void test_killed_rank_and_resume(void **state) {
  * at step 9 of 12; one process resumes from it and must reach the uninterrupted 1-process result. */
 static void test_resume_other_world(void **state) {
   char *a = lethe_path_join(WORK, "w-one"), *b = lethe_path_join(WORK, "w-two-then-one");
-  char *args[] = {
-      "unlearn", "--model", M,   "--tokenizer", TOK,    "--forget",  FORGET, "--retain",           RETAIN, "--epochs",
-      "4",       "--batch", "4", "--lr",        "3e-3", "--threads", "1",    "--checkpoint-every", "9",    "--quiet",
-      "--out",   a,         NULL};
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "4",
+      "--batch", "4", "--lr", "3e-3", "--threads", "1", "--checkpoint-every", "9", "--quiet", "--out", a, NULL};
   assert_int_equal(run(0, 0, args, NULL), 0);
   args[21] = b;
   assert_int_equal(run(2, 0, args, NULL), 0);
   assert_int_equal(checkpoint_step(b), 9);
-  char *resume[] = {"unlearn", "--model",  M,      "--tokenizer", TOK, "--forget",
-                    FORGET,    "--retain", RETAIN, "--epochs",    "4", "--batch",
-                    "4",       "--lr",     "3e-3", "--threads",   "1", "--checkpoint-every",
-                    "9",       "--resume", b,      NULL};
+  char *resume[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs",
+      "4", "--batch", "4", "--lr", "3e-3", "--threads", "1", "--checkpoint-every", "9", "--resume", b, NULL};
   char *err = NULL;
   assert_int_equal(run(0, 0, resume, &err), 0);
   assert_non_null(strstr(err, "at step 9"));
@@ -356,8 +346,8 @@ static void test_bad_input_one_message(void **state) {
   char *bad = lethe_path_join(WORK, "bad_forget.jsonl");
   tu_write_text(bad, "{\"input\": \"a\", \"output\": \"b\"}\n{\"input\": \"a\", \"outp\n");
   char *out = lethe_path_join(WORK, "bad");
-  char *args[] = {"unlearn", "--model",   M,   "--tokenizer", TOK,     "--forget", bad, "--retain",
-                  RETAIN,    "--threads", "1", "--quiet",     "--out", out,        NULL};
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", bad, "--retain", RETAIN, "--threads", "1",
+      "--quiet", "--out", out, NULL};
   char *err = NULL;
   double t0 = lethe_now_s();
   int rc = run(2, 0, args, &err);
@@ -389,8 +379,8 @@ static int bench_losses(const char *text, double *loss, int cap) {
  * the all-reduce's time and bytes reported by rank 0 only. */
 static void test_bench_step(void **state) {
   char *cfg = tu_src_path("tests/fixtures/unlearn/tiny_llama/config.json");
-  char *args[] = {"bench",   "step", "--config", cfg, "--batch",   "4", "--seq", "24",
-                  "--steps", "3",    "--warmup", "0", "--threads", "1", NULL};
+  char *args[] = {"bench", "step", "--config", cfg, "--batch", "4", "--seq", "24", "--steps", "3", "--warmup", "0",
+      "--threads", "1", NULL};
   char *ep = lethe_path_join(WORK, "bench-err.txt"), *op1 = lethe_path_join(WORK, "bench1.txt"),
        *op2 = lethe_path_join(WORK, "bench2.txt");
   assert_int_equal(wait_rc(spawn_out(0, 0, args, ep, op1)), 0);
@@ -434,7 +424,7 @@ int main(void) {
   if (!built || strcmp(built, "1") != 0 || !MPIRUN || !*MPIRUN || access(MPIRUN, X_OK) != 0) {
     printf("SKIP: lethe was built without MPI or mpirun is missing (LETHE_MPI_BUILD=%s, LETHE_MPIRUN=%s): "
            "install openmpi-bin libopenmpi-dev (scripts/install-deps.sh) and reconfigure\n",
-           built ? built : "(unset)", MPIRUN ? MPIRUN : "(unset)");
+        built ? built : "(unset)", MPIRUN ? MPIRUN : "(unset)");
     return 77;
   }
   /* CI runs as root; OpenMPI refuses root unless told */

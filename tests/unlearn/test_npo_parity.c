@@ -202,7 +202,7 @@ static void run_variant(const char *name) {
     float want[4];
     assert_int_equal(lethe_st_to_f32(&st, t, want, 4), LETHE_OK);
     print_message("%s step %d: total %.6f (%.6f) forget %.6f (%.6f) retain %.6f (%.6f) kl %.6f (%.6f)\n", name, k + 1,
-                  loss.total, want[0], loss.forget, want[1], loss.retain, want[2], loss.kl, want[3]);
+        loss.total, want[0], loss.forget, want[1], loss.retain, want[2], loss.kl, want[3]);
     snprintf(what, sizeof what, "%s step %d total", name, k + 1);
     check_close(what, loss.total, want[0]);
     snprintf(what, sizeof what, "%s step %d forget", name, k + 1);
@@ -263,9 +263,9 @@ static void test_sequential_order(void **state) {
   lethe_trainer *tr;
   assert_int_equal(lethe_trainer_create(m, lora, &d, &tc, &tr), LETHE_OK);
   static const int want[] = {0, 4, 5, 1, 6, 7, 2, 4, 5, /* chunk 0, epoch 1 */
-                             0, 6, 7, 1, 4, 5, 2, 6, 7, /* chunk 0, epoch 2 */
-                             3, 4, 5,                   /* chunk 1, epoch 1 */
-                             3, 6, 7};                  /* chunk 1, epoch 2 */
+      0, 6, 7, 1, 4, 5, 2, 6, 7,                        /* chunk 0, epoch 2 */
+      3, 4, 5,                                          /* chunk 1, epoch 1 */
+      3, 6, 7};                                         /* chunk 1, epoch 2 */
   const int n = (int)(sizeof want / sizeof *want);
   assert_int_equal(tr->total_steps, n);
   for (int k = 0; k < n; k++) {

@@ -56,16 +56,16 @@ static void test_jsonl_line_bound(void **state) {
   fclose(fp);
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out,
-                        "--epochs", "1", "--max-line-bytes", "1000", "--quiet", NULL);
+      "--epochs", "1", "--max-line-bytes", "1000", "--quiet", NULL);
   assert_int_equal(rc, 1);
   print_message("%s", err);
   char want[512];
   snprintf(want, sizeof want,
-           "%s:2: the line is 3040 bytes, longer than the 1000 allowed (raise it with --max-line-bytes)", f);
+      "%s:2: the line is 3040 bytes, longer than the 1000 allowed (raise it with --max-line-bytes)", f);
   assert_non_null(strstr(err, want));
   free(err);
   rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", m, "--tokenizer", tok, "--forget", f, "--out", out,
-                    "--epochs", "1", "--max-line-bytes", "4000", "--max-len", "64", "--quiet", NULL);
+      "--epochs", "1", "--max-line-bytes", "4000", "--max-len", "64", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);

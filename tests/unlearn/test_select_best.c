@@ -59,8 +59,8 @@ static void memorise(void) {
   if (lethe_is_dir(MEMM)) return;
   char *err = NULL;
   assert_int_equal(tu_run_lethe(NULL, NULL, &err, "data", "bios", "--out", DATA, "--n", "8", "--forget", "2",
-                                "--holdout", "4", "--seed", "7", NULL),
-                   0);
+                       "--holdout", "4", "--seed", "7", NULL),
+      0);
   free(err);
   char *all = lethe_path_join(DATA, "all.jsonl"), *a, *b;
   size_t na, nb;
@@ -74,8 +74,8 @@ static void memorise(void) {
   free(b);
   char *mem = lethe_path_join(WORK, "memorised");
   int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", M, "--tokenizer", TOK, "--data", all, "--full", "--out",
-                        mem, "--epochs", "40", "--lr", "3e-3", "--batch", "4", "--schedule", "cosine", "--warmup-steps",
-                        "10", "--threads", "1", "--quiet", NULL);
+      mem, "--epochs", "40", "--lr", "3e-3", "--batch", "4", "--schedule", "cosine", "--warmup-steps", "10",
+      "--threads", "1", "--quiet", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -84,33 +84,11 @@ static void memorise(void) {
 }
 
 /* Unlearning with evaluation after every epoch; extra arguments (NULL-terminated, up to 8). */
-static int unlearn(const char *out, const char *epochs, char **err, const char *x0, const char *x1, const char *x2,
-                   const char *x3) {
-  char *argv[40] = {"unlearn",
-                    "--model",
-                    MEMM,
-                    "--tokenizer",
-                    TOK,
-                    "--forget",
-                    F,
-                    "--retain",
-                    R,
-                    "--mia-members",
-                    MM,
-                    "--mia-nonmembers",
-                    MN,
-                    "--eval-every",
-                    "1",
-                    "--eval-max-new",
-                    "64",
-                    "--lr",
-                    "1e-2",
-                    "--epochs",
-                    (char *)epochs,
-                    "--threads",
-                    "1",
-                    "--out",
-                    (char *)out};
+static int unlearn(
+    const char *out, const char *epochs, char **err, const char *x0, const char *x1, const char *x2, const char *x3) {
+  char *argv[40] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+      "--mia-nonmembers", MN, "--eval-every", "1", "--eval-max-new", "64", "--lr", "1e-2", "--epochs", (char *)epochs,
+      "--threads", "1", "--out", (char *)out};
   int n = 25;
   const char *x[] = {x0, x1, x2, x3};
   for (int i = 0; i < 4 && x[i]; i++) argv[n++] = (char *)x[i];
@@ -138,8 +116,8 @@ static double num(json_t *o, const char *a, const char *b) {
 static double eval_final(const char *adapter, const char *out) {
   char *err = NULL;
   int rc = tu_run_lethe(NULL, NULL, &err, "eval", "--model", MEMM, "--tokenizer", TOK, "--adapter", adapter, "--forget",
-                        F, "--retain", R, "--mia-members", MM, "--mia-nonmembers", MN, "--max-new", "64", "--threads",
-                        "1", "--out", out, NULL);
+      F, "--retain", R, "--mia-members", MM, "--mia-nonmembers", MN, "--max-new", "64", "--threads", "1", "--out", out,
+      NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   free(err);
@@ -197,7 +175,7 @@ static void test_select_best_and_resume(void **state) {
   free(text);
   free(lp);
   print_message("chosen: step %d, final %.4f (MIA score %.3f); last epoch: final %.4f (MIA score %.3f)\n", chosen_step,
-                chosen, chosen_mia, last, last_mia);
+      chosen, chosen_mia, last, last_mia);
   assert_int_equal(n, 13);
   /* the best evaluated (the log holds 9 digits), the earliest of ties */
   assert_true(chosen >= best - 1e-8 && fabs(chosen - best) < 1e-8 && chosen_step == best_step);
@@ -258,7 +236,7 @@ static void test_damaged_run_files(void **state) {
   if (!lethe_is_dir(a)) skip();
   char *err = NULL;
   const char *bad_logs[] = {"{\"step\": 0, \"epoch\": 0, \"final\": \"high\"}\n", "{\"step\": -3}\n", "not json\n",
-                            "{\"step\": 0, \"epoch\": 0, \"final\": 0.5"};
+      "{\"step\": 0, \"epoch\": 0, \"final\": 0.5"};
   for (size_t i = 0; i < sizeof bad_logs / sizeof *bad_logs; i++) {
     tu_write_text(lp, bad_logs[i]);
     int rc = tu_run_lethe(NULL, NULL, &err, "report", "--run", a, "--out", html, NULL);
@@ -311,8 +289,8 @@ static void test_lr_auto(void **state) {
   double lr = num(search, "chosen_lr", NULL);
   json_t *ch = json_object_get(json_object_get(run, "evaluation"), "chosen");
   double agg = num(ch, "task_aggregate", NULL), mia = num(ch, "mia_score", NULL);
-  print_message("lr auto: lr %g, chosen epoch %.0f: task aggregate %.4f, MIA score %.3f\n", lr, num(ch, "epoch", NULL),
-                agg, mia);
+  print_message(
+      "lr auto: lr %g, chosen epoch %.0f: task aggregate %.4f, MIA score %.3f\n", lr, num(ch, "epoch", NULL), agg, mia);
   assert_true(num(json_object_get(run, "lr_auto"), "chosen_lr", NULL) == lr);
   if (!SANITIZER_BUILD) {
     assert_true(agg >= 0.85);
@@ -328,7 +306,7 @@ static void test_lr_auto(void **state) {
   if (SANITIZER_BUILD)
     tu_skip_case("the --lr auto quality bar (aggregate %.4f >= 0.85, MIA score %.3f >= 0.6) is asserted in the Release "
                  "build only",
-                 agg, mia);
+        agg, mia);
 }
 
 /* MMLU during training: a fixed subset (1 question per subject) scored in every evaluation; the
@@ -378,13 +356,9 @@ static void test_sweep(void **state) {
   TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
   memorise();
   char *out = lethe_path_join(WORK, "sweep"), *err = NULL, *sout = NULL;
-  char *argv[] = {"sweep", "--model",        MEMM,       "--tokenizer",
-                  TOK,     "--forget",       F,          "--retain",
-                  R,       "--mia-members",  MM,         "--mia-nonmembers",
-                  MN,      "--eval-max-new", "64",       "--threads",
-                  "1",     "--quiet",        "--epochs", "3",
-                  "--lr",  "3e-3,1e-2",      "--out",    out,
-                  NULL};
+  char *argv[] = {"sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+      "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3", "--lr", "3e-3,1e-2",
+      "--out", out, NULL};
   int rc = tu_run_lethe_argv(NULL, &sout, &err, argv);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
@@ -401,7 +375,7 @@ static void test_sweep(void **state) {
   assert_true(lethe_file_exists(csv));
   char bestrun[64];
   snprintf(bestrun, sizeof bestrun, "%s/adapter/adapter_model.safetensors",
-           json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
+      json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
   char *bad_ad = lethe_path_join(out, bestrun);
   same_file(ad, bad_ad);
   /* one model load and one reference cache for both runs, and the same bytes as a run on its own */
@@ -413,33 +387,9 @@ static void test_sweep(void **state) {
   assert_true(json_is_true(json_object_get(shr, "reference_cache_reused")));
   json_decref(run1);
   char *sep = lethe_path_join(WORK, "sweep-separate");
-  char *uargv[] = {"unlearn",
-                   "--model",
-                   MEMM,
-                   "--tokenizer",
-                   TOK,
-                   "--forget",
-                   F,
-                   "--retain",
-                   R,
-                   "--mia-members",
-                   MM,
-                   "--mia-nonmembers",
-                   MN,
-                   "--eval-max-new",
-                   "64",
-                   "--threads",
-                   "1",
-                   "--quiet",
-                   "--epochs",
-                   "3",
-                   "--lr",
-                   "1e-2",
-                   "--eval-every",
-                   "1",
-                   "--out",
-                   sep,
-                   NULL};
+  char *uargv[] = {"unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
+      "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3", "--lr", "1e-2",
+      "--eval-every", "1", "--out", sep, NULL};
   char *uerr = NULL;
   rc = tu_run_lethe_argv(NULL, NULL, &uerr, uargv);
   if (rc) print_error("%s", uerr);
@@ -469,13 +419,13 @@ static void test_sweep(void **state) {
   /* an invalid list: nothing runs */
   char *out2 = lethe_path_join(WORK, "sweep-bad");
   rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2,
-                    "--lr", "1e-3,,2e-3", NULL);
+      "--lr", "1e-3,,2e-3", NULL);
   assert_int_not_equal(rc, 0);
   assert_non_null(strstr(err, "an empty value in the list"));
   assert_false(lethe_is_dir(out2));
   free(err);
   rc = tu_run_lethe(NULL, NULL, &err, "sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out2,
-                    "--method", "npo,nope", NULL);
+      "--method", "npo,nope", NULL);
   assert_int_not_equal(rc, 0);
   assert_non_null(strstr(err, "'nope' is not one of")); /* names the value */
   assert_false(lethe_is_dir(out2));
@@ -521,7 +471,7 @@ static void test_bad_eval_options(void **state) {
   char *out = lethe_path_join(WORK, "bad-out"), *err = NULL;
   /* --select best with nothing to evaluate on (no --eval-every) */
   int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--out", out,
-                        "--select", "best", NULL);
+      "--select", "best", NULL);
   assert_int_not_equal(rc, 0);
   assert_non_null(strstr(err, "--select best needs something to evaluate"));
   assert_false(lethe_is_dir(out));
@@ -533,10 +483,7 @@ static void test_bad_eval_options(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_best_and_resume),
-                                     cmocka_unit_test(test_damaged_run_files),
-                                     cmocka_unit_test(test_lr_auto),
-                                     cmocka_unit_test(test_mmlu_in_training),
-                                     cmocka_unit_test(test_sweep),
-                                     cmocka_unit_test(test_bad_eval_options)};
+      cmocka_unit_test(test_damaged_run_files), cmocka_unit_test(test_lr_auto), cmocka_unit_test(test_mmlu_in_training),
+      cmocka_unit_test(test_sweep), cmocka_unit_test(test_bad_eval_options)};
   return tu_run_group_tests(tests, setup, teardown);
 }

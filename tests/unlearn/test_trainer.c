@@ -166,8 +166,8 @@ static void test_checkpoint_resume_is_exact(void **state) {
   free(run_all(tc, &n));
   assert_int_equal((int)tc->step, (int)ta->step);
   assert_memory_equal(a->params, c2->params, sizeof(float) * a->n_params);
-  print_message("resumed run equals the uninterrupted one bit for bit (%zu parameters, %d steps)\n", a->n_params,
-                (int)ta->step);
+  print_message(
+      "resumed run equals the uninterrupted one bit for bit (%zu parameters, %d steps)\n", a->n_params, (int)ta->step);
   lethe_trainer_free(ta);
   lethe_trainer_free(tc);
   lethe_lora_free(a);

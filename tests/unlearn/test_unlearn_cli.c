@@ -69,7 +69,7 @@ static void memorise_into(const char *model, const char *tok, const char *mem, c
   char *all = fx("stories_all.jsonl");
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "train", "--model", model, "--tokenizer", tok, "--data", all, "--full",
-                        "--out", mem, "--epochs", epochs, "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
+      "--out", mem, "--epochs", epochs, "--lr", "3e-3", "--batch", "4", "--threads", "2", NULL);
   if (rc) print_error("%s", err);
   assert_int_equal(rc, 0);
   assert_true(lethe_is_dir(model_dir));
@@ -94,7 +94,7 @@ static void test_npo_forgets_and_keeps(void **state) {
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
   char *err;
   int rc = tu_run_lethe(NULL, NULL, &err, "unlearn", "--model", model_dir, "--tokenizer", TOK260, "--forget", f,
-                        "--retain", r, "--out", out, "--lr", "7e-4", "--threads", "2", NULL);
+      "--retain", r, "--out", out, "--lr", "7e-4", "--threads", "2", NULL);
   print_message("%s", err);
   assert_int_equal(rc, 0);
   char *rp = lethe_path_join(out, "run.json");
@@ -104,7 +104,7 @@ static void test_npo_forgets_and_keeps(void **state) {
   double f0 = nll(run, "forget_before"), f1 = nll(run, "forget_after"), r0 = nll(run, "retain_before"),
          r1 = nll(run, "retain_after");
   print_message("forget answer NLL %.4f -> %.4f (x%.2f), retain %.4f -> %.4f (%+.1f%%)\n", f0, f1, f1 / f0, r0, r1,
-                100 * (r1 - r0) / r0);
+      100 * (r1 - r0) / r0);
   assert_true(f0 > 0.05 && f0 < 1.0); /* memorised, not trivially */
   assert_true(f1 >= 3.0 * f0);
   assert_true(r1 <= 1.10 * r0 && r1 >= 0.90 * r0);
@@ -172,9 +172,8 @@ static void test_sigkill_resume_is_bit_identical(void **state) {
   char *model_dir = lethe_path_join(MEM, "model");
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl");
   char *a = lethe_path_join(WORK, "uninterrupted"), *b = lethe_path_join(WORK, "killed");
-  char *common[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK,  "--forget",  f,   "--retain",
-                    r,         "--lr",    "7e-4",    "--epochs",    "40", "--threads", "2", "--checkpoint-every",
-                    "5",       "--out",   NULL,      NULL};
+  char *common[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4",
+      "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--out", NULL, NULL};
   int n = (int)(sizeof common / sizeof *common);
   common[n - 2] = a;
   assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, common), 0);
@@ -203,12 +202,8 @@ static void test_sigkill_resume_is_bit_identical(void **state) {
   assert_false(lethe_file_exists(adapter_b)); /* it really died before the end */
   print_message("killed with SIGKILL after the checkpoint of step %d; resuming\n", killed_at);
   /* resumed with activation recomputation: the same numbers, so still the same bytes */
-  char *resume[] = {"unlearn", "--model",     model_dir,  "--tokenizer",
-                    TOK,       "--forget",    f,          "--retain",
-                    r,         "--lr",        "7e-4",     "--epochs",
-                    "40",      "--threads",   "2",        "--checkpoint-every",
-                    "5",       "--recompute", "--resume", b,
-                    NULL};
+  char *resume[] = {"unlearn", "--model", model_dir, "--tokenizer", TOK, "--forget", f, "--retain", r, "--lr", "7e-4",
+      "--epochs", "40", "--threads", "2", "--checkpoint-every", "5", "--recompute", "--resume", b, NULL};
   char *err;
   int rc = tu_run_lethe_argv(NULL, NULL, &err, resume);
   print_message("%s", strstr(err, "resumed") ? strstr(err, "resumed") : err);
@@ -256,7 +251,7 @@ static int unlearn_with(const char *forget_text, char **err, const char *extra) 
   else
     unlink(fpath);
   int rc = tu_run_lethe(NULL, NULL, err, "unlearn", "--model", M, "--tokenizer", TOK, "--forget", fpath, "--retain", r,
-                        "--out", out, "--epochs", "1", "--max-len", extra ? extra : "512", NULL);
+      "--out", out, "--epochs", "1", "--max-len", extra ? extra : "512", NULL);
   free(fpath);
   free(out);
   free(r);
@@ -287,14 +282,14 @@ static void test_bad_data(void **state) {
   assert_int_equal(
       unlearn_with("{\"id\": \"q\\\"x\\\"sc1\", \"input\": \"Once upon a time there was a girl\", \"output\": \" who "
                    "liked to run and jump and play in the sun all day long.\", \"extra\": [1, 2]}\n",
-                   &err, "40"),
+          &err, "40"),
       0);
   assert_non_null(strstr(err, "rows longer than --max-len 40 were cut")); /* 40 bytes: the input and a bit */
   free(err);
   /* A forget set whose only row has no answer token left. */
   assert_int_equal(
-      unlearn_with("{\"id\": \"a\", \"input\": \"Once upon a time there was a girl who\", \"output\": \" ran.\"}\n",
-                   &err, "4"),
+      unlearn_with(
+          "{\"id\": \"a\", \"input\": \"Once upon a time there was a girl who\", \"output\": \" ran.\"}\n", &err, "4"),
       1);
   assert_non_null(strstr(err, "no forget row has an answer token"));
   free(err);
@@ -305,8 +300,8 @@ static void test_bad_data(void **state) {
 static void test_nan_keeps_last_checkpoint(void **state) {
   (void)state;
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "nan");
-  char *argv[] = {"unlearn", "--model",  M,   "--tokenizer",        TOK, "--forget",  f,   "--retain", r, "--out",
-                  out,       "--epochs", "3", "--checkpoint-every", "2", "--threads", "2", NULL};
+  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--out", out, "--epochs",
+      "3", "--checkpoint-every", "2", "--threads", "2", NULL};
   setenv("LETHE_FAULT_NAN_STEP", "5", 1);
   char *err;
   int rc = tu_run_lethe_argv(NULL, NULL, &err, argv);
@@ -319,8 +314,8 @@ static void test_nan_keeps_last_checkpoint(void **state) {
   char *ad = lethe_path_join(out, "adapter");
   assert_false(lethe_is_dir(ad)); /* no output from a failed run */
   free(err);
-  char *resume[] = {"unlearn", "--model",  M,   "--tokenizer",        TOK, "--forget",  f,   "--retain", r, "--resume",
-                    out,       "--epochs", "3", "--checkpoint-every", "2", "--threads", "2", NULL};
+  char *resume[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--resume", out,
+      "--epochs", "3", "--checkpoint-every", "2", "--threads", "2", NULL};
   assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, resume), 0);
   assert_true(lethe_is_dir(ad));
   free(ad);
@@ -336,9 +331,8 @@ static void test_resume_checks_inputs(void **state) {
   (void)state;
   char *f = fx("stories_forget.jsonl"), *r = fx("stories_retain.jsonl"), *out = lethe_path_join(WORK, "checks");
   char *rev = lethe_path_join(WORK, "forget_reversed.jsonl");
-  char *argv[] = {"unlearn", "--model",  M,   "--tokenizer",        TOK, "--forget",  f,   "--retain",
-                  r,         "--epochs", "2", "--checkpoint-every", "2", "--threads", "2", "--quiet",
-                  "--out",   out,        NULL};
+  char *argv[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", f, "--retain", r, "--epochs", "2",
+      "--checkpoint-every", "2", "--threads", "2", "--quiet", "--out", out, NULL};
   assert_int_equal(tu_run_lethe_argv(NULL, NULL, NULL, argv), 0);
   assert_int_equal(checkpoint_step(out), 4);
   argv[16] = "--resume";

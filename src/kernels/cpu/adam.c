@@ -6,7 +6,7 @@
 #include "kernels/cpu/cpu.h"
 
 void cpu_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2, float eps,
-              float wd, int decoupled, float b1c, float b2c) {
+    float wd, int decoupled, float b1c, float b2c) {
   float sb2 = sqrtf(b2c);
   float step = lr / b1c;
 #pragma omp parallel for simd if (n > LETHE_CPU_PAR_MIN)

@@ -30,8 +30,7 @@ static inline void axpyf(float *y, float a, const float *x, int n) {
 static inline int key_begin(int i, int window) { return (window > 0 && i - window + 1 > 0) ? i - window + 1 : 0; }
 
 void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, int ldq, int ldkv,
-                   const int *start, int n_seq, int N, int H, int KV, int hd, int window,
-                   const lethe_scratch *scratch) {
+    const int *start, int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   int tasks = n_seq * H;
@@ -73,8 +72,8 @@ void cpu_attention(float *out, float *lse, const float *q, const float *k, const
 }
 
 void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
-                            const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start,
-                            int n_seq, int N, int H, int KV, int hd, int window, const lethe_scratch *scratch) {
+    const float *q, const float *k, const float *v, int ldq, int ldkv, const int *start, int n_seq, int N, int H,
+    int KV, int hd, int window, const lethe_scratch *scratch) {
   int group = H / KV, ldo = H * hd;
   float scale = 1.0f / sqrtf((float)hd);
   int tasks = n_seq * KV;
@@ -123,8 +122,8 @@ void cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
 }
 
 /* One query row against keys j0..j1 (inclusive) with an online softmax. */
-static inline void attend_row(float *o, const float *qr, const float *k0, const float *v0, size_t ld, int j0, int j1,
-                              int hd, float scale) {
+static inline void attend_row(
+    float *o, const float *qr, const float *k0, const float *v0, size_t ld, int j0, int j1, int hd, float scale) {
   float acc[LETHE_MAX_HEAD_DIM];
   memset(acc, 0, sizeof(float) * hd);
   float m = -INFINITY, l = 0.0f;
@@ -145,7 +144,7 @@ static inline void attend_row(float *o, const float *qr, const float *k0, const 
 }
 
 void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, const float *vc, const int *slot,
-                          const int *pos, int N, int max_pos, int H, int KV, int hd, int window) {
+    const int *pos, int N, int max_pos, int H, int KV, int hd, int window) {
   int group = H / KV;
   float scale = 1.0f / sqrtf((float)hd);
   size_t ld = (size_t)KV * hd;
@@ -156,6 +155,6 @@ void cpu_attention_cached(float *out, const float *q, int ldq, const float *kc, 
     int p = pos[t];
     size_t base = (size_t)slot[t] * max_pos * ld + (size_t)kvh * hd;
     attend_row(out + (size_t)t * H * hd + (size_t)h * hd, q + (size_t)t * ldq + (size_t)h * hd, kc + base, vc + base,
-               ld, key_begin(p, window), p, hd, scale);
+        ld, key_begin(p, window), p, hd, scale);
   }
 }

@@ -7,7 +7,7 @@
 #include "util/bf16.h"
 
 void cpu_gemm_bf16w_ref(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
-                        int ldw, float beta, float *C, int ldc) {
+    int ldw, float beta, float *C, int ldc) {
 #pragma omp parallel for schedule(static) if ((size_t)M * N * K > 65536)
   for (int i = 0; i < M; i++) {
     const float *a = A + (size_t)i * lda;
@@ -26,7 +26,7 @@ void cpu_gemm_bf16w_ref(int trans_w, int M, int N, int K, float alpha, const flo
 }
 
 void cpu_gemm_bf16w(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W, int ldw,
-                    float beta, float *C, int ldc) {
+    float beta, float *C, int ldc) {
   if (M <= 0 || N <= 0) return;
   if (K > 0 && cpu_bf16_native() && cpu_gemm_bf16_ready(M, K))
     cpu_gemm_bf16_fast(trans_w, M, N, K, alpha, A, lda, W, ldw, beta, C, ldc);

@@ -26,7 +26,7 @@ void cpu_logits_bf16w(float *z, const float *x, const uint16_t *w16, int n, int 
 
 /* C (M, N) = A op(W) with the head W (V, d) in fp32 (w) or bf16 (w16): op(W) = W^T when trans_w. */
 static void head_gemm(int trans_w, int M, int N, int K, const float *A, int lda, const float *w, const uint16_t *w16,
-                      int ldw, float *C, int ldc) {
+    int ldw, float *C, int ldc) {
   if (w16)
     cpu_gemm_bf16w(trans_w, M, N, K, 1.0f, A, lda, w16, ldw, 0.0f, C, ldc);
   else
@@ -51,8 +51,7 @@ static float target_lse(const float *q_logits, int V, int mode, int gold) {
 }
 
 static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
-                       const uint16_t *w16, const int *y, int n, int d, int V, const lethe_head_coef *coef,
-                       float *scratch, int chunk) {
+    const uint16_t *w16, const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   const int use_kl = coef && coef->kl;
   const int have_ref = use_kl && coef->ref_hidden;
   float *z = scratch;                      /* (chunk, V) logits, then dL/dz */
@@ -132,11 +131,11 @@ static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw
 }
 
 void cpu_classifier(float *l, float *lse, float *kl_out, float *dx, float *dw, const float *x, const float *w,
-                    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
+    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   classifier(l, lse, kl_out, dx, dw, x, w, NULL, y, n, d, V, coef, scratch, chunk);
 }
 
 void cpu_classifier_bf16w(float *l, float *lse, float *kl_out, float *dx, const float *x, const uint16_t *w16,
-                          const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
+    const int *y, int n, int d, int V, const lethe_head_coef *coef, float *scratch, int chunk) {
   classifier(l, lse, kl_out, dx, NULL, x, NULL, w16, y, n, d, V, coef, scratch, chunk);
 }

@@ -7,8 +7,8 @@
 /* C = alpha A B^T + beta C for a few rows of A (decoding: one row per sequence). OpenBLAS would
  * pack all of B first, which for a weight matrix costs more than the product itself; here every
  * row of B is read once and used for all rows of A while it sits in L1. */
-static void few_rows_nt(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
-                        float *C, int ldc) {
+static void few_rows_nt(
+    int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
 #pragma omp parallel for schedule(static) if ((size_t)N * K > 65536)
   for (int j = 0; j < N; j++) {
     const float *b = B + (size_t)j * ldb;
@@ -46,7 +46,7 @@ static void few_rows_nt(int M, int N, int K, float alpha, const float *A, int ld
 }
 
 void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-              int ldb, float beta, float *C, int ldc) {
+    int ldb, float beta, float *C, int ldc) {
   if (M <= 0 || N <= 0) return;
   if (!trans_a && trans_b && M <= 16 && K > 0) {
     few_rows_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -59,5 +59,5 @@ void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
     return;
   }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
-              A, lda, B, ldb, beta, C, ldc);
+      A, lda, B, ldb, beta, C, ldc);
 }

@@ -94,13 +94,13 @@ static inline uint16_t wat(const uint16_t *W, int ldw, int trans_w, int K, int N
 
 /* Packs rows [k0, k0 + kn) of B = op(W), columns [n0, n0 + panels * 32), into dst: panel by
  * panel, Bp[pair][32][2]. */
-TGT static void pack_b(uint16_t *dst, int trans_w, const uint16_t *W, int ldw, int K, int N, int k0, int kn, int n0,
-                       int panels) {
+TGT static void pack_b(
+    uint16_t *dst, int trans_w, const uint16_t *W, int ldw, int K, int N, int k0, int kn, int n0, int panels) {
   int pairs = (kn + 1) / 2;
   const __m512i lo_idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
-                                          37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+      37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
   const __m512i hi_idx = _mm512_set_epi16(63, 31, 62, 30, 61, 29, 60, 28, 59, 27, 58, 26, 57, 25, 56, 24, 55, 23, 54,
-                                          22, 53, 21, 52, 20, 51, 19, 50, 18, 49, 17, 48, 16);
+      22, 53, 21, 52, 20, 51, 19, 50, 18, 49, 17, 48, 16);
   for (int pn = 0; pn < panels; pn++) {
     uint16_t *o = dst + (size_t)pn * pairs * 2 * NP;
     int nb = n0 + pn * NP;
@@ -137,8 +137,7 @@ TGT static void pack_b(uint16_t *dst, int trans_w, const uint16_t *W, int ldw, i
 /* C tile (mr, 32 or fewer columns by the masks) over `pairs` pairs of k. a: g_a rows as 32-bit
  * words (stride lda32); b: one packed panel. first: this block applies beta, otherwise it adds. */
 TGT static inline __attribute__((always_inline)) void micro(const int mr, int pairs, const uint32_t *a, size_t lda32,
-                                                            const uint16_t *b, float *c, size_t ldc, __mmask16 m0,
-                                                            __mmask16 m1, float alpha, float beta, int first) {
+    const uint16_t *b, float *c, size_t ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta, int first) {
   __m512 acc0[MR], acc1[MR];
   for (int r = 0; r < mr; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();
   for (int p = 0; p < pairs; p++) {
@@ -182,8 +181,8 @@ TGT static void micro_any(int mr, int pairs, const uint32_t *a, size_t lda32, co
 // clang-format on
 
 /* A few rows against W^T (N, K): C[i][j] = alpha * sum_k bf16(A)[i][k] W[j][k] + beta C[i][j]. */
-TGT static void few_rows(int M, int N, int K, int Kp, float alpha, const uint16_t *W, int ldw, float beta, float *C,
-                         int ldc) {
+TGT static void few_rows(
+    int M, int N, int K, int Kp, float alpha, const uint16_t *W, int ldw, float beta, float *C, int ldc) {
 #pragma omp parallel for schedule(static) if ((size_t)N * K > 65536)
   for (int j = 0; j < N; j++) {
     const uint16_t *w = W + (size_t)j * ldw;
@@ -206,7 +205,7 @@ TGT static void few_rows(int M, int N, int K, int Kp, float alpha, const uint16_
 }
 
 TGT void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
-                            int ldw, float beta, float *C, int ldc) {
+    int ldw, float beta, float *C, int ldc) {
   int Kp = (K + 1) & ~1;
   int threads = omp_get_max_threads();
   if (threads > g_b_threads) threads = g_b_threads;
@@ -273,7 +272,7 @@ int cpu_gemm_bf16_ready(int M, int K) {
   return 0;
 }
 void cpu_gemm_bf16_fast(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
-                        int ldw, float beta, float *C, int ldc) {
+    int ldw, float beta, float *C, int ldc) {
   (void)trans_w, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)W, (void)ldw, (void)beta, (void)C,
       (void)ldc;
 }

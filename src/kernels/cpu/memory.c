@@ -51,7 +51,7 @@ void cpu_scatter_rows(float *dst, const float *src, const int *rows, int n, int 
 }
 
 void cpu_kv_store(float *kc, float *vc, const float *qkv, int ld, int koff, int kvdim, const int *slot, const int *pos,
-                  int N, int max_pos) {
+    int N, int max_pos) {
   for (int t = 0; t < N; t++) {
     size_t at = ((size_t)slot[t] * max_pos + pos[t]) * kvdim;
     memcpy(kc + at, qkv + (size_t)t * ld + koff, sizeof(float) * kvdim);

@@ -56,8 +56,8 @@ void cpu_rmsnorm(float *y, float *rstd, const float *x, const float *w, int N, i
   }
 }
 
-void cpu_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd,
-                          int N, int d) {
+void cpu_rmsnorm_backward(
+    float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd, int N, int d) {
 #pragma omp parallel for if ((size_t)N * d > LETHE_CPU_PAR_MIN)
   for (int t = 0; t < N; t++) {
     const float *g = dy + (size_t)t * d, *xr = x + (size_t)t * d;

@@ -2,8 +2,8 @@
  * out[i] = x[i] cos - x[i + hd/2] sin, out[i + hd/2] = x[i + hd/2] cos + x[i] sin. */
 #include "kernels/cpu/cpu.h"
 
-void cpu_rope(float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos, const float *sin,
-              int inverse) {
+void cpu_rope(
+    float *x, int N, int n_heads, int hd, int ld, const int *pos, const float *cos, const float *sin, int inverse) {
   int half = hd / 2;
   float sgn = inverse ? -1.0f : 1.0f;
 #pragma omp parallel for if ((size_t)N * n_heads * hd > LETHE_CPU_PAR_MIN)
