@@ -1,7 +1,8 @@
 /* fuzz/fuzz_tokenizer_load.c: libFuzzer harness for the tokenizer loaders: arbitrary bytes as a
- * tokenizer.json (or, when the first byte is 'L', as a llama2.c tokenizer file). Whatever loads is
- * exercised: a few encodes (fixed texts and the input itself), decoding of every id up to 300,
- * the vocabulary queries. A malformed file must give an error, never a crash or a leak. */
+ * tokenizer.json (or, when the first byte is 'L', as a llama2.c tokenizer file, which is also
+ * converted to tokenizer.json by the importer and loaded). Whatever loads is exercised: a few
+ * encodes (fixed texts and the input itself), decoding of every id up to 300, the vocabulary
+ * queries. A malformed file must give an error, never a crash or a leak. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (void)tok_l2c_decode(l, out.p, (int)out.n, 0, &b);
       tok_buf_free(&b);
       tok_ivec_free(&out);
+      char *json = NULL;
+      lethe_tokenizer *t = NULL;
+      if (tok_l2c_import_json(l, "fuzz.bin", &json) == LETHE_OK &&
+          lethe_tokenizer_load_json(json, strlen(json), "fuzz.bin", &t) == LETHE_OK) {
+        exercise(t, data, size);
+        lethe_tokenizer_free(t);
+      }
+      free(json);
       tok_l2c_free(l);
     }
     return 0;

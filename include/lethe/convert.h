@@ -1,10 +1,12 @@
 /* lethe/convert.h: tokenizers carried over into Hugging Face tokenizer.json text, for model
- * conversion (`lethe convert`): from a GGUF file's metadata, from a llama2.c tokenizer file, or
- * whichever applies to a model and an optional tokenizer path. */
+ * conversion (`lethe convert`): from a GGUF file's metadata, or whichever applies to a model and an
+ * optional tokenizer path. A llama2.c tokenizer file's is lethe_llama2c_tokenizer_json in
+ * lethe/tokenizer.h (the tokenizer stage reads that format). */
 #ifndef LETHE_CONVERT_H
 #define LETHE_CONVERT_H
 
 #include "lethe/status.h"
+#include "lethe/tokenizer.h" /* lethe_llama2c_tokenizer_json */
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,9 +14,6 @@ extern "C" {
 
 /* tokenizer.json text (malloc'ed) equivalent to a GGUF file's tokenizer.ggml.* metadata. */
 lethe_status lethe_gguf_tokenizer_json(const char *gguf_path, char **json_out);
-/* tokenizer.json text (malloc'ed) for a llama2.c tokenizer (.bin), encoding as llama2.c's
- * encode() does where BPE merges can express it. */
-lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_out);
 /* The tokenizer.json text to write beside a converted model: from `tok` when given (a
  * tokenizer.json, a directory holding one, a GGUF file, or a llama2.c tokenizer), else the model's
  * own (GGUF metadata, a directory's tokenizer.json). *json is NULL with *why saying why when the

@@ -64,6 +64,10 @@ lethe_status lethe_tokenizer_builtin(lethe_tokenizer **out);
  * special tokens, so that a model directory made with it loads in transformers too (and
  * tokenizers.Tokenizer.from_str gives the same ids, which the tests check). */
 char *lethe_tokenizer_builtin_json(void);
+/* tokenizer.json text (malloc'ed) for a llama2.c tokenizer file (.bin), read as
+ * lethe_tokenizer_load reads it, encoding as llama2.c's encode() does where BPE merges can express
+ * it (SentencePiece-style BPE with byte fallback, merges ranked by the merged piece's score). */
+lethe_status lethe_llama2c_tokenizer_json(const char *tok_bin_path, char **json_out);
 
 void lethe_tokenizer_free(lethe_tokenizer *t);
 

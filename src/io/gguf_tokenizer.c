@@ -1,15 +1,16 @@
-/* io/gguf_tokenizer.c: the tokenizer a GGUF file carries (tokenizer.ggml.*) as Hugging Face
- * tokenizer.json text. tokenizer.ggml.model "gpt2" is byte-level BPE (tokens, merges, and the
- * pre-tokenizer named by tokenizer.ggml.pre); "llama" is SentencePiece BPE with byte fallback
- * (tokens, scores, and merges from the file or derived from the scores). Token types mark control
- * and user-defined tokens (added tokens); bos/eos/unknown/padding ids and add_bos_token /
- * add_eos_token / add_space_prefix default as llama.cpp defaults them. */
+/* io/gguf_tokenizer.c: the tokenizer a GGUF file carries, as Hugging Face tokenizer.json text.
+ * This file only reads GGUF's tokenizer.ggml.* metadata into the plain arrays of tokenizer/'s
+ * importer (tok_import.h), which builds the document. tokenizer.ggml.model "gpt2" is byte-level
+ * BPE (tokens, merges, and the pre-tokenizer named by tokenizer.ggml.pre); "llama" is SentencePiece
+ * BPE with byte fallback (tokens, scores, and merges from the file or derived from the scores).
+ * Token types mark control and user-defined tokens (added tokens); bos/eos/unknown/padding ids and
+ * add_bos_token / add_eos_token / add_space_prefix default as llama.cpp defaults them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/gguf.h"
-#include "io/gguf_tokjson.h"
 #include "io/io.h"
+#include "tokenizer/tok_import.h"
 #include "util/error.h"
 
 static lethe_status str_array(const lethe_gguf *g, const char *key, int required, const lethe_gguf_kv **out) {
@@ -57,7 +58,7 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
   *json_out = NULL;
   char *model = NULL, *pre = NULL;
   LETHE_TRY(lethe_gguf_get_str(g, "tokenizer.ggml.model", 1, &model));
-  lethe_tokjson_spec sp;
+  tok_import_spec sp;
   memset(&sp, 0, sizeof sp);
   sp.name = g->name;
   lethe_status s = LETHE_OK;
@@ -66,9 +67,9 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
   float *scores = NULL;
   int *type = NULL;
   if (!strcmp(model, "gpt2"))
-    sp.kind = TOKJSON_BYTELEVEL;
+    sp.kind = TOK_IMPORT_BYTELEVEL;
   else if (!strcmp(model, "llama"))
-    sp.kind = TOKJSON_SPM;
+    sp.kind = TOK_IMPORT_SPM;
   else {
     s = lethe_fail(
         LETHE_ERR_UNSUPPORTED, "%s: tokenizer model '%.64s' is not supported (gpt2 and llama are)", g->name, model);
@@ -116,7 +117,7 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
     }
     sp.merge = mer;
     sp.merge_len = mlen;
-  } else if (sp.kind == TOKJSON_BYTELEVEL) {
+  } else if (sp.kind == TOK_IMPORT_BYTELEVEL) {
     s = lethe_fail(LETHE_ERR_FORMAT, "%s: a gpt2 tokenizer needs tokenizer.ggml.merges", g->name);
     goto done;
   } else if (!scores) {
@@ -132,17 +133,16 @@ lethe_status lethe_gguf_tokenizer_json_from(const lethe_gguf *g, char **json_out
   if ((s = id_key(g, "tokenizer.ggml.padding_token_id", sp.n, &sp.pad))) goto done;
   /* llama.cpp's defaults: SentencePiece adds BOS and a space prefix; BPE adds BOS only for the
    * llama3 pre-tokenizers; the file's keys override both. */
-  if (sp.kind == TOKJSON_SPM) {
+  if (sp.kind == TOK_IMPORT_SPM) {
     sp.add_bos = 1;
     sp.add_space_prefix = 1;
     if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &sp.add_space_prefix, NULL))) goto done;
   } else {
-    sp.add_bos = pre && (!strcmp(pre, "llama3") || !strcmp(pre, "llama-v3") || !strcmp(pre, "llama-bpe") ||
-                            !strcmp(pre, "falcon3") || !strcmp(pre, "pixtral"));
+    sp.add_bos = tok_import_pre_adds_bos(pre);
   }
   if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &sp.add_bos, NULL))) goto done;
   if ((s = lethe_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &sp.add_eos, NULL))) goto done;
-  s = lethe_tokjson_build(&sp, json_out);
+  s = tok_import_json(&sp, json_out);
 done:
   free(model);
   free(pre);

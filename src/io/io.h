@@ -2,7 +2,7 @@
 #ifndef LETHE_IO_IO_H
 #define LETHE_IO_IO_H
 
-#include "lethe/convert.h" /* lethe_gguf_tokenizer_json, lethe_llama2c_tokenizer_json */
+#include "lethe/convert.h" /* lethe_gguf_tokenizer_json (and lethe_llama2c_tokenizer_json) */
 #include "lethe/lora.h"
 #include "lethe/model.h"
 #include "io/safetensors.h" /* lethe_dtype */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lethe/convert.h"
+#include "lethe/tokenizer.h"
 #include "util/error.h"
 #include "util/fileio.h"
 

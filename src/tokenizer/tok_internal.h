@@ -325,6 +325,13 @@ lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int 
 lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, tok_buf *out);
 int tok_l2c_vocab_size(const tok_l2c *l);
 int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n);
+/* Token `id` (in [0, vocab_size)) as the file has it: its bytes (*len of them, NUL-terminated) and
+ * its score. */
+const char *tok_l2c_piece(const tok_l2c *l, int id, size_t *len);
+float tok_l2c_score(const tok_l2c *l, int id);
+/* The vocabulary as SentencePiece-style BPE tokenizer.json text (malloc'ed; tok_llama2c_json.c);
+ * `name` is for messages. */
+lethe_status tok_l2c_import_json(const tok_l2c *l, const char *name, char **json_out);
 
 /* ---- the tokenizer ---- */
 typedef enum { TOK_HF, TOK_L2C } tok_kind;

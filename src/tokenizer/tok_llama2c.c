@@ -1,12 +1,13 @@
 /* tokenizer/tok_llama2c.c: llama2.c tokenizer files (tokenizer.bin, tok512.bin): int32
  * max_token_length, then per token float32 score, int32 length, bytes; the vocabulary is every
- * entry up to the end of the file. Encoding follows llama2.c's encode(): optional BOS (1), the
- * dummy-prefix " " token for non-empty text, one token per UTF-8 character (bytes + 3 when the
- * character is not in the vocabulary), then repeatedly the adjacent pair whose concatenation is in
- * the vocabulary with the highest score is merged (leftmost on ties). The merging runs on a heap
- * over a linked list, which picks the same pair every step as llama2.c's full rescan, in
- * O(n log n). Decoding follows llama2.c's decode(): the leading space of the piece after BOS is
- * dropped, "<0xXX>" pieces are raw bytes. */
+ * entry up to the end of the file. tok_l2c_load is the one reader of the format: the tokenizer
+ * (lethe_tokenizer_load) and the tokenizer.json importer (tok_llama2c_json.c) both use it.
+ * Encoding follows llama2.c's encode(): optional BOS (1), the dummy-prefix " " token for non-empty
+ * text, one token per UTF-8 character (bytes + 3 when the character is not in the vocabulary),
+ * then repeatedly the adjacent pair whose concatenation is in the vocabulary with the highest score
+ * is merged (leftmost on ties). The merging runs on a heap over a linked list, which picks the same
+ * pair every step as llama2.c's full rescan, in O(n log n). Decoding follows llama2.c's decode():
+ * the leading space of the piece after BOS is dropped, "<0xXX>" pieces are raw bytes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,13 @@ lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, to
 int tok_l2c_vocab_size(const tok_l2c *l) { return l->n; }
 
 int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n) { return tok_strmap_get(&l->map, s, n); }
+
+const char *tok_l2c_piece(const tok_l2c *l, int id, size_t *len) {
+  *len = l->len[id];
+  return l->blob + l->off[id];
+}
+
+float tok_l2c_score(const tok_l2c *l, int id) { return l->score[id]; }
 
 typedef struct {
   float score;

@@ -1,7 +1,8 @@
 /* tests/tokenizer/test_tok_errors.c: bad tokenizer files get one clear error (the status, the
  * file, the place, the problem) and never a crash: truncated or non-JSON documents, wrong types,
  * unknown or unsupported components, merges naming unknown tokens, bad regexes, malformed
- * llama2.c files, missing files. */
+ * llama2.c files (refused alike by the tokenizer.json importer, which shares the reader), missing
+ * files. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,18 @@ static void expect_file_error(const char *path, lethe_status want, const char *m
     fail();
   }
   print_message("ok: %s\n", m);
+  size_t pl = strlen(path);
+  if (pl < 4 || strcmp(path + pl - 4, ".bin")) return;
+  /* a llama2.c file has one reader: the tokenizer.json importer refuses it the same way */
+  char *want_msg = strdup(m), *json = (char *)1;
+  assert_non_null(want_msg);
+  st = lethe_llama2c_tokenizer_json(path, &json);
+  if (st != want || json || strcmp(lethe_last_error(), want_msg)) {
+    print_error("%s: importer: status %d (want %d), message \"%s\" (want \"%s\")\n", path, (int)st, (int)want,
+        lethe_last_error(), want_msg);
+    fail();
+  }
+  free(want_msg);
 }
 
 static void put_i32(unsigned char *p, int32_t v) { memcpy(p, &v, 4); }

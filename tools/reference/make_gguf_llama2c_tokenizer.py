@@ -5,7 +5,7 @@ faithful Python port of run.c's encode (BOS, the " " dummy prefix, UTF-8 charact
 split into byte tokens <0xXX> = byte + 3, then repeated merging of the adjacent pair whose
 concatenation has the highest score, leftmost on ties), written to
 tests/fixtures/gguf/llama2c_tok512_encode.json for lethe's test of the tokenizer.json it derives
-from the same file (src/io/llama2c_tokjson.c).
+from the same file (src/tokenizer/tok_llama2c_json.c).
 
 With --check-tokjson PATH it compares the Hugging Face `tokenizers` library loading PATH (the
 tokenizer.json lethe wrote, e.g. by `lethe convert --tokenizer tok512.bin`) against the port and

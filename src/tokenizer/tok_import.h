@@ -1,15 +1,18 @@
-/* io/gguf_tokjson.h: building a Hugging Face tokenizer.json from a vocabulary given as lists, as
- * GGUF metadata and llama2.c tokenizer files give it: byte-level BPE (GPT-2 style, with the
- * pre-tokenizer named by GGUF's tokenizer.ggml.pre) or SentencePiece-style BPE with byte fallback
- * (merges taken from the file, or derived from the scores as Hugging Face's LlamaConverter does). */
-#ifndef LETHE_IO_GGUF_TOKJSON_H
-#define LETHE_IO_GGUF_TOKJSON_H
+/* tokenizer/tok_import.h: the tokenizer importers' one builder: a Hugging Face tokenizer.json
+ * from a vocabulary handed over as plain arrays (token strings, scores, token types, merges, special
+ * ids), whatever file it came from. io/gguf_tokenizer.c fills it from GGUF's tokenizer.ggml.*
+ * metadata; tok_llama2c_json.c from a llama2.c tokenizer file. Two kinds: byte-level BPE (GPT-2
+ * style, with the pre-tokenizer named by GGUF's tokenizer.ggml.pre) or SentencePiece-style BPE with
+ * byte fallback (merges taken from the file, or derived from the scores as Hugging Face's
+ * LlamaConverter does). */
+#ifndef LETHE_TOKENIZER_TOK_IMPORT_H
+#define LETHE_TOKENIZER_TOK_IMPORT_H
 
 #include <stddef.h>
 
 #include "lethe/status.h"
 
-typedef enum { TOKJSON_BYTELEVEL = 0, TOKJSON_SPM = 1 } lethe_tokjson_kind;
+typedef enum { TOK_IMPORT_BYTELEVEL = 0, TOK_IMPORT_SPM = 1 } tok_import_kind;
 
 /* Token types, GGUF's (and SentencePiece's) numbering. */
 enum {
@@ -23,7 +26,7 @@ enum {
 
 typedef struct {
   const char *name; /* for messages */
-  lethe_tokjson_kind kind;
+  tok_import_kind kind;
   int n;                  /* vocabulary size */
   const char *const *tok; /* (n) token strings as Hugging Face spells them ("▁" for a space in
                              SentencePiece vocabularies, "<0x0A>" for byte tokens) */
@@ -38,9 +41,13 @@ typedef struct {
   int bos, eos, unk, pad; /* -1 when absent */
   int add_bos, add_eos;   /* the post-processor adds them */
   int add_space_prefix;   /* SentencePiece: a "▁" is prepended to the text */
-} lethe_tokjson_spec;
+} tok_import_spec;
 
 /* The tokenizer.json text (malloc'ed, NUL-terminated). */
-lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out);
+lethe_status tok_import_json(const tok_import_spec *sp, char **json_out);
+
+/* 1 when llama.cpp adds BOS by default for a byte-level vocabulary with this pre-tokenizer name
+ * (the llama3 family), else 0 (also for NULL). */
+int tok_import_pre_adds_bos(const char *pre);
 
 #endif

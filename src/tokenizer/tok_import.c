@@ -1,23 +1,23 @@
-/* io/gguf_tokjson.c: a Hugging Face tokenizer.json from a vocabulary given as lists (see
- * gguf_tokjson.h). Byte-level BPE: the vocabulary and merges as given, added tokens for control
- * and user-defined ids, the pre-tokenizer of the llama.cpp pre-tokenizer family the file names.
- * SentencePiece BPE: normalizer Prepend("▁") (when a space prefix is added) + Replace(" ", "▁"),
- * no pre-tokenizer, byte fallback, the Llama decoder chain, and merges derived from the scores the
- * way transformers' generate_merges does it for LlamaConverter: every split of every piece into two
- * pieces of the vocabulary is a merge, ordered by the piece's score (highest first), then by the
- * longer left part, the longer right part, and the order of the vocabulary. */
+/* tokenizer/tok_import.c: the importers' builder (tok_import.h): a Hugging Face tokenizer.json
+ * from a vocabulary given as plain arrays. Byte-level BPE: the vocabulary and merges as given,
+ * added tokens for control and user-defined ids, the pre-tokenizer of the llama.cpp pre-tokenizer
+ * family the file names. SentencePiece BPE: normalizer Prepend("▁") (when a space prefix is added)
+ * + Replace(" ", "▁"), no pre-tokenizer, byte fallback, the Llama decoder chain, and merges derived
+ * from the scores the way transformers' generate_merges does it for LlamaConverter: every split of
+ * every piece into two pieces of the vocabulary is a merge, ordered by the piece's score (highest
+ * first), then by the longer left part, the longer right part, and the order of the vocabulary. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/gguf_tokjson.h"
+#include "tokenizer/tok_import.h"
 #include "util/error.h"
 
 /* ---- a string -> id hash (open addressing; the later id wins for a repeated string) ---------- */
 
 typedef struct {
-  const lethe_tokjson_spec *sp;
+  const tok_import_spec *sp;
   int *slot; /* (cap) id + 1, 0 empty */
   size_t cap;
 } vocab_map;
@@ -28,7 +28,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
   return h;
 }
 
-static lethe_status vm_init(vocab_map *vm, const lethe_tokjson_spec *sp) {
+static lethe_status vm_init(vocab_map *vm, const tok_import_spec *sp) {
   vm->sp = sp;
   vm->cap = 16;
   while (vm->cap < 2 * (size_t)sp->n + 1) vm->cap *= 2;
@@ -101,7 +101,7 @@ static size_t utf8_chars(const char *s, size_t n) {
   return c;
 }
 
-static lethe_status spm_merges(const lethe_tokjson_spec *sp, const vocab_map *vm, json_t *out) {
+static lethe_status spm_merges(const tok_import_spec *sp, const vocab_map *vm, json_t *out) {
   size_t cap = 1024, n = 0;
   merge_item *m = malloc(cap * sizeof *m);
   if (!m) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", sp->name);
@@ -143,7 +143,7 @@ static lethe_status spm_merges(const lethe_tokjson_spec *sp, const vocab_map *vm
 }
 
 /* "a b" merges as given: split at the first space after the first byte (as llama.cpp does). */
-static lethe_status given_merges(const lethe_tokjson_spec *sp, json_t *out) {
+static lethe_status given_merges(const tok_import_spec *sp, json_t *out) {
   for (int i = 0; i < sp->n_merges; i++) {
     const char *s = sp->merge[i];
     size_t n = sp->merge_len[i], k = 1;
@@ -159,7 +159,7 @@ static lethe_status given_merges(const lethe_tokjson_spec *sp, json_t *out) {
 
 /* ---- the pieces of the document ---------------------------------------------------------------- */
 
-static json_t *str(const lethe_tokjson_spec *sp, int id) { return json_stringn(sp->tok[id], sp->len[id]); }
+static json_t *str(const tok_import_spec *sp, int id) { return json_stringn(sp->tok[id], sp->len[id]); }
 
 static json_t *bytelevel(int use_regex) {
   return json_pack(
@@ -177,12 +177,16 @@ static int in_list(const char *s, const char *const *list) {
   return 0;
 }
 
+/* llama.cpp's llama3 pre-tokenizer family: the Llama-3 split regex, merges ignored, BOS added. */
+static const char *const LLAMA3[] = {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", NULL};
+
+int tok_import_pre_adds_bos(const char *pre) { return pre && in_list(pre, LLAMA3); }
+
 /* The pre-tokenizer of a llama.cpp pre-tokenizer name (NULL when lethe does not know it). */
 static json_t *pre_tokenizer(const char *pre, int *ignore_merges) {
   static const char *const GPT2[] = {"default", "gpt2", "gpt-2", "olmo", "mpt", "phi-2", NULL};
   static const char *const DIGITS[] = {
       "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b", NULL};
-  static const char *const LLAMA3[] = {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", NULL};
   static const char *const LLAMA3_RE_ONLY[] = {"dbrx", "smaug-bpe", NULL};
   static const char *const QWEN2[] = {"qwen2", "deepseek-r1-qwen", NULL};
   *ignore_merges = 0;
@@ -204,19 +208,19 @@ static json_t *pre_tokenizer(const char *pre, int *ignore_merges) {
       "pattern", "Regex", re, "behavior", "Isolated", "invert", 0, bytelevel(0));
 }
 
-static json_t *template_piece(const lethe_tokjson_spec *sp, int id, int type_id) {
+static json_t *template_piece(const tok_import_spec *sp, int id, int type_id) {
   return json_pack("{s:{s:o, s:i}}", "SpecialToken", "id", str(sp, id), "type_id", type_id);
 }
 
 /* [BOS] $which [EOS], all of type type_id. */
-static void append_seq(json_t *arr, const lethe_tokjson_spec *sp, int bos, int eos, const char *which, int type_id) {
+static void append_seq(json_t *arr, const tok_import_spec *sp, int bos, int eos, const char *which, int type_id) {
   if (bos) json_array_append_new(arr, template_piece(sp, sp->bos, type_id));
   json_array_append_new(arr, json_pack("{s:{s:s, s:i}}", "Sequence", "id", which, "type_id", type_id));
   if (eos) json_array_append_new(arr, template_piece(sp, sp->eos, type_id));
 }
 
 /* TemplateProcessing that adds BOS and/or EOS (as Llama's tokenizer.json does), or null. */
-static json_t *post_processor(const lethe_tokjson_spec *sp) {
+static json_t *post_processor(const tok_import_spec *sp) {
   int bos = sp->add_bos && sp->bos >= 0, eos = sp->add_eos && sp->eos >= 0;
   if (!bos && !eos) return json_null();
   json_t *single = json_array(), *pair = json_array(), *specials = json_object();
@@ -239,7 +243,7 @@ static json_t *post_processor(const lethe_tokjson_spec *sp) {
       "{s:s, s:o, s:o, s:o}", "type", "TemplateProcessing", "single", single, "pair", pair, "special_tokens", specials);
 }
 
-static json_t *added_tokens(const lethe_tokjson_spec *sp) {
+static json_t *added_tokens(const tok_import_spec *sp) {
   json_t *a = json_array();
   for (int i = 0; i < sp->n && a; i++) {
     int t = sp->type ? sp->type[i] : TOKTYPE_NORMAL;
@@ -256,7 +260,7 @@ static json_t *added_tokens(const lethe_tokjson_spec *sp) {
   return a;
 }
 
-lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out) {
+lethe_status tok_import_json(const tok_import_spec *sp, char **json_out) {
   *json_out = NULL;
   if (sp->n < 1) return lethe_fail(LETHE_ERR_FORMAT, "%s: the vocabulary is empty", sp->name);
   int ids[4] = {sp->bos, sp->eos, sp->unk, sp->pad};
@@ -280,10 +284,10 @@ lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out) 
     }
   if (sp->merge)
     s = given_merges(sp, merges);
-  else if (sp->kind == TOKJSON_SPM && sp->scores)
+  else if (sp->kind == TOK_IMPORT_SPM && sp->scores)
     s = spm_merges(sp, &vm, merges);
   if (s) goto done;
-  if (sp->kind == TOKJSON_BYTELEVEL) {
+  if (sp->kind == TOK_IMPORT_BYTELEVEL) {
     pre = pre_tokenizer(sp->pre, &ignore_merges);
     if (!pre) {
       s = lethe_fail(LETHE_ERR_UNSUPPORTED,
@@ -312,8 +316,8 @@ lethe_status lethe_tokjson_build(const lethe_tokjson_spec *sp, char **json_out) 
     decoder = json_pack("{s:s, s:o}", "type", "Sequence", "decoders", chain);
   }
   json_t *model = json_pack("{s:s, s:n, s:o, s:n, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "unk_token",
-      sp->kind == TOKJSON_SPM && sp->unk >= 0 ? str(sp, sp->unk) : json_null(), "continuing_subword_prefix",
-      "end_of_word_suffix", "fuse_unk", sp->kind == TOKJSON_SPM, "byte_fallback", sp->kind == TOKJSON_SPM,
+      sp->kind == TOK_IMPORT_SPM && sp->unk >= 0 ? str(sp, sp->unk) : json_null(), "continuing_subword_prefix",
+      "end_of_word_suffix", "fuse_unk", sp->kind == TOK_IMPORT_SPM, "byte_fallback", sp->kind == TOK_IMPORT_SPM,
       "ignore_merges", ignore_merges, "vocab", vocab, "merges", merges);
   vocab = merges = NULL; /* owned by model now (or freed by json_pack on failure) */
   json_t *added = added_tokens(sp);
