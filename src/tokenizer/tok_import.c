@@ -12,48 +12,14 @@
 #include <string.h>
 
 #include "tokenizer/tok_import.h"
+#include "tokenizer/tok_internal.h"
 #include "util/error.h"
 
-/* ---- a string -> id hash (open addressing; the later id wins for a repeated string) ---------- */
-
-typedef struct {
-  const tok_import_spec *sp;
-  int *slot; /* (cap) id + 1, 0 empty */
-  size_t cap;
-} vocab_map;
-
-static uint64_t hash_bytes(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-  return h;
-}
-
-static lethe_status vm_init(vocab_map *vm, const tok_import_spec *sp) {
-  vm->sp = sp;
-  vm->cap = 16;
-  while (vm->cap < 2 * (size_t)sp->n + 1) vm->cap *= 2;
-  vm->slot = calloc(vm->cap, sizeof *vm->slot);
-  if (!vm->slot) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", sp->name);
-  for (int i = 0; i < sp->n; i++) {
-    size_t h = (size_t)hash_bytes(sp->tok[i], sp->len[i]) & (vm->cap - 1);
-    while (vm->slot[h]) {
-      int j = vm->slot[h] - 1;
-      if (sp->len[j] == sp->len[i] && !memcmp(sp->tok[j], sp->tok[i], sp->len[i])) break;
-      h = (h + 1) & (vm->cap - 1);
-    }
-    vm->slot[h] = i + 1;
-  }
+/* The vocabulary as a string -> id map (tok_strmap; the later id wins for a repeated string). */
+static lethe_status vocab_init(tok_strmap *vm, const tok_import_spec *sp) {
+  LETHE_TRY(tok_strmap_init(vm, (size_t)sp->n));
+  for (int i = 0; i < sp->n; i++) LETHE_TRY(tok_strmap_put(vm, sp->tok[i], sp->len[i], i, NULL));
   return LETHE_OK;
-}
-
-static int vm_find(const vocab_map *vm, const char *s, size_t n) {
-  size_t h = (size_t)hash_bytes(s, n) & (vm->cap - 1);
-  while (vm->slot[h]) {
-    int j = vm->slot[h] - 1;
-    if (vm->sp->len[j] == n && !memcmp(vm->sp->tok[j], s, n)) return j;
-    h = (h + 1) & (vm->cap - 1);
-  }
-  return -1;
 }
 
 /* ---- SentencePiece merges from scores ---------------------------------------------------------- */
@@ -101,17 +67,17 @@ static size_t utf8_chars(const char *s, size_t n) {
   return c;
 }
 
-static lethe_status spm_merges(const tok_import_spec *sp, const vocab_map *vm, json_t *out) {
+static lethe_status spm_merges(const tok_import_spec *sp, const tok_strmap *vm, json_t *out) {
   size_t cap = 1024, n = 0;
   merge_item *m = malloc(cap * sizeof *m);
   if (!m) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", sp->name);
   for (int p = 0; p < sp->n; p++) {
-    if (vm_find(vm, sp->tok[p], sp->len[p]) != p) continue; /* a repeated string counts once */
+    if (tok_strmap_get(vm, sp->tok[p], sp->len[p]) != p) continue; /* a repeated string counts once */
     size_t first = n;
     const char *s = sp->tok[p];
     for (size_t i = 1; i < sp->len[p]; i++) {
       if (((uint8_t)s[i] & 0xC0) == 0x80) continue; /* split on character boundaries only */
-      int l = vm_find(vm, s, i), r = vm_find(vm, s + i, sp->len[p] - i);
+      int l = tok_strmap_get(vm, s, i), r = tok_strmap_get(vm, s + i, sp->len[p] - i);
       if (l < 0 || r < 0) continue;
       if (n == cap) {
         merge_item *q = realloc(m, 2 * cap * sizeof *m);
@@ -268,9 +234,12 @@ lethe_status tok_import_json(const tok_import_spec *sp, char **json_out) {
     if (ids[k] >= sp->n)
       return lethe_fail(
           LETHE_ERR_FORMAT, "%s: special token id %d is outside the vocabulary (%d tokens)", sp->name, ids[k], sp->n);
-  vocab_map vm = {0};
-  LETHE_TRY(vm_init(&vm, sp));
-  lethe_status s = LETHE_OK;
+  tok_strmap vm = {0};
+  lethe_status s = vocab_init(&vm, sp);
+  if (s) {
+    tok_strmap_free(&vm);
+    return s;
+  }
   json_t *root = NULL, *vocab = json_object(), *merges = json_array(), *pre = NULL, *normalizer = NULL, *decoder = NULL;
   int ignore_merges = 0;
   if (!vocab || !merges) {
@@ -334,6 +303,6 @@ done:
   json_decref(pre);
   json_decref(normalizer);
   json_decref(decoder);
-  free(vm.slot);
+  tok_strmap_free(&vm);
   return s;
 }
