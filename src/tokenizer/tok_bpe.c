@@ -420,6 +420,6 @@ lethe_status tok_bpe_tokenize(const tok_bpe *m, tok_ctx *ctx, const char *s, siz
   if (tok_cache_get(m->cache, h, s, n, ctx->out)) return LETHE_OK;
   size_t start = ctx->out->n;
   LETHE_TRY(merge_word(m, ctx, s, n));
-  tok_cache_put(m->cache, h, s, n, ctx->out->p + start, ctx->out->n - start);
+  if (ctx->out->n > start) tok_cache_put(m->cache, h, s, n, ctx->out->p + start, ctx->out->n - start);
   return LETHE_OK;
 }

@@ -125,6 +125,10 @@ static lethe_status slist_put(slist *l, const char *s, size_t n) {
   return LETHE_OK;
 }
 
+/* The i-th string's first byte; "" while the arena is still unallocated (all strings empty), so
+ * that no offset is ever applied to a null pointer. */
+static const char *slist_str(const slist *l, size_t i) { return l->text.p ? l->text.p + l->off.p[2 * i] : ""; }
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -164,7 +168,7 @@ static lethe_status run_step(
   case TD_BYTELEVEL: {
     tmp->n = 0;
     for (size_t i = 0; i < n; i++) {
-      const char *s = src->text.p + src->off.p[2 * i];
+      const char *s = slist_str(src, i);
       size_t len = src->off.p[2 * i + 1], k = 0;
       size_t mark = tmp->n;
       int ok = 1;
@@ -192,12 +196,12 @@ static lethe_status run_step(
   }
   case TD_FUSE:
     LETHE_TRY(slist_open(dst));
-    for (size_t i = 0; i < n; i++) LETHE_TRY(slist_put(dst, src->text.p + src->off.p[2 * i], src->off.p[2 * i + 1]));
+    for (size_t i = 0; i < n; i++) LETHE_TRY(slist_put(dst, slist_str(src, i), src->off.p[2 * i + 1]));
     return LETHE_OK;
   case TD_BYTEFALLBACK:
     tmp->n = 0;
     for (size_t i = 0; i < n; i++) {
-      const char *s = src->text.p + src->off.p[2 * i];
+      const char *s = slist_str(src, i);
       size_t len = src->off.p[2 * i + 1];
       int b = byte_token(s, len);
       if (b >= 0) {
@@ -212,7 +216,7 @@ static lethe_status run_step(
     return flush_bytes(dst, tmp);
   case TD_REPLACE:
     for (size_t i = 0; i < n; i++) {
-      const char *s = src->text.p + src->off.p[2 * i];
+      const char *s = slist_str(src, i);
       size_t len = src->off.p[2 * i + 1], prev = 0;
       mpos->n = 0;
       LETHE_TRY(tok_regex_find_all(st->re, md, s, len, mpos));
@@ -229,7 +233,7 @@ static lethe_status run_step(
     char chs[4];
     size_t cl = tok_utf8_encode(st->ch, chs);
     for (size_t i = 0; i < n; i++) {
-      const char *s = src->text.p + src->off.p[2 * i];
+      const char *s = slist_str(src, i);
       size_t len = src->off.p[2 * i + 1], a = 0, b = len;
       for (int k = 0; k < st->start && a + cl <= b && !memcmp(s + a, chs, cl); k++) a += cl;
       for (int k = 0; k < st->stop && b >= a + cl && !memcmp(s + b - cl, chs, cl); k++) b -= cl;
@@ -242,7 +246,7 @@ static lethe_status run_step(
     char chs[4];
     size_t cl = tok_utf8_encode(st->ch, chs);
     for (size_t i = 0; i < n; i++) {
-      const char *s = src->text.p + src->off.p[2 * i];
+      const char *s = slist_str(src, i);
       size_t len = src->off.p[2 * i + 1], run = 0;
       int drop = i == 0 && st->scheme != TPS_NEVER;
       LETHE_TRY(slist_open(dst));
@@ -290,7 +294,7 @@ lethe_status tok_decode_tokens(
     b = t;
   }
   for (size_t i = 0; i + 1 < a.off.n && st == LETHE_OK; i += 2)
-    st = tok_buf_append(out, a.text.p + a.off.p[i], a.off.p[i + 1]);
+    st = tok_buf_append(out, slist_str(&a, i / 2), a.off.p[i + 1]);
   slist_free(&a);
   slist_free(&b);
   tok_buf_free(&tmp);
