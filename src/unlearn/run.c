@@ -250,9 +250,6 @@ static lethe_status validate(const lethe_train_opts *o) {
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->train_layers && !o->full)
     return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
-  if (lethe_comm_size(o->comm) > 1 && o->lr_auto)
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-        "--lr auto runs in one process only (not under mpirun yet): launch it without mpirun, or give --lr");
   return LETHE_OK;
 }
 

@@ -7,13 +7,14 @@
  * the adapter (the gradient is summed in another order; fp32). A rank killed mid-run ends the job
  * within seconds with a non-zero exit, and --resume (same N) reaches the adapter of the
  * uninterrupted 2-rank run; bad input gives one message; `lethe bench step` gives one process's
- * losses and reports per-rank tokens/s; `lethe sweep` (not data-parallel) is refused. `lethe eval`
+ * losses and reports per-rank tokens/s; `lethe generate` (not data-parallel) is refused. `lethe eval`
  * over 2 and 3 ranks (rows, MIA documents, MMLU questions split in whole batches) writes files
  * byte-identical to one process's; `lethe unlearn --eval-every 1 --select best --early-stop` over 2
  * ranks chooses the same evaluation as one process (same step, scores within 1e-6) and the same
- * adapter (TOL); an input bad on one rank only (an MPMD launch) ends the job within seconds with
- * one message from that rank. Skipped (exit 77) when lethe was built without MPI or mpirun is
- * missing. Runs as root too (OMPI_ALLOW_RUN_AS_ROOT). */
+ * adapter (TOL), and so do --lr auto (the same rate) and `lethe sweep` (the same sweep.csv); an
+ * input bad on one rank only (an MPMD launch) ends the job within seconds with one message from
+ * that rank. Skipped (exit 77) when lethe was built without MPI or mpirun is missing. Runs as root
+ * too (OMPI_ALLOW_RUN_AS_ROOT). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -409,14 +410,13 @@ static void test_bench_step(void **state) {
 }
 
 /* A command that is not data-parallel is refused under 2 ranks, with one message. */
-static void test_sweep_refused(void **state) {
-  char *out = lethe_path_join(WORK, "sweep");
-  char *args[] = {"sweep", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--lr",
-      "1e-3,2e-3", "--out", out, NULL};
+static void test_generate_refused(void **state) {
+  char *out = lethe_path_join(WORK, "generate");
+  char *args[] = {"generate", "--model", M, "--tokenizer", TOK, "--prompt", "Once", NULL};
   char *err = NULL;
   assert_int_not_equal(run(2, 0, args, &err), 0);
   int msgs = 0;
-  for (const char *p = err; (p = strstr(p, "lethe sweep")); p++) msgs++;
+  for (const char *p = err; (p = strstr(p, "lethe generate")); p++) msgs++;
   assert_int_equal(msgs, 1);
   assert_non_null(strstr(err, "without mpirun"));
   assert_false(lethe_is_dir(out));
@@ -620,6 +620,79 @@ static void test_unlearn_select_best(void **state) {
   free(two);
 }
 
+/* lr_search.json's chosen rate and each candidate's best final score. */
+static double lr_search(const char *out, double *finals, int cap, int *n) {
+  char *p = lethe_path_join(out, "lr_search.json");
+  json_t *j = json_load_file(p, 0, NULL);
+  free(p);
+  assert_non_null(j);
+  double lr = json_number_value(json_object_get(j, "chosen_lr"));
+  json_t *c = json_object_get(j, "candidates");
+  *n = 0;
+  for (size_t i = 0; i < json_array_size(c) && *n < cap; i++) {
+    json_t *f = json_object_get(json_array_get(c, i), "best_final");
+    finals[(*n)++] = json_is_number(f) ? json_number_value(f) : NAN;
+  }
+  json_decref(j);
+  return lr;
+}
+
+/* --lr auto over 2 ranks: the same candidates' scores, the same chosen rate, the same adapter as
+ * one process; rank 0 alone writes lr_search.json. */
+static void test_lr_auto(void **state) {
+  char *one = lethe_path_join(WORK, "lra-1"), *two = lethe_path_join(WORK, "lra-2");
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "4",
+      "--batch", "4", "--lr", "auto", "--threads", "1", "--quiet", "--eval-max-new", "8", "--eval-batch", "2",
+      "--mia-members", MEM, "--mia-nonmembers", NON, "--out", one, NULL};
+  assert_int_equal(run(0, 0, args, NULL), 0);
+  assert_string_equal(args[26], "--out");
+  args[27] = two;
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  double fa[16], fb[16];
+  int na, nb;
+  double la = lr_search(one, fa, 16, &na), lb = lr_search(two, fb, 16, &nb);
+  print_message("chosen lr %g / %g over %d candidates\n", la, lb, na);
+  assert_true(na > 1);
+  assert_int_equal(na, nb);
+  assert_true(la == lb);
+  for (int i = 0; i < na; i++) assert_true((isnan(fa[i]) && isnan(fb[i])) || fabs(fa[i] - fb[i]) <= 1e-6);
+  assert_same_run(one, two, "adapter/adapter_model.safetensors");
+  free(one);
+  free(two);
+}
+
+/* lethe sweep over 2 ranks: the same table (sweep.csv byte for byte) and the same best adapter as
+ * one process; run again, the finished runs are skipped on every rank (rank 0 decides). */
+static void test_sweep(void **state) {
+  char *one = lethe_path_join(WORK, "sweep-1"), *two = lethe_path_join(WORK, "sweep-2");
+  char *args[] = {"sweep", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "2",
+      "--batch", "4", "--lr", "1e-3,3e-3", "--threads", "1", "--quiet", "--eval-max-new", "8", "--eval-batch", "2",
+      "--mia-members", MEM, "--mia-nonmembers", NON, "--out", one, NULL};
+  assert_int_equal(run(0, 0, args, NULL), 0);
+  assert_string_equal(args[26], "--out");
+  args[27] = two;
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  assert_same_file(one, two, "sweep.csv");
+  for (int r = 0; r < 2; r++) {
+    char name[16];
+    snprintf(name, sizeof name, "run-%03d", r);
+    char *ra = lethe_path_join(one, name), *rb = lethe_path_join(two, name);
+    assert_same_run(ra, rb, "adapter/adapter_model.safetensors");
+    free(ra);
+    free(rb);
+  }
+  char *best = lethe_path_join(two, "adapter/adapter_model.safetensors");
+  assert_true(lethe_file_exists(best));
+  free(best);
+  char *err = NULL;
+  assert_int_equal(run(2, 0, args, &err), 0);
+  assert_non_null(strstr(err, "run-001 finished before; skipped"));
+  assert_same_file(one, two, "sweep.csv");
+  free(err);
+  free(one);
+  free(two);
+}
+
 int main(void) {
   const char *built = getenv("LETHE_MPI_BUILD");
   MPIRUN = getenv("LETHE_MPIRUN");
@@ -655,10 +728,12 @@ int main(void) {
       cmocka_unit_test(test_killed_rank_and_resume),
       cmocka_unit_test(test_bad_input_one_message),
       cmocka_unit_test(test_bench_step),
-      cmocka_unit_test(test_sweep_refused),
+      cmocka_unit_test(test_generate_refused),
       cmocka_unit_test(test_eval_parallel),
       cmocka_unit_test(test_eval_one_rank_bad_input),
       cmocka_unit_test(test_unlearn_select_best),
+      cmocka_unit_test(test_lr_auto),
+      cmocka_unit_test(test_sweep),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }
