@@ -22,6 +22,8 @@ struct lethe_comm {
   lethe_status (*bcast)(const lethe_comm *c, void *buf, size_t bytes, int root);
   /* seconds spent in the collectives so far (for lethe bench) */
   double *comm_seconds;
+  /* as allgatherv_f32 for bytes (records of any type): counts and displs in bytes; buf: (sum counts) */
+  lethe_status (*allgatherv_bytes)(const lethe_comm *c, void *buf, const int *counts, const int *displs);
 };
 
 /* The single-rank communicator: rank 0 of 1, every collective a no-op. */
@@ -33,6 +35,7 @@ int lethe_comm_size(const lethe_comm *c);
 lethe_status lethe_comm_allreduce_f32(const lethe_comm *c, float *x, size_t n);
 lethe_status lethe_comm_allreduce_f64(const lethe_comm *c, double *x, size_t n);
 lethe_status lethe_comm_allgatherv_f32(const lethe_comm *c, float *buf, const int *counts, const int *displs);
+lethe_status lethe_comm_allgatherv_bytes(const lethe_comm *c, void *buf, const int *counts, const int *displs);
 lethe_status lethe_comm_bcast(const lethe_comm *c, void *buf, size_t bytes, int root);
 /* Rank r's share [*lo, *hi) of n items split in contiguous, nearly equal slices (the first n % size
  * ranks get one more). */

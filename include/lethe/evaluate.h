@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "lethe/comm.h"
 #include "lethe/status.h"
 
 #ifdef __cplusplus
@@ -35,6 +36,10 @@ typedef struct {
   int layout_official;  /* also write the official script's files (official.h) */
   FILE *progress;       /* progress lines (NULL: silent) */
   FILE *table;          /* the results table (NULL: not printed) */
+  /* data parallelism (NULL: one process): rows, documents and MMLU questions are split over the
+   * ranks in whole batches and gathered, so every rank holds the results one process computes;
+   * only rank 0 prints and writes */
+  const lethe_comm *comm;
 } lethe_eval_opts;
 
 void lethe_eval_opts_default(lethe_eval_opts *o);

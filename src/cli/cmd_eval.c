@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
 #include "cli/process.h"
 #include "lethe/data.h"
@@ -102,6 +103,12 @@ int cmd_eval(int argc, char **argv) {
       "on forget and retain rows, MIA (AUC of document NLLs), MMLU, and the final score.",
       argc, argv, defs, (int)(sizeof defs / sizeof *defs));
   if (rc) return rc == 1 ? 0 : rc;
+  o.comm = cli_comm(); /* one rank, or this rank of an mpirun / srun job */
+  if (so && o.comm->size > 1) {
+    if (o.comm->rank == 0)
+      fprintf(stderr, "lethe eval: --score-only scores saved generations in one process: launch it without mpirun\n");
+    return 2;
+  }
   if (so) {
     if (!rows) {
       fprintf(stderr, "lethe eval: --score-only needs --rows\n");
@@ -119,7 +126,8 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "lethe eval: --layout must be lethe or official, not \"%s\"\n", layout);
     return 2;
   }
-  if (quiet) o.progress = NULL;
+  if (quiet || o.comm->rank != 0) o.progress = NULL; /* rank 0 prints */
+  if (o.comm->rank != 0) o.table = NULL;
   lethe_data_files files = {0};
   if (data_dir) {
     if (lethe_data_dir_find(data_dir, data_split, &files)) return cli_report("eval");

@@ -4,7 +4,9 @@
  * as unlearn selects; the table of results is printed and written (OUT/sweep.csv, OUT/sweep.json,
  * rewritten after each run), and the best run's adapter is copied to OUT/adapter. A killed sweep
  * resumes: finished runs (run.json present) are skipped, a run with a checkpoint continues from it.
- * Every list is checked before the first run starts. */
+ * Every list is checked before the first run starts. Under mpirun every rank trains every run
+ * (data-parallel, as lethe unlearn); rank 0 decides which runs to skip or resume and broadcasts it,
+ * and alone reads run.json, writes the tables and copies the best adapter. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/comm.h"
 #include "cli/commands.h"
 #include "lethe/unlearn.h"
 #include "lethe/util.h"
@@ -188,11 +191,13 @@ int cmd_sweep(int argc, char **argv) {
     rc = 2;
     goto done;
   }
-  if (lethe_make_dirs(out)) {
+  const lethe_comm *cm = cli_comm();
+  int rank0 = cm->rank == 0;
+  if (rank0 && lethe_make_dirs(out)) {
     rc = cli_report("sweep");
     goto done;
   }
-  fprintf(stderr, "sweep: %ld runs\n", total);
+  if (rank0) fprintf(stderr, "sweep: %ld runs\n", total);
   double t0 = lethe_now_s(), sum_runs = 0;
   json_t *runs = json_array();
   int best = -1;
@@ -223,26 +228,40 @@ int cmd_sweep(int argc, char **argv) {
       av[n++] = "--eval-every";
       av[n++] = "1";
     }
-    json_t *run = load_json(dir, "run.json");
+    json_t *run = rank0 ? load_json(dir, "run.json") : NULL;
     char *ck = lethe_path_join(dir, "checkpoint");
-    if (!run) {
-      if (lethe_is_dir(ck)) {
+    int plan[2] = {run != NULL, rank0 && !run && lethe_is_dir(ck)}; /* finished before, to resume */
+    if (lethe_comm_bcast(cm, plan, sizeof plan, 0)) {
+      rc = cli_report("sweep");
+      json_decref(run);
+      json_decref(params);
+      free(ck);
+      free(dir);
+      break;
+    }
+    if (!plan[0]) {
+      if (plan[1]) {
         av[n++] = "--resume";
         av[n++] = dir;
       }
       av[n] = NULL;
       char *ptxt = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-      fprintf(stderr, "sweep: %s (%ld/%ld) %s\n", name, r + 1, total, ptxt ? ptxt : "{}");
+      if (rank0) fprintf(stderr, "sweep: %s (%ld/%ld) %s\n", name, r + 1, total, ptxt ? ptxt : "{}");
       free(ptxt);
       rc = cmd_unlearn_shared(n, av, sh);
-      if (rc)
+      if (rc && rank0)
         fprintf(stderr, "lethe sweep: %s failed; run the sweep again to resume\n", name);
-      else
+      else if (rank0)
         run = load_json(dir, "run.json");
-    } else {
+    } else if (rank0) {
       fprintf(stderr, "sweep: %s finished before; skipped\n", name);
     }
     free(ck);
+    if (!rank0) { /* the tables are rank 0's */
+      json_decref(params);
+      free(dir);
+      continue;
+    }
     if (run) {
       json_t *ch = json_object_get(json_object_get(run, "evaluation"), "chosen");
       double fin = jnum(ch, "final");
@@ -292,7 +311,7 @@ int cmd_sweep(int argc, char **argv) {
   int loads = 0, builds = 0;
   lethe_train_shared_counts(sh, &loads, &builds);
   lethe_train_shared_free(sh);
-  if (!rc) {
+  if (!rc && rank0) {
     printf("%-8s", "run");
     for (int a = 0; a < na; a++) printf(" %12s", axes[a].flag);
     printf(" %6s %10s %8s %9s %8s\n", "epoch", "aggregate", "MIA AUC", "MIA score", "final");

@@ -51,6 +51,13 @@ static lethe_status mpi_allgatherv_f32(const lethe_comm *c, float *buf, const in
   return mpi_check(rc, "all-gather");
 }
 
+static lethe_status mpi_allgatherv_bytes(const lethe_comm *c, void *buf, const int *counts, const int *displs) {
+  double t0 = lethe_now_s();
+  int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
+  g_comm_s += lethe_now_s() - t0;
+  return mpi_check(rc, "all-gather (bytes)");
+}
+
 static lethe_status mpi_bcast(const lethe_comm *c, void *buf, size_t bytes, int root) {
   double t0 = lethe_now_s();
   int rc = MPI_SUCCESS;
@@ -85,6 +92,7 @@ int cli_comm_init(int *argc, char ***argv) {
   g_comm.allreduce_f64 = mpi_allreduce_f64;
   g_comm.allgatherv_f32 = mpi_allgatherv_f32;
   g_comm.bcast = mpi_bcast;
+  g_comm.allgatherv_bytes = mpi_allgatherv_bytes;
   g_comm.comm_seconds = &g_comm_s;
   return 0;
 }

@@ -55,11 +55,13 @@ int main(int argc, char **argv) {
     /* under mpirun / srun every rank runs the command; a failing one aborts the job */
     if (cli_comm_init(&argc, &argv)) return 1;
     const lethe_comm *c = cli_comm();
-    int parallel = !strcmp(argv[1], "unlearn") || !strcmp(argv[1], "train") || !strcmp(argv[1], "bench");
+    int parallel = !strcmp(argv[1], "unlearn") || !strcmp(argv[1], "train") || !strcmp(argv[1], "bench") ||
+                   !strcmp(argv[1], "eval") || !strcmp(argv[1], "sweep");
     if (c->size > 1 && !parallel) { /* N ranks would each write the same outputs */
       if (c->rank == 0)
         fprintf(stderr,
-            "lethe %s: runs as one process (data parallelism covers unlearn, train and bench step): launch it "
+            "lethe %s: runs as one process (data parallelism covers unlearn, train, eval, sweep and bench step): "
+            "launch it "
             "without mpirun\n",
             argv[1]);
       return cli_comm_end(2);

@@ -1,6 +1,8 @@
 /* eval/eval_run.c: the model side of the task's scorer. Greedy generations of the forget and
  * retain rows (batched, KV cache), the mean answer NLL of each row, per-document NLLs of the MIA
- * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. */
+ * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. Under
+ * data parallelism (o->comm) each rank computes its share of whole batches (eval_share.h) and
+ * the results are gathered to every rank in the original order; rank 0 writes. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "data/data.h"
 #include "eval/attacks.h"
 #include "eval/eval_scores.h"
+#include "eval/eval_share.h"
 #include "eval/mmlu_prompt.h"
 #include "eval/official.h"
 #include "eval/seq_nll.h"
@@ -86,24 +89,37 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   double t0 = lethe_now_s();
   long new_tokens = 0;
   int tty = o->progress && isatty(fileno(o->progress));
-  for (int first = 0; first < n && !s; first += o->batch) {
-    int k = n - first < o->batch ? n - first : o->batch;
+  const lethe_comm *cm = o->comm;
+  int lo, hi; /* this rank's rows (all of them in one process) */
+  lethe_eval_share(cm, lethe_comm_rank(cm), n, o->batch, &lo, &hi);
+  char share[64] = "";
+  if (lethe_comm_size(cm) > 1) snprintf(share, sizeof share, " of rank 0's share (%d ranks, %d rows)", cm->size, n);
+  for (int first = lo; first < hi && !s; first += o->batch) {
+    int k = hi - first < o->batch ? hi - first : o->batch;
     s = lethe_generate(
         m, lora, (const int *const *)prompts + first, lens + first, k, &g, outs + first, out_lens + first);
     for (int i = first; i < first + k && !s; i++) new_tokens += out_lens[i];
-    if (tty || first + k >= n)
-      say(o, "%s%s: generated %d/%d rows (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split), first + k, n,
-          new_tokens / (lethe_now_s() - t0 + 1e-9), tty ? "" : "\n");
+    if (tty || first + k >= hi)
+      say(o, "%s%s: generated %d/%d rows%s (%.0f new tokens/s)%s", tty ? "\r" : "", lethe_split_name(split),
+          first + k - lo, hi - lo, share, new_tokens / (lethe_now_s() - t0 + 1e-9), tty ? "" : "\n");
   }
   if (tty) say(o, "\n");
+  if (!s) s = lethe_eval_gather_ids(cm, n, o->batch, outs, out_lens);
   if (s) goto done;
   /* Answer NLLs (informational): input + output with the prompt masked. */
   if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
   for (int i = 0; i < n; i++) nll[i] = NAN;
   size_t dn = (size_t)(d.n ? d.n : 1);
   double *per = malloc(sizeof(double) * dn), *em = malloc(sizeof(double) * dn), *es = malloc(sizeof(double) * dn);
-  s = per && em && es ? lethe_seq_nll_mem(m, lora, &d, o->batch, per, em, es)
+  int dlo, dhi;
+  lethe_eval_share(cm, lethe_comm_rank(cm), d.n, o->batch, &dlo, &dhi);
+  lethe_tokset dv; /* this rank's sequences */
+  lethe_tokset_view(&d, dlo, dhi, &dv);
+  s = per && em && es ? lethe_seq_nll_mem(m, lora, &dv, o->batch, per + dlo, em + dlo, es + dlo)
                       : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, per, sizeof *per);
+  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, em, sizeof *em);
+  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, es, sizeof *es);
   for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
   if (!s) lethe_attack_mem_means(atk, split, em, es, d.n);
   free(per);
@@ -131,6 +147,31 @@ done:
   return s;
 }
 
+/* Every attack's scores of the n documents from this rank's share, which starts at lo (part is
+ * consumed; one process: moved). */
+static lethe_status doc_scores_gather(
+    const lethe_comm *cm, lethe_doc_scores *part, int n, int lo, int batch, lethe_doc_scores *sc) {
+  if (lethe_comm_size(cm) <= 1) {
+    *sc = *part;
+    return LETHE_OK;
+  }
+  memset(sc, 0, sizeof *sc);
+  sc->n = (size_t)n;
+  lethe_status s = LETHE_OK;
+  for (int a = 0; a < LETHE_ATK_COUNT && !s; a++) {
+    if (!part->score[a]) continue;
+    if (!(sc->score[a] = malloc(sizeof(double) * (size_t)(n ? n : 1)))) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+      break;
+    }
+    memcpy(sc->score[a] + lo, part->score[a], sizeof(double) * part->n);
+    s = lethe_eval_gather(cm, n, batch, sc->score[a], sizeof(double));
+  }
+  lethe_doc_scores_free(part);
+  if (s) lethe_doc_scores_free(sc);
+  return s;
+}
+
 /* Mean token NLL of each document of a MIA file (every token scored). */
 static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
     const lethe_tokenizer *tok, const char *path, int member, int reference, double **out, size_t *n_out,
@@ -146,8 +187,21 @@ static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const leth
     s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
   if (!s && d.n_truncated)
     say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
+  if (!s) {
+    const char *what[] = {"documents"};
+    double nd = d.n;
+    s = lethe_eval_same_inputs(o->comm, &nd, what, 1);
+  }
   double *nll = NULL;
-  if (!s) s = lethe_doc_scores_compute(m, lora, &d, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, reference, sc);
+  if (!s) { /* this rank's documents, then everyone's */
+    int lo, hi;
+    lethe_eval_share(o->comm, lethe_comm_rank(o->comm), d.n, o->batch, &lo, &hi);
+    lethe_tokset v;
+    lethe_tokset_view(&d, lo, hi, &v);
+    lethe_doc_scores part;
+    s = lethe_doc_scores_compute(m, lora, &v, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, reference, &part);
+    if (!s) s = doc_scores_gather(o->comm, &part, d.n, lo, o->batch, sc);
+  }
   if (!s) {
     nll = malloc(sizeof(double) * (size_t)d.n);
     if (!nll) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -180,7 +234,9 @@ static lethe_status choice_id(const lethe_tokenizer *tok, const char *text, int 
 
 /* MMLU as open-instruct's run_eval.py: k-shot prompts (k lowered while a prompt is longer than 2048
  * tokens; one still longer than the model's context keeps its end), the answer is the choice
- * whose token has the highest next-token logit (= probability), micro-averaged. */
+ * whose token has the highest next-token logit (= probability), micro-averaged. Under data
+ * parallelism every rank forms the same batches and runs batch b when b % size == rank; the
+ * tallies (counts) are summed. */
 static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
     const lethe_tokenizer *tok, const lethe_mmlu_set *set, lethe_mmlu_tally *tally) {
   const lethe_config *c = lethe_model_config(m);
@@ -203,7 +259,8 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
   for (size_t si = 0; si < set->n_subjects; si++) total += set->subjects[si].n_test;
   double t0 = lethe_now_s();
   int tty = o->progress && isatty(fileno(o->progress));
-  int nb = 0, N = 0;
+  int nb = 0, N = 0, W = lethe_comm_size(o->comm), me = lethe_comm_rank(o->comm);
+  long bi = 0; /* batches formed so far */
   if (!s) start[0] = 0;
   for (size_t si = 0; si <= set->n_subjects && !s; si++) {
     size_t nq = si < set->n_subjects ? set->subjects[si].n_test : 1;
@@ -224,7 +281,11 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
         }
         flush = nb == seq_cap || N + n > tok_cap;
       }
-      if (flush && nb > 0) {
+      if (flush && nb > 0 && bi++ % W != me) { /* another rank's batch */
+        done_q += (size_t)nb;
+        nb = 0;
+        N = 0;
+      } else if (flush && nb > 0) {
         lethe_batch b = {.n_seq = nb, .n_tokens = N, .tokens = tokens, .targets = NULL, .start = start};
         if ((s = lethe_forward(m, lora, ws, &b))) {
           free(ids);
@@ -255,6 +316,21 @@ static lethe_status run_mmlu(const lethe_eval_opts *o, lethe_model *m, const let
       subj[nb - 1] = si;
       free(ids);
     }
+  }
+  if (!s && W > 1) { /* every rank's answers */
+    size_t ns = set->n_subjects;
+    double *v = malloc(sizeof(double) * (2 * ns + 1));
+    s = v ? LETHE_OK : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < ns && !s; i++) {
+      v[i] = (double)tally->n_correct[i];
+      v[ns + i] = (double)tally->n_total[i];
+    }
+    if (!s) s = lethe_comm_allreduce_f64(o->comm, v, 2 * ns);
+    for (size_t i = 0; i < ns && !s; i++) {
+      tally->n_correct[i] = (size_t)v[i];
+      tally->n_total[i] = (size_t)v[ns + i];
+    }
+    free(v);
   }
   say(o, "%smmlu: %zu questions in %.0f s\n", tty ? "\r" : "", done_q, lethe_now_s() - t0);
   free(tokens);
@@ -294,8 +370,11 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
   lethe_eval_attacks *ax = x ? x : &own;
   double *mem = NULL, *non = NULL;
   size_t nm = 0, nn = 0;
-  lethe_status s = LETHE_OK;
-  if (forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
+  const char *what[] = {"forget rows", "retain rows", "MMLU subjects", "MMLU questions"};
+  double have[4] = {forget ? forget->n : -1, retain ? retain->n : -1, mmlu ? (double)mmlu->n_subjects : -1, 0};
+  for (size_t si = 0; mmlu && si < mmlu->n_subjects; si++) have[3] += (double)mmlu->subjects[si].n_test;
+  lethe_status s = lethe_eval_same_inputs(o->comm, have, what, 4);
+  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
   if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows, &ax->atk);
   /* the Reference attack's base-model pass only where the attacks are kept (lethe eval): the
    * evaluations during training read the LOSS AUC alone */
@@ -337,9 +416,10 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   memset(&tally, 0, sizeof tally);
   say(o, "== evaluating %s\n", label);
   /* all or nothing: a previous result goes first, and evaluation_results.json is written last, only
-   * when every other output was */
-  lethe_status s = lethe_out_dir_prepare(dir, "eval");
-  p = lethe_path_join(dir, "evaluation_results.json");
+   * when every other output was; under data parallelism every rank scores, rank 0 writes */
+  int rank0 = lethe_comm_rank(o->comm) == 0;
+  lethe_status s = rank0 ? lethe_out_dir_prepare(dir, "eval") : LETHE_OK;
+  p = rank0 ? lethe_path_join(dir, "evaluation_results.json") : NULL;
   if (!s && p) unlink(p);
   free(p);
   p = NULL;
@@ -347,6 +427,7 @@ static lethe_status evaluate(const lethe_eval_opts *o, lethe_model *m, const let
   if (s) goto done;
   out->atk = ax.atk;
   out->has_res = 1;
+  if (!rank0) goto done;
   if (mmlu) {
     p = lethe_path_join(dir, "mmlu_metrics.json");
     s = lethe_mmlu_write_metrics(mmlu, &tally, p);
@@ -377,7 +458,12 @@ done:
   return s;
 }
 
-lethe_status lethe_eval_run(const lethe_eval_opts *o) {
+lethe_status lethe_eval_run(const lethe_eval_opts *o_in) {
+  /* under data parallelism only rank 0 prints (and writes) */
+  int rank0 = lethe_comm_rank(o_in->comm) == 0;
+  lethe_eval_opts oq = *o_in;
+  if (!rank0) oq.progress = oq.table = NULL;
+  const lethe_eval_opts *o = &oq;
   if (!o->model) return lethe_fail(LETHE_ERR_INVALID, "no model given");
   if (!o->out) return lethe_fail(LETHE_ERR_INVALID, "no output directory given");
   if (!o->forget && !o->retain) return lethe_fail(LETHE_ERR_INVALID, "give --forget and/or --retain rows to evaluate");
@@ -412,7 +498,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
     s = lethe_mmlu_load(o->mmlu_dir, &mo, &mmlu);
     has_mmlu = !s;
   }
-  if (!s) s = lethe_out_dir_prepare(o->out, "eval"); /* before OUT/base is made inside it */
+  if (!s && rank0) s = lethe_out_dir_prepare(o->out, "eval"); /* before OUT/base is made inside it */
   if (s) goto done;
   if (o->compare) {
     base_dir = lethe_path_join(o->out, "base");
@@ -425,7 +511,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o) {
   if (s) goto done;
   if (o->table) lethe_eval_print_table(o->table, base.has_res ? &base.res : NULL, &after.res);
   if (o->table) lethe_attack_print(o->table, base.has_res ? &base.atk : NULL, &after.atk);
-  if (after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371)
+  if (rank0 && after.res.has_mmlu && after.res.has_mia && after.res.mmlu < 0.371)
     lethe_eval_print_mmlu_warning(o->table ? o->table : stdout);
 done:
   if (base.has_res) lethe_eval_results_free(&base.res);

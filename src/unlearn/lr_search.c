@@ -1,4 +1,6 @@
-/* unlearn/lr_search.c: `--lr auto` (see lr_search.h). */
+/* unlearn/lr_search.c: `--lr auto` (see lr_search.h). Under data parallelism every rank runs the
+ * same probes (the steps and evaluations are collective, their results identical on every rank);
+ * rank 0 reads and writes lr_search.json and broadcasts a resumed choice. */
 #include "unlearn/lr_search.h"
 
 #include <jansson.h>
@@ -45,11 +47,20 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     int resuming, FILE *progress, double *lr) {
   char *path = lethe_path_join(out, "lr_search.json");
   lethe_status s = LETHE_OK;
-  if (resuming && lethe_file_exists(path)) {
-    s = read_choice(path, lr);
-    if (!s) t->cfg.lr = *lr;
-    free(path);
-    return s;
+  const lethe_comm *comm = t->cfg.comm;
+  int rank0 = lethe_comm_rank(comm) == 0;
+  if (resuming) {
+    double found[2] = {0, 0}; /* the file was there, its chosen rate */
+    if (rank0 && lethe_file_exists(path)) {
+      found[0] = 1;
+      s = read_choice(path, &found[1]);
+    }
+    if (!s) s = lethe_comm_bcast(comm, found, sizeof found, 0);
+    if (s || found[0]) {
+      if (!s) t->cfg.lr = *lr = found[1];
+      free(path);
+      return s;
+    }
   }
   static const double cand[] = LETHE_LR_CANDIDATES;
   enum { NC = sizeof cand / sizeof *cand };
@@ -110,7 +121,7 @@ lethe_status lethe_lr_search(lethe_trainer *t, lethe_run_eval *e, const lethe_to
     rows = NULL;
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(j);
-    s = lethe_write_file_atomic(path, text, strlen(text));
+    s = rank0 ? lethe_write_file_atomic(path, text, strlen(text)) : LETHE_OK;
     free(text);
   }
   json_decref(rows);

@@ -250,9 +250,6 @@ static lethe_status validate(const lethe_train_opts *o) {
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "LoRA dropout is not supported in training (use 0)");
   if (o->train_layers && !o->full)
     return lethe_fail(LETHE_ERR_INVALID, "--train-layers selects full-parameter training (--train full)");
-  if (lethe_comm_size(o->comm) > 1 && (o->eval_every || o->eval_every_steps || o->lr_auto))
-    return lethe_fail(LETHE_ERR_UNSUPPORTED,
-        "evaluation during training and --lr auto run in one process only (not under mpirun yet)");
   return LETHE_OK;
 }
 
@@ -601,7 +598,7 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
   /* Results: with --select best, the last parameters are saved as adapter-last/ and the best
    * evaluation's become the run's. */
   if (r.ev.on && r.ev.select_best) {
-    if (r.lora) {
+    if (r.lora && rank0) {
       char *ad = lethe_path_join(o->out, "adapter-last");
       s = lethe_lora_save(r.lora, o->model, ad);
       free(ad);

@@ -1,5 +1,7 @@
 /* unlearn/run_eval.c: evaluation while training, best-so-far selection and early stopping (see
- * run_eval.h). Each evaluation is lethe_eval_scores, the function `lethe eval` scores with. */
+ * run_eval.h). Each evaluation is lethe_eval_scores, the function `lethe eval` scores with; under
+ * data parallelism its work is split over the ranks, rank 0's scores are broadcast so that every
+ * rank takes the same selection and early-stopping decisions, and rank 0 alone writes. */
 #include "unlearn/run_eval.h"
 
 #include <dirent.h>
@@ -123,6 +125,7 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
   e->eo.mia_members = o->mia_members;
   e->eo.mia_nonmembers = o->mia_nonmembers;
   e->eo.model = o->model; /* its generation_config.json stops generation where lethe eval does */
+  e->eo.comm = o->comm;   /* every rank evaluates its share */
   /* default sets: what the run trains on (rows only: documents have no answers to generate) */
   const char *f = o->eval_forget ? o->eval_forget : o->forget;
   const char *r = o->eval_retain ? o->eval_retain : o->forget ? o->retain : (o->data_docs ? NULL : o->data);
@@ -173,6 +176,7 @@ lethe_status lethe_run_eval_start(lethe_run_eval *e, const char *out, size_t n_p
       return lethe_fail(LETHE_ERR_NOMEM, "out of memory for a copy of the best parameters (%zu floats)", n_params);
   }
   e->log_path = lethe_path_join(out, "eval_log.jsonl");
+  if (lethe_comm_rank(e->eo.comm) != 0) return LETHE_OK; /* rank 0 writes the log */
   if (resuming) LETHE_TRY(lethe_trim_step_log(e->log_path, step));
   e->log = fopen(e->log_path, resuming ? "a" : "w");
   if (!e->log) return lethe_fail(LETHE_ERR_IO, "%s: cannot write the evaluation log", e->log_path);
@@ -209,6 +213,9 @@ lethe_status lethe_run_eval_measure(
   p->step = t->step;
   p->epoch = t->epoch + (double)t->step_in_epoch / t->steps_per_epoch;
   p->seconds = lethe_now_s() - t0;
+  /* every rank holds the same gathered results; rank 0's point is everyone's, so the decisions
+   * taken from it cannot differ */
+  LETHE_TRY(lethe_comm_bcast(e->eo.comm, p, sizeof *p, 0));
   e->seconds += p->seconds;
   return LETHE_OK;
 }
@@ -234,7 +241,7 @@ lethe_status lethe_run_eval_now(
   } else {
     e->since_best++;
   }
-  LETHE_TRY(lethe_eval_log_append(e->log, e->log_path, &p));
+  if (e->log) LETHE_TRY(lethe_eval_log_append(e->log, e->log_path, &p));
   if (progress) {
     char fr[16], fk[16], rr[16], rk[16], ag[16], au[16], ms[16], mm[16], fi[16];
     fmt(fr, sizeof fr, p.forget_regurgitation, "%.3f");
@@ -332,8 +339,26 @@ void lethe_run_eval_prune(const char *out, int64_t keep_step) {
   free(dir);
 }
 
+static lethe_status eval_load(lethe_run_eval *e, const char *out, int64_t step);
+
+/* Rank 0 reads the selection state and every rank gets it (the ranks need not share a disk). */
 lethe_status lethe_run_eval_load(lethe_run_eval *e, const char *out, int64_t step) {
   if (!e->on) return LETHE_OK;
+  const lethe_comm *c = e->eo.comm;
+  if (lethe_comm_rank(c) == 0) LETHE_TRY(eval_load(e, out, step));
+  if (lethe_comm_size(c) <= 1) return LETHE_OK;
+  double v[3] = {e->n_evals, e->since_best, e->has_best};
+  LETHE_TRY(lethe_comm_bcast(c, v, sizeof v, 0));
+  e->n_evals = (int)v[0];
+  e->since_best = (int)v[1];
+  e->has_best = (int)v[2];
+  LETHE_TRY(lethe_comm_bcast(c, &e->best, sizeof e->best, 0));
+  LETHE_TRY(lethe_comm_bcast(c, &e->last, sizeof e->last, 0));
+  if (e->best_params && e->has_best) LETHE_TRY(lethe_comm_bcast(c, e->best_params, sizeof(float) * e->n_params, 0));
+  return LETHE_OK;
+}
+
+static lethe_status eval_load(lethe_run_eval *e, const char *out, int64_t step) {
   char *sp = sel_path(out, step, "safetensors"), *jp = sel_path(out, step, "json");
   json_t *j = NULL;
   lethe_safetensors st;

@@ -7,6 +7,9 @@ static lethe_status single_f64(const lethe_comm *c, double *x, size_t n) { retur
 static lethe_status single_gather(const lethe_comm *c, float *buf, const int *counts, const int *displs) {
   return LETHE_OK;
 }
+static lethe_status single_bytes(const lethe_comm *c, void *buf, const int *counts, const int *displs) {
+  return LETHE_OK;
+}
 static lethe_status single_bcast(const lethe_comm *c, void *buf, size_t bytes, int root) { return LETHE_OK; }
 
 static const lethe_comm SINGLE = {.rank = 0,
@@ -16,7 +19,8 @@ static const lethe_comm SINGLE = {.rank = 0,
     .allreduce_f64 = single_f64,
     .allgatherv_f32 = single_gather,
     .bcast = single_bcast,
-    .comm_seconds = NULL};
+    .comm_seconds = NULL,
+    .allgatherv_bytes = single_bytes};
 
 const lethe_comm *lethe_comm_single(void) { return &SINGLE; }
 
@@ -31,6 +35,9 @@ lethe_status lethe_comm_allreduce_f64(const lethe_comm *c, double *x, size_t n) 
 }
 lethe_status lethe_comm_allgatherv_f32(const lethe_comm *c, float *buf, const int *counts, const int *displs) {
   return c && c->size > 1 ? c->allgatherv_f32(c, buf, counts, displs) : LETHE_OK;
+}
+lethe_status lethe_comm_allgatherv_bytes(const lethe_comm *c, void *buf, const int *counts, const int *displs) {
+  return c && c->size > 1 ? c->allgatherv_bytes(c, buf, counts, displs) : LETHE_OK;
 }
 lethe_status lethe_comm_bcast(const lethe_comm *c, void *buf, size_t bytes, int root) {
   return c && c->size > 1 ? c->bcast(c, buf, bytes, root) : LETHE_OK;

@@ -7,8 +7,14 @@
  * the adapter (the gradient is summed in another order; fp32). A rank killed mid-run ends the job
  * within seconds with a non-zero exit, and --resume (same N) reaches the adapter of the
  * uninterrupted 2-rank run; bad input gives one message; `lethe bench step` gives one process's
- * losses and reports per-rank tokens/s; `lethe eval` (not data-parallel) is refused. Skipped (exit 77) when lethe was
- * built without MPI or mpirun is missing. Runs as root too (OMPI_ALLOW_RUN_AS_ROOT). */
+ * losses and reports per-rank tokens/s; `lethe generate` (not data-parallel) is refused. `lethe eval`
+ * over 2 and 3 ranks (rows, MIA documents, MMLU questions split in whole batches) writes files
+ * byte-identical to one process's; `lethe unlearn --eval-every 1 --select best --early-stop` over 2
+ * ranks chooses the same evaluation as one process (same step, scores within 1e-6) and the same
+ * adapter (TOL), and so do --lr auto (the same rate) and `lethe sweep` (the same sweep.csv); an
+ * input bad on one rank only (an MPMD launch) ends the job within seconds with one message from
+ * that rank. Skipped (exit 77) when lethe was built without MPI or mpirun is missing. Runs as root
+ * too (OMPI_ALLOW_RUN_AS_ROOT). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -404,18 +410,287 @@ static void test_bench_step(void **state) {
 }
 
 /* A command that is not data-parallel is refused under 2 ranks, with one message. */
-static void test_eval_refused(void **state) {
-  char *out = lethe_path_join(WORK, "eval");
-  char *args[] = {"eval", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--out", out, NULL};
+static void test_generate_refused(void **state) {
+  char *out = lethe_path_join(WORK, "generate");
+  char *args[] = {"generate", "--model", M, "--tokenizer", TOK, "--prompt", "Once", NULL};
   char *err = NULL;
   assert_int_not_equal(run(2, 0, args, &err), 0);
   int msgs = 0;
-  for (const char *p = err; (p = strstr(p, "lethe eval")); p++) msgs++;
+  for (const char *p = err; (p = strstr(p, "lethe generate")); p++) msgs++;
   assert_int_equal(msgs, 1);
   assert_non_null(strstr(err, "without mpirun"));
   assert_false(lethe_is_dir(out));
   free(err);
   free(out);
+}
+
+/* MIA documents for the evaluation tests (3 and 3: 2 batches of --batch 2, none for a third rank;
+ * with them the tiny model's best evaluation during training is a middle one). */
+static char *MEM, *NON, *MMLU;
+
+static void write_mia(void) {
+  MEM = lethe_path_join(WORK, "mia_members.jsonl");
+  NON = lethe_path_join(WORK, "mia_nonmembers.jsonl");
+  tu_write_text(MEM, "{\"id\":\"m1\",\"document\":\"Tim had a small red boat. Every morning he sailed.\"}\n"
+                     "{\"id\":\"m2\",\"document\":\"The little cat named Pip lived in a tower.\"}\n"
+                     "{\"id\":\"m3\",\"document\":\"Once upon a time there was a girl.\"}\n");
+  tu_write_text(NON, "{\"id\":\"n1\",\"document\":\"Quantum chromodynamics describes the strong force.\"}\n"
+                     "{\"id\":\"n2\",\"document\":\"The stock market fell sharply.\"}\n"
+                     "{\"id\":\"n3\",\"document\":\"Bake the bread for an hour.\"}\n");
+}
+
+/* The bytes of OUT/name in two output directories are the same. */
+static void assert_same_file(const char *a, const char *b, const char *name) {
+  char *pa = lethe_path_join(a, name), *pb = lethe_path_join(b, name);
+  char *x = NULL, *y = NULL;
+  size_t nx = 0, ny = 0;
+  assert_int_equal(lethe_read_file(pa, 1 << 24, &x, &nx), LETHE_OK);
+  assert_int_equal(lethe_read_file(pb, 1 << 24, &y, &ny), LETHE_OK);
+  if (nx != ny || memcmp(x, y, nx)) print_error("%s differs:\n%s\n----\n%s\n", name, x, y);
+  assert_true(nx == ny && memcmp(x, y, nx) == 0);
+  assert_true(nx > 0);
+  free(x);
+  free(y);
+  free(pa);
+  free(pb);
+}
+
+/* lethe eval over 2 and 3 ranks against one process: every output file byte for byte. */
+static void test_eval_parallel(void **state) {
+  char *one = lethe_path_join(WORK, "eval-1"), *two = lethe_path_join(WORK, "eval-2"),
+       *three = lethe_path_join(WORK, "eval-3");
+  char *args[] = {"eval", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--mia-members",
+      MEM, "--mia-nonmembers", NON, "--mmlu", MMLU, "--batch", "2", "--max-new", "12", "--layout", "official",
+      "--threads", "1", "--out", one, NULL};
+  int k_out = 24;
+  assert_string_equal(args[k_out - 1], "--out");
+  char *outs[3] = {one, two, three};
+  char *err = NULL;
+  for (int np = 0; np < 3; np++) {
+    args[k_out] = outs[np];
+    char *ep = lethe_path_join(WORK, "eval-stderr.txt"), *op = lethe_path_join(WORK, "eval-stdout.txt");
+    assert_int_equal(wait_rc(spawn_out(np ? np + 1 : 0, 0, args, ep, op)), 0);
+    err = read_text(ep);
+    char *table = read_text(op);
+    if (np) { /* rank 0 alone prints: one table, one progress line per split */
+      int tables = 0, gens = 0;
+      for (const char *p = table; (p = strstr(p, "final score")); p++) tables++;
+      for (const char *p = err; (p = strstr(p, "forget: generated")); p++) gens++;
+      print_message("%d ranks: %d table(s), %d forget progress line(s)\n%s", np + 1, tables, gens, err);
+      assert_true(tables <= 1);
+      assert_int_equal(gens, 1);
+      assert_non_null(strstr(err, "of rank 0's share"));
+    }
+    free(table);
+    free(err);
+    free(ep);
+    free(op);
+  }
+  const char *files[] = {"evaluation_results.json", "rows.jsonl", "mia.jsonl", "mia_attacks.json", "mmlu_metrics.json",
+      "forget_0.csv", "retain_0.csv", "mia_results/member_0.csv", "mia_results/nonmember_0.csv"};
+  for (int np = 1; np < 3; np++)
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) assert_same_file(one, outs[np], files[i]);
+  free(one);
+  free(two);
+  free(three);
+}
+
+/* An input that only rank 1 reads as bad (an MPMD launch: its own --forget) ends the job within
+ * seconds, one message from rank 1, no results; so does a rank whose file has other rows. */
+static void test_eval_one_rank_bad_input(void **state) {
+  char *bad = lethe_path_join(WORK, "eval_bad_forget.jsonl"), *fewer = lethe_path_join(WORK, "eval_fewer.jsonl");
+  tu_write_text(bad, "{\"id\": \"x1sc1\", \"input\": \"a\", \"output\": \"b\"}\n{\"id\": \"x2\", \"inp\n");
+  tu_write_text(fewer, "{\"id\": \"x1sc1\", \"input\": \"Tim had\", \"output\": \" a boat\"}\n");
+  const char *cases[2] = {bad, fewer}, *want[2] = {"eval_bad_forget.jsonl", "every rank must read the same"};
+  for (int c = 0; c < 2; c++) {
+    char *out = lethe_path_join(WORK, c ? "eval-fewer" : "eval-bad");
+    char *argv[64];
+    int k = 0;
+    const char *base[] = {"eval", "--model", M, "--tokenizer", TOK, "--retain", RETAIN, "--max-new", "8", "--batch",
+        "2", "--threads", "1", "--out", out};
+    argv[k++] = (char *)MPIRUN;
+    argv[k++] = "--oversubscribe";
+    for (int r = 0; r < 2; r++) {
+      if (r) argv[k++] = ":";
+      argv[k++] = "-np";
+      argv[k++] = "1";
+      argv[k++] = getenv("LETHE_BIN");
+      for (size_t i = 0; i < sizeof base / sizeof *base; i++) argv[k++] = (char *)base[i];
+      argv[k++] = "--forget";
+      argv[k++] = r ? (char *)cases[c] : FORGET;
+    }
+    argv[k] = NULL;
+    char *ep = lethe_path_join(WORK, "eval-bad-stderr.txt");
+    fflush(NULL);
+    double t0 = lethe_now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644), nul = open("/dev/null", O_WRONLY);
+      dup2(nul, 1);
+      dup2(fd, 2);
+      setpgid(0, 0);
+      execvp(argv[0], argv);
+      _exit(127);
+    }
+    int rc = wait_rc(pid);
+    double took = lethe_now_s() - t0;
+    char *err = read_text(ep);
+    int msgs = 0;
+    for (const char *p = err; (p = strstr(p, "lethe eval")); p++) msgs++;
+    print_message("exit %d after %.1fs, %d lethe message(s):\n%s\n", rc, took, msgs, err);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(msgs, 1);
+    assert_non_null(strstr(err, "rank 1 of 2"));
+    assert_non_null(strstr(err, want[c]));
+    assert_true(took < 30.0);
+    char *res = lethe_path_join(out, "evaluation_results.json");
+    assert_false(lethe_file_exists(res));
+    free(res);
+    free(err);
+    free(ep);
+    free(out);
+  }
+  free(bad);
+  free(fewer);
+}
+
+/* The "evaluation" object of OUT/run.json. */
+static json_t *run_json_eval(const char *out) {
+  char *p = lethe_path_join(out, "run.json");
+  json_t *j = json_load_file(p, 0, NULL);
+  free(p);
+  assert_non_null(j);
+  json_t *e = json_incref(json_object_get(j, "evaluation"));
+  json_decref(j);
+  assert_non_null(e);
+  return e;
+}
+
+static int count_lines(const char *path) {
+  char *t = read_text(path);
+  int n = 0;
+  for (const char *p = t; *p; p++) n += *p == '\n';
+  free(t);
+  return n;
+}
+
+/* Evaluation during training over 2 ranks: the same evaluations, the same chosen step, the same
+ * adapter as one process, also after a 2-rank --resume from a checkpoint; one eval_log.jsonl line
+ * per evaluation (rank 0 writes). */
+static void test_unlearn_select_best(void **state) {
+  char *one = lethe_path_join(WORK, "sel-1"), *two = lethe_path_join(WORK, "sel-2");
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "6",
+      "--batch", "4", "--lr", "3e-3", "--threads", "1", "--quiet", "--eval-every", "1", "--select", "best",
+      "--early-stop", "2", "--eval-max-new", "8", "--eval-batch", "2", "--mia-members", MEM, "--mia-nonmembers", NON,
+      "--checkpoint-every", "9", "--out", one, NULL};
+  assert_int_equal(run(0, 0, args, NULL), 0);
+  assert_string_equal(args[34], "--out");
+  args[35] = two;
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  /* resumed over 2 ranks from the checkpoint of step 9 (rank 0 reads the selection state, every
+   * rank gets it): the same evaluations, choice and early stop again */
+  assert_same_run(one, two, "adapter/adapter_model.safetensors");
+  assert_int_equal(checkpoint_step(two), 9);
+  args[34] = "--resume";
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  assert_same_run(one, two, "adapter/adapter_model.safetensors");
+  assert_same_run(one, two, "adapter-last/adapter_model.safetensors");
+  json_t *a = run_json_eval(one), *b = run_json_eval(two);
+  int n = (int)json_integer_value(json_object_get(a, "evaluations"));
+  assert_true(n >= 2);
+  assert_int_equal(n, (int)json_integer_value(json_object_get(b, "evaluations")));
+  json_t *ca = json_object_get(a, "chosen"), *cb = json_object_get(b, "chosen");
+  int sa = (int)json_integer_value(json_object_get(ca, "step")),
+      sb = (int)json_integer_value(json_object_get(cb, "step"));
+  double fa = json_number_value(json_object_get(ca, "final")), fb = json_number_value(json_object_get(cb, "final"));
+  print_message("%d evaluations; chosen step %d / %d, final %.9g / %.9g\n", n, sa, sb, fa, fb);
+  assert_int_equal(sa, sb);
+  assert_true(sa > 0); /* a middle evaluation: the selection is not trivially the start */
+  assert_true(fabs(fa - fb) <= 1e-6);
+  assert_true(json_is_true(json_object_get(a, "early_stopped")));
+  assert_true(json_is_true(json_object_get(b, "early_stopped")));
+  char *la = lethe_path_join(one, "eval_log.jsonl"), *lb = lethe_path_join(two, "eval_log.jsonl");
+  assert_int_equal(count_lines(la), n);
+  assert_int_equal(count_lines(lb), n);
+  json_decref(a);
+  json_decref(b);
+  free(la);
+  free(lb);
+  free(one);
+  free(two);
+}
+
+/* lr_search.json's chosen rate and each candidate's best final score. */
+static double lr_search(const char *out, double *finals, int cap, int *n) {
+  char *p = lethe_path_join(out, "lr_search.json");
+  json_t *j = json_load_file(p, 0, NULL);
+  free(p);
+  assert_non_null(j);
+  double lr = json_number_value(json_object_get(j, "chosen_lr"));
+  json_t *c = json_object_get(j, "candidates");
+  *n = 0;
+  for (size_t i = 0; i < json_array_size(c) && *n < cap; i++) {
+    json_t *f = json_object_get(json_array_get(c, i), "best_final");
+    finals[(*n)++] = json_is_number(f) ? json_number_value(f) : NAN;
+  }
+  json_decref(j);
+  return lr;
+}
+
+/* --lr auto over 2 ranks: the same candidates' scores, the same chosen rate, the same adapter as
+ * one process; rank 0 alone writes lr_search.json. */
+static void test_lr_auto(void **state) {
+  char *one = lethe_path_join(WORK, "lra-1"), *two = lethe_path_join(WORK, "lra-2");
+  char *args[] = {"unlearn", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "4",
+      "--batch", "4", "--lr", "auto", "--threads", "1", "--quiet", "--eval-max-new", "8", "--eval-batch", "2",
+      "--mia-members", MEM, "--mia-nonmembers", NON, "--out", one, NULL};
+  assert_int_equal(run(0, 0, args, NULL), 0);
+  assert_string_equal(args[26], "--out");
+  args[27] = two;
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  double fa[16], fb[16];
+  int na, nb;
+  double la = lr_search(one, fa, 16, &na), lb = lr_search(two, fb, 16, &nb);
+  print_message("chosen lr %g / %g over %d candidates\n", la, lb, na);
+  assert_true(na > 1);
+  assert_int_equal(na, nb);
+  assert_true(la == lb);
+  for (int i = 0; i < na; i++) assert_true((isnan(fa[i]) && isnan(fb[i])) || fabs(fa[i] - fb[i]) <= 1e-6);
+  assert_same_run(one, two, "adapter/adapter_model.safetensors");
+  free(one);
+  free(two);
+}
+
+/* lethe sweep over 2 ranks: the same table (sweep.csv byte for byte) and the same best adapter as
+ * one process; run again, the finished runs are skipped on every rank (rank 0 decides). */
+static void test_sweep(void **state) {
+  char *one = lethe_path_join(WORK, "sweep-1"), *two = lethe_path_join(WORK, "sweep-2");
+  char *args[] = {"sweep", "--model", M, "--tokenizer", TOK, "--forget", FORGET, "--retain", RETAIN, "--epochs", "2",
+      "--batch", "4", "--lr", "1e-3,3e-3", "--threads", "1", "--quiet", "--eval-max-new", "8", "--eval-batch", "2",
+      "--mia-members", MEM, "--mia-nonmembers", NON, "--out", one, NULL};
+  assert_int_equal(run(0, 0, args, NULL), 0);
+  assert_string_equal(args[26], "--out");
+  args[27] = two;
+  assert_int_equal(run(2, 0, args, NULL), 0);
+  assert_same_file(one, two, "sweep.csv");
+  for (int r = 0; r < 2; r++) {
+    char name[16];
+    snprintf(name, sizeof name, "run-%03d", r);
+    char *ra = lethe_path_join(one, name), *rb = lethe_path_join(two, name);
+    assert_same_run(ra, rb, "adapter/adapter_model.safetensors");
+    free(ra);
+    free(rb);
+  }
+  char *best = lethe_path_join(two, "adapter/adapter_model.safetensors");
+  assert_true(lethe_file_exists(best));
+  free(best);
+  char *err = NULL;
+  assert_int_equal(run(2, 0, args, &err), 0);
+  assert_non_null(strstr(err, "run-001 finished before; skipped"));
+  assert_same_file(one, two, "sweep.csv");
+  free(err);
+  free(one);
+  free(two);
 }
 
 int main(void) {
@@ -440,6 +715,8 @@ int main(void) {
   RETAIN = tu_src_path("tests/fixtures/unlearn/stories_retain.jsonl");
   ALL = tu_src_path("tests/fixtures/unlearn/stories_all.jsonl");
   WORK = tu_fresh_dir("mpi");
+  MMLU = tu_src_path("tests/fixtures/eval/mmlu_mini");
+  write_mia();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npo),
       cmocka_unit_test(test_npo_seq),
@@ -451,7 +728,12 @@ int main(void) {
       cmocka_unit_test(test_killed_rank_and_resume),
       cmocka_unit_test(test_bad_input_one_message),
       cmocka_unit_test(test_bench_step),
-      cmocka_unit_test(test_eval_refused),
+      cmocka_unit_test(test_generate_refused),
+      cmocka_unit_test(test_eval_parallel),
+      cmocka_unit_test(test_eval_one_rank_bad_input),
+      cmocka_unit_test(test_unlearn_select_best),
+      cmocka_unit_test(test_lr_auto),
+      cmocka_unit_test(test_sweep),
   };
   return tu_run_group_tests(tests, NULL, NULL);
 }
