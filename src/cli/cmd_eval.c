@@ -9,7 +9,8 @@
 #include "cli/commands.h"
 #include "cli/process.h"
 #include "lethe/data.h"
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_print.h"
 #include "lethe/evaluate.h"
 #include "lethe/util.h"
 

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
+#include "lethe/eval_mmlu.h"
 #include "util/error.h"
 #include "util/fileio.h"
 

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 lethe_status lethe_eval_score_only(

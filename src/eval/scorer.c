@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 static const char k_nan_text[] = "nan"; /* str(float('nan')) */

@@ -4,7 +4,9 @@
 #include <math.h>
 
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_mmlu.h"
+#include "lethe/eval_print.h"
 
 static uint64_t prompts_hash(const lethe_mmlu_subject *s, size_t k) {
   uint64_t h = EF_FNV_INIT;

@@ -5,7 +5,10 @@
 #include <math.h>
 
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_print.h"
 
 /* Same structure (keys in the same order, same types) and numbers within tol. */
 static int json_close(const json_t *a, const json_t *b, double tol, const char *where) {

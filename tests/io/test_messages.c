@@ -12,7 +12,7 @@
 
 #include "io/io.h"
 #include "io/safetensors.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mmlu.h"
 #include "lethe/lora.h"
 #include "model/model.h"
 #include "testutil.h"
