@@ -24,28 +24,28 @@ static void plan_layout(lethe_model *m, const lethe_ops *ops, int bf16) {
     lethe_tensor *t = &m->tensors[i];
     t->bf16 = bf16 && (lethe_tensor_is_projection(t->name) || is_bf16_head(m, ops, t->name));
     if (!bf16)
-      t->doff = t->offset;
+      t->dev_off = t->offset;
     else if (t->bf16)
-      t->doff = n16, n16 += t->numel;
+      t->dev_off = n16, n16 += t->numel;
     else
-      t->doff = n32, n32 += t->numel;
+      t->dev_off = n32, n32 += t->numel;
   }
-  m->n_dparams = bf16 ? n32 : m->n_params;
-  m->n_dw16 = n16;
+  m->dev.n_params = bf16 ? n32 : m->n_params;
+  m->dev.n_w16 = n16;
 }
 
 static void upload_all(lethe_model *m) {
   const lethe_ops *o = m->ops;
   if (!m->wbf16) {
-    if (m->dparams != m->params) o->upload(m->dparams, m->params, m->n_params * sizeof(float));
+    if (m->dev.params != m->params) o->upload(m->dev.params, m->params, m->n_params * sizeof(float));
     return;
   }
   for (int i = 0; i < m->n_tensors; i++) {
     const lethe_tensor *t = &m->tensors[i];
     if (t->bf16)
-      o->upload_bf16(m->dw16 + t->doff, m->params + t->offset, t->numel);
+      o->upload_bf16(m->dev.w16 + t->dev_off, m->params + t->offset, t->numel);
     else
-      o->upload(m->dparams + t->doff, m->params + t->offset, t->numel * sizeof(float));
+      o->upload(m->dev.params + t->dev_off, m->params + t->offset, t->numel * sizeof(float));
   }
 }
 
@@ -57,10 +57,10 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
     return lethe_fail(LETHE_ERR_INVALID, "the %s backend cannot store weights in bf16", ops->name);
   lethe_model_sync_host(m);
   /* release the old backend copy first: a GPU may not hold two */
-  if (m->dparams != m->params) m->ops->release(m->dparams);
-  if (m->dw16) m->ops->release(m->dw16);
-  m->dparams = NULL;
-  m->dw16 = NULL;
+  if (m->dev.params != m->params) m->ops->release(m->dev.params);
+  if (m->dev.w16) m->ops->release(m->dev.w16);
+  m->dev.params = NULL;
+  m->dev.w16 = NULL;
   if (m->rope_cos) m->ops->release(m->rope_cos);
   if (m->rope_sin) m->ops->release(m->rope_sin);
   m->rope_cos = m->rope_sin = NULL;
@@ -69,18 +69,18 @@ lethe_status lethe_model_use_backend_ex(lethe_model *m, const lethe_ops *ops, in
   plan_layout(m, ops, bf16);
   m->ops = ops;
   m->wbf16 = bf16;
-  size_t b32 = m->n_dparams * sizeof(float), b16 = m->n_dw16 * sizeof(uint16_t);
-  m->dparams = (ops->host_visible && !bf16) ? m->params : ops->alloc(b32);
-  if (bf16) m->dw16 = ops->alloc(b16);
-  if (!m->dparams || (bf16 && !m->dw16)) {
+  size_t b32 = m->dev.n_params * sizeof(float), b16 = m->dev.n_w16 * sizeof(uint16_t);
+  m->dev.params = (ops->host_visible && !bf16) ? m->params : ops->alloc(b32);
+  if (bf16) m->dev.w16 = ops->alloc(b16);
+  if (!m->dev.params || (bf16 && !m->dev.w16)) {
     /* fall back to the host: the model stays usable on the CPU */
-    if (m->dparams && m->dparams != m->params) ops->release(m->dparams);
-    if (m->dw16) ops->release(m->dw16);
-    m->dw16 = NULL;
+    if (m->dev.params && m->dev.params != m->params) ops->release(m->dev.params);
+    if (m->dev.w16) ops->release(m->dev.w16);
+    m->dev.w16 = NULL;
     m->ops = lethe_cpu_ops();
     m->wbf16 = 0;
     plan_layout(m, lethe_cpu_ops(), 0);
-    m->dparams = m->params;
+    m->dev.params = m->params;
     lethe_model_bind(m);
     LETHE_TRY(lethe_model_rope_reserve(m, len));
     return lethe_fail(
@@ -97,10 +97,10 @@ lethe_status lethe_model_refresh_device(lethe_model *m) {
 }
 
 size_t lethe_model_device_bytes(const lethe_model *m) {
-  return m->n_dparams * sizeof(float) + m->n_dw16 * sizeof(uint16_t);
+  return m->dev.n_params * sizeof(float) + m->dev.n_w16 * sizeof(uint16_t);
 }
 
 void lethe_model_sync_host(lethe_model *m) {
   /* with bf16 weights the host copy is the exact one (no training changes the base then) */
-  if (!m->wbf16 && m->dparams != m->params) m->ops->download(m->params, m->dparams, m->n_params * sizeof(float));
+  if (!m->wbf16 && m->dev.params != m->params) m->ops->download(m->params, m->dev.params, m->n_params * sizeof(float));
 }

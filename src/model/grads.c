@@ -1,5 +1,5 @@
 /* model/grads.c: the gradient buffer of full-parameter training, of every weight or of a subset
- * (layers and modules, --train-layers / --train-modules: spans of dparams with a compact gradient
+ * (layers and modules, --train-layers / --train-modules: spans of dev.params with a compact gradient
  * buffer), and the parsing of those flags. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +66,7 @@ lethe_status lethe_model_enable_grads_subset(lethe_model *m, int lo, int hi, uns
   for (int i = 0; i < m->n_tensors; i++) {
     const lethe_tensor *t = &m->tensors[i];
     if (!tensor_selected(t->name, lo, hi, modules)) continue;
-    sp[n++] = (lethe_grad_span){.off = t->doff, .len = t->numel};
+    sp[n++] = (lethe_grad_span){.off = t->dev_off, .len = t->numel};
   }
   if (n == 0) {
     free(sp);

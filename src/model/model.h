@@ -17,9 +17,9 @@ typedef struct {
   int ndim;      /* 1 or 2 */
   int64_t shape[2];
   size_t numel;
-  size_t offset; /* in floats, into the owner's parameter buffer (the host copy) */
-  size_t doff;   /* in elements, into the backend copy: dparams (fp32) or dw16 (when bf16) */
-  int bf16;      /* 1: the backend copy of this weight is bf16 */
+  size_t offset;  /* in floats, into the owner's parameter buffer (the host copy) */
+  size_t dev_off; /* in elements, into the backend copy: dev.params (fp32) or dev.w16 (when bf16) */
+  int bf16;       /* 1: the backend copy of this weight is bf16 */
 } lethe_tensor;
 
 typedef struct {
@@ -38,24 +38,27 @@ typedef struct {
 struct lethe_model {
   lethe_config cfg;
   const lethe_ops *ops;
-  float *params;  /* (n_params) every weight, one host allocation (loading, saving) */
-  float *dparams; /* (n_dparams) the fp32 copy the backend computes on (== params on
-                     the CPU with fp32 weights) */
-  uint16_t *dw16; /* (n_dw16) the block projections in bf16, when wbf16 */
+  float *params; /* (n_params) every weight, one host allocation (loading, saving) */
+  size_t n_params;
+  struct {
+    float *params; /* (n_params) the fp32 copy the backend computes on (== the host params on
+                      the CPU with fp32 weights) */
+    uint16_t *w16; /* (n_w16) the block projections in bf16, when wbf16 */
+    size_t n_params, n_w16;
+  } dev;          /* the backend copy (a `d` prefix in the model means a derivative, never the device) */
   int wbf16;      /* 1: block projection weights are stored in bf16 on the backend */
-  size_t n_params, n_dparams, n_dw16;
-  float *grads;                       /* (n_grads, backend memory) full-parameter training only, else NULL */
-  size_t n_grads;                     /* n_params, or the selected tensors' floats (lethe_model_enable_grads_subset) */
+  float *grads;   /* (n_grads, backend memory) full-parameter training only, else NULL */
+  size_t n_grads; /* n_params, or the selected tensors' floats (lethe_model_enable_grads_subset) */
   struct lethe_grad_span *grad_spans; /* (n_grad_spans) where the selected tensors' gradients live, or NULL (all) */
   int n_grad_spans;
   int grad_lo_layer;     /* the lowest layer with a trained tensor: backward stops there */
   lethe_tensor *tensors; /* (n_tensors) names and places of the weights */
   int n_tensors;
-  lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
+  lethe_layer_weights *layers; /* (n_layers) pointers into dev.params */
   float *embed;                /* (V, d) */
   float *final_norm;           /* (d) Llama only */
   float *head;                 /* (V, d): lm_head, or embed when tied; NULL when head16 */
-  const uint16_t *head16;      /* (V, d) the head in bf16 (in dw16): bf16 weights on a backend with
+  const uint16_t *head16;      /* (V, d) the head in bf16 (in dev.w16): bf16 weights on a backend with
                                   classifier_bf16w; else NULL */
   const uint16_t *embed16;     /* (V, d) the embedding in bf16 when it is the (tied) bf16 head */
   float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
@@ -78,7 +81,7 @@ lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
 /* Allocates the (zeroed) gradient buffer for full-parameter training. */
 lethe_status lethe_model_enable_grads(lethe_model *m);
 
-/* Full-parameter training of a subset: the floats [off, off + len) of dparams have their gradient
+/* Full-parameter training of a subset: the floats [off, off + len) of dev.params have their gradient
  * at grads + goff; spans are sorted by off and adjacent tensors merged. */
 typedef struct lethe_grad_span {
   size_t off, len, goff;
@@ -96,10 +99,10 @@ unsigned lethe_train_modules_parse(const char *s);
 /* Parses "A-B" (also "A", "-N": the last N layers (all when there are fewer), "all") into a layer range of an n-layer
  * model. */
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi);
-/* The gradient of weight w (a pointer into dparams), or NULL when w does not train. */
+/* The gradient of weight w (a pointer into dev.params), or NULL when w does not train. */
 static inline float *lethe_model_grad_of(const struct lethe_model *m, const float *w) {
   if (!m->grads || !w) return NULL;
-  size_t off = (size_t)(w - m->dparams);
+  size_t off = (size_t)(w - m->dev.params);
   if (!m->grad_spans) return m->grads + off;
   for (int i = 0; i < m->n_grad_spans; i++)
     if (off >= m->grad_spans[i].off && off < m->grad_spans[i].off + m->grad_spans[i].len)
@@ -267,6 +270,16 @@ typedef struct {
   float *u[LETHE_NPROJ]; /* (N, r) LoRA intermediates x A^T, per adapted projection */
 } lethe_layer_acts;
 
+/* A workspace's index arrays and per-row values on the backend, uploaded from / downloaded to its
+ * host arrays (a `d` prefix in the workspace means a derivative, never the device). */
+typedef struct {
+  int *tokens, *pos, *slot, *rows, *row_target; /* (N) */
+  int *start;                                   /* (N + 1) */
+  float *logp, *lse, *kl;                       /* (N) */
+  float *fixed, *sig, *ref, *klw, *pw;          /* (N) classifier coefficients */
+  int *tgt;                                     /* (N) target kinds (LETHE_TGT_*) */
+} lethe_ws_dev;
+
 typedef struct lethe_workspace {
   int max_tokens, max_seqs, keep; /* keep: LETHE_WS_* */
   const lethe_ops *ops;           /* the backend the arena lives on */
@@ -291,13 +304,7 @@ typedef struct lethe_workspace {
   float *head_scratch; /* (chunk, V) x 2 */
   lethe_scratch attn;  /* per-thread attention tiles */
   int head_chunk;
-  /* index arrays and per-row values on the backend (uploaded from / downloaded to the host
-   * arrays below) */
-  int *d_tokens, *d_pos, *d_slot, *d_rows, *d_row_target; /* (N) */
-  int *d_start;                                           /* (N + 1) */
-  float *d_logp, *d_lse, *d_kl;                           /* (N) */
-  float *d_fixed, *d_sig, *d_ref, *d_klw, *d_pw;          /* (N) classifier coefficients */
-  int *d_tgt;                                             /* (N) target kinds (LETHE_TGT_*) */
+  lethe_ws_dev dev; /* index arrays and per-row values on the backend */
   /* host arrays */
   int *pos;        /* (N) position of each row within its sequence */
   int *seq_start;  /* (N + 1) sequence starts of a cached prefill run as packed sequences */

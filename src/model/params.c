@@ -27,14 +27,14 @@ static int add(lethe_tensor_table *tb, const char *name, int64_t d0, int64_t d1)
   t->shape[1] = d1 > 0 ? d1 : 0;
   t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
   t->offset = tb->off;
-  t->doff = tb->off;
+  t->dev_off = tb->off;
   tb->off += t->numel;
   return 0;
 }
 
 static void free_model_arrays(lethe_model *m) {
-  if (m->dparams && m->dparams != m->params) m->ops->release(m->dparams);
-  if (m->dw16) m->ops->release(m->dw16);
+  if (m->dev.params && m->dev.params != m->params) m->ops->release(m->dev.params);
+  if (m->dev.w16) m->ops->release(m->dev.w16);
   free(m->params);
   if (m->grads) m->ops->release(m->grads);
   free(m->grad_spans);
@@ -60,12 +60,12 @@ const lethe_tensor *lethe_model_find(const lethe_model *m, const char *name) {
 
 static float *ptr(lethe_model *m, const char *name) {
   const lethe_tensor *t = lethe_model_find(m, name);
-  return t && !t->bf16 ? m->dparams + t->doff : NULL;
+  return t && !t->bf16 ? m->dev.params + t->dev_off : NULL;
 }
 
 static const uint16_t *ptr16(lethe_model *m, const char *name) {
   const lethe_tensor *t = lethe_model_find(m, name);
-  return t && t->bf16 ? m->dw16 + t->doff : NULL;
+  return t && t->bf16 ? m->dev.w16 + t->dev_off : NULL;
 }
 
 void lethe_model_bind(lethe_model *m) {
@@ -163,7 +163,7 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
   m->tensors = tb.t;
   m->n_tensors = tb.n;
   m->n_params = tb.off;
-  m->n_dparams = tb.off;
+  m->dev.n_params = tb.off;
   m->params = aligned_alloc(64, ((m->n_params * sizeof(float)) + 63) / 64 * 64);
   m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
   if (!m->params || !m->layers) {
@@ -172,7 +172,7 @@ lethe_status lethe_model_alloc(const lethe_config *cfg, lethe_model **out) {
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate %zu bytes for the model's parameters", bytes);
   }
   memset(m->params, 0, m->n_params * sizeof(float));
-  m->dparams = m->params; /* the CPU computes on the host copy itself */
+  m->dev.params = m->params; /* the CPU computes on the host copy itself */
   lethe_model_bind(m);
   lethe_status s =
       lethe_model_rope_reserve(m, c->max_seq_len < LETHE_ROPE_INITIAL ? c->max_seq_len : LETHE_ROPE_INITIAL);

@@ -54,22 +54,22 @@ lethe_status lethe_model_rope_reserve(lethe_model *m, int len) {
     }
   free(inv);
   size_t bytes = sizeof(float) * (size_t)len * half;
-  float *dcs = m->ops->alloc(bytes), *dsn = m->ops->alloc(bytes);
-  if (!dcs || !dsn) {
-    if (dcs) m->ops->release(dcs);
-    if (dsn) m->ops->release(dsn);
+  float *dev_cos = m->ops->alloc(bytes), *dev_sin = m->ops->alloc(bytes);
+  if (!dev_cos || !dev_sin) {
+    if (dev_cos) m->ops->release(dev_cos);
+    if (dev_sin) m->ops->release(dev_sin);
     free(cs);
     free(sn);
     return lethe_fail(LETHE_ERR_NOMEM, "cannot allocate RoPE tables for %d positions", len);
   }
-  m->ops->upload(dcs, cs, bytes);
-  m->ops->upload(dsn, sn, bytes);
+  m->ops->upload(dev_cos, cs, bytes);
+  m->ops->upload(dev_sin, sn, bytes);
   free(cs);
   free(sn);
   if (m->rope_cos) m->ops->release(m->rope_cos);
   if (m->rope_sin) m->ops->release(m->rope_sin);
-  m->rope_cos = dcs;
-  m->rope_sin = dsn;
+  m->rope_cos = dev_cos;
+  m->rope_sin = dev_sin;
   m->rope_len = len;
   return LETHE_OK;
 }

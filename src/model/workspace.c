@@ -75,12 +75,13 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   float *head_scratch = TAKE_F(cv, (size_t)chunk * c->vocab_size * 2);
   size_t apt = attn_per_thread(c, N);
   float *attn = TAKE_F(cv, apt * (size_t)threads);
-  int *d_tokens = TAKE_I(cv, N), *d_pos = TAKE_I(cv, N), *d_slot = TAKE_I(cv, N), *d_rows = TAKE_I(cv, N),
-      *d_row_target = TAKE_I(cv, N), *d_start = TAKE_I(cv, (size_t)N + 1);
-  float *d_logp = TAKE_F(cv, N), *d_lse = TAKE_F(cv, N), *d_kl = TAKE_F(cv, N);
-  float *d_fixed = TAKE_F(cv, N), *d_sig = TAKE_F(cv, N), *d_ref = TAKE_F(cv, N), *d_klw = TAKE_F(cv, N),
-        *d_pw = TAKE_F(cv, N);
-  int *d_tgt = TAKE_I(cv, N);
+  lethe_ws_dev dev;
+  dev.tokens = TAKE_I(cv, N), dev.pos = TAKE_I(cv, N), dev.slot = TAKE_I(cv, N), dev.rows = TAKE_I(cv, N);
+  dev.row_target = TAKE_I(cv, N), dev.start = TAKE_I(cv, (size_t)N + 1);
+  dev.logp = TAKE_F(cv, N), dev.lse = TAKE_F(cv, N), dev.kl = TAKE_F(cv, N);
+  dev.fixed = TAKE_F(cv, N), dev.sig = TAKE_F(cv, N), dev.ref = TAKE_F(cv, N), dev.klw = TAKE_F(cv, N);
+  dev.pw = TAKE_F(cv, N);
+  dev.tgt = TAKE_I(cv, N);
   float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL, *dlnf = NULL,
         *dxrows = NULL;
   if (keep) {
@@ -105,21 +106,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->attn.buf = attn;
   ws->attn.per_thread = apt;
   ws->attn.threads = threads;
-  ws->d_tokens = d_tokens;
-  ws->d_pos = d_pos;
-  ws->d_slot = d_slot;
-  ws->d_rows = d_rows;
-  ws->d_row_target = d_row_target;
-  ws->d_start = d_start;
-  ws->d_logp = d_logp;
-  ws->d_lse = d_lse;
-  ws->d_kl = d_kl;
-  ws->d_fixed = d_fixed;
-  ws->d_sig = d_sig;
-  ws->d_ref = d_ref;
-  ws->d_klw = d_klw;
-  ws->d_pw = d_pw;
-  ws->d_tgt = d_tgt;
+  ws->dev = dev;
   ws->dx = dx;
   ws->dln = dln;
   ws->dqkv = dqkv;
