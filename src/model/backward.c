@@ -39,7 +39,7 @@ static void block_backward(
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim;
   int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
   float *dx = ws->dx;
-  if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
+  if (ws->kind == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
   if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN) || m->grads)
@@ -87,7 +87,7 @@ static void block_backward(
 }
 
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b) {
-  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   const lethe_config *c = &m->cfg;
   int N = b->n_tokens;
   m->ops->zero(ws->dx, (size_t)N * c->dim);
@@ -101,7 +101,7 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
 
 lethe_status lethe_backward_from_layer(
     lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b, int layer) {
-  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   if (layer < 0 || layer >= m->cfg.n_layers)
     return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
   int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;

@@ -176,7 +176,7 @@ void lethe_block_recompute(
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
     lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N) {
   const lethe_config *c = &m->cfg;
-  if (ws->keep != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
+  if (ws->kind != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
   if (N < 1 || N > ws->max_tokens)
     return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", N, ws->max_tokens);
   LETHE_TRY(check_lora(m, lora, ws));

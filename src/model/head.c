@@ -10,7 +10,7 @@ lethe_status lethe_head(
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
-  if (grad && ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
+  if (grad && ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
   if (m->act_bf16 && (grad || coef))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
   if (m->act_bf16) return lethe_head_bf16(m, ws, b);

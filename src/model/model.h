@@ -270,6 +270,14 @@ typedef struct {
   float *u[LETHE_NPROJ]; /* (N, r) LoRA intermediates x A^T, per adapted projection */
 } lethe_layer_acts;
 
+/* The kind of a workspace: what it keeps between the forward and the backward pass. */
+typedef enum {
+  LETHE_WS_INFER = 0,    /* forward only: every block shares one set of buffers */
+  LETHE_WS_TRAIN = 1,    /* every block's activations kept for the backward pass */
+  LETHE_WS_RECOMPUTE = 2 /* only each block's input kept; the backward pass recomputes the block's
+                            activations into one shared set (one more forward, far less memory) */
+} lethe_ws_kind;
+
 /* A workspace's index arrays and per-row values on the backend, uploaded from / downloaded to its
  * host arrays (a `d` prefix in the workspace means a derivative, never the device). */
 typedef struct {
@@ -281,14 +289,15 @@ typedef struct {
 } lethe_ws_dev;
 
 typedef struct lethe_workspace {
-  int max_tokens, max_seqs, keep; /* keep: LETHE_WS_* */
-  const lethe_ops *ops;           /* the backend the arena lives on */
-  lethe_layer_acts *layers;       /* (n_layers); LETHE_WS_INFER: all entries share one set of buffers;
-                                     LETHE_WS_RECOMPUTE: all but x_in */
-  float *x_final;                 /* (N, d) residual after the last block */
-  float *lnf;                     /* (N, d) final norm output: the head's input */
-  float *rstdf;                   /* (N) */
-  float *h;                       /* (N, F) SwiGLU output (recomputed in backward) */
+  int max_tokens, max_seqs;
+  lethe_ws_kind kind;       /* what it keeps for the backward pass */
+  const lethe_ops *ops;     /* the backend the arena lives on */
+  lethe_layer_acts *layers; /* (n_layers); LETHE_WS_INFER: all entries share one set of buffers;
+                               LETHE_WS_RECOMPUTE: all but x_in */
+  float *x_final;           /* (N, d) residual after the last block */
+  float *lnf;               /* (N, d) final norm output: the head's input */
+  float *rstdf;             /* (N) */
+  float *h;                 /* (N, F) SwiGLU output (recomputed in backward) */
   /* backward */
   float *dx;   /* (N, d) gradient of the residual stream */
   float *dln;  /* (N, d) */
@@ -319,29 +328,22 @@ typedef struct lethe_workspace {
   void *host; /* every host array above lives in this one allocation */
 } lethe_workspace;
 
-/* What a workspace keeps between the forward and the backward pass (its `keep`). */
-enum {
-  LETHE_WS_INFER = 0,    /* forward only: every block shares one set of buffers */
-  LETHE_WS_TRAIN = 1,    /* every block's activations kept for the backward pass */
-  LETHE_WS_RECOMPUTE = 2 /* only each block's input kept; the backward pass recomputes the block's
-                            activations into one shared set (one more forward, far less memory) */
-};
-
 /* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
- * sequences; keep is one of LETHE_WS_*. */
+ * sequences, of the given kind. */
 lethe_status lethe_workspace_create(
-    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep, lethe_workspace **out);
+    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind, lethe_workspace **out);
 void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory); the
  * number of sequences does not change it (their starts are at most N + 1). */
 size_t lethe_workspace_bytes(
-    const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk, int threads);
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, lethe_ws_kind kind, int head_chunk, int threads);
 /* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
  * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
 size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
 /* The arena lethe_workspace_create would allocate (its head chunk, this process's threads);
  * max_seqs is accepted for symmetry with lethe_workspace_create and does not change it. */
-size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep);
+size_t lethe_workspace_plan(
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);
@@ -363,8 +365,8 @@ lethe_status lethe_head(
     const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef, int grad);
 
 /* Backward from ws->dlnf: accumulates LoRA gradients into lora->grads (lora != NULL) and, when
- * the model has a gradient buffer, every parameter's gradient. Needs a keep != 0 forward of the
- * same batch with the same lora. */
+ * the model has a gradient buffer, every parameter's gradient. Needs a LETHE_WS_TRAIN or LETHE_WS_RECOMPUTE
+ * forward of the same batch with the same lora. */
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b);
 
 /* Backward from a gradient at the output of block `layer` (the residual stream after it), which the
@@ -393,7 +395,7 @@ void lethe_kv_cache_free(lethe_kv_cache *c);
 
 /* Forward of N new rows against the cache: row t is token tokens[t] at position pos[t] of cache
  * slot slot[t]; rows of one slot must be in increasing position order with no gaps after what the
- * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a keep == 0 workspace
+ * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a LETHE_WS_INFER workspace
  * with room for N rows. */
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
     lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N);
