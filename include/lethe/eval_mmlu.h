@@ -36,16 +36,16 @@ typedef struct {
   /* literal_text == 0 (the default): fields equal to a pandas NA string read as "nan", as the
    * official run_mmlu.py (pandas.read_csv) shows them; 1: fields as written. */
   int literal_text;
-} lethe_mmlu_options;
+} lethe_mmlu_opts;
 
 /* Reads one hendrycks CSV (no header; question, A, B, C, D, answer letter; RFC 4180 quoting,
  * fields may hold commas, doubled quotes and newlines; blank lines are skipped). A wrong field
  * count, an unterminated quote or an answer other than A..D is an error naming file and line. */
-lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt, lethe_mmlu_item **items, size_t *n);
+lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_opts *opt, lethe_mmlu_item **items, size_t *n);
 void lethe_mmlu_items_free(lethe_mmlu_item *items, size_t n);
 
 /* Loads DIR/test/SUBJECT_test.csv for every subject (sorted) and DIR/dev/SUBJECT_dev.csv. */
-lethe_status lethe_mmlu_load(const char *dir, const lethe_mmlu_options *opt, lethe_mmlu_set *out);
+lethe_status lethe_mmlu_load(const char *dir, const lethe_mmlu_opts *opt, lethe_mmlu_set *out);
 void lethe_mmlu_free(lethe_mmlu_set *set);
 
 /* The k-shot prompt for test question `index` of `subject`, exactly as hendrycks' evaluate.py

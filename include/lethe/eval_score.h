@@ -19,7 +19,7 @@ typedef struct {
    * its pandas CSV round trip (lethe_eval_pandas_na texts become "nan"); 1: score them as
    * given. */
   int literal_text;
-} lethe_eval_options;
+} lethe_eval_compute_opts;
 
 typedef struct {
   char *task;
@@ -70,8 +70,8 @@ typedef struct {
 /* Scores every row (row->kind, row->score) and aggregates. mia and mmlu may be NULL (missing;
  * then aggregate-score is -1 as in the official script); *mmlu must lie in [0, 1]; opt may be
  * NULL (defaults). An empty row set is an error. */
-lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt, const lethe_eval_mia_input *mia,
-    const double *mmlu, lethe_eval_results *out);
+lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_compute_opts *opt,
+    const lethe_eval_mia_input *mia, const double *mmlu, lethe_eval_results *out);
 void lethe_eval_results_free(lethe_eval_results *r);
 
 /* evaluation_results.json as the official script writes it (json.dumps(results, indent=4)):
@@ -96,15 +96,15 @@ typedef struct {
   const char *nonmember_nll_path;
   int has_mmlu; /* use `mmlu` as the MMLU average */
   double mmlu;
-  const char *mmlu_metrics_path; /* or read average_acc from this metrics.json (may be NULL) */
-  lethe_eval_options options;
-  const char *mia_path; /* or lethe's mia.jsonl (instead of the two NLL files) */
-} lethe_eval_score_only_args;
+  const char *mmlu_metrics_path;   /* or read average_acc from this metrics.json (may be NULL) */
+  lethe_eval_compute_opts compute; /* how lethe_eval_compute scores the rows */
+  const char *mia_path;            /* or lethe's mia.jsonl (instead of the two NLL files) */
+} lethe_eval_score_only_opts;
 
 /* Reads the inputs, scores them and aggregates. rows_out (may be NULL) receives the scored rows
  * (free with lethe_eval_rows_free). */
 lethe_status lethe_eval_score_only(
-    const lethe_eval_score_only_args *args, lethe_eval_rows *rows_out, lethe_eval_results *out);
+    const lethe_eval_score_only_opts *opts, lethe_eval_rows *rows_out, lethe_eval_results *out);
 
 #ifdef __cplusplus
 }
