@@ -28,7 +28,8 @@ public_stage() {
   model.h | lora.h) echo model ;;
   convert.h) echo io ;;
   data.h | split.h) echo data ;;
-  eval.h | evaluate.h | generate.h | report.h | chat.h | score.h) echo eval ;;
+  eval.h | eval_text.h | eval_rows.h | eval_mia.h | eval_score.h | eval_mmlu.h | eval_print.h) echo eval ;;
+  evaluate.h | generate.h | report.h | chat.h | score.h) echo eval ;;
   unlearn.h) echo unlearn ;;
   bench.h) echo bench ;;
   *) echo "" ;;

@@ -10,20 +10,21 @@
 #include "cli/commands.h"
 #include "cli/process.h"
 #include "lethe/data.h"
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_print.h"
 #include "lethe/evaluate.h"
 #include "lethe/util.h"
 
 static int score_only(const char *rows, const char *member, const char *nonmember, const char *mia, double mmlu,
     const char *mmlu_metrics, int literal, const char *out) {
-  lethe_eval_score_only_args a = {.rows_path = rows,
+  lethe_eval_score_only_opts a = {.rows_path = rows,
       .member_nll_path = member,
       .nonmember_nll_path = nonmember,
       .mia_path = mia,
       .has_mmlu = !isnan(mmlu),
       .mmlu = mmlu,
       .mmlu_metrics_path = mmlu_metrics,
-      .options = {.literal_text = literal}};
+      .compute = {.literal_text = literal}};
   lethe_eval_results res;
   if (lethe_eval_score_only(&a, NULL, &res)) return cli_report("eval");
   int rc = 0;

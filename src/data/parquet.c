@@ -228,7 +228,7 @@ static lethe_status read_data(chunk_ctx *x, const lethe_pq_page_header *h, const
   uint8_t *buf = NULL;
   lethe_status s = LETHE_OK;
   size_t present = 0;
-  if (h->type == 0) { /* v1: levels and values compressed together */
+  if (h->type == LETHE_PQ_PAGE_DATA) { /* v1: levels and values compressed together */
     if (!(buf = malloc(un ? un : 1))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", x->where);
     s = lethe_pq_decompress(x->codec, payload, cn, buf, un, x->where);
     const uint8_t *q = buf;
@@ -300,9 +300,9 @@ static lethe_status read_chunk(chunk_ctx *x, const lethe_pq_chunk_meta *m) {
     if ((size_t)h.uncompressed_size > MAX_PAGE_BYTES)
       return lethe_fail(LETHE_ERR_FORMAT, "%s: page of %d bytes uncompressed (the limit is %zu)", x->where,
           h.uncompressed_size, MAX_PAGE_BYTES);
-    if (h.type == 2)
+    if (h.type == LETHE_PQ_PAGE_DICT)
       LETHE_TRY(read_dict(x, &h, x->file + payload));
-    else if (h.type == 0 || h.type == 3)
+    else if (h.type == LETHE_PQ_PAGE_DATA || h.type == LETHE_PQ_PAGE_DATA_V2)
       LETHE_TRY(read_data(x, &h, x->file + payload));
     pos = payload + (size_t)h.compressed_size;
     page++;
@@ -344,11 +344,11 @@ static lethe_status decode(const uint8_t *data, size_t n, const char *name, cons
     const lethe_pq_schema_el *e = &m->schema[c + 1];
     lethe_pq_column *col = &t->cols[c];
     if (!(col->name = strdup(e->name))) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", name);
-    if (e->num_children > 0 || e->type < 0 || e->repetition == 2)
+    if (e->num_children > 0 || e->type < 0 || e->repetition == LETHE_PQ_REPEATED)
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
           "%s: column \"%s\" is nested or repeated: only flat tables are supported", name, e->name);
     col->physical = e->type;
-    col->optional = e->repetition == 1;
+    col->optional = e->repetition == LETHE_PQ_OPTIONAL;
     col->kind = e->type == P_BYTE_ARRAY                    ? LETHE_PQ_STRING
                 : e->type == P_INT32 || e->type == P_INT64 ? LETHE_PQ_INT
                                                            : LETHE_PQ_OTHER;

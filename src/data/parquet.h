@@ -49,10 +49,13 @@ void lethe_pq_free(lethe_pq_table *t);
 
 /* ---- internals shared by the parquet_*.c files ---- */
 
+/* Parquet's FieldRepetitionType values. */
+enum { LETHE_PQ_REQUIRED = 0, LETHE_PQ_OPTIONAL = 1, LETHE_PQ_REPEATED = 2 };
+
 typedef struct {
   char *name;
   int type;       /* physical type, -1 when absent (a group) */
-  int repetition; /* 0 REQUIRED, 1 OPTIONAL, 2 REPEATED */
+  int repetition; /* LETHE_PQ_REQUIRED, _OPTIONAL, _REPEATED (int: as read from the file) */
   int num_children;
 } lethe_pq_schema_el;
 
@@ -81,8 +84,11 @@ typedef struct {
   int n_groups;
 } lethe_pq_meta;
 
+/* Parquet's PageType values (a page header's type; others are skipped). */
+enum { LETHE_PQ_PAGE_DATA = 0, LETHE_PQ_PAGE_DICT = 2, LETHE_PQ_PAGE_DATA_V2 = 3 };
+
 typedef struct {
-  int type; /* 0 DATA_PAGE, 2 DICTIONARY_PAGE, 3 DATA_PAGE_V2, others skipped */
+  int type; /* LETHE_PQ_PAGE_* (int: as read from the file, -1 while absent) */
   int32_t uncompressed_size, compressed_size;
   int32_t num_values; /* of the data/dictionary page header */
   int encoding;

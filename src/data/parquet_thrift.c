@@ -436,7 +436,8 @@ lethe_status lethe_pq_page_header_parse(
   }
   if (h->type < 0) return bad(&r, "page header without a type");
   if (h->compressed_size < 0 || h->uncompressed_size < 0) return bad(&r, "negative page size");
-  if ((h->type == 0 && sub != 5) || (h->type == 2 && sub != 7) || (h->type == 3 && sub != 8))
+  if ((h->type == LETHE_PQ_PAGE_DATA && sub != 5) || (h->type == LETHE_PQ_PAGE_DICT && sub != 7) ||
+      (h->type == LETHE_PQ_PAGE_DATA_V2 && sub != 8))
     return bad(&r, "page header without its data/dictionary header");
   *used = (size_t)(r.p - p);
   return LETHE_OK;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "eval/pyjson.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mia.h"
 #include "lethe/util.h"
 #include "util/error.h"
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_mia.h"
 #include "util/error.h"
 
 typedef struct {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
 
 typedef struct {
   int64_t step; /* optimizer steps taken when evaluated (0: before training) */

@@ -18,7 +18,10 @@
 #include "eval/mmlu_prompt.h"
 #include "eval/official.h"
 #include "eval/seq_nll.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_mmlu.h"
+#include "lethe/eval_print.h"
 #include "lethe/evaluate.h"
 #include "lethe/generate.h"
 #include "lethe/lora.h"
@@ -391,7 +394,7 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
   }
   if (!s && rows->n == 0) s = lethe_fail(LETHE_ERR_INVALID, "nothing to score: give --forget and/or --retain rows");
   lethe_eval_mia_input mia = {mem, nm, non, nn};
-  lethe_eval_options eo = {.literal_text = o->literal_text};
+  lethe_eval_compute_opts eo = {.literal_text = o->literal_text};
   if (!s) s = lethe_eval_compute(rows, &eo, (mem && non) ? &mia : NULL, mmlu ? &mmlu_acc : NULL, res);
   free(mem);
   free(non);
@@ -494,7 +497,7 @@ lethe_status lethe_eval_run(const lethe_eval_opts *o_in) {
   if (!s && o->forget) s = lethe_rows_load(o->forget, &forget);
   if (!s && o->retain) s = lethe_rows_load(o->retain, &retain);
   if (!s && o->mmlu_dir) {
-    lethe_mmlu_options mo = {.limit = (size_t)(o->mmlu_limit > 0 ? o->mmlu_limit : 0), .literal_text = o->literal_text};
+    lethe_mmlu_opts mo = {.limit = (size_t)(o->mmlu_limit > 0 ? o->mmlu_limit : 0), .literal_text = o->literal_text};
     s = lethe_mmlu_load(o->mmlu_dir, &mo, &mmlu);
     has_mmlu = !s;
   }

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "eval/pytext.h"
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 
 int lethe_exact_match(const char *a, size_t alen, const char *b, size_t blen) {
   size_t a0, a1, b0, b1;

@@ -57,7 +57,7 @@ static lethe_status run_batch(lethe_model *m, const lethe_lora *lora, const int 
   int *order = NULL;
   lethe_rng *rng = NULL;
   lethe_status s = lethe_model_rope_reserve(m, max_pos);
-  if (!s) s = lethe_workspace_create(m, lora, rows_cap, o->no_cache ? nb : (nb > 1 ? nb : 1), 0, &ws);
+  if (!s) s = lethe_workspace_create(m, lora, rows_cap, o->no_cache ? nb : (nb > 1 ? nb : 1), LETHE_WS_INFER, &ws);
   if (!s && !o->no_cache) s = lethe_kv_cache_create(m, nb, max_pos, &cache);
   if (s) goto done;
   tok = malloc(sizeof(int) * (size_t)rows_cap);

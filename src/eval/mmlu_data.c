@@ -6,7 +6,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
+#include "lethe/eval_mmlu.h"
 #include "util/error.h"
 #include "util/fileio.h"
 
@@ -154,7 +155,7 @@ done:
   return st;
 }
 
-lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_options *opt, lethe_mmlu_item **items, size_t *n) {
+lethe_status lethe_mmlu_read_csv(const char *path, const lethe_mmlu_opts *opt, lethe_mmlu_item **items, size_t *n) {
   *items = NULL;
   *n = 0;
   char *text;
@@ -245,7 +246,7 @@ static lethe_status list_subjects(const char *test_dir, char ***names, size_t *n
   return LETHE_OK;
 }
 
-lethe_status lethe_mmlu_load(const char *dir, const lethe_mmlu_options *opt, lethe_mmlu_set *out) {
+lethe_status lethe_mmlu_load(const char *dir, const lethe_mmlu_opts *opt, lethe_mmlu_set *out) {
   memset(out, 0, sizeof *out);
   char *test_dir = lethe_path_join(dir, "test");
   char *dev_dir = lethe_path_join(dir, "dev");

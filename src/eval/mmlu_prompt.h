@@ -5,7 +5,7 @@
 #ifndef LETHE_EVAL_MMLU_PROMPT_H
 #define LETHE_EVAL_MMLU_PROMPT_H
 
-#include "lethe/eval.h"
+#include "lethe/eval_mmlu.h"
 #include "lethe/tokenizer.h"
 
 #define LETHE_MMLU_TOKEN_LIMIT 2048

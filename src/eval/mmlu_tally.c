@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "eval/pyjson.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mmlu.h"
+#include "lethe/eval_print.h"
 #include "util/error.h"
 
 lethe_status lethe_mmlu_tally_init(lethe_mmlu_tally *t, size_t n_subjects) {

@@ -11,7 +11,8 @@
 #include "data/data.h"
 #include "eval/attacks.h"
 #include "eval/pyjson.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_score.h"
 
 /* What one evaluation gathers of its MIA documents: mia.jsonl lines ({"id", "set", "nll", then
  * every attack score}) and the official CSVs' bodies ([0] member, [1] non-member). */

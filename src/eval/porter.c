@@ -6,7 +6,7 @@
  * by word by tests/eval/test_eval_porter.c. */
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 
 typedef struct {
   char *w; /* the word being stemmed, in place */

@@ -9,7 +9,8 @@
 
 #include "eval/attacks.h"
 #include "eval/eval_log.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_score.h"
 #include "lethe/report.h"
 #include "util/error.h"
 #include "util/fileio.h"

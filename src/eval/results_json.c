@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "eval/pyjson.h"
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 static void indent(lethe_sbuf *b, int level) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "eval/pytext.h"
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 #include "util/error.h"
 
 static int is_token_char(int64_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'); }

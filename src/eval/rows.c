@@ -7,7 +7,7 @@
 #include "eval/jsonl.h"
 #include "eval/pyjson.h"
 #include "eval/pytext.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
 #include "util/error.h"
 
 lethe_row_kind lethe_eval_row_kind(const char *id, size_t len) {

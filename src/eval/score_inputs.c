@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "eval/jsonl.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 typedef struct {

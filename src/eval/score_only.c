@@ -2,11 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 lethe_status lethe_eval_score_only(
-    const lethe_eval_score_only_args *a, lethe_eval_rows *rows_out, lethe_eval_results *out) {
+    const lethe_eval_score_only_opts *a, lethe_eval_rows *rows_out, lethe_eval_results *out) {
   memset(out, 0, sizeof *out);
   if (rows_out) memset(rows_out, 0, sizeof *rows_out);
   if (!a->rows_path) return lethe_fail(LETHE_ERR_INVALID, "score-only: no per-row JSONL given");
@@ -31,7 +33,7 @@ lethe_status lethe_eval_score_only(
   if (st == LETHE_OK) {
     lethe_eval_mia_input mia = {member, n_member, nonmember, n_nonmember};
     int has_mmlu = a->has_mmlu || a->mmlu_metrics_path;
-    st = lethe_eval_compute(&rows, &a->options, member ? &mia : NULL, has_mmlu ? &mmlu : NULL, out);
+    st = lethe_eval_compute(&rows, &a->compute, member ? &mia : NULL, has_mmlu ? &mmlu : NULL, out);
   }
   free(member);
   free(nonmember);

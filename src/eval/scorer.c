@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
 #include "util/error.h"
 
 static const char k_nan_text[] = "nan"; /* str(float('nan')) */
@@ -127,8 +130,8 @@ void lethe_eval_results_free(lethe_eval_results *r) {
   memset(r, 0, sizeof *r);
 }
 
-lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_options *opt, const lethe_eval_mia_input *mia,
-    const double *mmlu, lethe_eval_results *out) {
+lethe_status lethe_eval_compute(lethe_eval_rows *rows, const lethe_eval_compute_opts *opt,
+    const lethe_eval_mia_input *mia, const double *mmlu, lethe_eval_results *out) {
   memset(out, 0, sizeof *out);
   out->task_aggregate = out->mia_auc = out->mia_score = out->mmlu = NAN;
   out->final_score = -1;

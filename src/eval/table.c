@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_print.h"
 
 #define LABEL_W 40
 

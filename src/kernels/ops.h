@@ -24,7 +24,7 @@
  *   LETHE_TGT_REF_SHIFT  softmax(zr_t - tgt_shift onehot(y_t)); kl_out gets CE(q, p)
  *   LETHE_TGT_SELF       softmax(z_t with the gold logit removed), held constant; kl_out gets CE(q, p)
  * q_t is only formed when kl != NULL; ref_hidden is needed when a row's target is REF or REF_SHIFT. */
-enum { LETHE_TGT_REF = 0, LETHE_TGT_REF_SHIFT = 1, LETHE_TGT_SELF = 2 };
+typedef enum { LETHE_TGT_REF = 0, LETHE_TGT_REF_SHIFT = 1, LETHE_TGT_SELF = 2 } lethe_tgt_kind; /* int in tgt arrays */
 
 typedef struct {
   const float *fixed; /* (n) or NULL (0) */

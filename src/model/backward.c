@@ -39,7 +39,7 @@ static void block_backward(
   int d = c->dim, q = lethe_qdim(c), kv = lethe_kvdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim;
   int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
   float *dx = ws->dx;
-  if (ws->keep == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
+  if (ws->kind == LETHE_WS_RECOMPUTE) lethe_block_recompute(m, lora, ws, l, b);
 
   /* MLP: xout = x_mid + down(h), h = silu(gate) * up */
   if (lethe_lora_adapted(lora, LETHE_PROJ_DOWN) || m->grads)
@@ -69,9 +69,9 @@ static void block_backward(
   if ((g = gradof(m, w->wo))) o->gemm(1, 0, d, q, N, 1.0f, dx, d, a->att, q, 1.0f, g, q);
   if ((g = gradof(m, w->bo))) o->bias_backward(g, dx, N, d, d);
   o->attention_backward(ws->dqkv, ws->dqkv + q, ws->dqkv + q + kv, ws->datt, a->att, a->lse, a->qkv, a->qkv + q,
-      a->qkv + q + kv, qkv, qkv, ws->d_start, b->n_seq, N, H, KV, hd, c->sliding_window, &ws->attn);
-  o->rope(ws->dqkv, N, H, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
-  o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->d_pos, m->rope_cos, m->rope_sin, 1);
+      a->qkv + q + kv, qkv, qkv, ws->dev.start, b->n_seq, N, H, KV, hd, c->sliding_window, &ws->attn);
+  o->rope(ws->dqkv, N, H, hd, qkv, ws->dev.pos, m->rope_cos, m->rope_sin, 1);
+  o->rope(ws->dqkv + q, N, KV, hd, qkv, ws->dev.pos, m->rope_cos, m->rope_sin, 1);
   if (c->clip_qkv > 0) o->clip_backward(ws->dqkv, a->clip_mask, N, qkv, qkv);
   lethe_wgemm(o, 0, N, d, qkv, 1.0f, ws->dqkv, qkv, w->wqkv, w->wqkv16, d, 0.0f, ws->dln, d);
   if (lethe_lora_adapted(lora, LETHE_PROJ_Q))
@@ -87,7 +87,7 @@ static void block_backward(
 }
 
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b) {
-  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   const lethe_config *c = &m->cfg;
   int N = b->n_tokens;
   m->ops->zero(ws->dx, (size_t)N * c->dim);
@@ -95,18 +95,18 @@ lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_worksp
   int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
   for (int l = c->n_layers - 1; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
   float *ge = gradof(m, m->embed);
-  if (ge) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, N, c->dim, c->vocab_size);
+  if (ge) m->ops->embed_backward(ge, ws->dx, ws->dev.tokens, N, c->dim, c->vocab_size);
   return m->ops->check();
 }
 
 lethe_status lethe_backward_from_layer(
     lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b, int layer) {
-  if (ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
+  if (ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "backward needs a training workspace");
   if (layer < 0 || layer >= m->cfg.n_layers)
     return lethe_fail(LETHE_ERR_INVALID, "layer %d is not in the model", layer);
   int lo = (m->grads && !lora) ? m->grad_lo_layer : 0;
   for (int l = layer; l >= lo; l--) block_backward(m, lora, ws, l, b, l == lo);
   float *ge = gradof(m, m->embed);
-  if (ge && lo == 0) m->ops->embed_backward(ge, ws->dx, ws->d_tokens, b->n_tokens, m->cfg.dim, m->cfg.vocab_size);
+  if (ge && lo == 0) m->ops->embed_backward(ge, ws->dx, ws->dev.tokens, b->n_tokens, m->cfg.dim, m->cfg.vocab_size);
   return m->ops->check();
 }

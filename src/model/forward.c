@@ -152,14 +152,14 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
   for (int s = 0; s < b->n_seq; s++)
     for (int t = b->start[s]; t < b->start[s + 1]; t++) ws->pos[t] = t - b->start[s];
   const lethe_ops *o = m->ops;
-  o->upload(ws->d_tokens, b->tokens, sizeof(int) * (size_t)N);
-  o->upload(ws->d_pos, ws->pos, sizeof(int) * (size_t)N);
-  o->upload(ws->d_start, b->start, sizeof(int) * (size_t)(b->n_seq + 1));
-  attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
-  embed(m, ws->layers[0].x_in, ws->d_tokens, N);
+  o->upload(ws->dev.tokens, b->tokens, sizeof(int) * (size_t)N);
+  o->upload(ws->dev.pos, ws->pos, sizeof(int) * (size_t)N);
+  o->upload(ws->dev.start, b->start, sizeof(int) * (size_t)(b->n_seq + 1));
+  attn_ctx ac = {.start = ws->dev.start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
+  embed(m, ws->layers[0].x_in, ws->dev.tokens, N);
   for (int l = 0; l < c->n_layers; l++) {
     float *xout = l + 1 < c->n_layers ? ws->layers[l + 1].x_in : ws->x_final;
-    block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->d_pos, N, &ac);
+    block_forward(m, lora, ws, l, &ws->layers[l], xout, ws->dev.pos, N, &ac);
   }
   final_norm(m, ws, N);
   return m->ops->check();
@@ -167,16 +167,16 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
 
 void lethe_block_recompute(
     const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b) {
-  /* d_pos and d_start still hold the batch; the block's output is not needed again, so it goes to
+  /* dev.pos and dev.start still hold the batch; the block's output is not needed again, so it goes to
    * dln, which the backward pass overwrites before reading. */
-  attn_ctx ac = {.start = ws->d_start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
-  block_forward(m, lora, ws, l, &ws->layers[l], ws->dln, ws->d_pos, b->n_tokens, &ac);
+  attn_ctx ac = {.start = ws->dev.start, .n_seq = b->n_seq, .cache = NULL, .slot = NULL};
+  block_forward(m, lora, ws, l, &ws->layers[l], ws->dln, ws->dev.pos, b->n_tokens, &ac);
 }
 
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
     lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N) {
   const lethe_config *c = &m->cfg;
-  if (ws->keep != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
+  if (ws->kind != LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "cached forward needs an inference workspace");
   if (N < 1 || N > ws->max_tokens)
     return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", N, ws->max_tokens);
   LETHE_TRY(check_lora(m, lora, ws));
@@ -189,7 +189,7 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
       return lethe_fail(LETHE_ERR_INVALID, "position %d is beyond the cache (%d)", pos[t], cache->max_pos);
   }
   const lethe_ops *o = m->ops;
-  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = ws->d_slot, .fresh = 1};
+  attn_ctx ac = {.start = NULL, .n_seq = 0, .cache = cache, .slot = ws->dev.slot, .fresh = 1};
   /* Fresh prefill: rows grouped by slot, positions 0, 1, 2, ... within each group. */
   int ns = 0;
   for (int t = 0; t < N && ac.fresh; t++) {
@@ -202,8 +202,8 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
   }
   if (ac.fresh) {
     ws->seq_start[ns] = N;
-    o->upload(ws->d_start, ws->seq_start, sizeof(int) * (size_t)(ns + 1));
-    ac.start = ws->d_start;
+    o->upload(ws->dev.start, ws->seq_start, sizeof(int) * (size_t)(ns + 1));
+    ac.start = ws->dev.start;
     ac.n_seq = ns;
     int longest = 0;
     for (int u = 0; u < ns; u++)
@@ -211,11 +211,11 @@ lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, 
     /* the tiles need scratch for the longest run */
     ac.fresh = (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest <= ws->attn.per_thread;
   }
-  o->upload(ws->d_tokens, tokens, sizeof(int) * (size_t)N);
-  o->upload(ws->d_slot, slot, sizeof(int) * (size_t)N);
-  o->upload(ws->d_pos, pos, sizeof(int) * (size_t)N);
-  embed(m, ws->layers[0].x_in, ws->d_tokens, N);
-  for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, ws->d_pos, N, &ac);
+  o->upload(ws->dev.tokens, tokens, sizeof(int) * (size_t)N);
+  o->upload(ws->dev.slot, slot, sizeof(int) * (size_t)N);
+  o->upload(ws->dev.pos, pos, sizeof(int) * (size_t)N);
+  embed(m, ws->layers[0].x_in, ws->dev.tokens, N);
+  for (int l = 0; l < c->n_layers; l++) block_forward(m, lora, ws, l, &ws->layers[l], ws->x_final, ws->dev.pos, N, &ac);
   final_norm(m, ws, N);
   return m->ops->check();
 }

@@ -270,7 +270,7 @@ lethe_status lethe_model_set_dtype(lethe_model *m, const char *dtype) {
   if (m->ops == lethe_cpu_ops() && !m->wbf16 && lethe_cpu_bf16_engine()) {
     /* the AVX512_BF16 engine: the same sums (its operands are already bf16), twice the rate */
     LETHE_TRY(lethe_model_use_backend_ex(m, m->ops, 1));
-  } else if (m->dparams != m->params || m->wbf16) {
+  } else if (m->dev.params != m->params || m->wbf16) {
     LETHE_TRY(lethe_model_refresh_device(m));
   }
   m->act_bf16 = 1;

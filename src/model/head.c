@@ -10,7 +10,7 @@ lethe_status lethe_head(
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
   if (!b->targets) return lethe_fail(LETHE_ERR_INVALID, "the batch has no targets");
-  if (grad && ws->keep == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
+  if (grad && ws->kind == LETHE_WS_INFER) return lethe_fail(LETHE_ERR_INVALID, "gradients need a training workspace");
   if (m->act_bf16 && (grad || coef))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
   if (m->act_bf16) return lethe_head_bf16(m, ws, b);
@@ -29,32 +29,32 @@ lethe_status lethe_head(
       if (!coef->tgt || coef->tgt[i] != LETHE_TGT_SELF)
         return lethe_fail(LETHE_ERR_INVALID, "a reference target distribution needs reference hidden rows");
   size_t nb = sizeof(float) * (size_t)n;
-  o->upload(ws->d_rows, ws->rows, sizeof(int) * (size_t)n);
-  o->upload(ws->d_row_target, ws->row_target, sizeof(int) * (size_t)n);
+  o->upload(ws->dev.rows, ws->rows, sizeof(int) * (size_t)n);
+  o->upload(ws->dev.row_target, ws->row_target, sizeof(int) * (size_t)n);
   /* The coefficients on the backend. */
-  lethe_head_coef dc, *dcp = NULL;
+  lethe_head_coef dev_coef, *dev_coefp = NULL;
   if (coef) {
-    dc = *coef;
-    if (coef->fixed) o->upload(ws->d_fixed, coef->fixed, nb), dc.fixed = ws->d_fixed;
-    if (coef->sig) o->upload(ws->d_sig, coef->sig, nb), dc.sig = ws->d_sig;
-    if (coef->ref) o->upload(ws->d_ref, coef->ref, nb), dc.ref = ws->d_ref;
-    if (coef->kl) o->upload(ws->d_klw, coef->kl, nb), dc.kl = ws->d_klw;
-    if (coef->pw) o->upload(ws->d_pw, coef->pw, nb), dc.pw = ws->d_pw;
-    if (coef->tgt) o->upload(ws->d_tgt, coef->tgt, sizeof(int) * (size_t)n), dc.tgt = ws->d_tgt;
-    dcp = &dc;
+    dev_coef = *coef;
+    if (coef->fixed) o->upload(ws->dev.fixed, coef->fixed, nb), dev_coef.fixed = ws->dev.fixed;
+    if (coef->sig) o->upload(ws->dev.sig, coef->sig, nb), dev_coef.sig = ws->dev.sig;
+    if (coef->ref) o->upload(ws->dev.ref, coef->ref, nb), dev_coef.ref = ws->dev.ref;
+    if (coef->kl) o->upload(ws->dev.klw, coef->kl, nb), dev_coef.kl = ws->dev.klw;
+    if (coef->pw) o->upload(ws->dev.pw, coef->pw, nb), dev_coef.pw = ws->dev.pw;
+    if (coef->tgt) o->upload(ws->dev.tgt, coef->tgt, sizeof(int) * (size_t)n), dev_coef.tgt = ws->dev.tgt;
+    dev_coefp = &dev_coef;
   }
-  o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, n, c->dim);
+  o->gather_rows(ws->xrows, ws->lnf, ws->dev.rows, n, c->dim);
   float *dw = grad ? lethe_model_grad_of(m, m->head) : NULL;
   if (m->head16)
-    o->classifier_bf16w(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16,
-        ws->d_row_target, n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
+    o->classifier_bf16w(ws->dev.logp, ws->dev.lse, ws->dev.kl, grad ? ws->dxrows : NULL, ws->xrows, m->head16,
+        ws->dev.row_target, n, c->dim, c->vocab_size, dev_coefp, ws->head_scratch, ws->head_chunk);
   else
-    o->classifier(ws->d_logp, ws->d_lse, ws->d_kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head, ws->d_row_target,
-        n, c->dim, c->vocab_size, dcp, ws->head_scratch, ws->head_chunk);
-  o->download(ws->logp, ws->d_logp, nb);
-  o->download(ws->lse_rows, ws->d_lse, nb);
-  o->download(ws->kl_rows, ws->d_kl, nb);
-  if (grad) o->scatter_rows(ws->dlnf, ws->dxrows, ws->d_rows, n, b->n_tokens, c->dim);
+    o->classifier(ws->dev.logp, ws->dev.lse, ws->dev.kl, grad ? ws->dxrows : NULL, dw, ws->xrows, m->head,
+        ws->dev.row_target, n, c->dim, c->vocab_size, dev_coefp, ws->head_scratch, ws->head_chunk);
+  o->download(ws->logp, ws->dev.logp, nb);
+  o->download(ws->lse_rows, ws->dev.lse, nb);
+  o->download(ws->kl_rows, ws->dev.kl, nb);
+  if (grad) o->scatter_rows(ws->dlnf, ws->dxrows, ws->dev.rows, n, b->n_tokens, c->dim);
   return o->check();
 }
 
@@ -64,8 +64,8 @@ lethe_status lethe_logits_rows(const lethe_model *m, lethe_workspace *ws, const 
   if (n > ws->max_tokens) return lethe_fail(LETHE_ERR_INVALID, "%d rows, workspace room for %d", n, ws->max_tokens);
   for (int r0 = 0; r0 < n; r0 += ws->head_chunk) {
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
-    o->upload(ws->d_rows, rows + r0, sizeof(int) * (size_t)k);
-    o->gather_rows(ws->xrows, ws->lnf, ws->d_rows, k, c->dim);
+    o->upload(ws->dev.rows, rows + r0, sizeof(int) * (size_t)k);
+    o->gather_rows(ws->xrows, ws->lnf, ws->dev.rows, k, c->dim);
     if (m->head16)
       o->logits_bf16w(ws->head_scratch, ws->xrows, m->head16, k, c->dim, c->vocab_size);
     else

@@ -17,9 +17,9 @@ typedef struct {
   int ndim;      /* 1 or 2 */
   int64_t shape[2];
   size_t numel;
-  size_t offset; /* in floats, into the owner's parameter buffer (the host copy) */
-  size_t doff;   /* in elements, into the backend copy: dparams (fp32) or dw16 (when bf16) */
-  int bf16;      /* 1: the backend copy of this weight is bf16 */
+  size_t offset;  /* in floats, into the owner's parameter buffer (the host copy) */
+  size_t dev_off; /* in elements, into the backend copy: dev.params (fp32) or dev.w16 (when bf16) */
+  int bf16;       /* 1: the backend copy of this weight is bf16 */
 } lethe_tensor;
 
 typedef struct {
@@ -38,24 +38,27 @@ typedef struct {
 struct lethe_model {
   lethe_config cfg;
   const lethe_ops *ops;
-  float *params;  /* (n_params) every weight, one host allocation (loading, saving) */
-  float *dparams; /* (n_dparams) the fp32 copy the backend computes on (== params on
-                     the CPU with fp32 weights) */
-  uint16_t *dw16; /* (n_dw16) the block projections in bf16, when wbf16 */
+  float *params; /* (n_params) every weight, one host allocation (loading, saving) */
+  size_t n_params;
+  struct {
+    float *params; /* (n_params) the fp32 copy the backend computes on (== the host params on
+                      the CPU with fp32 weights) */
+    uint16_t *w16; /* (n_w16) the block projections in bf16, when wbf16 */
+    size_t n_params, n_w16;
+  } dev;          /* the backend copy (a `d` prefix in the model means a derivative, never the device) */
   int wbf16;      /* 1: block projection weights are stored in bf16 on the backend */
-  size_t n_params, n_dparams, n_dw16;
-  float *grads;                       /* (n_grads, backend memory) full-parameter training only, else NULL */
-  size_t n_grads;                     /* n_params, or the selected tensors' floats (lethe_model_enable_grads_subset) */
+  float *grads;   /* (n_grads, backend memory) full-parameter training only, else NULL */
+  size_t n_grads; /* n_params, or the selected tensors' floats (lethe_model_enable_grads_subset) */
   struct lethe_grad_span *grad_spans; /* (n_grad_spans) where the selected tensors' gradients live, or NULL (all) */
   int n_grad_spans;
   int grad_lo_layer;     /* the lowest layer with a trained tensor: backward stops there */
   lethe_tensor *tensors; /* (n_tensors) names and places of the weights */
   int n_tensors;
-  lethe_layer_weights *layers; /* (n_layers) pointers into dparams */
+  lethe_layer_weights *layers; /* (n_layers) pointers into dev.params */
   float *embed;                /* (V, d) */
   float *final_norm;           /* (d) Llama only */
   float *head;                 /* (V, d): lm_head, or embed when tied; NULL when head16 */
-  const uint16_t *head16;      /* (V, d) the head in bf16 (in dw16): bf16 weights on a backend with
+  const uint16_t *head16;      /* (V, d) the head in bf16 (in dev.w16): bf16 weights on a backend with
                                   classifier_bf16w; else NULL */
   const uint16_t *embed16;     /* (V, d) the embedding in bf16 when it is the (tied) bf16 head */
   float *rope_cos, *rope_sin;  /* (rope_len, hd/2) */
@@ -78,7 +81,7 @@ lethe_status lethe_model_rope_reserve(lethe_model *m, int len);
 /* Allocates the (zeroed) gradient buffer for full-parameter training. */
 lethe_status lethe_model_enable_grads(lethe_model *m);
 
-/* Full-parameter training of a subset: the floats [off, off + len) of dparams have their gradient
+/* Full-parameter training of a subset: the floats [off, off + len) of dev.params have their gradient
  * at grads + goff; spans are sorted by off and adjacent tensors merged. */
 typedef struct lethe_grad_span {
   size_t off, len, goff;
@@ -96,10 +99,10 @@ unsigned lethe_train_modules_parse(const char *s);
 /* Parses "A-B" (also "A", "-N": the last N layers (all when there are fewer), "all") into a layer range of an n-layer
  * model. */
 lethe_status lethe_train_layers_parse(const char *spec, int n_layers, int *lo, int *hi);
-/* The gradient of weight w (a pointer into dparams), or NULL when w does not train. */
+/* The gradient of weight w (a pointer into dev.params), or NULL when w does not train. */
 static inline float *lethe_model_grad_of(const struct lethe_model *m, const float *w) {
   if (!m->grads || !w) return NULL;
-  size_t off = (size_t)(w - m->dparams);
+  size_t off = (size_t)(w - m->dev.params);
   if (!m->grad_spans) return m->grads + off;
   for (int i = 0; i < m->n_grad_spans; i++)
     if (off >= m->grad_spans[i].off && off < m->grad_spans[i].off + m->grad_spans[i].len)
@@ -267,15 +270,34 @@ typedef struct {
   float *u[LETHE_NPROJ]; /* (N, r) LoRA intermediates x A^T, per adapted projection */
 } lethe_layer_acts;
 
+/* The kind of a workspace: what it keeps between the forward and the backward pass. */
+typedef enum {
+  LETHE_WS_INFER = 0,    /* forward only: every block shares one set of buffers */
+  LETHE_WS_TRAIN = 1,    /* every block's activations kept for the backward pass */
+  LETHE_WS_RECOMPUTE = 2 /* only each block's input kept; the backward pass recomputes the block's
+                            activations into one shared set (one more forward, far less memory) */
+} lethe_ws_kind;
+
+/* A workspace's index arrays and per-row values on the backend, uploaded from / downloaded to its
+ * host arrays (a `d` prefix in the workspace means a derivative, never the device). */
+typedef struct {
+  int *tokens, *pos, *slot, *rows, *row_target; /* (N) */
+  int *start;                                   /* (N + 1) */
+  float *logp, *lse, *kl;                       /* (N) */
+  float *fixed, *sig, *ref, *klw, *pw;          /* (N) classifier coefficients */
+  int *tgt;                                     /* (N) target kinds (LETHE_TGT_*) */
+} lethe_ws_dev;
+
 typedef struct lethe_workspace {
-  int max_tokens, max_seqs, keep; /* keep: LETHE_WS_* */
-  const lethe_ops *ops;           /* the backend the arena lives on */
-  lethe_layer_acts *layers;       /* (n_layers); LETHE_WS_INFER: all entries share one set of buffers;
-                                     LETHE_WS_RECOMPUTE: all but x_in */
-  float *x_final;                 /* (N, d) residual after the last block */
-  float *lnf;                     /* (N, d) final norm output: the head's input */
-  float *rstdf;                   /* (N) */
-  float *h;                       /* (N, F) SwiGLU output (recomputed in backward) */
+  int max_tokens, max_seqs;
+  lethe_ws_kind kind;       /* what it keeps for the backward pass */
+  const lethe_ops *ops;     /* the backend the arena lives on */
+  lethe_layer_acts *layers; /* (n_layers); LETHE_WS_INFER: all entries share one set of buffers;
+                               LETHE_WS_RECOMPUTE: all but x_in */
+  float *x_final;           /* (N, d) residual after the last block */
+  float *lnf;               /* (N, d) final norm output: the head's input */
+  float *rstdf;             /* (N) */
+  float *h;                 /* (N, F) SwiGLU output (recomputed in backward) */
   /* backward */
   float *dx;   /* (N, d) gradient of the residual stream */
   float *dln;  /* (N, d) */
@@ -291,13 +313,7 @@ typedef struct lethe_workspace {
   float *head_scratch; /* (chunk, V) x 2 */
   lethe_scratch attn;  /* per-thread attention tiles */
   int head_chunk;
-  /* index arrays and per-row values on the backend (uploaded from / downloaded to the host
-   * arrays below) */
-  int *d_tokens, *d_pos, *d_slot, *d_rows, *d_row_target; /* (N) */
-  int *d_start;                                           /* (N + 1) */
-  float *d_logp, *d_lse, *d_kl;                           /* (N) */
-  float *d_fixed, *d_sig, *d_ref, *d_klw, *d_pw;          /* (N) classifier coefficients */
-  int *d_tgt;                                             /* (N) target kinds (LETHE_TGT_*) */
+  lethe_ws_dev dev; /* index arrays and per-row values on the backend */
   /* host arrays */
   int *pos;        /* (N) position of each row within its sequence */
   int *seq_start;  /* (N + 1) sequence starts of a cached prefill run as packed sequences */
@@ -312,29 +328,22 @@ typedef struct lethe_workspace {
   void *host; /* every host array above lives in this one allocation */
 } lethe_workspace;
 
-/* What a workspace keeps between the forward and the backward pass (its `keep`). */
-enum {
-  LETHE_WS_INFER = 0,    /* forward only: every block shares one set of buffers */
-  LETHE_WS_TRAIN = 1,    /* every block's activations kept for the backward pass */
-  LETHE_WS_RECOMPUTE = 2 /* only each block's input kept; the backward pass recomputes the block's
-                            activations into one shared set (one more forward, far less memory) */
-};
-
 /* Sizes and allocates the arena once for batches of up to `max_tokens` rows in `max_seqs`
- * sequences; keep is one of LETHE_WS_*. */
+ * sequences, of the given kind. */
 lethe_status lethe_workspace_create(
-    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep, lethe_workspace **out);
+    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind, lethe_workspace **out);
 void lethe_workspace_free(lethe_workspace *ws);
 /* Bytes the arena needs for this model, adapter and sizes (the design's number for memory); the
  * number of sequences does not change it (their starts are at most N + 1). */
 size_t lethe_workspace_bytes(
-    const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk, int threads);
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, lethe_ws_kind kind, int head_chunk, int threads);
 /* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
  * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
 size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
 /* The arena lethe_workspace_create would allocate (its head chunk, this process's threads);
  * max_seqs is accepted for symmetry with lethe_workspace_create and does not change it. */
-size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep);
+size_t lethe_workspace_plan(
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);
@@ -356,8 +365,8 @@ lethe_status lethe_head(
     const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef, int grad);
 
 /* Backward from ws->dlnf: accumulates LoRA gradients into lora->grads (lora != NULL) and, when
- * the model has a gradient buffer, every parameter's gradient. Needs a keep != 0 forward of the
- * same batch with the same lora. */
+ * the model has a gradient buffer, every parameter's gradient. Needs a LETHE_WS_TRAIN or LETHE_WS_RECOMPUTE
+ * forward of the same batch with the same lora. */
 lethe_status lethe_backward(lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, const lethe_batch *b);
 
 /* Backward from a gradient at the output of block `layer` (the residual stream after it), which the
@@ -386,7 +395,7 @@ void lethe_kv_cache_free(lethe_kv_cache *c);
 
 /* Forward of N new rows against the cache: row t is token tokens[t] at position pos[t] of cache
  * slot slot[t]; rows of one slot must be in increasing position order with no gaps after what the
- * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a keep == 0 workspace
+ * cache already holds. Leaves the head inputs in ws->lnf (N, d). ws must be a LETHE_WS_INFER workspace
  * with room for N rows. */
 lethe_status lethe_forward_cached(const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws,
     lethe_kv_cache *cache, const int *tokens, const int *slot, const int *pos, int N);

@@ -37,13 +37,13 @@ static size_t attn_per_thread(const lethe_config *c, int N) {
   return (size_t)2 * LETHE_ATTN_BLOCK * (size_t)longest;
 }
 
-static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, int keep, int chunk,
-    int threads, carver *cv) {
+static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *lora, int N, lethe_ws_kind kind,
+    int chunk, int threads, carver *cv) {
   int d = c->dim, q = lethe_qdim(c), qkv = lethe_qkvdim(c), F = c->hidden_dim, H = c->n_heads;
   int r = lora ? lora->cfg.rank : 0;
-  int full = keep == LETHE_WS_TRAIN, recompute = keep == LETHE_WS_RECOMPUTE;
+  int full = kind == LETHE_WS_TRAIN, recompute = kind == LETHE_WS_RECOMPUTE;
   int sets = full ? c->n_layers : 1;
-  float *shared_x = keep ? NULL : TAKE_F(cv, (size_t)N * d);
+  float *shared_x = kind != LETHE_WS_INFER ? NULL : TAKE_F(cv, (size_t)N * d);
   float *x_ins = recompute ? TAKE_F(cv, (size_t)c->n_layers * N * d) : NULL; /* (L, N, d) block inputs */
   for (int l = 0; l < sets; l++) {
     lethe_layer_acts a;
@@ -55,7 +55,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
     a.clip_mask = c->clip_qkv > 0 ? (uint8_t *)take(cv, (size_t)N * qkv) : NULL;
     a.att = TAKE_F(cv, (size_t)N * q);
     a.lse = TAKE_F(cv, (size_t)N * H);
-    a.x_mid = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+    a.x_mid = kind != LETHE_WS_INFER ? TAKE_F(cv, (size_t)N * d) : shared_x;
     a.ln2 = TAKE_F(cv, (size_t)N * d);
     a.rstd2 = TAKE_F(cv, N);
     a.gu = TAKE_F(cv, (size_t)N * 2 * F);
@@ -67,7 +67,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
     for (int l = 1; l < c->n_layers; l++) ws->layers[l] = ws->layers[0];
   if (ws && recompute)
     for (int l = 0; l < c->n_layers; l++) ws->layers[l].x_in = x_ins + (size_t)l * N * d;
-  float *x_final = keep ? TAKE_F(cv, (size_t)N * d) : shared_x;
+  float *x_final = kind != LETHE_WS_INFER ? TAKE_F(cv, (size_t)N * d) : shared_x;
   float *lnf = TAKE_F(cv, (size_t)N * d);
   float *rstdf = TAKE_F(cv, N);
   float *h = TAKE_F(cv, (size_t)N * F);
@@ -75,15 +75,16 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   float *head_scratch = TAKE_F(cv, (size_t)chunk * c->vocab_size * 2);
   size_t apt = attn_per_thread(c, N);
   float *attn = TAKE_F(cv, apt * (size_t)threads);
-  int *d_tokens = TAKE_I(cv, N), *d_pos = TAKE_I(cv, N), *d_slot = TAKE_I(cv, N), *d_rows = TAKE_I(cv, N),
-      *d_row_target = TAKE_I(cv, N), *d_start = TAKE_I(cv, (size_t)N + 1);
-  float *d_logp = TAKE_F(cv, N), *d_lse = TAKE_F(cv, N), *d_kl = TAKE_F(cv, N);
-  float *d_fixed = TAKE_F(cv, N), *d_sig = TAKE_F(cv, N), *d_ref = TAKE_F(cv, N), *d_klw = TAKE_F(cv, N),
-        *d_pw = TAKE_F(cv, N);
-  int *d_tgt = TAKE_I(cv, N);
+  lethe_ws_dev dev;
+  dev.tokens = TAKE_I(cv, N), dev.pos = TAKE_I(cv, N), dev.slot = TAKE_I(cv, N), dev.rows = TAKE_I(cv, N);
+  dev.row_target = TAKE_I(cv, N), dev.start = TAKE_I(cv, (size_t)N + 1);
+  dev.logp = TAKE_F(cv, N), dev.lse = TAKE_F(cv, N), dev.kl = TAKE_F(cv, N);
+  dev.fixed = TAKE_F(cv, N), dev.sig = TAKE_F(cv, N), dev.ref = TAKE_F(cv, N), dev.klw = TAKE_F(cv, N);
+  dev.pw = TAKE_F(cv, N);
+  dev.tgt = TAKE_I(cv, N);
   float *dx = NULL, *dln = NULL, *dqkv = NULL, *datt = NULL, *dgu = NULL, *dh = NULL, *du = NULL, *dlnf = NULL,
         *dxrows = NULL;
-  if (keep) {
+  if (kind != LETHE_WS_INFER) {
     dx = TAKE_F(cv, (size_t)N * d);
     dln = TAKE_F(cv, (size_t)N * d);
     dqkv = TAKE_F(cv, (size_t)N * qkv);
@@ -105,21 +106,7 @@ static void carve(lethe_workspace *ws, const lethe_config *c, const lethe_lora *
   ws->attn.buf = attn;
   ws->attn.per_thread = apt;
   ws->attn.threads = threads;
-  ws->d_tokens = d_tokens;
-  ws->d_pos = d_pos;
-  ws->d_slot = d_slot;
-  ws->d_rows = d_rows;
-  ws->d_row_target = d_row_target;
-  ws->d_start = d_start;
-  ws->d_logp = d_logp;
-  ws->d_lse = d_lse;
-  ws->d_kl = d_kl;
-  ws->d_fixed = d_fixed;
-  ws->d_sig = d_sig;
-  ws->d_ref = d_ref;
-  ws->d_klw = d_klw;
-  ws->d_pw = d_pw;
-  ws->d_tgt = d_tgt;
+  ws->dev = dev;
   ws->dx = dx;
   ws->dln = dln;
   ws->dqkv = dqkv;
@@ -146,9 +133,9 @@ static void carve_host(lethe_workspace *ws, int N, carver *cv) {
 }
 
 size_t lethe_workspace_bytes(
-    const lethe_config *c, const lethe_lora *lora, int max_tokens, int keep, int head_chunk, int threads) {
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, lethe_ws_kind kind, int head_chunk, int threads) {
   carver cv = {NULL, 0};
-  carve(NULL, c, lora, max_tokens, keep, head_chunk, threads, &cv);
+  carve(NULL, c, lora, max_tokens, kind, head_chunk, threads, &cv);
   return cv.off;
 }
 
@@ -161,24 +148,25 @@ size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens) {
   return (size_t)max_tokens * K;
 }
 
-size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, int keep) {
+size_t lethe_workspace_plan(
+    const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind) {
   (void)max_seqs; /* sizes depend on the rows only (sequence starts are (N + 1)) */
-  return lethe_workspace_bytes(c, lora, max_tokens, keep, head_chunk_for(c, max_tokens), omp_get_max_threads());
+  return lethe_workspace_bytes(c, lora, max_tokens, kind, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
 
 lethe_status lethe_workspace_create(
-    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, int keep, lethe_workspace **out) {
+    lethe_model *m, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind, lethe_workspace **out) {
   *out = NULL;
   const lethe_config *c = &m->cfg;
-  if (keep < LETHE_WS_INFER || keep > LETHE_WS_RECOMPUTE)
-    return lethe_fail(LETHE_ERR_INVALID, "unknown workspace kind %d", keep);
+  if ((int)kind < LETHE_WS_INFER || kind > LETHE_WS_RECOMPUTE)
+    return lethe_fail(LETHE_ERR_INVALID, "unknown workspace kind %d", (int)kind);
   if (max_tokens < 1 || max_seqs < 1 || max_seqs > max_tokens)
     return lethe_fail(LETHE_ERR_INVALID, "workspace needs 1 <= sequences (%d) <= tokens (%d)", max_seqs, max_tokens);
   int max_pos = max_tokens < c->max_seq_len ? max_tokens : c->max_seq_len;
   LETHE_TRY(lethe_model_rope_reserve(m, max_pos));
   int chunk = head_chunk_for(c, max_tokens);
   int threads = omp_get_max_threads();
-  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, keep, chunk, threads);
+  size_t bytes = lethe_workspace_bytes(c, lora, max_tokens, kind, chunk, threads);
   carver hc = {NULL, 0};
   carve_host(NULL, max_tokens, &hc);
   lethe_workspace *ws = calloc(1, sizeof *ws);
@@ -206,9 +194,9 @@ lethe_status lethe_workspace_create(
   }
   ws->max_tokens = max_tokens;
   ws->max_seqs = max_seqs;
-  ws->keep = keep;
+  ws->kind = kind;
   carver cv = {ws->arena, 0};
-  carve(ws, c, lora, max_tokens, keep, chunk, threads, &cv);
+  carve(ws, c, lora, max_tokens, kind, chunk, threads, &cv);
   carver hv = {ws->host, 0};
   carve_host(ws, max_tokens, &hv);
   *out = ws;

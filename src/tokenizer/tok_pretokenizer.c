@@ -176,7 +176,7 @@ static lethe_status cover(const tok_zvec *m, size_t n, int invert, tok_zvec *out
 }
 
 /* Character-predicate matches: each matching character is its own match. */
-static lethe_status char_matches(const char *s, size_t n, int kind, uint32_t ch, tok_zvec *m) {
+static lethe_status char_matches(const char *s, size_t n, tok_pre_kind kind, uint32_t ch, tok_zvec *m) {
   m->n = 0;
   size_t i = 0;
   while (i < n) {
@@ -313,7 +313,7 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
   case TP_DIGITS:
   case TP_WHITESPACE_SPLIT:
   case TP_CHAR_SPLIT:
-    LETHE_TRY(char_matches(s, n, (int)st->kind, st->ch, M));
+    LETHE_TRY(char_matches(s, n, st->kind, st->ch, M));
     LETHE_TRY(cover(M, n, 0, C));
     behave(C, st->kind == TP_DIGITS ? (st->individual_digits ? TB_ISOLATED : TB_CONTIGUOUS) : TB_REMOVED);
     return run_pieces(t, ctx, k, s, C, at_origin);

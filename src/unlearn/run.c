@@ -1,16 +1,14 @@
-/* unlearn/run.c: `lethe unlearn` and `lethe train` end to end: load the model, tokenizer and data,
- * build the trainer, run every step with a progress line, a JSONL log and checkpoints, stop
- * cleanly when the caller's stop flag is raised or on a NaN (keeping the last good checkpoint), and write the results.
+/* unlearn/run.c: `lethe unlearn` and `lethe train`: the options' defaults, lethe_train_run (setup,
+ * then the step loop of run_steps.c, then the results of run_results.c; see run.h) and the setup:
+ * check the options, load the model, tokenizer and data (or borrow a sweep's), create the adapter
+ * and the trainer, build the resume fingerprint, resume from a checkpoint, open the training log.
  */
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "data/data.h"
 #include "eval/seq_nll.h"
@@ -18,11 +16,12 @@
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
 #include "unlearn/lr_search.h"
+#include "unlearn/run.h"
 #include "unlearn/run_eval.h"
 #include "unlearn/trainer.h"
 #include "util/error.h"
-#include "util/say.h"
 #include "util/fileio.h"
+#include "util/say.h"
 
 void lethe_train_opts_default(lethe_train_opts *o, int unlearn) {
   memset(o, 0, sizeof *o);
@@ -117,102 +116,10 @@ static char *fingerprint(
   return s;
 }
 
-static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-static void fmt_term(char *buf, size_t n, double v, int present) {
-  if (present && isfinite(v))
-    snprintf(buf, n, "%.9g", v);
-  else
-    snprintf(buf, n, "null");
-}
-
-static void fmt_time(double s, char *buf, size_t n) {
-  if (!isfinite(s) || s < 0) s = 0;
-  long t = (long)(s + 0.5);
-  if (t >= 3600)
-    snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60)
-    snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-  else
-    snprintf(buf, n, "%lds", t);
-}
-
-/* The tokenizer files to copy into a saved model directory: the given tokenizer.json (and its
- * tokenizer_config.json), else the model directory's. */
-static int tokenizer_files(const char *tok_path, const char *model_path, char **files) {
-  char *dir = NULL;
-  int n = 0;
-  if (tok_path) {
-    size_t len = strlen(tok_path);
-    if (len < 5 || strcmp(tok_path + len - 5, ".json") != 0) return 0; /* not a tokenizer.json */
-    files[n++] = strdup(tok_path);
-    const char *slash = strrchr(tok_path, '/');
-    dir = slash ? strndup(tok_path, (size_t)(slash - tok_path)) : strdup(".");
-  } else if (lethe_is_dir(model_path)) {
-    dir = strdup(model_path);
-    files[n++] = lethe_path_join(dir, "tokenizer.json");
-  }
-  if (dir) files[n++] = lethe_path_join(dir, "tokenizer_config.json");
-  free(dir);
-  return n;
-}
-
-typedef struct {
-  lethe_model *m;
-  lethe_tokenizer *tok;
-  lethe_rowset forget, retain;
-  lethe_tokset data;
-  lethe_lora *lora;
-  lethe_trainer *tr;
-  char *fp;
-  FILE *log;
-  lethe_run_eval ev;
-  int borrowed; /* m and tok belong to a lethe_train_shared */
-} run_state;
-
-struct lethe_train_shared {
-  char *model_key; /* model, tokenizer, device */
-  lethe_model *m;
-  lethe_tokenizer *tok;
-  char *ref_key; /* model_key, the data files, max_len, batch, eos, line limit, threads */
-  float *ref;    /* (ref_n) */
-  int ref_n;
-  int model_loads, ref_builds;
-};
-
-lethe_train_shared *lethe_train_shared_new(void) { return calloc(1, sizeof(lethe_train_shared)); }
-
-void lethe_train_shared_free(lethe_train_shared *sh) {
-  if (!sh) return;
-  free(sh->model_key);
-  free(sh->ref_key);
-  free(sh->ref);
-  lethe_tokenizer_free(sh->tok);
-  lethe_model_free(sh->m);
-  free(sh);
-}
-
-void lethe_train_shared_counts(const lethe_train_shared *sh, int *model_loads, int *ref_builds) {
-  *model_loads = sh ? sh->model_loads : 0;
-  *ref_builds = sh ? sh->ref_builds : 0;
-}
-
-static char *shared_key(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *k = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (!k) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(k, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return k;
-}
-
-static void run_free(run_state *r) {
+void lethe_run_state_free(lethe_run_state *r) {
   lethe_run_eval_free(&r->ev);
   if (r->log) fclose(r->log);
+  free(r->log_path);
   free(r->fp);
   lethe_trainer_free(r->tr);
   lethe_lora_free(r->lora);
@@ -273,106 +180,105 @@ static lethe_status share_resume(const lethe_comm *c, lethe_trainer *t, int *fou
   return LETHE_OK;
 }
 
-/* Data parallelism: has any rank been asked to stop (a signal reaches ranks at different steps)? */
-static lethe_status agree_stop(const lethe_comm *c, int *stop) {
-  if (lethe_comm_size(c) <= 1) return LETHE_OK;
-  double v = *stop;
-  LETHE_TRY(lethe_comm_allreduce_f64(c, &v, 1));
-  *stop = v > 0;
-  return LETHE_OK;
-}
-
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
-
-/* The caller's stop flag (the CLI's SIGINT/SIGTERM trap sets it) is up. */
-static int stop_asked(const lethe_train_opts *o) { return o->stop && *o->stop; }
 
 lethe_status lethe_train_run(const lethe_train_opts *o) { return lethe_train_run_shared(o, NULL); }
 
-lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_shared *sh) {
+/* A run: setup (below), the step loop (run_steps.c), the results (run_results.c). */
+lethe_status lethe_train_run_shared(const lethe_train_opts *o, lethe_train_shared *sh) {
+  lethe_run_state r;
+  memset(&r, 0, sizeof r);
+  lethe_status s = lethe_run_setup(&r, o, sh);
+  if (!s) s = lethe_run_steps(&r);
+  if (!s) s = lethe_run_results(&r);
+  lethe_run_state_free(&r);
+  return s;
+}
+
+lethe_status lethe_run_setup(lethe_run_state *r, const lethe_train_opts *o_in, lethe_train_shared *sh) {
   LETHE_TRY(validate(o_in));
   /* under data parallelism only rank 0 prints and writes */
   const int rank0 = lethe_comm_rank(o_in->comm) == 0, world = lethe_comm_size(o_in->comm);
-  lethe_train_opts oq = *o_in;
-  if (!rank0) oq.progress = NULL;
-  const lethe_train_opts *o = &oq;
+  r->rank0 = rank0, r->world = world;
+  r->o = *o_in;
+  if (!rank0) r->o.progress = NULL;
+  const lethe_train_opts *o = &r->o;
   /* full-parameter and merged runs change the model's weights: they load their own */
   if (!o->forget || o->full || o->merge) sh = NULL;
-  run_state r;
-  memset(&r, 0, sizeof r);
+  r->sh = sh;
+  r->nll_f0 = r->nll_r0 = NAN;
   lethe_status s = LETHE_OK;
-  double t0 = lethe_now_s();
-  char *log_path = lethe_path_join(o->out, "train_log.jsonl");
+  r->t0 = lethe_now_s();
+  r->log_path = lethe_path_join(o->out, "train_log.jsonl");
   char *targets = NULL; /* the adapted modules' names, for run.json */
   char *mkey = NULL, *rkey = NULL;
-  int model_reused = 0, ref_reused = 0;
-  if ((s = lethe_run_eval_open(&r.ev, o))) goto done;
+  if ((s = lethe_run_eval_open(&r->ev, o))) goto done;
   if (rank0 && (s = lethe_run_dir_open(o))) goto done;
-  if (sh &&
-      !(mkey = shared_key("%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
+  if (sh && !(mkey = lethe_shared_key(
+                  "%s\n%s\n%s", o->model, o->tokenizer ? o->tokenizer : "", o->device ? o->device : "cpu"))) {
     s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     goto done;
   }
   if (sh && sh->m && !strcmp(sh->model_key, mkey)) {
-    r.m = sh->m, r.tok = sh->tok, r.borrowed = model_reused = 1;
+    r->m = sh->m, r->tok = sh->tok, r->borrowed = r->model_reused = 1;
   } else {
-    if ((s = lethe_model_load(o->model, &r.m))) goto done;
-    if (o->device && (s = lethe_model_to_device(r.m, o->device))) goto done;
-    if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r.tok))) goto done;
+    if ((s = lethe_model_load(o->model, &r->m))) goto done;
+    if (o->device && (s = lethe_model_to_device(r->m, o->device))) goto done;
+    if ((s = lethe_model_tokenizer(o->model, o->tokenizer, &r->tok))) goto done;
     if (sh) { /* the shared model from now on; a reference cache of another model is dropped */
       lethe_tokenizer_free(sh->tok);
       lethe_model_free(sh->m);
       free(sh->model_key);
       free(sh->ref_key);
       sh->ref_key = NULL;
-      sh->m = r.m, sh->tok = r.tok, sh->model_key = mkey, mkey = NULL;
+      sh->m = r->m, sh->tok = r->tok, sh->model_key = mkey, mkey = NULL;
       sh->model_loads++;
-      r.borrowed = 1;
+      r->borrowed = 1;
     }
   }
   if (o->forget) {
-    if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r.forget))) goto done;
-    if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r.retain))) goto done;
-    s = lethe_tokset_build(r.tok, &r.forget, o->retain ? &r.retain : NULL, o->max_len, eos_for(o, r.m, r.tok), &r.data);
+    if ((s = lethe_rowset_load_max(o->forget, 0, (size_t)o->max_line_bytes, &r->forget))) goto done;
+    if (o->retain && (s = lethe_rowset_load_max(o->retain, 0, (size_t)o->max_line_bytes, &r->retain))) goto done;
+    s = lethe_tokset_build(
+        r->tok, &r->forget, o->retain ? &r->retain : NULL, o->max_len, eos_for(o, r->m, r->tok), &r->data);
   } else {
-    s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r.retain);
-    if (!s) s = lethe_tokset_build(r.tok, NULL, &r.retain, o->max_len, eos_for(o, r.m, r.tok), &r.data);
+    s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r->retain);
+    if (!s) s = lethe_tokset_build(r->tok, NULL, &r->retain, o->max_len, eos_for(o, r->m, r->tok), &r->data);
   }
   if (s) goto done;
-  int n_forget = 0;
-  for (int i = 0; i < r.data.n; i++) n_forget += r.data.split[i] == LETHE_SPLIT_FORGET;
-  say(o, "data: %d sequences (%d forget, %d retain), %d answer tokens, longest %d tokens\n", r.data.n, n_forget,
-      r.data.n - n_forget, r.data.n_answer_tokens, r.data.max_len);
-  if (r.data.n_truncated)
-    say(o, "warning: %d rows longer than --max-len %d were cut\n", r.data.n_truncated, o->max_len);
-  if (r.data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r.data.n_skipped);
-  if (o->forget && n_forget == 0) {
+  for (int i = 0; i < r->data.n; i++) r->n_forget += r->data.split[i] == LETHE_SPLIT_FORGET;
+  say(o, "data: %d sequences (%d forget, %d retain), %d answer tokens, longest %d tokens\n", r->data.n, r->n_forget,
+      r->data.n - r->n_forget, r->data.n_answer_tokens, r->data.max_len);
+  if (r->data.n_truncated)
+    say(o, "warning: %d rows longer than --max-len %d were cut\n", r->data.n_truncated, o->max_len);
+  if (r->data.n_skipped) say(o, "warning: %d rows have no answer token left and were skipped\n", r->data.n_skipped);
+  if (o->forget && r->n_forget == 0) {
     s = lethe_fail(LETHE_ERR_INVALID, "%s: no forget row has an answer token to train on", o->forget);
     goto done;
   }
-  int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r.data, r.m->cfg.vocab_size, &bad_seq);
+  int bad_seq = 0, bad_id = lethe_tokset_first_outside(&r->data, r->m->cfg.vocab_size, &bad_seq);
   if (bad_id >= 0) {
-    const lethe_rowset *rs = r.data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r.forget : &r.retain;
+    const lethe_rowset *rs = r->data.split[bad_seq] == LETHE_SPLIT_FORGET ? &r->forget : &r->retain;
     s = lethe_fail(LETHE_ERR_INVALID,
         "%s, row %d: the tokenizer %s gives token id %d, outside the vocabulary of the model %s (%d ids): "
         "is it the model's tokenizer?",
-        rs->path ? rs->path : "data", r.data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id,
-        o->model, r.m->cfg.vocab_size);
+        rs->path ? rs->path : "data", r->data.row[bad_seq] + 1, o->tokenizer ? o->tokenizer : "(the model's)", bad_id,
+        o->model, r->m->cfg.vocab_size);
     goto done;
   }
-  if (r.data.max_len > r.m->cfg.max_seq_len) {
+  if (r->data.max_len > r->m->cfg.max_seq_len) {
     s = lethe_fail(LETHE_ERR_INVALID, "rows of %d tokens exceed the model's context of %d; use --max-len %d",
-        r.data.max_len, r.m->cfg.max_seq_len, r.m->cfg.max_seq_len);
+        r->data.max_len, r->m->cfg.max_seq_len, r->m->cfg.max_seq_len);
     goto done;
   }
   if (!o->full) {
-    unsigned *lt = calloc((size_t)r.m->cfg.n_layers, sizeof *lt);
+    unsigned *lt = calloc((size_t)r->m->cfg.n_layers, sizeof *lt);
     if (!lt) {
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
       goto done;
     }
-    if (!(s = lethe_lora_targets_from_list(o->lora_targets, &r.m->cfg, lt)) &&
-        !(targets = lethe_lora_targets_describe(lt, r.m->cfg.n_layers)))
+    if (!(s = lethe_lora_targets_from_list(o->lora_targets, &r->m->cfg, lt)) &&
+        !(targets = lethe_lora_targets_describe(lt, r->m->cfg.n_layers)))
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     lethe_lora_config lc = {.rank = o->lora_rank,
         .alpha = o->lora_alpha,
@@ -380,32 +286,31 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
         .layer_targets = lt,
         .init = o->lora_init_kaiming ? LETHE_LORA_INIT_KAIMING : LETHE_LORA_INIT_XAVIER,
         .dropout = 0};
-    if (!s) s = lethe_lora_create(&r.m->cfg, &lc, o->seed, &r.lora);
+    if (!s) s = lethe_lora_create(&r->m->cfg, &lc, o->seed, &r->lora);
     free(lt);
     if (s) goto done;
-    if ((s = lethe_lora_to_device(r.lora, r.m))) goto done;
+    if ((s = lethe_lora_to_device(r->lora, r->m))) goto done;
   }
   size_t n_subset = 0; /* parameters of a trained subset (its frozen copy is in the plan) */
   if (o->full && o->train_layers) {
     int lo, hi;
     unsigned mods = lethe_train_modules_parse(o->train_modules ? o->train_modules : "all");
-    if (mods && !lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &lo, &hi) &&
-        lethe_config_count_selected(&r.m->cfg, lo, hi, mods, &n_subset))
+    if (mods && !lethe_train_layers_parse(o->train_layers, r->m->cfg.n_layers, &lo, &hi) &&
+        lethe_config_count_selected(&r->m->cfg, lo, hi, mods, &n_subset))
       n_subset = 0; /* the selection's own errors come below */
     lethe_clear_error();
   }
   if ((!o->device || !strncmp(o->device, "cpu", 3)) &&
-      (s = lethe_train_memory_check(r.m, r.lora, n_subset, &r.data, o->batch, o->recompute,
+      (s = lethe_train_memory_check(r->m, r->lora, n_subset, &r->data, o->batch, o->recompute,
            lethe_obj_needs_ref_hidden(&o->obj) || (lethe_obj_needs_ref(&o->obj) && o->no_ref_cache),
            lethe_machine_memory_bytes())))
     goto done;
-  double nll_f0 = NAN, nll_r0 = NAN;
   if (o->forget && rank0) {
     double mean[LETHE_SPLIT_COUNT];
-    if ((s = lethe_split_mean_nll(r.m, NULL, &r.data, o->batch, mean))) goto done;
-    nll_f0 = mean[LETHE_SPLIT_FORGET];
-    nll_r0 = mean[LETHE_SPLIT_RETAIN];
-    say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f0, nll_r0);
+    if ((s = lethe_split_mean_nll(r->m, NULL, &r->data, o->batch, mean))) goto done;
+    r->nll_f0 = mean[LETHE_SPLIT_FORGET];
+    r->nll_r0 = mean[LETHE_SPLIT_RETAIN];
+    say(o, "before: forget answer NLL %.4f, retain answer NLL %.4f\n", r->nll_f0, r->nll_r0);
   }
   lethe_trainer_cfg tc = {.obj = o->obj,
       .batch = o->batch,
@@ -435,243 +340,84 @@ lethe_status lethe_train_run_shared(const lethe_train_opts *o_in, lethe_train_sh
       s = lethe_fail(LETHE_ERR_INVALID, "--train-modules '%s': expected mlp, attn or all", mods);
       goto done;
     }
-    if ((s = lethe_train_layers_parse(o->train_layers, r.m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
+    if ((s = lethe_train_layers_parse(o->train_layers, r->m->cfg.n_layers, &tc.train_lo, &tc.train_hi))) goto done;
     say(o, "training the full parameters of layers %d-%d (%s)\n", tc.train_lo, tc.train_hi, mods);
   }
   int n_answer = 0;
-  for (int i = 0; i < r.data.n; i++) n_answer += lethe_tokset_answer_count(&r.data, i);
+  for (int i = 0; i < r->data.n; i++) n_answer += lethe_tokset_answer_count(&r->data, i);
   if (sh) {
-    rkey = shared_key("%s\n%s\n%s\n%d %d %d %lld %d", sh->model_key, o->forget, o->retain ? o->retain : "", o->max_len,
-        o->batch, eos_for(o, r.m, r.tok), (long long)o->max_line_bytes, omp_get_max_threads());
+    rkey = lethe_shared_key("%s\n%s\n%s\n%d %d %d %lld %d", sh->model_key, o->forget, o->retain ? o->retain : "",
+        o->max_len, o->batch, eos_for(o, r->m, r->tok), (long long)o->max_line_bytes, omp_get_max_threads());
     if (!rkey) {
       s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
       goto done;
     }
-    if (sh->ref_key && !strcmp(sh->ref_key, rkey) && sh->ref_n == n_answer) tc.ref_cache_in = sh->ref, ref_reused = 1;
+    if (sh->ref_key && !strcmp(sh->ref_key, rkey) && sh->ref_n == n_answer)
+      tc.ref_cache_in = sh->ref, r->ref_reused = 1;
   }
   double tc0 = lethe_now_s();
-  if ((s = lethe_trainer_create(r.m, r.lora, &r.data, &tc, &r.tr))) goto done;
+  if ((s = lethe_trainer_create(r->m, r->lora, &r->data, &tc, &r->tr))) goto done;
   if (world > 1)
     say(o, "data parallel: %d ranks, global batch %d (%d per rank at most)\n", world, o->batch,
         (o->batch + world - 1) / world);
-  r.tr->cfg.ref_cache_in = NULL;
-  if (r.tr->ref_cache)
-    say(o, "reference cache: %d answer tokens %s in %.1fs (adapter off)\n", r.tr->ref_off[r.data.n],
-        ref_reused ? "reused from the previous run" : "computed", lethe_now_s() - tc0);
-  if (sh && r.tr->ref_cache && !ref_reused) { /* kept for the next run of the sweep */
+  r->tr->cfg.ref_cache_in = NULL;
+  if (r->tr->ref_cache)
+    say(o, "reference cache: %d answer tokens %s in %.1fs (adapter off)\n", r->tr->ref_off[r->data.n],
+        r->ref_reused ? "reused from the previous run" : "computed", lethe_now_s() - tc0);
+  if (sh && r->tr->ref_cache && !r->ref_reused) { /* kept for the next run of the sweep */
     float *keep = malloc(sizeof(float) * (size_t)(n_answer ? n_answer : 1));
     if (keep) {
-      memcpy(keep, r.tr->ref_cache, sizeof(float) * (size_t)n_answer);
+      memcpy(keep, r->tr->ref_cache, sizeof(float) * (size_t)n_answer);
       free(sh->ref);
       free(sh->ref_key);
       sh->ref = keep, sh->ref_n = n_answer, sh->ref_key = rkey, rkey = NULL;
       sh->ref_builds++;
     }
   }
-  r.tr->fault_nan_step = o->fault_nan_step;
+  r->tr->fault_nan_step = o->fault_nan_step;
   lethe_train_opts oo = *o; /* with the rate --lr auto chose */
   if (o->lr_auto) {
-    if (!r.lora) {
+    if (!r->lora) {
       s = lethe_fail(LETHE_ERR_INVALID, "--lr auto needs an adapter");
       goto done;
     }
-    if ((s = lethe_lr_search(r.tr, &r.ev, r.tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
-    r.ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
+    if ((s = lethe_lr_search(r->tr, &r->ev, r->tok, o->out, o->resume != NULL, o->progress, &oo.lr))) goto done;
+    r->ev.seconds = 0; /* the search's evaluations are in its own time (lr_search.json) */
   }
-  r.fp = fingerprint(&oo, &r.data, targets, &r.ev);
-  if (!r.fp) {
+  r->lr = oo.lr;
+  r->fp = fingerprint(&oo, &r->data, targets, &r->ev);
+  if (!r->fp) {
     s = lethe_fail(LETHE_ERR_NOMEM, "out of memory building the run's fingerprint");
     goto done;
   }
   free(targets);
   targets = NULL;
   if ((s = lethe_checkpoint_fingerprint_inputs(
-           &r.fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
+           &r->fp, o->model, o->tokenizer, o->forget, o->retain, o->data, omp_get_max_threads())))
     goto done;
-  double elapsed0 = 0;
-  int resumed = 0; /* from a checkpoint */
   if (o->resume) {
     int found = 0;
     if (rank0 && (s = lethe_checkpoint_recover(o->resume, &found))) goto done;
-    if (rank0 && found && (s = lethe_checkpoint_load(r.tr, o->resume, r.fp, &elapsed0))) goto done;
-    if ((s = share_resume(o->comm, r.tr, &found, &elapsed0))) goto done;
+    if (rank0 && found && (s = lethe_checkpoint_load(r->tr, o->resume, r->fp, &r->elapsed0))) goto done;
+    if ((s = share_resume(o->comm, r->tr, &found, &r->elapsed0))) goto done;
     if (found)
-      say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r.tr->step, r.tr->epoch + 1);
+      say(o, "resumed from %s/checkpoint at step %lld (epoch %d)\n", o->resume, (long long)r->tr->step,
+          r->tr->epoch + 1);
     else
       say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
-    if (rank0 && (s = lethe_trim_step_log(log_path, r.tr->step))) goto done;
-    resumed = found;
+    if (rank0 && (s = lethe_trim_step_log(r->log_path, r->tr->step))) goto done;
+    r->resumed = found;
   }
-  if ((s = lethe_run_eval_start(&r.ev, o->out, r.tr->n_params, resumed, r.tr->step))) goto done;
-  if (resumed && (s = lethe_run_eval_load(&r.ev, o->out, r.tr->step))) goto done;
-  r.log = rank0 ? fopen(log_path, o->resume ? "a" : "w") : NULL;
-  if (rank0 && !r.log) {
-    s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", log_path);
+  if ((s = lethe_run_eval_start(&r->ev, o->out, r->tr->n_params, r->resumed, r->tr->step))) goto done;
+  if (r->resumed && (s = lethe_run_eval_load(&r->ev, o->out, r->tr->step))) goto done;
+  r->log = rank0 ? fopen(r->log_path, o->resume ? "a" : "w") : NULL;
+  if (rank0 && !r->log) {
+    s = lethe_fail(LETHE_ERR_IO, "%s: cannot write the training log", r->log_path);
     goto done;
   }
-  int tty = o->progress && isatty(fileno(o->progress));
-  double train_t0 = lethe_now_s(), last_ckpt = lethe_now_s();
-  int64_t step0 = r.tr->step;
-  int finished = r.tr->step >= r.tr->total_steps;
-  long report_every = r.tr->total_steps > 200 ? r.tr->total_steps / 100 : 1;
-  int early_stopped = 0;
-  double eval_s0 = 0;
-  if (r.ev.on && !resumed) { /* the starting point, before the first step */
-    double te = lethe_now_s();
-    int stop = 0;
-    s = lethe_run_eval_now(&r.ev, r.tr, r.tok, o->progress, &stop);
-    eval_s0 = lethe_now_s() - te;
-    train_t0 += eval_s0;
-  }
-  while (!finished && !s) {
-    double ts = lethe_now_s();
-    lethe_step_stats st;
-    s = lethe_trainer_next(r.tr, &st, &finished);
-    if (s) {
-      if (s == LETHE_ERR_NUMERIC) {
-        char *ck = lethe_path_join(o->out, "checkpoint");
-        if (ck && lethe_is_dir(ck))
-          lethe_fail_context(s, "training stopped; the last good checkpoint is kept in %s", ck);
-        else
-          lethe_fail_context(s, "training stopped before any checkpoint was written");
-        free(ck);
-      }
-      break;
-    }
-    double dt = lethe_now_s() - ts, el = lethe_now_s() - train_t0;
-    double eta = (double)(r.tr->total_steps - r.tr->step) * el / (double)(r.tr->step - step0);
-    /* A term with no rows in the step is logged as null (it is 0 in the loss). */
-    char fb[32], rb[32], kb[32];
-    fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
-    fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
-    fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
-    if (r.log)
-      fprintf(r.log,
-          "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
-          "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
-          (long long)r.tr->step, r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1, st.loss.total, fb, rb, kb,
-          st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
-    if (r.log) fflush(r.log);
-    if (o->progress && (tty || finished || r.tr->step % report_every == 0)) {
-      char etab[32];
-      fmt_time(eta, etab, sizeof etab);
-      int ep = r.tr->step_in_epoch == 0 ? r.tr->epoch : r.tr->epoch + 1;
-      fprintf(o->progress, "%sepoch %d/%d step %lld/%lld | loss %.4f", tty ? "\r" : "", ep, o->epochs,
-          (long long)r.tr->step, (long long)r.tr->total_steps, st.loss.total);
-      if (o->forget)
-        fprintf(o->progress, " (forget %.4f retain %.4f kl %.4f)", st.loss.forget, st.loss.retain, st.loss.kl);
-      fprintf(o->progress, " | |g| %.3g | %.0f tok/s | ETA %s%s", st.grad_norm, st.tokens / (dt > 0 ? dt : 1e-9), etab,
-          tty ? "   " : "\n");
-      fflush(o->progress);
-    }
-    if (lethe_run_eval_due(&r.ev, r.tr, finished)) {
-      int stop = 0;
-      if ((s = lethe_run_eval_now(&r.ev, r.tr, r.tok, o->progress, &stop))) break;
-      if (stop && !finished) {
-        say(o, "early stop: %d evaluations without improvement (best: epoch %.4g, step %lld)\n", r.ev.since_best,
-            r.ev.best.epoch, (long long)r.ev.best.step);
-        early_stopped = finished = 1;
-      }
-    }
-    int stop_now = stop_asked(o);
-    if ((s = agree_stop(o->comm, &stop_now))) break;
-    int want_ckpt =
-        rank0 && ((o->checkpoint_steps > 0 && r.tr->step % o->checkpoint_steps == 0) ||
-                     (o->checkpoint_minutes > 0 && lethe_now_s() - last_ckpt >= o->checkpoint_minutes * 60.0) ||
-                     (stop_now && !finished));
-    if (want_ckpt && !finished) {
-      /* the selection's state first: a crash before the checkpoint is in place leaves the old one's */
-      if ((s = lethe_run_eval_save(&r.ev, o->out, r.tr->step))) break;
-      if ((s = lethe_checkpoint_save(r.tr, o->out, r.fp, elapsed0 + lethe_now_s() - train_t0))) break;
-      if (r.ev.on) lethe_run_eval_prune(o->out, r.tr->step);
-      last_ckpt = lethe_now_s();
-    }
-    if (stop_now && !finished) {
-      s = lethe_fail(LETHE_ERR_INTERRUPTED, "interrupted at step %lld; checkpoint saved; continue with --resume %s",
-          (long long)r.tr->step, o->out);
-      break;
-    }
-  }
-  if (tty) fputc('\n', o->progress);
-  if (s) goto done;
-  double train_s = lethe_now_s() - train_t0 - r.ev.seconds + eval_s0;
-  /* Results: with --select best, the last parameters are saved as adapter-last/ and the best
-   * evaluation's become the run's. */
-  if (r.ev.on && r.ev.select_best) {
-    if (r.lora && rank0) {
-      char *ad = lethe_path_join(o->out, "adapter-last");
-      s = lethe_lora_save(r.lora, o->model, ad);
-      free(ad);
-      if (s) goto done;
-    }
-    lethe_run_eval_restore_best(&r.ev, r.tr);
-    say(o, "selected: epoch %.4g, step %lld (final %.4f; last: epoch %.4g, final %.4f)\n", r.ev.best.epoch,
-        (long long)r.ev.best.step, r.ev.best.final, r.ev.last.epoch, r.ev.last.final);
-  }
-  double nll_f1 = NAN, nll_r1 = NAN;
-  if (!rank0) goto done; /* the results are rank 0's to write */
-  if (o->forget) {
-    double mean[LETHE_SPLIT_COUNT];
-    if ((s = lethe_split_mean_nll(r.m, r.lora, &r.data, o->batch, mean))) goto done;
-    nll_f1 = mean[LETHE_SPLIT_FORGET];
-    nll_r1 = mean[LETHE_SPLIT_RETAIN];
-    say(o, "after:  forget answer NLL %.4f, retain answer NLL %.4f\n", nll_f1, nll_r1);
-  }
-  if (r.lora) {
-    char *ad = lethe_path_join(o->out, "adapter");
-    s = lethe_lora_save(r.lora, o->model, ad);
-    if (!s) say(o, "adapter: %s\n", ad);
-    free(ad);
-    if (s) goto done;
-  }
-  if (o->full || o->merge) {
-    if (r.lora && (s = lethe_lora_merge(r.m, r.lora))) goto done;
-    char *md = lethe_path_join(o->out, o->full ? "model" : "merged");
-    char *files[2] = {NULL, NULL};
-    int nf = tokenizer_files(o->tokenizer, o->model, files);
-    s = lethe_model_save_with(r.m, md, o->save_dtype, (size_t)4 << 30, (const char *const *)files, nf);
-    free(files[0]);
-    free(files[1]);
-    if (!s) say(o, "model: %s\n", md);
-    free(md);
-    if (s) goto done;
-  }
-  json_t *run = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:I, s:f, s:f}}",
-      "command", o->forget ? "unlearn" : "train", "model", o->model, "forget", o->forget, "retain", o->retain, "data",
-      o->data, "method", o->method ? o->method : "", "options", json_loads(r.fp, 0, NULL), "data_stats", "sequences",
-      r.data.n, "forget_sequences", n_forget, "answer_tokens", r.data.n_answer_tokens, "truncated", r.data.n_truncated,
-      "skipped", r.data.n_skipped, "training", "steps", (json_int_t)r.tr->step, "seconds", elapsed0 + train_s,
-      "total_seconds", lethe_now_s() - t0);
-  /* how it ran; not in the resume fingerprint: recomputation gives the same numbers, and a run may
-   * continue on another device (which changes only the rounding) */
-  json_object_set_new(run, "device", json_string(o->device ? o->device : "cpu"));
-  json_object_set_new(run, "recompute", json_boolean(o->recompute));
-  json_object_set_new(run, "world_size", json_integer(world));
-  json_object_set_new(run, "global_batch", json_integer(o->batch));
-  if (o->forget)
-    json_object_set_new(run, "answer_nll",
-        json_pack("{s:o, s:o, s:o, s:o}", "forget_before", num_or_null(nll_f0), "forget_after", num_or_null(nll_f1),
-            "retain_before", num_or_null(nll_r0), "retain_after", num_or_null(nll_r1)));
-  if (o->lr_auto)
-    json_object_set_new(run, "lr_auto", json_pack("{s:f, s:s}", "chosen_lr", oo.lr, "search", "lr_search.json"));
-  if (r.ev.on) json_object_set_new(run, "evaluation", lethe_run_eval_json(&r.ev, early_stopped, train_s));
-  if (sh)
-    json_object_set_new(run, "shared",
-        json_pack("{s:b, s:b, s:i, s:i}", "model_reused", model_reused, "reference_cache_reused", ref_reused,
-            "model_loads", sh->model_loads, "reference_cache_builds", sh->ref_builds));
-  char *rj = json_dumps(run, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(run);
-  char *rp = lethe_path_join(o->out, "run.json");
-  s = rj && rp ? lethe_write_file_atomic(rp, rj, strlen(rj))
-               : lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing run.json", o->out);
-  free(rp);
-  free(rj);
-  if (!s) lethe_run_dir_finish(o->out);
 done:
-  free(log_path);
   free(targets);
   free(mkey);
   free(rkey);
-  run_free(&r);
   return s;
 }

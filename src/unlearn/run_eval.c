@@ -153,7 +153,7 @@ lethe_status lethe_run_eval_open(lethe_run_eval *e, const lethe_train_opts *o) {
     return s;
   }
   if (o->mmlu_dir) {
-    lethe_mmlu_options mo = {.limit = 0, .literal_text = 0};
+    lethe_mmlu_opts mo = {.limit = 0, .literal_text = 0};
     if ((s = lethe_mmlu_load(o->mmlu_dir, &mo, &e->mmlu))) {
       lethe_run_eval_free(e);
       return s;

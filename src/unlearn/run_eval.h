@@ -11,6 +11,7 @@
 
 #include "data/data.h"
 #include "eval/eval_log.h"
+#include "lethe/eval_mmlu.h"
 #include "lethe/evaluate.h"
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"

@@ -190,7 +190,7 @@ lethe_status lethe_trainer_create(
         return lethe_fail(LETHE_ERR_NOMEM, "out of memory for the trained tensors (%zu parameters)", t->n_params);
       }
       for (int i = 0; i < m->n_grad_spans; i++)
-        m->ops->copy(t->params + m->grad_spans[i].goff, m->dparams + m->grad_spans[i].off, m->grad_spans[i].len);
+        m->ops->copy(t->params + m->grad_spans[i].goff, m->dev.params + m->grad_spans[i].off, m->grad_spans[i].len);
       if (ref_pass) { /* the reference: the trained tensors only, as loaded (before any checkpoint) */
         t->frozen = m->ops->alloc(t->n_params * sizeof(float));
         if (!t->frozen) {
@@ -201,7 +201,7 @@ lethe_status lethe_trainer_create(
         m->ops->copy(t->frozen, t->params, t->n_params);
       }
     } else {
-      t->params = m->dparams;
+      t->params = m->dev.params;
     }
   }
   t->adam_m = m->ops->alloc(t->n_params * sizeof(float));
@@ -293,7 +293,7 @@ lethe_status lethe_trainer_create(
 static void scatter_params(lethe_trainer *t) {
   const lethe_model *m = t->m;
   for (int i = 0; m->grad_spans && i < m->n_grad_spans; i++)
-    m->ops->copy(m->dparams + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
+    m->ops->copy(m->dev.params + m->grad_spans[i].off, t->params + m->grad_spans[i].goff, m->grad_spans[i].len);
   t->synced_step = t->step;
 }
 
@@ -303,7 +303,7 @@ static void scatter_params(lethe_trainer *t) {
 static void ref_begin(lethe_trainer *t) {
   const lethe_model *m = t->m;
   for (int i = 0; t->frozen && i < m->n_grad_spans; i++)
-    m->ops->copy(m->dparams + m->grad_spans[i].off, t->frozen + m->grad_spans[i].goff, m->grad_spans[i].len);
+    m->ops->copy(m->dev.params + m->grad_spans[i].off, t->frozen + m->grad_spans[i].goff, m->grad_spans[i].len);
 }
 
 static void ref_end(lethe_trainer *t) {

@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mia.h"
 
 static double *num_array(const json_t *a, size_t *n) {
   *n = json_array_size(a);

@@ -4,7 +4,9 @@
 #include <math.h>
 
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_mmlu.h"
+#include "lethe/eval_print.h"
 
 static uint64_t prompts_hash(const lethe_mmlu_subject *s, size_t k) {
   uint64_t h = EF_FNV_INIT;
@@ -46,7 +48,7 @@ static void test_real_data(void **state) {
         sscanf(line, "%127s %zu %zu %llx %llx", want[i].name, &want[i].d, &want[i].t, &want[i].h[0], &want[i].h[1]), 5);
   }
   for (int literal = 0; literal <= 1; literal++) {
-    lethe_mmlu_options opt = {0, literal};
+    lethe_mmlu_opts opt = {0, literal};
     lethe_mmlu_set set;
     lethe_status st = lethe_mmlu_load(dir, &opt, &set);
     if (st != LETHE_OK) print_message("%s\n", lethe_last_error());
@@ -84,7 +86,7 @@ static void test_real_data(void **state) {
     /* --limit. */
     lethe_mmlu_free(&set);
     if (literal) {
-      lethe_mmlu_options lim = {3, 0};
+      lethe_mmlu_opts lim = {3, 0};
       assert_int_equal(lethe_mmlu_load(dir, &lim, &set), LETHE_OK);
       for (size_t i = 0; i < set.n_subjects; i++) assert_int_equal(set.subjects[i].n_test, 3);
       lethe_mmlu_free(&set);
@@ -100,7 +102,7 @@ static void test_mini_prompts(void **state) {
   char *dir = tu_src_path("tests/fixtures/eval/mmlu_mini");
   lethe_mmlu_set sets[2];
   for (int literal = 0; literal <= 1; literal++) {
-    lethe_mmlu_options opt = {0, literal};
+    lethe_mmlu_opts opt = {0, literal};
     assert_int_equal(lethe_mmlu_load(dir, &opt, &sets[literal]), LETHE_OK);
     assert_int_equal(sets[literal].n_subjects, 2);
     assert_string_equal(sets[literal].subjects[0].name, "another_one");

@@ -33,7 +33,7 @@ static void test_mini_token_for_token(void **state) {
   lethe_tokenizer *tok = olmo();
   TU_REQUIRE_SHARED(tok, "tokenizers/olmo-0724");
   char *dir = tu_src_path("tests/fixtures/eval/mmlu_mini"), *fx = tu_src_path("tests/fixtures/eval/mmlu_tokens.jsonl");
-  lethe_mmlu_options mo = {0};
+  lethe_mmlu_opts mo = {0};
   lethe_mmlu_set set;
   assert_int_equal(lethe_mmlu_load(dir, &mo, &set), LETHE_OK);
   FILE *f = fopen(fx, "rb");
@@ -84,7 +84,7 @@ static void test_real_mmlu_by_hash(void **state) {
   char *dir = tu_shared_path("data/mmlu");
   TU_REQUIRE_SHARED(dir, "data/mmlu");
   char *fx = tu_src_path("tests/fixtures/eval/mmlu_real_tokens.txt");
-  lethe_mmlu_options mo = {.limit = 3};
+  lethe_mmlu_opts mo = {.limit = 3};
   lethe_mmlu_set set;
   assert_int_equal(lethe_mmlu_load(dir, &mo, &set), LETHE_OK);
   FILE *f = fopen(fx, "rb");

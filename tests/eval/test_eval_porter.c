@@ -2,7 +2,7 @@
  * rouge-score uses) on ~25000 committed words, and on every distinct token of the LUME data read
  * from ../shared (compared through committed hashes, so no LUME text is in the repository). */
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 
 static void test_committed_words(void **state) {
   (void)state;

@@ -6,7 +6,7 @@
 #include "eval/eval_fixture.h"
 #include "eval/pyjson.h"
 #include "eval/pytext.h"
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 
 #define MAXCP 0x110000u
 

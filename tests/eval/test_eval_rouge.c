@@ -6,7 +6,7 @@
 
 #include "eval/eval_fixture.h"
 #include "eval/pytext.h"
-#include "lethe/eval.h"
+#include "lethe/eval_text.h"
 
 static void check_tokens(const json_t *want, const lethe_rouge_tokens *got, const char *text) {
   if (!want) return;

@@ -5,7 +5,10 @@
 #include <math.h>
 
 #include "eval/eval_fixture.h"
-#include "lethe/eval.h"
+#include "lethe/eval_rows.h"
+#include "lethe/eval_mia.h"
+#include "lethe/eval_score.h"
+#include "lethe/eval_print.h"
 
 /* Same structure (keys in the same order, same types) and numbers within tol. */
 static int json_close(const json_t *a, const json_t *b, double tol, const char *where) {
@@ -65,7 +68,7 @@ static char *case_path(const char *c, const char *file) {
 
 /* Scores fixture case `c`; checks every row against "ref_score" and the JSON against `expected`. */
 static void check_case(const char *c, const char *expected, int literal) {
-  lethe_eval_score_only_args a = {0};
+  lethe_eval_score_only_opts a = {0};
   char *rows_path = case_path(c, "rows.jsonl");
   char *mem = case_path(c, "member.jsonl"), *non = case_path(c, "nonmember.jsonl");
   char *args_path = case_path(c, "args.json"), *exp_path = case_path(c, "expected.json");
@@ -78,7 +81,7 @@ static void check_case(const char *c, const char *expected, int literal) {
   json_t *args = json_load_file(args_path, 0, NULL);
   assert_non_null(args);
   if (json_object_get(args, "mmlu")) a.has_mmlu = 1, a.mmlu = json_number_value(json_object_get(args, "mmlu"));
-  a.options.literal_text = literal;
+  a.compute.literal_text = literal;
 
   lethe_eval_rows rows;
   lethe_eval_results r;
@@ -175,7 +178,7 @@ static void test_case_mmlu_only(void **state) {
 /* lethe eval writes the per-row JSONL; reading it back scores the same. */
 static void test_rows_roundtrip(void **state) {
   (void)state;
-  lethe_eval_score_only_args a = {0};
+  lethe_eval_score_only_opts a = {0};
   char *rows_path = case_path("main", "rows.jsonl");
   a.rows_path = rows_path;
   a.has_mmlu = 1;
@@ -379,7 +382,7 @@ static void test_bad_mia_and_mmlu_files(void **state) {
   free(v);
 
   /* --score-only with an empty MIA file fails with that file's name. */
-  lethe_eval_score_only_args a = {0};
+  lethe_eval_score_only_opts a = {0};
   char *rows_path = case_path("main", "rows.jsonl");
   char *empty = ef_tmp_file("empty_mia.jsonl", "", 0);
   a.rows_path = rows_path;

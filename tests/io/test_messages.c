@@ -12,7 +12,7 @@
 
 #include "io/io.h"
 #include "io/safetensors.h"
-#include "lethe/eval.h"
+#include "lethe/eval_mmlu.h"
 #include "lethe/lora.h"
 #include "model/model.h"
 #include "testutil.h"
@@ -195,7 +195,7 @@ static void test_mmlu_bad_utf8(void **state) {
   assert_non_null(nl);
   nl[1] = (char)0xff; /* the first byte of line 2 */
   assert_int_equal(lethe_write_file_atomic(bad, text, n), LETHE_OK);
-  lethe_mmlu_options opt = {0, 0};
+  lethe_mmlu_opts opt = {0, 0};
   lethe_mmlu_set set;
   assert_int_not_equal(lethe_mmlu_load(dir, &opt, &set), LETHE_OK);
   print_message("%s\n", lethe_last_error());

@@ -283,7 +283,7 @@ static void test_model_step(void **state) {
     lethe_trainer_cfg crec = c;
     crec.recompute = 1; /* the resumed run recomputes activations per block: same numbers */
     assert_int_equal(lethe_trainer_create(mg, lres, &d, &crec, &tr), LETHE_OK);
-    assert_int_equal(tr->ws->keep, LETHE_WS_RECOMPUTE);
+    assert_int_equal(tr->ws->kind, LETHE_WS_RECOMPUTE);
     double el = 0;
     assert_int_equal(lethe_checkpoint_load(tr, ck, "{}", &el), LETHE_OK);
     lethe_step_stats a3, b3;

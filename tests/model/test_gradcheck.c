@@ -271,7 +271,7 @@ static void gradcheck_subset(lethe_arch arch, unsigned modules) {
   int checked = 0;
   for (int i = 0; i < f.m->n_tensors; i++) {
     const lethe_tensor *t = &f.m->tensors[i];
-    float *g = lethe_model_grad_of(f.m, f.m->dparams + t->doff);
+    float *g = lethe_model_grad_of(f.m, f.m->dev.params + t->dev_off);
     int layer = -1, used = 0;
     int in_layer = sscanf(t->name, "model.layers.%d.%n", &layer, &used) == 1 && layer == 1;
     const char *rest = t->name + used;

@@ -35,7 +35,7 @@ static void head_gemm(int trans_w, int M, int N, int K, const float *A, int lda,
 
 /* The target distribution q of a row (see lethe_head_coef): its log-normaliser over the row's
  * target logits q_logits (the own logits zi for LETHE_TGT_SELF, without the gold entry). */
-static float target_lse(const float *q_logits, int V, int mode, int gold) {
+static float target_lse(const float *q_logits, int V, lethe_tgt_kind mode, int gold) {
   if (mode != LETHE_TGT_SELF || gold < 0) {
     float lq;
     row_lse(q_logits, V, &lq);
@@ -72,10 +72,10 @@ static void classifier(float *l, float *lse, float *kl_out, float *dx, float *dw
       l[r] = lt;
       if (lse) lse[r] = li;
       float kw = 0.0f, lq = 0.0f;
-      int mode = LETHE_TGT_REF;
+      lethe_tgt_kind mode = LETHE_TGT_REF;
       const float *zq = NULL; /* (V) the target's logits: zr row, or zi itself (gold excluded) */
       if (use_kl) {
-        mode = coef->tgt ? coef->tgt[r] : LETHE_TGT_REF;
+        mode = coef->tgt ? (lethe_tgt_kind)coef->tgt[r] : LETHE_TGT_REF;
         if (mode == LETHE_TGT_SELF) {
           zq = zi;
         } else {
