@@ -91,7 +91,7 @@ typedef struct {
   const char *model;     /* model path (HF directory, llama2.c .bin, GGUF) */
   const char *tokenizer; /* default: the model directory's tokenizer.json */
   const char *forget;    /* unlearn: forget rows (JSONL) */
-  const char *retain;    /* unlearn: retain rows; train: NULL */
+  const char *retain;    /* unlearn: retain rows; train: more rows learned after data's (or NULL) */
   const char *data;      /* train: the data to learn */
   int data_docs;         /* train: data are documents (loss on every token), not rows */
   const char *out;       /* output directory */

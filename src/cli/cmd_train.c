@@ -127,6 +127,40 @@ static int finish(const char *cmd, lethe_train_opts *o, extra *v, lethe_train_sh
   return 0;
 }
 
+/* Whether the run evaluates (a schedule, or --lr auto): only then may a data directory's sets be
+ * evaluation sets (the library refuses sets without a schedule). */
+static int evaluating(const lethe_train_opts *o, const extra *v) {
+  return o->eval_every || o->eval_every_steps || (v->lr_text && !strcmp(v->lr_text, "auto"));
+}
+
+/* --data-dir: the task's files, found as lethe eval finds them (lethe_data_dir_find). Rows named by
+ * a flag as well are refused (which rows would train is then unclear), and so is a directory
+ * without the rows the command needs (need_forget: unlearn). Returns 0, or the exit code after
+ * one message. */
+static int data_dir_files(const char *cmd, const char *dir, const char *split, const char *flags, int rows_given,
+    int need_forget, int quiet, lethe_data_files *f) {
+  memset(f, 0, sizeof *f);
+  if (rows_given) {
+    fprintf(stderr, "lethe %s: --data-dir %s and %s both name the rows to train on: give one or the other\n", cmd, dir,
+        flags);
+    return 2;
+  }
+  if (lethe_data_dir_find(dir, split, f)) return cli_report(cmd);
+  if (need_forget && !f->forget) {
+    fprintf(stderr,
+        "lethe %s: --data-dir %s: no forget rows (looked for forget_%s-*.parquet, forget_%s.{parquet,jsonl}%s); "
+        "retain rows alone cannot be unlearned\n",
+        cmd, dir, split, split, strcmp(split, "train") ? "" : ", forget.{parquet,jsonl}");
+    lethe_data_files_free(f);
+    return 1;
+  }
+  if (!quiet)
+    fprintf(stderr, "data: forget %s, retain %s, MIA %s / %s\n", f->forget ? f->forget : "-",
+        f->retain ? f->retain : "-", f->mia_members ? f->mia_members : "-",
+        f->mia_nonmembers ? f->mia_nonmembers : "-");
+  return 0;
+}
+
 /* "npo|npo-seq|...": the method table's names, for the flag's help. */
 static const char *method_choices(void) {
   static char buf[512];
@@ -179,8 +213,9 @@ int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
       {"forget", ARG_STR, &o.forget, "forget rows (JSONL or Parquet: id, input, output, task); or --data-dir", 0, 0, 0,
           NULL},
       {"data-dir", ARG_STR, &data_dir,
-          "directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it", 0, 0, 0,
-          NULL},
+          "directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it: "
+          "its forget and retain rows (not with --forget/--retain) and MIA documents",
+          0, 0, 0, NULL},
       {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"retain", ARG_STR, &o.retain, "retain rows (JSONL)", 0, 0, 0, NULL},
       {"method", ARG_STR, &method, "objective preset (npo = the paper: NPO + retain NLL + KL); one of", 0, 0, 0, NULL},
@@ -261,20 +296,20 @@ int cmd_unlearn_shared(int argc, char **argv, lethe_train_shared *sh) {
   if (!isnan(wk)) o.obj.w_kl = wk;
   if (kl >= 0) o.obj.kl = (lethe_kl_kind)kl;
   o.no_ref_cache = no_cache;
-  /* --data-dir: the files lethe eval would find; explicit flags win */
+  /* --data-dir: the files lethe eval would find; its MIA documents when evaluating (flags win) */
   lethe_data_files files = {0};
   if (data_dir) {
-    if (lethe_data_dir_find(data_dir, data_split, &files)) return cli_report("unlearn");
-    if (!o.forget) o.forget = files.forget;
-    if (!o.retain) o.retain = files.retain;
-    if (!o.mia_members && !o.mia_nonmembers) {
+    rc = data_dir_files("unlearn", data_dir, data_split, "--forget/--retain", o.forget || o.retain, 1, v.quiet, &files);
+    if (rc) return rc;
+    o.forget = files.forget;
+    o.retain = files.retain;
+    if (evaluating(&o, &v) && !o.mia_members && !o.mia_nonmembers) {
       o.mia_members = files.mia_members;
       o.mia_nonmembers = files.mia_nonmembers;
     }
   }
   if (!o.forget) {
     fprintf(stderr, "lethe unlearn: give --forget rows or a --data-dir with forget rows\n");
-    lethe_data_files_free(&files);
     return 2;
   }
   rc = finish("unlearn", &o, &v, sh);
@@ -287,9 +322,17 @@ int cmd_train(int argc, char **argv) {
   lethe_train_opts_default(&o, 0);
   extra v = {0, 0, 0, (int64_t)o.seed, -1, NULL};
   int kind = 0, no_eos = 0;
+  const char *data_dir = NULL, *data_split = "train";
   const cli_arg defs[] = {
       COMMON_FLAGS(o, v),
-      {"data", ARG_STR, &o.data, "data to learn (JSONL rows, or documents with --data-kind docs)", 1, 0, 0, NULL},
+      {"data", ARG_STR, &o.data, "data to learn (JSONL or Parquet rows, or documents with --data-kind docs)", 0, 0, 0,
+          NULL},
+      {"data-dir", ARG_STR, &data_dir,
+          "or a directory laid out as the task's data (forget_train-*.parquet, ..., mia/), as lethe eval reads it: "
+          "learns its forget rows, then its retain rows (the task's fine-tuned model learned both); evaluations "
+          "score them as forget and retain sets",
+          0, 0, 0, NULL},
+      {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"data-kind", ARG_CHOICE, &kind, "rows (loss on answers) or docs (loss on every token)", 0, 0, 0, "rows|docs"},
       {"no-eos", ARG_FLAG, &no_eos,
           "do not append the end-of-sequence token to rows (default: appended, so the model learns to stop)", 0, 0, 0,
@@ -304,5 +347,31 @@ int cmd_train(int argc, char **argv) {
   if (rc) return rc == 1 ? 0 : rc;
   o.data_docs = kind == 1;
   if (no_eos || o.data_docs) o.append_eos = 0;
-  return finish("train", &o, &v, NULL);
+  lethe_data_files files = {0};
+  if (data_dir) {
+    if (o.data_docs) {
+      fprintf(stderr, "lethe train: --data-dir holds rows; --data-kind docs reads documents given with --data\n");
+      return 2;
+    }
+    rc = data_dir_files("train", data_dir, data_split, "--data", o.data != NULL, 0, v.quiet, &files);
+    if (rc) return rc;
+    /* forget rows then retain rows, both learned (the library's train mode learns retain after data) */
+    o.data = files.forget ? files.forget : files.retain;
+    o.retain = files.forget ? files.retain : NULL;
+    if (evaluating(&o, &v) && !o.eval_forget && !o.eval_retain) {
+      o.eval_forget = files.forget;
+      o.eval_retain = files.retain;
+    }
+    if (evaluating(&o, &v) && !o.mia_members && !o.mia_nonmembers) {
+      o.mia_members = files.mia_members;
+      o.mia_nonmembers = files.mia_nonmembers;
+    }
+  }
+  if (!o.data) {
+    fprintf(stderr, "lethe train: give --data or --data-dir (see lethe train --help)\n");
+    return 2;
+  }
+  rc = finish("train", &o, &v, NULL);
+  lethe_data_files_free(&files);
+  return rc;
 }

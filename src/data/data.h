@@ -37,6 +37,9 @@ lethe_status lethe_rows_load(const char *path, lethe_rowset *out);
 lethe_status lethe_docs_load(const char *path, lethe_rowset *out);
 /* Rows (docs = 0) or documents (docs = 1) with a bound on a JSONL line's bytes (0: the default). */
 lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, lethe_rowset *out);
+/* Moves the rows of `more` to the end of `to` (row numbers then run on: to's rows, then more's);
+ * to->path becomes "TO + MORE" and `more` is left empty. On an error both are unchanged. */
+lethe_status lethe_rowset_append(lethe_rowset *to, lethe_rowset *more);
 void lethe_rowset_free(lethe_rowset *r);
 
 /* Tokenised sequences of one or two row sets. Sequence i has tokens[offset[i] .. offset[i+1]),

@@ -173,6 +173,28 @@ lethe_status lethe_rowset_load_max(const char *path, int docs, size_t max_line, 
   return load(path, docs, max_line, out);
 }
 
+lethe_status lethe_rowset_append(lethe_rowset *to, lethe_rowset *more) {
+  if (more->n > 0x7fffffff - to->n) return lethe_fail(LETHE_ERR_INVALID, "%s: too many rows", more->path);
+  size_t n = (size_t)to->n + (size_t)more->n;
+  lethe_row *rows = realloc(to->rows, (n ? n : 1) * sizeof *rows);
+  size_t pl = (to->path ? strlen(to->path) : 0) + (more->path ? strlen(more->path) : 0) + 4;
+  char *path = malloc(pl);
+  if (rows) to->rows = rows;
+  if (!rows || !path) {
+    free(path);
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  snprintf(path, pl, "%s + %s", to->path ? to->path : "", more->path ? more->path : "");
+  if (more->n) memcpy(rows + to->n, more->rows, (size_t)more->n * sizeof *rows);
+  to->n = (int)n;
+  free(to->path);
+  to->path = path;
+  free(more->rows);
+  free(more->path);
+  memset(more, 0, sizeof *more);
+  return LETHE_OK;
+}
+
 void lethe_rowset_free(lethe_rowset *r) {
   for (int i = 0; i < r->n; i++) {
     free(r->rows[i].id);

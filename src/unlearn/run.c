@@ -243,6 +243,14 @@ lethe_status lethe_run_setup(lethe_run_state *r, const lethe_train_opts *o_in, l
         r->tok, &r->forget, o->retain ? &r->retain : NULL, o->max_len, eos_for(o, r->m, r->tok), &r->data);
   } else {
     s = lethe_rowset_load_max(o->data, o->data_docs, (size_t)o->max_line_bytes, &r->retain);
+    if (!s && o->retain) { /* train: more rows learned with data (lethe train --data-dir: forget + retain) */
+      lethe_rowset more;
+      s = lethe_rowset_load_max(o->retain, o->data_docs, (size_t)o->max_line_bytes, &more);
+      if (!s) {
+        s = lethe_rowset_append(&r->retain, &more);
+        lethe_rowset_free(&more);
+      }
+    }
     if (!s) s = lethe_tokset_build(r->tok, NULL, &r->retain, o->max_len, eos_for(o, r->m, r->tok), &r->data);
   }
   if (s) goto done;
