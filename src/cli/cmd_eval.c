@@ -66,8 +66,10 @@ int cmd_eval(int argc, char **argv) {
       {"retain", ARG_STR, &o.retain, "retain rows (JSONL or Parquet)", 0, 0, 0, NULL},
       {"mia-members", ARG_STR, &o.mia_members, "MIA member documents (JSONL or Parquet: id, document)", 0, 0, 0, NULL},
       {"mia-nonmembers", ARG_STR, &o.mia_nonmembers, "MIA non-member documents (JSONL or Parquet)", 0, 0, 0, NULL},
-      {"data-dir", ARG_STR, &data_dir, "directory laid out as the task's data (forget_train-*.parquet, ..., mia/)", 0,
-          0, 0, NULL},
+      {"data-dir", ARG_STR, &data_dir,
+          "directory laid out as the task's data (forget_train-*.parquet, ..., mia/); a file flag given as well "
+          "replaces that one file (the files used are printed)",
+          0, 0, 0, NULL},
       {"data-split", ARG_STR, &data_split, "with --data-dir: train (default) or validation", 0, 0, 0, NULL},
       {"mmlu", ARG_STR, &o.mmlu_dir, "MMLU directory (hendrycks CSVs: dev/, test/)", 0, 0, 0, NULL},
       {"shots", ARG_INT, &o.shots, "MMLU examples per prompt (5)", 0, 0, 64, NULL},
