@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/data.h"
+#include "util/json.h"
 #include "util/jsonl.h"
 #include "data/parquet.h"
 #include "lethe/util.h"
@@ -53,14 +54,14 @@ static lethe_status on_object(const json_t *obj, const char *path, size_t line, 
   row.line = (int)line;
   const char *in = "", *out = NULL, *task = "";
   size_t in_len = 0, out_len = 0, task_len = 0;
+  const lethe_json_at at = {path, line, NULL};
   if (c->docs) {
     const char *key = json_object_get(obj, "document") ? "document" : "text";
-    LETHE_TRY(lethe_jsonl_str(obj, key, path, line, &out, &out_len));
+    LETHE_TRY(lethe_json_str_at(obj, key, 1, &at, &out, &out_len));
   } else {
-    LETHE_TRY(lethe_jsonl_str(obj, "input", path, line, &in, &in_len));
-    LETHE_TRY(lethe_jsonl_str(obj, "output", path, line, &out, &out_len));
-    const json_t *t = json_object_get(obj, "task");
-    if (t && !json_is_null(t)) LETHE_TRY(lethe_jsonl_str(obj, "task", path, line, &task, &task_len));
+    LETHE_TRY(lethe_json_str_at(obj, "input", 1, &at, &in, &in_len));
+    LETHE_TRY(lethe_json_str_at(obj, "output", 1, &at, &out, &out_len));
+    LETHE_TRY(lethe_json_str_at(obj, "task", 0, &at, &task, &task_len));
   }
   LETHE_TRY(id_field(obj, path, line, !c->docs, &row.id));
   row.input = lethe_strndup(in, in_len);

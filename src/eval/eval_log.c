@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/jsonl.h"
+#include "util/json.h"
+#include "util/jsonl.h"
 #include "util/error.h"
 #include "util/fileio.h"
 
@@ -73,14 +74,19 @@ static lethe_status one(const json_t *obj, const char *path, size_t line, void *
   }
   lethe_eval_point *p = &r->p[r->n];
   memset(p, 0, sizeof *p);
+  const lethe_json_at at = {path, line, NULL};
   double step = NAN;
   int has = 0;
-  LETHE_TRY(lethe_jsonl_num(obj, "step", path, line, &step, &has));
+  LETHE_TRY(lethe_json_num_at(obj, "step", 0, &at, &step, &has));
   if (!has || !(step >= 0)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: \"step\" must be a number >= 0", path, line);
   p->step = (int64_t)step;
-  LETHE_TRY(lethe_jsonl_num(obj, "epoch", path, line, &p->epoch, &has));
-  LETHE_TRY(lethe_jsonl_num(obj, "seconds", path, line, &p->seconds, &has));
-  for (int k = 0; k < NKEYS; k++) LETHE_TRY(lethe_jsonl_num(obj, KEYS[k], path, line, field(p, k), &has));
+  p->epoch = p->seconds = NAN; /* absent fields read as NaN */
+  LETHE_TRY(lethe_json_num_at(obj, "epoch", 0, &at, &p->epoch, NULL));
+  LETHE_TRY(lethe_json_num_at(obj, "seconds", 0, &at, &p->seconds, NULL));
+  for (int k = 0; k < NKEYS; k++) {
+    *field(p, k) = NAN;
+    LETHE_TRY(lethe_json_num_at(obj, KEYS[k], 0, &at, field(p, k), NULL));
+  }
   r->n++;
   return LETHE_OK;
 }

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/jsonl.h"
+#include "util/json.h"
+#include "util/jsonl.h"
 #include "eval/pyjson.h"
 #include "eval/pytext.h"
 #include "lethe/eval_rows.h"
@@ -84,8 +85,8 @@ void lethe_eval_rows_free(lethe_eval_rows *set) {
 
 /* id, task and split are names: they may not hold NUL bytes. */
 static lethe_status name_field(const json_t *obj, const char *key, const char *path, size_t line, const char **s) {
-  size_t n;
-  LETHE_TRY(lethe_jsonl_str(obj, key, path, line, s, &n));
+  size_t n = 0;
+  LETHE_TRY(lethe_json_str_at(obj, key, 1, &(lethe_json_at){path, line, NULL}, s, &n));
   if (strlen(*s) != n)
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" contains a NUL character", path, line, key);
   return LETHE_OK;
@@ -98,8 +99,9 @@ static lethe_status read_row(const json_t *obj, const char *path, size_t line, v
   LETHE_TRY(name_field(obj, "id", path, line, &id));
   LETHE_TRY(name_field(obj, "task", path, line, &task));
   LETHE_TRY(name_field(obj, "split", path, line, &split_s));
-  LETHE_TRY(lethe_jsonl_str(obj, "expected", path, line, &expected, &expected_len));
-  LETHE_TRY(lethe_jsonl_str(obj, "generated", path, line, &generated, &generated_len));
+  const lethe_json_at at = {path, line, NULL};
+  LETHE_TRY(lethe_json_str_at(obj, "expected", 1, &at, &expected, &expected_len));
+  LETHE_TRY(lethe_json_str_at(obj, "generated", 1, &at, &generated, &generated_len));
   lethe_split split;
   if (strcmp(split_s, "forget") == 0)
     split = LETHE_SPLIT_FORGET;
@@ -108,10 +110,9 @@ static lethe_status read_row(const json_t *obj, const char *path, size_t line, v
   else
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"split\" must be \"forget\" or \"retain\", not \"%.40s\"", path,
         line, split_s);
-  double nll, score;
-  int present;
-  LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));
-  LETHE_TRY(lethe_jsonl_num(obj, "score", path, line, &score, &present)); /* checked, unused */
+  double nll = NAN, score = NAN;
+  LETHE_TRY(lethe_json_num_at(obj, "nll", 0, &at, &nll, NULL));
+  LETHE_TRY(lethe_json_num_at(obj, "score", 0, &at, &score, NULL)); /* checked, unused */
   return lethe_eval_rows_add(set, id, task, split, expected, expected_len, generated, generated_len, nll);
 }
 

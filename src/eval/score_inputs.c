@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/jsonl.h"
 #include "lethe/eval_mia.h"
 #include "lethe/eval_score.h"
+#include "util/json.h"
+#include "util/jsonl.h"
 #include "util/error.h"
 
 typedef struct {
@@ -20,11 +21,8 @@ static lethe_status read_nll(const json_t *obj, const char *path, size_t line, v
   const json_t *id = json_object_get(obj, "id");
   if (id && !json_is_string(id) && !json_is_integer(id))
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"id\" must be a string or an integer", path, line);
-  double nll;
-  int present;
-  LETHE_TRY(lethe_jsonl_num(obj, "nll", path, line, &nll, &present));
-  if (!present) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"nll\"", path, line);
-  if (!isfinite(nll)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"nll\" is not finite", path, line);
+  double nll = NAN;
+  LETHE_TRY(lethe_json_num_at(obj, "nll", 1, &(lethe_json_at){path, line, NULL}, &nll, NULL));
   if (vec->n == vec->cap) {
     size_t cap = vec->cap ? 2 * vec->cap : 256;
     double *p = realloc(vec->v, cap * sizeof *p);
@@ -61,9 +59,8 @@ typedef struct {
 
 static lethe_status read_mia(const json_t *obj, const char *path, size_t line, void *ctx) {
   mia_vecs *m = ctx;
-  const char *set;
-  size_t len;
-  LETHE_TRY(lethe_jsonl_str(obj, "set", path, line, &set, &len));
+  const char *set = NULL;
+  LETHE_TRY(lethe_json_str_at(obj, "set", 1, &(lethe_json_at){path, line, NULL}, &set, NULL));
   int k = strcmp(set, "member") == 0 ? 0 : strcmp(set, "nonmember") == 0 ? 1 : -1;
   if (k < 0)
     return lethe_fail(

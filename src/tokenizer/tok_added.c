@@ -107,7 +107,7 @@ lethe_status tok_added_parse(
   memset(out, 0, sizeof *out);
   if (!j || json_is_null(j)) j = NULL;
   if (j && !json_is_array(j))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", name, tok_json_type_name(j));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", name, lethe_json_type_name(j));
   size_t n = j ? json_array_size(j) : 0;
   lethe_status st = LETHE_OK;
   tok_strmap map = {0};                  /* content -> id */
@@ -130,21 +130,24 @@ lethe_status tok_added_parse(
     snprintf(where, sizeof where, "added_tokens[%zu]", i);
     json_t *e = json_array_get(j, i);
     if (!json_is_object(e)) {
-      st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected an object, found %s", name, where, tok_json_type_name(e));
+      st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected an object, found %s", name, where, lethe_json_type_name(e));
       goto done;
     }
-    const char *content;
-    size_t clen;
-    long long id;
+    const lethe_json_at at = {name, 0, where};
+    const char *content = NULL;
+    size_t clen = 0;
+    int64_t id = -1;
     tok_added_token *t = &toks[i];
-    if ((st = tok_json_get_string(e, "content", 1, name, where, &content, &clen)) != LETHE_OK ||
-        (st = tok_json_get_int(e, "id", -1, 0, UINT32_MAX, name, where, &id)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "special", 0, name, where, &t->special)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "single_word", 0, name, where, &t->single_word)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "lstrip", 0, name, where, &t->lstrip)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "rstrip", 0, name, where, &t->rstrip)) != LETHE_OK ||
-        (st = tok_json_get_bool(e, "normalized", !t->special, name, where, &t->normalized)) != LETHE_OK)
+    t->special = t->single_word = t->lstrip = t->rstrip = 0;
+    if ((st = lethe_json_str_at(e, "content", 1, &at, &content, &clen)) != LETHE_OK ||
+        (st = lethe_json_int_at(e, "id", 0, 0, UINT32_MAX, &at, &id, NULL)) != LETHE_OK ||
+        (st = lethe_json_bool_at(e, "special", 0, &at, &t->special, NULL)) != LETHE_OK ||
+        (st = lethe_json_bool_at(e, "single_word", 0, &at, &t->single_word, NULL)) != LETHE_OK ||
+        (st = lethe_json_bool_at(e, "lstrip", 0, &at, &t->lstrip, NULL)) != LETHE_OK ||
+        (st = lethe_json_bool_at(e, "rstrip", 0, &at, &t->rstrip, NULL)) != LETHE_OK)
       goto done;
+    t->normalized = !t->special;
+    if ((st = lethe_json_bool_at(e, "normalized", 0, &at, &t->normalized, NULL)) != LETHE_OK) goto done;
     if (id < 0) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: missing \"id\"", name, where);
       goto done;

@@ -43,9 +43,9 @@ void tok_bpe_scratch_free(tok_bpe_scratch *s) {
 /* ---- loading ---- */
 
 static lethe_status opt_string(const json_t *j, const char *key, const char *name, char **out, size_t *len) {
-  const char *s;
-  size_t n;
-  LETHE_TRY(tok_json_get_string(j, key, 0, name, "model", &s, &n));
+  const char *s = NULL;
+  size_t n = 0;
+  LETHE_TRY(lethe_json_str_at(j, key, 0, &(lethe_json_at){name, 0, "model"}, &s, &n));
   *out = NULL;
   *len = 0;
   if (!s) return LETHE_OK;
@@ -78,7 +78,7 @@ static lethe_status merge_parts(
     return LETHE_OK;
   }
   return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s", name, i,
-      tok_json_type_name(e));
+      lethe_json_type_name(e));
 }
 
 static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe *m) {
@@ -123,12 +123,13 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
 lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
   memset(m, 0, sizeof *m);
   for (int b = 0; b < 256; b++) m->byte_id[b] = -1;
+  const lethe_json_at at = {name, 0, "model"};
   lethe_status st;
   json_t *dropout = json_object_get(j, "dropout");
   if (dropout && !json_is_null(dropout)) {
     if (!json_is_number(dropout))
       return lethe_fail(LETHE_ERR_FORMAT, "%s: model.dropout: expected a number or null, found %s", name,
-          tok_json_type_name(dropout));
+          lethe_json_type_name(dropout));
     if (json_number_value(dropout) != 0.0)
       return lethe_fail(LETHE_ERR_UNSUPPORTED,
           "%s: model.dropout: BPE dropout (%g) makes encoding random; not supported", name, json_number_value(dropout));
@@ -137,16 +138,16 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
   json_t *merges = json_object_get(j, "merges");
   if (!json_is_object(vocab))
     return lethe_fail(
-        LETHE_ERR_FORMAT, "%s: model.vocab: expected an object, found %s", name, tok_json_type_name(vocab));
+        LETHE_ERR_FORMAT, "%s: model.vocab: expected an object, found %s", name, lethe_json_type_name(vocab));
   if (merges && !json_is_array(merges))
     return lethe_fail(
-        LETHE_ERR_FORMAT, "%s: model.merges: expected an array, found %s", name, tok_json_type_name(merges));
+        LETHE_ERR_FORMAT, "%s: model.merges: expected an array, found %s", name, lethe_json_type_name(merges));
   if ((st = opt_string(j, "unk_token", name, &m->unk, &m->unk_len)) != LETHE_OK ||
       (st = opt_string(j, "continuing_subword_prefix", name, &m->prefix, &m->prefix_len)) != LETHE_OK ||
       (st = opt_string(j, "end_of_word_suffix", name, &m->suffix, &m->suffix_len)) != LETHE_OK ||
-      (st = tok_json_get_bool(j, "fuse_unk", 0, name, "model", &m->fuse_unk)) != LETHE_OK ||
-      (st = tok_json_get_bool(j, "byte_fallback", 0, name, "model", &m->byte_fallback)) != LETHE_OK ||
-      (st = tok_json_get_bool(j, "ignore_merges", 0, name, "model", &m->ignore_merges)) != LETHE_OK)
+      (st = lethe_json_bool_at(j, "fuse_unk", 0, &at, &m->fuse_unk, NULL)) != LETHE_OK ||
+      (st = lethe_json_bool_at(j, "byte_fallback", 0, &at, &m->byte_fallback, NULL)) != LETHE_OK ||
+      (st = lethe_json_bool_at(j, "ignore_merges", 0, &at, &m->ignore_merges, NULL)) != LETHE_OK)
     goto fail;
   if ((st = tok_strmap_init(&m->vocab, json_object_size(vocab))) != LETHE_OK) goto fail;
   const char *key;
@@ -159,7 +160,7 @@ lethe_status tok_bpe_parse(const json_t *j, const char *name, tok_bpe *m) {
     val = json_object_iter_value(it);
     if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= TOK_MAX_ID) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.vocab[\"%.80s\"]: expected an id in [0, 2^24), found %s", name, key,
-          tok_json_type_name(val));
+          lethe_json_type_name(val));
       goto fail;
     }
     int32_t id = (int32_t)json_integer_value(val);

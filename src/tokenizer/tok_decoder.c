@@ -22,13 +22,14 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
   LETHE_TRY(tok_json_type(j, name, where, &type));
+  const lethe_json_at at = {name, 0, where};
   tok_dec_step st;
   memset(&st, 0, sizeof st);
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "decoders");
     if (!json_is_array(arr))
       return lethe_fail(
-          LETHE_ERR_FORMAT, "%s: %s.decoders: expected an array, found %s", name, where, tok_json_type_name(arr));
+          LETHE_ERR_FORMAT, "%s: %s.decoders: expected an array, found %s", name, where, lethe_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.decoders[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, d, depth + 1));
@@ -42,10 +43,10 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   } else if (!strcmp(type, "Fuse")) {
     st.kind = TD_FUSE;
   } else if (!strcmp(type, "Replace")) {
-    const char *c;
-    size_t cl;
+    const char *c = NULL;
+    size_t cl = 0;
     st.kind = TD_REPLACE;
-    LETHE_TRY(tok_json_get_string(j, "content", 1, name, where, &c, &cl));
+    LETHE_TRY(lethe_json_str_at(j, "content", 1, &at, &c, &cl));
     LETHE_TRY(tok_json_pattern(j, "pattern", name, where, &st.re));
     if (!(st.content = tok_strndup(c, cl))) {
       tok_regex_free(st.re);
@@ -53,11 +54,11 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     }
     st.content_len = cl;
   } else if (!strcmp(type, "Strip")) {
-    long long a, b;
+    int64_t a = 0, b = 0;
     st.kind = TD_STRIP;
     LETHE_TRY(tok_json_get_char(j, "content", ' ', name, where, &st.ch));
-    LETHE_TRY(tok_json_get_int(j, "start", 0, 0, 1 << 20, name, where, &a));
-    LETHE_TRY(tok_json_get_int(j, "stop", 0, 0, 1 << 20, name, where, &b));
+    LETHE_TRY(lethe_json_int_at(j, "start", 0, 0, 1 << 20, &at, &a, NULL));
+    LETHE_TRY(lethe_json_int_at(j, "stop", 0, 0, 1 << 20, &at, &b, NULL));
     st.start = (int)a;
     st.stop = (int)b;
   } else if (!strcmp(type, "Metaspace")) {

@@ -55,10 +55,11 @@ static const char *id_string(const lethe_tokenizer *t, int id, size_t *len) {
 static lethe_status parse_model(const json_t *root, const char *name, tok_bpe *bpe) {
   json_t *model = json_object_get(root, "model");
   if (!json_is_object(model))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model: expected an object, found %s", name, tok_json_type_name(model));
+    return lethe_fail(LETHE_ERR_FORMAT, "%s: model: expected an object, found %s", name, lethe_json_type_name(model));
   json_t *type = json_object_get(model, "type");
   if (type && !json_is_string(type))
-    return lethe_fail(LETHE_ERR_FORMAT, "%s: model.type: expected a string, found %s", name, tok_json_type_name(type));
+    return lethe_fail(
+        LETHE_ERR_FORMAT, "%s: model.type: expected a string, found %s", name, lethe_json_type_name(type));
   if (type && strcmp(json_string_value(type), "BPE"))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "%s: model.type: model type \"%s\" is not supported (only BPE)", name,
         json_string_value(type));
@@ -75,7 +76,8 @@ lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len) {
   if (!root) return lethe_fail(LETHE_ERR_FORMAT, "%s: line %d, column %d: %s", name, err.line, err.column, err.text);
   lethe_status st = LETHE_OK;
   if (!json_is_object(root)) {
-    st = lethe_fail(LETHE_ERR_FORMAT, "%s: the document is %s, not a tokenizer object", name, tok_json_type_name(root));
+    st = lethe_fail(
+        LETHE_ERR_FORMAT, "%s: the document is %s, not a tokenizer object", name, lethe_json_type_name(root));
     goto done;
   }
   json_t *ver = json_object_get(root, "version");

@@ -15,6 +15,7 @@
 #include <pcre2.h>
 
 #include "lethe/tokenizer.h"
+#include "util/json.h"
 
 /* Ids are below 2^24 (16.7 million): far above any vocabulary, low enough that a hostile file
  * cannot make the id tables huge. */
@@ -359,14 +360,8 @@ lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int 
 /* Appends the ids of one pre-tokenized piece chain (pre-tokenizers from step `k` on). */
 lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, size_t n, int at_origin);
 
-/* JSON helpers (tok_json.c): each fails with "NAME: WHERE: problem". */
-const char *tok_json_type_name(const json_t *j);
-lethe_status tok_json_get_string(
-    const json_t *obj, const char *key, int required, const char *name, const char *where, const char **s, size_t *len);
-lethe_status tok_json_get_bool(
-    const json_t *obj, const char *key, int dflt, const char *name, const char *where, int *out);
-lethe_status tok_json_get_int(const json_t *obj, const char *key, long long dflt, long long lo, long long hi,
-    const char *name, const char *where, long long *out);
+/* tokenizer.json specifics (tok_json.c), on util/json.h's field getters: each fails with
+ * "NAME: WHERE: problem". */
 /* The "type" field of a component object. */
 lethe_status tok_json_type(const json_t *obj, const char *name, const char *where, const char **type);
 /* A {"String": s} or {"Regex": r} pattern field, compiled. */

@@ -21,13 +21,14 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
   LETHE_TRY(tok_json_type(j, name, where, &type));
+  const lethe_json_at at = {name, 0, where};
   tok_norm_step st;
   memset(&st, 0, sizeof st);
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "normalizers");
     if (!json_is_array(arr))
       return lethe_fail(
-          LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name, where, tok_json_type_name(arr));
+          LETHE_ERR_FORMAT, "%s: %s.normalizers: expected an array, found %s", name, where, lethe_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.normalizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, nz, depth + 1));
@@ -47,17 +48,17 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   else if (!strcmp(type, "ByteLevel"))
     st.kind = TN_BYTELEVEL;
   else if (!strcmp(type, "Prepend")) {
-    const char *s;
-    size_t n;
+    const char *s = NULL;
+    size_t n = 0;
     st.kind = TN_PREPEND;
-    LETHE_TRY(tok_json_get_string(j, "prepend", 1, name, where, &s, &n));
+    LETHE_TRY(lethe_json_str_at(j, "prepend", 1, &at, &s, &n));
     if (!(st.str = tok_strndup(s, n))) return tok_nomem("normalizer");
     st.len = n;
   } else if (!strcmp(type, "Replace")) {
-    const char *s;
-    size_t n;
+    const char *s = NULL;
+    size_t n = 0;
     st.kind = TN_REPLACE;
-    LETHE_TRY(tok_json_get_string(j, "content", 1, name, where, &s, &n));
+    LETHE_TRY(lethe_json_str_at(j, "content", 1, &at, &s, &n));
     LETHE_TRY(tok_json_pattern(j, "pattern", name, where, &st.re));
     if (!(st.str = tok_strndup(s, n))) {
       tok_regex_free(st.re);
@@ -66,8 +67,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     st.len = n;
   } else if (!strcmp(type, "Strip")) {
     st.kind = TN_STRIP;
-    LETHE_TRY(tok_json_get_bool(j, "strip_left", 1, name, where, &st.left));
-    LETHE_TRY(tok_json_get_bool(j, "strip_right", 1, name, where, &st.right));
+    st.left = st.right = 1;
+    LETHE_TRY(lethe_json_bool_at(j, "strip_left", 0, &at, &st.left, NULL));
+    LETHE_TRY(lethe_json_bool_at(j, "strip_right", 0, &at, &st.right, NULL));
   } else {
     return lethe_fail(LETHE_ERR_UNSUPPORTED,
         "%s: %s: normalizer type \"%s\" is not supported (supported: NFC, NFD, NFKC, "

@@ -57,7 +57,7 @@ static lethe_status special_ids(
   json_t *ids = json_object_get(sp, "ids");
   if (!json_is_array(ids))
     return lethe_fail(LETHE_ERR_FORMAT, "%s: post_processor.special_tokens[\"%.*s\"].ids: expected an array, found %s",
-        name, (int)idlen, id, tok_json_type_name(ids));
+        name, (int)idlen, id, lethe_json_type_name(ids));
   size_t n = json_array_size(ids);
   int *buf = malloc((n + 1) * sizeof *buf);
   if (!buf) return tok_nomem("post-processor");
@@ -86,7 +86,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
   if (!json_is_object(specials)) {
     json_decref(specials);
     return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.special_tokens: expected an object, found %s", name, where,
-        tok_json_type_name(specials));
+        lethe_json_type_name(specials));
   }
   tok_template t = {0};
   lethe_status st = LETHE_OK;
@@ -96,15 +96,15 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
       snprintf(w, sizeof w, "%s.single[%zu]", where, i);
       json_t *seq = json_object_get(pc, "Sequence"), *spt = json_object_get(pc, "SpecialToken");
       if (json_is_object(seq)) {
-        const char *sid;
-        st = tok_json_get_string(seq, "id", 1, name, w, &sid, NULL);
+        const char *sid = NULL;
+        st = lethe_json_str_at(seq, "id", 1, &(lethe_json_at){name, 0, w}, &sid, NULL);
         if (st == LETHE_OK && strcmp(sid, "A"))
           st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: the single template can only hold sequence A", name, w);
         if (st == LETHE_OK) st = add_piece(&t, 1, NULL, 0);
       } else if (json_is_object(spt)) {
-        const char *sid;
-        size_t sl;
-        st = tok_json_get_string(spt, "id", 1, name, w, &sid, &sl);
+        const char *sid = NULL;
+        size_t sl = 0;
+        st = lethe_json_str_at(spt, "id", 1, &(lethe_json_at){name, 0, w}, &sid, &sl);
         if (st == LETHE_OK) st = special_ids(specials, sid, sl, name, w, &t);
       } else {
         st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s: expected {\"Sequence\": ...} or {\"SpecialToken\": ...}", name, w);
@@ -135,7 +135,7 @@ static lethe_status parse_template(const json_t *j, const char *name, const char
     }
   } else {
     st = lethe_fail(LETHE_ERR_FORMAT, "%s: %s.single: expected a list or a string, found %s", name, where,
-        tok_json_type_name(single));
+        lethe_json_type_name(single));
   }
   json_decref(specials);
   if (st == LETHE_OK) st = add_template(out, &t);
@@ -172,7 +172,7 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
     json_t *arr = json_object_get(j, "processors");
     if (!json_is_array(arr))
       return lethe_fail(
-          LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name, where, tok_json_type_name(arr));
+          LETHE_ERR_FORMAT, "%s: %s.processors: expected an array, found %s", name, where, lethe_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.processors[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, out, depth + 1));

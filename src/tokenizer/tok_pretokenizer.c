@@ -23,8 +23,8 @@ static lethe_status add_step(tok_pretokenizer *pt, const tok_pre_step *st) {
 }
 
 static lethe_status parse_behavior(const json_t *j, const char *name, const char *where, tok_behavior *b) {
-  const char *s;
-  LETHE_TRY(tok_json_get_string(j, "behavior", 1, name, where, &s, NULL));
+  const char *s = NULL;
+  LETHE_TRY(lethe_json_str_at(j, "behavior", 1, &(lethe_json_at){name, 0, where}, &s, NULL));
   if (!strcmp(s, "Removed"))
     *b = TB_REMOVED;
   else if (!strcmp(s, "Isolated"))
@@ -44,9 +44,10 @@ static lethe_status parse_behavior(const json_t *j, const char *name, const char
 }
 
 lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const char *where, tok_prepend_scheme *out) {
-  const char *s;
+  const lethe_json_at at = {name, 0, where};
+  const char *s = NULL;
   *out = TPS_ALWAYS;
-  LETHE_TRY(tok_json_get_string(j, "prepend_scheme", 0, name, where, &s, NULL));
+  LETHE_TRY(lethe_json_str_at(j, "prepend_scheme", 0, &at, &s, NULL));
   if (s) {
     if (!strcmp(s, "always"))
       *out = TPS_ALWAYS;
@@ -60,8 +61,8 @@ lethe_status tok_parse_prepend_scheme(const json_t *j, const char *name, const c
     return LETHE_OK;
   }
   /* older files: add_prefix_space */
-  int aps;
-  LETHE_TRY(tok_json_get_bool(j, "add_prefix_space", 1, name, where, &aps));
+  int aps = 1;
+  LETHE_TRY(lethe_json_bool_at(j, "add_prefix_space", 0, &at, &aps, NULL));
   *out = aps ? TPS_ALWAYS : TPS_NEVER;
   return LETHE_OK;
 }
@@ -71,13 +72,14 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   char w[200];
   if (depth > 16) return lethe_fail(LETHE_ERR_FORMAT, "%s: %s: nested too deeply", name, where);
   LETHE_TRY(tok_json_type(j, name, where, &type));
+  const lethe_json_at at = {name, 0, where};
   tok_pre_step st;
   memset(&st, 0, sizeof st);
   if (!strcmp(type, "Sequence")) {
     json_t *arr = json_object_get(j, "pretokenizers");
     if (!json_is_array(arr))
-      return lethe_fail(
-          LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s", name, where, tok_json_type_name(arr));
+      return lethe_fail(LETHE_ERR_FORMAT, "%s: %s.pretokenizers: expected an array, found %s", name, where,
+          lethe_json_type_name(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
       snprintf(w, sizeof w, "%s.pretokenizers[%zu]", where, i);
       LETHE_TRY(parse_one(json_array_get(arr, i), name, w, pt, depth + 1));
@@ -86,8 +88,9 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   }
   if (!strcmp(type, "ByteLevel")) {
     st.kind = TP_BYTELEVEL;
-    LETHE_TRY(tok_json_get_bool(j, "add_prefix_space", 1, name, where, &st.add_prefix_space));
-    LETHE_TRY(tok_json_get_bool(j, "use_regex", 1, name, where, &st.use_regex));
+    st.add_prefix_space = st.use_regex = 1;
+    LETHE_TRY(lethe_json_bool_at(j, "add_prefix_space", 0, &at, &st.add_prefix_space, NULL));
+    LETHE_TRY(lethe_json_bool_at(j, "use_regex", 0, &at, &st.use_regex, NULL));
     if (st.use_regex) {
       snprintf(w, sizeof w, "%s: %s (GPT-2 pattern)", name, where);
       LETHE_TRY(tok_regex_compile(GPT2_PATTERN, sizeof GPT2_PATTERN - 1, 0, w, &st.re));
@@ -95,16 +98,17 @@ static lethe_status parse_one(const json_t *j, const char *name, const char *whe
   } else if (!strcmp(type, "Split")) {
     st.kind = TP_SPLIT;
     LETHE_TRY(parse_behavior(j, name, where, &st.behavior));
-    LETHE_TRY(tok_json_get_bool(j, "invert", 0, name, where, &st.invert));
+    LETHE_TRY(lethe_json_bool_at(j, "invert", 0, &at, &st.invert, NULL));
     LETHE_TRY(tok_json_pattern(j, "pattern", name, where, &st.re));
   } else if (!strcmp(type, "Digits")) {
     st.kind = TP_DIGITS;
-    LETHE_TRY(tok_json_get_bool(j, "individual_digits", 0, name, where, &st.individual_digits));
+    LETHE_TRY(lethe_json_bool_at(j, "individual_digits", 0, &at, &st.individual_digits, NULL));
   } else if (!strcmp(type, "Metaspace")) {
     st.kind = TP_METASPACE;
     LETHE_TRY(tok_json_get_char(j, "replacement", 0x2581, name, where, &st.ch));
     LETHE_TRY(tok_parse_prepend_scheme(j, name, where, &st.scheme));
-    LETHE_TRY(tok_json_get_bool(j, "split", 1, name, where, &st.split));
+    st.split = 1;
+    LETHE_TRY(lethe_json_bool_at(j, "split", 0, &at, &st.split, NULL));
   } else if (!strcmp(type, "WhitespaceSplit")) {
     st.kind = TP_WHITESPACE_SPLIT;
   } else if (!strcmp(type, "CharDelimiterSplit")) {

@@ -1,7 +1,6 @@
 /* util/jsonl.c: JSONL walking with file:line messages. */
 #include "util/jsonl.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,26 +65,4 @@ lethe_status lethe_jsonl_each_buf(
   }
   if (n_objects) *n_objects = count;
   return st;
-}
-
-lethe_status lethe_jsonl_str(
-    const json_t *obj, const char *key, const char *path, size_t line, const char **s, size_t *len) {
-  const json_t *v = json_object_get(obj, key);
-  if (!v) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: missing field \"%s\"", path, line, key);
-  if (!json_is_string(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a string", path, line, key);
-  *s = json_string_value(v);
-  *len = json_string_length(v);
-  return LETHE_OK;
-}
-
-lethe_status lethe_jsonl_num(
-    const json_t *obj, const char *key, const char *path, size_t line, double *out, int *present) {
-  const json_t *v = json_object_get(obj, key);
-  *out = NAN;
-  *present = 0;
-  if (!v || json_is_null(v)) return LETHE_OK;
-  if (!json_is_number(v)) return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"%s\" must be a number", path, line, key);
-  *out = json_number_value(v);
-  *present = 1;
-  return LETHE_OK;
 }

@@ -22,11 +22,6 @@ lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl
 lethe_status lethe_jsonl_each_buf(
     const char *text, size_t len, const char *path, size_t max_line, lethe_jsonl_fn fn, void *ctx, size_t *n_objects);
 
-/* Required string field: *s and *len point into obj. */
-lethe_status lethe_jsonl_str(
-    const json_t *obj, const char *key, const char *path, size_t line, const char **s, size_t *len);
-/* Optional number field: *present = 0 when missing or null (then *out is NAN). */
-lethe_status lethe_jsonl_num(
-    const json_t *obj, const char *key, const char *path, size_t line, double *out, int *present);
+/* Fields of a record: util/json.h's getters with the place {path, line}. */
 
 #endif

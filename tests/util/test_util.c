@@ -74,6 +74,48 @@ static void test_json_fields(void **st) {
   }
 }
 
+/* One getter, three places: a JSONL record names file:line, a nested object its path, and every
+ * wrong type says what was expected (and, for a path, what was found). */
+static void test_json_places(void **st) {
+  (void)st;
+  json_t *o;
+  const char *text = "{\"n\": 7, \"r\": 4.0, \"h\": 2.5, \"b\": true, \"s\": \"a\\u0000b\", \"nul\": null}";
+  assert_non_null(o = json_loadb(text, strlen(text), JSON_ALLOW_NUL, NULL)); /* JSONL strings may hold NULs */
+  const lethe_json_at rec = {"rows.jsonl", 3, NULL}, nest = {"tokenizer.json", 0, "model"};
+  int64_t i = -1;
+  assert_int_equal(lethe_json_int_at(o, "r", 1, 0, 10, &nest, &i, NULL), LETHE_OK); /* 4.0 is an integer */
+  assert_int_equal(i, 4);
+  expect_error(lethe_json_int_at(o, "h", 1, 0, 10, &nest, &i, NULL), "tokenizer.json: model.h: expected an integer",
+      "found a number");
+  expect_error(lethe_json_int_at(o, "n", 1, 0, 5, &nest, &i, NULL), "model.n: 7 is out of range [0, 5]", NULL);
+  expect_error(
+      lethe_json_int_at(o, "n", 1, 0, 5, &rec, &i, NULL), "rows.jsonl:3: field \"n\" is 7, outside [0, 5]", NULL);
+  expect_error(
+      lethe_json_bool_at(o, "n", 0, &nest, &(int){0}, NULL), "model.n: expected true or false", "found an integer");
+  expect_error(
+      lethe_json_bool_at(o, "s", 0, &rec, &(int){0}, NULL), "rows.jsonl:3: field \"s\" must be true or false", NULL);
+  const char *s = NULL;
+  size_t len = 0;
+  expect_error(
+      lethe_json_str_at(o, "absent", 1, &nest, &s, &len), "tokenizer.json: model: missing string field", "\"absent\"");
+  expect_error(lethe_json_str_at(o, "nul", 1, &rec, &s, &len), "rows.jsonl:3: missing field \"nul\"", NULL);
+  expect_error(lethe_json_str_at(o, "b", 1, &nest, &s, &len), "model.b: expected a string", "found a boolean");
+  assert_null(s); /* failures leave the output alone */
+  assert_int_equal(lethe_json_str_at(o, "absent", 0, &rec, &s, &len), LETHE_OK);
+  assert_null(s);
+  assert_int_equal(lethe_json_str_at(o, "s", 1, &rec, &s, &len), LETHE_OK);
+  assert_int_equal(len, 3); /* an embedded NUL counts */
+  assert_memory_equal(s, "a\0b", 3);
+  int present = 1;
+  double d = -1;
+  assert_int_equal(lethe_json_num_at(o, "nul", 0, &rec, &d, &present), LETHE_OK);
+  assert_int_equal(present, 0);
+  assert_true(d == -1);
+  assert_string_equal(lethe_json_type_name(NULL), "nothing");
+  assert_string_equal(lethe_json_type_name(json_object_get(o, "nul")), "null");
+  json_decref(o);
+}
+
 static char *write_tmp(const char *name, const char *text, size_t len) {
   char *p = tu_tmp_path(name);
   assert_int_equal(lethe_write_file_atomic(p, text, len), LETHE_OK);
@@ -92,7 +134,7 @@ static lethe_status on_obj(const json_t *obj, const char *path, size_t line, voi
   if (w->stop_at && w->n == w->stop_at) return lethe_fail(LETHE_ERR_INVALID, "%s:%zu: stop here", path, line);
   const char *s;
   size_t len;
-  return lethe_jsonl_str(obj, "k", path, line, &s, &len);
+  return lethe_json_str_at(obj, "k", 1, &(lethe_json_at){path, line, NULL}, &s, &len);
 }
 
 static void test_jsonl(void **st) {
@@ -127,13 +169,15 @@ static void test_jsonl(void **st) {
   free(p);
   /* numbers: optional, null counts as absent */
   json_t *o = json_loads("{\"x\": 2.5, \"y\": null, \"z\": \"no\"}", 0, NULL);
-  double v;
+  const lethe_json_at at = {"f", 1, NULL};
+  double v = NAN;
   int present;
-  assert_int_equal(lethe_jsonl_num(o, "x", "f", 1, &v, &present), LETHE_OK);
+  assert_int_equal(lethe_json_num_at(o, "x", 0, &at, &v, &present), LETHE_OK);
   assert_true(present && v == 2.5);
-  assert_int_equal(lethe_jsonl_num(o, "y", "f", 1, &v, &present), LETHE_OK);
+  v = NAN;
+  assert_int_equal(lethe_json_num_at(o, "y", 0, &at, &v, &present), LETHE_OK);
   assert_true(!present && isnan(v));
-  expect_error(lethe_jsonl_num(o, "z", "f", 1, &v, &present), "f:1: field \"z\" must be a number", NULL);
+  expect_error(lethe_json_num_at(o, "z", 0, &at, &v, &present), "f:1: field \"z\" must be a number", NULL);
   json_decref(o);
   expect_error(lethe_jsonl_each("/nonexistent/x.jsonl", on_obj, &w, NULL), "/nonexistent/x.jsonl", "cannot open");
 }
@@ -219,6 +263,7 @@ static void test_strndup(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_fields),
+      cmocka_unit_test(test_json_places),
       cmocka_unit_test(test_jsonl),
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_strndup),
