@@ -50,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (tok_l2c_load(data + 1, size - 1, "fuzz.bin", &l) == LETHE_OK) {
       tok_ivec out = {0};
       (void)tok_l2c_encode(l, "Once upon a time", 16, 1, &out);
-      tok_buf b = {0};
+      lethe_sbuf b = {0};
       (void)tok_l2c_decode(l, out.p, (int)out.n, 0, &b);
-      tok_buf_free(&b);
+      lethe_sbuf_free(&b);
       tok_ivec_free(&out);
       char *json = NULL;
       lethe_tokenizer *t = NULL;

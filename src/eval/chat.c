@@ -13,38 +13,14 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
-
-/* A growing string. */
-typedef struct {
-  char *p;
-  size_t n, cap;
-  int oom;
-} sbuf;
-
-static void put(sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *q = realloc(b->p, cap);
-    if (!q) {
-      b->oom = 1;
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+#include "util/sbuf.h"
 
 /* Jinja's trim / Python's strip: ASCII whitespace off both ends. */
-static void put_stripped(sbuf *b, const char *s) {
+static void put_stripped(lethe_sbuf *b, const char *s) {
   const char *e = s + strlen(s);
   while (*s && isspace((unsigned char)*s)) s++;
   while (e > s && isspace((unsigned char)e[-1])) e--;
-  put(b, s, (size_t)(e - s));
+  lethe_sbuf_put(b, s, (size_t)(e - s));
 }
 
 /* ChatML's default system message: the literal '<|im_start|>system\n...<|im_end|>' of the template. */
@@ -62,13 +38,13 @@ static char *default_system(const char *tmpl) {
     if (!end || memchr(q, '\'', (size_t)(end - q)) || memchr(q, '"', (size_t)(end - q)) ||
         memchr(q, '{', (size_t)(end - q)))
       continue; /* "system\n' + messages[0]['content']": not a literal */
-    sbuf b = {0};
+    lethe_sbuf b = {0};
     for (const char *c = q; c < end; c++) {
       if (c[0] == '\\' && c + 1 < end && c[1] == 'n') {
-        put(&b, "\n", 1);
+        lethe_sbuf_put(&b, "\n", 1);
         c++;
       } else {
-        put(&b, c, 1);
+        lethe_sbuf_put(&b, c, 1);
       }
     }
     if (b.oom) return NULL;
@@ -187,8 +163,8 @@ lethe_status lethe_chat_template_load(const char *dir, lethe_chat_template *t) {
 lethe_status lethe_chat_render(
     const lethe_chat_template *t, const lethe_chat_msg *msgs, int n, int add_gen, char **out) {
   *out = NULL;
-  sbuf b = {0};
-  puts_(&b, "");
+  lethe_sbuf b = {0};
+  lethe_sbuf_puts(&b, "");
   for (int i = 0; i < n; i++)
     if (strcmp(msgs[i].role, "system") && strcmp(msgs[i].role, "user") && strcmp(msgs[i].role, "assistant")) {
       free(b.p);
@@ -199,28 +175,28 @@ lethe_status lethe_chat_render(
   case LETHE_CHAT_CHATML:
     for (int i = 0; i < n; i++) {
       if (i == 0 && strcmp(msgs[0].role, "system") && t->default_system) {
-        puts_(&b, "<|im_start|>system\n");
-        puts_(&b, t->default_system);
-        puts_(&b, "<|im_end|>\n");
+        lethe_sbuf_puts(&b, "<|im_start|>system\n");
+        lethe_sbuf_puts(&b, t->default_system);
+        lethe_sbuf_puts(&b, "<|im_end|>\n");
       }
-      puts_(&b, "<|im_start|>");
-      puts_(&b, msgs[i].role);
-      puts_(&b, "\n");
-      puts_(&b, msgs[i].content);
-      puts_(&b, "<|im_end|>\n");
+      lethe_sbuf_puts(&b, "<|im_start|>");
+      lethe_sbuf_puts(&b, msgs[i].role);
+      lethe_sbuf_puts(&b, "\n");
+      lethe_sbuf_puts(&b, msgs[i].content);
+      lethe_sbuf_puts(&b, "<|im_end|>\n");
     }
-    if (add_gen || !t->guarded_gen_prompt) puts_(&b, "<|im_start|>assistant\n");
+    if (add_gen || !t->guarded_gen_prompt) lethe_sbuf_puts(&b, "<|im_start|>assistant\n");
     break;
   case LETHE_CHAT_LLAMA3:
-    puts_(&b, t->bos);
+    lethe_sbuf_puts(&b, t->bos);
     for (int i = 0; i < n; i++) {
-      puts_(&b, "<|start_header_id|>");
-      puts_(&b, msgs[i].role);
-      puts_(&b, "<|end_header_id|>\n\n");
+      lethe_sbuf_puts(&b, "<|start_header_id|>");
+      lethe_sbuf_puts(&b, msgs[i].role);
+      lethe_sbuf_puts(&b, "<|end_header_id|>\n\n");
       put_stripped(&b, msgs[i].content);
-      puts_(&b, "<|eot_id|>");
+      lethe_sbuf_puts(&b, "<|eot_id|>");
     }
-    if (add_gen || !t->guarded_gen_prompt) puts_(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    if (add_gen || !t->guarded_gen_prompt) lethe_sbuf_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
     break;
   case LETHE_CHAT_MISTRAL:
   case LETHE_CHAT_LLAMA2: {
@@ -234,7 +210,7 @@ lethe_status lethe_chat_render(
       sys = msgs[0].content;
       first = 1;
     }
-    if (t->family == LETHE_CHAT_MISTRAL) puts_(&b, t->bos);
+    if (t->family == LETHE_CHAT_MISTRAL) lethe_sbuf_puts(&b, t->bos);
     for (int i = first; i < n; i++) {
       int want_user = (i - first) % 2 == 0;
       if (want_user != !strcmp(msgs[i].role, "user") || !strcmp(msgs[i].role, "system")) {
@@ -243,32 +219,32 @@ lethe_status lethe_chat_render(
       }
       if (t->family == LETHE_CHAT_MISTRAL) {
         if (want_user) {
-          puts_(&b, "[INST] ");
-          puts_(&b, msgs[i].content);
-          puts_(&b, " [/INST]");
+          lethe_sbuf_puts(&b, "[INST] ");
+          lethe_sbuf_puts(&b, msgs[i].content);
+          lethe_sbuf_puts(&b, " [/INST]");
         } else {
-          puts_(&b, msgs[i].content);
-          puts_(&b, t->eos);
-          if (t->eos_space) puts_(&b, " ");
+          lethe_sbuf_puts(&b, msgs[i].content);
+          lethe_sbuf_puts(&b, t->eos);
+          if (t->eos_space) lethe_sbuf_puts(&b, " ");
         }
       } else {
-        sbuf c = {0};
+        lethe_sbuf c = {0};
         if (i == first && sys) {
-          puts_(&c, "<<SYS>>\n");
-          puts_(&c, sys);
-          puts_(&c, "\n<</SYS>>\n\n");
+          lethe_sbuf_puts(&c, "<<SYS>>\n");
+          lethe_sbuf_puts(&c, sys);
+          lethe_sbuf_puts(&c, "\n<</SYS>>\n\n");
         }
-        puts_(&c, msgs[i].content);
+        lethe_sbuf_puts(&c, msgs[i].content);
         if (want_user) {
-          puts_(&b, t->bos);
-          puts_(&b, "[INST] ");
+          lethe_sbuf_puts(&b, t->bos);
+          lethe_sbuf_puts(&b, "[INST] ");
           if (c.p) put_stripped(&b, c.p);
-          puts_(&b, " [/INST]");
+          lethe_sbuf_puts(&b, " [/INST]");
         } else {
-          puts_(&b, " ");
+          lethe_sbuf_puts(&b, " ");
           if (c.p) put_stripped(&b, c.p);
-          puts_(&b, " ");
-          puts_(&b, t->eos);
+          lethe_sbuf_puts(&b, " ");
+          lethe_sbuf_puts(&b, t->eos);
         }
         b.oom |= c.oom;
         free(c.p);

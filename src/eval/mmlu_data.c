@@ -10,26 +10,15 @@
 #include "lethe/eval_mmlu.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/sbuf.h"
 
 #define MMLU_MAX_FILE_BYTES ((size_t)256 << 20)
 #define MMLU_FIELDS 6
 
-typedef struct {
-  char *p;
-  size_t n, cap;
-} field_buf;
+/* One CSV field's bytes. */
+typedef lethe_sbuf field_buf;
 
-static int fb_push(field_buf *f, char c) {
-  if (f->n + 1 >= f->cap) {
-    size_t cap = f->cap ? 2 * f->cap : 256;
-    char *p = realloc(f->p, cap);
-    if (!p) return 0;
-    f->p = p;
-    f->cap = cap;
-  }
-  f->p[f->n++] = c;
-  return 1;
-}
+static int fb_push(field_buf *f, char c) { return lethe_sbuf_put(f, &c, 1) == LETHE_OK; }
 
 void lethe_mmlu_items_free(lethe_mmlu_item *items, size_t n) {
   for (size_t i = 0; i < n; i++) {

@@ -10,31 +10,6 @@
 #include "util/error.h"
 #include "util/fileio.h"
 
-void lethe_sbuf_put(lethe_sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-
-void lethe_sbuf_puts(lethe_sbuf *b, const char *s) { lethe_sbuf_put(b, s, strlen(s)); }
-
-void lethe_sbuf_free(lethe_sbuf *b) {
-  free(b->p);
-  memset(b, 0, sizeof *b);
-}
-
 void lethe_pyjson_float(lethe_sbuf *b, double x) {
   if (!isfinite(x)) {
     lethe_sbuf_puts(b, "null");

@@ -1,5 +1,5 @@
 /* eval/pyjson.h: writing JSON the way Python's json module writes it (ensure_ascii strings,
- * floats as repr), into a growable buffer, so that lethe's JSON reads like the official
+ * floats as repr), into util/sbuf.h's buffer, so that lethe's JSON reads like the official
  * scorer's. */
 #ifndef LETHE_EVAL_PYJSON_H
 #define LETHE_EVAL_PYJSON_H
@@ -7,16 +7,7 @@
 #include <stddef.h>
 
 #include "lethe/status.h"
-
-typedef struct {
-  char *p;
-  size_t n, cap;
-  int oom; /* an allocation failed: the contents are incomplete */
-} lethe_sbuf;
-
-void lethe_sbuf_put(lethe_sbuf *b, const char *s, size_t n);
-void lethe_sbuf_puts(lethe_sbuf *b, const char *s);
-void lethe_sbuf_free(lethe_sbuf *b);
+#include "util/sbuf.h"
 
 /* Python's repr(float) (shortest round-trip digits; "0.5", "1.0", "1e-05", "1.5e+16");
  * non-finite values are written as null. */

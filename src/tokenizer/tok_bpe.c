@@ -29,14 +29,14 @@ struct tok_bpe_scratch {
   size_t symcap;
   merge_t *heap;
   size_t heapcap;
-  tok_buf key;
+  lethe_sbuf key;
 };
 
 void tok_bpe_scratch_free(tok_bpe_scratch *s) {
   if (!s) return;
   free(s->sym);
   free(s->heap);
-  tok_buf_free(&s->key);
+  lethe_sbuf_free(&s->key);
   free(s);
 }
 
@@ -85,7 +85,7 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
   size_t n = json_array_size(merges);
   if (n > UINT32_MAX / 2) return lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges: too many merges", name);
   LETHE_TRY(tok_pairmap_init(&m->merges, n));
-  tok_buf cat = {0};
+  lethe_sbuf cat = {0};
   lethe_status st = LETHE_OK;
   for (size_t i = 0; i < n && st == LETHE_OK; i++) {
     const char *a = NULL, *b = NULL;
@@ -106,8 +106,8 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
       break;
     }
     cat.n = 0;
-    if ((st = tok_buf_append(&cat, a, al)) != LETHE_OK) break;
-    if ((st = tok_buf_append(&cat, b + m->prefix_len, bl - m->prefix_len)) != LETHE_OK) break;
+    if ((st = lethe_sbuf_put(&cat, a, al)) != LETHE_OK) break;
+    if ((st = lethe_sbuf_put(&cat, b + m->prefix_len, bl - m->prefix_len)) != LETHE_OK) break;
     int32_t inew = tok_strmap_get(&m->vocab, cat.p, cat.n);
     if (inew < 0) {
       st = lethe_fail(LETHE_ERR_FORMAT, "%s: model.merges[%zu]: the merged token \"%.*s\" is not in the vocabulary",
@@ -116,7 +116,7 @@ static lethe_status parse_merges(const json_t *merges, const char *name, tok_bpe
     }
     st = tok_pairmap_put(&m->merges, ia, ib, (uint32_t)i, inew);
   }
-  tok_buf_free(&cat);
+  lethe_sbuf_free(&cat);
   return st;
 }
 
@@ -357,9 +357,9 @@ static lethe_status merge_word(const tok_bpe *m, tok_ctx *ctx, const char *s, si
       id = tok_strmap_get(&m->vocab, key, klen);
     } else {
       sc->key.n = 0;
-      if (m->prefix && !first) LETHE_TRY(tok_buf_append(&sc->key, m->prefix, m->prefix_len));
-      LETHE_TRY(tok_buf_append(&sc->key, s + i, clen));
-      if (m->suffix && last) LETHE_TRY(tok_buf_append(&sc->key, m->suffix, m->suffix_len));
+      if (m->prefix && !first) LETHE_TRY(lethe_sbuf_put(&sc->key, m->prefix, m->prefix_len));
+      LETHE_TRY(lethe_sbuf_put(&sc->key, s + i, clen));
+      if (m->suffix && last) LETHE_TRY(lethe_sbuf_put(&sc->key, m->suffix, m->suffix_len));
       key = sc->key.p;
       klen = sc->key.n;
       id = tok_strmap_get(&m->vocab, key, klen);

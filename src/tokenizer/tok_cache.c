@@ -22,7 +22,7 @@ typedef struct {
   pthread_mutex_t mu;
   cslot *slots;
   size_t count;
-  tok_buf arena;
+  lethe_sbuf arena;
 } shard;
 
 struct tok_cache {
@@ -51,7 +51,7 @@ void tok_cache_free(tok_cache *c) {
   if (!c) return;
   for (int i = 0; i < SHARDS; i++) {
     free(c->sh[i].slots);
-    tok_buf_free(&c->sh[i].arena);
+    lethe_sbuf_free(&c->sh[i].arena);
     pthread_mutex_destroy(&c->sh[i].mu);
   }
   free(c);
@@ -104,7 +104,7 @@ void tok_cache_put(tok_cache *c, uint64_t h, const char *s, size_t n, const int 
   }
   /* keys and ids are stored unaligned and read back with memcpy */
   size_t off = sh->arena.n;
-  if (tok_buf_append(&sh->arena, s, n) != LETHE_OK || tok_buf_append(&sh->arena, ids, nids * sizeof(int)) != LETHE_OK) {
+  if (lethe_sbuf_put(&sh->arena, s, n) != LETHE_OK || lethe_sbuf_put(&sh->arena, ids, nids * sizeof(int)) != LETHE_OK) {
     sh->arena.n = off;
     goto done;
   }

@@ -100,12 +100,12 @@ void tok_decoder_free(tok_decoder *d) {
 /* ---- decoding: a list of strings in an arena ---- */
 
 typedef struct {
-  tok_buf text;
+  lethe_sbuf text;
   tok_zvec off; /* pairs (offset, length) */
 } slist;
 
 static void slist_free(slist *l) {
-  tok_buf_free(&l->text);
+  lethe_sbuf_free(&l->text);
   tok_zvec_free(&l->off);
 }
 
@@ -121,7 +121,7 @@ static lethe_status slist_open(slist *l) {
 }
 
 static lethe_status slist_put(slist *l, const char *s, size_t n) {
-  LETHE_TRY(tok_buf_append(&l->text, s, n));
+  LETHE_TRY(lethe_sbuf_put(&l->text, s, n));
   l->off.p[l->off.n - 1] += n;
   return LETHE_OK;
 }
@@ -145,7 +145,7 @@ static int byte_token(const char *s, size_t n) {
   return (a < 0 || b < 0) ? -1 : a * 16 + b;
 }
 
-static lethe_status flush_bytes(slist *dst, tok_buf *bytes) {
+static lethe_status flush_bytes(slist *dst, lethe_sbuf *bytes) {
   if (!bytes->n) return LETHE_OK;
   static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
   if (tok_utf8_invalid_at(bytes->p, bytes->n) == bytes->n) {
@@ -162,7 +162,7 @@ static lethe_status flush_bytes(slist *dst, tok_buf *bytes) {
 }
 
 static lethe_status run_step(
-    const tok_dec_step *st, const slist *src, slist *dst, tok_buf *tmp, pcre2_match_data *md, tok_zvec *mpos) {
+    const tok_dec_step *st, const slist *src, slist *dst, lethe_sbuf *tmp, pcre2_match_data *md, tok_zvec *mpos) {
   size_t n = src->off.n / 2;
   slist_clear(dst);
   switch (st->kind) {
@@ -182,11 +182,11 @@ static lethe_status run_step(
           break;
         }
         char c = (char)b;
-        LETHE_TRY(tok_buf_append(tmp, &c, 1));
+        LETHE_TRY(lethe_sbuf_put(tmp, &c, 1));
       }
       if (!ok) { /* a character outside the alphabet: the token's own bytes */
         tmp->n = mark;
-        LETHE_TRY(tok_buf_append(tmp, s, len));
+        LETHE_TRY(lethe_sbuf_put(tmp, s, len));
       }
     }
     LETHE_TRY(slist_open(dst));
@@ -207,7 +207,7 @@ static lethe_status run_step(
       int b = byte_token(s, len);
       if (b >= 0) {
         char c = (char)b;
-        LETHE_TRY(tok_buf_append(tmp, &c, 1));
+        LETHE_TRY(lethe_sbuf_put(tmp, &c, 1));
         continue;
       }
       LETHE_TRY(flush_bytes(dst, tmp));
@@ -270,16 +270,16 @@ static lethe_status run_step(
 }
 
 lethe_status tok_decode_tokens(
-    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, tok_buf *out) {
+    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, lethe_sbuf *out) {
   if (!d->present) {
     for (size_t i = 0; i < n; i++) {
-      if (i) LETHE_TRY(tok_buf_append(out, " ", 1));
-      LETHE_TRY(tok_buf_append(out, toks[i], lens[i]));
+      if (i) LETHE_TRY(lethe_sbuf_put(out, " ", 1));
+      LETHE_TRY(lethe_sbuf_put(out, toks[i], lens[i]));
     }
     return LETHE_OK;
   }
   slist a = {0}, b = {0};
-  tok_buf tmp = {0};
+  lethe_sbuf tmp = {0};
   tok_zvec mpos = {0};
   pcre2_match_data *md = NULL;
   lethe_status st = LETHE_OK;
@@ -295,10 +295,10 @@ lethe_status tok_decode_tokens(
     b = t;
   }
   for (size_t i = 0; i + 1 < a.off.n && st == LETHE_OK; i += 2)
-    st = tok_buf_append(out, slist_str(&a, i / 2), a.off.p[i + 1]);
+    st = lethe_sbuf_put(out, slist_str(&a, i / 2), a.off.p[i + 1]);
   slist_free(&a);
   slist_free(&b);
-  tok_buf_free(&tmp);
+  lethe_sbuf_free(&tmp);
   tok_zvec_free(&mpos);
   pcre2_match_data_free(md);
   return st;

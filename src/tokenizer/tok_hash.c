@@ -92,7 +92,7 @@ lethe_status tok_strmap_put(tok_strmap *m, const char *s, size_t n, int32_t val,
     i = (i + 1) & m->mask;
   }
   size_t off = m->keys.n;
-  LETHE_TRY(tok_buf_append(&m->keys, s, n));
+  LETHE_TRY(lethe_sbuf_put(&m->keys, s, n));
   tok_strmap_slot *sl = &m->slots[i];
   sl->hash = h;
   sl->off = (uint32_t)off;
@@ -122,7 +122,7 @@ int32_t tok_strmap_get(const tok_strmap *m, const char *s, size_t n) {
 
 void tok_strmap_free(tok_strmap *m) {
   free(m->slots);
-  tok_buf_free(&m->keys);
+  lethe_sbuf_free(&m->keys);
   memset(m, 0, sizeof *m);
 }
 

@@ -24,12 +24,12 @@ lethe_status tok_ctx_init(tok_ctx *ctx, int npre) {
 
 void tok_ctx_free(tok_ctx *ctx) {
   pcre2_match_data_free(ctx->md);
-  for (int i = 0; i < 2 * ctx->npre && ctx->stage_buf; i++) tok_buf_free(&ctx->stage_buf[i]);
+  for (int i = 0; i < 2 * ctx->npre && ctx->stage_buf; i++) lethe_sbuf_free(&ctx->stage_buf[i]);
   for (int i = 0; i < 2 * ctx->npre && ctx->stage_pos; i++) tok_zvec_free(&ctx->stage_pos[i]);
   free(ctx->stage_buf);
   free(ctx->stage_pos);
-  tok_buf_free(&ctx->norm[0]);
-  tok_buf_free(&ctx->norm[1]);
+  lethe_sbuf_free(&ctx->norm[0]);
+  lethe_sbuf_free(&ctx->norm[1]);
   tok_zvec_free(&ctx->seg);
   tok_zvec_free(&ctx->seg2);
   tok_zvec_free(&ctx->mpos);
@@ -151,7 +151,7 @@ lethe_status tok_hf_encode(const lethe_tokenizer *t, const char *text, size_t le
   return st;
 }
 
-lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, tok_buf *out) {
+lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, lethe_sbuf *out) {
   const char **toks = malloc(((size_t)n + 1) * sizeof *toks);
   size_t *lens = malloc(((size_t)n + 1) * sizeof *lens);
   lethe_status st = (toks && lens) ? LETHE_OK : tok_nomem("decode");

@@ -16,16 +16,13 @@
 
 #include "lethe/tokenizer.h"
 #include "util/json.h"
+#include "util/sbuf.h"
 
 /* Ids are below 2^24 (16.7 million): far above any vocabulary, low enough that a hostile file
  * cannot make the id tables huge. */
 #define TOK_MAX_ID (1 << 24)
 
-/* ---- growable buffers (tok_util.c) ---- */
-typedef struct {
-  char *p;
-  size_t n, cap;
-} tok_buf;
+/* ---- growable id and offset arrays (tok_util.c); text goes in util/sbuf.h's lethe_sbuf ---- */
 typedef struct {
   int *p;
   size_t n, cap;
@@ -35,9 +32,6 @@ typedef struct {
   size_t n, cap;
 } tok_zvec;
 
-lethe_status tok_buf_reserve(tok_buf *b, size_t extra);
-lethe_status tok_buf_append(tok_buf *b, const void *s, size_t n);
-void tok_buf_free(tok_buf *b);
 lethe_status tok_ivec_reserve(tok_ivec *v, size_t extra);
 lethe_status tok_ivec_push(tok_ivec *v, int x);
 void tok_ivec_free(tok_ivec *v);
@@ -58,7 +52,7 @@ size_t tok_utf8_decode(const char *s, uint32_t *cp);
 size_t tok_utf8_encode(uint32_t cp, char *out);
 /* Appends `s` to out, each maximal invalid subpart replaced by U+FFFD (as Rust's
  * String::from_utf8_lossy does). */
-lethe_status tok_utf8_lossy(const char *s, size_t n, tok_buf *out);
+lethe_status tok_utf8_lossy(const char *s, size_t n, lethe_sbuf *out);
 /* Unicode White_Space (what Rust's char::is_whitespace and Oniguruma's \s match). */
 int tok_is_whitespace(uint32_t cp);
 
@@ -73,7 +67,7 @@ typedef struct {
 typedef struct {
   tok_strmap_slot *slots; /* hash == 0: empty */
   size_t mask, count;
-  tok_buf keys;
+  lethe_sbuf keys;
 } tok_strmap;
 lethe_status tok_strmap_init(tok_strmap *m, size_t expect);
 /* Inserts or overwrites; *was_new (may be NULL) tells which. */
@@ -121,7 +115,7 @@ void tok_regex_free(tok_regex *re);
  * rule of the onig crate's find_iter. md: a match data block owned by the calling thread. */
 lethe_status tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t n, tok_zvec *out);
 /* Translates an Oniguruma pattern to PCRE2 syntax (exposed for tests). */
-lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, const char *where);
+lethe_status tok_regex_translate(const char *pat, size_t len, lethe_sbuf *out, const char *where);
 
 /* Generated Unicode tables (tok_unicode_tables.c): PCRE2 class items that, added to PCRE2's
  * own property classes, give exactly the sets Oniguruma (as bundled with tokenizers) matches. */
@@ -135,10 +129,10 @@ extern const char tok_uc_extra_d[]; /* added to \p{Nd} */
 typedef struct tok_bpe_scratch tok_bpe_scratch;
 typedef struct {
   pcre2_match_data *md;
-  tok_buf norm[2];     /* normalizer ping-pong */
-  tok_buf *stage_buf;  /* 2 per pre-tokenizer step */
-  tok_zvec *stage_pos; /* 1 per pre-tokenizer step: match offsets */
-  tok_zvec seg;        /* added-token segments */
+  lethe_sbuf norm[2];    /* normalizer ping-pong */
+  lethe_sbuf *stage_buf; /* 2 per pre-tokenizer step */
+  tok_zvec *stage_pos;   /* 1 per pre-tokenizer step: match offsets */
+  tok_zvec seg;          /* added-token segments */
   tok_zvec seg2;
   tok_zvec mpos; /* normalizer regex matches */
   int npre;
@@ -309,7 +303,7 @@ lethe_status tok_decoder_parse(const json_t *j, const char *name, tok_decoder *o
 void tok_decoder_free(tok_decoder *d);
 /* Decodes token strings (NUL-terminated) as the decoder chain does; result appended to out. */
 lethe_status tok_decode_tokens(
-    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, tok_buf *out);
+    const tok_decoder *d, const char *const *toks, const size_t *lens, size_t n, lethe_sbuf *out);
 
 /* ---- byte-level alphabet (tok_bytelevel.c) ---- */
 /* The character GPT-2's byte-level alphabet uses for byte b, UTF-8 encoded (2 bytes at most). */
@@ -323,7 +317,7 @@ typedef struct tok_l2c tok_l2c;
 lethe_status tok_l2c_load(const uint8_t *data, size_t size, const char *name, tok_l2c **out);
 void tok_l2c_free(tok_l2c *l);
 lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int bos, tok_ivec *out);
-lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, tok_buf *out);
+lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, lethe_sbuf *out);
 int tok_l2c_vocab_size(const tok_l2c *l);
 int tok_l2c_token_to_id(const tok_l2c *l, const char *s, size_t n);
 /* Token `id` (in [0, vocab_size)) as the file has it: its bytes (*len of them, NUL-terminated) and
@@ -356,7 +350,7 @@ struct lethe_tokenizer {
 /* Parses a tokenizer.json document into t (tok_hf.c). */
 lethe_status tok_hf_build(lethe_tokenizer *t, const char *json, size_t len);
 lethe_status tok_hf_encode(const lethe_tokenizer *t, const char *text, size_t len, tok_ivec *out);
-lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, tok_buf *out);
+lethe_status tok_hf_decode(const lethe_tokenizer *t, const int *ids, int n, int skip_special, lethe_sbuf *out);
 /* Appends the ids of one pre-tokenized piece chain (pre-tokenizers from step `k` on). */
 lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, const char *s, size_t n, int at_origin);
 

@@ -160,13 +160,13 @@ typedef struct {
 } node;
 
 /* Pushes the pair (a, next(a)) when its concatenation is a token llama2.c could pick. */
-static lethe_status consider(const tok_l2c *l, const node *nd, int32_t a, tok_buf *cat, cand *h, size_t *nh) {
+static lethe_status consider(const tok_l2c *l, const node *nd, int32_t a, lethe_sbuf *cat, cand *h, size_t *nh) {
   int32_t b = nd[a].next;
   if (b < 0) return LETHE_OK;
   int32_t ia = nd[a].id, ib = nd[b].id;
   cat->n = 0;
-  LETHE_TRY(tok_buf_append(cat, l->blob + l->off[ia], l->len[ia]));
-  LETHE_TRY(tok_buf_append(cat, l->blob + l->off[ib], l->len[ib]));
+  LETHE_TRY(lethe_sbuf_put(cat, l->blob + l->off[ia], l->len[ia]));
+  LETHE_TRY(lethe_sbuf_put(cat, l->blob + l->off[ib], l->len[ib]));
   int32_t id = tok_strmap_get(&l->map, cat->p, cat->n);
   if (id < 0) return LETHE_OK;
   float s = l->score[id];
@@ -205,7 +205,7 @@ lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int 
   if (n < 2) return LETHE_OK;
   node *nd = malloc(n * sizeof *nd);
   cand *h = malloc((3 * n + 4) * sizeof *h);
-  tok_buf cat = {0};
+  lethe_sbuf cat = {0};
   lethe_status st = (nd && h) ? LETHE_OK : tok_nomem("encode");
   size_t nh = 0;
   int *ids = out->p + start;
@@ -234,7 +234,7 @@ lethe_status tok_l2c_encode(const tok_l2c *l, const char *text, size_t len, int 
   }
   free(nd);
   free(h);
-  tok_buf_free(&cat);
+  lethe_sbuf_free(&cat);
   return st;
 }
 
@@ -245,8 +245,8 @@ static int hexval(char c) {
   return -1;
 }
 
-lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, tok_buf *out) {
-  tok_buf raw = {0};
+lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_special, lethe_sbuf *out) {
+  lethe_sbuf raw = {0};
   lethe_status st = LETHE_OK;
   for (int i = 0; i < n && st == LETHE_OK; i++) {
     int id = ids[i];
@@ -269,13 +269,13 @@ lethe_status tok_l2c_decode(const tok_l2c *l, const int *ids, int n, int skip_sp
       int v = hexval(piece[3]);
       if (plen >= 5 && hexval(piece[4]) >= 0) v = v * 16 + hexval(piece[4]);
       char c = (char)v;
-      st = tok_buf_append(&raw, &c, 1);
+      st = lethe_sbuf_put(&raw, &c, 1);
       continue;
     }
-    st = tok_buf_append(&raw, piece, plen);
+    st = lethe_sbuf_put(&raw, piece, plen);
   }
   /* raw bytes may not be UTF-8; the text handed back always is */
   if (st == LETHE_OK) st = tok_utf8_lossy(raw.p ? raw.p : "", raw.n, out);
-  tok_buf_free(&raw);
+  lethe_sbuf_free(&raw);
   return st;
 }

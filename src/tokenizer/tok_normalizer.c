@@ -112,7 +112,7 @@ static int unchanged(tok_norm_kind k, const char *s, size_t n) {
   return 1;
 }
 
-static lethe_status unicode_form(tok_norm_kind k, const char *s, size_t n, tok_buf *dst) {
+static lethe_status unicode_form(tok_norm_kind k, const char *s, size_t n, lethe_sbuf *dst) {
   int opts = UTF8PROC_STABLE;
   if (k == TN_NFC || k == TN_NFKC)
     opts |= UTF8PROC_COMPOSE;
@@ -126,19 +126,19 @@ static lethe_status unicode_form(tok_norm_kind k, const char *s, size_t n, tok_b
     if (m == UTF8PROC_ERROR_NOMEM) return tok_nomem("normalizer");
     return lethe_fail(LETHE_ERR_INVALID, "tokenizer: normalizer: utf8proc: %s", utf8proc_errmsg(m));
   }
-  lethe_status st = tok_buf_append(dst, r, (size_t)m);
+  lethe_status st = lethe_sbuf_put(dst, r, (size_t)m);
   free(r);
   return st;
 }
 
-static lethe_status lowercase(const char *s, size_t n, tok_buf *dst) {
-  LETHE_TRY(tok_buf_reserve(dst, n + 8));
+static lethe_status lowercase(const char *s, size_t n, lethe_sbuf *dst) {
+  LETHE_TRY(lethe_sbuf_reserve(dst, n + 8));
   size_t i = 0;
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     if (c < 0x80) {
       char l = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      LETHE_TRY(tok_buf_append(dst, &l, 1));
+      LETHE_TRY(lethe_sbuf_put(dst, &l, 1));
       i++;
       continue;
     }
@@ -153,22 +153,22 @@ static lethe_status lowercase(const char *s, size_t n, tok_buf *dst) {
     } else {
       m = tok_utf8_encode((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), enc);
     }
-    LETHE_TRY(tok_buf_append(dst, enc, m));
+    LETHE_TRY(lethe_sbuf_put(dst, enc, m));
   }
   return LETHE_OK;
 }
 
-static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s, size_t n, tok_buf *dst) {
+static lethe_status replace(const tok_norm_step *st, tok_ctx *ctx, const char *s, size_t n, lethe_sbuf *dst) {
   ctx->mpos.n = 0;
   LETHE_TRY(tok_regex_find_all(st->re, ctx->md, s, n, &ctx->mpos));
   size_t prev = 0;
   for (size_t i = 0; i < ctx->mpos.n; i += 2) {
     size_t a = ctx->mpos.p[i], b = ctx->mpos.p[i + 1];
-    LETHE_TRY(tok_buf_append(dst, s + prev, a - prev));
-    LETHE_TRY(tok_buf_append(dst, st->str, st->len));
+    LETHE_TRY(lethe_sbuf_put(dst, s + prev, a - prev));
+    LETHE_TRY(lethe_sbuf_put(dst, st->str, st->len));
     prev = b;
   }
-  return tok_buf_append(dst, s + prev, n - prev);
+  return lethe_sbuf_put(dst, s + prev, n - prev);
 }
 
 lethe_status tok_normalize(
@@ -178,7 +178,7 @@ lethe_status tok_normalize(
   int cur_buf = -1; /* which ctx->norm buffer holds cur (-1: the input) */
   for (int k = 0; k < nz->n; k++) {
     const tok_norm_step *st = &nz->steps[k];
-    tok_buf *dst = &ctx->norm[cur_buf == 0 ? 1 : 0];
+    lethe_sbuf *dst = &ctx->norm[cur_buf == 0 ? 1 : 0];
     dst->n = 0;
     switch (st->kind) {
     case TN_NFC:
@@ -191,8 +191,8 @@ lethe_status tok_normalize(
     case TN_LOWERCASE: LETHE_TRY(lowercase(cur, curn, dst)); break;
     case TN_PREPEND:
       if (curn == 0) continue;
-      LETHE_TRY(tok_buf_append(dst, st->str, st->len));
-      LETHE_TRY(tok_buf_append(dst, cur, curn));
+      LETHE_TRY(lethe_sbuf_put(dst, st->str, st->len));
+      LETHE_TRY(lethe_sbuf_put(dst, cur, curn));
       break;
     case TN_REPLACE: LETHE_TRY(replace(st, ctx, cur, curn, dst)); break;
     case TN_STRIP: {
@@ -218,10 +218,10 @@ lethe_status tok_normalize(
       continue; /* a view into the same buffer */
     }
     case TN_BYTELEVEL:
-      LETHE_TRY(tok_buf_reserve(dst, curn * 2));
+      LETHE_TRY(lethe_sbuf_reserve(dst, curn * 2));
       for (size_t i = 0; i < curn; i++) {
         unsigned char c = (unsigned char)cur[i];
-        LETHE_TRY(tok_buf_append(dst, tok_bl_char[c], tok_bl_char_len[c]));
+        LETHE_TRY(lethe_sbuf_put(dst, tok_bl_char[c], tok_bl_char_len[c]));
       }
       break;
     }

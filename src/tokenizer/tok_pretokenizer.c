@@ -247,9 +247,9 @@ static void behave(tok_zvec *c, tok_behavior b) {
   }
 }
 
-static lethe_status bytelevel_map(const char *s, size_t n, tok_buf *dst) {
+static lethe_status bytelevel_map(const char *s, size_t n, lethe_sbuf *dst) {
   dst->n = 0;
-  LETHE_TRY(tok_buf_reserve(dst, 2 * n));
+  LETHE_TRY(lethe_sbuf_reserve(dst, 2 * n));
   char *o = dst->p;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -282,14 +282,14 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
   if (n == 0) return LETHE_OK; /* empty pieces are dropped */
   if (k == t->pre.n) return tok_bpe_tokenize(&t->bpe, ctx, s, n);
   const tok_pre_step *st = &t->pre.steps[k];
-  tok_buf *A = &ctx->stage_buf[2 * (size_t)k], *B = &ctx->stage_buf[2 * (size_t)k + 1];
+  lethe_sbuf *A = &ctx->stage_buf[2 * (size_t)k], *B = &ctx->stage_buf[2 * (size_t)k + 1];
   tok_zvec *M = &ctx->stage_pos[2 * (size_t)k], *C = &ctx->stage_pos[2 * (size_t)k + 1];
   switch (st->kind) {
   case TP_BYTELEVEL: {
     if (st->add_prefix_space && s[0] != ' ') {
       A->n = 0;
-      LETHE_TRY(tok_buf_append(A, " ", 1));
-      LETHE_TRY(tok_buf_append(A, s, n));
+      LETHE_TRY(lethe_sbuf_put(A, " ", 1));
+      LETHE_TRY(lethe_sbuf_put(A, s, n));
       s = A->p;
       n = A->n;
     }
@@ -326,15 +326,15 @@ lethe_status tok_pretokenize(const lethe_tokenizer *t, tok_ctx *ctx, int k, cons
     /* after spaces become the replacement, does the text start with it? */
     int starts = s[0] == ' ' || ((size_t)st->chlen <= n && !memcmp(s, st->chs, (size_t)st->chlen));
     if (!starts && (st->scheme == TPS_ALWAYS || (st->scheme == TPS_FIRST && at_origin)))
-      LETHE_TRY(tok_buf_append(A, st->chs, (size_t)st->chlen));
+      LETHE_TRY(lethe_sbuf_put(A, st->chs, (size_t)st->chlen));
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
       if (s[i] != ' ') continue;
-      LETHE_TRY(tok_buf_append(A, s + run, i - run));
-      LETHE_TRY(tok_buf_append(A, st->chs, (size_t)st->chlen));
+      LETHE_TRY(lethe_sbuf_put(A, s + run, i - run));
+      LETHE_TRY(lethe_sbuf_put(A, st->chs, (size_t)st->chlen));
       run = i + 1;
     }
-    LETHE_TRY(tok_buf_append(A, s + run, n - run));
+    LETHE_TRY(lethe_sbuf_put(A, s + run, n - run));
     if (!st->split) return tok_pretokenize(t, ctx, k + 1, A->p, A->n, at_origin);
     LETHE_TRY(char_matches(A->p, A->n, TP_CHAR_SPLIT, st->ch, M));
     LETHE_TRY(cover(M, A->n, 0, C));

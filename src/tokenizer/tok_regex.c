@@ -10,7 +10,7 @@
 #include "tokenizer/tok_internal.h"
 #include "util/error.h"
 
-static lethe_status app(tok_buf *b, const char *s) { return tok_buf_append(b, s, strlen(s)); }
+static lethe_status app(lethe_sbuf *b, const char *s) { return lethe_sbuf_put(b, s, strlen(s)); }
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -27,7 +27,7 @@ static const char *prop_body(const char *name, size_t n, const char **extra) {
   return NULL;
 }
 
-lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, const char *where) {
+lethe_status tok_regex_translate(const char *pat, size_t len, lethe_sbuf *out, const char *where) {
   size_t i = 0;
   int in_class = 0;
   size_t class_start = 0; /* index just past "[" or "[^" */
@@ -98,7 +98,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
         if (e == 'P') negate = !negate;
         body = prop_body(name, nlen, &extra);
         if (!body) { /* another property: PCRE2 knows it under the same name */
-          LETHE_TRY(tok_buf_append(out, pat + i, adv));
+          LETHE_TRY(lethe_sbuf_put(out, pat + i, adv));
           i += adv;
           continue;
         }
@@ -107,7 +107,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
       case 'u':
         if (i + 5 < len && is_hex(pat[i + 2]) && is_hex(pat[i + 3]) && is_hex(pat[i + 4]) && is_hex(pat[i + 5])) {
           LETHE_TRY(app(out, "\\x{"));
-          LETHE_TRY(tok_buf_append(out, pat + i + 2, 4));
+          LETHE_TRY(lethe_sbuf_put(out, pat + i + 2, 4));
           LETHE_TRY(app(out, "}"));
           i += 6;
           continue;
@@ -117,7 +117,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
         size_t j = i + 2;
         while (j + 1 < len && !(pat[j] == '\\' && pat[j + 1] == 'E')) j++;
         size_t end = (j + 1 < len) ? j + 2 : len;
-        LETHE_TRY(tok_buf_append(out, pat + i, end - i));
+        LETHE_TRY(lethe_sbuf_put(out, pat + i, end - i));
         i = end;
         continue;
       }
@@ -126,7 +126,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
       if (!body) {
         /* other escapes carry over (\x{..}, \n, \t, \., \b, \A, \z, \k<..>, ...); a multi-char
          * escape's tail is ordinary text for the scanner */
-        LETHE_TRY(tok_buf_append(out, pat + i, 2));
+        LETHE_TRY(lethe_sbuf_put(out, pat + i, 2));
         i += 2;
         continue;
       }
@@ -153,7 +153,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
           size_t j = i + 2;
           while (j + 1 < len && !(pat[j] == ':' && pat[j + 1] == ']')) j++;
           if (j + 1 >= len) return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: unterminated [: :]", where);
-          LETHE_TRY(tok_buf_append(out, pat + i, j + 2 - i));
+          LETHE_TRY(lethe_sbuf_put(out, pat + i, j + 2 - i));
           i = j + 2;
           continue;
         }
@@ -167,22 +167,22 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
             "supported",
             where);
       }
-      LETHE_TRY(tok_buf_append(out, &c, 1));
+      LETHE_TRY(lethe_sbuf_put(out, &c, 1));
       i++;
       continue;
     }
     if (c == '[') {
       in_class = 1;
-      LETHE_TRY(tok_buf_append(out, &c, 1));
+      LETHE_TRY(lethe_sbuf_put(out, &c, 1));
       i++;
       if (i < len && pat[i] == '^') {
-        LETHE_TRY(tok_buf_append(out, "^", 1));
+        LETHE_TRY(lethe_sbuf_put(out, "^", 1));
         i++;
       }
       class_start = i; /* a ']' right here is a literal */
       continue;
     }
-    LETHE_TRY(tok_buf_append(out, &c, 1));
+    LETHE_TRY(lethe_sbuf_put(out, &c, 1));
     i++;
   }
   if (in_class) return lethe_fail(LETHE_ERR_FORMAT, "%s: regex: unterminated [...]", where);
@@ -191,7 +191,7 @@ lethe_status tok_regex_translate(const char *pat, size_t len, tok_buf *out, cons
 
 lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const char *where, tok_regex **out) {
   *out = NULL;
-  tok_buf tr = {0};
+  lethe_sbuf tr = {0};
   lethe_status st = LETHE_OK;
   uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE;
   if (tok_utf8_invalid_at(pat, len) != len) {
@@ -199,25 +199,25 @@ lethe_status tok_regex_compile(const char *pat, size_t len, int literal, const c
   }
   if (literal) {
     opts = PCRE2_UTF | PCRE2_LITERAL;
-    st = tok_buf_append(&tr, pat, len);
+    st = lethe_sbuf_put(&tr, pat, len);
   } else {
     st = tok_regex_translate(pat, len, &tr, where);
   }
   if (st != LETHE_OK) {
-    tok_buf_free(&tr);
+    lethe_sbuf_free(&tr);
     return st;
   }
   int errcode;
   PCRE2_SIZE erroff;
   pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
   if (!cctx) {
-    tok_buf_free(&tr);
+    lethe_sbuf_free(&tr);
     return tok_nomem(where);
   }
   pcre2_set_newline(cctx, PCRE2_NEWLINE_LF); /* '.', '^' and '$' know only \n, as in Oniguruma */
   pcre2_code *code = pcre2_compile((PCRE2_SPTR)(tr.p ? tr.p : ""), tr.n, opts, &errcode, &erroff, cctx);
   pcre2_compile_context_free(cctx);
-  tok_buf_free(&tr);
+  lethe_sbuf_free(&tr);
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(errcode, msg, sizeof msg);

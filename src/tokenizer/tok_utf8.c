@@ -96,7 +96,7 @@ size_t tok_utf8_encode(uint32_t cp, char *out) {
   return 4;
 }
 
-lethe_status tok_utf8_lossy(const char *s, size_t n, tok_buf *out) {
+lethe_status tok_utf8_lossy(const char *s, size_t n, lethe_sbuf *out) {
   const unsigned char *u = (const unsigned char *)s;
   static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
   size_t i = 0, run = 0;
@@ -110,13 +110,13 @@ lethe_status tok_utf8_lossy(const char *s, size_t n, tok_buf *out) {
       i += (size_t)k;
       continue;
     }
-    lethe_status st = tok_buf_append(out, s + run, i - run);
-    if (st == LETHE_OK) st = tok_buf_append(out, fffd, 3);
+    lethe_status st = lethe_sbuf_put(out, s + run, i - run);
+    if (st == LETHE_OK) st = lethe_sbuf_put(out, fffd, 3);
     if (st != LETHE_OK) return st;
     i += (size_t)(-k);
     run = i;
   }
-  return tok_buf_append(out, s + run, n - run);
+  return lethe_sbuf_put(out, s + run, n - run);
 }
 
 int tok_is_whitespace(uint32_t c) {

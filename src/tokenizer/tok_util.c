@@ -13,32 +13,6 @@ static size_t grow(size_t cap, size_t need) {
   return c;
 }
 
-lethe_status tok_buf_reserve(tok_buf *b, size_t extra) {
-  if (extra > SIZE_MAX / 2 - b->n) return tok_nomem("buffer");
-  size_t need = b->n + extra + 1; /* room for a NUL terminator */
-  if (need <= b->cap) return LETHE_OK;
-  size_t cap = grow(b->cap, need);
-  char *p = realloc(b->p, cap);
-  if (!p) return tok_nomem("buffer");
-  b->p = p;
-  b->cap = cap;
-  return LETHE_OK;
-}
-
-lethe_status tok_buf_append(tok_buf *b, const void *s, size_t n) {
-  LETHE_TRY(tok_buf_reserve(b, n));
-  if (n) memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-  return LETHE_OK;
-}
-
-void tok_buf_free(tok_buf *b) {
-  free(b->p);
-  b->p = NULL;
-  b->n = b->cap = 0;
-}
-
 lethe_status tok_ivec_reserve(tok_ivec *v, size_t extra) {
   if (extra > SIZE_MAX / 8 - v->n) return tok_nomem("id buffer");
   size_t need = v->n + extra;

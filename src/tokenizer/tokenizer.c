@@ -221,12 +221,12 @@ lethe_status lethe_tokenizer_decode(
   if (!t || !text || (!ids && n > 0) || n < 0) return lethe_fail(LETHE_ERR_INVALID, "tokenizer: decode: bad arguments");
   *text = NULL;
   if (len) *len = 0;
-  tok_buf out = {0};
+  lethe_sbuf out = {0};
   lethe_status st = t->kind == TOK_L2C ? tok_l2c_decode(t->l2c, ids, n, skip_special, &out)
                                        : tok_hf_decode(t, ids, n, skip_special, &out);
-  if (st == LETHE_OK) st = tok_buf_reserve(&out, 0); /* a NUL-terminated buffer even when empty */
+  if (st == LETHE_OK) st = lethe_sbuf_reserve(&out, 0); /* a NUL-terminated buffer even when empty */
   if (st != LETHE_OK) {
-    tok_buf_free(&out);
+    lethe_sbuf_free(&out);
     return st;
   }
   out.p[out.n] = 0;

@@ -26,11 +26,11 @@ static void test_bytelevel(void **st) {
 }
 
 static void lossy(const char *in, size_t n, const char *want) {
-  tok_buf b = {0};
+  lethe_sbuf b = {0};
   assert_int_equal(tok_utf8_lossy(in, n, &b), LETHE_OK);
   assert_int_equal(b.n, strlen(want));
   assert_memory_equal(b.p, want, b.n);
-  tok_buf_free(&b);
+  lethe_sbuf_free(&b);
 }
 
 #define R "\xEF\xBF\xBD"

@@ -1,9 +1,9 @@
 /* tests/util/test_util.c: util/ on its own. The typed JSON field getters (util/json.h: required and
  * optional fields, wrong types, ranges, non-finite numbers, each error naming the file and the
- * field); the JSONL walker (util/jsonl.h: blank lines, line numbers, non-objects, a callback's error
- * stopping the walk); whole-file reads and atomic writes (size limit, not a regular file, no
- * temporary file left behind), paths and directories; lethe_strndup (util/str.h: embedded NULs,
- * empty input). */
+ * field, in the wording of each place: file, JSONL file:line, tokenizer.json path); the JSONL walker (util/jsonl.h:
+ * blank lines, line numbers, non-objects, a callback's error stopping the walk); whole-file reads and atomic writes
+ * (size limit, not a regular file, no temporary file left behind), paths and directories; lethe_strndup (util/str.h:
+ * embedded NULs, empty input); the string buffer (util/sbuf.h: NULs, formatting, growth, sticky out-of-memory). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/jsonl.h"
+#include "util/sbuf.h"
 #include "util/str.h"
 
 static void expect_error(lethe_status s, const char *a, const char *b) {
@@ -114,6 +115,40 @@ static void test_json_places(void **st) {
   assert_string_equal(lethe_json_type_name(NULL), "nothing");
   assert_string_equal(lethe_json_type_name(json_object_get(o, "nul")), "null");
   json_decref(o);
+}
+
+/* The string buffer: appends keep it NUL-terminated and may hold NULs, printf formats into it,
+ * and a failed append is sticky (checked once at the end). */
+static void test_sbuf(void **st) {
+  (void)st;
+  lethe_sbuf b = {0};
+  assert_int_equal(lethe_sbuf_status(&b, "empty"), LETHE_OK);
+  assert_int_equal(lethe_sbuf_puts(&b, ""), LETHE_OK);
+  assert_non_null(b.p); /* even an empty append gives a string */
+  assert_string_equal(b.p, "");
+  assert_int_equal(lethe_sbuf_put(&b, "a\0b", 3), LETHE_OK);
+  assert_int_equal(b.n, 3);
+  assert_memory_equal(b.p, "a\0b", 4); /* and the terminator */
+  assert_int_equal(lethe_sbuf_printf(&b, "[%d|%5.2f|%s]", -7, 3.14159, "x"), LETHE_OK);
+  assert_int_equal(b.n, 3 + strlen("[-7| 3.14|x]"));
+  assert_string_equal(b.p + 3, "[-7| 3.14|x]");
+  /* growth across many appends keeps every byte */
+  for (int i = 0; i < 1000; i++) assert_int_equal(lethe_sbuf_printf(&b, "%03d", i), LETHE_OK);
+  assert_int_equal(b.n, 3 + 12 + 3000);
+  assert_true(b.cap > b.n);
+  assert_memory_equal(b.p + 15, "000001002", 9);
+  assert_string_equal(b.p + b.n - 3, "999");
+  /* a size that cannot fit is refused, sets oom, and later appends are refused too */
+  size_t n = b.n;
+  expect_error(lethe_sbuf_reserve(&b, SIZE_MAX - 1), "string buffer", "do not fit");
+  assert_int_equal(b.oom, 1);
+  assert_int_equal(b.n, n);
+  assert_int_not_equal(lethe_sbuf_puts(&b, "more"), LETHE_OK);
+  assert_int_equal(b.n, n);
+  expect_error(lethe_sbuf_status(&b, "results.json"), "results.json: out of memory", NULL);
+  lethe_sbuf_free(&b);
+  assert_null(b.p);
+  assert_int_equal(b.n + b.cap + (size_t)b.oom, 0);
 }
 
 static char *write_tmp(const char *name, const char *text, size_t len) {
@@ -264,6 +299,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_fields),
       cmocka_unit_test(test_json_places),
+      cmocka_unit_test(test_sbuf),
       cmocka_unit_test(test_jsonl),
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_strndup),

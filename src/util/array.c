@@ -1,0 +1,24 @@
+/* util/array.c: checked, doubling growth of caller-held arrays (see array.h). */
+#include "util/array.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+lethe_status lethe_array_grow(void *pp, size_t *cap, size_t need, size_t elem, const char *what) {
+  if (need <= *cap) return LETHE_OK;
+  if (elem == 0 || need > SIZE_MAX / elem)
+    return lethe_fail(LETHE_ERR_NOMEM, "%s: %zu elements of %zu bytes do not fit in memory", what, need, elem);
+  size_t c = *cap < 8 ? 8 : *cap;
+  while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+  if (c > SIZE_MAX / elem) c = need; /* doubling would overflow: take just what is needed */
+  void *old;
+  memcpy(&old, pp, sizeof old);
+  void *p = realloc(old, c * elem);
+  if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory (%zu elements of %zu bytes)", what, c, elem);
+  memcpy(pp, &p, sizeof p);
+  *cap = c;
+  return LETHE_OK;
+}
