@@ -15,6 +15,8 @@
 #include "cli/commands.h"
 #include "lethe/model.h"
 #include "lethe/tokenizer.h"
+#include "util/array.h"
+#include "util/sbuf.h"
 
 #include <jansson.h>
 
@@ -24,12 +26,7 @@ static int finish_stdout(void);
 
 /* --jsonl: every line of `in` to one line of output, all in memory until every line succeeded. */
 static int jsonl(const lethe_tokenizer *t, const char *in, size_t len, int dec, int special) {
-  size_t cap = 1 << 16, n = 0;
-  char *out = malloc(cap);
-  if (!out) {
-    fprintf(stderr, "lethe %s: out of memory\n", CMD);
-    return 1;
-  }
+  lethe_sbuf out = {0};
   int line = 0, rc = 0;
   for (const char *p = in; p < in + len && !rc;) {
     const char *nl = memchr(p, '\n', (size_t)(in + len - p));
@@ -93,67 +90,47 @@ static int jsonl(const lethe_tokenizer *t, const char *in, size_t len, int dec, 
     }
     json_decref(j);
     if (s) {
-      size_t sl = strlen(s);
-      if (n + sl + 2 > cap) {
-        while (n + sl + 2 > cap) cap *= 2;
-        char *o2 = realloc(out, cap);
-        if (!o2) {
-          fprintf(stderr, "lethe %s: out of memory\n", CMD);
-          rc = 1;
-        } else {
-          out = o2;
-        }
-      }
-      if (!rc) {
-        memcpy(out + n, s, sl + 1); /* with its NUL, which the newline replaces */
-        n += sl;
-        out[n++] = '\n';
+      if (lethe_sbuf_puts(&out, s) != LETHE_OK || lethe_sbuf_put(&out, "\n", 1) != LETHE_OK) {
+        fprintf(stderr, "lethe %s: out of memory\n", CMD);
+        rc = 1;
       }
       free(s);
     }
     p = end + 1;
   }
   if (!rc) {
-    fwrite(out, 1, n, stdout);
+    fwrite(out.p, 1, out.n, stdout);
     rc = finish_stdout();
   }
-  free(out);
+  lethe_sbuf_free(&out);
   return rc;
 }
 
 /* Reads all of stdin; NULL with a message on failure. */
 static char *read_stdin(size_t *len) {
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  if (!buf) {
-    fprintf(stderr, "lethe %s: out of memory reading stdin\n", CMD);
-    return NULL;
-  }
+  lethe_sbuf b = {0};
   for (;;) {
-    if (n + 1 >= cap) {
-      char *p = cap < ((size_t)1 << 40) ? realloc(buf, cap * 2) : NULL;
-      if (!p) {
-        free(buf);
-        fprintf(stderr, "lethe %s: out of memory reading stdin\n", CMD);
-        return NULL;
-      }
-      buf = p;
-      cap *= 2;
+    /* room for at least 64 KiB more, doubling */
+    size_t chunk = b.cap > ((size_t)1 << 16) ? b.cap : (size_t)1 << 16;
+    if (b.cap - b.n <= 1 && lethe_sbuf_reserve(&b, chunk) != LETHE_OK) {
+      lethe_sbuf_free(&b);
+      fprintf(stderr, "lethe %s: out of memory reading stdin\n", CMD);
+      return NULL;
     }
-    size_t r = fread(buf + n, 1, cap - n - 1, stdin);
-    n += r;
+    size_t r = fread(b.p + b.n, 1, b.cap - b.n - 1, stdin);
+    b.n += r;
     if (r == 0) {
       if (ferror(stdin)) {
         fprintf(stderr, "lethe %s: stdin: %s\n", CMD, strerror(errno));
-        free(buf);
+        lethe_sbuf_free(&b);
         return NULL;
       }
       break;
     }
   }
-  buf[n] = 0;
-  *len = n;
-  return buf;
+  b.p[b.n] = 0;
+  *len = b.n;
+  return b.p;
 }
 
 static int finish_stdout(void) {
@@ -174,9 +151,9 @@ static int encode(const lethe_tokenizer *t, const char *text, size_t len, int sp
 }
 
 static int decode(const lethe_tokenizer *t, const char *in, int special) {
-  size_t cap = 1024, n = 0;
-  int *ids = malloc(cap * sizeof *ids);
-  if (!ids) {
+  size_t cap = 0, n = 0;
+  int *ids = NULL;
+  if (LETHE_ARRAY_GROW(ids, cap, 1024, "stdin ids") != LETHE_OK) {
     fprintf(stderr, "lethe %s: out of memory\n", CMD);
     return 1;
   }
@@ -195,15 +172,10 @@ static int decode(const lethe_tokenizer *t, const char *in, int special) {
       free(ids);
       return 1;
     }
-    if (n == cap) {
-      int *np = realloc(ids, cap * 2 * sizeof *ids);
-      if (!np) {
-        free(ids);
-        fprintf(stderr, "lethe %s: out of memory\n", CMD);
-        return 1;
-      }
-      ids = np;
-      cap *= 2;
+    if (LETHE_ARRAY_RESERVE1(ids, n, cap, "stdin ids") != LETHE_OK) {
+      free(ids);
+      fprintf(stderr, "lethe %s: out of memory\n", CMD);
+      return 1;
     }
     if (n >= INT_MAX) {
       free(ids);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/data.h"
+#include "util/array.h"
 #include "util/json.h"
 #include "util/jsonl.h"
 #include "data/parquet.h"
@@ -16,7 +17,7 @@
 
 typedef struct {
   lethe_rowset *set;
-  int cap;
+  size_t cap;
   int docs;
 } load_ctx;
 
@@ -42,13 +43,7 @@ static lethe_status id_field(const json_t *obj, const char *path, size_t line, i
 static lethe_status on_object(const json_t *obj, const char *path, size_t line, void *vctx) {
   load_ctx *c = vctx;
   lethe_rowset *set = c->set;
-  if (set->n == c->cap) {
-    int cap = c->cap ? c->cap * 2 : 256;
-    lethe_row *r = realloc(set->rows, sizeof *r * (size_t)cap);
-    if (!r) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-    set->rows = r;
-    c->cap = cap;
-  }
+  LETHE_TRY(LETHE_ARRAY_GROW(set->rows, c->cap, (size_t)set->n + 1, path));
   lethe_row row;
   memset(&row, 0, sizeof row);
   row.line = (int)line;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/json.h"
 #include "util/jsonl.h"
 #include "util/error.h"
@@ -60,18 +61,13 @@ lethe_status lethe_eval_log_append(FILE *fp, const char *path, const lethe_eval_
 
 typedef struct {
   lethe_eval_point *p;
-  int n, cap;
+  int n;
+  size_t cap;
 } reader;
 
 static lethe_status one(const json_t *obj, const char *path, size_t line, void *ctx) {
   reader *r = ctx;
-  if (r->n == r->cap) {
-    int cap = r->cap ? 2 * r->cap : 32;
-    lethe_eval_point *q = realloc(r->p, sizeof *q * (size_t)cap);
-    if (!q) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-    r->p = q;
-    r->cap = cap;
-  }
+  LETHE_TRY(LETHE_ARRAY_GROW(r->p, r->cap, (size_t)r->n + 1, path));
   lethe_eval_point *p = &r->p[r->n];
   memset(p, 0, sizeof *p);
   const lethe_json_at at = {path, line, NULL};

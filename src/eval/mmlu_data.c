@@ -8,6 +8,7 @@
 
 #include "lethe/eval_text.h"
 #include "lethe/eval_mmlu.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/sbuf.h"
@@ -53,13 +54,7 @@ static lethe_status add_record(
   if (ans->n != 1 || ans->p[0] < 'A' || ans->p[0] > 'D')
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: answer \"%.*s\" is not one of A, B, C, D", path, line,
         (int)(ans->n > 20 ? 20 : ans->n), ans->p ? ans->p : "");
-  if (items->n == items->cap) {
-    size_t cap = items->cap ? 2 * items->cap : 64;
-    lethe_mmlu_item *p = realloc(items->v, cap * sizeof *p);
-    if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s:%zu: out of memory", path, line);
-    items->v = p;
-    items->cap = cap;
-  }
+  LETHE_TRY(LETHE_ARRAY_RESERVE1(items->v, items->n, items->cap, path));
   lethe_mmlu_item *it = &items->v[items->n];
   memset(it, 0, sizeof *it);
   it->question = field_text(&fields[0], literal);
@@ -206,15 +201,7 @@ static lethe_status list_subjects(const char *test_dir, char ***names, size_t *n
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
     if (len <= sl || strcmp(e->d_name + len - sl, k_test_suffix) != 0) continue;
-    if (cnt == cap) {
-      cap = cap ? 2 * cap : 64;
-      char **p = realloc(v, cap * sizeof *p);
-      if (!p) {
-        st = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", test_dir);
-        break;
-      }
-      v = p;
-    }
+    if ((st = LETHE_ARRAY_RESERVE1(v, cnt, cap, test_dir)) != LETHE_OK) break;
     v[cnt] = strndup(e->d_name, len - sl);
     if (!v[cnt]) {
       st = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", test_dir);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/json.h"
 #include "util/jsonl.h"
 #include "eval/pyjson.h"
@@ -50,13 +51,7 @@ lethe_status lethe_eval_rows_add(lethe_eval_rows *set, const char *id, const cha
     const char *expected, size_t expected_len, const char *generated, size_t generated_len, double nll) {
   if (split != LETHE_SPLIT_FORGET && split != LETHE_SPLIT_RETAIN)
     return lethe_fail(LETHE_ERR_INVALID, "row %s: bad split %d", id, (int)split);
-  if (set->n == set->cap_) {
-    size_t cap = set->cap_ ? 2 * set->cap_ : 64;
-    lethe_eval_row *p = realloc(set->rows, cap * sizeof *p);
-    if (!p) return lethe_fail(LETHE_ERR_NOMEM, "adding row %zu: out of memory", set->n + 1);
-    set->rows = p;
-    set->cap_ = cap;
-  }
+  LETHE_TRY(LETHE_ARRAY_RESERVE1(set->rows, set->n, set->cap_, "evaluation rows"));
   lethe_eval_row *r = &set->rows[set->n];
   memset(r, 0, sizeof *r);
   r->id = strdup(id);

@@ -7,6 +7,7 @@
 
 #include "lethe/eval_mia.h"
 #include "lethe/eval_score.h"
+#include "util/array.h"
 #include "util/json.h"
 #include "util/jsonl.h"
 #include "util/error.h"
@@ -23,13 +24,7 @@ static lethe_status read_nll(const json_t *obj, const char *path, size_t line, v
     return lethe_fail(LETHE_ERR_FORMAT, "%s:%zu: field \"id\" must be a string or an integer", path, line);
   double nll = NAN;
   LETHE_TRY(lethe_json_num_at(obj, "nll", 1, &(lethe_json_at){path, line, NULL}, &nll, NULL));
-  if (vec->n == vec->cap) {
-    size_t cap = vec->cap ? 2 * vec->cap : 256;
-    double *p = realloc(vec->v, cap * sizeof *p);
-    if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s:%zu: out of memory", path, line);
-    vec->v = p;
-    vec->cap = cap;
-  }
+  LETHE_TRY(LETHE_ARRAY_RESERVE1(vec->v, vec->n, vec->cap, path));
   vec->v[vec->n++] = nll;
   return LETHE_OK;
 }

@@ -15,6 +15,7 @@
 #include "io/gguf.h"
 #include "io/io.h"
 #include "model/model.h"
+#include "util/array.h"
 #include "util/error.h"
 
 typedef struct {
@@ -27,17 +28,12 @@ typedef struct {
 
 typedef struct {
   tmap *t;
-  int n, cap;
+  int n;
+  size_t cap;
 } tlist;
 
 static int push(tlist *l, const char *gg, const char *hf, int64_t rows, int64_t cols, int rope_heads, int optional) {
-  if (l->n == l->cap) {
-    int cap = l->cap ? 2 * l->cap : 64;
-    tmap *p = realloc(l->t, sizeof *p * (size_t)cap);
-    if (!p) return 1;
-    l->t = p;
-    l->cap = cap;
-  }
+  if (LETHE_ARRAY_GROW(l->t, l->cap, (size_t)l->n + 1, "GGUF tensor map") != LETHE_OK) return 1;
   tmap *e = &l->t[l->n++];
   snprintf(e->gguf, sizeof e->gguf, "%s", gg);
   snprintf(e->hf, sizeof e->hf, "%s", hf);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/gguf.h"
+#include "util/array.h"
 #include "util/error.h"
 
 #define MAX_KEY_LEN 65535
@@ -84,14 +85,7 @@ static const int SCALAR_SIZE[GGUF_NTYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8,
 
 /* Grows *arr (of *cap elements of `elem` bytes) to hold at least need elements. */
 static lethe_status grow(void **arr, size_t *cap, size_t need, size_t elem, const char *name) {
-  if (need <= *cap) return LETHE_OK;
-  size_t n = *cap ? *cap : 16;
-  while (n < need) n *= 2;
-  void *p = realloc(*arr, n * elem);
-  if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", name);
-  *arr = p;
-  *cap = n;
-  return LETHE_OK;
+  return lethe_array_grow(arr, cap, need, elem, name);
 }
 
 /* Reads a value of type t (array contents included). For an array of strings at depth 0 the

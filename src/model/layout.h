@@ -8,7 +8,8 @@
 
 typedef struct {
   lethe_tensor *t; /* (n) */
-  int n, cap;
+  int n;
+  size_t cap; /* grown by util/array.h */
   size_t off; /* floats so far: the parameter count once built */
 } lethe_tensor_table;
 

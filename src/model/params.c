@@ -9,16 +9,11 @@
 
 #include "model/layout.h"
 #include "model/model.h"
+#include "util/array.h"
 #include "util/error.h"
 
 static int add(lethe_tensor_table *tb, const char *name, int64_t d0, int64_t d1) {
-  if (tb->n == tb->cap) {
-    int cap = tb->cap ? tb->cap * 2 : 64;
-    lethe_tensor *t = realloc(tb->t, sizeof *t * (size_t)cap);
-    if (!t) return -1;
-    tb->t = t;
-    tb->cap = cap;
-  }
+  if (LETHE_ARRAY_GROW(tb->t, tb->cap, (size_t)tb->n + 1, "parameter table") != LETHE_OK) return -1;
   lethe_tensor *t = &tb->t[tb->n++];
   memset(t, 0, sizeof *t);
   snprintf(t->name, sizeof t->name, "%s", name);

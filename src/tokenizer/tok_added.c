@@ -9,6 +9,7 @@
 #include <utf8proc.h>
 
 #include "tokenizer/tok_internal.h"
+#include "util/array.h"
 #include "util/error.h"
 
 typedef struct {
@@ -38,13 +39,7 @@ static void trie_free(tok_trie *t) {
 }
 
 static int32_t new_node(tok_trie *t, uint8_t b) {
-  if (t->count == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    tnode *p = realloc(t->n, cap * sizeof *p);
-    if (!p) return -1;
-    t->n = p;
-    t->cap = cap;
-  }
+  if (LETHE_ARRAY_RESERVE1(t->n, t->count, t->cap, "tokenizer: added-token trie") != LETHE_OK) return -1;
   tnode *x = &t->n[t->count];
   x->child = x->sibling = x->id = -1;
   x->byte = b;

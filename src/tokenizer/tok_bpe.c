@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
+#include "util/array.h"
 #include "util/error.h"
 
 #define CP_TABLE 0x3000
@@ -234,20 +235,9 @@ static lethe_status scratch_reserve(tok_ctx *ctx, size_t nsym) {
     if (!ctx->bpe) return tok_nomem("encode");
   }
   tok_bpe_scratch *s = ctx->bpe;
-  if (s->symcap < nsym) {
-    size_t cap = nsym < 64 ? 64 : nsym * 2;
-    sym_t *p = realloc(s->sym, cap * sizeof *p);
-    if (!p) return tok_nomem("encode");
-    s->sym = p;
-    s->symcap = cap;
-  }
-  if (s->heapcap < 3 * nsym + 4) {
-    size_t cap = 3 * nsym + 4 < 192 ? 192 : 6 * nsym + 8;
-    merge_t *p = realloc(s->heap, cap * sizeof *p);
-    if (!p) return tok_nomem("encode");
-    s->heap = p;
-    s->heapcap = cap;
-  }
+  if (nsym > SIZE_MAX / 8) return tok_nomem("encode");
+  LETHE_TRY(LETHE_ARRAY_GROW(s->sym, s->symcap, nsym < 64 ? 64 : nsym, "tokenizer: encode"));
+  LETHE_TRY(LETHE_ARRAY_GROW(s->heap, s->heapcap, 3 * nsym + 4 < 192 ? 192 : 3 * nsym + 4, "tokenizer: encode"));
   return LETHE_OK;
 }
 

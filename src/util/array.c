@@ -11,8 +11,9 @@ lethe_status lethe_array_grow(void *pp, size_t *cap, size_t need, size_t elem, c
   if (need <= *cap) return LETHE_OK;
   if (elem == 0 || need > SIZE_MAX / elem)
     return lethe_fail(LETHE_ERR_NOMEM, "%s: %zu elements of %zu bytes do not fit in memory", what, need, elem);
-  size_t c = *cap < 8 ? 8 : *cap;
-  while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+  size_t c = *cap > SIZE_MAX / 2 ? SIZE_MAX : 2 * *cap;
+  if (c < 8) c = 8;
+  if (c < need) c = need;
   if (c > SIZE_MAX / elem) c = need; /* doubling would overflow: take just what is needed */
   void *old;
   memcpy(&old, pp, sizeof old);

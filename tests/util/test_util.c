@@ -3,7 +3,7 @@
  * field, in the wording of each place: file, JSONL file:line, tokenizer.json path); the JSONL walker (util/jsonl.h:
  * blank lines, line numbers, non-objects, a callback's error stopping the walk); whole-file reads and atomic writes
  * (size limit, not a regular file, no temporary file left behind), paths and directories; lethe_strndup (util/str.h:
- * embedded NULs, empty input); the string buffer (util/sbuf.h: NULs, formatting, growth, sticky out-of-memory). */
+ * embedded NULs, empty input); the string buffer (util/sbuf.h: NULs, formatting, growth, sticky out-of-memory); the growable array (util/array.h: growth, overflow refusal). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -149,6 +150,38 @@ static void test_sbuf(void **st) {
   lethe_sbuf_free(&b);
   assert_null(b.p);
   assert_int_equal(b.n + b.cap + (size_t)b.oom, 0);
+}
+
+/* The growable array: doubling growth keeps the contents; sizes that overflow size_t are refused
+ * with a message naming the array, leaving it as it was. */
+static void test_array(void **st) {
+  (void)st;
+  int *v = NULL;
+  size_t n = 0, cap = 0;
+  assert_int_equal(LETHE_ARRAY_GROW(v, cap, 0, "ids"), LETHE_OK); /* nothing needed: nothing done */
+  assert_null(v);
+  assert_int_equal(cap, 0);
+  size_t grew = 0, last = 0;
+  for (int i = 0; i < 10000; i++) {
+    assert_int_equal(LETHE_ARRAY_RESERVE1(v, n, cap, "ids"), LETHE_OK);
+    if (cap != last) grew++, last = cap;
+    v[n++] = i * 3;
+  }
+  assert_true(cap >= n && cap < 2 * n + 8);
+  assert_true(grew <= 12); /* doubling from 8: 8, 16, ... 16384 */
+  for (int i = 0; i < 10000; i++) assert_int_equal(v[i], i * 3);
+  /* a larger need than twice the capacity is met in one step */
+  assert_int_equal(LETHE_ARRAY_GROW(v, cap, 100000, "ids"), LETHE_OK);
+  assert_int_equal(cap, 100000);
+  assert_int_equal(v[9999], 9999 * 3);
+  /* overflow: need * elem beyond SIZE_MAX, refused before any allocation, array untouched */
+  int *before = v;
+  expect_error(LETHE_ARRAY_GROW(v, cap, SIZE_MAX / 2, "ids"), "ids:", "do not fit in memory");
+  assert_ptr_equal(v, before);
+  assert_int_equal(cap, 100000);
+  expect_error(lethe_array_grow(&v, &cap, cap + 1, SIZE_MAX / 8, "huge"), "huge:", "do not fit");
+  assert_int_equal(cap, 100000);
+  free(v);
 }
 
 static char *write_tmp(const char *name, const char *text, size_t len) {
@@ -300,6 +333,7 @@ int main(void) {
       cmocka_unit_test(test_json_fields),
       cmocka_unit_test(test_json_places),
       cmocka_unit_test(test_sbuf),
+      cmocka_unit_test(test_array),
       cmocka_unit_test(test_jsonl),
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_strndup),
