@@ -42,6 +42,7 @@ lethe_status lethe_bench_gen(const lethe_bench_gen_opts *o, lethe_bench_gen_resu
   float *lg = malloc(sizeof(float) * (size_t)B * c->vocab_size);
   lethe_status s =
       len > c->max_seq_len ? lethe_fail(LETHE_ERR_INVALID, "prompt + new tokens exceed the context") : LETHE_OK;
+  if (!s && !(tok && slot && pos && last && lg)) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   if (!s) s = lethe_model_rope_reserve(m, len);
   if (!s) s = lethe_workspace_create(m, NULL, B * P, B, LETHE_WS_INFER, &ws);
   if (!s) s = lethe_kv_cache_create(m, B, len, &kc);

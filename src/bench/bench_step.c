@@ -192,6 +192,10 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
   d.n_prompt = malloc(sizeof(int) * (size_t)B);
   d.split = malloc((size_t)B);
   d.row = calloc((size_t)B, sizeof(int));
+  if (!d.offset || !d.tokens || !d.n_prompt || !d.split || !d.row) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory for the batch");
+    goto done;
+  }
   d.offset[0] = 0;
   for (int i = 0; i < B; i++) {
     for (int k = 0; k < T; k++) d.tokens[i * T + k] = (int)lethe_rng_below(&rng, (uint64_t)c.vocab_size);
@@ -233,6 +237,10 @@ lethe_status lethe_bench_step(const lethe_bench_step_opts *o, lethe_bench_step_r
     if (s) goto done;
   }
   int *idx = malloc(sizeof(int) * (size_t)B);
+  if (!idx) {
+    s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+    goto done;
+  }
   for (int i = 0; i < B; i++) idx[i] = i;
   double t0 = 0, c0 = 0, comm_s = 0;
   for (int k = 0; k < o->warmup + o->steps && !s; k++) {

@@ -21,6 +21,7 @@
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
 #include "lethe/util.h"
+#include "util/error.h"
 
 typedef struct {
   int people, forget, holdout;
@@ -80,10 +81,14 @@ static lethe_status concat(const char *a, const char *b, const char *out) {
   lethe_status s = lethe_read_file(a, 1 << 30, &x, &nx);
   if (!s) s = lethe_read_file(b, 1 << 30, &y, &ny);
   if (!s) {
-    char *both = malloc(nx + ny);
-    memcpy(both, x, nx);
-    memcpy(both + nx, y, ny);
-    s = lethe_write_file_atomic(out, both, nx + ny);
+    char *both = malloc(nx + ny + 1);
+    if (!both) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", out);
+    } else {
+      memcpy(both, x, nx);
+      memcpy(both + nx, y, ny);
+      s = lethe_write_file_atomic(out, both, nx + ny);
+    }
     free(both);
   }
   free(x);

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "lethe/unlearn.h"
 #include "lethe/util.h"
+#include "util/sbuf.h"
 
 /* Flags that may be lists, with their kind: a number, or the choices of the flag. */
 static const struct {
@@ -67,6 +68,10 @@ static int in_choices(const char *v, const char *choices) {
 /* Splits one list, checking every value; 0 on success, else prints the error. */
 static int split_list(axis *a, const char *list, const char *choices) {
   char *copy = strdup(list), *save = NULL;
+  if (!copy) {
+    fprintf(stderr, "lethe sweep: out of memory\n");
+    return 2;
+  }
   size_t len = strlen(list);
   if (len == 0 || list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,")) {
     fprintf(stderr, "lethe sweep: --%s '%s': an empty value in the list\n", a->flag, list);
@@ -283,25 +288,26 @@ int cmd_sweep(int argc, char **argv) {
     lethe_train_shared_counts(sh, &loads, &builds);
     json_t *sw = json_pack("{s:O, s:i, s:f, s:f, s:i, s:i}", "runs", runs, "best", best, "seconds", lethe_now_s() - t0,
         "sum_of_run_seconds", sum_runs, "model_loads", loads, "reference_cache_builds", builds);
-    char *text = json_dumps(sw, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = sw ? json_dumps(sw, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     char *jp = lethe_path_join(out, "sweep.json"), *cp = lethe_path_join(out, "sweep.csv");
-    lethe_write_file_atomic(jp, text, strlen(text));
-    size_t cap = 1 << 16, len = 0;
-    char *csv = malloc(cap);
-    len += (size_t)snprintf(csv + len, cap - len, "run");
-    for (int a = 0; a < na; a++) len += (size_t)snprintf(csv + len, cap - len, ",%s", axes[a].flag);
-    len += (size_t)snprintf(csv + len, cap - len, ",epoch,step,task_aggregate,mia_auc,mia_score,mmlu,final\n");
-    for (size_t i = 0; i < json_array_size(runs) && len + 512 < cap; i++) {
+    lethe_sbuf csv = {0};
+    lethe_sbuf_puts(&csv, "run");
+    for (int a = 0; a < na; a++) lethe_sbuf_printf(&csv, ",%s", axes[a].flag);
+    lethe_sbuf_puts(&csv, ",epoch,step,task_aggregate,mia_auc,mia_score,mmlu,final\n");
+    for (size_t i = 0; i < json_array_size(runs); i++) {
       json_t *row = json_array_get(runs, i), *ch = json_object_get(row, "chosen"), *pa = json_object_get(row, "params");
-      len += (size_t)snprintf(csv + len, cap - len, "%s", json_string_value(json_object_get(row, "run")));
-      for (int a = 0; a < na; a++)
-        len += (size_t)snprintf(csv + len, cap - len, ",%s", json_string_value(json_object_get(pa, axes[a].flag)));
-      len += (size_t)snprintf(csv + len, cap - len, ",%g,%g,%.6g,%.6g,%.6g,%.6g,%.6g\n", jnum(ch, "epoch"),
-          jnum(ch, "step"), jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"), jnum(ch, "mmlu"),
-          jnum(ch, "final"));
+      lethe_sbuf_printf(&csv, "%s", json_string_value(json_object_get(row, "run")));
+      for (int a = 0; a < na; a++) lethe_sbuf_printf(&csv, ",%s", json_string_value(json_object_get(pa, axes[a].flag)));
+      lethe_sbuf_printf(&csv, ",%g,%g,%.6g,%.6g,%.6g,%.6g,%.6g\n", jnum(ch, "epoch"), jnum(ch, "step"),
+          jnum(ch, "task_aggregate"), jnum(ch, "mia_auc"), jnum(ch, "mia_score"), jnum(ch, "mmlu"), jnum(ch, "final"));
     }
-    lethe_write_file_atomic(cp, csv, len);
-    free(csv);
+    lethe_status ws = !text || !jp || !cp
+                          ? lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory writing the sweep table", out)
+                          : lethe_write_file_atomic(jp, text, strlen(text));
+    if (!ws) ws = lethe_sbuf_status(&csv, cp);
+    if (!ws) ws = lethe_write_file_atomic(cp, csv.p, csv.n);
+    if (ws) fprintf(stderr, "lethe sweep: %s\n", lethe_last_error());
+    lethe_sbuf_free(&csv);
     free(text);
     free(jp);
     free(cp);

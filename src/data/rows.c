@@ -155,11 +155,8 @@ static lethe_status load(const char *path, int docs, size_t max_line, lethe_rows
                        : lethe_jsonl_each_buf(text, len, path, max_line, on_object, &c, NULL);
   free(text);
   if (!s && out->n == 0) s = lethe_fail(LETHE_ERR_FORMAT, "%s: no rows (the file is empty)", path);
-  if (!s) {
-    out->path = strdup(path);
-  } else {
-    lethe_rowset_free(out);
-  }
+  if (!s && !(out->path = strdup(path))) s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
+  if (s) lethe_rowset_free(out);
   return s;
 }
 

@@ -95,6 +95,10 @@ lethe_status lethe_hf_load(const char *dir, lethe_model **out) {
     }
     /* Load each distinct shard once, in the order first named. */
     const char **shards = calloc(json_object_size(wm) + 1, sizeof *shards);
+    if (!shards) {
+      s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", index_path);
+      goto done;
+    }
     int ns = 0;
     const char *key;
     json_t *v;
@@ -193,8 +197,9 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
     /* Greedy shards of at most shard_bytes (a tensor larger than that gets a shard of its own). */
     int nshards = 0, first = 0;
     int *bounds = calloc((size_t)m->n_tensors + 1, sizeof *bounds);
+    if (!bounds) s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", dir);
     size_t acc = 0;
-    for (int i = 0; i < m->n_tensors; i++) {
+    for (int i = 0; bounds && i < m->n_tensors; i++) {
       size_t b = m->tensors[i].numel * esize;
       if (acc > 0 && acc + b > shard_bytes) {
         bounds[nshards++] = i;
@@ -202,7 +207,7 @@ lethe_status lethe_model_save(const lethe_model *m, const char *dir, const char 
       }
       acc += b;
     }
-    bounds[nshards++] = m->n_tensors;
+    if (bounds) bounds[nshards++] = m->n_tensors;
     json_t *wm = json_object();
     for (int k = 0; k < nshards && !s; k++) {
       char name[64];

@@ -100,7 +100,10 @@ lethe_status lethe_map_file(const char *path, lethe_mapped_file *m) {
     m->data = p;
   }
   close(fd);
-  m->path = strdup(path);
+  if (!(m->path = strdup(path))) {
+    lethe_unmap_file(m);
+    return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", path);
+  }
   return LETHE_OK;
 }
 
