@@ -1,9 +1,11 @@
-/* tests/util/test_util.c: util/ on its own. The typed JSON field getters (util/json.h: required and
- * optional fields, wrong types, ranges, non-finite numbers, each error naming the file and the
- * field, in the wording of each place: file, JSONL file:line, tokenizer.json path); the JSONL walker (util/jsonl.h:
- * blank lines, line numbers, non-objects, a callback's error stopping the walk); whole-file reads and atomic writes
- * (size limit, not a regular file, no temporary file left behind), paths and directories; lethe_strndup (util/str.h:
- * embedded NULs, empty input); the string buffer (util/sbuf.h: NULs, formatting, growth, sticky out-of-memory); the growable array (util/array.h: growth, overflow refusal). */
+/* tests/util/test_util.c: util/ on its own. The typed JSON field getters (util/json.h: required
+ * and optional fields, wrong types, ranges, non-finite numbers, each error naming the file and the
+ * field, in the wording of each place: file, JSONL file:line, tokenizer.json path); the JSONL
+ * walker (util/jsonl.h: blank lines, line numbers, non-objects, a callback's error stopping the
+ * walk); whole-file reads and atomic writes (size limit, not a regular file, no temporary file left
+ * behind), paths and directories; lethe_strndup (util/str.h: embedded NULs, empty input); the
+ * string buffer (util/sbuf.h: NULs, formatting, growth, sticky out-of-memory); the growable array
+ * (util/array.h: growth, overflow refusal). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
