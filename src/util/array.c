@@ -19,7 +19,8 @@ lethe_status lethe_array_grow(void *pp, size_t *cap, size_t need, size_t elem, c
   memcpy(&old, pp, sizeof old);
   void *p = realloc(old, c * elem);
   if (!p) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory (%zu elements of %zu bytes)", what, c, elem);
-  memcpy(pp, &p, sizeof p);
+  memcpy(pp, &p, sizeof p); /* the caller's T * now owns p (memcpy: pp may point at any T *) */
   *cap = c;
+  // cppcheck-suppress memleak ; p was stored through pp above
   return LETHE_OK;
 }
