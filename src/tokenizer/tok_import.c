@@ -13,6 +13,7 @@
 
 #include "tokenizer/tok_import.h"
 #include "tokenizer/tok_internal.h"
+#include "util/array.h"
 #include "util/error.h"
 
 /* The vocabulary as a string -> id map (tok_strmap; the later id wins for a repeated string). */
@@ -68,9 +69,9 @@ static size_t utf8_chars(const char *s, size_t n) {
 }
 
 static lethe_status spm_merges(const tok_import_spec *sp, const tok_strmap *vm, json_t *out) {
-  size_t cap = 1024, n = 0;
-  merge_item *m = malloc(cap * sizeof *m);
-  if (!m) return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", sp->name);
+  size_t cap = 0, n = 0;
+  merge_item *m = NULL;
+  LETHE_TRY(LETHE_ARRAY_GROW(m, cap, 1024, sp->name));
   for (int p = 0; p < sp->n; p++) {
     if (tok_strmap_get(vm, sp->tok[p], sp->len[p]) != p) continue; /* a repeated string counts once */
     size_t first = n;
@@ -79,14 +80,10 @@ static lethe_status spm_merges(const tok_import_spec *sp, const tok_strmap *vm, 
       if (((uint8_t)s[i] & 0xC0) == 0x80) continue; /* split on character boundaries only */
       int l = tok_strmap_get(vm, s, i), r = tok_strmap_get(vm, s + i, sp->len[p] - i);
       if (l < 0 || r < 0) continue;
-      if (n == cap) {
-        merge_item *q = realloc(m, 2 * cap * sizeof *m);
-        if (!q) {
-          free(m);
-          return lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory", sp->name);
-        }
-        m = q;
-        cap *= 2;
+      lethe_status st = LETHE_ARRAY_RESERVE1(m, n, cap, sp->name);
+      if (st != LETHE_OK) {
+        free(m);
+        return st;
       }
       m[n++] = (merge_item){.piece = p,
           .l = l,
