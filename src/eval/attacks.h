@@ -44,6 +44,9 @@ typedef struct {
 
 lethe_status lethe_tok_stats_compute(
     lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out);
+/* The same for n_sets sets in one pass over the model (lethe_seq_pass): out[j] for sets[j]. */
+lethe_status lethe_tok_stats_compute_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets,
+    int n_sets, int batch, lethe_tok_stats *out);
 void lethe_tok_stats_free(lethe_tok_stats *s);
 
 /* Mean answer NLL (nll[i], NAN without answer tokens), exact memorisation and extraction strength

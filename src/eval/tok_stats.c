@@ -8,6 +8,7 @@
 
 #include "eval/attacks.h"
 #include "eval/seq_nll.h"
+#include "eval/seq_pass.h"
 #include "util/error.h"
 
 void lethe_tok_stats_free(lethe_tok_stats *s) {
@@ -19,11 +20,9 @@ void lethe_tok_stats_free(lethe_tok_stats *s) {
   memset(s, 0, sizeof *s);
 }
 
-lethe_status lethe_tok_stats_compute(
-    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out) {
+/* Sizes out's arrays for set d. */
+static lethe_status stats_alloc(const lethe_tokset *d, lethe_tok_stats *out) {
   memset(out, 0, sizeof *out);
-  const lethe_config *c = lethe_model_config(m);
-  int V = c->vocab_size;
   out->n_seq = d->n;
   out->off = calloc((size_t)d->n + 1, sizeof *out->off);
   if (!out->off) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -37,59 +36,74 @@ lethe_status lethe_tok_stats_compute(
     lethe_tok_stats_free(out);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
-  if (d->n == 0) return LETHE_OK;
-  if (batch > d->n) batch = d->n;
-  if (batch < 1) batch = 1;
-  lethe_workspace *ws = NULL;
-  lethe_packed pb;
-  memset(&pb, 0, sizeof pb);
-  int *idx = malloc(sizeof(int) * (size_t)batch);
-  int *rows = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
-  int *tgt = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
-  float *z = NULL;
-  lethe_status s = idx && rows && tgt ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws)
-                                      : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
-  int chunk = ws ? ws->head_chunk : 1;
-  if (!s && !(z = malloc(sizeof(float) * (size_t)chunk * (size_t)V))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  for (int first = 0; first < d->n && !s; first += batch) {
-    int k = d->n - first < batch ? d->n - first : batch;
-    for (int i = 0; i < k; i++) idx[i] = first + i;
-    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {
-        .n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
-    if ((s = lethe_forward(m, lora, ws, &b))) break;
-    int n = 0;
-    for (int t = 0; t < pb.n_tokens; t++)
-      if (pb.targets[t] >= 0) {
-        rows[n] = t;
-        tgt[n++] = pb.targets[t];
-      }
-    if (n != pb.answer_off[k] || n != out->off[first + k] - out->off[first]) {
-      s = lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb.answer_off[k]);
-      break;
+  return LETHE_OK;
+}
+
+typedef struct {
+  lethe_model *m;
+  lethe_tok_stats *out; /* (sets) */
+  int *rows, *tgt;      /* (largest batch's tokens) */
+  float *z;             /* (head_chunk, V) logits, allocated with the first batch */
+} stats_pass;
+
+/* One forwarded batch: the classifier over its scored rows, head_chunk rows at a time. */
+static lethe_status keep_stats(void *ctx, const lethe_seq_batch *b) {
+  stats_pass *p = ctx;
+  lethe_tok_stats *out = &p->out[b->set];
+  int V = lethe_model_config(p->m)->vocab_size, chunk = b->ws->head_chunk;
+  if (!p->z && !(p->z = malloc(sizeof(float) * (size_t)chunk * (size_t)V)))
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  const lethe_packed *pb = b->pb;
+  int n = 0;
+  for (int t = 0; t < pb->n_tokens; t++)
+    if (pb->targets[t] >= 0) {
+      p->rows[n] = t;
+      p->tgt[n++] = pb->targets[t];
     }
-    size_t base = (size_t)out->off[first]; /* the batch's rows are consecutive in `out` */
-    for (int r0 = 0; r0 < n && !s; r0 += chunk) {
-      int kk = n - r0 < chunk ? n - r0 : chunk;
-      if ((s = lethe_logits_rows(m, ws, rows + r0, kk, z))) break;
+  if (n != pb->answer_off[b->n] || n != out->off[b->first + b->n] - out->off[b->first])
+    return lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb->answer_off[b->n]);
+  size_t base = (size_t)out->off[b->first]; /* the batch's rows are consecutive in `out` */
+  for (int r0 = 0; r0 < n; r0 += chunk) {
+    int kk = n - r0 < chunk ? n - r0 : chunk;
+    LETHE_TRY(lethe_logits_rows(p->m, b->ws, p->rows + r0, kk, p->z));
+    const float *z = p->z;
+    const int *tgt = p->tgt + r0;
 #pragma omp parallel for schedule(static)
-      for (int r = 0; r < kk; r++) {
-        int am;
-        size_t o = base + (size_t)(r0 + r);
-        lethe_row_stats(z + (size_t)r * V, V, tgt[r0 + r], &out->logp[o], &out->mu[o], &out->var[o], &am);
-        out->hit[o] = am == tgt[r0 + r];
-      }
+    for (int r = 0; r < kk; r++) {
+      int am;
+      size_t o = base + (size_t)(r0 + r);
+      lethe_row_stats(z + (size_t)r * V, V, tgt[r], &out->logp[o], &out->mu[o], &out->var[o], &am);
+      out->hit[o] = am == tgt[r];
     }
   }
-  free(z);
-  free(idx);
-  free(rows);
-  free(tgt);
-  lethe_packed_free(&pb);
-  lethe_workspace_free(ws);
-  if (s) lethe_tok_stats_free(out);
+  return LETHE_OK;
+}
+
+lethe_status lethe_tok_stats_compute_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets,
+    int n_sets, int batch, lethe_tok_stats *out) {
+  for (int j = 0; j < n_sets; j++) memset(&out[j], 0, sizeof out[j]);
+  if (batch < 1) batch = 1;
+  size_t cap = 1;
+  lethe_status s = LETHE_OK;
+  for (int j = 0; j < n_sets && !s; j++) {
+    s = stats_alloc(sets[j], &out[j]);
+    int k = sets[j]->n < batch ? sets[j]->n : batch;
+    if ((size_t)k * (size_t)sets[j]->max_len > cap) cap = (size_t)k * (size_t)sets[j]->max_len;
+  }
+  stats_pass p = {.m = m, .out = out, .rows = malloc(sizeof(int) * cap), .tgt = malloc(sizeof(int) * cap)};
+  if (!s && (!p.rows || !p.tgt)) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!s) s = lethe_seq_pass(m, lora, sets, n_sets, batch, 0, keep_stats, &p);
+  free(p.z);
+  free(p.rows);
+  free(p.tgt);
+  if (s)
+    for (int j = 0; j < n_sets; j++) lethe_tok_stats_free(&out[j]);
   return s;
+}
+
+lethe_status lethe_tok_stats_compute(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out) {
+  return lethe_tok_stats_compute_sets(m, lora, &d, 1, batch, out);
 }
 
 lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
