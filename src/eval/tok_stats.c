@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "eval/attacks.h"
-#include "eval/seq_nll.h"
 #include "eval/seq_pass.h"
 #include "util/error.h"
 
@@ -106,12 +105,10 @@ lethe_status lethe_tok_stats_compute(
   return lethe_tok_stats_compute_sets(m, lora, &d, 1, batch, out);
 }
 
-lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-    const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out) {
+lethe_status lethe_doc_scores_from(const lethe_tok_stats *ts, const lethe_tokset *d, const lethe_rowset *docs, double k,
+    const double *base_sum, const int *base_cnt, lethe_doc_scores *out) {
   memset(out, 0, sizeof *out);
-  int ref = reference && lora; /* the Reference attack: the adapter-off model's loss beside */
-  lethe_tok_stats ts;
-  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
+  int ref = base_sum != NULL; /* the Reference attack: the adapter-off model's loss beside */
   size_t n = (size_t)d->n;
   out->n = n;
   lethe_status s = LETHE_OK;
@@ -122,20 +119,12 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
     if (a == LETHE_ATK_REF && !ref) continue;
     if (!(out->score[a] = malloc(sizeof(double) * (n ? n : 1)))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
-  double *base_sum = NULL;
-  int *base_cnt = NULL;
-  if (!s && ref) {
-    base_sum = malloc(sizeof(double) * (n ? n : 1));
-    base_cnt = malloc(sizeof(int) * (n ? n : 1));
-    s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt)
-                             : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  }
   for (size_t i = 0; i < n && !s; i++) {
-    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
-    double loss = lethe_score_loss(ts.logp + o, len);
+    int o = ts->off[i], len = ts->off[i + 1] - ts->off[i];
+    double loss = lethe_score_loss(ts->logp + o, len);
     out->score[LETHE_ATK_LOSS][i] = loss;
-    out->score[LETHE_ATK_MINK][i] = lethe_score_mink(ts.logp + o, len, k);
-    out->score[LETHE_ATK_MINKPP][i] = lethe_score_minkpp(ts.logp + o, ts.mu + o, ts.var + o, len, k);
+    out->score[LETHE_ATK_MINK][i] = lethe_score_mink(ts->logp + o, len, k);
+    out->score[LETHE_ATK_MINKPP][i] = lethe_score_minkpp(ts->logp + o, ts->mu + o, ts->var + o, len, k);
     if (out->score[LETHE_ATK_ZLIB]) {
       const lethe_row *r = &docs->rows[d->row[i]];
       size_t zl = 0;
@@ -144,23 +133,15 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
     }
     if (ref) out->score[LETHE_ATK_REF][i] = loss - (base_cnt[i] > 0 ? base_sum[i] / base_cnt[i] : NAN);
   }
-  free(base_sum);
-  free(base_cnt);
-  lethe_tok_stats_free(&ts);
   if (s) lethe_doc_scores_free(out);
   return s;
 }
 
-lethe_status lethe_seq_nll_mem(
-    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll, double *em, double *es) {
-  lethe_tok_stats ts;
-  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
-  for (int i = 0; i < d->n; i++) {
-    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
-    nll[i] = lethe_score_loss(ts.logp + o, len);
-    em[i] = lethe_exact_memorization(ts.hit + o, len);
-    es[i] = lethe_extraction_strength(ts.hit + o, len);
+void lethe_seq_nll_mem(const lethe_tok_stats *ts, double *nll, double *em, double *es) {
+  for (int i = 0; i < ts->n_seq; i++) {
+    int o = ts->off[i], len = ts->off[i + 1] - ts->off[i];
+    nll[i] = lethe_score_loss(ts->logp + o, len);
+    em[i] = lethe_exact_memorization(ts->hit + o, len);
+    es[i] = lethe_extraction_strength(ts->hit + o, len);
   }
-  lethe_tok_stats_free(&ts);
-  return LETHE_OK;
 }
