@@ -29,6 +29,8 @@ char *tu_tmp_path(const char *name);
 char *tu_fresh_dir(const char *name);
 /* Writes `text` to `path` (fails the test when it cannot). */
 void tu_write_text(const char *path, const char *text);
+/* 1 when the two files hold the same bytes; 0 when they differ or either cannot be read (up to 1 GiB). */
+int tu_same_file(const char *a, const char *b);
 
 /* Honest skips. ctest shows a program as Skipped only when it exits 77 (SKIP_RETURN_CODE); cmocka's
  * skip() alone reports the program as Passed. So a case that cannot run calls tu_skip_case (or
