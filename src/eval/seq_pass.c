@@ -20,7 +20,7 @@ lethe_status lethe_seq_pass_range(lethe_model *m, const lethe_lora *lora, lethe_
         .n_seq = n, .n_tokens = pb->n_tokens, .tokens = pb->tokens, .targets = pb->targets, .start = pb->start};
     if ((s = lethe_forward(m, lora, ws, &b))) break;
     if (head && (s = lethe_head(m, ws, &b, NULL, 0))) break;
-    lethe_seq_batch sb = {.set = set, .d = d, .first = first, .n = n, .pb = pb, .ws = ws};
+    lethe_seq_batch sb = {.set = set, .d = d, .first = first, .n = n, .pb = pb, .batch = &b, .ws = ws};
     s = fn(ctx, &sb);
   }
   free(ip);

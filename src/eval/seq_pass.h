@@ -11,12 +11,13 @@
 
 /* One batch of a pass, after its forward (and head). */
 typedef struct {
-  int set;                /* which of the pass's sets (0 for lethe_seq_pass_range) */
-  const lethe_tokset *d;  /* that set */
-  int first, n;           /* the batch: sequences first .. first + n - 1 of d */
-  const lethe_packed *pb; /* the packed batch: pb->targets[t] >= 0 on its scored rows */
-  lethe_workspace *ws;    /* after the forward; with the head, ws->logp (ws->n_rows): the log-prob of each
-                             scored row, in row order, which is sequence order */
+  int set;                  /* which of the pass's sets (0 for lethe_seq_pass_range) */
+  const lethe_tokset *d;    /* that set */
+  int first, n;             /* the batch: sequences first .. first + n - 1 of d */
+  const lethe_packed *pb;   /* the packed batch: pb->targets[t] >= 0 on its scored rows */
+  const lethe_batch *batch; /* the batch the model ran, over pb's buffers */
+  lethe_workspace *ws;      /* after the forward; with the head, ws->logp (ws->n_rows): the log-prob of each
+                               scored row, in row order, which is sequence order */
 } lethe_seq_batch;
 
 typedef lethe_status (*lethe_seq_batch_fn)(void *ctx, const lethe_seq_batch *b);

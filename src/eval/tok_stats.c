@@ -53,12 +53,7 @@ static lethe_status keep_stats(void *ctx, const lethe_seq_batch *b) {
   if (!p->z && !(p->z = malloc(sizeof(float) * (size_t)chunk * (size_t)V)))
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   const lethe_packed *pb = b->pb;
-  int n = 0;
-  for (int t = 0; t < pb->n_tokens; t++)
-    if (pb->targets[t] >= 0) {
-      p->rows[n] = t;
-      p->tgt[n++] = pb->targets[t];
-    }
+  int n = lethe_batch_scored_rows(b->batch, p->rows, p->tgt);
   if (n != pb->answer_off[b->n] || n != out->off[b->first + b->n] - out->off[b->first])
     return lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb->answer_off[b->n]);
   size_t base = (size_t)out->off[b->first]; /* the batch's rows are consecutive in `out` */
