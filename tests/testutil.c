@@ -111,6 +111,11 @@ void tu_write_text(const char *path, const char *text) {
   }
 }
 
+void tu_remove_dir(char *dir) {
+  if (dir) lethe_remove_tree(dir);
+  free(dir);
+}
+
 int tu_same_file(const char *a, const char *b) {
   char *x, *y;
   size_t nx, ny;
