@@ -420,6 +420,7 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
    * each set this rank's share of it (lethe_seq_pass: each set's batches as its own pass would
    * make them, so the same numbers) */
   lethe_tokset views[4];
+  memset(views, 0, sizeof views);
   const lethe_tokset *sets[4];
   int lo[4];
   for (int j = 0; j < ng + nd; j++) {
