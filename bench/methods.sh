@@ -12,14 +12,8 @@
 # Usage: bench/methods.sh [THREADS=1 EPOCHS=10]
 set -eu
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-1}
 EPOCHS=${EPOCHS:-10}
-LETHE=${LETHE:-build/lethe}
-S=${SHARED:-../shared}/models/stories260K
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-sec="$work/section.md"
+. bench/lib.sh # THREADS, LETHE, S, commit, $work, $sec, demo_data, bios_data
 METHODS="npo npo-seq simnpo ga gd kl wga satimp undial ce-u rmu sugd gd-adaptive"
 
 # run NAME OUT ARGS...: one unlearning run, its CPU seconds in OUT.cpu
@@ -56,8 +50,7 @@ table() { # label, prefix of the run dirs
 }
 
 # data set 1: the demo's
-"$LETHE" demo --quick --no-ga --threads "$THREADS" --out "$work/demo" >/dev/null 2>&1
-D="$work/demo/data"
+demo_data
 common1="--model $work/demo/memorised/model --forget $D/forget.jsonl --retain $D/retain.jsonl --mia-members $D/mia_members.jsonl --mia-nonmembers $D/mia_nonmembers.jsonl --eval-every 2 --eval-max-new 96 --select best --seed 1 --threads $THREADS --quiet"
 LR=2e-3
 for m in $METHODS; do
@@ -69,11 +62,7 @@ for m in undial kl; do
   run "$m" "$work/d1-$m-full" $common1 --method "$m" --train full --train-layers -2 --lr 1e-3 --epochs "$EPOCHS"
 done
 # data set 2: stories260K on its own people
-B="$work/bios"
-"$LETHE" data bios --out "$B" --n 8 --forget 2 --holdout 4 --seed 7 >/dev/null
-cat "$B/forget.jsonl" "$B/retain.jsonl" >"$B/all.jsonl"
-"$LETHE" train --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" --data "$B/all.jsonl" --full --out "$work/mem" \
-  --epochs 40 --lr 3e-3 --batch 4 --schedule cosine --warmup-steps 10 --threads "$THREADS" --quiet
+bios_data
 common2="--model $work/mem/model --tokenizer $S/tok512.bin --forget $B/forget.jsonl --retain $B/retain.jsonl --mia-members $B/mia_members.jsonl --mia-nonmembers $B/mia_nonmembers.jsonl --eval-every 2 --eval-max-new 64 --select best --seed 1 --threads $THREADS --quiet"
 LR=1e-2
 for m in $METHODS; do

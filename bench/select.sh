@@ -10,13 +10,7 @@
 # Usage: bench/select.sh [THREADS=1]
 set -eu
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-1}
-LETHE=${LETHE:-build/lethe}
-S=${SHARED:-../shared}/models/stories260K
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-sec="$work/section.md"
+. bench/lib.sh # THREADS, LETHE, S, commit, $work, $sec, demo_data, bios_data
 t() { jq -r "$1" "$2"; }
 row() { # name, eval_log, epoch -> table row of that epoch's evaluation
   jq -r --argjson e "$3" --arg n "$1" 'select((.epoch|round) == $e) |
@@ -36,17 +30,12 @@ table() { # label, run dir
   echo
 }
 # data set 1: the demo's
-"$LETHE" demo --quick --no-ga --threads "$THREADS" --out "$work/demo" >/dev/null 2>&1
-D="$work/demo/data"
+demo_data
 "$LETHE" unlearn --model "$work/demo/memorised/model" --forget "$D/forget.jsonl" --retain "$D/retain.jsonl" \
   --mia-members "$D/mia_members.jsonl" --mia-nonmembers "$D/mia_nonmembers.jsonl" --eval-every 1 --eval-max-new 96 \
   --lr 2e-3 --epochs 20 --seed 1 --threads "$THREADS" --quiet --out "$work/d1"
 # data set 2: stories260K on its own people
-B="$work/bios"
-"$LETHE" data bios --out "$B" --n 8 --forget 2 --holdout 4 --seed 7 >/dev/null
-cat "$B/forget.jsonl" "$B/retain.jsonl" >"$B/all.jsonl"
-"$LETHE" train --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" --data "$B/all.jsonl" --full --out "$work/mem" \
-  --epochs 40 --lr 3e-3 --batch 4 --schedule cosine --warmup-steps 10 --threads "$THREADS" --quiet
+bios_data
 common="--model $work/mem/model --tokenizer $S/tok512.bin --forget $B/forget.jsonl --retain $B/retain.jsonl --mia-members $B/mia_members.jsonl --mia-nonmembers $B/mia_nonmembers.jsonl --eval-every 1 --eval-max-new 64 --threads $THREADS --quiet"
 # shellcheck disable=SC2086
 "$LETHE" unlearn $common --lr 1e-2 --epochs 20 --out "$work/d2"
@@ -90,7 +79,7 @@ sweep_s=$(echo "$start $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
   echo
   echo "sweep wall time $sweep_s s; sum of the four runs' own times $(t '.sum_of_run_seconds|.*10|round/10' "$work/sweep/sweep.json") s (each run loads the model and computes its reference cache again: they are cheap here)."
   echo
-  echo "- not reached: SmolLM2-135M (its GGUF converted with lethe convert) with --lr auto was not run: memorising it with train --full on 2 cores shared with other jobs did not fit the session, so the bar (task aggregate >= 0.85, MIA score >= 0.6) is shown on stories260K only (also tests/unlearn/test_select_best.c). Evaluation is not cheap on models this small: one evaluation (greedy generation of every row, up to 96 / 64 new tokens, then the MIA NLLs) costs about 2-3 epochs of training, so --eval-every 1 triples the time (--eval-every K divides the overhead by K); answer NLLs and MIA document NLLs are still separate passes. lethe sweep loads the model and computes the reference cache once per run, not once per sweep."
+  echo "- not reached: SmolLM2-135M (its GGUF converted with lethe convert) with --lr auto was not run: memorising it with train --full on 2 cores shared with other jobs did not fit the session, so the bar (task aggregate >= 0.85, MIA score >= 0.6) is shown on stories260K only (also tests/unlearn/test_select_best.c). Evaluation is not cheap on models this small: one evaluation (greedy generation of every row, up to 96 / 64 new tokens, then the MIA NLLs) costs about 2-3 epochs of training, so --eval-every 1 triples the time (--eval-every K divides the overhead by K); answer NLLs and MIA document NLLs share one pass over the model. lethe sweep loads the model and computes the reference cache once per run, not once per sweep."
   echo
   echo "<!-- select:end -->"
 } >"$sec"

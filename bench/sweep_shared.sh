@@ -8,16 +8,8 @@
 # Usage: bench/sweep_shared.sh [THREADS=1]
 set -eu
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-1}
-LETHE=${LETHE:-build/lethe}
-S=${SHARED:-../shared}/models/stories260K
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-B="$work/bios"
-"$LETHE" data bios --out "$B" --n 8 --forget 2 --holdout 4 --seed 7 >/dev/null
-cat "$B/forget.jsonl" "$B/retain.jsonl" >"$B/all.jsonl"
-"$LETHE" train --model "$S/stories260K.bin" --tokenizer "$S/tok512.bin" --data "$B/all.jsonl" --full --out "$work/mem" \
-  --epochs 40 --lr 3e-3 --batch 4 --schedule cosine --warmup-steps 10 --threads "$THREADS" --quiet
+. bench/lib.sh # THREADS, LETHE, S, commit, $work, bios_data
+bios_data
 common="--model $work/mem/model --tokenizer $S/tok512.bin --forget $B/forget.jsonl --retain $B/retain.jsonl --mia-members $B/mia_members.jsonl --mia-nonmembers $B/mia_nonmembers.jsonl --eval-every 1 --eval-max-new 64 --epochs 5 --threads $THREADS --quiet"
 cpu() { awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat; } # this shell's children's CPU ticks
 tck=$(getconf CLK_TCK)
@@ -41,7 +33,7 @@ w2=$(date +%s.%N); c2=$(cpu)
 echo "<!-- sweep-shared:begin -->"
 echo "## lethe sweep on one model load and one reference cache (issue 21)"
 echo
-echo "- machine: $(nproc) cores shared with other jobs (under load); $THREADS thread(s); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); command: \`bench/sweep_shared.sh\`"
+echo "- machine: $(nproc) cores shared with other jobs (under load); $THREADS thread(s); commit $commit; command: \`bench/sweep_shared.sh\`"
 echo "- stories260K memorising 8 people of its own (2 to forget); sweep --lr 3e-3,1e-2 --lora-rank 2,5, 5 epochs, evaluated before step 1 and after every epoch"
 echo "- sweep.json: model loaded $(jq .model_loads "$work/sweep/sweep.json") time(s), reference cache built $(jq .reference_cache_builds "$work/sweep/sweep.json") time(s) for 4 runs"
 echo

@@ -111,6 +111,25 @@ void tu_write_text(const char *path, const char *text) {
   }
 }
 
+void tu_remove_dir(char *dir) {
+  if (dir) lethe_remove_tree(dir);
+  free(dir);
+}
+
+int tu_same_file(const char *a, const char *b) {
+  char *x, *y;
+  size_t nx, ny;
+  if (lethe_read_file(a, (size_t)1 << 30, &x, &nx)) return 0;
+  if (lethe_read_file(b, (size_t)1 << 30, &y, &ny)) {
+    free(x);
+    return 0;
+  }
+  int same = nx == ny && memcmp(x, y, nx) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
 double tu_rel_err(const float *a, const float *b, size_t n) {
   double num = 0, den = 0;
   for (size_t i = 0; i < n; i++) {

@@ -27,8 +27,26 @@ char *tu_shared_path(const char *rel);
 char *tu_tmp_path(const char *name);
 /* tu_tmp_path(name), created empty (removed first); malloc'ed. */
 char *tu_fresh_dir(const char *name);
+/* Removes a tu_fresh_dir directory and frees its path. */
+void tu_remove_dir(char *dir);
+/* A test program's scratch directory: defines `static char *WORK` and the cmocka group setup and
+ * teardown (pass them to tu_run_group_tests) that create it (tu_fresh_dir(name)) and remove it. */
+#define TU_WORK_DIR(name)                                                                                              \
+  static char *WORK;                                                                                                   \
+  static int setup(void **state) {                                                                                     \
+    (void)state;                                                                                                       \
+    WORK = tu_fresh_dir(name);                                                                                         \
+    return 0;                                                                                                          \
+  }                                                                                                                    \
+  static int teardown(void **state) {                                                                                  \
+    (void)state;                                                                                                       \
+    tu_remove_dir(WORK);                                                                                               \
+    return 0;                                                                                                          \
+  }
 /* Writes `text` to `path` (fails the test when it cannot). */
 void tu_write_text(const char *path, const char *text);
+/* 1 when the two files hold the same bytes; 0 when they differ or either cannot be read (up to 1 GiB). */
+int tu_same_file(const char *a, const char *b);
 
 /* Honest skips. ctest shows a program as Skipped only when it exits 77 (SKIP_RETURN_CODE); cmocka's
  * skip() alone reports the program as Passed. So a case that cannot run calls tu_skip_case (or

@@ -320,39 +320,37 @@ done:
  * with other jobs, which stretch the wall clock but not this. */
 static double cpu_time_rate(double c0) { return (lethe_process_cpu_s() - c0) / omp_get_max_threads(); }
 
-static double time_gemm(int ta, int tb, int M, int N, int K, const float *A, const float *B, float *C) {
-  double best = 0;
-  double flop = 2.0 * M * N * K;
-  for (int rep = 0; rep < 3; rep++) {
-    int iters = 0;
-    double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
-    do {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
-          ta ? M : K, B, tb ? K : N, 0.0f, C, N);
-      iters++;
-      t = lethe_now_s() - t0;
-    } while (t < 0.25);
-    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
-    best = g > best ? g : best;
-  }
-  return best;
+/* One product of the GEMM bench: C = op(A) op(B), fp32 weights (B) or bf16 ones (B16). */
+typedef struct {
+  int ta, tb, M, N, K;
+  const float *A, *B;
+  const uint16_t *B16;
+  float *C;
+} gemm_case;
+
+static void run_gemm(const gemm_case *g) {
+  if (g->B16)
+    lethe_cpu_ops()->gemm_bf16w(
+        g->tb, g->M, g->N, g->K, 1.0f, g->A, g->K, g->B16, g->tb ? g->K : g->N, 0.0f, g->C, g->N);
+  else
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->M, g->N, g->K,
+        1.0f, g->A, g->ta ? g->M : g->K, g->B, g->tb ? g->K : g->N, 0.0f, g->C, g->N);
 }
 
-/* The same product with the weight B stored in bf16 (trans_w = tb), through the CPU backend. */
-static double time_gemm_bf16(int tb, int M, int N, int K, const float *A, const uint16_t *B, float *C) {
-  const lethe_ops *o = lethe_cpu_ops();
+/* GFLOP/s per thread of CPU time: the best of 3 repetitions of at least 0.25 s each. */
+static double time_gemm(const gemm_case *g) {
   double best = 0;
-  double flop = 2.0 * M * N * K;
+  double flop = 2.0 * g->M * g->N * g->K;
   for (int rep = 0; rep < 3; rep++) {
     int iters = 0;
     double t0 = lethe_now_s(), c0 = lethe_process_cpu_s(), t;
     do {
-      o->gemm_bf16w(tb, M, N, K, 1.0f, A, K, B, tb ? K : N, 0.0f, C, N);
+      run_gemm(g);
       iters++;
       t = lethe_now_s() - t0;
     } while (t < 0.25);
-    double g = flop * iters / cpu_time_rate(c0) * 1e-9;
-    best = g > best ? g : best;
+    double gf = flop * iters / cpu_time_rate(c0) * 1e-9;
+    best = gf > best ? gf : best;
   }
   return best;
 }
@@ -405,8 +403,10 @@ lethe_status lethe_bench_gemm(const char *config, int rows, lethe_bench_gemm_res
   lethe_cpu_ops()->upload_bf16(B16, B, maxb);
   r->bf16_engine = lethe_cpu_bf16_engine();
   for (int i = 0; i < n; i++) {
-    r->gflops[i] = time_gemm(shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B, C);
-    r->bf16_gflops[i] = time_gemm_bf16(shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B16, C);
+    gemm_case g = {shapes[i].ta, shapes[i].tb, shapes[i].M, shapes[i].N, shapes[i].K, A, B, NULL, C};
+    r->gflops[i] = time_gemm(&g);
+    g.B16 = B16;
+    r->bf16_gflops[i] = time_gemm(&g);
     if (r->bf16_gflops[i] > r->bf16_peak_gflops) r->bf16_peak_gflops = r->bf16_gflops[i];
     snprintf(r->names[i], sizeof r->names[i], "%s [%dx%dx%d]", shapes[i].name, shapes[i].M, shapes[i].N, shapes[i].K);
     if (r->gflops[i] > r->peak_gflops) r->peak_gflops = r->gflops[i];

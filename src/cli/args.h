@@ -17,6 +17,14 @@ typedef struct {
   const char *choices; /* ARG_CHOICE: "a|b|c"; dst receives the index */
 } cli_arg;
 
+/* The --device flag of every command that runs a model: one entry, one help text. dst: const char **. */
+#define CLI_ARG_DEVICE(dst)                                                                                            \
+  {                                                                                                                    \
+    "device", ARG_STR, (dst),                                                                                          \
+        "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32", \
+        0, 0, 0, NULL                                                                                                  \
+  }
+
 /* Parses argv[0..argc) (argv[0] is the first flag, not the command). Positional arguments are not
  * accepted. Returns 0 on success, 1 when --help was printed, 2 on a usage error (printed). */
 int cli_parse(const char *cmd, const char *summary, int argc, char **argv, const cli_arg *defs, int ndefs);

@@ -16,10 +16,7 @@
       {"batch", ARG_INT, &(o).batch, "sequences per step (4)", 0, 1, 4096, NULL},                                      \
       {"seq", ARG_INT, &(o).seq, "tokens per sequence (256)", 0, 2, 1 << 20, NULL},                                    \
       {"threads", ARG_INT, &(o).threads, "threads (0: all cores)", 0, 0, 4096, NULL},                                  \
-      {"device", ARG_STR, &(o).device,                                                                                 \
-          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or "         \
-          "cuda:fp32",                                                                                                 \
-          0, 0, 0, NULL},                                                                                              \
+      CLI_ARG_DEVICE(&(o).device), /* one entry for every command */                                                   \
       {"recompute", ARG_FLAG, &(o).recompute, "recompute activations per block in the backward pass", 0, 0, 0, NULL},  \
       {"train-layers", ARG_STR, &(o).train_layers, "full parameters of these layers (A-B, -N) instead of LoRA", 0, 0,  \
           0, NULL},                                                                                                    \
@@ -128,9 +125,7 @@ static int bench_gen(int argc, char **argv) {
       {"new", ARG_INT, &o.new_tokens, "new tokens per prompt (128)", 0, 1, 1 << 20, NULL},
       {"reps", ARG_INT, &o.reps, "repetitions; the first one warms up (3)", 0, 1, 1000, NULL},
       {"threads", ARG_INT, &o.threads, "threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &o.device,
-          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or cuda:fp32",
-          0, 0, 0, NULL},
+      CLI_ARG_DEVICE(&o.device),
   };
   int rc = cli_parse("bench gen", "Prompt and generation tokens/s of batched greedy decoding with the KV cache.", argc,
       argv, defs, (int)(sizeof defs / sizeof *defs));

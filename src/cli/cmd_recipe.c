@@ -39,7 +39,7 @@ static int zjuklab(int argc, char **argv) {
       {"max-len", ARG_INT, &max_len, "tokens per row at most (256)", 0, 2, 1 << 20, NULL},
       {"batch", ARG_INT, &batch, "sequences per micro-batch (0: lethe unlearn's default)", 0, 0, 4096, NULL},
       {"threads", ARG_INT, &threads, "threads (0: all cores)", 0, 0, 4096, NULL},
-      {"device", ARG_STR, &device, "compute device (as lethe unlearn --device)", 0, 0, 0, NULL},
+      CLI_ARG_DEVICE(&device),
       {"quiet", ARG_FLAG, &quiet, "no progress messages from the runs", 0, 0, 0, NULL},
   };
   int rc = cli_parse("recipe zjuklab",

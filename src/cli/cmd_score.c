@@ -19,7 +19,7 @@ int cmd_score(int argc, char **argv) {
       {"batch", ARG_INT, &o.batch, "sequences per forward pass (default 8)", 0, 1, 1 << 16, NULL},
       {"max-len", ARG_INT, &o.max_len, "cut sequences to this many tokens (default: the model's context)", 0, 2,
           1 << 24, NULL},
-      {"device", ARG_STR, &o.device, "compute device: cpu (default), cuda or cuda:fp32", 0, 0, 0, NULL},
+      CLI_ARG_DEVICE(&o.device),
   };
   int rc = cli_parse("score",
       "Writes one JSON line per row: line, id, n_prompt, ids (the scored tokens), logprobs, sum_logprob, "

@@ -55,10 +55,7 @@
       {"threads", ARG_INT, &(o).threads, "OpenMP threads (0: all cores)", 0, 0, 4096, NULL},                           \
       {"max-line-bytes", ARG_I64, &(o).max_line_bytes, "longest JSONL line accepted in the data (default 64 MiB)", 0,  \
           1, 1e12, NULL},                                                                                              \
-      {"device", ARG_STR, &(o).device,                                                                                 \
-          "compute device: cpu (default, fp32), cpu:bf16 (bf16 weights, AVX512_BF16), cuda (bf16 weights) or "         \
-          "cuda:fp32",                                                                                                 \
-          0, 0, 0, NULL},                                                                                              \
+      CLI_ARG_DEVICE(&(o).device), /* one entry for every command */                                                   \
       {"quiet", ARG_FLAG, &(v).quiet, "no progress output", 0, 0, 0, NULL},                                            \
       {"eval-every", ARG_INT, &(o).eval_every,                                                                         \
           "evaluate (the scores of lethe eval) every K epochs, and before step 1", 0, 1, 1 << 20, NULL},               \

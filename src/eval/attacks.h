@@ -44,12 +44,14 @@ typedef struct {
 
 lethe_status lethe_tok_stats_compute(
     lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out);
+/* The same for n_sets sets in one pass over the model (lethe_seq_pass): out[j] for sets[j]. */
+lethe_status lethe_tok_stats_compute_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets,
+    int n_sets, int batch, lethe_tok_stats *out);
 void lethe_tok_stats_free(lethe_tok_stats *s);
 
 /* Mean answer NLL (nll[i], NAN without answer tokens), exact memorisation and extraction strength
- * of every sequence of a tokset, from one lethe_tok_stats pass. */
-lethe_status lethe_seq_nll_mem(
-    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll, double *em, double *es);
+ * of every sequence of a tokset, from its token statistics (ts->n_seq values each). */
+void lethe_seq_nll_mem(const lethe_tok_stats *ts, double *nll, double *em, double *es);
 
 /* Scores of one sequence of n tokens (NAN when n == 0). k in (0, 1]: the fraction for Min-K. */
 double lethe_score_loss(const double *logp, int n);
@@ -67,10 +69,11 @@ typedef struct {
   size_t n;
 } lethe_doc_scores;
 
-/* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) with (m, lora); with
- * reference != 0 and lora set, the Reference attack runs the base model (lora NULL) too. */
-lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-    const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out);
+/* Scores `docs` (tokenised as lethe_tokset_build does, every token scored) from their token
+ * statistics ts (of d, with the evaluated model); base_sum / base_cnt: the adapter-off
+ * model's per-document NLL sums and counts (lethe_seq_nll) for the Reference attack, NULL: none. */
+lethe_status lethe_doc_scores_from(const lethe_tok_stats *ts, const lethe_tokset *d, const lethe_rowset *docs, double k,
+    const double *base_sum, const int *base_cnt, lethe_doc_scores *out);
 void lethe_doc_scores_free(lethe_doc_scores *s);
 
 /* The AUC of every attack (members are the positives of -score, as lethe_mia_auc), NAN where an

@@ -33,13 +33,12 @@ void lethe_eval_point_from(const lethe_eval_results *r, lethe_eval_point *p) {
   p->final = lethe_eval_selection_score(r);
 }
 
-static const char *const KEYS[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation",
-    "retain_knowledge", "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
-enum { NKEYS = sizeof KEYS / sizeof *KEYS };
+const char *const lethe_eval_point_keys[LETHE_EVAL_POINT_NSCORES] = {"forget_regurgitation", "forget_knowledge",
+    "retain_regurgitation", "retain_knowledge", "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
 
-static double *field(lethe_eval_point *p, int k) {
-  double *f[NKEYS] = {&p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation, &p->retain_knowledge,
-      &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final};
+double *lethe_eval_point_score(lethe_eval_point *p, int k) {
+  double *f[LETHE_EVAL_POINT_NSCORES] = {&p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation,
+      &p->retain_knowledge, &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final};
   return f[k];
 }
 
@@ -47,12 +46,12 @@ lethe_status lethe_eval_log_append(FILE *fp, const char *path, const lethe_eval_
   lethe_eval_point c = *p;
   /* "step" first: a resumed run keeps the lines of steps up to its checkpoint by that prefix */
   fprintf(fp, "{\"step\": %lld, \"epoch\": %.6g", (long long)c.step, c.epoch);
-  for (int k = 0; k < NKEYS; k++) {
-    double v = *field(&c, k);
+  for (int k = 0; k < LETHE_EVAL_POINT_NSCORES; k++) {
+    double v = *lethe_eval_point_score(&c, k);
     if (isfinite(v))
-      fprintf(fp, ", \"%s\": %.9g", KEYS[k], v);
+      fprintf(fp, ", \"%s\": %.9g", lethe_eval_point_keys[k], v);
     else
-      fprintf(fp, ", \"%s\": null", KEYS[k]);
+      fprintf(fp, ", \"%s\": null", lethe_eval_point_keys[k]);
   }
   fprintf(fp, ", \"seconds\": %.3f}\n", c.seconds);
   if (fflush(fp) || ferror(fp)) return lethe_fail(LETHE_ERR_IO, "%s: cannot write the evaluation log", path);
@@ -79,9 +78,9 @@ static lethe_status one(const json_t *obj, const char *path, size_t line, void *
   p->epoch = p->seconds = NAN; /* absent fields read as NaN */
   LETHE_TRY(lethe_json_num_at(obj, "epoch", 0, &at, &p->epoch, NULL));
   LETHE_TRY(lethe_json_num_at(obj, "seconds", 0, &at, &p->seconds, NULL));
-  for (int k = 0; k < NKEYS; k++) {
-    *field(p, k) = NAN;
-    LETHE_TRY(lethe_json_num_at(obj, KEYS[k], 0, &at, field(p, k), NULL));
+  for (int k = 0; k < LETHE_EVAL_POINT_NSCORES; k++) {
+    *lethe_eval_point_score(p, k) = NAN;
+    LETHE_TRY(lethe_json_num_at(obj, lethe_eval_point_keys[k], 0, &at, lethe_eval_point_score(p, k), NULL));
   }
   r->n++;
   return LETHE_OK;

@@ -18,6 +18,13 @@ typedef struct {
   double seconds; /* time the evaluation took */
 } lethe_eval_point;
 
+/* The scores of a record, in the log's order (forget_regurgitation .. final): their JSON keys, and
+ * the field of p each names. Every writer and reader of a record (eval_log.jsonl, the selection
+ * state, run.json) walks this one table. */
+enum { LETHE_EVAL_POINT_NSCORES = 9 };
+extern const char *const lethe_eval_point_keys[LETHE_EVAL_POINT_NSCORES];
+double *lethe_eval_point_score(lethe_eval_point *p, int k);
+
 /* The score a run selects on: the mean of what was measured among the task aggregate, the MIA
  * score and MMLU (the official final score when all three are present). NAN when none is. */
 double lethe_eval_selection_score(const lethe_eval_results *r);

@@ -1,8 +1,8 @@
 /* eval/eval_run.c: the model side of the task's scorer. Greedy generations of the forget and
- * retain rows (batched, KV cache), the mean answer NLL of each row, per-document NLLs of the MIA
- * sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the outputs. Under
- * data parallelism (o->comm) each rank computes its share of whole batches (eval_share.h) and
- * the results are gathered to every rank in the original order; rank 0 writes. */
+ * retain rows (batched, KV cache), then one pass over the model for the mean answer NLL of each row
+ * and the per-document NLLs of the MIA sets, MMLU by next-token logits of " A".." D"; then the scorer of eval.h and the
+ * outputs. Under data parallelism (o->comm) each rank computes its share of whole batches (eval_share.h) and the
+ * results are gathered to every rank in the original order; rank 0 writes. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,20 +42,40 @@ void lethe_eval_opts_default(lethe_eval_opts *o) {
 
 #define say(o, ...) lethe_say((o)->progress, __VA_ARGS__)
 
-/* Generations and answer NLLs of one row set, appended to `rows` with `split`. */
-static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-    const lethe_tokenizer *tok, const lethe_rowset *set, lethe_split split, lethe_eval_rows *rows,
-    lethe_attack_results *atk) {
+/* One split of an evaluation: its rows, their greedy generations and the rows tokenised (input +
+ * output, the prompt masked) for the answer NLLs, which the evaluation's one pass computes. */
+typedef struct {
+  const lethe_rowset *set;
+  lethe_split split;
+  int **outs, *out_lens; /* (set->n) the generated tokens of each row */
+  lethe_tokset d;
+} split_gen;
+
+static void split_gen_free(split_gen *g) {
+  for (int i = 0; g->outs && i < g->set->n; i++) free(g->outs[i]);
+  free(g->outs);
+  free(g->out_lens);
+  lethe_tokset_free(&g->d);
+  memset(g, 0, sizeof *g);
+}
+
+/* Generations of one row set (this rank's share, then everyone's), stopping where
+ * generation_config.json (gc) says. */
+static lethe_status gen_split(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
+    const lethe_tokenizer *tok, const lethe_gen_config *gc, const lethe_rowset *set, lethe_split split,
+    split_gen *out) {
   const lethe_config *c = lethe_model_config(m);
   int n = set->n;
+  memset(out, 0, sizeof *out);
+  out->set = set;
+  out->split = split;
   int **prompts = calloc((size_t)n, sizeof *prompts), *lens = calloc((size_t)n, sizeof *lens);
-  int **outs = calloc((size_t)n, sizeof *outs), *out_lens = calloc((size_t)n, sizeof *out_lens);
-  double *nll = malloc(sizeof(double) * (size_t)(n ? n : 1));
-  lethe_tokset d;
-  memset(&d, 0, sizeof d);
+  out->outs = calloc((size_t)n, sizeof *out->outs);
+  out->out_lens = calloc((size_t)n, sizeof *out->out_lens);
+  int **outs = out->outs, *out_lens = out->out_lens;
   lethe_status s = LETHE_OK;
   int cut = 0;
-  if (!prompts || !lens || !outs || !out_lens || !nll) {
+  if (!prompts || !lens || !outs || !out_lens) {
     s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
     goto done;
   }
@@ -83,11 +103,9 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   g.max_batch = o->batch;
   /* generation stops where transformers' would: generation_config.json's eos ids (e.g. Llama 3
    * instruct's end-of-turn), when the model directory has them */
-  lethe_gen_config gc;
-  if ((s = lethe_gen_config_load(o->model, &gc))) goto done;
-  if (gc.n_eos) {
-    g.stop_ids = gc.eos_ids;
-    g.n_stop = gc.n_eos;
+  if (gc->n_eos) {
+    g.stop_ids = gc->eos_ids;
+    g.n_stop = gc->n_eos;
   }
   double t0 = lethe_now_s();
   long new_tokens = 0;
@@ -108,45 +126,50 @@ static lethe_status eval_split(const lethe_eval_opts *o, lethe_model *m, const l
   }
   if (tty) say(o, "\n");
   if (!s) s = lethe_eval_gather_ids(cm, n, o->batch, outs, out_lens);
-  if (s) goto done;
-  /* Answer NLLs (informational): input + output with the prompt masked. */
-  if ((s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &d))) goto done;
-  for (int i = 0; i < n; i++) nll[i] = NAN;
-  size_t dn = (size_t)(d.n ? d.n : 1);
+  /* for the answer NLLs (informational): input + output with the prompt masked */
+  if (!s) s = lethe_tokset_build(tok, NULL, set, c->max_seq_len, -1, &out->d);
+done:
+  for (int i = 0; i < n; i++)
+    if (prompts) free(prompts[i]);
+  free(prompts);
+  free(lens);
+  if (s) split_gen_free(out);
+  return s;
+}
+
+/* The split's rows with their generations and answer NLLs (from ts, the token statistics of this
+ * rank's share [lo, ..) of g->d, gathered from every rank), appended to `rows`; its memorisation
+ * means into atk. */
+static lethe_status add_split(const lethe_eval_opts *o, const lethe_tokenizer *tok, const split_gen *g,
+    const lethe_tok_stats *ts, int lo, lethe_eval_rows *rows, lethe_attack_results *atk) {
+  const lethe_comm *cm = o->comm;
+  int n = g->set->n;
+  const lethe_tokset *d = &g->d;
+  size_t dn = (size_t)(d->n ? d->n : 1);
+  double *nll = malloc(sizeof(double) * (size_t)(n ? n : 1));
   double *per = malloc(sizeof(double) * dn), *em = malloc(sizeof(double) * dn), *es = malloc(sizeof(double) * dn);
-  int dlo, dhi;
-  lethe_eval_share(cm, lethe_comm_rank(cm), d.n, o->batch, &dlo, &dhi);
-  lethe_tokset dv; /* this rank's sequences */
-  lethe_tokset_view(&d, dlo, dhi, &dv);
-  s = per && em && es ? lethe_seq_nll_mem(m, lora, &dv, o->batch, per + dlo, em + dlo, es + dlo)
-                      : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, per, sizeof *per);
-  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, em, sizeof *em);
-  if (!s) s = lethe_eval_gather(cm, d.n, o->batch, es, sizeof *es);
-  for (int i = 0; i < d.n && !s; i++) nll[d.row[i]] = per[i];
-  if (!s) lethe_attack_mem_means(atk, split, em, es, d.n);
-  free(per);
-  free(em);
-  free(es);
+  lethe_status s = nll && per && em && es ? LETHE_OK : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!s) lethe_seq_nll_mem(ts, per + lo, em + lo, es + lo);
+  if (!s) s = lethe_eval_gather(cm, d->n, o->batch, per, sizeof *per);
+  if (!s) s = lethe_eval_gather(cm, d->n, o->batch, em, sizeof *em);
+  if (!s) s = lethe_eval_gather(cm, d->n, o->batch, es, sizeof *es);
+  if (!s) {
+    for (int i = 0; i < n; i++) nll[i] = NAN;
+    for (int i = 0; i < d->n; i++) nll[d->row[i]] = per[i];
+    lethe_attack_mem_means(atk, g->split, em, es, d->n);
+  }
   for (int i = 0; i < n && !s; i++) {
     char *text = NULL;
     size_t len = 0;
-    if ((s = lethe_tokenizer_decode(tok, outs[i], out_lens[i], 1, &text, &len))) break;
-    const lethe_row *r = &set->rows[i];
-    s = lethe_eval_rows_add(rows, r->id, r->task, split, r->output, r->output_len, text, len, nll[i]);
+    if ((s = lethe_tokenizer_decode(tok, g->outs[i], g->out_lens[i], 1, &text, &len))) break;
+    const lethe_row *r = &g->set->rows[i];
+    s = lethe_eval_rows_add(rows, r->id, r->task, g->split, r->output, r->output_len, text, len, nll[i]);
     free(text);
   }
-done:
-  for (int i = 0; i < n; i++) {
-    if (prompts) free(prompts[i]);
-    if (outs) free(outs[i]);
-  }
-  free(prompts);
-  free(lens);
-  free(outs);
-  free(out_lens);
   free(nll);
-  lethe_tokset_free(&d);
+  free(per);
+  free(em);
+  free(es);
   return s;
 }
 
@@ -175,51 +198,53 @@ static lethe_status doc_scores_gather(
   return s;
 }
 
-/* Mean token NLL of each document of a MIA file (every token scored). */
-static lethe_status doc_nll(const lethe_eval_opts *o, lethe_model *m, const lethe_lora *lora,
-    const lethe_tokenizer *tok, const char *path, int member, int reference, double **out, size_t *n_out,
-    lethe_doc_scores *sc, lethe_mia_out *mo) {
+/* A MIA file's documents, tokenised with every token scored. */
+typedef struct {
   lethe_rowset docs;
   lethe_tokset d;
-  memset(&d, 0, sizeof d);
-  *out = NULL;
-  *n_out = 0;
-  LETHE_TRY(lethe_docs_load(path, &docs));
-  lethe_status s = lethe_tokset_build(tok, NULL, &docs, lethe_model_config(m)->max_seq_len, -1, &d);
-  if (!s && d.n_skipped)
-    s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, d.n_skipped);
-  if (!s && d.n_truncated)
-    say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, d.n_truncated);
+} mia_set;
+
+static void mia_set_free(mia_set *ms) {
+  lethe_tokset_free(&ms->d);
+  lethe_rowset_free(&ms->docs);
+}
+
+static lethe_status mia_load(
+    const lethe_eval_opts *o, lethe_model *m, const lethe_tokenizer *tok, const char *path, mia_set *ms) {
+  memset(ms, 0, sizeof *ms);
+  LETHE_TRY(lethe_docs_load(path, &ms->docs));
+  lethe_status s = lethe_tokset_build(tok, NULL, &ms->docs, lethe_model_config(m)->max_seq_len, -1, &ms->d);
+  if (!s && ms->d.n_skipped)
+    s = lethe_fail(LETHE_ERR_INVALID, "%s: %d documents have fewer than two tokens", path, ms->d.n_skipped);
+  if (!s && ms->d.n_truncated)
+    say(o, "warning: %s: %d documents longer than the model's context were cut\n", path, ms->d.n_truncated);
   if (!s) {
     const char *what[] = {"documents"};
-    double nd = d.n;
+    double nd = ms->d.n;
     s = lethe_eval_same_inputs(o->comm, &nd, what, 1);
   }
-  double *nll = NULL;
-  if (!s) { /* this rank's documents, then everyone's */
-    int lo, hi;
-    lethe_eval_share(o->comm, lethe_comm_rank(o->comm), d.n, o->batch, &lo, &hi);
-    lethe_tokset v;
-    lethe_tokset_view(&d, lo, hi, &v);
-    lethe_doc_scores part;
-    s = lethe_doc_scores_compute(m, lora, &v, &docs, o->batch, o->mink_k > 0 ? o->mink_k : 0.2, reference, &part);
-    if (!s) s = doc_scores_gather(o->comm, &part, d.n, lo, o->batch, sc);
-  }
-  if (!s) {
-    nll = malloc(sizeof(double) * (size_t)d.n);
-    if (!nll) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < d.n && !s; i++) nll[i] = sc->score[LETHE_ATK_LOSS][i];
-  }
-  if (!s) lethe_mia_out_add(mo, member, &docs, &d, sc);
-  if (!s) {
-    *out = nll;
-    *n_out = (size_t)d.n;
-  } else {
-    free(nll);
-  }
-  lethe_tokset_free(&d);
-  lethe_rowset_free(&docs);
+  if (s) mia_set_free(ms);
   return s;
+}
+
+/* Every attack's score of each document (from ts, the statistics of this rank's share [lo, ..) of
+ * ms->d, as view v; base_*: the Reference attack's adapter-off NLLs of the share, or NULL), gathered
+ * into sc, and mo's rows; *out: their mean token NLLs (LOSS), malloc'ed. */
+static lethe_status mia_scores(const lethe_eval_opts *o, const mia_set *ms, const lethe_tokset *v, int lo,
+    const lethe_tok_stats *ts, const double *base_sum, const int *base_cnt, int member, double **out, size_t *n_out,
+    lethe_doc_scores *sc, lethe_mia_out *mo) {
+  *out = NULL;
+  *n_out = 0;
+  lethe_doc_scores part;
+  LETHE_TRY(lethe_doc_scores_from(ts, v, &ms->docs, o->mink_k > 0 ? o->mink_k : 0.2, base_sum, base_cnt, &part));
+  LETHE_TRY(doc_scores_gather(o->comm, &part, ms->d.n, lo, o->batch, sc));
+  double *nll = malloc(sizeof(double) * (size_t)(ms->d.n ? ms->d.n : 1));
+  if (!nll) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < ms->d.n; i++) nll[i] = sc->score[LETHE_ATK_LOSS][i];
+  lethe_mia_out_add(mo, member, &ms->docs, &ms->d, sc);
+  *out = nll;
+  *n_out = (size_t)ms->d.n;
+  return LETHE_OK;
 }
 
 /* Last token id of encode(text) without special tokens. */
@@ -377,13 +402,60 @@ lethe_status lethe_eval_scores(const lethe_eval_opts *o, lethe_model *m, const l
   double have[4] = {forget ? forget->n : -1, retain ? retain->n : -1, mmlu ? (double)mmlu->n_subjects : -1, 0};
   for (size_t si = 0; mmlu && si < mmlu->n_subjects; si++) have[3] += (double)mmlu->subjects[si].n_test;
   lethe_status s = lethe_eval_same_inputs(o->comm, have, what, 4);
-  if (!s && forget) s = eval_split(o, m, lora, tok, forget, LETHE_SPLIT_FORGET, rows, &ax->atk);
-  if (!s && retain) s = eval_split(o, m, lora, tok, retain, LETHE_SPLIT_RETAIN, rows, &ax->atk);
-  /* the Reference attack's base-model pass only where the attacks are kept (lethe eval): the
-   * evaluations during training read the LOSS AUC alone */
-  int ref = x != NULL;
-  if (!s && o->mia_members) s = doc_nll(o, m, lora, tok, o->mia_members, 1, ref, &mem, &nm, &ax->mem, &ax->mia);
-  if (!s && o->mia_nonmembers) s = doc_nll(o, m, lora, tok, o->mia_nonmembers, 0, ref, &non, &nn, &ax->non, &ax->mia);
+  split_gen g[2];
+  mia_set ms[2];
+  int ng = 0, nd = 0, mia_of[2] = {0, 0}; /* mia_of[j]: ms[j] are the members (1) or not (0) */
+  lethe_tok_stats ts[4];
+  int n_ts = 0;
+  double *base_sum[2] = {NULL, NULL};
+  int *base_cnt[2] = {NULL, NULL};
+  /* generation_config.json: read once for the evaluation */
+  lethe_gen_config gc;
+  if (!s) s = lethe_gen_config_load(o->model, &gc);
+  if (!s && forget && !(s = gen_split(o, m, lora, tok, &gc, forget, LETHE_SPLIT_FORGET, &g[ng]))) ng++;
+  if (!s && retain && !(s = gen_split(o, m, lora, tok, &gc, retain, LETHE_SPLIT_RETAIN, &g[ng]))) ng++;
+  if (!s && o->mia_members && !(s = mia_load(o, m, tok, o->mia_members, &ms[nd]))) mia_of[nd++] = 1;
+  if (!s && o->mia_nonmembers && !(s = mia_load(o, m, tok, o->mia_nonmembers, &ms[nd]))) mia_of[nd++] = 0;
+  /* one pass over the model for the answer NLLs of every split and the MIA documents' statistics,
+   * each set this rank's share of it (lethe_seq_pass: each set's batches as its own pass would
+   * make them, so the same numbers) */
+  lethe_tokset views[4];
+  memset(views, 0, sizeof views);
+  const lethe_tokset *sets[4];
+  int lo[4];
+  for (int j = 0; j < ng + nd; j++) {
+    const lethe_tokset *d = j < ng ? &g[j].d : &ms[j - ng].d;
+    int hi;
+    lethe_eval_share(o->comm, lethe_comm_rank(o->comm), d->n, o->batch, &lo[j], &hi);
+    lethe_tokset_view(d, lo[j], hi, &views[j]);
+    sets[j] = &views[j];
+  }
+  if (!s && ng + nd > 0 && !(s = lethe_tok_stats_compute_sets(m, lora, sets, ng + nd, o->batch, ts))) n_ts = ng + nd;
+  /* the Reference attack's base-model pass (one, over both MIA sets) only where the attacks are
+   * kept (lethe eval): the evaluations during training read the LOSS AUC alone */
+  int ref = x != NULL && lora != NULL && nd > 0;
+  for (int j = 0; j < nd && ref && !s; j++) {
+    size_t n = (size_t)(views[ng + j].n ? views[ng + j].n : 1);
+    base_sum[j] = malloc(sizeof(double) * n);
+    base_cnt[j] = malloc(sizeof(int) * n);
+    if (!base_sum[j] || !base_cnt[j]) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  }
+  if (!s && ref) s = lethe_seq_nll_sets(m, NULL, sets + ng, nd, o->batch, base_sum, base_cnt);
+  for (int j = 0; j < ng && !s; j++) s = add_split(o, tok, &g[j], &ts[j], lo[j], rows, &ax->atk);
+  for (int j = 0; j < nd && !s; j++) {
+    const lethe_tokset *v = &views[ng + j];
+    s = mia_of[j] ? mia_scores(o, &ms[j], v, lo[ng + j], &ts[ng + j], base_sum[j], base_cnt[j], 1, &mem, &nm, &ax->mem,
+                        &ax->mia)
+                  : mia_scores(o, &ms[j], v, lo[ng + j], &ts[ng + j], base_sum[j], base_cnt[j], 0, &non, &nn, &ax->non,
+                        &ax->mia);
+  }
+  for (int j = 0; j < n_ts; j++) lethe_tok_stats_free(&ts[j]);
+  for (int j = 0; j < ng; j++) split_gen_free(&g[j]);
+  for (int j = 0; j < nd; j++) {
+    mia_set_free(&ms[j]);
+    free(base_sum[j]);
+    free(base_cnt[j]);
+  }
   if (!s && mem && non) s = lethe_attack_aucs(&ax->mem, &ax->non, &ax->atk);
   ax->has_mia = mem && non;
   double mmlu_acc = NAN;

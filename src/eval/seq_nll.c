@@ -5,28 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/seq_logprobs.h"
+#include "eval/seq_pass.h"
 #include "util/error.h"
+
+typedef struct {
+  double *const *sum;
+  int *const *count;
+} nll_out;
+
+static lethe_status keep_nll(void *ctx, const lethe_seq_batch *b) {
+  const nll_out *o = ctx;
+  /* ws->logp: the scored rows in sequence order, lethe_tokset_answer_count of each */
+  const float *lp = b->ws->logp;
+  for (int i = b->first; i < b->first + b->n; i++) {
+    double acc = 0;
+    int n = lethe_tokset_answer_count(b->d, i);
+    for (int k = 0; k < n; k++) acc -= *lp++;
+    o->sum[b->set][i] = acc;
+    o->count[b->set][i] = n;
+  }
+  return LETHE_OK;
+}
+
+lethe_status lethe_seq_nll_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets, int n_sets,
+    int batch, double *const *sum, int *const *count) {
+  nll_out o = {sum, count};
+  return lethe_seq_pass(m, lora, sets, n_sets, batch, 1, keep_nll, &o);
+}
 
 lethe_status lethe_seq_nll(
     lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum, int *count) {
-  if (d->n == 0) return LETHE_OK;
-  /* the per-token log-probs (one batching loop, in seq_logprobs.c), summed per sequence */
-  float *lp = malloc(sizeof(float) * (size_t)(d->n_answer_tokens + 1));
-  int *ids = malloc(sizeof(int) * (size_t)(d->n_answer_tokens + 1));
-  lethe_status s =
-      lp && ids ? lethe_seq_logprobs(m, lora, d, batch, lp, ids) : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  size_t at = 0;
-  for (int i = 0; i < d->n && !s; i++) {
-    double acc = 0;
-    int n = lethe_tokset_answer_count(d, i);
-    for (int k = 0; k < n; k++) acc -= lp[at++];
-    sum[i] = acc;
-    count[i] = n;
-  }
-  free(lp);
-  free(ids);
-  return s;
+  return lethe_seq_nll_sets(m, lora, &d, 1, batch, &sum, &count);
 }
 
 lethe_status lethe_split_mean_nll(

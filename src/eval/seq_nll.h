@@ -11,6 +11,9 @@
  * sequence of `d`, `batch` sequences at a time. lora may be NULL (the base model). */
 lethe_status lethe_seq_nll(
     lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *sum, int *count);
+/* The same for n_sets sets in one pass (lethe_seq_pass): sum[j] and count[j] for sets[j]. */
+lethe_status lethe_seq_nll_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets, int n_sets,
+    int batch, double *const *sum, int *const *count);
 
 /* Token-weighted mean answer NLL of each split, from one pass over the set: mean[s] is the summed
  * NLL of split s's answer tokens over their number (s: LETHE_SPLIT_FORGET, LETHE_SPLIT_RETAIN), so

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "eval/attacks.h"
-#include "eval/seq_nll.h"
+#include "eval/seq_pass.h"
 #include "util/error.h"
 
 void lethe_tok_stats_free(lethe_tok_stats *s) {
@@ -19,11 +19,9 @@ void lethe_tok_stats_free(lethe_tok_stats *s) {
   memset(s, 0, sizeof *s);
 }
 
-lethe_status lethe_tok_stats_compute(
-    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out) {
+/* Sizes out's arrays for set d. */
+static lethe_status stats_alloc(const lethe_tokset *d, lethe_tok_stats *out) {
   memset(out, 0, sizeof *out);
-  const lethe_config *c = lethe_model_config(m);
-  int V = c->vocab_size;
   out->n_seq = d->n;
   out->off = calloc((size_t)d->n + 1, sizeof *out->off);
   if (!out->off) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
@@ -37,67 +35,75 @@ lethe_status lethe_tok_stats_compute(
     lethe_tok_stats_free(out);
     return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
-  if (d->n == 0) return LETHE_OK;
-  if (batch > d->n) batch = d->n;
-  if (batch < 1) batch = 1;
-  lethe_workspace *ws = NULL;
-  lethe_packed pb;
-  memset(&pb, 0, sizeof pb);
-  int *idx = malloc(sizeof(int) * (size_t)batch);
-  int *rows = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
-  int *tgt = malloc(sizeof(int) * (size_t)batch * (size_t)d->max_len);
-  float *z = NULL;
-  lethe_status s = idx && rows && tgt ? lethe_workspace_create(m, lora, batch * d->max_len, batch, 0, &ws)
-                                      : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  if (!s) s = lethe_packed_init(&pb, batch * d->max_len, batch);
-  int chunk = ws ? ws->head_chunk : 1;
-  if (!s && !(z = malloc(sizeof(float) * (size_t)chunk * (size_t)V))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  for (int first = 0; first < d->n && !s; first += batch) {
-    int k = d->n - first < batch ? d->n - first : batch;
-    for (int i = 0; i < k; i++) idx[i] = first + i;
-    if ((s = lethe_packed_fill(&pb, d, idx, k))) break;
-    lethe_batch b = {
-        .n_seq = k, .n_tokens = pb.n_tokens, .tokens = pb.tokens, .targets = pb.targets, .start = pb.start};
-    if ((s = lethe_forward(m, lora, ws, &b))) break;
-    int n = 0;
-    for (int t = 0; t < pb.n_tokens; t++)
-      if (pb.targets[t] >= 0) {
-        rows[n] = t;
-        tgt[n++] = pb.targets[t];
-      }
-    if (n != pb.answer_off[k] || n != out->off[first + k] - out->off[first]) {
-      s = lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb.answer_off[k]);
-      break;
-    }
-    size_t base = (size_t)out->off[first]; /* the batch's rows are consecutive in `out` */
-    for (int r0 = 0; r0 < n && !s; r0 += chunk) {
-      int kk = n - r0 < chunk ? n - r0 : chunk;
-      if ((s = lethe_logits_rows(m, ws, rows + r0, kk, z))) break;
+  return LETHE_OK;
+}
+
+typedef struct {
+  lethe_model *m;
+  lethe_tok_stats *out; /* (sets) */
+  int *rows, *tgt;      /* (largest batch's tokens) */
+  float *z;             /* (head_chunk, V) logits, allocated with the first batch */
+} stats_pass;
+
+/* One forwarded batch: the classifier over its scored rows, head_chunk rows at a time. */
+static lethe_status keep_stats(void *ctx, const lethe_seq_batch *b) {
+  stats_pass *p = ctx;
+  lethe_tok_stats *out = &p->out[b->set];
+  int V = lethe_model_config(p->m)->vocab_size, chunk = b->ws->head_chunk;
+  if (!p->z && !(p->z = malloc(sizeof(float) * (size_t)chunk * (size_t)V)))
+    return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  const lethe_packed *pb = b->pb;
+  int n = lethe_batch_scored_rows(b->batch, p->rows, p->tgt);
+  if (n != pb->answer_off[b->n] || n != out->off[b->first + b->n] - out->off[b->first])
+    return lethe_fail(LETHE_ERR_INVALID, "internal: %d scored rows, the batch says %d", n, pb->answer_off[b->n]);
+  size_t base = (size_t)out->off[b->first]; /* the batch's rows are consecutive in `out` */
+  for (int r0 = 0; r0 < n; r0 += chunk) {
+    int kk = n - r0 < chunk ? n - r0 : chunk;
+    LETHE_TRY(lethe_logits_rows(p->m, b->ws, p->rows + r0, kk, p->z));
+    const float *z = p->z;
+    const int *tgt = p->tgt + r0;
 #pragma omp parallel for schedule(static)
-      for (int r = 0; r < kk; r++) {
-        int am;
-        size_t o = base + (size_t)(r0 + r);
-        lethe_row_stats(z + (size_t)r * V, V, tgt[r0 + r], &out->logp[o], &out->mu[o], &out->var[o], &am);
-        out->hit[o] = am == tgt[r0 + r];
-      }
+    for (int r = 0; r < kk; r++) {
+      int am;
+      size_t o = base + (size_t)(r0 + r);
+      lethe_row_stats(z + (size_t)r * V, V, tgt[r], &out->logp[o], &out->mu[o], &out->var[o], &am);
+      out->hit[o] = am == tgt[r];
     }
   }
-  free(z);
-  free(idx);
-  free(rows);
-  free(tgt);
-  lethe_packed_free(&pb);
-  lethe_workspace_free(ws);
-  if (s) lethe_tok_stats_free(out);
+  return LETHE_OK;
+}
+
+lethe_status lethe_tok_stats_compute_sets(lethe_model *m, const lethe_lora *lora, const lethe_tokset *const *sets,
+    int n_sets, int batch, lethe_tok_stats *out) {
+  for (int j = 0; j < n_sets; j++) memset(&out[j], 0, sizeof out[j]);
+  if (batch < 1) batch = 1;
+  size_t cap = 1;
+  lethe_status s = LETHE_OK;
+  for (int j = 0; j < n_sets && !s; j++) {
+    s = stats_alloc(sets[j], &out[j]);
+    int k = sets[j]->n < batch ? sets[j]->n : batch;
+    if ((size_t)k * (size_t)sets[j]->max_len > cap) cap = (size_t)k * (size_t)sets[j]->max_len;
+  }
+  stats_pass p = {.m = m, .out = out, .rows = malloc(sizeof(int) * cap), .tgt = malloc(sizeof(int) * cap)};
+  if (!s && (!p.rows || !p.tgt)) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!s) s = lethe_seq_pass(m, lora, sets, n_sets, batch, 0, keep_stats, &p);
+  free(p.z);
+  free(p.rows);
+  free(p.tgt);
+  if (s)
+    for (int j = 0; j < n_sets; j++) lethe_tok_stats_free(&out[j]);
   return s;
 }
 
-lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, const lethe_tokset *d,
-    const lethe_rowset *docs, int batch, double k, int reference, lethe_doc_scores *out) {
+lethe_status lethe_tok_stats_compute(
+    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, lethe_tok_stats *out) {
+  return lethe_tok_stats_compute_sets(m, lora, &d, 1, batch, out);
+}
+
+lethe_status lethe_doc_scores_from(const lethe_tok_stats *ts, const lethe_tokset *d, const lethe_rowset *docs, double k,
+    const double *base_sum, const int *base_cnt, lethe_doc_scores *out) {
   memset(out, 0, sizeof *out);
-  int ref = reference && lora; /* the Reference attack: the adapter-off model's loss beside */
-  lethe_tok_stats ts;
-  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
+  int ref = base_sum != NULL; /* the Reference attack: the adapter-off model's loss beside */
   size_t n = (size_t)d->n;
   out->n = n;
   lethe_status s = LETHE_OK;
@@ -108,20 +114,12 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
     if (a == LETHE_ATK_REF && !ref) continue;
     if (!(out->score[a] = malloc(sizeof(double) * (n ? n : 1)))) s = lethe_fail(LETHE_ERR_NOMEM, "out of memory");
   }
-  double *base_sum = NULL;
-  int *base_cnt = NULL;
-  if (!s && ref) {
-    base_sum = malloc(sizeof(double) * (n ? n : 1));
-    base_cnt = malloc(sizeof(int) * (n ? n : 1));
-    s = base_sum && base_cnt ? lethe_seq_nll(m, NULL, d, batch, base_sum, base_cnt)
-                             : lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  }
   for (size_t i = 0; i < n && !s; i++) {
-    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
-    double loss = lethe_score_loss(ts.logp + o, len);
+    int o = ts->off[i], len = ts->off[i + 1] - ts->off[i];
+    double loss = lethe_score_loss(ts->logp + o, len);
     out->score[LETHE_ATK_LOSS][i] = loss;
-    out->score[LETHE_ATK_MINK][i] = lethe_score_mink(ts.logp + o, len, k);
-    out->score[LETHE_ATK_MINKPP][i] = lethe_score_minkpp(ts.logp + o, ts.mu + o, ts.var + o, len, k);
+    out->score[LETHE_ATK_MINK][i] = lethe_score_mink(ts->logp + o, len, k);
+    out->score[LETHE_ATK_MINKPP][i] = lethe_score_minkpp(ts->logp + o, ts->mu + o, ts->var + o, len, k);
     if (out->score[LETHE_ATK_ZLIB]) {
       const lethe_row *r = &docs->rows[d->row[i]];
       size_t zl = 0;
@@ -130,23 +128,15 @@ lethe_status lethe_doc_scores_compute(lethe_model *m, const lethe_lora *lora, co
     }
     if (ref) out->score[LETHE_ATK_REF][i] = loss - (base_cnt[i] > 0 ? base_sum[i] / base_cnt[i] : NAN);
   }
-  free(base_sum);
-  free(base_cnt);
-  lethe_tok_stats_free(&ts);
   if (s) lethe_doc_scores_free(out);
   return s;
 }
 
-lethe_status lethe_seq_nll_mem(
-    lethe_model *m, const lethe_lora *lora, const lethe_tokset *d, int batch, double *nll, double *em, double *es) {
-  lethe_tok_stats ts;
-  LETHE_TRY(lethe_tok_stats_compute(m, lora, d, batch, &ts));
-  for (int i = 0; i < d->n; i++) {
-    int o = ts.off[i], len = ts.off[i + 1] - ts.off[i];
-    nll[i] = lethe_score_loss(ts.logp + o, len);
-    em[i] = lethe_exact_memorization(ts.hit + o, len);
-    es[i] = lethe_extraction_strength(ts.hit + o, len);
+void lethe_seq_nll_mem(const lethe_tok_stats *ts, double *nll, double *em, double *es) {
+  for (int i = 0; i < ts->n_seq; i++) {
+    int o = ts->off[i], len = ts->off[i + 1] - ts->off[i];
+    nll[i] = lethe_score_loss(ts->logp + o, len);
+    em[i] = lethe_exact_memorization(ts->hit + o, len);
+    es[i] = lethe_extraction_strength(ts->hit + o, len);
   }
-  lethe_tok_stats_free(&ts);
-  return LETHE_OK;
 }

@@ -216,14 +216,7 @@ void lethe_final_norm_bf16(const lethe_model *m, lethe_workspace *ws, int N) {
 lethe_status lethe_head_bf16(const lethe_model *m, lethe_workspace *ws, const lethe_batch *b) {
   const lethe_config *c = &m->cfg;
   const lethe_ops *o = m->ops;
-  int n = 0, V = c->vocab_size;
-  for (int t = 0; t < b->n_tokens; t++)
-    if (b->targets[t] >= 0) {
-      ws->rows[n] = t;
-      ws->row_target[n] = b->targets[t];
-      n++;
-    }
-  ws->n_rows = n;
+  int V = c->vocab_size, n = ws->n_rows = lethe_batch_scored_rows(b, ws->rows, ws->row_target);
   for (int r0 = 0; r0 < n; r0 += ws->head_chunk) {
     int k = n - r0 < ws->head_chunk ? n - r0 : ws->head_chunk;
     o->gather_rows(ws->xrows, ws->lnf, ws->rows + r0, k, c->dim);

@@ -5,6 +5,16 @@
 #include "model/model.h"
 #include "util/error.h"
 
+int lethe_batch_scored_rows(const lethe_batch *b, int *rows, int *targets) {
+  int n = 0;
+  for (int t = 0; t < b->n_tokens; t++)
+    if (b->targets[t] >= 0) {
+      rows[n] = t;
+      targets[n++] = b->targets[t];
+    }
+  return n;
+}
+
 lethe_status lethe_head(
     const lethe_model *m, lethe_workspace *ws, const lethe_batch *b, const lethe_head_coef *coef, int grad) {
   const lethe_config *c = &m->cfg;
@@ -14,14 +24,7 @@ lethe_status lethe_head(
   if (m->act_bf16 && (grad || coef))
     return lethe_fail(LETHE_ERR_UNSUPPORTED, "a bf16-compute model (--dtype bf16) evaluates; it does not train");
   if (m->act_bf16) return lethe_head_bf16(m, ws, b);
-  int n = 0;
-  for (int t = 0; t < b->n_tokens; t++)
-    if (b->targets[t] >= 0) {
-      ws->rows[n] = t;
-      ws->row_target[n] = b->targets[t];
-      n++;
-    }
-  ws->n_rows = n;
+  int n = ws->n_rows = lethe_batch_scored_rows(b, ws->rows, ws->row_target);
   if (grad) o->zero(ws->dlnf, (size_t)b->n_tokens * c->dim);
   if (n == 0) return LETHE_OK;
   if (coef && coef->kl && !coef->ref_hidden)

@@ -356,6 +356,10 @@ lethe_status lethe_forward(const lethe_model *m, const lethe_lora *lora, lethe_w
 void lethe_block_recompute(
     const lethe_model *m, const lethe_lora *lora, lethe_workspace *ws, int l, const lethe_batch *b);
 
+/* The batch's scored rows (the tokens with a target) in batch order: their positions into rows and
+ * their targets into targets (room for b->n_tokens each); returns their number. */
+int lethe_batch_scored_rows(const lethe_batch *b, int *rows, int *targets);
+
 /* Gathers the rows with targets and runs the fused classifier on them. Fills the host arrays
  * ws->logp, ws->lse_rows (and ws->kl_rows) for ws->n_rows rows in batch order. With grad != 0 it
  * also leaves dL/d(lnf) in ws->dlnf (zero on rows without targets) and, when the model has grads,

@@ -270,19 +270,22 @@ static char *sel_path(const char *out, int64_t step, const char *ext) {
   return lethe_path_join(out, name);
 }
 
+/* The selection state's point: [step, epoch, the scores of lethe_eval_point_keys..., seconds]. */
 static json_t *point_json(const lethe_eval_point *p) {
+  lethe_eval_point c = *p;
   json_t *a = json_array();
-  const double v[] = {(double)p->step, p->epoch, p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation,
-      p->retain_knowledge, p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final, p->seconds};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-    json_array_append_new(a, isfinite(v[i]) ? json_real(v[i]) : json_null());
+  json_array_append_new(a, json_real((double)c.step));
+  json_array_append_new(a, isfinite(c.epoch) ? json_real(c.epoch) : json_null());
+  for (int k = 0; k < LETHE_EVAL_POINT_NSCORES; k++) {
+    double v = *lethe_eval_point_score(&c, k);
+    json_array_append_new(a, isfinite(v) ? json_real(v) : json_null());
+  }
+  json_array_append_new(a, isfinite(c.seconds) ? json_real(c.seconds) : json_null());
   return a;
 }
 
 static lethe_status point_read(const json_t *a, const char *path, lethe_eval_point *p) {
-  double *v[] = {NULL, &p->epoch, &p->forget_regurgitation, &p->forget_knowledge, &p->retain_regurgitation,
-      &p->retain_knowledge, &p->task_aggregate, &p->mia_auc, &p->mia_score, &p->mmlu, &p->final, &p->seconds};
-  size_t n = sizeof v / sizeof *v;
+  size_t n = 3 + LETHE_EVAL_POINT_NSCORES;
   if (!json_is_array(a) || json_array_size(a) != n)
     return lethe_fail(LETHE_ERR_FORMAT, "%s: a point must be an array of %zu numbers", path, n);
   for (size_t i = 0; i < n; i++) {
@@ -292,8 +295,12 @@ static lethe_status point_read(const json_t *a, const char *path, lethe_eval_poi
     double d = json_is_null(x) ? NAN : json_number_value(x);
     if (i == 0)
       p->step = (int64_t)d;
+    else if (i == 1)
+      p->epoch = d;
+    else if (i == n - 1)
+      p->seconds = d;
     else
-      *v[i] = d;
+      *lethe_eval_point_score(p, (int)i - 2) = d;
   }
   return LETHE_OK;
 }
@@ -413,15 +420,14 @@ void lethe_run_eval_restore_best(const lethe_run_eval *e, lethe_trainer *t) {
 }
 
 static json_t *point_obj(const lethe_eval_point *p) {
+  lethe_eval_point c = *p;
   json_t *o = json_object();
-  json_object_set_new(o, "step", json_integer((json_int_t)p->step));
-  json_object_set_new(o, "epoch", json_real(p->epoch));
-  const char *k[] = {"forget_regurgitation", "forget_knowledge", "retain_regurgitation", "retain_knowledge",
-      "task_aggregate", "mia_auc", "mia_score", "mmlu", "final"};
-  const double v[] = {p->forget_regurgitation, p->forget_knowledge, p->retain_regurgitation, p->retain_knowledge,
-      p->task_aggregate, p->mia_auc, p->mia_score, p->mmlu, p->final};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-    json_object_set_new(o, k[i], isfinite(v[i]) ? json_real(v[i]) : json_null());
+  json_object_set_new(o, "step", json_integer((json_int_t)c.step));
+  json_object_set_new(o, "epoch", json_real(c.epoch));
+  for (int k = 0; k < LETHE_EVAL_POINT_NSCORES; k++) {
+    double v = *lethe_eval_point_score(&c, k);
+    json_object_set_new(o, lethe_eval_point_keys[k], isfinite(v) ? json_real(v) : json_null());
+  }
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/seq_pass.h"
 #include "lethe/util.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -48,27 +49,20 @@ void lethe_trainer_free(lethe_trainer *t) {
   free(t);
 }
 
+static lethe_status keep_ref(void *ctx, const lethe_seq_batch *b) {
+  lethe_trainer *t = ctx;
+  memcpy(t->ref_cache + t->ref_off[b->first], b->ws->logp, sizeof(float) * (size_t)b->ws->n_rows);
+  return LETHE_OK;
+}
+
 /* Reference log-probs of every answer token with the adapter off, computed once: each rank its
  * contiguous slice of the sequences, then all-gathered. */
 static lethe_status build_ref_cache(lethe_trainer *t) {
   const lethe_tokset *d = t->data;
   const lethe_comm *c = t->cfg.comm;
-  int B = local_batch(t), lo, hi;
+  int lo, hi;
   lethe_comm_slice(c, d->n, &lo, &hi);
-  int *idx = malloc(sizeof(int) * (size_t)B);
-  if (!idx) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
-  lethe_status s = LETHE_OK;
-  for (int first = lo; first < hi && !s; first += B) {
-    int n = hi - first < B ? hi - first : B;
-    for (int k = 0; k < n; k++) idx[k] = first + k;
-    if ((s = lethe_packed_fill(&t->pb, d, idx, n))) break;
-    lethe_batch b = {
-        .n_seq = n, .n_tokens = t->pb.n_tokens, .tokens = t->pb.tokens, .targets = t->pb.targets, .start = t->pb.start};
-    if ((s = lethe_forward(t->m, NULL, t->ws, &b))) break;
-    if ((s = lethe_head(t->m, t->ws, &b, NULL, 0))) break;
-    memcpy(t->ref_cache + t->ref_off[first], t->ws->logp, sizeof(float) * (size_t)t->ws->n_rows);
-  }
-  free(idx);
+  lethe_status s = lethe_seq_pass_range(t->m, NULL, t->ws, &t->pb, d, 0, lo, hi, local_batch(t), 1, keep_ref, t);
   int W = lethe_comm_size(c);
   if (W > 1) {
     /* a rank whose forward failed returns its error without joining the gather: the program

@@ -15,20 +15,6 @@
 #include "util/fileio.h"
 #include "testutil.h"
 
-static int same_file(const char *a, const char *b) {
-  char *x, *y;
-  size_t nx, ny;
-  if (lethe_read_file(a, (size_t)1 << 30, &x, &nx)) return 0;
-  if (lethe_read_file(b, (size_t)1 << 30, &y, &ny)) {
-    free(x);
-    return 0;
-  }
-  int same = nx == ny && memcmp(x, y, nx) == 0;
-  free(x);
-  free(y);
-  return same;
-}
-
 static void check_run(const char *out, const char *run, double wf, double wk, double wr) {
   char rel[64];
   snprintf(rel, sizeof rel, "%s/run.json", run);
@@ -78,7 +64,7 @@ static void test_zjuklab(void **state) {
   assert_int_equal(rc, 0);
   free(err);
   char *ma = lethe_path_join(merged, "model.safetensors"), *mb = lethe_path_join(again, "model.safetensors");
-  assert_true(same_file(ma, mb));
+  assert_true(tu_same_file(ma, mb));
   lethe_model *base, *got;
   assert_int_equal(lethe_model_load(m, &base), LETHE_OK);
   assert_int_equal(lethe_model_load(merged, &got), LETHE_OK);

@@ -3,15 +3,18 @@
  * (tests/fixtures/mia/attacks.json from tools/reference/make_mia_fixtures.py): per-token log p,
  * mean and variance of log p over the vocabulary, greedy hits; per-sequence LOSS, ZLib, Min-K%,
  * Min-K%++, Reference, exact memorisation, extraction strength; every attack's AUC; all to 1e-6.
- * Also the official layout's CSV fields (Python's csv module) and one-line JSON. */
+ * Also the official layout's CSV fields (Python's csv module) and one-line JSON, and that an
+ * evaluation's one pass over the model gives the numbers separate passes over each set give. */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval/attacks.h"
+#include "eval/eval_scores.h"
 #include "eval/official.h"
 #include "eval/seq_nll.h"
+#include "lethe/lora.h"
 #include "lethe/model.h"
 #include "lethe/tokenizer.h"
 #include "testutil.h"
@@ -219,9 +222,110 @@ static void test_model_pass_matches_classifier(void **state) {
   free(tp);
 }
 
+/* lethe_eval_scores computes the answer NLLs of both splits and the MIA documents' statistics in
+ * one pass over the model (and the Reference attack's base-model NLLs in one more): every number is
+ * bit for bit what a pass over each set alone gives (what evaluations computed before), on the
+ * committed stories260K with an adapter, a batch that splits every set and sets of unequal sizes. */
+static void test_one_pass_equals_separate_passes(void **state) {
+  (void)state;
+  char *mp = tu_src_path("tests/fixtures/unlearn/stories260K/stories260K.bin"),
+       *tp = tu_src_path("tests/fixtures/unlearn/stories260K/tok512.bin"),
+       *fp = tu_src_path("tests/fixtures/unlearn/stories_forget.jsonl"),
+       *rp = tu_src_path("tests/fixtures/unlearn/stories_all.jsonl"),
+       *dp = tu_src_path("tests/fixtures/parquet/docs.jsonl"), *sp = tu_src_path("tests/fixtures/score/docs.jsonl");
+  lethe_model *m = NULL;
+  lethe_tokenizer *tok = NULL;
+  assert_int_equal(lethe_model_load(mp, &m), LETHE_OK);
+  assert_int_equal(lethe_model_tokenizer(mp, tp, &tok), LETHE_OK);
+  lethe_lora_config lc = {.rank = 2, .alpha = 4, .targets = (1u << LETHE_PROJ_Q) | (1u << LETHE_PROJ_V)};
+  lethe_lora *l;
+  assert_int_equal(lethe_lora_create(&m->cfg, &lc, 3, &l), LETHE_OK);
+  for (size_t i = 0; i < l->n_params; i++)
+    if (l->params[i] == 0.0f) l->params[i] = 0.05f;
+  lethe_rowset forget, retain;
+  assert_int_equal(lethe_rows_load(fp, &forget), LETHE_OK);
+  assert_int_equal(lethe_rows_load(rp, &retain), LETHE_OK);
+  lethe_eval_opts o;
+  lethe_eval_opts_default(&o);
+  o.model = mp;
+  o.max_new = 4;
+  o.batch = 4;
+  o.progress = NULL;
+  o.mia_members = sp;
+  o.mia_nonmembers = dp;
+  lethe_eval_rows rows;
+  lethe_mmlu_tally tally;
+  lethe_eval_results res;
+  lethe_eval_attacks x;
+  lethe_eval_attacks_init(&x, 0.2);
+  assert_int_equal(lethe_eval_scores(&o, m, l, tok, &forget, &retain, NULL, &rows, &tally, &res, &x), LETHE_OK);
+  assert_int_equal(rows.n, (size_t)(forget.n + retain.n));
+  /* the answer NLLs: each split alone */
+  const lethe_rowset *splits[2] = {&forget, &retain};
+  size_t at = 0;
+  for (int k = 0; k < 2; k++) {
+    lethe_tokset d;
+    assert_int_equal(lethe_tokset_build(tok, NULL, splits[k], m->cfg.max_seq_len, -1, &d), LETHE_OK);
+    lethe_tok_stats ts;
+    assert_int_equal(lethe_tok_stats_compute(m, l, &d, o.batch, &ts), LETHE_OK);
+    for (int i = 0; i < d.n; i++) {
+      int n = ts.off[i + 1] - ts.off[i];
+      double want = lethe_score_loss(ts.logp + ts.off[i], n), got = rows.rows[at + (size_t)d.row[i]].nll;
+      if (memcmp(&got, &want, sizeof got)) fail_msg("split %d row %d: NLL %.17g, alone %.17g", k, i, got, want);
+    }
+    at += (size_t)splits[k]->n;
+    lethe_tok_stats_free(&ts);
+    lethe_tokset_free(&d);
+  }
+  /* the MIA documents: each set alone, its Reference from the base model alone */
+  const char *docs_paths[2] = {sp, dp};
+  const lethe_doc_scores *got_sc[2] = {&x.mem, &x.non};
+  for (int k = 0; k < 2; k++) {
+    lethe_rowset docs;
+    lethe_tokset d;
+    assert_int_equal(lethe_docs_load(docs_paths[k], &docs), LETHE_OK);
+    assert_int_equal(lethe_tokset_build(tok, NULL, &docs, m->cfg.max_seq_len, -1, &d), LETHE_OK);
+    lethe_tok_stats ts;
+    assert_int_equal(lethe_tok_stats_compute(m, l, &d, o.batch, &ts), LETHE_OK);
+    double *sum = malloc(sizeof(double) * (size_t)d.n);
+    int *cnt = malloc(sizeof(int) * (size_t)d.n);
+    assert_int_equal(lethe_seq_nll(m, NULL, &d, o.batch, sum, cnt), LETHE_OK);
+    lethe_doc_scores want;
+    assert_int_equal(lethe_doc_scores_from(&ts, &d, &docs, 0.2, sum, cnt, &want), LETHE_OK);
+    assert_int_equal(got_sc[k]->n, want.n);
+    assert_non_null(want.score[LETHE_ATK_REF]);
+    for (int a = 0; a < LETHE_ATK_COUNT; a++) {
+      assert_true((got_sc[k]->score[a] == NULL) == (want.score[a] == NULL));
+      if (want.score[a] && memcmp(got_sc[k]->score[a], want.score[a], sizeof(double) * want.n))
+        fail_msg("MIA set %d: attack %s differs from a pass over the set alone", k, lethe_attack_name(a));
+    }
+    lethe_doc_scores_free(&want);
+    free(sum);
+    free(cnt);
+    lethe_tok_stats_free(&ts);
+    lethe_tokset_free(&d);
+    lethe_rowset_free(&docs);
+  }
+  lethe_eval_attacks_free(&x);
+  lethe_eval_results_free(&res);
+  lethe_mmlu_tally_free(&tally);
+  lethe_eval_rows_free(&rows);
+  lethe_rowset_free(&forget);
+  lethe_rowset_free(&retain);
+  lethe_lora_free(l);
+  lethe_tokenizer_free(tok);
+  lethe_model_free(m);
+  free(mp);
+  free(tp);
+  free(fp);
+  free(rp);
+  free(dp);
+  free(sp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_model_pass_matches_classifier),
       cmocka_unit_test(test_attacks_match_reference), cmocka_unit_test(test_memorisation_edges),
-      cmocka_unit_test(test_csv_and_one_line_json)};
+      cmocka_unit_test(test_csv_and_one_line_json), cmocka_unit_test(test_one_pass_equals_separate_passes)};
   return tu_run_group_tests(tests, NULL, NULL);
 }

@@ -12,20 +12,7 @@
 #include "testutil.h"
 #include "util/fileio.h"
 
-static char *WORK;
-
-static int setup(void **state) {
-  (void)state;
-  WORK = tu_fresh_dir("publish");
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  lethe_remove_tree(WORK);
-  free(WORK);
-  return 0;
-}
+TU_WORK_DIR("publish")
 
 static void test_eval_all_or_nothing(void **state) {
   (void)state;

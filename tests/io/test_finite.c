@@ -16,20 +16,7 @@
 #include "testutil.h"
 #include "util/fileio.h"
 
-static char *WORK;
-
-static int setup(void **state) {
-  (void)state;
-  WORK = tu_fresh_dir("finite");
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  lethe_remove_tree(WORK);
-  free(WORK);
-  return 0;
-}
+TU_WORK_DIR("finite")
 
 /* Copies directory `src` (its listed files) to WORK/name; returns the copy. */
 static char *copy_dir(const char *src, const char *name, const char *const *files, int n) {

@@ -18,20 +18,7 @@
 #include "testutil.h"
 #include "util/fileio.h"
 
-static char *WORK;
-
-static int setup(void **state) {
-  (void)state;
-  WORK = tu_fresh_dir("messages");
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  lethe_remove_tree(WORK);
-  free(WORK);
-  return 0;
-}
+TU_WORK_DIR("messages")
 
 static void test_one_d_shape(void **state) {
   (void)state;

@@ -89,20 +89,6 @@ static void test_every_method_runs(void **state) {
 }
 
 /* Whole files equal, byte for byte. */
-static int same_file(const char *a, const char *b) {
-  char *x, *y;
-  size_t nx, ny;
-  if (lethe_read_file(a, (size_t)1 << 30, &x, &nx)) return 0;
-  if (lethe_read_file(b, (size_t)1 << 30, &y, &ny)) {
-    free(x);
-    return 0;
-  }
-  int same = nx == ny && memcmp(x, y, nx) == 0;
-  free(x);
-  free(y);
-  return same;
-}
-
 /* The full-parameter methods stop at a poisoned step (the NaN guard keeps the last checkpoint)
  * and resume: the model equals an uninterrupted run's byte for byte (the sequential order and the
  * adaptive retain weight's first-epoch record are restored with the weights and Adam's moments). */
@@ -142,8 +128,8 @@ static void test_full_methods_resume_exactly(void **state) {
     char *ma = lethe_path_join(once, "model/model.safetensors"),
          *mb = lethe_path_join(twice, "model/model.safetensors");
     assert_true(lethe_file_exists(ma));
-    if (!same_file(ma, mb)) print_error("%s: the resumed model differs from the uninterrupted one\n", methods[i]);
-    assert_true(same_file(ma, mb));
+    if (!tu_same_file(ma, mb)) print_error("%s: the resumed model differs from the uninterrupted one\n", methods[i]);
+    assert_true(tu_same_file(ma, mb));
     free(ma);
     free(mb);
     free(once);

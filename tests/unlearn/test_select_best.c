@@ -83,6 +83,14 @@ static void memorise(void) {
   free(mem);
 }
 
+/* Every case starts here: the model (../shared) or a skip; with `memorised`, also the model made to
+ * memorise the people (once per program). */
+static void need_model(int memorised) {
+  TU_REQUIRE_SHARED(M, "models/stories260K");
+  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  if (memorised) memorise();
+}
+
 /* Unlearning with evaluation after every epoch; extra arguments (NULL-terminated, up to 8). */
 static int unlearn(
     const char *out, const char *epochs, char **err, const char *x0, const char *x1, const char *x2, const char *x3) {
@@ -128,21 +136,9 @@ static double eval_final(const char *adapter, const char *out) {
   return v;
 }
 
-static void same_file(const char *a, const char *b) {
-  lethe_mapped_file ma, mb;
-  assert_int_equal(lethe_map_file(a, &ma), LETHE_OK);
-  assert_int_equal(lethe_map_file(b, &mb), LETHE_OK);
-  assert_int_equal(ma.size, mb.size);
-  assert_memory_equal(ma.data, mb.data, ma.size);
-  lethe_unmap_file(&ma);
-  lethe_unmap_file(&mb);
-}
-
 static void test_select_best_and_resume(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  memorise();
+  need_model(1);
   char *a = lethe_path_join(WORK, "a"), *err = NULL;
   int rc = unlearn(a, "12", &err, NULL, NULL, NULL, NULL);
   if (rc) print_error("%s", err);
@@ -215,8 +211,8 @@ static void test_select_best_and_resume(void **state) {
   char *ada = lethe_path_join(a, "adapter/adapter_model.safetensors");
   char *adla = lethe_path_join(a, "adapter-last/adapter_model.safetensors"),
        *adlb = lethe_path_join(b, "adapter-last/adapter_model.safetensors");
-  same_file(ada, adb);
-  same_file(adla, adlb);
+  assert_true(tu_same_file(ada, adb));
+  assert_true(tu_same_file(adla, adlb));
   json_t *runb = load(b, "run.json");
   assert_true(num(json_object_get(runb, "evaluation"), "chosen", "final") == chosen);
   json_decref(runb);
@@ -229,8 +225,7 @@ static void test_select_best_and_resume(void **state) {
  * missing selection state. (Uses the directories test_select_best_and_resume left.) */
 static void test_damaged_run_files(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  need_model(0);
   char *a = lethe_path_join(WORK, "a"), *lp = lethe_path_join(a, "eval_log.jsonl"),
        *html = lethe_path_join(WORK, "r.html");
   if (!lethe_is_dir(a)) skip();
@@ -275,9 +270,7 @@ static void test_damaged_run_files(void **state) {
  * and the result reaches the issue's bar: task aggregate >= 0.85 and MIA score >= 0.6. */
 static void test_lr_auto(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  memorise();
+  need_model(1);
   char *out = lethe_path_join(WORK, "lr-auto"), *err = NULL;
   int rc = unlearn(out, "12", &err, "--lr", "auto", NULL, NULL);
   if (rc) print_error("%s", err);
@@ -313,8 +306,7 @@ static void test_lr_auto(void **state) {
  * final score is then the mean of the three. */
 static void test_mmlu_in_training(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
+  need_model(0);
   char *mmlu = tu_shared_path("data/mmlu");
   TU_REQUIRE_SHARED(mmlu, "data/mmlu");
   memorise();
@@ -352,9 +344,7 @@ static void test_mmlu_in_training(void **state) {
  * invalid list fails before any run. */
 static void test_sweep(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  memorise();
+  need_model(1);
   char *out = lethe_path_join(WORK, "sweep"), *err = NULL, *sout = NULL;
   char *argv[] = {"sweep", "--model", MEMM, "--tokenizer", TOK, "--forget", F, "--retain", R, "--mia-members", MM,
       "--mia-nonmembers", MN, "--eval-max-new", "64", "--threads", "1", "--quiet", "--epochs", "3", "--lr", "3e-3,1e-2",
@@ -377,7 +367,7 @@ static void test_sweep(void **state) {
   snprintf(bestrun, sizeof bestrun, "%s/adapter/adapter_model.safetensors",
       json_string_value(json_object_get(json_array_get(runs, (size_t)best), "run")));
   char *bad_ad = lethe_path_join(out, bestrun);
-  same_file(ad, bad_ad);
+  assert_true(tu_same_file(ad, bad_ad));
   /* one model load and one reference cache for both runs, and the same bytes as a run on its own */
   assert_int_equal(json_integer_value(json_object_get(sw, "model_loads")), 1);
   assert_int_equal(json_integer_value(json_object_get(sw, "reference_cache_builds")), 1);
@@ -400,7 +390,7 @@ static void test_sweep(void **state) {
     char pa[256], pb[256];
     snprintf(pa, sizeof pa, "%s/run-001/%s", out, files[i]);
     snprintf(pb, sizeof pb, "%s/%s", sep, files[i]);
-    same_file(pa, pb);
+    assert_true(tu_same_file(pa, pb));
   }
   free(sep);
   json_decref(sw);
@@ -454,9 +444,7 @@ static void bad(const char *want, const char *x0, const char *x1, const char *x2
 
 static void test_bad_eval_options(void **state) {
   (void)state;
-  TU_REQUIRE_SHARED(M, "models/stories260K");
-  TU_REQUIRE_SHARED(TOK, "models/stories260K/tok512.bin");
-  memorise();
+  need_model(1);
   char *empty = lethe_path_join(WORK, "empty.jsonl"), *missing = lethe_path_join(WORK, "missing.jsonl");
   FILE *fp = fopen(empty, "wb");
   fclose(fp);
