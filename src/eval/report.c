@@ -9,6 +9,7 @@
 
 #include "eval/attacks.h"
 #include "eval/eval_log.h"
+#include "eval/train_log.h"
 #include "lethe/eval_rows.h"
 #include "lethe/eval_score.h"
 #include "lethe/report.h"
@@ -32,45 +33,28 @@ static lethe_status read_curve(const char *dir, curve *c) {
   memset(c, 0, sizeof *c);
   if (!dir) return LETHE_OK;
   char *p = lethe_path_join(dir, "train_log.jsonl");
-  char *text = NULL;
-  size_t len = 0;
+  lethe_train_log log = {0};
   lethe_status s = LETHE_OK;
-  if (!lethe_file_exists(p)) goto done;
-  if ((s = lethe_read_file(p, (size_t)1 << 30, &text, &len))) goto done;
-  int cap = 1;
-  for (size_t i = 0; i < len; i++) cap += text[i] == '\n';
-  c->step = malloc(sizeof(double) * (size_t)cap);
-  for (int k = 0; k < 4; k++) c->v[k] = malloc(sizeof(double) * (size_t)cap);
+  if (!p) return lethe_fail(LETHE_ERR_NOMEM, "out of memory");
+  if (!lethe_file_exists(p) || (s = lethe_train_log_read(p, &log))) goto done;
+  size_t cap = log.n ? log.n : 1;
+  c->step = malloc(sizeof(double) * cap);
+  for (int k = 0; k < 4; k++) c->v[k] = malloc(sizeof(double) * cap);
   if (!c->step || !c->v[0] || !c->v[1] || !c->v[2] || !c->v[3]) {
-    s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory for %d lines", p, cap);
+    s = lethe_fail(LETHE_ERR_NOMEM, "%s: out of memory for %zu records", p, log.n);
     goto done;
   }
-  static const char *const keys[4] = {"loss", "forget", "retain", "kl"};
-  int line_no = 0;
-  for (char *line = text; line < text + len;) {
-    char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
-    line_no++;
-    if (n > 0) {
-      json_error_t je;
-      json_t *o = json_loadb(line, n, 0, &je);
-      if (!json_is_object(o)) {
-        json_decref(o);
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s:%d: not a JSON object", p, line_no);
-        goto done;
-      }
-      c->step[c->n] = json_number_value(json_object_get(o, "step"));
-      for (int k = 0; k < 4; k++) {
-        json_t *v = json_object_get(o, keys[k]);
-        c->v[k][c->n] = json_is_number(v) ? json_number_value(v) : NAN;
-      }
-      c->n++;
-      json_decref(o);
-    }
-    line += n + 1;
+  for (size_t i = 0; i < log.n; i++) {
+    const lethe_train_log_rec *r = &log.r[i];
+    c->step[c->n] = (double)r->step;
+    c->v[0][c->n] = r->loss;
+    c->v[1][c->n] = r->forget;
+    c->v[2][c->n] = r->retain;
+    c->v[3][c->n] = r->kl;
+    c->n++;
   }
 done:
-  free(text);
+  lethe_train_log_free(&log);
   free(p);
   if (s) curve_free(c);
   return s;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/train_log.h"
 #include "lethe/report.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -34,34 +35,10 @@ static lethe_status check_run_json(const char *path) {
 }
 
 static lethe_status check_log(const char *path) {
-  char *text;
-  size_t len;
-  LETHE_TRY(lethe_read_file(path, (size_t)1 << 30, &text, &len));
-  lethe_status s = LETHE_OK;
-  long long prev = 0, line_no = 0;
-  for (char *line = text; line < text + len && !s;) {
-    char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
-    line_no++;
-    if (n > 0) {
-      json_error_t je;
-      json_t *o = json_loadb(line, n, 0, &je);
-      const json_t *st = json_object_get(o, "step"), *loss = json_object_get(o, "loss");
-      if (!json_is_object(o))
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s:%lld: not a JSON object", path, line_no);
-      else if (!json_is_integer(st) || json_integer_value(st) <= prev)
-        s = lethe_fail(
-            LETHE_ERR_FORMAT, "%s:%lld: 'step' must be an integer above the previous line's %lld", path, line_no, prev);
-      else if (!json_is_number(loss) && !json_is_null(loss))
-        s = lethe_fail(LETHE_ERR_FORMAT, "%s:%lld: 'loss' must be a number", path, line_no);
-      else
-        prev = json_integer_value(st);
-      json_decref(o);
-    }
-    line += n + 1;
-  }
-  free(text);
-  return s;
+  lethe_train_log log;
+  LETHE_TRY(lethe_train_log_read(path, &log));
+  lethe_train_log_free(&log);
+  return LETHE_OK;
 }
 
 lethe_status lethe_report_check_run(const char *dir, int need_run_json) {

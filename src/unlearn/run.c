@@ -16,6 +16,7 @@
 #include "lethe/tokenizer.h"
 #include "lethe/unlearn.h"
 #include "unlearn/lr_search.h"
+#include "eval/train_log.h"
 #include "unlearn/run.h"
 #include "unlearn/run_eval.h"
 #include "unlearn/trainer.h"
@@ -413,7 +414,7 @@ lethe_status lethe_run_setup(lethe_run_state *r, const lethe_train_opts *o_in, l
           r->tr->epoch + 1);
     else
       say(o, "%s has no checkpoint yet: starting the run from the beginning\n", o->resume);
-    if (rank0 && (s = lethe_trim_step_log(r->log_path, r->tr->step))) goto done;
+    if (rank0 && (s = lethe_train_log_trim(r->log_path, r->tr->step))) goto done;
     r->resumed = found;
   }
   if ((s = lethe_run_eval_start(&r->ev, o->out, r->tr->n_params, r->resumed, r->tr->step))) goto done;

@@ -16,33 +16,8 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
+#include "util/jsonl.h"
 #include "util/rng.h"
-
-lethe_status lethe_trim_step_log(const char *path, int64_t upto) {
-  char *text;
-  size_t len;
-  if (!lethe_file_exists(path)) return LETHE_OK;
-  LETHE_TRY(lethe_read_file(path, (size_t)1 << 31, &text, &len));
-  lethe_atomic_file f;
-  lethe_status s = lethe_atomic_open(&f, path);
-  if (s) {
-    free(text);
-    return s;
-  }
-  char *line = text;
-  while (line < text + len) {
-    char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
-    long long step = -1;
-    if (sscanf(line, "{\"step\": %lld", &step) == 1 && step <= upto) {
-      fwrite(line, 1, n, f.fp);
-      fputc('\n', f.fp);
-    }
-    line += n + 1;
-  }
-  free(text);
-  return lethe_atomic_commit(&f);
-}
 
 /* A documents file is checked by loading it (missing, empty, not JSONL: one message naming it). */
 static lethe_status check_docs(const char *path) {
@@ -177,7 +152,7 @@ lethe_status lethe_run_eval_start(lethe_run_eval *e, const char *out, size_t n_p
   }
   e->log_path = lethe_path_join(out, "eval_log.jsonl");
   if (lethe_comm_rank(e->eo.comm) != 0) return LETHE_OK; /* rank 0 writes the log */
-  if (resuming) LETHE_TRY(lethe_trim_step_log(e->log_path, step));
+  if (resuming) LETHE_TRY(lethe_jsonl_keep_steps(e->log_path, step));
   e->log = fopen(e->log_path, resuming ? "a" : "w");
   if (!e->log) return lethe_fail(LETHE_ERR_IO, "%s: cannot write the evaluation log", e->log_path);
   return LETHE_OK;

@@ -63,8 +63,4 @@ void lethe_run_eval_restore_best(const lethe_run_eval *e, lethe_trainer *t);
 json_t *lethe_run_eval_json(const lethe_run_eval *e, int early_stopped, double train_seconds);
 void lethe_run_eval_free(lethe_run_eval *e);
 
-/* Keeps the lines of a JSONL log that begin {"step": N with N <= upto (a resumed run redoes the
- * later ones); a missing file is left missing. */
-lethe_status lethe_trim_step_log(const char *path, int64_t upto);
-
 #endif

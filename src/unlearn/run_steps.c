@@ -5,17 +5,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "eval/train_log.h"
 #include "unlearn/run.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/say.h"
-
-static void fmt_term(char *buf, size_t n, double v, int present) {
-  if (present && isfinite(v))
-    snprintf(buf, n, "%.9g", v);
-  else
-    snprintf(buf, n, "null");
-}
 
 static void fmt_time(double s, char *buf, size_t n) {
   if (!isfinite(s) || s < 0) s = 0;
@@ -79,17 +73,20 @@ lethe_status lethe_run_steps(lethe_run_state *r) {
     double dt = lethe_now_s() - ts, el = lethe_now_s() - train_t0;
     double eta = (double)(r->tr->total_steps - r->tr->step) * el / (double)(r->tr->step - step0);
     /* A term with no rows in the step is logged as null (it is 0 in the loss). */
-    char fb[32], rb[32], kb[32];
-    fmt_term(fb, sizeof fb, st.loss.forget, st.loss.n_forget > 0);
-    fmt_term(rb, sizeof rb, st.loss.retain, st.loss.n_retain > 0);
-    fmt_term(kb, sizeof kb, st.loss.kl, st.loss.n_retain > 0 && o->obj.w_kl != 0);
-    if (r->log)
-      fprintf(r->log,
-          "{\"step\": %lld, \"epoch\": %d, \"loss\": %.9g, \"forget\": %s, \"retain\": %s, \"kl\": %s, "
-          "\"grad_norm\": %.9g, \"lr\": %.9g, \"tokens\": %d, \"tokens_per_s\": %.6g, \"elapsed_s\": %.3f}\n",
-          (long long)r->tr->step, r->tr->step_in_epoch == 0 ? r->tr->epoch : r->tr->epoch + 1, st.loss.total, fb, rb,
-          kb, st.grad_norm, st.lr, st.tokens, st.tokens / (dt > 0 ? dt : 1e-9), elapsed0 + el);
-    if (r->log) fflush(r->log);
+    if (r->log) {
+      const lethe_train_log_rec rec = {.step = r->tr->step,
+          .epoch = r->tr->step_in_epoch == 0 ? r->tr->epoch : r->tr->epoch + 1,
+          .loss = st.loss.total,
+          .forget = st.loss.n_forget > 0 ? st.loss.forget : NAN,
+          .retain = st.loss.n_retain > 0 ? st.loss.retain : NAN,
+          .kl = st.loss.n_retain > 0 && o->obj.w_kl != 0 ? st.loss.kl : NAN,
+          .grad_norm = st.grad_norm,
+          .lr = st.lr,
+          .tokens = st.tokens,
+          .tokens_per_s = st.tokens / (dt > 0 ? dt : 1e-9),
+          .elapsed_s = elapsed0 + el};
+      if ((s = lethe_train_log_write(r->log, r->log_path, &rec))) break;
+    }
     if (o->progress && (tty || finished || r->tr->step % report_every == 0)) {
       char etab[32];
       fmt_time(eta, etab, sizeof etab);

@@ -1,6 +1,7 @@
 /* util/jsonl.c: JSONL walking with file:line messages. */
 #include "util/jsonl.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,4 +66,39 @@ lethe_status lethe_jsonl_each_buf(
   }
   if (n_objects) *n_objects = count;
   return st;
+}
+
+/* The record's "step" (the writer puts it first): -1 when the line is not a record. */
+static long long line_step(const char *line, size_t n) {
+  json_error_t je;
+  json_t *o = json_loadb(line, n, 0, &je);
+  const json_t *st = json_object_get(o, "step");
+  long long step = json_is_integer(st) ? (long long)json_integer_value(st) : -1;
+  json_decref(o);
+  return step;
+}
+
+lethe_status lethe_jsonl_keep_steps(const char *path, int64_t upto) {
+  char *text;
+  size_t len;
+  if (!lethe_file_exists(path)) return LETHE_OK;
+  LETHE_TRY(lethe_read_file(path, (size_t)1 << 31, &text, &len));
+  lethe_atomic_file f;
+  lethe_status s = lethe_atomic_open(&f, path);
+  if (s) {
+    free(text);
+    return s;
+  }
+  for (char *line = text; line < text + len;) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
+    long long step = n ? line_step(line, n) : -1;
+    if (step >= 0 && step <= upto) {
+      fwrite(line, 1, n, f.fp);
+      fputc('\n', f.fp);
+    }
+    line += n + 1;
+  }
+  free(text);
+  return lethe_atomic_commit(&f);
 }

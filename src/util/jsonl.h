@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lethe/status.h"
 
@@ -21,6 +22,11 @@ lethe_status lethe_jsonl_each_max(const char *path, size_t max_line, lethe_jsonl
 /* The same walk over a file already in memory (text[0..len), named `path` in messages). */
 lethe_status lethe_jsonl_each_buf(
     const char *text, size_t len, const char *path, size_t max_line, lethe_jsonl_fn fn, void *ctx, size_t *n_objects);
+
+/* Keeps the lines of a JSONL log whose object has an integer "step" <= upto (a resumed run redoes
+ * the later steps), replacing the file atomically; a missing file is left missing. The logs of a
+ * run (train_log.jsonl, eval_log.jsonl) trim through it. */
+lethe_status lethe_jsonl_keep_steps(const char *path, int64_t upto);
 
 /* Fields of a record: util/json.h's getters with the place {path, line}. */
 
