@@ -135,8 +135,8 @@ lethe_status lethe_bench_plan(const lethe_bench_step_opts *o, lethe_bench_plan_r
     }
   }
   const lethe_lora *plan_lora = o->train_layers ? NULL : lora;
-  r->activations = lethe_workspace_plan(&c, plan_lora, N, B, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
-                   (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, B, LETHE_WS_INFER) : 0);
+  r->activations = lethe_workspace_plan(&c, plan_lora, N, o->recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN) +
+                   (lethe_obj_needs_ref_hidden(&obj) ? lethe_workspace_plan(&c, NULL, N, LETHE_WS_INFER) : 0);
   r->adapter = trained * sizeof(float) * 4;
   if (o->train_layers && lethe_obj_needs_ref_hidden(&obj)) r->frozen = trained * sizeof(float);
   int rope = c.max_seq_len < LETHE_ROPE_INITIAL ? c.max_seq_len : LETHE_ROPE_INITIAL,

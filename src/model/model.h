@@ -340,10 +340,8 @@ size_t lethe_workspace_bytes(
 /* Values of the largest activation operand of a bf16 weight GEMM for max_tokens rows: what a
  * workspace makes the backend reserve (ops.reserve_bf16) when the projections are bf16. */
 size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens);
-/* The arena lethe_workspace_create would allocate (its head chunk, this process's threads);
- * max_seqs is accepted for symmetry with lethe_workspace_create and does not change it. */
-size_t lethe_workspace_plan(
-    const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind);
+/* The arena lethe_workspace_create would allocate (its head chunk, this process's threads). */
+size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, lethe_ws_kind kind);
 
 /* Checks a batch against the model and workspace (token ids, targets, sizes, positions). */
 lethe_status lethe_batch_check(const lethe_model *m, const lethe_workspace *ws, const lethe_batch *b);

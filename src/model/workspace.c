@@ -148,9 +148,8 @@ size_t lethe_workspace_bf16_operand(const lethe_config *c, int max_tokens) {
   return (size_t)max_tokens * K;
 }
 
-size_t lethe_workspace_plan(
-    const lethe_config *c, const lethe_lora *lora, int max_tokens, int max_seqs, lethe_ws_kind kind) {
-  (void)max_seqs; /* sizes depend on the rows only (sequence starts are (N + 1)) */
+/* The sizes depend on the rows only (sequence starts are (N + 1)), not on the sequence count. */
+size_t lethe_workspace_plan(const lethe_config *c, const lethe_lora *lora, int max_tokens, lethe_ws_kind kind) {
   return lethe_workspace_bytes(c, lora, max_tokens, kind, head_chunk_for(c, max_tokens), omp_get_max_threads());
 }
 

@@ -24,8 +24,8 @@ lethe_status lethe_train_memory_check(const lethe_model *m, const lethe_lora *lo
         "a step of batch %d x %d tokens (%lld tokens) is beyond what lethe can plan; lower --batch or --max-len", B,
         d->max_len, (long long)tokens);
   const lethe_config *c = &m->cfg;
-  size_t acts = lethe_workspace_plan(c, lora, (int)tokens, B, recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN);
-  if (needs_ref) acts += lethe_workspace_plan(c, NULL, (int)tokens, B, LETHE_WS_INFER);
+  size_t acts = lethe_workspace_plan(c, lora, (int)tokens, recompute ? LETHE_WS_RECOMPUTE : LETHE_WS_TRAIN);
+  if (needs_ref) acts += lethe_workspace_plan(c, NULL, (int)tokens, LETHE_WS_INFER);
   size_t weights = m->n_params * sizeof(float);
   /* the trained parameters, their gradient and both Adam moments; a trained subset with a
    * reference pass also keeps its frozen copy */
